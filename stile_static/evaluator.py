@@ -1,0 +1,102 @@
+"""Evaluate terms with NumPy: the concrete meaning every proof is checked against.
+
+A value is an array together with the names of its axes; binary operations
+align axes by name and broadcast, so a term is evaluated once for every index
+of its free dims (over each dim's whole extent).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from .terms import Binary, Const, Load, Reduce, Term, Unary
+
+
+@dataclass(frozen=True)
+class Named:
+    array: np.ndarray
+    axes: tuple[str, ...]
+
+
+_UNARY = {
+    "exp": np.exp,
+    "sin": np.sin,
+    "cos": np.cos,
+    "sqrt": np.sqrt,
+    "neg": np.negative,
+    "recip": lambda x: 1.0 / x,
+}
+_BINARY = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "maximum": np.maximum,
+}
+
+
+def _align(value: Named, axes: tuple[str, ...]) -> np.ndarray:
+    """Transpose and expand ``value`` so its axes line up with ``axes``."""
+    order = [value.axes.index(a) for a in axes if a in value.axes]
+    array = np.transpose(value.array, order) if order else value.array
+    shape = [value.array.shape[value.axes.index(a)] if a in value.axes else 1 for a in axes]
+    return array.reshape(shape)
+
+
+def evaluate_named(
+    term: Term,
+    inputs: Mapping[str, np.ndarray],
+    bindings: Mapping[str, Named] | None = None,
+) -> Named:
+    """Evaluate ``term``; ``bindings`` gives values to rule variables (``?x``)."""
+    if isinstance(term, Const):
+        return Named(np.asarray(float(term.value)), ())
+    if isinstance(term, Load):
+        if bindings is not None and term.tensor in bindings:
+            return bindings[term.tensor]
+        return Named(np.asarray(inputs[term.tensor], dtype=np.float64), term.dims)
+    if isinstance(term, Unary):
+        arg = evaluate_named(term.arg, inputs, bindings)
+        with np.errstate(all="ignore"):
+            return Named(_UNARY[term.fn](arg.array), arg.axes)
+    if isinstance(term, Binary):
+        left = evaluate_named(term.left, inputs, bindings)
+        right = evaluate_named(term.right, inputs, bindings)
+        axes = left.axes + tuple(a for a in right.axes if a not in left.axes)
+        with np.errstate(all="ignore"):
+            return Named(_BINARY[term.op](_align(left, axes), _align(right, axes)), axes)
+    return _reduce(term, evaluate_named(term.body, inputs, bindings))
+
+
+def _reduce(term: Reduce, body: Named) -> Named:
+    count = max(term.hi - term.lo, 0)
+    if term.dim not in body.axes:
+        if term.op == "sum":
+            return Named(body.array * count, body.axes)
+        return body if count else Named(np.full_like(body.array, -np.inf), body.axes)
+    axis = body.axes.index(term.dim)
+    window = np.take(body.array, np.arange(term.lo, term.hi), axis=axis)
+    rest = body.axes[:axis] + body.axes[axis + 1 :]
+    if term.op == "sum":
+        return Named(window.sum(axis=axis), rest)
+    if count == 0:
+        return Named(np.full(window.shape[:axis] + window.shape[axis + 1 :], -np.inf), rest)
+    return Named(window.max(axis=axis), rest)
+
+
+def evaluate(
+    term: Term,
+    inputs: Mapping[str, np.ndarray],
+    axes: tuple[str, ...],
+    sizes: Mapping[str, int],
+) -> np.ndarray:
+    """Evaluate ``term`` as an array over ``axes`` (broadcast to ``sizes``)."""
+    value = evaluate_named(term, inputs)
+    extra = [a for a in value.axes if a not in axes]
+    if extra:
+        raise ValueError(f"term depends on dims {extra} outside {axes}")
+    aligned = _align(value, axes)
+    return np.broadcast_to(aligned, tuple(sizes[a] for a in axes))

@@ -1,0 +1,139 @@
+"""The term language: what a tile's value is, as a function of global indices.
+
+A term denotes a real scalar for every assignment of its *free* dims (logical
+dimension names used as index variables). Slicing never changes a term: a tile
+of ``a`` restricted to ``M[5:10]`` still has the term ``a[M, N]``; the slice is
+part of the tile's DimType, not of its value. Reductions bind their dim over a
+concrete global range ``[lo, hi)``; an inner binder shadows an outer free use
+of the same dim.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import Union
+
+Number = Union[Fraction, float]
+
+UNARY_FUNCTIONS = ("exp", "sin", "cos", "sqrt", "neg", "recip")
+
+
+@dataclass(frozen=True)
+class Const:
+    """A real constant (``-inf`` is allowed as the identity of ``max``)."""
+
+    value: Number
+
+
+@dataclass(frozen=True)
+class Load:
+    """Element of the input ``tensor`` at the global coordinates of ``dims``."""
+
+    tensor: str
+    dims: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Unary:
+    """``fn(arg)`` for ``fn`` in :data:`UNARY_FUNCTIONS`."""
+
+    fn: str
+    arg: Term
+
+
+@dataclass(frozen=True)
+class Binary:
+    """``left op right`` for ``op`` in ``+ - * /`` or ``maximum``."""
+
+    op: str
+    left: Term
+    right: Term
+
+
+@dataclass(frozen=True)
+class Reduce:
+    """``sum`` or ``max`` of ``body`` over ``dim`` in the global range ``[lo, hi)``."""
+
+    op: str
+    dim: str
+    lo: int
+    hi: int
+    body: Term
+
+
+Term = Union[Const, Load, Unary, Binary, Reduce]
+
+BINARY_OPS = ("+", "-", "*", "/", "maximum")
+REDUCE_OPS = ("sum", "max")
+
+
+def const(value: int | float | Fraction) -> Const:
+    """A constant, kept exact (as a Fraction) whenever the value is finite."""
+    if isinstance(value, float) and (value != value or value in (float("inf"), float("-inf"))):
+        return Const(value)
+    return Const(Fraction(value))
+
+
+NEG_INF = Const(float("-inf"))
+
+
+def add(a: Term, b: Term) -> Term:
+    return Binary("+", a, b)
+
+
+def sub(a: Term, b: Term) -> Term:
+    return Binary("-", a, b)
+
+
+def mul(a: Term, b: Term) -> Term:
+    return Binary("*", a, b)
+
+
+def div(a: Term, b: Term) -> Term:
+    return Binary("/", a, b)
+
+
+def free_dims(term: Term) -> frozenset[str]:
+    """The dims a term's value depends on (reductions bind theirs)."""
+    if isinstance(term, Const):
+        return frozenset()
+    if isinstance(term, Load):
+        return frozenset(term.dims)
+    if isinstance(term, Unary):
+        return free_dims(term.arg)
+    if isinstance(term, Binary):
+        return free_dims(term.left) | free_dims(term.right)
+    return free_dims(term.body) - {term.dim}
+
+
+def format_number(value: Number) -> str:
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+    if value == float("-inf"):
+        return "-inf"
+    return f"{value:g}"
+
+
+def show(term: Term) -> str:
+    """A compact, readable rendering used in messages and hovers."""
+    if isinstance(term, Const):
+        return format_number(term.value)
+    if isinstance(term, Load):
+        return f"{term.tensor}[{', '.join(term.dims)}]"
+    if isinstance(term, Unary):
+        if term.fn == "neg":
+            return f"-{_wrap(term.arg)}"
+        if term.fn == "recip":
+            return f"1/{_wrap(term.arg)}"
+        return f"{term.fn}({show(term.arg)})"
+    if isinstance(term, Binary):
+        if term.op == "maximum":
+            return f"maximum({show(term.left)}, {show(term.right)})"
+        return f"{_wrap(term.left)} {term.op} {_wrap(term.right)}"
+    return f"{term.op}[{term.dim} {term.lo}:{term.hi}]({show(term.body)})"
+
+
+def _wrap(term: Term) -> str:
+    text = show(term)
+    return f"({text})" if isinstance(term, Binary) and term.op != "maximum" else text
