@@ -77,7 +77,13 @@ class _Token:
     end: int
 
     def describe(self) -> str:
-        return "end of spec" if self.kind == "eof" else f"`{self.text}`"
+        if self.kind == "eof":
+            return "end of spec"
+        if self.kind == "bad" and self.text[0] in "0123456789.":
+            return f"malformed number `{self.text}`"
+        if self.kind == "bad":
+            return f"unexpected character `{self.text}`"
+        return f"`{self.text}`"
 
 
 @dataclass(frozen=True)
@@ -116,7 +122,10 @@ def parse_spec(
     """Parse ``text`` into the term it denotes over global coordinates."""
     given = _caller_overrides(text, dims, overrides or {})
     parser = _Parser(text, inputs, dims, given)
-    value = parser.parse()
+    try:
+        value = parser.parse()
+    except RecursionError:
+        raise SpecError(SYNTAX, "spec nests too deeply", 0, len(text)) from None
     ranges = {d: (o.lo, o.hi) for d, o in parser.overrides.items()}
     return Spec(_apply_ranges(value.term, ranges), value.dims)
 
@@ -243,17 +252,8 @@ class _Parser:
         return self.advance()
 
     def unexpected(self, token: _Token, wanted: str, help: str | None = None) -> SpecError:
-        if token.kind == "bad":
-            return SpecError(
-                SYNTAX,
-                f"expected {wanted}, found unexpected characters `{token.text}`",
-                token.start,
-                token.end,
-                help,
-            )
-        return SpecError(
-            SYNTAX, f"expected {wanted}, found {token.describe()}", token.start, token.end, help
-        )
+        message = f"expected {wanted}, found {token.describe()}"
+        return SpecError(SYNTAX, message, token.start, token.end, help)
 
     # ---- expressions ---------------------------------------------------
 
@@ -309,9 +309,14 @@ class _Parser:
             return self.named_input()
         if name in self.dims:
             return self.bare_list()
+        raise self.misplaced_name(token)
+
+    def misplaced_name(self, token: _Token) -> SpecError:
+        """The error for an identifier that fits none of the forms at this spot."""
+        name = token.text
         if name in self.inputs:
             info = self.inputs[name]
-            raise SpecError(
+            return SpecError(
                 NAMING,
                 f"`{name}` is an input; a spec refers to it through its dims",
                 token.start,
@@ -319,7 +324,7 @@ class _Parser:
                 f"write `{_named_form(info.name, info.dims)}`",
             )
         if self.at("(", 1):
-            raise SpecError(
+            return SpecError(
                 NAMING,
                 f"unknown function `{name}`",
                 token.start,
@@ -327,14 +332,14 @@ class _Parser:
                 "functions: exp, sin, cos, sqrt, maximum, sum[D], max[D], softmax[D]",
             )
         if self.at("[", 1):
-            raise SpecError(
+            return SpecError(
                 NAMING, f"unknown input `{name}`", token.start, token.end, self.inputs_help()
             )
         if name in _FUNCTIONS + ("maximum",):
-            raise self.unexpected(self.peek(1), f"`(` after `{name}`")
+            return self.unexpected(self.peek(1), f"`(` after `{name}`")
         if name in _REDUCTIONS:
-            raise self.unexpected(self.peek(1), f"`[` and a dim after `{name}`")
-        raise self.unknown_dim(token)
+            return self.unexpected(self.peek(1), f"`[` and a dim after `{name}`")
+        return self.unknown_dim(token)
 
     def is_override_item(self) -> bool:
         # `N[0:4]` / `N[:4]`: a dim with a range, even if N is also an input's name.
@@ -403,7 +408,7 @@ class _Parser:
             inner = operands[0]
             return _Value(inner.term, inner.dims, opener.start, end)
         self.advance()
-        out = self.dim_items(closer=")")
+        out = self.dim_items(")", unclosed)
         end = self.expect(")", unclosed).end
         return self.einsum(operands, out, opener.start, end)
 
@@ -425,7 +430,7 @@ class _Parser:
         token = self.advance()
         info = self.inputs[token.text]
         opener = self.expect("[")
-        items = self.dim_items(closer="]")
+        items = self.dim_items("]")
         end = self.expect("]").end
         written = self.distinct(items)
         if set(written) != set(info.dims):
@@ -475,11 +480,11 @@ class _Parser:
         name = self.peek().text
         return self.at("(", 1) or (name in _REDUCTIONS and self.at("[", 1))
 
-    def dim_items(self, closer: str) -> list[_Item]:
+    def dim_items(self, closer: str, help: str | None = None) -> list[_Item]:
         items: list[_Item] = []
         while not self.at(closer):
             if self.peek().kind != "ident":
-                raise self.unexpected(self.peek(), f"a dim or `{closer}`")
+                raise self.unexpected(self.peek(), f"a dim or `{closer}`", help)
             items.append(self.dim_item())
         return items
 

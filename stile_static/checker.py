@@ -1,0 +1,140 @@
+"""Check one kernel file: parse, interpret, prove, check coverage, cross-check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from .coverage import check_coverage
+from .crosscheck import cross_check
+from .diagnostics import Diagnostic, Span
+from .interpreter import Interpreter
+from .verify import Verdict, Verifier
+
+
+@dataclass(frozen=True)
+class Options:
+    cross_check: bool = False
+    seed: int = 0
+
+
+@dataclass
+class FileReport:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    proved: list[tuple[Span, str, Verdict]] = field(default_factory=list)
+    is_kernel: bool = True
+
+
+def _file_error(path: str, message: str, line: int = 1, column: int = 1) -> FileReport:
+    span = Span(line, column, line, column + 1)
+    return FileReport(path, [Diagnostic(path, span, "STL001", message)])
+
+
+def check_file(path: str, options: Options = Options()) -> FileReport:
+    try:
+        data = Path(path).read_bytes()
+    except FileNotFoundError:
+        return _file_error(path, "no such file or directory")
+    except OSError as error:
+        return _file_error(path, f"cannot read the file: {error.strerror}")
+    return check_source(data, path, options)
+
+
+def check_source(data: bytes | str, path: str, options: Options = Options()) -> FileReport:
+    if isinstance(data, bytes):
+        if b"\x00" in data:
+            return _file_error(path, "not a Python source file (it contains NUL bytes)")
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        return _file_error(path, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1)
+    except (RecursionError, MemoryError):
+        return _file_error(path, "the file is too deeply nested to parse")
+    if not _imports_stile(module):
+        return FileReport(path, is_kernel=False)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    positions = wrapper.resolve(PositionProvider)
+    interp = Interpreter(wrapper, positions, path)
+    facts = interp.run()
+    report = FileReport(path, list(interp.diagnostics))
+    verifier = Verifier(facts.inputs, facts.dims, options.seed)
+    for ob in facts.obligations:
+        verdict = verifier.verify(ob)
+        if verdict.status == "proved":
+            report.proved.append((ob.span, ob.target, verdict))
+        else:
+            report.diagnostics.append(_verdict_diagnostic(path, ob, verdict))
+    report.diagnostics.extend(check_coverage(facts, path))
+    if options.cross_check:
+        report.diagnostics.extend(cross_check(facts, verifier, path))
+    report.diagnostics = _dedupe(report.diagnostics)
+    return report
+
+
+def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa: ANN001
+    what = f"result {ob.target}" if ob.kind == "assign" else "the asserted spec"
+    notes = [f"kernel: {verdict.kernel_form}", f"spec:   {verdict.spec_form}"]
+    if verdict.status == "not-proven":
+        return Diagnostic(
+            path,
+            ob.span,
+            "STL033",
+            f"could not prove the tile equals {what} (`{ob.spec_text}`); "
+            "NumPy finds no difference on random inputs",
+            severity="error",
+            notes=tuple(notes),
+            help="simplify the kernel expression or state an intermediate assert_equivalent",
+            related=((ob.spec_span, "spec"),),
+        )
+    assert verdict.counterexample is not None
+    notes.append(f"counterexample {verdict.counterexample}")
+    code = "STL032" if verdict.reduction_note else "STL031"
+    headline = verdict.reduction_note or f"the tile does not equal {what} (`{ob.spec_text}`)"
+    return Diagnostic(
+        path,
+        ob.span,
+        code,
+        headline,
+        notes=tuple(notes),
+        related=((ob.spec_span, "spec"),),
+    )
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple] = set()
+    out = []
+    for d in sorted(diagnostics, key=lambda d: d.sort_key):
+        key = (d.span, d.code, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out
+
+
+def _imports_stile(module: cst.Module) -> bool:
+    """Only files that import stile are kernels; others in a folder are skipped."""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if isinstance(small, cst.Import):
+                if any(_root(a.name) == "stile" for a in small.names):
+                    return True
+            elif isinstance(small, cst.ImportFrom) and small.module is not None:
+                if _root(small.module) == "stile":
+                    return True
+    return False
+
+
+def _root(node: cst.BaseExpression) -> str:
+    while isinstance(node, cst.Attribute):
+        node = node.value
+    return node.value if isinstance(node, cst.Name) else ""

@@ -1,0 +1,979 @@
+"""Abstract interpreter for the typed-NumPy kernel dialect.
+
+It walks the libcst tree of a kernel file, one handler per node kind, with
+values that are ints (possibly symbolic loop indices), dims, tiles carrying
+their DimType and term, results and helper functions. It never imports or
+runs the file. Loops run once with a symbolic index when no variable is
+carried from one iteration to the next and nothing needs the concrete index;
+otherwise they are unrolled.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import Any, Callable
+
+import libcst as cst
+from libcst.metadata import CodeRange
+
+from . import symbolic as sym
+from . import tiles
+from .diagnostics import Diagnostic, Span
+from .errors import KernelError, Poisoned
+from .obligations import Facts, Obligation, Result, Write
+from .spec_parser import InputInfo, SpecError, parse_spec
+from .symbolic import Int, LoopVar, NeedsUnroll, Sym
+from .terms import Load
+from .tiles import Dim, DimSlice, Tile
+
+MAX_STEPS = 400_000
+MAX_DEPTH = 40
+
+
+class _Budget(Exception):
+    """Unrolling exceeded MAX_STEPS."""
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@dataclass(frozen=True)
+class Module:
+    """A module the kernel imported: ``tnp``, ``tnp.random``, ``np``, ``math``, ``stile``."""
+
+    name: str
+
+
+@dataclass(frozen=True)
+class Builtin:
+    name: str
+
+
+@dataclass(frozen=True)
+class Method:
+    receiver: Any
+    name: str
+
+
+@dataclass(frozen=True)
+class Function:
+    node: cst.FunctionDef
+    defaults: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SpecText:
+    """A string literal, remembered with its node so spec errors point inside it."""
+
+    value: str
+    node: cst.CSTNode
+
+
+@dataclass(frozen=True)
+class Poison:
+    """A name whose value is unknown after an error (or a symbolic loop)."""
+
+    reason: str | None = None
+
+
+@dataclass
+class _Tracker:
+    """Names read before written, and names written, in one symbolic loop body."""
+
+    read_first: set[str] = field(default_factory=set)
+    written: set[str] = field(default_factory=set)
+
+
+@dataclass
+class _Frame:
+    names: dict[str, Any]
+
+
+MODULE_ATTRS: dict[str, dict[str, Any]] = {
+    "tnp": {
+        n: Builtin(f"tnp.{n}")
+        for n in ("randn", "TypedResult", "einsum", "exp", "sin", "cos", "sqrt", "maximum")
+    }
+    | {"random": Module("tnp.random")},
+    "tnp.random": {"randn": Builtin("tnp.randn")},
+    "np": {"inf": float("inf"), "pi": None, "sqrt": Builtin("sqrt"), "exp": Builtin("exp")},
+    "math": {"inf": float("inf"), "sqrt": Builtin("sqrt"), "exp": Builtin("exp")},
+    "stile": {"dim": Builtin("dim"), "numpy": Module("tnp")},
+}
+BUILTINS = {n: Builtin(n) for n in ("range", "min", "max", "abs", "float", "int")}
+TILE_FUNCTIONS = {"tnp.exp": "exp", "tnp.sin": "sin", "tnp.cos": "cos", "tnp.sqrt": "sqrt"}
+KNOWN_MODULES = {"numpy": "np", "math": "math", "stile.numpy": "tnp", "stile": "stile"}
+
+
+class Interpreter:
+    def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
+        self.module = wrapper.module
+        self.positions = positions
+        self.path = path
+        self.diagnostics: list[Diagnostic] = []
+        self._reported: set[tuple[Span, str]] = set()
+        self.dims: dict[str, int] = {}
+        self.inputs: dict[str, InputInfo] = {}
+        self.results: dict[str, Result] = {}
+        self.obligations: list[Obligation] = []
+        self.writes: list[Write] = []
+        self.frames: list[_Frame] = [_Frame({})]
+        self.trackers: list[_Tracker] = []
+        self.steps = 0
+
+    # ------------------------------------------------------------------ entry
+
+    def run(self) -> Facts:
+        try:
+            self.exec_block(self.module.body)
+        except _Budget:
+            pass
+        except _Return:
+            pass
+        return Facts(self.dims, self.inputs, self.results, self.obligations, self.writes)
+
+    # ------------------------------------------------------------ reporting
+
+    def span(self, node: cst.CSTNode) -> Span:
+        rng: CodeRange = self.positions[node]
+        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+
+    def report(self, error: KernelError, fallback: cst.CSTNode) -> None:
+        node = error.node if isinstance(error.node, cst.CSTNode) else fallback
+        span = error.node if isinstance(error.node, Span) else self.span(node)
+        key = (span, error.code)
+        if key in self._reported:
+            return  # the same error in every unrolled iteration is reported once
+        self._reported.add(key)
+        self.diagnostics.append(
+            Diagnostic(self.path, span, error.code, error.message, notes=error.notes, help=error.help)
+        )
+
+    # ------------------------------------------------------------ statements
+
+    def exec_block(self, body: Any) -> None:
+        statements = body.body if isinstance(body, cst.BaseSuite) else body
+        if isinstance(body, cst.SimpleStatementSuite):
+            statements = body.body
+        for stmt in statements:
+            self.exec_stmt(stmt)
+
+    def exec_stmt(self, stmt: cst.CSTNode) -> None:
+        self.steps += 1
+        if self.steps > MAX_STEPS:
+            self.report(
+                KernelError("STL002", f"more than {MAX_STEPS} statements to interpret; "
+                            "the loops are too large to unroll"),
+                stmt,
+            )
+            raise _Budget
+        if isinstance(stmt, cst.SimpleStatementLine):
+            for small in stmt.body:
+                self._guarded(small, self.exec_small)
+            return
+        handler: Callable[[Any], None] | None = getattr(self, f"exec_{type(stmt).__name__}", None)
+        if handler is None:
+            self.report(self._unsupported(stmt), stmt)
+            return
+        self._guarded(stmt, handler)
+
+    def _guarded(self, node: cst.CSTNode, handler: Callable[[Any], None]) -> None:
+        try:
+            handler(node)
+        except KernelError as error:
+            self.report(error, node)
+            self._poison_targets(node)
+        except Poisoned:
+            self._poison_targets(node)
+
+    def _unsupported(self, node: cst.CSTNode) -> KernelError:
+        kind = {
+            "While": "a `while` loop",
+            "Try": "a `try` statement",
+            "With": "a `with` statement",
+            "ClassDef": "a class definition",
+            "Break": "`break`",
+            "Continue": "`continue`",
+            "Global": "`global`",
+            "Nonlocal": "`nonlocal`",
+            "Raise": "`raise`",
+            "Del": "`del`",
+            "Assert": "an `assert` statement",
+            "Match": "a `match` statement",
+        }.get(type(node).__name__, f"this construct ({type(node).__name__})")
+        return KernelError(
+            "STL002",
+            f"unsupported: {kind} cannot be followed by the analyzer",
+            help="kernels may use range loops, if/else, helper functions and the typed-NumPy API",
+        )
+
+    def _poison_targets(self, node: cst.CSTNode) -> None:
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+            func = node.value.func
+            if isinstance(func, cst.Attribute) and func.attr.value == "assign":
+                if isinstance(func.value, cst.Name):
+                    result = self.results.get(func.value.value)
+                    if result is not None:
+                        result.complete = False
+        for target in targets:
+            for name in _target_names(target):
+                self.store(name, Poison())
+
+    def exec_small(self, node: cst.BaseSmallStatement) -> None:
+        handler = getattr(self, f"exec_{type(node).__name__}", None)
+        if handler is None:
+            raise self._unsupported(node)
+        handler(node)
+
+    def exec_Pass(self, node: cst.Pass) -> None:
+        pass
+
+    def exec_Expr(self, node: cst.Expr) -> None:
+        if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
+            return  # a docstring
+        self.eval(node.value)
+
+    def exec_Assign(self, node: cst.Assign) -> None:
+        value = self.eval(node.value)
+        for target in node.targets:
+            self.assign_target(target.target, value, node.value)
+
+    def exec_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is None:
+            return
+        self.assign_target(node.target, self.eval(node.value), node.value)
+
+    def exec_AugAssign(self, node: cst.AugAssign) -> None:
+        op = _BINOPS.get(type(node.operator).__name__.replace("Assign", ""))
+        if op is None:
+            raise KernelError("STL002", "unsupported augmented assignment operator")
+        value = self.binary(op, self.eval(node.target), self.eval(node.value))
+        self.assign_target(node.target, value, node.value)
+
+    def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode) -> None:
+        if isinstance(target, cst.Name):
+            self.store(target.value, self._register(target.value, value, value_node))
+            return
+        if isinstance(target, (cst.Tuple, cst.List)):
+            if not isinstance(value, tuple) or len(value) != len(target.elements):
+                count = len(value) if isinstance(value, tuple) else "a non-tuple"
+                raise KernelError(
+                    "STL002",
+                    f"cannot unpack {count} value(s) into {len(target.elements)} names",
+                    node=target,
+                )
+            for element, item in zip(target.elements, value):
+                self.assign_target(element.value, item, value_node)
+            return
+        raise KernelError("STL002", "unsupported assignment target", node=target)
+
+    def _register(self, name: str, value: Any, node: cst.CSTNode) -> Any:
+        """Inputs and results take the name of the variable they are first bound to."""
+        if isinstance(value, _NewInput):
+            if name in self.inputs:
+                raise KernelError("STL013", f"input {name} is defined twice", node=node)
+            self.inputs[name] = InputInfo(name, value.dims_)
+            return value.bind(name)
+        if isinstance(value, _NewResult):
+            return value.bind(self, name)
+        return value
+
+    def exec_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                local = alias.asname.name.value  # type: ignore[union-attr]
+                self.store(local, self._module(dotted, alias))
+            else:
+                top = dotted.split(".")[0]
+                self.store(top, self._module(top, alias))
+
+    def _module(self, dotted: str, node: cst.CSTNode) -> Any:
+        known = KNOWN_MODULES.get(dotted)
+        return Module(known) if known else Poison(f"module `{dotted}` is not part of the kernel dialect")
+
+    def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
+        source = _dotted(node.module) if node.module is not None else ""
+        if source == "__future__":
+            return
+        if isinstance(node.names, cst.ImportStar):
+            raise KernelError("STL002", f"unsupported: `from {source} import *`")
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+            if source == "stile" and name in ("dim", "numpy"):
+                value: Any = MODULE_ATTRS["stile"][name]
+            elif source == "stile.numpy" and name in MODULE_ATTRS["tnp"]:
+                value = MODULE_ATTRS["tnp"][name]
+            elif source in ("numpy", "math") and name in MODULE_ATTRS[KNOWN_MODULES[source]]:
+                value = MODULE_ATTRS[KNOWN_MODULES[source]][name]
+            else:
+                value = Poison(f"`{name}` from `{source}` is not part of the kernel dialect")
+            self.store(local, value)
+
+    def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.decorators:
+            raise KernelError("STL002", "unsupported: decorated functions", node=node.decorators[0])
+        defaults = {}
+        for param in node.params.params:
+            if param.default is not None:
+                defaults[param.name.value] = self.eval(param.default)
+        if node.params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) or node.params.star_kwarg:
+            raise KernelError("STL002", "unsupported: *args or **kwargs parameters", node=node.params)
+        self.store(node.name.value, Function(node, defaults))
+
+    def exec_Return(self, node: cst.Return) -> None:
+        if len(self.frames) == 1:
+            raise KernelError("STL002", "`return` outside a function")
+        raise _Return(None if node.value is None else self.eval(node.value))
+
+    def exec_If(self, node: cst.If) -> None:
+        if self.truth(self.eval(node.test), node.test):
+            self.exec_block(node.body)
+        elif isinstance(node.orelse, cst.If):
+            self.exec_stmt(node.orelse)
+        elif isinstance(node.orelse, cst.Else):
+            self.exec_block(node.orelse.body)
+
+    def exec_For(self, node: cst.For) -> None:
+        if node.orelse is not None or node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: `for ... else` or `async for`")
+        loop = self._range_of(node.iter)
+        if not isinstance(node.target, cst.Name):
+            raise KernelError("STL002", "a range loop needs a single loop variable", node=node.target)
+        name = node.target.value
+        if len(loop) == 0:
+            return
+        if len(loop) > 1 and self._try_symbolic(node, name, loop):
+            return
+        for value in loop:
+            self.store(name, value)
+            self.exec_block(node.body)
+
+    def _range_of(self, node: cst.BaseExpression) -> range:
+        value = self.eval(node)
+        if not isinstance(value, range):
+            raise KernelError(
+                "STL002", "unsupported: only `range(...)` loops can be followed", node=node
+            )
+        return value
+
+    def _try_symbolic(self, node: cst.For, name: str, loop: range) -> bool:
+        """Interpret the body once with a symbolic index; False if it must be unrolled."""
+        saved = self._snapshot()
+        var = LoopVar(name, loop)
+        tracker = _Tracker()
+        self.trackers.append(tracker)
+        try:
+            self.store(name, sym.variable(var))
+            self.exec_block(node.body)
+        except NeedsUnroll:
+            self._restore(saved)
+            return False
+        finally:
+            self.trackers.remove(tracker)
+        if tracker.read_first & tracker.written:
+            self._restore(saved)  # a value flows from one iteration to the next
+            return False
+        line = self.span(node).line
+        for written in tracker.written:
+            self.store(written, Poison(f"`{written}` was assigned in the loop at line {line}, "
+                                       "which was checked once for a symbolic index; its value "
+                                       "after the loop is not tracked"))
+        for tracker_outer in self.trackers:
+            tracker_outer.written |= tracker.written
+        return True
+
+    def _snapshot(self) -> tuple:
+        return (
+            [dict(f.names) for f in self.frames],
+            len(self.diagnostics),
+            set(self._reported),
+            len(self.obligations),
+            len(self.writes),
+            dict(self.dims),
+            dict(self.inputs),
+            {k: (v, v.complete) for k, v in self.results.items()},
+            self.steps,
+        )
+
+    def _restore(self, saved: tuple) -> None:
+        frames, ndiag, reported, nobl, nwrites, dims, inputs, results, _ = saved
+        for frame, names in zip(self.frames, frames):
+            frame.names = names
+        del self.diagnostics[ndiag:]
+        self._reported = reported
+        del self.obligations[nobl:]
+        del self.writes[nwrites:]
+        self.dims, self.inputs = dims, inputs
+        self.results = {}
+        for k, (v, complete) in results.items():
+            v.complete = complete
+            self.results[k] = v
+
+    # ----------------------------------------------------------------- names
+
+    def store(self, name: str, value: Any) -> None:
+        for tracker in self.trackers:
+            tracker.written.add(name)
+        self.frames[-1].names[name] = value
+
+    def lookup(self, node: cst.Name) -> Any:
+        name = node.value
+        for tracker in self.trackers:
+            if name not in tracker.written:
+                tracker.read_first.add(name)
+        frame = self.frames[-1]
+        if name in frame.names:
+            value = frame.names[name]
+        elif name in self.frames[0].names:
+            value = self.frames[0].names[name]
+        elif name in BUILTINS:
+            value = BUILTINS[name]
+        else:
+            raise KernelError("STL003", f"name `{name}` is not defined", node=node)
+        if isinstance(value, Poison):
+            if value.reason is not None:
+                raise KernelError("STL002", f"unsupported: {value.reason}", node=node)
+            raise Poisoned
+        return value
+
+    # ---------------------------------------------------------- expressions
+
+    def eval(self, node: cst.BaseExpression) -> Any:
+        handler = getattr(self, f"eval_{type(node).__name__}", None)
+        if handler is None:
+            raise KernelError(
+                "STL002",
+                f"unsupported expression ({type(node).__name__}) in a kernel",
+                node=node,
+            )
+        try:
+            return handler(node)
+        except KernelError as error:
+            if error.node is None:
+                error.node = node
+            raise
+
+    def eval_Name(self, node: cst.Name) -> Any:
+        if node.value in ("True", "False", "None"):
+            return {"True": True, "False": False, "None": None}[node.value]
+        return self.lookup(node)
+
+    def eval_Integer(self, node: cst.Integer) -> int:
+        return int(node.evaluated_value)
+
+    def eval_Float(self, node: cst.Float) -> float:
+        return float(node.evaluated_value)
+
+    def eval_SimpleString(self, node: cst.SimpleString) -> SpecText:
+        return SpecText(str(node.evaluated_value), node)
+
+    def eval_Tuple(self, node: cst.Tuple) -> tuple:
+        return tuple(self.eval(e.value) for e in node.elements)
+
+    def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
+        value = self.eval(node.expression)
+        if isinstance(node.operator, cst.Minus):
+            if isinstance(value, Tile):
+                return tiles.unary("neg", value)
+            if isinstance(value, Sym):
+                return sym.scale(value, -1)
+            return -_number(value, node)
+        if isinstance(node.operator, cst.Plus):
+            return value
+        if isinstance(node.operator, cst.Not):
+            return not self.truth(value, node)
+        raise KernelError("STL002", "unsupported unary operator")
+
+    def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
+        op = _BINOPS.get(type(node.operator).__name__)
+        if op is None:
+            raise KernelError("STL002", "unsupported binary operator")
+        return self.binary(op, self.eval(node.left), self.eval(node.right))
+
+    def binary(self, op: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Tile) or isinstance(right, Tile):
+            if op not in ("+", "-", "*", "/"):
+                raise KernelError("STL002", f"unsupported tile operator `{op}`")
+            for side in (left, right):
+                if not isinstance(side, Tile):
+                    _number(side, None)
+            return tiles.binary(op, left, right)
+        if isinstance(left, Sym) or isinstance(right, Sym):
+            return _sym_binary(op, left, right)
+        return _number_binary(op, _number(left, None), _number(right, None))
+
+    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> bool:
+        left = self.truth(self.eval(node.left), node.left)
+        if isinstance(node.operator, cst.And):
+            return left and self.truth(self.eval(node.right), node.right)
+        return left or self.truth(self.eval(node.right), node.right)
+
+    def eval_Comparison(self, node: cst.Comparison) -> bool:
+        left = self.eval(node.left)
+        for target in node.comparisons:
+            op = _COMPARE.get(type(target.operator).__name__)
+            if op is None:
+                raise KernelError("STL002", "unsupported comparison operator", node=target)
+            right = self.eval(target.comparator)
+            if not sym.compare(op, _intlike(left, node), _intlike(right, node)):
+                return False
+            left = right
+        return True
+
+    def eval_IfExp(self, node: cst.IfExp) -> Any:
+        if self.truth(self.eval(node.test), node.test):
+            return self.eval(node.body)
+        return self.eval(node.orelse)
+
+    def truth(self, value: Any, node: cst.CSTNode) -> bool:
+        if isinstance(value, Sym):
+            return sym.compare("!=", value, 0)
+        if isinstance(value, (bool, int, float, Fraction)):
+            return bool(value)
+        raise KernelError("STL002", "unsupported condition: only ints can be tested", node=node)
+
+    def eval_Attribute(self, node: cst.Attribute) -> Any:
+        base = self.eval(node.value)
+        attr = node.attr.value
+        if isinstance(base, Module):
+            members = MODULE_ATTRS.get(base.name, {})
+            if attr in members and members[attr] is not None:
+                return members[attr]
+            raise KernelError(
+                "STL002", f"unsupported: `{base.name}.{attr}` is not part of the kernel dialect"
+            )
+        if isinstance(base, Tile) and attr in ("slice", "repeat", "rearrange", "sum", "max",
+                                               "assert_equivalent"):
+            return Method(base, attr)
+        if isinstance(base, _ResultRef) and attr == "assign":
+            return Method(base, attr)
+        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {_kind(base)}")
+
+    def eval_Subscript(self, node: cst.Subscript) -> Any:
+        base = self.eval(node.value)
+        if not isinstance(base, Dim) or len(node.slice) != 1:
+            raise KernelError(
+                "STL002", "unsupported subscript: only a dim can be sliced, as in `K[0:5]`"
+            )
+        index = node.slice[0].slice
+        if not isinstance(index, cst.Slice) or index.step is not None:
+            raise KernelError("STL013", f"a dim slice needs the form {base.name}[start:stop]")
+        lo = 0 if index.lower is None else _intlike(self.eval(index.lower), index.lower)
+        hi = base.size if index.upper is None else _intlike(self.eval(index.upper), index.upper)
+        if sym.compare("<", lo, 0) or sym.compare(">", hi, base.size) or sym.compare(">=", lo, hi):
+            raise KernelError(
+                "STL012", f"{base.name}[{lo}:{hi}] is out of bounds of {base.name}[0:{base.size}]"
+            )
+        return DimSlice(base, lo, hi)
+
+    def eval_Call(self, node: cst.Call) -> Any:
+        func = self.eval(node.func)
+        args = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            if arg.star:
+                raise KernelError("STL002", "unsupported: *args in a call", node=arg)
+            value = self.eval(arg.value)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        if isinstance(func, Function):
+            return self.call_function(func, args, kwargs, node)
+        if isinstance(func, Builtin):
+            return self.call_builtin(func.name, args, kwargs, node)
+        if isinstance(func, Method):
+            return self.call_method(func, args, kwargs, node)
+        raise KernelError("STL002", f"unsupported call of {_kind(func)}")
+
+    # ----------------------------------------------------------------- calls
+
+    def call_function(self, func: Function, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if len(self.frames) > MAX_DEPTH:
+            raise KernelError("STL002", "unsupported: helper functions nested too deeply")
+        params = [p.name.value for p in func.node.params.params]
+        if len(args) > len(params):
+            raise KernelError("STL002", f"{func.node.name.value}() takes {len(params)} arguments")
+        names = dict(zip(params, args))
+        for key, value in kwargs.items():
+            if key not in params or key in names:
+                raise KernelError("STL002", f"unexpected argument `{key}`")
+            names[key] = value
+        for param in params:
+            if param not in names:
+                if param not in func.defaults:
+                    raise KernelError("STL002", f"missing argument `{param}`")
+                names[param] = func.defaults[param]
+        self.frames.append(_Frame(names))
+        try:
+            self.exec_block(func.node.body)
+        except _Return as ret:
+            return ret.value
+        finally:
+            self.frames.pop()
+        return None
+
+    def call_builtin(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if kwargs and name not in ("tnp.TypedResult",):
+            raise KernelError("STL002", f"unsupported: keyword arguments to {name}()")
+        if name == "range":
+            ints = [_intlike(a, node) for a in args]
+            if not 1 <= len(ints) <= 3:
+                raise KernelError("STL002", "range() takes 1 to 3 arguments")
+            concrete = [sym.concrete(i) for i in ints]
+            if len(concrete) == 3 and concrete[2] == 0:
+                raise KernelError("STL002", "range() step must not be zero")
+            return range(*concrete)
+        if name in ("min", "max"):
+            if len(args) < 2:
+                raise KernelError("STL002", f"{name}() needs at least two numbers")
+            best = args[0]
+            for other in args[1:]:
+                if isinstance(best, Sym) or isinstance(other, Sym):
+                    less = sym.compare("<", _intlike(other, node), _intlike(best, node))
+                else:
+                    less = _number(other, node) < _number(best, node)
+                if less == (name == "min"):
+                    best = other
+            return best
+        if name in ("abs", "float", "int"):
+            (value,) = args
+            if isinstance(value, Sym):
+                if name == "int":
+                    return value
+                raise NeedsUnroll(name)
+            number = _number(value, node)
+            return {"abs": abs, "float": float, "int": int}[name](number)
+        if name in ("sqrt", "exp"):
+            (value,) = args
+            import math
+
+            number = float(_number(value, node))
+            if name == "sqrt" and number < 0:
+                raise KernelError("STL002", "sqrt of a negative number")
+            result = math.sqrt(number) if name == "sqrt" else math.exp(number)
+            return int(result) if name == "sqrt" and result == int(result) else result
+        if name == "dim":
+            return self.make_dim(args, node)
+        if name == "tnp.randn":
+            return self.make_input(args, node)
+        if name == "tnp.TypedResult":
+            if kwargs or len(args) != 1 or not isinstance(args[0], SpecText):
+                raise KernelError(
+                    "STL002", "TypedResult takes one spec string literal", node=node
+                )
+            return _NewResult(args[0], node)
+        if name in TILE_FUNCTIONS:
+            (value,) = args
+            if isinstance(value, Tile):
+                return tiles.unary(TILE_FUNCTIONS[name], value)
+            return self.call_builtin(TILE_FUNCTIONS[name], [value], {}, node)
+        if name == "tnp.maximum":
+            if len(args) != 2:
+                raise KernelError("STL002", "tnp.maximum takes two arguments")
+            return tiles.binary("maximum", *args)
+        if name == "tnp.einsum":
+            return self.einsum(args, node)
+        raise KernelError("STL002", f"unsupported call to {name}()")
+
+    def make_dim(self, args: list, node: cst.Call) -> Dim:
+        if len(args) != 2 or not isinstance(args[0], SpecText) or not isinstance(args[1], int):
+            raise KernelError("STL013", "dim() takes a name and an integer size: dim('M', 10)")
+        name, size = args[0].value, args[1]
+        if not name.isidentifier():
+            raise KernelError("STL013", f"dim name {name!r} is not an identifier")
+        if size <= 0:
+            raise KernelError("STL013", f"dim {name} must have a positive size, not {size}")
+        if name in self.dims and self.dims[name] != size:
+            raise KernelError(
+                "STL013",
+                f"dim {name} redefined with size {size}",
+                notes=(f"it was defined with size {self.dims[name]}",),
+            )
+        self.dims[name] = size
+        return Dim(name, size)
+
+    def make_input(self, args: list, node: cst.Call) -> _NewInput:
+        if not args or not all(isinstance(a, Dim) for a in args):
+            raise KernelError("STL013", "randn() takes the input's dims, e.g. tnp.randn(M, N)")
+        names = tuple(a.name for a in args)
+        if len(set(names)) != len(names):
+            raise KernelError("STL013", f"an input cannot have a dim twice: {' '.join(names)}")
+        return _NewInput(names, tuple(a.size for a in args))
+
+    def einsum(self, args: list, node: cst.Call) -> Tile:
+        if len(args) < 2 or not isinstance(args[-1], SpecText):
+            raise KernelError("STL015", 'einsum takes tiles and a string: einsum(x, y, "M N, N K -> M K")')
+        text = args[-1].value
+        if "->" not in text:
+            raise KernelError("STL015", f"einsum string {text!r} has no `->`", node=args[-1].node)
+        lhs, out = text.split("->", 1)
+        operand_dims = [tuple(part.split()) for part in lhs.split(",")]
+        operands = []
+        for value in args[:-1]:
+            operands.append(self.tile_of(value))
+        return tiles.einsum(operands, operand_dims, tuple(out.split()))
+
+    def tile_of(self, value: Any) -> Tile:
+        if isinstance(value, Tile):
+            return value
+        raise KernelError("STL002", f"expected a tile, found {_kind(value)}")
+
+    def call_method(self, method: Method, args: list, kwargs: dict, node: cst.Call) -> Any:
+        receiver, name = method.receiver, method.name
+        if name == "assign":
+            return self.assign(receiver, args, node)
+        if name == "assert_equivalent":
+            return self.assert_equivalent(receiver, args, node)
+        if kwargs:
+            raise KernelError("STL002", f"unsupported: keyword arguments to .{name}()")
+        if name == "slice":
+            if len(args) != 3 or not isinstance(args[0], Dim):
+                raise KernelError("STL013", "slice takes a dim, a start and a stop: t.slice(M, i, i + 5)")
+            return tiles.slice_tile(receiver, args[0], _intlike(args[1], node), _intlike(args[2], node))
+        if name == "repeat":
+            if len(args) != 1:
+                raise KernelError("STL013", "repeat takes one dim: t.repeat(K) or t.repeat(K[0:5])")
+            (arg,) = args
+            if isinstance(arg, Dim):
+                return tiles.repeat(receiver, arg, 0, arg.size)
+            if isinstance(arg, DimSlice):
+                return tiles.repeat(receiver, arg.dim, arg.lo, arg.hi)
+            raise KernelError("STL013", f"repeat expects a dim, found {_kind(arg)}")
+        if name == "rearrange":
+            if not all(isinstance(a, Dim) for a in args):
+                raise KernelError("STL013", "rearrange takes dims: t.rearrange(N, M)")
+            return tiles.rearrange(receiver, tuple(args))
+        if name in ("sum", "max"):
+            if len(args) != 1 or not isinstance(args[0], Dim):
+                raise KernelError("STL013", f"{name} takes one dim: t.{name}(N)")
+            return tiles.reduce(receiver, name, args[0])
+        raise KernelError("STL002", f"unsupported method .{name}()")
+
+    def _spec_error(self, error: SpecError, text: SpecText) -> KernelError:
+        span = _inner_span(self.span(text.node), text.node, error.start, error.end)
+        return KernelError(error.code, f"in spec: {error.message}", help=error.help, node=span)
+
+    def assign(self, ref: _ResultRef, args: list, node: cst.Call) -> None:
+        result = self.results[ref.name]
+        if len(args) != 1:
+            raise KernelError("STL002", "assign takes one tile")
+        (value,) = args
+        tile = value if isinstance(value, Tile) else None
+        if tile is None:
+            raise KernelError("STL030", f"assign expects a tile, found {_kind(value)}")
+        if result.spec is None:
+            result.complete = False
+            return  # the spec error is already reported
+        self._check_dims(tile, result.spec.out_dims, f"result {ref.name}")
+        span = self.span(node)
+        self.obligations.append(
+            Obligation("assign", span, result.spec_span, ref.name, tile, result.spec, result.spec_text)
+        )
+        self.writes.append(Write(ref.name, tile.slices, span))
+
+    def assert_equivalent(self, tile: Tile, args: list, node: cst.Call) -> None:
+        if not args or not isinstance(args[0], SpecText):
+            raise KernelError("STL002", "assert_equivalent takes a spec string literal first")
+        text, overrides = args[0], {}
+        for arg in args[1:]:
+            if not isinstance(arg, DimSlice):
+                raise KernelError("STL013", f"dim overrides look like N[0:64], found {_kind(arg)}")
+            overrides[arg.dim.name] = (sym.concrete(arg.lo), sym.concrete(arg.hi))
+        try:
+            spec = parse_spec(text.value, list(self.inputs.values()), self.dims, overrides)
+        except SpecError as error:
+            raise self._spec_error(error, text) from None
+        self._check_dims(tile, spec.out_dims, "the spec")
+        span = self.span(node)
+        self.obligations.append(
+            Obligation("assert", span, self.span(text.node), _callee_name(node), tile, spec,
+                       text.value)
+        )
+
+    def _check_dims(self, tile: Tile, expected: tuple[str, ...], what: str) -> None:
+        if tile.dims == expected:
+            return
+        extra = [d for d in tile.dims if d not in expected]
+        missing = [d for d in expected if d not in tile.dims]
+        if extra and not missing:
+            help_ = f"reduce over {', '.join(extra)} before writing (e.g. .sum({extra[0]}))"
+        elif missing and not extra:
+            help_ = f"broadcast with .repeat({missing[0]})"
+        elif not extra and not missing:
+            help_ = f"use .rearrange({', '.join(expected)})"
+        else:
+            help_ = None
+        raise KernelError(
+            "STL030",
+            f"tile dims do not match {what}",
+            notes=(f"expected: {' '.join(expected) or 'scalar'}", f"found:    {tile.describe()}"),
+            help=help_,
+        )
+
+
+# ---------------------------------------------------------------- new values
+
+
+@dataclass(frozen=True)
+class _NewInput:
+    """``tnp.randn(M, N)`` before it is bound to a name (which names the input)."""
+
+    dims_: tuple[str, ...]
+    sizes: tuple[int, ...]
+
+    def bind(self, name: str) -> Tile:
+        slices = tuple(tiles.Slice(d, 0, s) for d, s in zip(self.dims_, self.sizes))
+        return Tile(slices, Load(name, self.dims_))
+
+
+@dataclass(frozen=True)
+class _ResultRef:
+    name: str
+
+
+class _NewResult:
+    def __init__(self, text: SpecText, node: cst.Call) -> None:
+        self.text = text
+        self.node = node
+
+    def bind(self, interp: Interpreter, name: str) -> _ResultRef:
+        spec = None
+        spec_span = interp.span(self.text.node)
+        try:
+            spec = parse_spec(self.text.value, list(interp.inputs.values()), interp.dims)
+        except SpecError as error:
+            interp.report(interp._spec_error(error, self.text), self.text.node)
+        interp.results[name] = Result(name, interp.span(self.node), spec, self.text.value, spec_span)
+        return _ResultRef(name)
+
+
+# ------------------------------------------------------------------- helpers
+
+_BINOPS = {
+    "Add": "+",
+    "Subtract": "-",
+    "Multiply": "*",
+    "Divide": "/",
+    "FloorDivide": "//",
+    "Modulo": "%",
+    "Power": "**",
+}
+_COMPARE = {
+    "LessThan": "<",
+    "LessThanEqual": "<=",
+    "GreaterThan": ">",
+    "GreaterThanEqual": ">=",
+    "Equal": "==",
+    "NotEqual": "!=",
+}
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Tile):
+        return f"a tile ({value.describe()})"
+    if isinstance(value, Dim):
+        return f"dim {value.name}"
+    if isinstance(value, (_ResultRef,)):
+        return f"result {value.name}"
+    if isinstance(value, SpecText):
+        return "a string"
+    if isinstance(value, Function):
+        return f"function {value.node.name.value}"
+    if isinstance(value, Module):
+        return f"module {value.name}"
+    return type(value).__name__
+
+
+def _number(value: Any, node: cst.CSTNode | None) -> int | float | Fraction:
+    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
+        raise KernelError("STL002", f"expected a number, found {_kind(value)}", node=node)
+    return value
+
+
+def _intlike(value: Any, node: cst.CSTNode | None) -> Int:
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return int(value)
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, (int, Sym)) and not isinstance(value, bool):
+        return value
+    raise KernelError("STL002", f"expected an integer, found {_kind(value)}", node=node)
+
+
+def _number_binary(op: str, a: Any, b: Any) -> Any:
+    if op == "/":
+        if b == 0:
+            raise KernelError("STL002", "division by zero")
+        if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
+            q = Fraction(a) / Fraction(b)
+            return int(q) if q.denominator == 1 else q
+        return a / b
+    if op in ("//", "%") and b == 0:
+        raise KernelError("STL002", "division by zero")
+    ops = {
+        "+": lambda: a + b,
+        "-": lambda: a - b,
+        "*": lambda: a * b,
+        "//": lambda: a // b,
+        "%": lambda: a % b,
+        "**": lambda: a**b,
+    }
+    return ops[op]()
+
+
+def _sym_binary(op: str, left: Any, right: Any) -> Int:
+    if op == "+":
+        return sym.add(_intlike(left, None), _intlike(right, None))
+    if op == "-":
+        return sym.sub(_intlike(left, None), _intlike(right, None))
+    if op == "*":
+        if isinstance(left, Sym) and isinstance(right, int):
+            return sym.scale(left, right)
+        if isinstance(right, Sym) and isinstance(left, int):
+            return sym.scale(right, left)
+    raise NeedsUnroll(op)
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    return []
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
+
+
+def _callee_name(node: cst.Call) -> str:
+    func = node.func
+    if isinstance(func, cst.Attribute):
+        return _dotted(func.value) or "tile"
+    return "tile"
+
+
+def _inner_span(span: Span, node: cst.CSTNode, start: int, end: int) -> Span:
+    """The range of characters ``[start, end)`` of a one-line string literal."""
+    if not isinstance(node, cst.SimpleString) or span.line != span.end_line:
+        return span
+    prefix = len(node.prefix) + len(node.quote)
+    if "\\" in node.value:
+        return span  # escapes shift offsets: point at the whole literal
+    end = max(end, start + 1)
+    return Span(span.line, span.column + prefix + start, span.line, span.column + prefix + end)

@@ -1,0 +1,54 @@
+"""What the interpreter hands to the prover and to the coverage check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .diagnostics import Span
+from .spec_parser import InputInfo, Spec
+from .tiles import Slice, Tile
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """``tile`` must equal ``spec`` on ``tile``'s region (an assign or an assert)."""
+
+    kind: str  # "assign" | "assert"
+    span: Span
+    spec_span: Span
+    target: str  # the result written, or the tile variable asserted about
+    tile: Tile
+    spec: Spec
+    spec_text: str
+
+
+@dataclass(frozen=True)
+class Write:
+    """``result.assign(tile)``: the region written, possibly with loop indices."""
+
+    result: str
+    region: tuple[Slice, ...]
+    span: Span
+
+
+@dataclass
+class Result:
+    """A ``tnp.TypedResult``: its spec (None if the spec did not parse)."""
+
+    name: str
+    span: Span
+    spec: Spec | None
+    spec_text: str
+    spec_span: Span
+    complete: bool = True  # False once an assign to it failed: coverage is then unknown
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the interpreter learned about one file."""
+
+    dims: dict[str, int]
+    inputs: dict[str, InputInfo]
+    results: dict[str, Result]
+    obligations: list[Obligation]
+    writes: list[Write]

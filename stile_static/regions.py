@@ -1,0 +1,27 @@
+"""Concrete boxes of a region whose bounds may depend on symbolic loop indices."""
+
+from __future__ import annotations
+
+import itertools
+from typing import Iterator
+
+from . import symbolic as sym
+from .tiles import Slice
+
+Box = tuple[tuple[int, int], ...]
+
+
+def boxes(region: tuple[Slice, ...]) -> Iterator[Box]:
+    """Every concrete box the region takes, one per combination of loop indices."""
+    variables: list[sym.LoopVar] = []
+    for s in region:
+        for v in sym.variables(s.lo) + sym.variables(s.hi):
+            if v not in variables:
+                variables.append(v)
+    for values in itertools.product(*(v.values for v in variables)):
+        env = dict(zip(variables, values))
+        yield tuple((sym.substitute(s.lo, env), sym.substitute(s.hi, env)) for s in region)
+
+
+def describe(dims: tuple[str, ...], box: Box) -> str:
+    return " x ".join(f"{d}[{lo}:{hi}]" for d, (lo, hi) in zip(dims, box))

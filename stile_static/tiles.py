@@ -1,0 +1,200 @@
+"""Tiles and the typing rules of the typed-NumPy operations on them.
+
+A tile has a DimType (its dims in order, each with a global slice) and an
+ExprType (a :mod:`terms` term). Every operation checks the DimTypes of its
+operands and builds the new term; a violation raises :class:`KernelError`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from . import symbolic as sym
+from .errors import KernelError
+from .symbolic import Int
+from .terms import Binary, Reduce, Term, Unary, const
+
+
+@dataclass(frozen=True)
+class Dim:
+    name: str
+    size: int
+
+
+@dataclass(frozen=True)
+class Slice:
+    dim: str
+    lo: Int
+    hi: Int
+
+    def __str__(self) -> str:
+        return f"{self.dim}[{self.lo}:{self.hi}]"
+
+
+@dataclass(frozen=True)
+class DimSlice:
+    """``K[0:5]`` written in a kernel: a dim with a range (repeat, overrides)."""
+
+    dim: Dim
+    lo: Int
+    hi: Int
+
+
+@dataclass(frozen=True)
+class Tile:
+    slices: tuple[Slice, ...]
+    term: Term
+
+    @property
+    def dims(self) -> tuple[str, ...]:
+        return tuple(s.dim for s in self.slices)
+
+    def slice_of(self, dim: str) -> Slice | None:
+        return next((s for s in self.slices if s.dim == dim), None)
+
+    def describe(self) -> str:
+        return " ".join(str(s) for s in self.slices) or "scalar"
+
+
+Scalar = (int, float)
+
+
+def dimtype(slices: tuple[Slice, ...]) -> str:
+    return " ".join(str(s) for s in slices) or "scalar"
+
+
+def scalar_term(value: object) -> Term:
+    return const(value)  # type: ignore[arg-type]
+
+
+def check_same_dimtype(left: Tile, right: Tile, what: str) -> None:
+    """Binary operations need identical DimTypes (dims, order and slices)."""
+    if left.dims != right.dims:
+        raise KernelError(
+            "STL010",
+            f"{what} of tiles with different dims",
+            notes=(f"left:  {left.describe()}", f"right: {right.describe()}"),
+            help=_dims_help(left.dims, right.dims),
+        )
+    for a, b in zip(left.slices, right.slices):
+        if a.lo != b.lo or a.hi != b.hi:
+            raise KernelError(
+                "STL011",
+                f"{what} of tiles with different slices of {a.dim}: {a} vs {b}",
+                notes=(f"left:  {left.describe()}", f"right: {right.describe()}"),
+            )
+
+
+def _dims_help(left: tuple[str, ...], right: tuple[str, ...]) -> str | None:
+    if sorted(left) == sorted(right):
+        return f"use .rearrange({', '.join(left)}) on the right operand"
+    missing = [d for d in left if d not in right]
+    if len(right) + 1 == len(left) and len(missing) == 1:
+        return f"use .repeat({missing[0]}) on the right operand to broadcast it"
+    missing = [d for d in right if d not in left]
+    if len(left) + 1 == len(right) and len(missing) == 1:
+        return f"use .repeat({missing[0]}) on the left operand to broadcast it"
+    return None
+
+
+def binary(op: str, left: Tile | object, right: Tile | object) -> Tile:
+    what = {"+": "addition", "-": "subtraction", "*": "multiplication", "/": "division"}.get(
+        op, op
+    )
+    if isinstance(left, Tile) and isinstance(right, Tile):
+        check_same_dimtype(left, right, what)
+        return Tile(left.slices, Binary(op, left.term, right.term))
+    if isinstance(left, Tile):
+        return Tile(left.slices, Binary(op, left.term, scalar_term(right)))
+    assert isinstance(right, Tile)
+    return Tile(right.slices, Binary(op, scalar_term(left), right.term))
+
+
+def unary(fn: str, tile: Tile) -> Tile:
+    return Tile(tile.slices, Unary(fn, tile.term))
+
+
+def slice_tile(tile: Tile, dim: Dim, start: Int, stop: Int) -> Tile:
+    """``t.slice(D, start, stop)``: relative to ``t``'s current slice of D."""
+    current = tile.slice_of(dim.name)
+    if current is None:
+        raise KernelError(
+            "STL016", f"cannot slice {dim.name}: the tile has dims {tile.describe()}"
+        )
+    lo, hi = sym.add(current.lo, start), sym.add(current.lo, stop)
+    width = sym.sub(current.hi, current.lo)
+    if sym.compare("<", start, 0) or sym.compare(">", stop, width) or sym.compare(">=", start, stop):
+        raise KernelError(
+            "STL012",
+            f"slice {dim.name}[{lo}:{hi}] is out of bounds of the tile's {current}",
+            notes=(f"slice({dim.name}, {start}, {stop}) is relative to {current}",),
+        )
+    slices = tuple(Slice(s.dim, lo, hi) if s.dim == dim.name else s for s in tile.slices)
+    return Tile(slices, tile.term)
+
+
+def repeat(tile: Tile, dim: Dim, lo: Int, hi: Int) -> Tile:
+    if dim.name in tile.dims:
+        raise KernelError(
+            "STL014",
+            f"repeat({dim.name}) on a tile that already has {dim.name}: {tile.describe()}",
+        )
+    return Tile((Slice(dim.name, lo, hi),) + tile.slices, tile.term)
+
+
+def rearrange(tile: Tile, dims: tuple[Dim, ...]) -> Tile:
+    names = tuple(d.name for d in dims)
+    if sorted(names) != sorted(tile.dims):
+        raise KernelError(
+            "STL016",
+            f"rearrange({', '.join(names)}) is not a permutation of the tile's dims "
+            f"{' '.join(tile.dims)}",
+        )
+    return Tile(tuple(tile.slice_of(n) for n in names), tile.term)  # type: ignore[misc]
+
+
+def reduce(tile: Tile, op: str, dim: Dim) -> Tile:
+    current = tile.slice_of(dim.name)
+    if current is None:
+        raise KernelError(
+            "STL016", f"{op}({dim.name}) on a tile without {dim.name}: {tile.describe()}"
+        )
+    body = Reduce(op, dim.name, sym.concrete(current.lo), sym.concrete(current.hi), tile.term)
+    return Tile(tuple(s for s in tile.slices if s.dim != dim.name), body)
+
+
+def einsum(operands: list[Tile], operand_dims: list[tuple[str, ...]], out: tuple[str, ...]) -> Tile:
+    """``tnp.einsum(x, y, "M N, N K -> M K")``: product, then sum the dropped dims."""
+    if len(operands) != len(operand_dims):
+        raise KernelError(
+            "STL015",
+            f"einsum string names {len(operand_dims)} operands, {len(operands)} given",
+        )
+    slices: dict[str, Slice] = {}
+    for i, (tile, dims) in enumerate(zip(operands, operand_dims), start=1):
+        if tile.dims != dims:
+            raise KernelError(
+                "STL015",
+                f"einsum operand {i} has dims {' '.join(tile.dims) or 'scalar'}, "
+                f"the einsum string says {' '.join(dims)}",
+                help="rearrange the operand or fix the einsum string",
+            )
+        for s in tile.slices:
+            seen = slices.get(s.dim)
+            if seen is not None and (seen.lo != s.lo or seen.hi != s.hi):
+                raise KernelError(
+                    "STL015",
+                    f"einsum operands disagree on the slice of {s.dim}: {seen} vs {s}",
+                )
+            slices[s.dim] = s
+    for d in out:
+        if d not in slices:
+            raise KernelError("STL015", f"einsum output dim {d} appears in no operand")
+    term = operands[0].term
+    for tile in operands[1:]:
+        term = Binary("*", term, tile.term)
+    for d in sorted(slices):
+        if d not in out:
+            s = slices[d]
+            term = Reduce("sum", d, sym.concrete(s.lo), sym.concrete(s.hi), term)
+    return Tile(tuple(slices[d] for d in out), term)

@@ -1,0 +1,145 @@
+"""Turn an obligation into a verdict: proven, wrong (with a counterexample) or not proven.
+
+The e-graph decides; when it finds no proof, NumPy evaluates the kernel's and
+the spec's terms on seeded random inputs so that "wrong" (the numbers differ)
+and "not proven" (they agree) are told apart.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Mapping
+
+import numpy as np
+
+from . import canon, regions
+from .evaluator import evaluate
+from .obligations import Obligation
+from .prover import prove_equal
+from .spec_parser import InputInfo
+from .terms import Term, show
+
+
+@dataclass(frozen=True)
+class Counterexample:
+    index: tuple[tuple[str, int], ...]
+    kernel: float
+    spec: float
+
+    def __str__(self) -> str:
+        where = ", ".join(f"{d}={i}" for d, i in self.index)
+        return f"at {where}: kernel gives {self.kernel:.6g}, spec gives {self.spec:.6g}"
+
+
+@dataclass(frozen=True)
+class Verdict:
+    status: str  # "proved" | "wrong" | "not-proven"
+    kernel_form: str
+    spec_form: str
+    counterexample: Counterexample | None = None
+    reduction_note: str | None = None
+
+
+def random_inputs(inputs: Mapping[str, InputInfo], dims: Mapping[str, int], seed: int) -> dict:
+    rng = np.random.default_rng(seed)
+    return {
+        name: rng.standard_normal(tuple(dims[d] for d in info.dims))
+        for name, info in sorted(inputs.items())
+    }
+
+
+class Verifier:
+    """Verdicts for the obligations of one file, with proofs cached by canonical form."""
+
+    def __init__(self, inputs: Mapping[str, InputInfo], dims: Mapping[str, int], seed: int = 0):
+        self.dims = dims
+        self.inputs = inputs
+        self.seed = seed
+        self._values: dict | None = None
+        self._canon: dict[Term, canon.Poly | None] = {}
+        self._proofs: dict[tuple[str, str], bool] = {}
+
+    @property
+    def values(self) -> dict:
+        if self._values is None:
+            self._values = random_inputs(self.inputs, self.dims, self.seed)
+        return self._values
+
+    def canonical(self, term: Term) -> canon.Poly | None:
+        if term not in self._canon:
+            try:
+                self._canon[term] = canon.normalize(term)
+            except canon.CannotNormalize:
+                self._canon[term] = None
+        return self._canon[term]
+
+    def verify(self, ob: Obligation) -> Verdict:
+        kc, sc = self.canonical(ob.tile.term), self.canonical(ob.spec.term)
+        kernel = canon.to_term(kc) if kc is not None else ob.tile.term
+        spec = canon.to_term(sc) if sc is not None else ob.spec.term
+        key = (kc.key if kc is not None else repr(kernel), sc.key if sc is not None else repr(spec))
+        if key not in self._proofs:
+            self._proofs[key] = prove_equal(kernel, spec).proved
+        forms = (show(kernel), show(spec))
+        if self._proofs[key]:
+            return Verdict("proved", *forms)
+        counterexample = self.counterexample(ob)
+        if counterexample is None:
+            return Verdict("not-proven", *forms)
+        note = reduction_note(kc, sc) if kc is not None and sc is not None else None
+        return Verdict("wrong", *forms, counterexample, note)
+
+    def evaluate_on(self, term: Term, dims: tuple[str, ...]) -> np.ndarray:
+        return evaluate(term, self.values, dims, self.dims)
+
+    def counterexample(self, ob: Obligation) -> Counterexample | None:
+        dims = ob.tile.dims
+        kernel = self.evaluate_on(ob.tile.term, dims)
+        spec = self.evaluate_on(ob.spec.term, dims)
+        mask = np.zeros(kernel.shape, dtype=bool)
+        for box in regions.boxes(ob.tile.slices):
+            mask[tuple(slice(lo, hi) for lo, hi in box)] = True
+        return first_difference(kernel, spec, mask, dims)
+
+
+def first_difference(
+    kernel: np.ndarray, spec: np.ndarray, mask: np.ndarray, dims: tuple[str, ...]
+) -> Counterexample | None:
+    with np.errstate(all="ignore"):
+        close = np.isclose(kernel, spec, rtol=1e-6, atol=1e-9, equal_nan=True)
+    bad = np.argwhere(mask & ~close)
+    if len(bad) == 0:
+        return None
+    index = tuple(int(i) for i in bad[0])
+    return Counterexample(
+        tuple(zip(dims, index)), float(kernel[index]), float(spec[index])
+    )
+
+
+def reduction_note(kernel: canon.Poly, spec: canon.Poly) -> str | None:
+    """Name a reduction whose ranges differ between kernel and spec, if one does."""
+    kernel_ranges: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
+    for op, d, body, lo, hi in canon.reductions(kernel):
+        kernel_ranges.setdefault((op, d, body), []).append((lo, hi))
+    for op, d, body, lo, hi in canon.reductions(spec):
+        found = kernel_ranges.get((op, d, body))
+        if not found or found == [(lo, hi)]:
+            continue
+        parts = sorted(set(found))
+        covered = ", ".join(f"[{a}:{b})" for a, b in parts)
+        if len(parts) < len(found):
+            return f"{op} over {d}: the kernel counts {covered} more than once; the spec covers [{lo}:{hi}) once"
+        if len(parts) > 1 and _union(parts) == [(lo, hi)]:
+            return f"{op} over {d}: the pieces {covered} are weighted differently; the spec covers [{lo}:{hi}) uniformly"
+        return f"{op} over {d} covers {covered} of [{lo}:{hi})"
+    return None
+
+
+def _union(parts: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    merged: list[tuple[int, int]] = []
+    for lo, hi in sorted(parts):
+        if merged and lo <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(hi, merged[-1][1]))
+        else:
+            merged.append((lo, hi))
+    return merged
