@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -53,6 +54,13 @@ def check_source(data: bytes | str, path: str, options: Options = Options()) -> 
         except UnicodeDecodeError as error:
             return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
     try:
+        compile(data, path, "exec", ast.PyCF_ONLY_AST)
+    except SyntaxError as error:
+        line, column = error.lineno or 1, error.offset or 1
+        return _file_error(path, f"syntax error: {error.msg}", line, column)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return _file_error(path, f"cannot parse the file: {error}")
+    try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
         return _file_error(path, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1)
@@ -96,8 +104,13 @@ def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa:
         )
     assert verdict.counterexample is not None
     notes.append(f"counterexample {verdict.counterexample}")
-    code = "STL032" if verdict.reduction_note else "STL031"
-    headline = verdict.reduction_note or f"the tile does not equal {what} (`{ob.spec_text}`)"
+    code, headline = "STL031", f"the tile does not equal {what} (`{ob.spec_text}`)"
+    if verdict.reduction_note is not None:
+        incomplete, note = verdict.reduction_note
+        if incomplete:
+            code, headline = "STL032", note
+        else:
+            notes.insert(0, note)
     return Diagnostic(
         path,
         ob.span,

@@ -34,12 +34,15 @@ def _check_result(facts: Facts, result: Result, path: str) -> list[Diagnostic]:
     owner = np.full([len(e) - 1 for e in edges], -1, dtype=np.int64)
     found: list[Diagnostic] = []
     for n, (write, boxes) in enumerate(writes):
+        reported = False
         for box in boxes:
             cells = tuple(
                 slice(bisect_left(e, lo), bisect_left(e, hi)) for e, (lo, hi) in zip(edges, box)
             )
-            previous = owner[cells]
-            if (previous >= 0).any():
+            previous = owner[cells].copy()
+            owner[cells] = np.where(previous >= 0, previous, n)
+            if (previous >= 0).any() and not reported:
+                reported = True
                 first = writes[int(previous[previous >= 0].flat[0])][0]
                 found.append(
                     Diagnostic(
@@ -51,8 +54,6 @@ def _check_result(facts: Facts, result: Result, path: str) -> list[Diagnostic]:
                         related=((first.span, "first written here"),),
                     )
                 )
-                break
-            owner[cells] = n
     holes = _boxes_of(owner < 0, edges)
     if holes:
         listed = ", ".join(regions.describe(dims, b) for b in holes[:MAX_REPORTED_BOXES])

@@ -10,6 +10,7 @@ otherwise they are unrolled.
 
 from __future__ import annotations
 
+import builtins
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Callable
@@ -104,6 +105,7 @@ MODULE_ATTRS: dict[str, dict[str, Any]] = {
     "stile": {"dim": Builtin("dim"), "numpy": Module("tnp")},
 }
 BUILTINS = {n: Builtin(n) for n in ("range", "min", "max", "abs", "float", "int")}
+UNSUPPORTED_BUILTINS = set(dir(builtins)) - set(BUILTINS)
 TILE_FUNCTIONS = {"tnp.exp": "exp", "tnp.sin": "sin", "tnp.cos": "cos", "tnp.sqrt": "sqrt"}
 KNOWN_MODULES = {"numpy": "np", "math": "math", "stile.numpy": "tnp", "stile": "stile"}
 
@@ -438,6 +440,12 @@ class Interpreter:
             value = self.frames[0].names[name]
         elif name in BUILTINS:
             value = BUILTINS[name]
+        elif name in UNSUPPORTED_BUILTINS:
+            raise KernelError(
+                "STL002",
+                f"unsupported: `{name}` (input/output and introspection are not followed)",
+                node=node,
+            )
         else:
             raise KernelError("STL003", f"name `{name}` is not defined", node=node)
         if isinstance(value, Poison):

@@ -78,11 +78,19 @@ def check_same_dimtype(left: Tile, right: Tile, what: str) -> None:
         )
     for a, b in zip(left.slices, right.slices):
         if a.lo != b.lo or a.hi != b.hi:
+            _concrete_first(a, b)
             raise KernelError(
                 "STL011",
                 f"{what} of tiles with different slices of {a.dim}: {a} vs {b}",
                 notes=(f"left:  {left.describe()}", f"right: {right.describe()}"),
             )
+
+
+def _concrete_first(*slices: Slice) -> None:
+    """Report a mismatch with concrete indices: unroll a symbolic loop first."""
+    for s in slices:
+        sym.concrete(s.lo)
+        sym.concrete(s.hi)
 
 
 def _dims_help(left: tuple[str, ...], right: tuple[str, ...]) -> str | None:
@@ -182,6 +190,7 @@ def einsum(operands: list[Tile], operand_dims: list[tuple[str, ...]], out: tuple
         for s in tile.slices:
             seen = slices.get(s.dim)
             if seen is not None and (seen.lo != s.lo or seen.hi != s.hi):
+                _concrete_first(seen, s)
                 raise KernelError(
                     "STL015",
                     f"einsum operands disagree on the slice of {s.dim}: {seen} vs {s}",

@@ -37,7 +37,7 @@ class Verdict:
     kernel_form: str
     spec_form: str
     counterexample: Counterexample | None = None
-    reduction_note: str | None = None
+    reduction_note: tuple[bool, str] | None = None
 
 
 def random_inputs(inputs: Mapping[str, InputInfo], dims: Mapping[str, int], seed: int) -> dict:
@@ -116,22 +116,28 @@ def first_difference(
     )
 
 
-def reduction_note(kernel: canon.Poly, spec: canon.Poly) -> str | None:
-    """Name a reduction whose ranges differ between kernel and spec, if one does."""
-    kernel_ranges: dict[tuple[str, str, str], list[tuple[int, int]]] = {}
-    for op, d, body, lo, hi in canon.reductions(kernel):
-        kernel_ranges.setdefault((op, d, body), []).append((lo, hi))
-    for op, d, body, lo, hi in canon.reductions(spec):
-        found = kernel_ranges.get((op, d, body))
-        if not found or found == [(lo, hi)]:
+def reduction_note(kernel: canon.Poly, spec: canon.Poly) -> tuple[bool, str] | None:
+    """A reduction whose ranges differ between kernel and spec, if there is one.
+
+    Returns ``(incomplete, message)``: ``incomplete`` when the kernel's ranges
+    cover less or more than the spec's, not only weight their pieces differently.
+    """
+    kernel_ranges: dict[tuple[str, str, str], set[tuple[int, int]]] = {}
+    spec_ranges: dict[tuple[str, str, str], set[tuple[int, int]]] = {}
+    for found, poly in ((kernel_ranges, kernel), (spec_ranges, spec)):
+        for op, d, body, lo, hi in canon.reductions(poly):
+            found.setdefault((op, d, body), set()).add((lo, hi))
+    for key, wanted in spec_ranges.items():
+        have = kernel_ranges.get(key)
+        if not have or have == wanted:
             continue
-        parts = sorted(set(found))
-        covered = ", ".join(f"[{a}:{b})" for a, b in parts)
-        if len(parts) < len(found):
-            return f"{op} over {d}: the kernel counts {covered} more than once; the spec covers [{lo}:{hi}) once"
-        if len(parts) > 1 and _union(parts) == [(lo, hi)]:
-            return f"{op} over {d}: the pieces {covered} are weighted differently; the spec covers [{lo}:{hi}) uniformly"
-        return f"{op} over {d} covers {covered} of [{lo}:{hi})"
+        op, d, _ = key
+        covered = ", ".join(f"[{a}:{b})" for a, b in _union(sorted(have)))
+        target = ", ".join(f"[{a}:{b})" for a, b in _union(sorted(wanted)))
+        if _union(sorted(have)) != _union(sorted(wanted)):
+            return True, f"{op} over {d} covers {covered} of {target}"
+        pieces = ", ".join(f"[{a}:{b})" for a, b in sorted(have))
+        return False, f"{op} over {d}: the pieces {pieces} are weighted differently"
     return None
 
 

@@ -1,0 +1,47 @@
+"""Every fixture's diagnostics match the ones written inline, and NumPy agrees."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stile_static.checker import Options, check_file
+from stile_static.diagnostics import CODES
+
+from .fixture_expectations import FIXTURES, expected, fixture_files
+
+WRONG = {"STL031", "STL032"}
+
+
+@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
+def test_fixture_diagnostics(path: Path) -> None:
+    report = check_file(str(path))
+    actual = {(d.span.line, d.code) for d in report.diagnostics}
+    assert actual == expected(path), "\n".join(
+        f"{d.span.line}:{d.span.column} {d.code} {d.message}" for d in report.diagnostics
+    )
+
+
+@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
+def test_fixture_cross_check(path: Path) -> None:
+    """A verified kernel agrees with NumPy; a kernel found wrong disagrees with it."""
+    static = {code for _, code in expected(path)}
+    report = check_file(str(path), Options(cross_check=True, seed=1))
+    mismatches = [d for d in report.diagnostics if d.code == "STL050"]
+    if not static:
+        assert report.proved, "a fixture without errors must verify something"
+        assert mismatches == []
+    if static & WRONG:
+        assert mismatches, "the kernel was found wrong statically but NumPy agrees with it"
+
+
+def test_every_code_has_a_fixture() -> None:
+    used = {code for path in fixture_files() for _, code in expected(path)}
+    assert set(CODES) - used == {"STL050"}  # STL050 only appears with --cross-check
+
+
+def test_checking_never_runs_the_kernel(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    check_file(str(FIXTURES / "unsupported.py"), Options(cross_check=True))
+    assert list(tmp_path.iterdir()) == []
