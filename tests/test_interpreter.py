@@ -1,0 +1,89 @@
+"""Loops: parallel loops are interpreted once with a symbolic index, carried ones unrolled."""
+
+from __future__ import annotations
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from stile_static.checker import check_source
+from stile_static.interpreter import Interpreter
+from stile_static.obligations import Facts
+
+from .fixture_expectations import FIXTURES
+
+
+def facts_of(source: str) -> tuple[Facts, list]:
+    wrapper = MetadataWrapper(cst.parse_module(source))
+    interp = Interpreter(wrapper, wrapper.resolve(PositionProvider), "k.py")
+    return interp.run(), interp.diagnostics
+
+
+def matmul(tiles_m: int, tiles_k: int, tiles_n: int, tile: int = 4) -> str:
+    m, k, n = tiles_m * tile, tiles_k * tile, tiles_n * tile
+    return f"""
+from stile import dim
+import stile.numpy as tnp
+M, N, K = dim("M", {m}), dim("N", {n}), dim("K", {k})
+a = tnp.randn(M, N)
+b = tnp.randn(N, K)
+c = tnp.TypedResult("(M N, N K -> M K)")
+for im in range(0, {m}, {tile}):
+    for ik in range(0, {k}, {tile}):
+        acc = 0
+        for jn in range(0, {n}, {tile}):
+            ta = a.slice(M, im, im + {tile}).slice(N, jn, jn + {tile})
+            tb = b.slice(N, jn, jn + {tile}).slice(K, ik, ik + {tile})
+            acc = acc + tnp.einsum(ta, tb, "M N, N K -> M K")
+        c.assign(acc)
+"""
+
+
+def test_output_tile_loops_are_interpreted_once() -> None:
+    facts, diagnostics = facts_of(matmul(64, 64, 3))
+    assert diagnostics == []
+    assert len(facts.obligations) == 1  # 4096 output tiles, one symbolic obligation
+    (write,) = facts.writes
+    assert "im" in str(write.region[0].lo)
+
+
+def test_large_symbolic_kernel_verifies_with_full_coverage() -> None:
+    report = check_source(matmul(32, 32, 4), "k.py")
+    assert report.diagnostics == []
+    assert len(report.proved) == 1
+
+
+def test_carried_loop_is_unrolled() -> None:
+    facts, _ = facts_of(matmul(1, 1, 5))
+    (ob,) = facts.obligations
+    # five reduction tiles were unrolled into the accumulated term
+    assert repr(ob.tile.term).count("Reduce(op='sum'") == 5
+
+
+def test_branch_on_index_forces_unrolling() -> None:
+    source = (FIXTURES / "language_features.py").read_text()
+    facts, diagnostics = facts_of(source)
+    assert diagnostics == []
+    assert len(facts.obligations) == 3  # the last tile is narrower: each index concretely
+    assert [w.region[0].lo for w in facts.writes] == [0, 4, 8]
+
+
+def test_value_of_a_symbolic_loop_variable_after_the_loop_is_refused() -> None:
+    source = matmul(2, 2, 1) + "d = acc\n"
+    report = check_source(source, "k.py")
+    codes = [(d.span.line, d.code) for d in report.diagnostics]
+    assert codes == [(source.count("\n"), "STL002")]
+    assert "symbolic index" in report.diagnostics[0].message
+
+
+def test_unrolling_is_bounded() -> None:
+    source = """
+from stile import dim
+import stile.numpy as tnp
+x = 0
+for i in range(100000):
+    for j in range(100000):
+        x = x + 1
+"""
+    report = check_source(source, "k.py")
+    assert [d.code for d in report.diagnostics] == ["STL002"]
+    assert "too large to unroll" in report.diagnostics[0].message
