@@ -383,34 +383,74 @@ def _merge_ranges(p: Poly) -> Poly:
 
 def normalize(term: Term) -> Poly:
     """The canonical form of ``term``; raises :class:`CannotNormalize`."""
-    if isinstance(term, Const):
-        return constant(term.value)
-    if isinstance(term, Load):
-        return from_atom(load_atom(term.tensor, term.dims))
+    return _Normalizer().poly(term)
+
+
+class _Normalizer:
+    """Memoised by node identity: kernel terms share subterms (a running max is
+    used by every later tile), and walking them as trees would be quadratic."""
+
+    def __init__(self) -> None:
+        self.memo: dict[int, tuple[Term, Poly]] = {}
+
+    def poly(self, term: Term) -> Poly:
+        # Post-order with an explicit stack: unrolled kernels nest thousands deep.
+        stack: list[tuple[Term, bool]] = [(term, False)]
+        while stack:
+            node, children_done = stack.pop()
+            if self._known(node):
+                continue
+            if children_done:
+                # keep the node alive in the memo so its id stays unique
+                self.memo[id(node)] = (node, self._build(node))
+                continue
+            stack.append((node, True))
+            stack.extend((child, False) for child in _children(node) if not self._known(child))
+        return self.memo[id(term)][1]
+
+    def _known(self, term: Term) -> bool:
+        hit = self.memo.get(id(term))
+        return hit is not None and hit[0] is term
+
+    def _build(self, term: Term) -> Poly:
+        if isinstance(term, Const):
+            return constant(term.value)
+        if isinstance(term, Load):
+            return from_atom(load_atom(term.tensor, term.dims))
+        if isinstance(term, Unary):
+            arg = self.poly(term.arg)
+            if term.fn == "neg":
+                return neg(arg)
+            if term.fn == "recip":
+                return inverse(arg)
+            if term.fn == "exp":
+                return exp(arg)
+            return function(term.fn, arg)
+        if isinstance(term, Binary):
+            left, right = self.poly(term.left), self.poly(term.right)
+            if term.op == "+":
+                return add(left, right)
+            if term.op == "-":
+                return add(left, neg(right))
+            if term.op == "*":
+                return mul(left, right)
+            if term.op == "/":
+                return mul(left, inverse(right))
+            return maximum(left, right)
+        body = self.poly(term.body)
+        if term.op == "sum":
+            return reduce_sum(term.dim, term.lo, term.hi, body)
+        return reduce_max(term.dim, term.lo, term.hi, body)
+
+
+def _children(term: Term) -> tuple[Term, ...]:
     if isinstance(term, Unary):
-        arg = normalize(term.arg)
-        if term.fn == "neg":
-            return neg(arg)
-        if term.fn == "recip":
-            return inverse(arg)
-        if term.fn == "exp":
-            return exp(arg)
-        return function(term.fn, arg)
+        return (term.arg,)
     if isinstance(term, Binary):
-        left, right = normalize(term.left), normalize(term.right)
-        if term.op == "+":
-            return add(left, right)
-        if term.op == "-":
-            return add(left, neg(right))
-        if term.op == "*":
-            return mul(left, right)
-        if term.op == "/":
-            return mul(left, inverse(right))
-        return maximum(left, right)
-    body = normalize(term.body)
-    if term.op == "sum":
-        return reduce_sum(term.dim, term.lo, term.hi, body)
-    return reduce_max(term.dim, term.lo, term.hi, body)
+        return (term.left, term.right)
+    if isinstance(term, Reduce):
+        return (term.body,)
+    return ()
 
 
 def to_term(p: Poly) -> Term:

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import sys
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -14,6 +17,11 @@ from .crosscheck import cross_check
 from .diagnostics import Diagnostic, Span
 from .interpreter import Interpreter
 from .verify import Verdict, Verifier
+
+
+T = TypeVar("T")
+DEEP_RECURSION = 200_000
+DEEP_STACK_BYTES = 512 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -46,6 +54,41 @@ def check_file(path: str, options: Options = Options()) -> FileReport:
 
 
 def check_source(data: bytes | str, path: str, options: Options = Options()) -> FileReport:
+    """Check one file's text; runs on a thread with a deep stack (see deep_stack)."""
+    return deep_stack(lambda: _check_source(data, path, options))
+
+
+def deep_stack(work: Callable[[], T]) -> T:
+    """Run ``work`` on a thread with a large stack and recursion limit.
+
+    Unrolled kernels build terms thousands of levels deep, and hashing,
+    printing and evaluating them recurses that deep.
+    """
+    box: list = []
+
+    def run() -> None:
+        try:
+            box.append((True, work()))
+        except BaseException as error:  # re-raised on the calling thread
+            box.append((False, error))
+
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(max(limit, DEEP_RECURSION))
+    previous = threading.stack_size(DEEP_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    finally:
+        threading.stack_size(previous)
+        sys.setrecursionlimit(limit)
+    ok, value = box[0]
+    if not ok:
+        raise value
+    return value
+
+
+def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     if isinstance(data, bytes):
         if b"\x00" in data:
             return _file_error(path, "not a Python source file (it contains NUL bytes)")

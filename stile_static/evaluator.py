@@ -50,8 +50,28 @@ def evaluate_named(
     term: Term,
     inputs: Mapping[str, np.ndarray],
     bindings: Mapping[str, Named] | None = None,
+    memo: dict[int, tuple[Term, Named]] | None = None,
 ) -> Named:
-    """Evaluate ``term``; ``bindings`` gives values to rule variables (``?x``)."""
+    """Evaluate ``term``; ``bindings`` gives values to rule variables (``?x``).
+
+    ``memo`` (by node identity) makes shared subterms, which unrolled kernels
+    have many of, cost one evaluation each.
+    """
+    memo = {} if memo is None else memo
+    hit = memo.get(id(term))
+    if hit is not None and hit[0] is term:
+        return hit[1]
+    value = _evaluate(term, inputs, bindings, memo)
+    memo[id(term)] = (term, value)
+    return value
+
+
+def _evaluate(
+    term: Term,
+    inputs: Mapping[str, np.ndarray],
+    bindings: Mapping[str, Named] | None,
+    memo: dict[int, tuple[Term, Named]],
+) -> Named:
     if isinstance(term, Const):
         return Named(np.asarray(float(term.value)), ())
     if isinstance(term, Load):
@@ -59,16 +79,16 @@ def evaluate_named(
             return bindings[term.tensor]
         return Named(np.asarray(inputs[term.tensor], dtype=np.float64), term.dims)
     if isinstance(term, Unary):
-        arg = evaluate_named(term.arg, inputs, bindings)
+        arg = evaluate_named(term.arg, inputs, bindings, memo)
         with np.errstate(all="ignore"):
             return Named(_UNARY[term.fn](arg.array), arg.axes)
     if isinstance(term, Binary):
-        left = evaluate_named(term.left, inputs, bindings)
-        right = evaluate_named(term.right, inputs, bindings)
+        left = evaluate_named(term.left, inputs, bindings, memo)
+        right = evaluate_named(term.right, inputs, bindings, memo)
         axes = left.axes + tuple(a for a in right.axes if a not in left.axes)
         with np.errstate(all="ignore"):
             return Named(_BINARY[term.op](_align(left, axes), _align(right, axes)), axes)
-    return _reduce(term, evaluate_named(term.body, inputs, bindings))
+    return _reduce(term, evaluate_named(term.body, inputs, bindings, memo))
 
 
 def _reduce(term: Reduce, body: Named) -> Named:
@@ -92,9 +112,10 @@ def evaluate(
     inputs: Mapping[str, np.ndarray],
     axes: tuple[str, ...],
     sizes: Mapping[str, int],
+    memo: dict[int, tuple[Term, Named]] | None = None,
 ) -> np.ndarray:
     """Evaluate ``term`` as an array over ``axes`` (broadcast to ``sizes``)."""
-    value = evaluate_named(term, inputs)
+    value = evaluate_named(term, inputs, None, memo)
     extra = [a for a in value.axes if a not in axes]
     if extra:
         raise ValueError(f"term depends on dims {extra} outside {axes}")

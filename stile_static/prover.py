@@ -42,7 +42,7 @@ _STEP = (
     " (let-scheduler bo (back-off :match-limit {match_limit}))"
     " (run-with bo rewrites))"
 )
-_MATCH_LIMIT = 2_000
+_MATCH_LIMIT = 1_000
 _DEFAULT_TIMEOUT = 2.0
 
 
@@ -183,15 +183,23 @@ def _program(lhs: Term, rhs: Term) -> str:
     return f"(let $lhs {to_egglog(lhs)})\n(let $rhs {to_egglog(rhs)})\n{facts}"
 
 
+def _match_limit(iteration: int, node_limit: int) -> int:
+    """Matches a rule may apply in one iteration before it sits that one out.
+
+    Doubling lets the AC rules back in on later iterations (as egg's back-off
+    scheduler does); the cap keeps one iteration from outgrowing the node limit.
+    """
+    return min(_MATCH_LIMIT << iteration, max(_MATCH_LIMIT, node_limit // 8))
+
+
 def _search(graph: Any, program: str, iterations: int, node_limit: int, deadline: float) -> bool:
     _run(graph, program)
     if _equal(graph):
         return True
-    step = _STEP.format(match_limit=_MATCH_LIMIT)
-    for _ in range(iterations):
+    for i in range(iterations):
         if _size(graph) > node_limit or time.perf_counter() > deadline:
             return False
-        _run(graph, step)
+        _run(graph, _STEP.format(match_limit=_match_limit(i, node_limit)))
         if _equal(graph):
             return True
     return False

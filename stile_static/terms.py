@@ -134,6 +134,14 @@ def show(term: Term) -> str:
     return f"{term.op}[{term.dim} {term.lo}:{term.hi}]({show(term.body)})"
 
 
+def show_short(term: Term, limit: int = 400) -> str:
+    """``show`` cut to ``limit`` characters, saying how much was left out."""
+    text = show(term)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+
+
 def _wrap(term: Term) -> str:
     text = show(term)
     return f"({text})" if isinstance(term, Binary) and term.op != "maximum" else text

@@ -17,7 +17,7 @@ from .evaluator import evaluate
 from .obligations import Obligation
 from .prover import prove_equal
 from .spec_parser import InputInfo
-from .terms import Term, show
+from .terms import Term, show_short
 
 
 @dataclass(frozen=True)
@@ -56,8 +56,9 @@ class Verifier:
         self.inputs = inputs
         self.seed = seed
         self._values: dict | None = None
-        self._canon: dict[Term, canon.Poly | None] = {}
+        self._canon: dict[int, tuple[Term, canon.Poly | None]] = {}  # by node identity
         self._proofs: dict[tuple[str, str], bool] = {}
+        self._memo: dict = {}  # evaluated subterms, shared across obligations
 
     @property
     def values(self) -> dict:
@@ -66,21 +67,27 @@ class Verifier:
         return self._values
 
     def canonical(self, term: Term) -> canon.Poly | None:
-        if term not in self._canon:
-            try:
-                self._canon[term] = canon.normalize(term)
-            except canon.CannotNormalize:
-                self._canon[term] = None
-        return self._canon[term]
+        hit = self._canon.get(id(term))
+        if hit is not None and hit[0] is term:
+            return hit[1]
+        try:
+            form: canon.Poly | None = canon.normalize(term)
+        except canon.CannotNormalize:
+            form = None
+        self._canon[id(term)] = (term, form)
+        return form
 
     def verify(self, ob: Obligation) -> Verdict:
         kc, sc = self.canonical(ob.tile.term), self.canonical(ob.spec.term)
         kernel = canon.to_term(kc) if kc is not None else ob.tile.term
         spec = canon.to_term(sc) if sc is not None else ob.spec.term
-        key = (kc.key if kc is not None else repr(kernel), sc.key if sc is not None else repr(spec))
+        key = (
+            kc.key if kc is not None else f"raw:{id(ob.tile.term)}",
+            sc.key if sc is not None else f"raw:{id(ob.spec.term)}",
+        )
         if key not in self._proofs:
             self._proofs[key] = prove_equal(kernel, spec).proved
-        forms = (show(kernel), show(spec))
+        forms = (show_short(kernel), show_short(spec))
         if self._proofs[key]:
             return Verdict("proved", *forms)
         counterexample = self.counterexample(ob)
@@ -90,7 +97,7 @@ class Verifier:
         return Verdict("wrong", *forms, counterexample, note)
 
     def evaluate_on(self, term: Term, dims: tuple[str, ...]) -> np.ndarray:
-        return evaluate(term, self.values, dims, self.dims)
+        return evaluate(term, self.values, dims, self.dims, self._memo)
 
     def counterexample(self, ob: Obligation) -> Counterexample | None:
         dims = ob.tile.dims
