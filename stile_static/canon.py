@@ -23,6 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import isqrt
+
 from .terms import Binary, Const, Load, Number, Reduce, Term, Unary, const
 
 NEG_INF_VALUE = float("-inf")

@@ -5,9 +5,10 @@ from __future__ import annotations
 import ast
 import sys
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, TypeVar
+from typing import TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
@@ -17,7 +18,6 @@ from .crosscheck import cross_check
 from .diagnostics import Diagnostic, Span
 from .interpreter import Interpreter
 from .verify import Verdict, Verifier
-
 
 T = TypeVar("T")
 DEEP_RECURSION = 200_000
@@ -106,7 +106,9 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     try:
         module = cst.parse_module(data)
     except cst.ParserSyntaxError as error:
-        return _file_error(path, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1)
+        return _file_error(
+            path, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1
+        )
     except (RecursionError, MemoryError):
         return _file_error(path, "the file is too deeply nested to parse")
     if not _imports_stile(module):

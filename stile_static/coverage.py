@@ -57,7 +57,11 @@ def _check_result(facts: Facts, result: Result, path: str) -> list[Diagnostic]:
     holes = _boxes_of(owner < 0, edges)
     if holes:
         listed = ", ".join(regions.describe(dims, b) for b in holes[:MAX_REPORTED_BOXES])
-        more = f" and {len(holes) - MAX_REPORTED_BOXES} more" if len(holes) > MAX_REPORTED_BOXES else ""
+        more = (
+            f" and {len(holes) - MAX_REPORTED_BOXES} more"
+            if len(holes) > MAX_REPORTED_BOXES
+            else ""
+        )
         found.append(
             Diagnostic(
                 path,

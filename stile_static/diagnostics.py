@@ -40,21 +40,37 @@ class CodeInfo:
 # One entry per code; the README table is generated from (and tested against) this.
 CODES: dict[str, CodeInfo] = {
     "STL001": CodeInfo("parse-error", "the file cannot be read or is not valid Python"),
-    "STL002": CodeInfo("unsupported", "a construct the analyzer cannot follow (while, I/O, unknown call, ...)"),
+    "STL002": CodeInfo(
+        "unsupported", "a construct the analyzer cannot follow (while, I/O, unknown call, ...)"
+    ),
     "STL003": CodeInfo("undefined-name", "a name is used before it is defined"),
-    "STL010": CodeInfo("dim-mismatch", "operands of a binary operation have different dims or dim order"),
+    "STL010": CodeInfo(
+        "dim-mismatch", "operands of a binary operation have different dims or dim order"
+    ),
     "STL011": CodeInfo("slice-mismatch", "operands have the same dims but different slices"),
-    "STL012": CodeInfo("slice-out-of-bounds", "a slice leaves the tile's current slice or is empty"),
-    "STL013": CodeInfo("bad-dim", "a dim is redefined with another size, or a dim argument is malformed"),
+    "STL012": CodeInfo(
+        "slice-out-of-bounds", "a slice leaves the tile's current slice or is empty"
+    ),
+    "STL013": CodeInfo(
+        "bad-dim", "a dim is redefined with another size, or a dim argument is malformed"
+    ),
     "STL014": CodeInfo("repeat-existing-dim", "repeat() of a dim the tile already has"),
-    "STL015": CodeInfo("einsum-mismatch", "einsum operands disagree with the einsum string or on a shared slice"),
+    "STL015": CodeInfo(
+        "einsum-mismatch", "einsum operands disagree with the einsum string or on a shared slice"
+    ),
     "STL016": CodeInfo("missing-dim", "reduce or rearrange names a dim the tile does not have"),
     "STL020": CodeInfo("spec-syntax", "the specification string does not parse"),
-    "STL021": CodeInfo("spec-ambiguous-input", "a bare dim list in a spec fits more than one input"),
+    "STL021": CodeInfo(
+        "spec-ambiguous-input", "a bare dim list in a spec fits more than one input"
+    ),
     "STL022": CodeInfo("spec-unknown", "a spec names an unknown dim or input, or misuses a dim"),
     "STL030": CodeInfo("result-dims", "the written tile's dims or order differ from the spec's"),
-    "STL031": CodeInfo("not-equivalent", "the kernel computes something else than the spec (numerics disagree)"),
-    "STL032": CodeInfo("incomplete-reduction", "a reduction covers only part of (or more than) its range"),
+    "STL031": CodeInfo(
+        "not-equivalent", "the kernel computes something else than the spec (numerics disagree)"
+    ),
+    "STL032": CodeInfo(
+        "incomplete-reduction", "a reduction covers only part of (or more than) its range"
+    ),
     "STL033": CodeInfo("not-proven", "numerics agree but no proof was found"),
     "STL040": CodeInfo("never-written", "part of a result is never written"),
     "STL041": CodeInfo("written-twice", "part of a result is written more than once"),

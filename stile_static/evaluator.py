@@ -7,8 +7,8 @@ of its free dims (over each dim's whole extent).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -95,7 +95,8 @@ def _reduce(term: Reduce, body: Named) -> Named:
     count = max(term.hi - term.lo, 0)
     if term.dim not in body.axes:
         if term.op == "sum":
-            return Named(body.array * count, body.axes)
+            # an empty sum is 0 even where the body is infinite
+            return Named(body.array * count if count else np.zeros_like(body.array), body.axes)
         return body if count else Named(np.full_like(body.array, -np.inf), body.axes)
     axis = body.axes.index(term.dim)
     window = np.take(body.array, np.arange(term.lo, term.hi), axis=axis)

@@ -11,9 +11,10 @@ otherwise they are unrolled.
 from __future__ import annotations
 
 import builtins
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any, Callable
+from typing import Any
 
 import libcst as cst
 from libcst.metadata import CodeRange
@@ -151,7 +152,9 @@ class Interpreter:
             return  # the same error in every unrolled iteration is reported once
         self._reported.add(key)
         self.diagnostics.append(
-            Diagnostic(self.path, span, error.code, error.message, notes=error.notes, help=error.help)
+            Diagnostic(
+                self.path, span, error.code, error.message, notes=error.notes, help=error.help
+            )
         )
 
     # ------------------------------------------------------------ statements
@@ -167,8 +170,11 @@ class Interpreter:
         self.steps += 1
         if self.steps > MAX_STEPS:
             self.report(
-                KernelError("STL002", f"more than {MAX_STEPS} statements to interpret; "
-                            "the loops are too large to unroll"),
+                KernelError(
+                    "STL002",
+                    f"more than {MAX_STEPS} statements to interpret; "
+                    "the loops are too large to unroll",
+                ),
                 stmt,
             )
             raise _Budget
@@ -260,7 +266,9 @@ class Interpreter:
         value = self.binary(op, self.eval(node.target), self.eval(node.value))
         self.assign_target(node.target, value, node.value)
 
-    def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode) -> None:
+    def assign_target(
+        self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
+    ) -> None:
         if isinstance(target, cst.Name):
             self.store(target.value, self._register(target.value, value, value_node))
             return
@@ -300,7 +308,11 @@ class Interpreter:
 
     def _module(self, dotted: str, node: cst.CSTNode) -> Any:
         known = KNOWN_MODULES.get(dotted)
-        return Module(known) if known else Poison(f"module `{dotted}` is not part of the kernel dialect")
+        return (
+            Module(known)
+            if known
+            else Poison(f"module `{dotted}` is not part of the kernel dialect")
+        )
 
     def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
         source = _dotted(node.module) if node.module is not None else ""
@@ -329,7 +341,9 @@ class Interpreter:
             if param.default is not None:
                 defaults[param.name.value] = self.eval(param.default)
         if node.params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) or node.params.star_kwarg:
-            raise KernelError("STL002", "unsupported: *args or **kwargs parameters", node=node.params)
+            raise KernelError(
+                "STL002", "unsupported: *args or **kwargs parameters", node=node.params
+            )
         self.store(node.name.value, Function(node, defaults))
 
     def exec_Return(self, node: cst.Return) -> None:
@@ -350,7 +364,9 @@ class Interpreter:
             raise KernelError("STL002", "unsupported: `for ... else` or `async for`")
         loop = self._range_of(node.iter)
         if not isinstance(node.target, cst.Name):
-            raise KernelError("STL002", "a range loop needs a single loop variable", node=node.target)
+            raise KernelError(
+                "STL002", "a range loop needs a single loop variable", node=node.target
+            )
         name = node.target.value
         if len(loop) == 0:
             return
@@ -387,9 +403,14 @@ class Interpreter:
             return False
         line = self.span(node).line
         for written in tracker.written:
-            self.store(written, Poison(f"`{written}` was assigned in the loop at line {line}, "
-                                       "which was checked once for a symbolic index; its value "
-                                       "after the loop is not tracked"))
+            self.store(
+                written,
+                Poison(
+                    f"`{written}` was assigned in the loop at line {line}, "
+                    "which was checked once for a symbolic index; its value "
+                    "after the loop is not tracked"
+                ),
+            )
         for tracker_outer in self.trackers:
             tracker_outer.written |= tracker.written
         return True
@@ -560,8 +581,14 @@ class Interpreter:
             raise KernelError(
                 "STL002", f"unsupported: `{base.name}.{attr}` is not part of the kernel dialect"
             )
-        if isinstance(base, Tile) and attr in ("slice", "repeat", "rearrange", "sum", "max",
-                                               "assert_equivalent"):
+        if isinstance(base, Tile) and attr in (
+            "slice",
+            "repeat",
+            "rearrange",
+            "sum",
+            "max",
+            "assert_equivalent",
+        ):
             return Method(base, attr)
         if isinstance(base, _ResultRef) and attr == "assign":
             return Method(base, attr)
@@ -677,9 +704,7 @@ class Interpreter:
             return self.make_input(args, node)
         if name == "tnp.TypedResult":
             if kwargs or len(args) != 1 or not isinstance(args[0], SpecText):
-                raise KernelError(
-                    "STL002", "TypedResult takes one spec string literal", node=node
-                )
+                raise KernelError("STL002", "TypedResult takes one spec string literal", node=node)
             return _NewResult(args[0], node)
         if name in TILE_FUNCTIONS:
             (value,) = args
@@ -721,7 +746,9 @@ class Interpreter:
 
     def einsum(self, args: list, node: cst.Call) -> Tile:
         if len(args) < 2 or not isinstance(args[-1], SpecText):
-            raise KernelError("STL015", 'einsum takes tiles and a string: einsum(x, y, "M N, N K -> M K")')
+            raise KernelError(
+                "STL015", 'einsum takes tiles and a string: einsum(x, y, "M N, N K -> M K")'
+            )
         text = args[-1].value
         if "->" not in text:
             raise KernelError("STL015", f"einsum string {text!r} has no `->`", node=args[-1].node)
@@ -747,8 +774,12 @@ class Interpreter:
             raise KernelError("STL002", f"unsupported: keyword arguments to .{name}()")
         if name == "slice":
             if len(args) != 3 or not isinstance(args[0], Dim):
-                raise KernelError("STL013", "slice takes a dim, a start and a stop: t.slice(M, i, i + 5)")
-            return tiles.slice_tile(receiver, args[0], _intlike(args[1], node), _intlike(args[2], node))
+                raise KernelError(
+                    "STL013", "slice takes a dim, a start and a stop: t.slice(M, i, i + 5)"
+                )
+            return tiles.slice_tile(
+                receiver, args[0], _intlike(args[1], node), _intlike(args[2], node)
+            )
         if name == "repeat":
             if len(args) != 1:
                 raise KernelError("STL013", "repeat takes one dim: t.repeat(K) or t.repeat(K[0:5])")
@@ -786,7 +817,9 @@ class Interpreter:
         self._check_dims(tile, result.spec.out_dims, f"result {ref.name}")
         span = self.span(node)
         self.obligations.append(
-            Obligation("assign", span, result.spec_span, ref.name, tile, result.spec, result.spec_text)
+            Obligation(
+                "assign", span, result.spec_span, ref.name, tile, result.spec, result.spec_text
+            )
         )
         self.writes.append(Write(ref.name, tile.slices, span))
 
@@ -805,8 +838,9 @@ class Interpreter:
         self._check_dims(tile, spec.out_dims, "the spec")
         span = self.span(node)
         self.obligations.append(
-            Obligation("assert", span, self.span(text.node), _callee_name(node), tile, spec,
-                       text.value)
+            Obligation(
+                "assert", span, self.span(text.node), _callee_name(node), tile, spec, text.value
+            )
         )
 
     def _check_dims(self, tile: Tile, expected: tuple[str, ...], what: str) -> None:
@@ -862,7 +896,9 @@ class _NewResult:
             spec = parse_spec(self.text.value, list(interp.inputs.values()), interp.dims)
         except SpecError as error:
             interp.report(interp._spec_error(error, self.text), self.text.node)
-        interp.results[name] = Result(name, interp.span(self.node), spec, self.text.value, spec_span)
+        interp.results[name] = Result(
+            name, interp.span(self.node), spec, self.text.value, spec_span
+        )
         return _ResultRef(name)
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Union
 
 
 class NeedsUnroll(Exception):
@@ -32,7 +31,7 @@ class Sym:
         return " + ".join(parts).replace("+ -", "- ")
 
 
-Int = Union[int, Sym]
+Int = int | Sym
 
 
 def variable(var: LoopVar) -> Sym:

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from fractions import Fraction
-from typing import Union
 
-Number = Union[Fraction, float]
+Number = Fraction | float
 
 UNARY_FUNCTIONS = ("exp", "sin", "cos", "sqrt", "neg", "recip")
 
@@ -62,7 +61,7 @@ class Reduce:
     body: Term
 
 
-Term = Union[Const, Load, Unary, Binary, Reduce]
+Term = Const | Load | Unary | Binary | Reduce
 
 BINARY_OPS = ("+", "-", "*", "/", "maximum")
 REDUCE_OPS = ("sum", "max")

@@ -106,9 +106,7 @@ def _dims_help(left: tuple[str, ...], right: tuple[str, ...]) -> str | None:
 
 
 def binary(op: str, left: Tile | object, right: Tile | object) -> Tile:
-    what = {"+": "addition", "-": "subtraction", "*": "multiplication", "/": "division"}.get(
-        op, op
-    )
+    what = {"+": "addition", "-": "subtraction", "*": "multiplication", "/": "division"}.get(op, op)
     if isinstance(left, Tile) and isinstance(right, Tile):
         check_same_dimtype(left, right, what)
         return Tile(left.slices, Binary(op, left.term, right.term))
@@ -126,12 +124,14 @@ def slice_tile(tile: Tile, dim: Dim, start: Int, stop: Int) -> Tile:
     """``t.slice(D, start, stop)``: relative to ``t``'s current slice of D."""
     current = tile.slice_of(dim.name)
     if current is None:
-        raise KernelError(
-            "STL016", f"cannot slice {dim.name}: the tile has dims {tile.describe()}"
-        )
+        raise KernelError("STL016", f"cannot slice {dim.name}: the tile has dims {tile.describe()}")
     lo, hi = sym.add(current.lo, start), sym.add(current.lo, stop)
     width = sym.sub(current.hi, current.lo)
-    if sym.compare("<", start, 0) or sym.compare(">", stop, width) or sym.compare(">=", start, stop):
+    if (
+        sym.compare("<", start, 0)
+        or sym.compare(">", stop, width)
+        or sym.compare(">=", start, stop)
+    ):
         raise KernelError(
             "STL012",
             f"slice {dim.name}[{lo}:{hi}] is out of bounds of the tile's {current}",

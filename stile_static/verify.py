@@ -7,8 +7,8 @@ and "not proven" (they agree) are told apart.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping
 
 import numpy as np
 
@@ -118,9 +118,7 @@ def first_difference(
     if len(bad) == 0:
         return None
     index = tuple(int(i) for i in bad[0])
-    return Counterexample(
-        tuple(zip(dims, index)), float(kernel[index]), float(spec[index])
-    )
+    return Counterexample(tuple(zip(dims, index)), float(kernel[index]), float(spec[index]))
 
 
 def reduction_note(kernel: canon.Poly, spec: canon.Poly) -> tuple[bool, str] | None:

@@ -57,7 +57,11 @@ def test_canonical_form_is_equivalent(seed: int) -> None:
         return  # the fallback is the raw term itself, which is trivially equivalent
     back = canon.to_term(form)
     data = np.random.default_rng(seed)
-    inputs = {"x": data.standard_normal(3), "y": data.standard_normal((3, 4)), "z": data.standard_normal(4)}
+    inputs = {
+        "x": data.standard_normal(3),
+        "y": data.standard_normal((3, 4)),
+        "z": data.standard_normal(4),
+    }
     with np.errstate(all="ignore"):
         want, got = values(term, inputs), values(back, inputs)
     # Where the original is a finite real, the canonical form must agree with it.

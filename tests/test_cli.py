@@ -45,7 +45,16 @@ def test_json_format(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = run(capsys, str(FIXTURES / "row_sum_last_tile_skipped.py"), "--format", "json")
     assert status == 1
     (item,) = json.loads(out)
-    assert {"path", "line", "column", "end_line", "end_column", "code", "severity", "message"} <= set(item)
+    assert {
+        "path",
+        "line",
+        "column",
+        "end_line",
+        "end_column",
+        "code",
+        "severity",
+        "message",
+    } <= set(item)
     assert item["code"] == "STL032" and item["line"] == 13 and item["severity"] == "error"
     assert "covers [0:8) of [0:12)" in item["message"]
     assert item["end_line"] >= item["line"]

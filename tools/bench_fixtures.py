@@ -26,7 +26,9 @@ def time_check(path: Path, runs: int) -> tuple[float, str]:
         proc = subprocess.run(command, capture_output=True, text=True, check=False)
         times.append(time.perf_counter() - start)
         codes = sorted({d["code"] for d in json.loads(proc.stdout or "[]")})
-        verdict = "verified" if proc.returncode == 0 else ", ".join(codes) or f"exit {proc.returncode}"
+        verdict = (
+            "verified" if proc.returncode == 0 else ", ".join(codes) or f"exit {proc.returncode}"
+        )
     return statistics.median(times), verdict
 
 
@@ -37,8 +39,10 @@ def main() -> None:
     args = parser.parse_args()
     paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures").glob("*.py"))
     print(f"Command: python tools/bench_fixtures.py --runs {args.runs}")
-    print(f"Machine: {platform.machine()}, {platform.python_implementation()} "
-          f"{platform.python_version()}, whole process, median of {args.runs} runs\n")
+    print(
+        f"Machine: {platform.machine()}, {platform.python_implementation()} "
+        f"{platform.python_version()}, whole process, median of {args.runs} runs\n"
+    )
     print("| fixture | time (s) | verdict |")
     print("|---|---:|---|")
     for path in paths:

@@ -1,0 +1,157 @@
+"""How proof time grows with the number of tiles.
+
+Generates flash attention (qctx 32 in one query tile, key tiles of 32, dhead 16,
+K and V distinct inputs) for a range of key-tile counts, its buggy twin (wrong
+rescale factor), the same kernel with loop invariants, and a tiled matmul with
+8x8 output tiles and 16 reduction tiles; times the whole `stile-static check`
+process (median of runs) and its peak memory.
+
+Usage: .venv/bin/python tools/bench_scale.py [--runs 5] [--tiles 4 8 16 ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HEADER = """\
+import math
+
+from stile import dim
+import numpy as np
+import stile.numpy as tnp
+
+qctx, nctx, dhead = dim("qctx", 32), dim("nctx", {nctx}), dim("dhead", 16)
+Q = tnp.randn(qctx, dhead)
+K = tnp.randn(nctx, dhead)
+V = tnp.randn(nctx, dhead)
+out = tnp.TypedResult(
+    "(softmax[nctx]((Q[qctx dhead], K[nctx dhead] -> qctx nctx) / sqrt(16)), "
+    "V[nctx dhead] -> qctx dhead)"
+)
+TK = 32
+scale = 1 / math.sqrt(16)
+q = Q.slice(qctx, 0, 32)
+m, l, acc = -np.inf, 0, 0
+for ik in range(0, {nctx}, TK):
+    k = K.slice(nctx, ik, ik + TK)
+    v = V.slice(nctx, ik, ik + TK)
+    s = tnp.einsum(q, k, "qctx dhead, nctx dhead -> qctx nctx") * scale
+    m_new = tnp.maximum(m, s.max(nctx))
+    p = tnp.exp(s - m_new.repeat(nctx[ik : ik + TK]).rearrange(qctx, nctx))
+    alpha = tnp.exp({rescale})
+    l = l * alpha + p.sum(nctx)
+    acc = acc * alpha.repeat(dhead).rearrange(qctx, dhead) + tnp.einsum(
+        p, v, "qctx nctx, nctx dhead -> qctx dhead"
+    )
+    m = m_new
+{invariants}out.assign(acc / l.repeat(dhead).rearrange(qctx, dhead))
+"""
+
+S = "(Q[qctx dhead], K[nctx dhead] -> qctx nctx) / sqrt(16)"
+INVARIANTS = f"""\
+    m.assert_equivalent("max[nctx]({S})", nctx[: ik + TK])
+    l.assert_equivalent("sum[nctx](exp({S} - max[nctx]({S})))", nctx[: ik + TK])
+    acc.assert_equivalent(
+        "(exp({S} - max[nctx]({S})), V[nctx dhead] -> qctx dhead)", nctx[: ik + TK]
+    )
+"""
+
+MATMUL = """\
+from stile import dim
+import stile.numpy as tnp
+
+M, N, K = dim("M", 64), dim("N", 128), dim("K", 64)
+a = tnp.randn(M, N)
+b = tnp.randn(N, K)
+c = tnp.TypedResult("(M N, N K -> M K)")
+for im in range(0, 64, 8):
+    for ik in range(0, 64, 8):
+        acc = 0
+        for jn in range(0, 128, 8):
+            ta = a.slice(M, im, im + 8).slice(N, jn, jn + 8)
+            tb = b.slice(N, jn, jn + 8).slice(K, ik, ik + 8)
+            acc = acc + tnp.einsum(ta, tb, "M N, N K -> M K")
+        c.assign(acc)
+"""
+
+
+def flash(tiles: int, buggy: bool = False, invariants: bool = False) -> str:
+    return HEADER.format(
+        nctx=32 * tiles,
+        rescale="m_new - m" if buggy else "m - m_new",
+        invariants=INVARIANTS if invariants else "",
+    )
+
+
+MEASURE = (
+    "import resource, subprocess, sys, time\n"
+    "start = time.perf_counter()\n"
+    "proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+    "elapsed = time.perf_counter() - start\n"
+    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
+    "print(elapsed, peak, proc.returncode)\n"
+    "sys.stdout.write(proc.stdout)\n"
+)
+
+
+def measure(path: Path, runs: int) -> tuple[float, float, str]:
+    command = [sys.executable, "-m", "stile_static", "check", "--format", "json", str(path)]
+    times, peaks, verdict = [], [], ""
+    for _ in range(runs):
+        proc = subprocess.run(
+            [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True
+        )
+        head, _, body = proc.stdout.partition("\n")
+        elapsed, peak, status = head.split()
+        times.append(float(elapsed))
+        peaks.append(int(peak) / 1024)
+        codes = sorted({d["code"] for d in json.loads(body or "[]")})
+        verdict = "verified" if status == "0" else ", ".join(codes) or f"exit {status}"
+    return statistics.median(times), max(peaks), verdict
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--tiles", type=int, nargs="*", default=[4, 8, 16, 32, 64, 128, 256])
+    parser.add_argument("--invariant-tiles", type=int, nargs="*", default=[16, 256, 1024])
+    args = parser.parse_args()
+    cases: list[tuple[str, str]] = []
+    for n in args.tiles:
+        cases.append((f"flash attention, {n} key tiles", flash(n)))
+        cases.append((f"flash attention, {n} key tiles, wrong rescale", flash(n, buggy=True)))
+    for n in args.invariant_tiles:
+        cases.append(
+            (f"flash attention, {n} key tiles, with invariants", flash(n, invariants=True))
+        )
+        cases.append(
+            (
+                f"flash attention, {n} key tiles, with invariants, wrong rescale",
+                flash(n, buggy=True, invariants=True),
+            )
+        )
+    cases.append(("matmul, 8x8 output tiles, 16 reduction tiles", MATMUL))
+    print(f"Command: python tools/bench_scale.py --runs {args.runs}")
+    print(
+        f"Machine: {platform.machine()}, CPython {platform.python_version()}; "
+        f"whole process, median of {args.runs} runs; peak resident memory\n"
+    )
+    print("| kernel | time (s) | peak memory (MiB) | verdict |")
+    print("|---|---:|---:|---|")
+    with tempfile.TemporaryDirectory() as folder:
+        for n, (name, source) in enumerate(cases):
+            path = Path(folder) / f"kernel_{n}.py"
+            path.write_text(source)
+            seconds, peak, verdict = measure(path, args.runs)
+            print(f"| {name} | {seconds:.2f} | {peak:.0f} | {verdict} |", flush=True)
+
+
+if __name__ == "__main__":
+    main()
