@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import atexit
+import queue
 import sys
 import threading
 from collections.abc import Callable
@@ -13,6 +15,7 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
+from . import prover
 from .coverage import check_coverage
 from .crosscheck import cross_check
 from .diagnostics import Diagnostic, Span
@@ -59,33 +62,51 @@ def check_source(data: bytes | str, path: str, options: Options = Options()) -> 
 
 
 def deep_stack(work: Callable[[], T]) -> T:
-    """Run ``work`` on a thread with a large stack and recursion limit.
+    """Run ``work`` on the worker thread, which has a large stack and recursion limit.
 
     Unrolled kernels build terms thousands of levels deep, and hashing,
-    printing and evaluating them recurses that deep.
+    printing and evaluating them recurses that deep. One long-lived worker
+    also keeps per-thread state (the prover's parsed rules) across files.
     """
-    box: list = []
-
-    def run() -> None:
-        try:
-            box.append((True, work()))
-        except BaseException as error:  # re-raised on the calling thread
-            box.append((False, error))
-
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(max(limit, DEEP_RECURSION))
-    previous = threading.stack_size(DEEP_STACK_BYTES)
-    try:
-        thread = threading.Thread(target=run)
-        thread.start()
-        thread.join()
-    finally:
-        threading.stack_size(previous)
-        sys.setrecursionlimit(limit)
-    ok, value = box[0]
+    done: queue.Queue = queue.Queue()
+    _worker().put((work, done))
+    ok, value = done.get()
     if not ok:
         raise value
     return value
+
+
+_jobs: queue.Queue | None = None
+_jobs_lock = threading.Lock()
+
+
+def _worker() -> queue.Queue:
+    global _jobs
+    with _jobs_lock:
+        if _jobs is None:
+            _jobs = queue.Queue()
+            previous = threading.stack_size(DEEP_STACK_BYTES)
+            try:
+                threading.Thread(target=_serve, args=(_jobs,), daemon=True).start()
+            finally:
+                threading.stack_size(previous)
+            atexit.register(deep_stack, prover.release)
+        return _jobs
+
+
+def _serve(jobs: queue.Queue) -> None:
+    while True:
+        work, done = jobs.get()
+        # The limit is process-wide: raise it only while a job runs on this
+        # thread's deep stack (the caller is blocked meanwhile).
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, DEEP_RECURSION))
+        try:
+            done.put((True, work()))
+        except BaseException as error:  # re-raised on the calling thread
+            done.put((False, error))
+        finally:
+            sys.setrecursionlimit(limit)
 
 
 def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:

@@ -46,49 +46,69 @@ def _align(value: Named, axes: tuple[str, ...]) -> np.ndarray:
     return array.reshape(shape)
 
 
+Ranges = tuple[tuple[str, int, int], ...]  # (dim, lo, hi), sorted by dim
+
+
 def evaluate_named(
     term: Term,
     inputs: Mapping[str, np.ndarray],
     bindings: Mapping[str, Named] | None = None,
-    memo: dict[int, tuple[Term, Named]] | None = None,
+    memo: dict | None = None,
+    ranges: Ranges = (),
 ) -> Named:
     """Evaluate ``term``; ``bindings`` gives values to rule variables (``?x``).
 
-    ``memo`` (by node identity) makes shared subterms, which unrolled kernels
-    have many of, cost one evaluation each.
+    Dims listed in ``ranges`` are evaluated only on ``[lo, hi)`` (the axis then
+    has ``hi - lo`` entries); a reduction evaluates its body only on its own
+    range, so a kernel with many tiles costs what its tiles cost, not what the
+    whole extent times the number of tiles would. ``memo`` (by node identity
+    and ranges) makes shared subterms cost one evaluation each.
     """
     memo = {} if memo is None else memo
-    hit = memo.get(id(term))
+    key = (id(term), ranges)
+    hit = memo.get(key)
     if hit is not None and hit[0] is term:
         return hit[1]
-    value = _evaluate(term, inputs, bindings, memo)
-    memo[id(term)] = (term, value)
+    value = _evaluate(term, inputs, bindings, memo, ranges)
+    memo[key] = (term, value)
     return value
+
+
+def _window(value: Named, ranges: Ranges) -> Named:
+    array = value.array
+    for dim, lo, hi in ranges:
+        if dim in value.axes:
+            axis = value.axes.index(dim)
+            array = array[(slice(None),) * axis + (slice(lo, hi),)]
+    return Named(array, value.axes)
 
 
 def _evaluate(
     term: Term,
     inputs: Mapping[str, np.ndarray],
     bindings: Mapping[str, Named] | None,
-    memo: dict[int, tuple[Term, Named]],
+    memo: dict,
+    ranges: Ranges,
 ) -> Named:
     if isinstance(term, Const):
         return Named(np.asarray(float(term.value)), ())
     if isinstance(term, Load):
         if bindings is not None and term.tensor in bindings:
-            return bindings[term.tensor]
-        return Named(np.asarray(inputs[term.tensor], dtype=np.float64), term.dims)
+            return _window(bindings[term.tensor], ranges)
+        array = np.asarray(inputs[term.tensor], dtype=np.float64)
+        return _window(Named(array, term.dims), ranges)
     if isinstance(term, Unary):
-        arg = evaluate_named(term.arg, inputs, bindings, memo)
+        arg = evaluate_named(term.arg, inputs, bindings, memo, ranges)
         with np.errstate(all="ignore"):
             return Named(_UNARY[term.fn](arg.array), arg.axes)
     if isinstance(term, Binary):
-        left = evaluate_named(term.left, inputs, bindings, memo)
-        right = evaluate_named(term.right, inputs, bindings, memo)
+        left = evaluate_named(term.left, inputs, bindings, memo, ranges)
+        right = evaluate_named(term.right, inputs, bindings, memo, ranges)
         axes = left.axes + tuple(a for a in right.axes if a not in left.axes)
         with np.errstate(all="ignore"):
             return Named(_BINARY[term.op](_align(left, axes), _align(right, axes)), axes)
-    return _reduce(term, evaluate_named(term.body, inputs, bindings, memo))
+    inner = tuple(sorted([r for r in ranges if r[0] != term.dim] + [(term.dim, term.lo, term.hi)]))
+    return _reduce(term, evaluate_named(term.body, inputs, bindings, memo, inner))
 
 
 def _reduce(term: Reduce, body: Named) -> Named:
@@ -99,13 +119,13 @@ def _reduce(term: Reduce, body: Named) -> Named:
             return Named(body.array * count if count else np.zeros_like(body.array), body.axes)
         return body if count else Named(np.full_like(body.array, -np.inf), body.axes)
     axis = body.axes.index(term.dim)
-    window = np.take(body.array, np.arange(term.lo, term.hi), axis=axis)
     rest = body.axes[:axis] + body.axes[axis + 1 :]
     if term.op == "sum":
-        return Named(window.sum(axis=axis), rest)
+        return Named(body.array.sum(axis=axis), rest)
     if count == 0:
-        return Named(np.full(window.shape[:axis] + window.shape[axis + 1 :], -np.inf), rest)
-    return Named(window.max(axis=axis), rest)
+        shape = body.array.shape[:axis] + body.array.shape[axis + 1 :]
+        return Named(np.full(shape, -np.inf), rest)
+    return Named(body.array.max(axis=axis), rest)
 
 
 def evaluate(

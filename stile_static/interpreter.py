@@ -506,6 +506,12 @@ class Interpreter:
     def eval_SimpleString(self, node: cst.SimpleString) -> SpecText:
         return SpecText(str(node.evaluated_value), node)
 
+    def eval_ConcatenatedString(self, node: cst.ConcatenatedString) -> SpecText:
+        value = node.evaluated_value
+        if not isinstance(value, str):
+            raise KernelError("STL002", "unsupported: f-strings and bytes in a kernel")
+        return SpecText(value, node)
+
     def eval_Tuple(self, node: cst.Tuple) -> tuple:
         return tuple(self.eval(e.value) for e in node.elements)
 

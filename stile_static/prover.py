@@ -47,6 +47,7 @@ _STEP = (
 )
 _MATCH_LIMIT = 1_000
 _DEFAULT_TIMEOUT = 2.0
+_MAX_INPUT_NODES = 400
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,11 @@ def _template() -> Any:
     return graph
 
 
+def release() -> None:
+    """Drop this thread's e-graph; egglog objects must be freed on their own thread."""
+    _local.__dict__.pop("graph", None)
+
+
 def _run(graph: Any, text: str) -> list[Any]:
     return graph.run_program(*graph.parse_program(text))
 
@@ -190,11 +196,12 @@ def prove_equal(
     iterations: int = 12,
     node_limit: int = 50_000,
     timeout: float = _DEFAULT_TIMEOUT,
+    max_input_nodes: int = _MAX_INPUT_NODES,
 ) -> ProofResult:
     """Whether the rules show ``lhs == rhs`` within the given bounds."""
     start = time.perf_counter()
     try:
-        program = _program(lhs, rhs)
+        program = _program(lhs, rhs, max_input_nodes)
     except ValueError:
         return ProofResult(False, time.perf_counter() - start)
     graph = _template()
@@ -208,9 +215,14 @@ def prove_equal(
     return ProofResult(proved, time.perf_counter() - start)
 
 
-def _program(lhs: Term, rhs: Term) -> str:
+def _program(lhs: Term, rhs: Term, max_input_nodes: int) -> str:
     emitter = _Emitter()
     left, right = emitter.emit(lhs), emitter.emit(rhs)
+    if len(emitter.lines) > max_input_nodes:
+        # One saturation step over thousands of nodes can take gigabytes before
+        # any bound is checked; such terms (unrolled, not canonicalisable) are
+        # left to the numeric verdict.
+        raise ValueError("terms too large for the e-graph")
     facts = "".join(_load_facts(load) for load in emitter.loads)
     lets = "\n".join(emitter.lines)
     return f"{lets}\n(let $lhs {left})\n(let $rhs {right})\n{facts}"

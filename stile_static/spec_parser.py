@@ -113,6 +113,21 @@ class _Override:
     end: int
 
 
+MAX_NESTING = 100
+
+
+def _check_nesting(text: str) -> None:
+    """Refuse absurd nesting up front, whatever the interpreter's recursion limit."""
+    depth = 0
+    for offset, char in enumerate(text):
+        if char in "([":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise SpecError(SYNTAX, "spec nests too deeply", offset, offset + 1)
+        elif char in ")]":
+            depth = max(depth - 1, 0)
+
+
 def parse_spec(
     text: str,
     inputs: Sequence[InputInfo],
@@ -121,6 +136,7 @@ def parse_spec(
 ) -> Spec:
     """Parse ``text`` into the term it denotes over global coordinates."""
     given = _caller_overrides(text, dims, overrides or {})
+    _check_nesting(text)
     parser = _Parser(text, inputs, dims, given)
     try:
         value = parser.parse()

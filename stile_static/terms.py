@@ -10,6 +10,7 @@ of the same dim.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -116,31 +117,55 @@ def format_number(value: Number) -> str:
 
 def show(term: Term) -> str:
     """A compact, readable rendering used in messages and hovers."""
-    if isinstance(term, Const):
-        return format_number(term.value)
-    if isinstance(term, Load):
-        return f"{term.tensor}[{', '.join(term.dims)}]"
-    if isinstance(term, Unary):
-        if term.fn == "neg":
-            return f"-{_wrap(term.arg)}"
-        if term.fn == "recip":
-            return f"1/{_wrap(term.arg)}"
-        return f"{term.fn}({show(term.arg)})"
-    if isinstance(term, Binary):
-        if term.op == "maximum":
-            return f"maximum({show(term.left)}, {show(term.right)})"
-        return f"{_wrap(term.left)} {term.op} {_wrap(term.right)}"
-    return f"{term.op}[{term.dim} {term.lo}:{term.hi}]({show(term.body)})"
+    return "".join(_pieces(term))
 
 
 def show_short(term: Term, limit: int = 400) -> str:
-    """``show`` cut to ``limit`` characters, saying how much was left out."""
-    text = show(term)
-    if len(text) <= limit:
-        return text
-    return f"{text[:limit]}... ({len(text) - limit} more characters)"
+    """``show`` cut to ``limit`` characters; stops early on huge unrolled terms."""
+    out: list[str] = []
+    length = 0
+    for piece in _pieces(term):
+        out.append(piece)
+        length += len(piece)
+        if length > limit:
+            return "".join(out)[:limit] + "..."
+    return "".join(out)
 
 
-def _wrap(term: Term) -> str:
-    text = show(term)
-    return f"({text})" if isinstance(term, Binary) and term.op != "maximum" else text
+def _pieces(term: Term) -> Iterator[str]:
+    if isinstance(term, Const):
+        yield format_number(term.value)
+    elif isinstance(term, Load):
+        yield f"{term.tensor}[{', '.join(term.dims)}]"
+    elif isinstance(term, Unary):
+        if term.fn in ("neg", "recip"):
+            yield "-" if term.fn == "neg" else "1/"
+            yield from _wrapped(term.arg)
+        else:
+            yield f"{term.fn}("
+            yield from _pieces(term.arg)
+            yield ")"
+    elif isinstance(term, Binary):
+        if term.op == "maximum":
+            yield "maximum("
+            yield from _pieces(term.left)
+            yield ", "
+            yield from _pieces(term.right)
+            yield ")"
+        else:
+            yield from _wrapped(term.left)
+            yield f" {term.op} "
+            yield from _wrapped(term.right)
+    else:
+        yield f"{term.op}[{term.dim} {term.lo}:{term.hi}]("
+        yield from _pieces(term.body)
+        yield ")"
+
+
+def _wrapped(term: Term) -> Iterator[str]:
+    if isinstance(term, Binary) and term.op != "maximum":
+        yield "("
+        yield from _pieces(term)
+        yield ")"
+    else:
+        yield from _pieces(term)
