@@ -107,6 +107,7 @@ MODULE_ATTRS: dict[str, dict[str, Any]] = {
 }
 BUILTINS = {n: Builtin(n) for n in ("range", "min", "max", "abs", "float", "int")}
 UNSUPPORTED_BUILTINS = set(dir(builtins)) - set(BUILTINS)
+ONE_ARGUMENT = {"abs", "float", "int", "sqrt", "exp", "tnp.exp", "tnp.sin", "tnp.cos", "tnp.sqrt"}
 TILE_FUNCTIONS = {"tnp.exp": "exp", "tnp.sin": "sin", "tnp.cos": "cos", "tnp.sqrt": "sqrt"}
 KNOWN_MODULES = {"numpy": "np", "math": "math", "stile.numpy": "tnp", "stile": "stile"}
 
@@ -334,6 +335,8 @@ class Interpreter:
             self.store(local, value)
 
     def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: async functions", node=node)
         if node.decorators:
             raise KernelError("STL002", "unsupported: decorated functions", node=node.decorators[0])
         defaults = {}
@@ -537,12 +540,14 @@ class Interpreter:
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
         if isinstance(left, Tile) or isinstance(right, Tile):
-            if op not in ("+", "-", "*", "/"):
+            if op not in ("+", "-", "*", "/", "maximum"):
                 raise KernelError("STL002", f"unsupported tile operator `{op}`")
             for side in (left, right):
                 if not isinstance(side, Tile):
                     _number(side, None)
             return tiles.binary(op, left, right)
+        if op == "maximum":
+            return max(_number(left, None), _number(right, None))
         if isinstance(left, Sym) or isinstance(right, Sym):
             return _sym_binary(op, left, right)
         return _number_binary(op, _number(left, None), _number(right, None))
@@ -687,6 +692,8 @@ class Interpreter:
                 if less == (name == "min"):
                     best = other
             return best
+        if name in ONE_ARGUMENT and len(args) != 1:
+            raise KernelError("STL002", f"{name}() takes one argument, {len(args)} given")
         if name in ("abs", "float", "int"):
             (value,) = args
             if isinstance(value, Sym):
@@ -720,7 +727,7 @@ class Interpreter:
         if name == "tnp.maximum":
             if len(args) != 2:
                 raise KernelError("STL002", "tnp.maximum takes two arguments")
-            return tiles.binary("maximum", *args)
+            return self.binary("maximum", *args)
         if name == "tnp.einsum":
             return self.einsum(args, node)
         raise KernelError("STL002", f"unsupported call to {name}()")
