@@ -20,6 +20,7 @@ from .coverage import check_coverage
 from .crosscheck import cross_check
 from .diagnostics import Diagnostic, Span
 from .interpreter import Interpreter
+from .tiles import Tile
 from .verify import Verdict, Verifier
 
 T = TypeVar("T")
@@ -39,6 +40,7 @@ class FileReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     proved: list[tuple[Span, str, Verdict]] = field(default_factory=list)
     is_kernel: bool = True
+    tile_types: dict[Span, Tile] = field(default_factory=dict)  # for hovers
 
 
 def _file_error(path: str, message: str, line: int = 1, column: int = 1) -> FileReport:
@@ -138,7 +140,7 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     positions = wrapper.resolve(PositionProvider)
     interp = Interpreter(wrapper, positions, path)
     facts = interp.run()
-    report = FileReport(path, list(interp.diagnostics))
+    report = FileReport(path, list(interp.diagnostics), tile_types=interp.tile_types)
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
     for ob in facts.obligations:
         verdict = verifier.verify(ob)

@@ -48,6 +48,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument(
         "--show-proofs", action="store_true", help="also print each verified obligation"
     )
+    commands.add_parser("lsp", help="run the language server over stdio (needs the `lsp` extra)")
     return parser
 
 
@@ -57,6 +58,17 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return 2 if exit_.code else 0
+    if args.command == "lsp":
+        try:
+            from .lsp import serve
+        except ImportError as error:
+            print(
+                "stile-static lsp needs the `lsp` extra: "
+                f"pip install 'stile-static[lsp]' ({error})",
+                file=sys.stderr,
+            )
+            return 2
+        return serve()
     options = Options(cross_check=args.cross_check, seed=args.seed)
     try:
         reports: list[FileReport] = [check_file(f, options) for f in kernel_files(args.paths)]

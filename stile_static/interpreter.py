@@ -127,6 +127,8 @@ class Interpreter:
         self.frames: list[_Frame] = [_Frame({})]
         self.trackers: list[_Tracker] = []
         self.steps = 0
+        # the tile each variable or call evaluated to, for editor hovers (last one wins)
+        self.tile_types: dict[Span, Tile] = {}
 
     # ------------------------------------------------------------------ entry
 
@@ -271,7 +273,10 @@ class Interpreter:
         self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
     ) -> None:
         if isinstance(target, cst.Name):
-            self.store(target.value, self._register(target.value, value, value_node))
+            value = self._register(target.value, value, value_node)
+            if isinstance(value, Tile):
+                self.tile_types[self.span(target)] = value
+            self.store(target.value, value)
             return
         if isinstance(target, (cst.Tuple, cst.List)):
             if not isinstance(value, tuple) or len(value) != len(target.elements):
@@ -489,11 +494,14 @@ class Interpreter:
                 node=node,
             )
         try:
-            return handler(node)
+            value = handler(node)
         except KernelError as error:
             if error.node is None:
                 error.node = node
             raise
+        if isinstance(value, Tile) and isinstance(node, (cst.Name, cst.Call)):
+            self.tile_types[self.span(node)] = value
+        return value
 
     def eval_Name(self, node: cst.Name) -> Any:
         if node.value in ("True", "False", "None"):

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from . import symbolic as sym
 from .errors import KernelError
 from .symbolic import Int
-from .terms import Binary, Reduce, Term, Unary, const
+from .terms import Binary, Reduce, Term, Unary, const, show_short
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,10 @@ class Tile:
 
     def describe(self) -> str:
         return " ".join(str(s) for s in self.slices) or "scalar"
+
+    def hover(self) -> str:
+        """DimType and ExprType, as an editor shows them on hover."""
+        return f"DimType: {self.describe()}\nExprType: {show_short(self.term)}"
 
 
 Scalar = (int, float)
