@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from math import isqrt
 
+from . import symbolic as sym
+from .symbolic import Int
 from .terms import Binary, Const, Load, Number, Reduce, Term, Unary, const
 
 NEG_INF_VALUE = float("-inf")
@@ -111,12 +113,18 @@ def fn_atom(fn: str, arg: Poly) -> Atom:
     return Atom("fn", (fn, arg), f"{fn}{arg.key}", arg.free)
 
 
-def sum_atom(dim: str, lo: int, hi: int, body: Mono) -> Atom:
-    return Atom("sum", (dim, lo, hi, body), f"sum[{dim}:{lo}:{hi}]{body.key}", body.free - {dim})
+def _range_key(dim: str, lo: Int, hi: Int) -> str:
+    return f"[{dim}:{sym.key(lo)}:{sym.key(hi)}]"
 
 
-def max_atom(dim: str, lo: int, hi: int, body: Poly) -> Atom:
-    return Atom("max", (dim, lo, hi, body), f"max[{dim}:{lo}:{hi}]{body.key}", body.free - {dim})
+def sum_atom(dim: str, lo: Int, hi: Int, body: Mono) -> Atom:
+    key = f"sum{_range_key(dim, lo, hi)}{body.key}"
+    return Atom("sum", (dim, lo, hi, body), key, body.free - {dim})
+
+
+def max_atom(dim: str, lo: Int, hi: Int, body: Poly) -> Atom:
+    key = f"max{_range_key(dim, lo, hi)}{body.key}"
+    return Atom("max", (dim, lo, hi, body), key, body.free - {dim})
 
 
 def maximum_atom(args: tuple[Poly, ...]) -> Atom:
@@ -267,26 +275,35 @@ def _split_mono(m: Mono, dim: str) -> tuple[Mono, Mono]:
     )
 
 
-def reduce_sum(dim: str, lo: int, hi: int, p: Poly) -> Poly:
+def reduce_sum(dim: str, lo: Int, hi: Int, p: Poly) -> Poly:
     if p.neg_inf:
         raise CannotNormalize("sum of -inf")
-    if hi <= lo:
+    count = sym.width(lo, hi)  # None: depends on a loop index (a prefix [0:ik))
+    if count is not None and count <= 0:
         return ZERO
     items: dict[Mono, Number] = {}
     for m, c in p.terms:
         indep, dep = _split_mono(m, dim)
         if dep == ONE_MONO:
-            term, k = indep, c * (hi - lo)
+            if count is None:
+                raise CannotNormalize("sum of a constant over a range of unknown length")
+            term, k = indep, c * count
         else:
             term, k = _mono_mul(indep, Mono(((sum_atom(dim, lo, hi, dep), 1),))), c
         items[term] = items.get(term, 0) + k
     return _collect(items)
 
 
-def reduce_max(dim: str, lo: int, hi: int, p: Poly) -> Poly:
-    if hi <= lo:
+def reduce_max(dim: str, lo: Int, hi: Int, p: Poly) -> Poly:
+    count = sym.width(lo, hi)
+    if count is not None and count <= 0:
         return NEG_INF
+    if count is None and sym.bounds(sym.sub(hi, lo))[0] <= 0:
+        # A max over a range that may be empty may be -inf; every atom must be finite.
+        raise CannotNormalize("max over a range that may be empty")
     if p.neg_inf or dim not in p.free:
+        if count is None:
+            raise CannotNormalize("max of a constant over a range that may be empty")
         return p
     dep = _collect({m: c for m, c in p.terms if dim in m.free})
     indep = _collect({m: c for m, c in p.terms if dim not in m.free})
@@ -324,14 +341,30 @@ def _merge_max_args(args: set[Poly]) -> set[Poly]:
                 if q is p:
                     continue
                 d2, lo2, hi2, body2 = _single_max_atom(q)
-                if d == d2 and body == body2 and max(lo, lo2) <= min(hi, hi2):
+                union = _touching(lo, hi, lo2, hi2)
+                if d == d2 and body == body2 and union is not None:
                     args -= {p, q}
-                    args.add(from_atom(max_atom(d, min(lo, lo2), max(hi, hi2), body)))
+                    args.add(from_atom(max_atom(d, union[0], union[1], body)))
                     changed = True
                     break
             if changed:
                 break
     return args
+
+
+def _touching(lo: Int, hi: Int, lo2: Int, hi2: Int) -> tuple[Int, Int] | None:
+    """The union of two ranges that overlap or touch (exactly, for symbolic bounds)."""
+    if all(isinstance(x, int) for x in (lo, hi, lo2, hi2)):
+        if max(lo, lo2) <= min(hi, hi2):  # type: ignore[type-var]
+            return min(lo, lo2), max(hi, hi2)  # type: ignore[type-var]
+        return None
+    if hi == lo2:
+        return lo, hi2
+    if hi2 == lo:
+        return lo2, hi
+    if (lo, hi) == (lo2, hi2):
+        return lo, hi
+    return None
 
 
 def _single_max_atom(p: Poly) -> tuple | None:
@@ -361,7 +394,7 @@ def _merge_ranges(p: Poly) -> Poly:
                 partner = seen.get(key_lo + ("as-hi",)) or seen.get(key_hi + ("as-lo",))
                 if partner is not None and partner[0] != i:
                     k, (plo, phi) = partner
-                    new_lo, new_hi = min(lo, plo), max(hi, phi)
+                    new_lo, new_hi = (plo, hi) if phi == lo else (lo, phi)
                     merged = _mono_mul(rest, Mono(((sum_atom(d, new_lo, new_hi, body), 1),)))
                     terms = [t for n, t in enumerate(terms) if n not in (i, k)]
                     terms.append((merged, c))

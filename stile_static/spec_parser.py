@@ -154,7 +154,12 @@ def _caller_overrides(
     for name, (lo, hi) in overrides.items():
         if name not in dims:
             raise SpecError(NAMING, f"override for unknown dim `{name}`", 0, len(text))
-        problem = _range_problem(name, lo, hi, dims[name])
+        # The caller checked symbolic bounds (a loop index) itself; a caller's range
+        # may be empty (the prefix before a loop's first tile).
+        concrete = isinstance(lo, int) and isinstance(hi, int)
+        problem = _range_problem(name, lo, hi, dims[name]) if concrete and lo != hi else None
+        if concrete and lo == hi and not 0 <= lo <= dims[name]:
+            problem = f"range {name}[{lo}:{hi}] is outside {name}'s extent [0:{dims[name]})"
         if problem:
             raise SpecError(NAMING, problem, 0, len(text))
         result[name] = _Override(lo, hi, -1, -1)

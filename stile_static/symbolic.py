@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import itertools
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 
 
 class NeedsUnroll(Exception):
     """A symbolic loop index reached a place that needs its concrete value."""
+
+
+_serials = itertools.count()
 
 
 @dataclass(frozen=True, eq=False)
@@ -15,6 +21,7 @@ class LoopVar:
 
     name: str
     values: range
+    serial: int = field(default_factory=lambda: next(_serials))
 
 
 @dataclass(frozen=True)
@@ -109,3 +116,36 @@ def substitute(x: Int, values: dict[LoopVar, int]) -> int:
     if not isinstance(x, Sym):
         return x
     return x.const + sum(c * values[v] for v, c in x.coeffs)
+
+
+def key(x: Int) -> str:
+    """A string that identifies ``x`` exactly (two loops may share a variable name)."""
+    if not isinstance(x, Sym):
+        return str(x)
+    terms = "+".join(f"{c}*{v.name}#{v.serial}" for v, c in x.coeffs)
+    return f"({terms}+{x.const})"
+
+
+_symbolic_bounds = [False]
+
+
+@contextmanager
+def symbolic_bounds() -> Iterator[None]:
+    """While active, reductions may range over bounds that depend on a loop index
+    (inside an induction step); otherwise such a bound asks for unrolling."""
+    saved = _symbolic_bounds[0]
+    _symbolic_bounds[0] = True
+    try:
+        yield
+    finally:
+        _symbolic_bounds[0] = saved
+
+
+def bound(x: Int) -> Int:
+    return x if _symbolic_bounds[0] else concrete(x)
+
+
+def width(lo: Int, hi: Int) -> int | None:
+    """``hi - lo`` when it does not depend on a loop index."""
+    diff = sub(hi, lo)
+    return diff if isinstance(diff, int) else None

@@ -14,6 +14,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
+from . import symbolic as sym
+from .symbolic import Int
+
 Number = Fraction | float
 
 UNARY_FUNCTIONS = ("exp", "sin", "cos", "sqrt", "neg", "recip")
@@ -57,8 +60,8 @@ class Reduce:
 
     op: str
     dim: str
-    lo: int
-    hi: int
+    lo: Int  # symbolic only inside an induction step (see interpreter)
+    hi: Int
     body: Term
 
 
@@ -169,3 +172,50 @@ def _wrapped(term: Term) -> Iterator[str]:
         yield ")"
     else:
         yield from _pieces(term)
+
+
+def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
+    """The loop indices that reduction bounds in ``term`` depend on."""
+    found: dict[sym.LoopVar, None] = {}
+    seen: set[int] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Reduce):
+            for v in sym.variables(node.lo) + sym.variables(node.hi):
+                found[v] = None
+            stack.append(node.body)
+        elif isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+    return tuple(found)
+
+
+def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = None) -> Term:
+    """``term`` with loop indices in reduction bounds replaced by concrete values."""
+    memo = {} if memo is None else memo
+    hit = memo.get(id(term))
+    if hit is not None and hit[0] is term:
+        return hit[1]
+    if isinstance(term, Unary):
+        out: Term = Unary(term.fn, substitute(term.arg, values, memo))
+    elif isinstance(term, Binary):
+        out = Binary(
+            term.op, substitute(term.left, values, memo), substitute(term.right, values, memo)
+        )
+    elif isinstance(term, Reduce):
+        out = Reduce(
+            term.op,
+            term.dim,
+            sym.substitute(term.lo, values),
+            sym.substitute(term.hi, values),
+            substitute(term.body, values, memo),
+        )
+    else:
+        out = term
+    memo[id(term)] = (term, out)
+    return out

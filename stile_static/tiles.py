@@ -171,7 +171,7 @@ def reduce(tile: Tile, op: str, dim: Dim) -> Tile:
         raise KernelError(
             "STL016", f"{op}({dim.name}) on a tile without {dim.name}: {tile.describe()}"
         )
-    body = Reduce(op, dim.name, sym.concrete(current.lo), sym.concrete(current.hi), tile.term)
+    body = Reduce(op, dim.name, sym.bound(current.lo), sym.bound(current.hi), tile.term)
     return Tile(tuple(s for s in tile.slices if s.dim != dim.name), body)
 
 
@@ -209,5 +209,5 @@ def einsum(operands: list[Tile], operand_dims: list[tuple[str, ...]], out: tuple
     for d in sorted(slices):
         if d not in out:
             s = slices[d]
-            term = Reduce("sum", d, sym.concrete(s.lo), sym.concrete(s.hi), term)
+            term = Reduce("sum", d, sym.bound(s.lo), sym.bound(s.hi), term)
     return Tile(tuple(slices[d] for d in out), term)

@@ -37,6 +37,7 @@ out = tnp.TypedResult(
 )
 TK = 32
 scale = 1 / math.sqrt(16)
+S = "(Q[qctx dhead], K[nctx dhead] -> qctx nctx) / sqrt(16)"  # the scaled scores
 q = Q.slice(qctx, 0, 32)
 m, l, acc = -np.inf, 0, 0
 for ik in range(0, {nctx}, TK):
@@ -54,12 +55,11 @@ for ik in range(0, {nctx}, TK):
 {invariants}out.assign(acc / l.repeat(dhead).rearrange(qctx, dhead))
 """
 
-S = "(Q[qctx dhead], K[nctx dhead] -> qctx nctx) / sqrt(16)"
-INVARIANTS = f"""\
-    m.assert_equivalent("max[nctx]({S})", nctx[: ik + TK])
-    l.assert_equivalent("sum[nctx](exp({S} - max[nctx]({S})))", nctx[: ik + TK])
+INVARIANTS = """\
+    m.assert_equivalent("max[nctx](" + S + ")", nctx[: ik + TK])
+    l.assert_equivalent("sum[nctx](exp(" + S + " - max[nctx](" + S + ")))", nctx[: ik + TK])
     acc.assert_equivalent(
-        "(exp({S} - max[nctx]({S})), V[nctx dhead] -> qctx dhead)", nctx[: ik + TK]
+        "(exp(" + S + " - max[nctx](" + S + ")), V[nctx dhead] -> qctx dhead)", nctx[: ik + TK]
     )
 """
 
