@@ -352,8 +352,15 @@ def _merge_max_args(args: set[Poly]) -> set[Poly]:
     return args
 
 
+def _ordered(lo: Int, hi: Int) -> bool:
+    """``lo <= hi`` for every value of the loop indices (adjacent ranges then merge)."""
+    return sym.bounds(sym.sub(hi, lo))[0] >= 0
+
+
 def _touching(lo: Int, hi: Int, lo2: Int, hi2: Int) -> tuple[Int, Int] | None:
     """The union of two ranges that overlap or touch (exactly, for symbolic bounds)."""
+    if not (_ordered(lo, hi) and _ordered(lo2, hi2)):
+        return None
     if all(isinstance(x, int) for x in (lo, hi, lo2, hi2)):
         if max(lo, lo2) <= min(hi, hi2):  # type: ignore[type-var]
             return min(lo, lo2), max(hi, hi2)  # type: ignore[type-var]
@@ -392,7 +399,12 @@ def _merge_ranges(p: Poly) -> Poly:
                 key_lo = (rest.key, _num_key(c), d, body.key, "ends", lo)
                 # a neighbour ending where this one starts, or starting where it ends
                 partner = seen.get(key_lo + ("as-hi",)) or seen.get(key_hi + ("as-lo",))
-                if partner is not None and partner[0] != i:
+                if (
+                    partner is not None
+                    and partner[0] != i
+                    and _ordered(lo, hi)
+                    and _ordered(*partner[1])
+                ):
                     k, (plo, phi) = partner
                     new_lo, new_hi = (plo, hi) if phi == lo else (lo, phi)
                     merged = _mono_mul(rest, Mono(((sum_atom(d, new_lo, new_hi, body), 1),)))
