@@ -105,3 +105,27 @@ def test_factor_moves_out_of_a_sum_only_when_independent() -> None:
     assert canon.normalize(inside) == canon.normalize(outside)
     wrong = Binary("*", z, Reduce("sum", "B", 0, 4, z))
     assert canon.normalize(Reduce("sum", "B", 0, 4, Binary("*", z, z))) != canon.normalize(wrong)
+
+
+def test_symbolic_prefix_ranges_merge_only_when_ordered() -> None:
+    from stile_static import symbolic as sym
+
+    ik = sym.variable(sym.LoopVar("ik", range(32, 256, 32)))
+    x = Load("x", ("A", "B"))
+    prefix = Reduce("sum", "B", 0, ik, x)
+    tile = Reduce("sum", "B", ik, sym.add(ik, 32), x)
+    merged = canon.normalize(Reduce("sum", "B", 0, sym.add(ik, 32), x))
+    assert canon.normalize(Binary("+", prefix, tile)) == merged
+    maybe_negative = sym.variable(sym.LoopVar("j", range(-64, 64, 32)))
+    unordered = Binary(
+        "+", Reduce("sum", "B", 0, maybe_negative, x), Reduce("sum", "B", maybe_negative, 32, x)
+    )
+    assert canon.normalize(unordered) != canon.normalize(Reduce("sum", "B", 0, 32, x))
+
+
+def test_max_over_a_prefix_that_may_be_empty_is_not_normalized() -> None:
+    from stile_static import symbolic as sym
+
+    ik = sym.variable(sym.LoopVar("ik", range(0, 256, 32)))
+    with pytest.raises(canon.CannotNormalize):
+        canon.normalize(Reduce("max", "B", 0, ik, Load("x", ("A", "B"))))

@@ -87,3 +87,33 @@ for i in range(100000):
     report = check_source(source, "k.py")
     assert [d.code for d in report.diagnostics] == ["STL002"]
     assert "too large to unroll" in report.diagnostics[0].message
+
+
+def test_invariants_make_the_proof_independent_of_the_trip_count() -> None:
+    small = check_source((FIXTURES / "flash_attention_invariants.py").read_text(), "k.py")
+    source = (FIXTURES / "flash_attention_invariants.py").read_text()
+    large = check_source(source.replace("256", str(32 * 1024)), "k.py")
+    assert small.diagnostics == [] and large.diagnostics == []
+    # the first tile, the induction step (3 invariants each) and the final assign
+    assert len(small.proved) == len(large.proved) == 7
+
+
+def test_a_missing_invariant_falls_back_to_unrolling() -> None:
+    lines = (FIXTURES / "flash_attention_invariants.py").read_text().splitlines()
+    without_m = "\n".join(line for line in lines if not line.startswith("    m.assert_equivalent"))
+    facts, diagnostics = facts_of(without_m)
+    assert diagnostics == []
+    # l and acc are checked at every one of the 8 unrolled tiles, plus the assign
+    assert len(facts.obligations) == 2 * 8 + 1
+    assert check_source(without_m, "k.py").diagnostics == []
+
+
+def test_an_invariant_before_the_last_assignment_is_not_used_for_induction() -> None:
+    source = (FIXTURES / "flash_attention_invariants.py").read_text()
+    claim = '    m.assert_equivalent("max[nctx](" + S + ")", nctx[: ik + TK])\n'
+    assert "    m = m_new\n" + claim in source
+    early = source.replace("    m = m_new\n" + claim, claim + "    m = m_new\n")
+    facts, _ = facts_of(early)
+    # unrolled: three claims at every tile (but the first claim on m, made while m is
+    # still the scalar -inf, is an error rather than an obligation), then the assign
+    assert len(facts.obligations) == 3 * 8 - 1 + 1
