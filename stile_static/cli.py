@@ -1,7 +1,8 @@
-"""Command line: ``stile-static check PATH...``.
+"""Command line: ``stile-static check PATH...``, ``stile-static rule CODE``, ``stile-static lsp``.
 
-Exit status: 0 when no error diagnostics, 1 when there are, 2 for usage or
-internal errors.
+Exit status: 0 when no error diagnostics, 1 when there are, 2 for usage,
+configuration or internal errors. Settings come from ``[tool.stile-static]``
+in the nearest pyproject.toml (config.py); flags given here override them.
 """
 
 from __future__ import annotations
@@ -9,26 +10,27 @@ from __future__ import annotations
 import argparse
 import sys
 import traceback
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .checker import FileReport, Options, check_file
-from .reporters import render_json, render_text
+from .cache import FOLDER_NAME, Cache
+from .config import CodeSelection, Config, ConfigError, load_config, resolve_codes
+from .diagnostics import CODES
+from .discovery import SKIPPED_FOLDERS, FileFilter, kernel_files
+from .reporters import FORMATS, render
+from .results import StoredReport
+from .runner import Analysis, Checked, check_paths, default_jobs
+from .suppressions import UNUSED, apply_suppressions, find_suppressions
 
-SKIPPED_FOLDERS = {".venv", "venv", "__pycache__", ".git", "node_modules"}
+__all__ = ["SKIPPED_FOLDERS", "build_parser", "kernel_files", "main"]
 
 
-def kernel_files(paths: list[str]) -> list[str]:
-    """Files named directly, and every ``*.py`` under folders (sorted)."""
-    files: list[str] = []
-    for raw in paths:
-        path = Path(raw)
-        if path.is_dir():
-            for found in sorted(path.rglob("*.py")):
-                if not SKIPPED_FOLDERS.intersection(found.relative_to(path).parts[:-1]):
-                    files.append(str(found))
-        else:
-            files.append(raw)  # a missing file becomes a diagnostic, not a crash
-    return files
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -38,18 +40,171 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check kernel files or folders")
     check.add_argument("paths", nargs="+", metavar="PATH")
-    check.add_argument("--format", choices=("text", "json"), default="text")
+    check.add_argument("--format", choices=FORMATS, default="text")
+    check.add_argument("--output", metavar="FILE", help="write the report to FILE, not stdout")
+    check.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read [tool.stile-static] from FILE, not the nearest pyproject.toml",
+    )
+    check.add_argument(
+        "--select",
+        action="append",
+        metavar="CODES",
+        help="report only these codes or code prefixes, comma-separated (default: all)",
+    )
+    check.add_argument(
+        "--ignore", action="append", metavar="CODES", help="do not report these codes"
+    )
     check.add_argument(
         "--cross-check",
-        action="store_true",
+        action=argparse.BooleanOptionalAction,
+        default=None,
         help="also run the kernel on seeded random inputs with NumPy and compare with the spec",
     )
-    check.add_argument("--seed", type=int, default=0, help="seed of the cross-check inputs")
+    check.add_argument("--seed", type=int, default=None, help="seed of the cross-check inputs")
     check.add_argument(
         "--show-proofs", action="store_true", help="also print each verified obligation"
     )
+    check.add_argument(
+        "--report-unused-ignores",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help=f"report `# stile: ignore` comments that silence nothing ({UNUSED})",
+    )
+    check.add_argument(
+        "--jobs",
+        type=_positive_int,
+        default=None,
+        metavar="N",
+        help="check up to N files at once in worker processes (default: the number of CPUs)",
+    )
+    check.add_argument(
+        "--no-cache", action="store_true", help=f"neither read nor write {FOLDER_NAME}/"
+    )
+    check.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help=f"keep the cache in DIR (default: {FOLDER_NAME}/ in the project root)",
+    )
+    rule = commands.add_parser("rule", help="explain a diagnostic code, or list them all")
+    rule.add_argument("code", nargs="?", metavar="CODE")
     commands.add_parser("lsp", help="run the language server over stdio (needs the `lsp` extra)")
     return parser
+
+
+@dataclass(frozen=True)
+class Settings:
+    """The configuration file and the flags, merged: what one ``check`` run does."""
+
+    analysis: Analysis
+    selection: CodeSelection
+    report_unused: bool
+    file_filter: FileFilter
+    cache_dir: Path | None  # None: no cache
+    jobs: int
+
+
+def settings(args: argparse.Namespace, config: Config) -> Settings:
+    where = f"{config.path}: [tool.stile-static]"  # config codes were checked when read
+    if args.select:
+        select = resolve_codes(_codes(args.select), "--select")
+    elif config.select is not None:
+        select = resolve_codes(config.select, where)
+    else:
+        select = frozenset(CODES)
+    source = _codes(args.ignore) if args.ignore else config.ignore
+    ignore = resolve_codes(source, "--ignore" if args.ignore else where)
+    if args.no_cache:
+        cache_dir = None
+    elif args.cache_dir:
+        cache_dir = Path(args.cache_dir)
+    else:
+        cache_dir = config.root / FOLDER_NAME
+    cross_check = config.cross_check if args.cross_check is None else args.cross_check
+    report_unused = (
+        config.report_unused_ignores
+        if args.report_unused_ignores is None
+        else args.report_unused_ignores
+    )
+    return Settings(
+        analysis=Analysis(
+            cross_check=cross_check, seed=config.seed if args.seed is None else args.seed
+        ),
+        selection=CodeSelection(select - ignore),
+        report_unused=report_unused,
+        file_filter=FileFilter.of(config.root, config.include, config.exclude),
+        cache_dir=cache_dir,
+        jobs=args.jobs or default_jobs(),
+    )
+
+
+def _codes(values: Sequence[str]) -> list[str]:
+    return [code for value in values for code in value.split(",") if code.strip()] or [""]
+
+
+def finish(checked: Checked, run: Settings) -> StoredReport:
+    """The report as shown: codes not selected dropped, suppression comments applied."""
+    report = checked.report
+    diagnostics = [d for d in report.diagnostics if d.code in run.selection]
+    source = checked.source
+    if report.is_kernel and source is not None and b"stile:" in source:
+        # A file that did not parse was not analyzed: every comment in it would look unused.
+        analyzed = not any(d.code == "STL001" for d in report.diagnostics)
+        outcome = apply_suppressions(
+            diagnostics,
+            find_suppressions(source),
+            report.path,
+            report_unused=run.report_unused and analyzed and UNUSED in run.selection,
+            enabled=run.selection,
+        )
+        diagnostics = sorted(outcome.kept + outcome.unused, key=lambda d: d.sort_key)
+    return replace(report, diagnostics=tuple(diagnostics))
+
+
+def run_check(args: argparse.Namespace) -> int:
+    try:
+        run = settings(args, load_config(args.config))
+    except ConfigError as error:
+        print(f"stile-static: {error}", file=sys.stderr)
+        return 2
+    files = kernel_files(args.paths, run.file_filter)
+    cache = None if run.cache_dir is None else Cache.open(run.cache_dir)
+    try:
+        checked = check_paths(files, run.analysis, cache, run.jobs)
+    except Exception:  # an analyzer bug: say so, never pretend the kernel is fine
+        traceback.print_exc()
+        print("stile-static: internal error (please report it)", file=sys.stderr)
+        return 2
+    reports = [finish(c, run) for c in checked]
+    text = render(reports, args.format, show_proofs=args.show_proofs)
+    if args.output:
+        try:
+            output = Path(args.output)
+            output.parent.mkdir(parents=True, exist_ok=True)
+            output.write_text(text, encoding="utf-8")
+        except OSError as error:
+            print(f"stile-static: cannot write {args.output}: {error.strerror}", file=sys.stderr)
+            return 2
+    else:
+        sys.stdout.write(text)
+    errors = any(d.severity == "error" for r in reports for d in r.diagnostics)
+    return 1 if errors else 0
+
+
+def run_rule(code: str | None) -> int:
+    from .rule_docs import rule_markdown
+
+    if code is None:
+        width = max(len(info.name) for info in CODES.values())
+        for c, info in CODES.items():
+            print(f"{c}  {info.name:<{width}}  {info.summary}")
+        return 0
+    if code.upper() not in CODES:
+        print(f"stile-static: unknown code `{code}`", file=sys.stderr)
+        return 2
+    sys.stdout.write(rule_markdown(code.upper()))
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -58,6 +213,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exit_:
         return 2 if exit_.code else 0
+    if args.command == "rule":
+        return run_rule(args.code)
     if args.command == "lsp":
         try:
             from .lsp import serve
@@ -69,19 +226,7 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 2
         return serve()
-    options = Options(cross_check=args.cross_check, seed=args.seed)
-    try:
-        reports: list[FileReport] = [check_file(f, options) for f in kernel_files(args.paths)]
-    except Exception:  # an analyzer bug: say so, never pretend the kernel is fine
-        traceback.print_exc()
-        print("stile-static: internal error (please report it)", file=sys.stderr)
-        return 2
-    if args.format == "json":
-        sys.stdout.write(render_json(reports))
-    else:
-        sys.stdout.write(render_text(reports, show_proofs=args.show_proofs))
-    errors = any(d.severity == "error" for r in reports for d in r.diagnostics)
-    return 1 if errors else 0
+    return run_check(args)
 
 
 if __name__ == "__main__":

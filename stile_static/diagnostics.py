@@ -75,4 +75,7 @@ CODES: dict[str, CodeInfo] = {
     "STL040": CodeInfo("never-written", "part of a result is never written"),
     "STL041": CodeInfo("written-twice", "part of a result is written more than once"),
     "STL050": CodeInfo("cross-check", "the NumPy cross-check disagrees with the spec"),
+    "STL060": CodeInfo(
+        "unused-suppression", "a `# stile: ignore` comment silences nothing on its line"
+    ),
 }

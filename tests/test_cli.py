@@ -103,3 +103,79 @@ def test_python_dash_m_works() -> None:
     )
     assert proc.returncode == 0, proc.stderr
     assert "1 obligation verified" in proc.stdout
+
+
+GITHUB = re.compile(
+    r"^::(?P<level>error|warning|notice) file=(?P<file>[^,]+),line=(?P<line>\d+),col=(?P<col>\d+),"
+    r"endLine=(?P<end_line>\d+),endColumn=(?P<end_col>\d+),title=(?P<title>STL\d{3})"
+    r"::(?P<code>STL\d{3}) (?P<message>.+)$"
+)
+
+
+def test_github_format(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(FIXTURES / "kernel_type_errors.py")
+    status, out = run(capsys, path, "--format", "github", "--no-cache")
+    expected = json.loads(run(capsys, path, "--format", "json", "--no-cache")[1])
+    assert status == 1
+    lines = out.splitlines()
+    assert len(lines) == len(expected) == 7
+    for line, item in zip(lines, expected):
+        match = GITHUB.match(line)
+        assert match, line
+        assert match["level"] == "error" and match["file"] == path
+        assert match["title"] == match["code"] == item["code"]
+        assert int(match["line"]) == item["line"] and int(match["col"]) == item["column"]
+        assert int(match["end_line"]) == item["end_line"]
+        assert int(match["end_col"]) == item["end_column"]
+        assert match["message"] == item["message"]
+
+
+def test_github_format_escapes_and_warnings() -> None:
+    from stile_static.diagnostics import Diagnostic, Span
+    from stile_static.reporters import render_github
+    from stile_static.results import StoredReport
+
+    d = Diagnostic("a,b:c.py", Span(1, 2, 3, 4), "STL002", "50% off\nsecond", severity="warning")
+    assert render_github([StoredReport("a,b:c.py", (d,))]) == (
+        "::warning file=a%2Cb%3Ac.py,line=1,col=2,endLine=3,endColumn=4,title=STL002"
+        "::STL002 50%25 off%0Asecond\n"
+    )
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "github", "sarif"])
+def test_output_file(capsys: pytest.CaptureFixture[str], tmp_path: Path, fmt: str) -> None:
+    path = str(FIXTURES / "row_sum_last_tile_skipped.py")
+    out = tmp_path / f"report.{fmt}"
+    assert main(["check", path, "--format", fmt, "--output", str(out)]) == 1
+    assert capsys.readouterr().out == ""
+    assert run(capsys, path, "--format", fmt)[1] == out.read_text()
+
+
+def test_unwritable_output_exits_two(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("")
+    status = main(["check", str(FIXTURES / "row_sum.py"), "--output", str(blocker / "x.txt")])
+    assert status == 2
+    assert "cannot write" in capsys.readouterr().err
+
+
+def test_bad_jobs_is_a_usage_error() -> None:
+    assert main(["check", "x.py", "--jobs", "0"]) == 2
+    assert main(["check", "x.py", "--jobs", "many"]) == 2
+
+
+def test_folder_in_parallel_from_python_dash_m(tmp_path: Path) -> None:
+    """Worker processes start from `python -m` too, and agree with one process."""
+    outputs = []
+    for jobs in ("2", "1"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "stile_static", "check", str(FIXTURES), "--jobs", jobs]
+            + ["--cache-dir", str(tmp_path / jobs)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 1, proc.stderr
+        outputs.append(proc.stdout)
+    assert outputs[0] == outputs[1]
+    assert LINE.match(outputs[0].splitlines()[0])

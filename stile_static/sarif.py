@@ -1,0 +1,115 @@
+"""SARIF 2.1.0 output, for code-scanning services (GitHub, GitLab, Azure DevOps).
+
+Every code is listed as a rule with its documentation (rule_docs.py), whether
+or not it occurs, so a viewer can show the help of any result. Relative paths
+stay relative to ``%SRCROOT%`` (the current directory), which is what GitHub
+expects when the check runs at the repository root.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from .diagnostics import CODES, Diagnostic, Span
+from .results import ReportLike
+from .rule_docs import RULE_DOCS, rule_markdown, rule_text
+
+SCHEMA_URI = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+SRCROOT = "%SRCROOT%"
+_LEVELS = {"error": "error", "warning": "warning"}  # anything else is a "note"
+
+
+def render_sarif(reports: Sequence[ReportLike], cwd: Path | None = None) -> str:
+    return json.dumps(sarif_log(reports, cwd), indent=2) + "\n"
+
+
+def sarif_log(reports: Sequence[ReportLike], cwd: Path | None = None) -> dict[str, Any]:
+    index = {code: i for i, code in enumerate(CODES)}
+    results = [_result(d, index) for r in reports for d in r.diagnostics]
+    root = (cwd or Path.cwd()).absolute().as_uri().rstrip("/") + "/"
+    return {
+        "$schema": SCHEMA_URI,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "stile-static",
+                        "version": _version(),
+                        "rules": [_rule(code) for code in CODES],
+                    }
+                },
+                "invocations": [{"executionSuccessful": True}],
+                "originalUriBaseIds": {SRCROOT: {"uri": root}},
+                "columnKind": "unicodeCodePoints",
+                "results": results,
+            }
+        ],
+    }
+
+
+def _version() -> str:
+    try:
+        return metadata.version("stile-static")
+    except metadata.PackageNotFoundError:
+        return "0+unknown"
+
+
+def _rule(code: str) -> dict[str, Any]:
+    info = CODES[code]
+    rule: dict[str, Any] = {
+        "id": code,
+        "name": info.name,
+        "shortDescription": {"text": info.summary},
+        "help": {"text": rule_text(code), "markdown": rule_markdown(code)},
+        "defaultConfiguration": {"level": "error"},
+    }
+    if code in RULE_DOCS:
+        rule["fullDescription"] = {"text": RULE_DOCS[code].why}
+    return rule
+
+
+def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
+    text = "\n".join([d.message, *(f"note: {n}" for n in d.notes)])
+    if d.help:
+        text += f"\nhelp: {d.help}"
+    result: dict[str, Any] = {
+        "ruleId": d.code,
+        "level": _LEVELS.get(d.severity, "note"),
+        "message": {"text": text},
+        "locations": [{"physicalLocation": _physical(d.path, d.span)}],
+    }
+    if d.code in index:
+        result["ruleIndex"] = index[d.code]
+    if d.related:
+        result["relatedLocations"] = [
+            {"id": i, "physicalLocation": _physical(d.path, span), "message": {"text": label}}
+            for i, (span, label) in enumerate(d.related)
+        ]
+    return result
+
+
+def _physical(path: str, span: Span) -> dict[str, Any]:
+    return {"artifactLocation": _artifact(path), "region": _region(span)}
+
+
+def _artifact(path: str) -> dict[str, str]:
+    p = Path(path)
+    if p.is_absolute():
+        return {"uri": p.as_uri()}
+    return {"uri": quote(p.as_posix()), "uriBaseId": SRCROOT}
+
+
+def _region(span: Span) -> dict[str, int]:
+    # SARIF wants positive numbers and an end not before the start.
+    line, column = max(span.line, 1), max(span.column, 1)
+    end_line = max(span.end_line, line)
+    end_column = max(span.end_column, column if end_line == line else 1)
+    return {"startLine": line, "startColumn": column, "endLine": end_line, "endColumn": end_column}

@@ -1,0 +1,51 @@
+"""Every code is documented, and every documented example does what its doc says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from stile_static.checker import Options, check_source
+from stile_static.cli import main
+from stile_static.diagnostics import CODES
+from stile_static.rule_docs import RULE_DOCS, rule_markdown
+
+# Reported after the checker, by the command line (tests/test_suppressions.py)
+AFTER_THE_CHECKER = {"STL060"}
+
+
+def test_every_code_has_docs() -> None:
+    assert list(RULE_DOCS) == list(CODES)
+    for doc in RULE_DOCS.values():
+        assert doc.why.endswith(".") and doc.example.endswith("\n")
+
+
+@pytest.mark.parametrize("code", sorted(set(RULE_DOCS) - AFTER_THE_CHECKER))
+def test_example_gets_its_code_and_the_fix_none(code: str) -> None:
+    doc = RULE_DOCS[code]
+    options = Options(cross_check=code == "STL050")
+    found = {d.code for d in check_source(doc.example, "example.py", options).diagnostics}
+    assert code in found
+    if doc.instead is not None:
+        fixed = check_source(doc.instead, "instead.py", options)
+        assert fixed.diagnostics == [], [d.message for d in fixed.diagnostics]
+
+
+def test_unused_suppression_example(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    doc = RULE_DOCS["STL060"]
+    example, instead = tmp_path / "example.py", tmp_path / "instead.py"
+    example.write_text(doc.example)
+    instead.write_text(doc.instead or "")
+    flags = ["--no-cache", "--report-unused-ignores"]
+    assert main(["check", str(example), *flags]) == 1
+    assert main(["check", str(instead), *flags]) == 0
+    assert "STL060 unused suppression" in capsys.readouterr().out
+
+
+def test_rule_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["rule", "STL032"]) == 0
+    assert capsys.readouterr().out == rule_markdown("STL032")
+    assert main(["rule"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == len(CODES)
+    assert main(["rule", "STL999"]) == 2
