@@ -39,8 +39,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, list[dict]
 
 
 def test_defaults_without_a_file(tmp_path: Path) -> None:
-    if find_pyproject(tmp_path) is not None:
-        pytest.skip("there is a pyproject.toml above the temporary folder")
+    assert find_pyproject(tmp_path) is None, "a pyproject.toml above the temporary folder"
     assert load_config(cwd=tmp_path) == Config(root=tmp_path)
 
 

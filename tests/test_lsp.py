@@ -235,8 +235,10 @@ async def test_first_diagnostics_arrive_within_a_second(fresh_client: KernelClie
 
 
 def test_columns_are_converted_to_the_clients_units() -> None:
-    lsp = pytest.importorskip("stile_static.lsp")
-    codec = pytest.importorskip("pygls.workspace").PositionCodec
+    from pygls.workspace import PositionCodec as codec
+
+    from stile_static import lsp
+
     lines = ['x = "\U0001f60b" + y\n']  # an astral character: two UTF-16 units
     utf16, utf32 = codec(types.PositionEncodingKind.Utf16), codec(types.PositionEncodingKind.Utf32)
     assert lsp.to_position(1, 12, lines, utf16).character == 12  # `y`: code-point column 11
@@ -245,7 +247,7 @@ def test_columns_are_converted_to_the_clients_units() -> None:
 
 
 def test_innermost_span_wins() -> None:
-    lsp = pytest.importorskip("stile_static.lsp")
+    from stile_static import lsp
     from stile_static.diagnostics import Span
 
     call, name, other = Span(3, 5, 3, 30), Span(3, 5, 3, 8), Span(4, 1, 4, 2)
