@@ -19,7 +19,16 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def time_check(path: Path, runs: int) -> tuple[float, str]:
-    command = [sys.executable, "-m", "stile_static", "check", "--format", "json", str(path)]
+    command = [
+        sys.executable,
+        "-m",
+        "stile_static",
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        str(path),
+    ]
     times, verdict = [], ""
     for _ in range(runs):
         start = time.perf_counter()

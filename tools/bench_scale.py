@@ -102,7 +102,16 @@ MEASURE = (
 
 
 def measure(path: Path, runs: int) -> tuple[float, float, str]:
-    command = [sys.executable, "-m", "stile_static", "check", "--format", "json", str(path)]
+    command = [
+        sys.executable,
+        "-m",
+        "stile_static",
+        "check",
+        "--no-cache",
+        "--format",
+        "json",
+        str(path),
+    ]
     times, peaks, verdict = [], [], ""
     for _ in range(runs):
         proc = subprocess.run(
