@@ -3,16 +3,16 @@
 It walks the libcst tree of a kernel file, one handler per node kind, with
 values that are ints (possibly symbolic loop indices), dims, tiles carrying
 their DimType and term, results and helper functions. It never imports or
-runs the file. Loops run once with a symbolic index when no variable is
-carried from one iteration to the next and nothing needs the concrete index;
-otherwise they are unrolled.
+runs the file. How loops are followed (a symbolic index, induction on
+invariants, or unrolling) lives in :mod:`loops`; the typing rules of tile
+operations in :mod:`tiles`.
 """
 
 from __future__ import annotations
 
 import builtins
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
@@ -23,75 +23,29 @@ from . import symbolic as sym
 from . import tiles
 from .diagnostics import Diagnostic, Span
 from .errors import KernelError, Poisoned
+from .loops import LoopRules, Tracker, target_names
 from .obligations import Facts, Obligation, Result, Write
 from .spec_parser import InputInfo, SpecError, parse_spec
-from .symbolic import Int, LoopVar, NeedsUnroll, Sym
+from .symbolic import NeedsUnroll, Sym
 from .terms import Load
 from .tiles import Dim, DimSlice, Tile
+from .values import (
+    Builtin,
+    Function,
+    Method,
+    Module,
+    Poison,
+    ResultRef,
+    SpecText,
+    as_int,
+    as_number,
+    kind,
+    number_binary,
+    sym_binary,
+)
 
 MAX_STEPS = 400_000
 MAX_DEPTH = 40
-
-
-class _Budget(Exception):
-    """Unrolling exceeded MAX_STEPS."""
-
-
-class _Return(Exception):
-    def __init__(self, value: Any) -> None:
-        self.value = value
-
-
-@dataclass(frozen=True)
-class Module:
-    """A module the kernel imported: ``tnp``, ``tnp.random``, ``np``, ``math``, ``stile``."""
-
-    name: str
-
-
-@dataclass(frozen=True)
-class Builtin:
-    name: str
-
-
-@dataclass(frozen=True)
-class Method:
-    receiver: Any
-    name: str
-
-
-@dataclass(frozen=True)
-class Function:
-    node: cst.FunctionDef
-    defaults: dict[str, Any]
-
-
-@dataclass(frozen=True)
-class SpecText:
-    """A string literal, remembered with its node so spec errors point inside it."""
-
-    value: str
-    node: cst.CSTNode
-
-
-@dataclass(frozen=True)
-class Poison:
-    """A name whose value is unknown after an error (or a symbolic loop)."""
-
-    reason: str | None = None
-
-
-@dataclass
-class _Tracker:
-    """Names read before written, and names written, in one symbolic loop body."""
-
-    read_first: set[str] = field(default_factory=set)
-    written: set[str] = field(default_factory=set)
-
-
-@dataclass
-class _Frame:
-    names: dict[str, Any]
 
 
 MODULE_ATTRS: dict[str, dict[str, Any]] = {
@@ -112,7 +66,21 @@ TILE_FUNCTIONS = {"tnp.exp": "exp", "tnp.sin": "sin", "tnp.cos": "cos", "tnp.sqr
 KNOWN_MODULES = {"numpy": "np", "math": "math", "stile.numpy": "tnp", "stile": "stile"}
 
 
-class Interpreter:
+class _Budget(Exception):
+    """Unrolling exceeded MAX_STEPS."""
+
+
+class _Return(Exception):
+    def __init__(self, value: Any) -> None:
+        self.value = value
+
+
+@dataclass
+class _Frame:
+    names: dict[str, Any]
+
+
+class Interpreter(LoopRules):
     def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
         self.module = wrapper.module
         self.positions = positions
@@ -125,7 +93,7 @@ class Interpreter:
         self.obligations: list[Obligation] = []
         self.writes: list[Write] = []
         self.frames: list[_Frame] = [_Frame({})]
-        self.trackers: list[_Tracker] = []
+        self.trackers: list[Tracker] = []
         self.steps = 0
         # the tile each variable or call evaluated to, for editor hovers (last one wins)
         self.tile_types: dict[Span, Tile] = {}
@@ -236,7 +204,7 @@ class Interpreter:
                     if result is not None:
                         result.complete = False
         for target in targets:
-            for name in _target_names(target):
+            for name in target_names(target):
                 self.store(name, Poison())
 
     def exec_small(self, node: cst.BaseSmallStatement) -> None:
@@ -368,196 +336,6 @@ class Interpreter:
         elif isinstance(node.orelse, cst.Else):
             self.exec_block(node.orelse.body)
 
-    def exec_For(self, node: cst.For) -> None:
-        if node.orelse is not None or node.asynchronous is not None:
-            raise KernelError("STL002", "unsupported: `for ... else` or `async for`")
-        loop = self._range_of(node.iter)
-        if not isinstance(node.target, cst.Name):
-            raise KernelError(
-                "STL002", "a range loop needs a single loop variable", node=node.target
-            )
-        name = node.target.value
-        if len(loop) == 0:
-            return
-        if len(loop) > 1 and self._try_symbolic(node, name, loop):
-            return
-        if len(loop) > 1 and _invariant_calls(node) and self._try_induction(node, name, loop):
-            return
-        for value in loop:
-            self.store(name, value)
-            self.exec_block(node.body)
-
-    def _range_of(self, node: cst.BaseExpression) -> range:
-        value = self.eval(node)
-        if not isinstance(value, range):
-            raise KernelError(
-                "STL002", "unsupported: only `range(...)` loops can be followed", node=node
-            )
-        return value
-
-    def _try_symbolic(self, node: cst.For, name: str, loop: range) -> bool:
-        """Interpret the body once with a symbolic index; False if it must be unrolled."""
-        saved = self._snapshot()
-        var = LoopVar(name, loop)
-        tracker = _Tracker()
-        self.trackers.append(tracker)
-        try:
-            self.store(name, sym.variable(var))
-            self.exec_block(node.body)
-        except NeedsUnroll:
-            self._restore(saved)
-            return False
-        finally:
-            self.trackers.remove(tracker)
-        if tracker.read_first & tracker.written:
-            self._restore(saved)  # a value flows from one iteration to the next
-            return False
-        line = self.span(node).line
-        for written in tracker.written:
-            self.store(
-                written,
-                Poison(
-                    f"`{written}` was assigned in the loop at line {line}, "
-                    "which was checked once for a symbolic index; its value "
-                    "after the loop is not tracked"
-                ),
-            )
-        for tracker_outer in self.trackers:
-            tracker_outer.written |= tracker.written
-        return True
-
-    def _try_induction(self, node: cst.For, name: str, loop: range) -> bool:
-        """Prove a carried loop once, by induction on its stated invariants.
-
-        Every variable carried from one iteration to the next must be described
-        by a ``v.assert_equivalent(spec, D[:i + T])`` at the end of the body. The
-        first iteration runs concretely from the real initial values (checking
-        the invariants on a non-empty prefix); then the body runs once for a
-        symbolic later index with each carried variable replaced by its
-        invariant for the previous index, and the asserts in the body become
-        the induction step. After the loop each variable is its invariant for
-        the last index. Returns False (state untouched) when any of this does
-        not apply; the loop is then unrolled.
-        """
-        saved = self._snapshot()
-        found = self._carried_tiles(node, name, loop)
-        self._restore(saved)
-        if found is None:
-            return False
-        carried, slices = found
-        invariants = _invariant_calls(node)
-        if not carried <= set(invariants) or not _asserted_last(node, invariants, carried):
-            return False
-        # The first iteration, concretely, from the initial values.
-        self.store(name, loop[0])
-        self.exec_block(node.body)
-        if len(loop) == 1:
-            return True
-        peeled = self._snapshot()
-        try:
-            if self._induction_step(node, name, loop, carried, slices, invariants):
-                return True
-        except (KernelError, Poisoned, NeedsUnroll, SpecError):
-            pass
-        self._restore(peeled)
-        for value in loop[1:]:
-            self.store(name, value)
-            self.exec_block(node.body)
-        return True
-
-    def _carried_tiles(
-        self, node: cst.For, name: str, loop: range
-    ) -> tuple[set[str], dict[str, tuple[tiles.Slice, ...]]] | None:
-        """Run the body once symbolically: which names it carries, and their DimTypes."""
-        tracker = _Tracker()
-        self.trackers.append(tracker)
-        before = len(self.diagnostics)
-        try:
-            with sym.symbolic_bounds():
-                self.store(name, sym.variable(LoopVar(name, loop)))
-                self.exec_block(node.body)
-        except NeedsUnroll:
-            return None
-        finally:
-            self.trackers.remove(tracker)
-        carried = tracker.read_first & tracker.written
-        if len(self.diagnostics) != before or not carried:
-            return None
-        slices = {}
-        for var in carried:
-            value = self.frames[-1].names.get(var)
-            if not isinstance(value, Tile) or any(
-                sym.variables(s.lo) or sym.variables(s.hi) for s in value.slices
-            ):
-                return None  # the DimType must not move with the loop
-            slices[var] = value.slices
-        return carried, slices
-
-    def _invariant_spec(self, call: cst.Call, name: str, index: Int) -> Any:
-        """The spec of an invariant with its overrides evaluated at loop index ``index``."""
-        text = self.eval(call.args[0].value)
-        if not isinstance(text, SpecText):
-            raise KernelError("STL002", "an invariant's spec must be a string literal")
-        overrides = {}
-        self.store(name, index)
-        self.allow_empty_dim_slices = True
-        try:
-            for arg in call.args[1:]:
-                value = self.eval(arg.value)
-                if not isinstance(value, DimSlice):
-                    raise KernelError("STL013", "invariant overrides look like N[: i + T]")
-                overrides[value.dim.name] = (value.lo, value.hi)
-        finally:
-            self.allow_empty_dim_slices = False
-        return parse_spec(text.value, list(self.inputs.values()), self.dims, overrides)
-
-    def _induction_step(
-        self,
-        node: cst.For,
-        name: str,
-        loop: range,
-        carried: set[str],
-        slices: dict[str, tuple[tiles.Slice, ...]],
-        invariants: dict[str, cst.Call],
-    ) -> bool:
-        var = LoopVar(name, loop[1:])
-        index = sym.variable(var)
-        previous = sym.sub(index, loop.step)
-        with sym.symbolic_bounds():
-            hypotheses = {v: self._invariant_spec(invariants[v], name, previous) for v in carried}
-            for v in carried:
-                self.store(v, Tile(slices[v], hypotheses[v].term))
-            before = len(self.diagnostics)
-            tracker = _Tracker()
-            self.trackers.append(tracker)
-            try:
-                self.store(name, index)
-                self.exec_block(node.body)
-            finally:
-                self.trackers.remove(tracker)
-            if len(self.diagnostics) != before:
-                return False  # report body errors with concrete indices instead
-            for v in carried:
-                value = self.frames[-1].names.get(v)
-                if not isinstance(value, Tile) or value.slices != slices[v]:
-                    return False
-        conclusions = {v: self._invariant_spec(invariants[v], name, loop[-1]) for v in carried}
-        line = self.span(node).line
-        for written in tracker.written - carried:
-            self.store(
-                written,
-                Poison(
-                    f"`{written}` was assigned in the loop at line {line}, "
-                    "which was proven by induction; its value after the "
-                    "loop is not tracked"
-                ),
-            )
-        for v in carried:
-            self.store(v, Tile(slices[v], conclusions[v].term))
-        for outer in self.trackers:
-            outer.written |= tracker.written
-        return True
-
     def _snapshot(self) -> tuple:
         return (
             [dict(f.names) for f in self.frames],
@@ -668,7 +446,7 @@ class Interpreter:
                 return tiles.unary("neg", value)
             if isinstance(value, Sym):
                 return sym.scale(value, -1)
-            return -_number(value, node)
+            return -as_number(value, node)
         if isinstance(node.operator, cst.Plus):
             return value
         if isinstance(node.operator, cst.Not):
@@ -690,13 +468,13 @@ class Interpreter:
                 raise KernelError("STL002", f"unsupported tile operator `{op}`")
             for side in (left, right):
                 if not isinstance(side, Tile):
-                    _number(side, None)
+                    as_number(side, None)
             return tiles.binary(op, left, right)
         if op == "maximum":
-            return max(_number(left, None), _number(right, None))
+            return max(as_number(left, None), as_number(right, None))
         if isinstance(left, Sym) or isinstance(right, Sym):
-            return _sym_binary(op, left, right)
-        return _number_binary(op, _number(left, None), _number(right, None))
+            return sym_binary(op, left, right)
+        return number_binary(op, as_number(left, None), as_number(right, None))
 
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> bool:
         left = self.truth(self.eval(node.left), node.left)
@@ -711,7 +489,7 @@ class Interpreter:
             if op is None:
                 raise KernelError("STL002", "unsupported comparison operator", node=target)
             right = self.eval(target.comparator)
-            if not sym.compare(op, _intlike(left, node), _intlike(right, node)):
+            if not sym.compare(op, as_int(left, node), as_int(right, node)):
                 return False
             left = right
         return True
@@ -747,9 +525,9 @@ class Interpreter:
             "assert_equivalent",
         ):
             return Method(base, attr)
-        if isinstance(base, _ResultRef) and attr == "assign":
+        if isinstance(base, ResultRef) and attr == "assign":
             return Method(base, attr)
-        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {_kind(base)}")
+        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {kind(base)}")
 
     def eval_Subscript(self, node: cst.Subscript) -> Any:
         base = self.eval(node.value)
@@ -760,8 +538,8 @@ class Interpreter:
         index = node.slice[0].slice
         if not isinstance(index, cst.Slice) or index.step is not None:
             raise KernelError("STL013", f"a dim slice needs the form {base.name}[start:stop]")
-        lo = 0 if index.lower is None else _intlike(self.eval(index.lower), index.lower)
-        hi = base.size if index.upper is None else _intlike(self.eval(index.upper), index.upper)
+        lo = 0 if index.lower is None else as_int(self.eval(index.lower), index.lower)
+        hi = base.size if index.upper is None else as_int(self.eval(index.upper), index.upper)
         empty = (
             sym.compare(">", lo, hi) if self.allow_empty_dim_slices else sym.compare(">=", lo, hi)
         )
@@ -789,7 +567,7 @@ class Interpreter:
             return self.call_builtin(func.name, args, kwargs, node)
         if isinstance(func, Method):
             return self.call_method(func, args, kwargs, node)
-        raise KernelError("STL002", f"unsupported call of {_kind(func)}")
+        raise KernelError("STL002", f"unsupported call of {kind(func)}")
 
     # ----------------------------------------------------------------- calls
 
@@ -822,7 +600,7 @@ class Interpreter:
         if kwargs and name not in ("tnp.TypedResult",):
             raise KernelError("STL002", f"unsupported: keyword arguments to {name}()")
         if name == "range":
-            ints = [_intlike(a, node) for a in args]
+            ints = [as_int(a, node) for a in args]
             if not 1 <= len(ints) <= 3:
                 raise KernelError("STL002", "range() takes 1 to 3 arguments")
             concrete = [sym.concrete(i) for i in ints]
@@ -835,9 +613,9 @@ class Interpreter:
             best = args[0]
             for other in args[1:]:
                 if isinstance(best, Sym) or isinstance(other, Sym):
-                    less = sym.compare("<", _intlike(other, node), _intlike(best, node))
+                    less = sym.compare("<", as_int(other, node), as_int(best, node))
                 else:
-                    less = _number(other, node) < _number(best, node)
+                    less = as_number(other, node) < as_number(best, node)
                 if less == (name == "min"):
                     best = other
             return best
@@ -849,13 +627,13 @@ class Interpreter:
                 if name == "int":
                     return value
                 raise NeedsUnroll(name)
-            number = _number(value, node)
+            number = as_number(value, node)
             return {"abs": abs, "float": float, "int": int}[name](number)
         if name in ("sqrt", "exp"):
             (value,) = args
             import math
 
-            number = float(_number(value, node))
+            number = float(as_number(value, node))
             if name == "sqrt" and number < 0:
                 raise KernelError("STL002", "sqrt of a negative number")
             result = math.sqrt(number) if name == "sqrt" else math.exp(number)
@@ -924,7 +702,7 @@ class Interpreter:
     def tile_of(self, value: Any) -> Tile:
         if isinstance(value, Tile):
             return value
-        raise KernelError("STL002", f"expected a tile, found {_kind(value)}")
+        raise KernelError("STL002", f"expected a tile, found {kind(value)}")
 
     def call_method(self, method: Method, args: list, kwargs: dict, node: cst.Call) -> Any:
         receiver, name = method.receiver, method.name
@@ -939,9 +717,7 @@ class Interpreter:
                 raise KernelError(
                     "STL013", "slice takes a dim, a start and a stop: t.slice(M, i, i + 5)"
                 )
-            return tiles.slice_tile(
-                receiver, args[0], _intlike(args[1], node), _intlike(args[2], node)
-            )
+            return tiles.slice_tile(receiver, args[0], as_int(args[1], node), as_int(args[2], node))
         if name == "repeat":
             if len(args) != 1:
                 raise KernelError("STL013", "repeat takes one dim: t.repeat(K) or t.repeat(K[0:5])")
@@ -950,7 +726,7 @@ class Interpreter:
                 return tiles.repeat(receiver, arg, 0, arg.size)
             if isinstance(arg, DimSlice):
                 return tiles.repeat(receiver, arg.dim, arg.lo, arg.hi)
-            raise KernelError("STL013", f"repeat expects a dim, found {_kind(arg)}")
+            raise KernelError("STL013", f"repeat expects a dim, found {kind(arg)}")
         if name == "rearrange":
             if not all(isinstance(a, Dim) for a in args):
                 raise KernelError("STL013", "rearrange takes dims: t.rearrange(N, M)")
@@ -965,14 +741,14 @@ class Interpreter:
         span = _inner_span(self.span(text.node), text.node, error.start, error.end)
         return KernelError(error.code, f"in spec: {error.message}", help=error.help, node=span)
 
-    def assign(self, ref: _ResultRef, args: list, node: cst.Call) -> None:
+    def assign(self, ref: ResultRef, args: list, node: cst.Call) -> None:
         result = self.results[ref.name]
         if len(args) != 1:
             raise KernelError("STL002", "assign takes one tile")
         (value,) = args
         tile = value if isinstance(value, Tile) else None
         if tile is None:
-            raise KernelError("STL030", f"assign expects a tile, found {_kind(value)}")
+            raise KernelError("STL030", f"assign expects a tile, found {kind(value)}")
         if result.spec is None:
             result.complete = False
             return  # the spec error is already reported
@@ -991,7 +767,7 @@ class Interpreter:
         text, overrides = args[0], {}
         for arg in args[1:]:
             if not isinstance(arg, DimSlice):
-                raise KernelError("STL013", f"dim overrides look like N[0:64], found {_kind(arg)}")
+                raise KernelError("STL013", f"dim overrides look like N[0:64], found {kind(arg)}")
             overrides[arg.dim.name] = (sym.bound(arg.lo), sym.bound(arg.hi))
         try:
             spec = parse_spec(text.value, list(self.inputs.values()), self.dims, overrides)
@@ -1041,17 +817,12 @@ class _NewInput:
         return Tile(slices, Load(name, self.dims_))
 
 
-@dataclass(frozen=True)
-class _ResultRef:
-    name: str
-
-
 class _NewResult:
     def __init__(self, text: SpecText, node: cst.Call) -> None:
         self.text = text
         self.node = node
 
-    def bind(self, interp: Interpreter, name: str) -> _ResultRef:
+    def bind(self, interp: Interpreter, name: str) -> ResultRef:
         spec = None
         spec_span = interp.span(self.text.node)
         try:
@@ -1061,7 +832,7 @@ class _NewResult:
         interp.results[name] = Result(
             name, interp.span(self.node), spec, self.text.value, spec_span
         )
-        return _ResultRef(name)
+        return ResultRef(name)
 
 
 # ------------------------------------------------------------------- helpers
@@ -1083,141 +854,6 @@ _COMPARE = {
     "Equal": "==",
     "NotEqual": "!=",
 }
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, Tile):
-        return f"a tile ({value.describe()})"
-    if isinstance(value, Dim):
-        return f"dim {value.name}"
-    if isinstance(value, (_ResultRef,)):
-        return f"result {value.name}"
-    if isinstance(value, SpecText):
-        return "a string"
-    if isinstance(value, Function):
-        return f"function {value.node.name.value}"
-    if isinstance(value, Module):
-        return f"module {value.name}"
-    return type(value).__name__
-
-
-def _number(value: Any, node: cst.CSTNode | None) -> int | float | Fraction:
-    if isinstance(value, bool) or not isinstance(value, (int, float, Fraction)):
-        raise KernelError("STL002", f"expected a number, found {_kind(value)}", node=node)
-    return value
-
-
-def _intlike(value: Any, node: cst.CSTNode | None) -> Int:
-    if isinstance(value, Fraction) and value.denominator == 1:
-        return int(value)
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, (int, Sym)) and not isinstance(value, bool):
-        return value
-    raise KernelError("STL002", f"expected an integer, found {_kind(value)}", node=node)
-
-
-def _number_binary(op: str, a: Any, b: Any) -> Any:
-    if op == "/":
-        if b == 0:
-            raise KernelError("STL002", "division by zero")
-        if isinstance(a, (int, Fraction)) and isinstance(b, (int, Fraction)):
-            q = Fraction(a) / Fraction(b)
-            return int(q) if q.denominator == 1 else q
-        return a / b
-    if op in ("//", "%") and b == 0:
-        raise KernelError("STL002", "division by zero")
-    ops = {
-        "+": lambda: a + b,
-        "-": lambda: a - b,
-        "*": lambda: a * b,
-        "//": lambda: a // b,
-        "%": lambda: a % b,
-        "**": lambda: a**b,
-    }
-    return ops[op]()
-
-
-def _sym_binary(op: str, left: Any, right: Any) -> Int:
-    if op == "+":
-        return sym.add(_intlike(left, None), _intlike(right, None))
-    if op == "-":
-        return sym.sub(_intlike(left, None), _intlike(right, None))
-    if op == "*":
-        if isinstance(left, Sym) and isinstance(right, int):
-            return sym.scale(left, right)
-        if isinstance(right, Sym) and isinstance(left, int):
-            return sym.scale(right, left)
-    raise NeedsUnroll(op)
-
-
-def _invariant_calls(node: cst.For) -> dict[str, cst.Call]:
-    """``v.assert_equivalent(spec, overrides...)`` statements at the top of the body, by ``v``."""
-    found: dict[str, cst.Call] = {}
-    body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
-    for stmt in body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            call = small.value if isinstance(small, cst.Expr) else None
-            if (
-                isinstance(call, cst.Call)
-                and isinstance(call.func, cst.Attribute)
-                and call.func.attr.value == "assert_equivalent"
-                and isinstance(call.func.value, cst.Name)
-                and len(call.args) >= 2
-                and all(a.keyword is None and not a.star for a in call.args)
-            ):
-                found[call.func.value.value] = call
-    return found
-
-
-class _Assigned(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.names.update(_target_names(node.target))
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.names.update(_target_names(node.target))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self.names.update(_target_names(node.target))
-
-    def visit_For(self, node: cst.For) -> None:
-        self.names.update(_target_names(node.target))
-
-
-def _asserted_last(node: cst.For, invariants: dict[str, cst.Call], carried: set[str]) -> bool:
-    """Each invariant comes after every assignment to its variable in the body."""
-    body = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
-    position: dict[str, int] = {}
-    for i, stmt in enumerate(body):
-        for v in carried:
-            if invariants[v] in _calls_in(stmt):
-                position[v] = i
-    for i, stmt in enumerate(body):
-        visitor = _Assigned()
-        stmt.visit(visitor)
-        for v in carried & visitor.names:
-            if v not in position or i > position[v]:
-                return False
-    return set(position) >= carried
-
-
-def _calls_in(stmt: cst.CSTNode) -> list[cst.Call]:
-    if not isinstance(stmt, cst.SimpleStatementLine):
-        return []
-    return [s.value for s in stmt.body if isinstance(s, cst.Expr) and isinstance(s.value, cst.Call)]
-
-
-def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _target_names(e.value)]
-    return []
 
 
 def _dotted(node: cst.BaseExpression) -> str:

@@ -7,38 +7,12 @@ Prints a Markdown table (quoted in the README) and the command that made it.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import statistics
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+from benchlib import measure
+
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def time_check(path: Path, runs: int) -> tuple[float, str]:
-    command = [
-        sys.executable,
-        "-m",
-        "stile_static",
-        "check",
-        "--no-cache",
-        "--format",
-        "json",
-        str(path),
-    ]
-    times, verdict = [], ""
-    for _ in range(runs):
-        start = time.perf_counter()
-        proc = subprocess.run(command, capture_output=True, text=True, check=False)
-        times.append(time.perf_counter() - start)
-        codes = sorted({d["code"] for d in json.loads(proc.stdout or "[]")})
-        verdict = (
-            "verified" if proc.returncode == 0 else ", ".join(codes) or f"exit {proc.returncode}"
-        )
-    return statistics.median(times), verdict
 
 
 def main() -> None:
@@ -52,11 +26,11 @@ def main() -> None:
         f"Machine: {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, whole process, median of {args.runs} runs\n"
     )
-    print("| fixture | time (s) | verdict |")
-    print("|---|---:|---|")
+    print("| fixture | time (s) | peak memory (MiB) | verdict |")
+    print("|---|---:|---:|---|")
     for path in paths:
-        seconds, verdict = time_check(path, args.runs)
-        print(f"| {path.name} | {seconds:.2f} | {verdict} |")
+        m = measure(path, args.runs)
+        print(f"| {path.name} | {m.seconds:.2f} | {m.peak_mib:.0f} | {m.verdict} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,13 +12,11 @@ Usage: .venv/bin/python tools/bench_scale.py [--runs 5] [--tiles 4 8 16 ...]
 from __future__ import annotations
 
 import argparse
-import json
 import platform
-import statistics
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
+
+from benchlib import measure
 
 HEADER = """\
 import math
@@ -90,42 +88,6 @@ def flash(tiles: int, buggy: bool = False, invariants: bool = False) -> str:
     )
 
 
-MEASURE = (
-    "import resource, subprocess, sys, time\n"
-    "start = time.perf_counter()\n"
-    "proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
-    "elapsed = time.perf_counter() - start\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(elapsed, peak, proc.returncode)\n"
-    "sys.stdout.write(proc.stdout)\n"
-)
-
-
-def measure(path: Path, runs: int) -> tuple[float, float, str]:
-    command = [
-        sys.executable,
-        "-m",
-        "stile_static",
-        "check",
-        "--no-cache",
-        "--format",
-        "json",
-        str(path),
-    ]
-    times, peaks, verdict = [], [], ""
-    for _ in range(runs):
-        proc = subprocess.run(
-            [sys.executable, "-c", MEASURE, *command], capture_output=True, text=True, check=True
-        )
-        head, _, body = proc.stdout.partition("\n")
-        elapsed, peak, status = head.split()
-        times.append(float(elapsed))
-        peaks.append(int(peak) / 1024)
-        codes = sorted({d["code"] for d in json.loads(body or "[]")})
-        verdict = "verified" if status == "0" else ", ".join(codes) or f"exit {status}"
-    return statistics.median(times), max(peaks), verdict
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
@@ -158,8 +120,8 @@ def main() -> None:
         for n, (name, source) in enumerate(cases):
             path = Path(folder) / f"kernel_{n}.py"
             path.write_text(source)
-            seconds, peak, verdict = measure(path, args.runs)
-            print(f"| {name} | {seconds:.2f} | {peak:.0f} | {verdict} |", flush=True)
+            m = measure(path, args.runs)
+            print(f"| {name} | {m.seconds:.2f} | {m.peak_mib:.0f} | {m.verdict} |", flush=True)
 
 
 if __name__ == "__main__":
