@@ -81,7 +81,13 @@ class _Frame:
 
 
 class Interpreter(LoopRules):
-    def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
+    def __init__(
+        self,
+        wrapper: cst.MetadataWrapper,
+        positions: dict,
+        path: str,
+        induction: bool = True,
+    ) -> None:
         self.module = wrapper.module
         self.positions = positions
         self.path = path
@@ -98,6 +104,8 @@ class Interpreter(LoopRules):
         # the tile each variable or call evaluated to, for editor hovers (last one wins)
         self.tile_types: dict[Span, Tile] = {}
         self.allow_empty_dim_slices = False  # prefixes of a loop invariant may be empty
+        self.induction = induction  # prove loops with invariants by induction
+        self.used_induction = False
 
     # ------------------------------------------------------------------ entry
 

@@ -45,7 +45,12 @@ class LoopRules:
             return
         if len(loop) > 1 and self._try_symbolic(node, name, loop):
             return
-        if len(loop) > 1 and invariant_calls(node) and self._try_induction(node, name, loop):
+        if (
+            len(loop) > 1
+            and self.induction
+            and invariant_calls(node)
+            and self._try_induction(node, name, loop)
+        ):
             return
         for value in loop:
             self.store(name, value)
@@ -117,6 +122,7 @@ class LoopRules:
         self.exec_block(node.body)
         if len(loop) == 1:
             return True
+        self.used_induction = True
         peeled = self._snapshot()
         try:
             if self._induction_step(node, name, loop, carried, slices, invariants):
