@@ -7,6 +7,7 @@ every carried variable states an invariant, and unrolled otherwise.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -113,9 +114,14 @@ class LoopRules:
         self._restore(saved)
         if found is None:
             return False
-        carried, slices = found
+        carried, written, slices = found
         invariants = invariant_calls(node)
         if not carried <= set(invariants) or not _asserted_last(node, invariants, carried):
+            return False
+        # An invariant is evaluated outside the body for the previous and the last
+        # index, so it may use the loop index but no name the body assigns.
+        used = set().union(*(_names_in(invariants[v].args) for v in carried))
+        if (used - {name}) & written:
             return False
         # The first iteration, concretely, from the initial values.
         self.store(name, loop[0])
@@ -137,8 +143,9 @@ class LoopRules:
 
     def _carried_tiles(
         self, node: cst.For, name: str, loop: range
-    ) -> tuple[set[str], dict[str, tuple[tiles.Slice, ...]]] | None:
-        """Run the body once symbolically: which names it carries, and their DimTypes."""
+    ) -> tuple[set[str], set[str], dict[str, tuple[tiles.Slice, ...]]] | None:
+        """Run the body once symbolically: the names it carries, the names it
+        writes, and the DimTypes of the carried ones."""
         tracker = Tracker()
         self.trackers.append(tracker)
         before = len(self.diagnostics)
@@ -161,7 +168,7 @@ class LoopRules:
             ):
                 return None  # the DimType must not move with the loop
             slices[var] = value.slices
-        return carried, slices
+        return carried, tracker.written, slices
 
     def _invariant_spec(self, call: cst.Call, name: str, index: Int) -> Any:
         """The spec of an invariant with its overrides evaluated at loop index ``index``."""
@@ -207,6 +214,8 @@ class LoopRules:
                 self.trackers.remove(tracker)
             if len(self.diagnostics) != before:
                 return False  # report body errors with concrete indices instead
+            if not (tracker.read_first & tracker.written) <= carried:
+                return False  # the step carries something the discovery run did not
             for v in carried:
                 value = self.frames[-1].names.get(v)
                 if not isinstance(value, Tile) or value.slices != slices[v]:
@@ -282,6 +291,21 @@ def _asserted_last(node: cst.For, invariants: dict[str, cst.Call], carried: set[
             if v not in position or i > position[v]:
                 return False
     return set(position) >= carried
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.add(node.value)
+
+
+def _names_in(args: Sequence[cst.Arg]) -> set[str]:
+    visitor = _Names()
+    for arg in args:
+        arg.visit(visitor)
+    return visitor.names
 
 
 def _calls_in(stmt: cst.CSTNode) -> list[cst.Call]:

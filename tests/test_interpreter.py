@@ -117,3 +117,16 @@ def test_an_invariant_before_the_last_assignment_is_not_used_for_induction() -> 
     # unrolled: three claims at every tile (but the first claim on m, made while m is
     # still the scalar -inf, is an error rather than an obligation), then the assign
     assert len(facts.obligations) == 3 * 8 - 1 + 1
+
+
+def test_an_invariant_using_a_name_the_body_assigns_is_not_used_for_induction() -> None:
+    source = (FIXTURES / "flash_attention_invariants.py").read_text()
+    claim = "nctx[: ik + TK])\n    acc.assert"
+    assert claim in source
+    # `end` is assigned in the body: evaluated outside it, it would be stale
+    stale = source.replace("    m = m_new\n", "    m = m_new\n    end = ik + TK\n").replace(
+        claim, "nctx[:end])\n    acc.assert"
+    )
+    facts, diagnostics = facts_of(stale)
+    assert diagnostics == []
+    assert len(facts.obligations) == 3 * 8 + 1  # unrolled
