@@ -288,7 +288,7 @@ def _asserted_last(node: cst.For, invariants: dict[str, cst.Call], carried: set[
         visitor = _Assigned()
         stmt.visit(visitor)
         for v in carried & visitor.names:
-            if v not in position or i > position[v]:
+            if v not in position or i >= position[v]:  # also `v.assert...(); v = x`
                 return False
     return set(position) >= carried
 
