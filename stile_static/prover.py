@@ -10,7 +10,9 @@ e-graph size and time; running out of any of them answers "not proved", never
 from __future__ import annotations
 
 import functools
+import importlib.machinery
 import importlib.resources
+import importlib.util
 import math
 import pathlib
 import threading
@@ -19,9 +21,38 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from egglog import bindings
-
 from .terms import Binary, Const, Load, Reduce, Term, Unary
+
+EXTENSIONS = (".so", ".pyd")
+
+
+def _load_bindings() -> Any:
+    """egglog's compiled e-graph, without the Python layer around it.
+
+    Only the text interface of ``egglog.bindings`` is used here; importing the
+    ``egglog`` package would also load its DSL (and a code formatter), a
+    quarter of the start-up time of a check. Falls back to the plain import
+    should the package ever be laid out differently.
+    """
+    try:
+        spec = importlib.util.find_spec("egglog")
+        folder = pathlib.Path(next(iter(spec.submodule_search_locations or ())))
+        (path,) = [
+            p for p in folder.iterdir() if p.name.startswith("bindings.") and p.suffix in EXTENSIONS
+        ]
+        loader = importlib.machinery.ExtensionFileLoader("egglog.bindings", str(path))
+        module = importlib.util.module_from_spec(
+            importlib.util.spec_from_loader("egglog.bindings", loader)
+        )
+        loader.exec_module(module)
+        return module
+    except Exception:  # noqa: BLE001 - any surprise: take the documented route
+        from egglog import bindings as module
+
+        return module
+
+
+bindings = _load_bindings()
 
 _UNARY = {
     "exp": "Exp",

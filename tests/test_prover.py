@@ -238,3 +238,16 @@ def test_rules_are_found_and_concatenated_in_name_order() -> None:
         text.index(p.read_text(encoding="utf-8")) for p in sorted(rules_dir().glob("*.egg"))
     ]
     assert positions == sorted(positions)
+
+
+def test_the_prover_loads_only_the_compiled_e_graph() -> None:
+    """Start-up matters for a linter: egglog's Python DSL is not imported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; import stile_static.checker as c; "
+        "print(c.prover.bindings.__name__, 'egglog' in sys.modules)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert proc.stdout.split() == ["egglog.bindings", "False"]
