@@ -65,16 +65,16 @@ MATMUL = """\
 from stile import dim
 import stile.numpy as tnp
 
-M, N, K = dim("M", 64), dim("N", 128), dim("K", 64)
+M, N, K = dim("M", {m}), dim("N", 128), dim("K", {m})
 a = tnp.randn(M, N)
 b = tnp.randn(N, K)
 c = tnp.TypedResult("(M N, N K -> M K)")
-for im in range(0, 64, 8):
-    for ik in range(0, 64, 8):
+for im in range(0, {m}, {t}):
+    for ik in range(0, {m}, {t}):
         acc = 0
         for jn in range(0, 128, 8):
-            ta = a.slice(M, im, im + 8).slice(N, jn, jn + 8)
-            tb = b.slice(N, jn, jn + 8).slice(K, ik, ik + 8)
+            ta = a.slice(M, im, im + {t}).slice(N, jn, jn + 8)
+            tb = b.slice(N, jn, jn + 8).slice(K, ik, ik + {t})
             acc = acc + tnp.einsum(ta, tb, "M N, N K -> M K")
         c.assign(acc)
 """
@@ -108,7 +108,13 @@ def main() -> None:
                 flash(n, buggy=True, invariants=True),
             )
         )
-    cases.append(("matmul, 8x8 output tiles, 16 reduction tiles", MATMUL))
+    for tiles, size in ((8, 8), (64, 4)):  # output tiles per side, tile size
+        cases.append(
+            (
+                f"matmul, {tiles}x{tiles} output tiles, 16 reduction tiles",
+                MATMUL.format(m=tiles * size, t=size),
+            )
+        )
     print(f"Command: python tools/bench_scale.py --runs {args.runs}")
     print(
         f"Machine: {platform.machine()}, CPython {platform.python_version()}; "
