@@ -11,12 +11,14 @@ operations in :mod:`tiles`.
 from __future__ import annotations
 
 import builtins
+import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
 import libcst as cst
+import numpy as np
 from libcst.metadata import CodeRange
 
 from . import symbolic as sym
@@ -87,6 +89,8 @@ class Interpreter(LoopRules):
         positions: dict,
         path: str,
         induction: bool = True,
+        concrete_seed: int | None = None,
+        concrete_shift: float = 0.0,
     ) -> None:
         self.module = wrapper.module
         self.positions = positions
@@ -101,11 +105,16 @@ class Interpreter(LoopRules):
         self.frames: list[_Frame] = [_Frame({})]
         self.trackers: list[Tracker] = []
         self.steps = 0
+        self.over_budget = False
         # the tile each variable or call evaluated to, for editor hovers (last one wins)
         self.tile_types: dict[Span, Tile] = {}
         self.allow_empty_dim_slices = False  # prefixes of a loop invariant may be empty
-        self.induction = induction  # prove loops with invariants by induction
-        self.used_induction = False
+        # The concrete domain (cross-check): tiles also carry NumPy arrays computed
+        # from seeded random inputs, and every loop is unrolled.
+        self.concrete_seed = concrete_seed
+        self.concrete_shift = concrete_shift
+        self.input_values: dict[str, np.ndarray] = {}
+        self.induction = induction and concrete_seed is None
 
     # ------------------------------------------------------------------ entry
 
@@ -113,10 +122,18 @@ class Interpreter(LoopRules):
         try:
             self.exec_block(self.module.body)
         except _Budget:
-            pass
+            self.over_budget = True
         except _Return:
             pass
-        return Facts(self.dims, self.inputs, self.results, self.obligations, self.writes)
+        return Facts(
+            self.dims,
+            self.inputs,
+            self.results,
+            self.obligations,
+            self.writes,
+            self.input_values,
+            complete=not self.over_budget,
+        )
 
     # ------------------------------------------------------------ reporting
 
@@ -274,7 +291,12 @@ class Interpreter(LoopRules):
             if name in self.inputs:
                 raise KernelError("STL013", f"input {name} is defined twice", node=node)
             self.inputs[name] = InputInfo(name, value.dims_)
-            return value.bind(name)
+            array = None
+            if self.concrete_seed is not None:
+                rng = np.random.default_rng([self.concrete_seed, zlib.crc32(name.encode())])
+                array = rng.standard_normal(value.sizes) + self.concrete_shift
+                self.input_values[name] = array
+            return value.bind(name, array)
         if isinstance(value, _NewResult):
             return value.bind(self, name)
         return value
@@ -820,9 +842,9 @@ class _NewInput:
     dims_: tuple[str, ...]
     sizes: tuple[int, ...]
 
-    def bind(self, name: str) -> Tile:
+    def bind(self, name: str, value: np.ndarray | None) -> Tile:
         slices = tuple(tiles.Slice(d, 0, s) for d, s in zip(self.dims_, self.sizes))
-        return Tile(slices, Load(name, self.dims_))
+        return Tile(slices, Load(name, self.dims_), value)
 
 
 class _NewResult:

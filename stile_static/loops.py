@@ -44,7 +44,8 @@ class LoopRules:
         name = node.target.value
         if len(loop) == 0:
             return
-        if len(loop) > 1 and self._try_symbolic(node, name, loop):
+        symbolic = self.concrete_seed is None  # the concrete domain needs every index
+        if len(loop) > 1 and symbolic and self._try_symbolic(node, name, loop):
             return
         if (
             len(loop) > 1
@@ -128,7 +129,6 @@ class LoopRules:
         self.exec_block(node.body)
         if len(loop) == 1:
             return True
-        self.used_induction = True
         peeled = self._snapshot()
         try:
             if self._induction_step(node, name, loop, carried, slices, invariants):

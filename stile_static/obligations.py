@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+import numpy as np
 
 from .diagnostics import Span
 from .spec_parser import InputInfo, Spec
@@ -52,3 +54,5 @@ class Facts:
     results: dict[str, Result]
     obligations: list[Obligation]
     writes: list[Write]
+    input_values: dict[str, np.ndarray] = field(default_factory=dict)  # concrete domain only
+    complete: bool = True  # False when the file was too large to interpret to the end

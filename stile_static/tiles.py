@@ -7,12 +7,20 @@ operands and builds the new term; a violation raises :class:`KernelError`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
+import numpy as np
+
+from . import concrete
 from . import symbolic as sym
 from .errors import KernelError
 from .symbolic import Int
 from .terms import Binary, Reduce, Term, Unary, const, show_short
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+    from typing import Any
 
 
 @dataclass(frozen=True)
@@ -44,6 +52,8 @@ class DimSlice:
 class Tile:
     slices: tuple[Slice, ...]
     term: Term
+    # the tile's values in the concrete domain (cross-check mode only), axes in dim order
+    value: np.ndarray | None = field(default=None, compare=False, repr=False)
 
     @property
     def dims(self) -> tuple[str, ...]:
@@ -113,15 +123,28 @@ def binary(op: str, left: Tile | object, right: Tile | object) -> Tile:
     what = {"+": "addition", "-": "subtraction", "*": "multiplication", "/": "division"}.get(op, op)
     if isinstance(left, Tile) and isinstance(right, Tile):
         check_same_dimtype(left, right, what)
-        return Tile(left.slices, Binary(op, left.term, right.term))
+        value = _both(left.value, right.value, lambda a, b: concrete.binary(op, a, b))
+        return Tile(left.slices, Binary(op, left.term, right.term), value)
     if isinstance(left, Tile):
-        return Tile(left.slices, Binary(op, left.term, scalar_term(right)))
+        value = _both(left.value, right, lambda a, b: concrete.binary(op, a, float(b)))
+        return Tile(left.slices, Binary(op, left.term, scalar_term(right)), value)
     assert isinstance(right, Tile)
-    return Tile(right.slices, Binary(op, scalar_term(left), right.term))
+    value = _both(left, right.value, lambda a, b: concrete.binary(op, float(a), b))
+    return Tile(right.slices, Binary(op, scalar_term(left), right.term), value)
+
+
+def _both(a: object, b: object, compute: Callable[[Any, Any], np.ndarray]) -> np.ndarray | None:
+    """The concrete result when the concrete operands are known."""
+    return None if a is None or b is None else compute(a, b)
+
+
+def _value(tile: Tile, compute: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    return None if tile.value is None else compute(tile.value)
 
 
 def unary(fn: str, tile: Tile) -> Tile:
-    return Tile(tile.slices, Unary(fn, tile.term))
+    value = _value(tile, lambda v: concrete.unary(fn, v))
+    return Tile(tile.slices, Unary(fn, tile.term), value)
 
 
 def slice_tile(tile: Tile, dim: Dim, start: Int, stop: Int) -> Tile:
@@ -142,7 +165,9 @@ def slice_tile(tile: Tile, dim: Dim, start: Int, stop: Int) -> Tile:
             notes=(f"slice({dim.name}, {start}, {stop}) is relative to {current}",),
         )
     slices = tuple(Slice(s.dim, lo, hi) if s.dim == dim.name else s for s in tile.slices)
-    return Tile(slices, tile.term)
+    axis = tile.dims.index(dim.name)
+    value = _value(tile, lambda v: concrete.slice_axis(v, axis, start, stop))  # type: ignore[arg-type]
+    return Tile(slices, tile.term, value)
 
 
 def repeat(tile: Tile, dim: Dim, lo: Int, hi: Int) -> Tile:
@@ -151,7 +176,8 @@ def repeat(tile: Tile, dim: Dim, lo: Int, hi: Int) -> Tile:
             "STL014",
             f"repeat({dim.name}) on a tile that already has {dim.name}: {tile.describe()}",
         )
-    return Tile((Slice(dim.name, lo, hi),) + tile.slices, tile.term)
+    value = _value(tile, lambda v: concrete.repeat(v, hi - lo))  # type: ignore[operator]
+    return Tile((Slice(dim.name, lo, hi),) + tile.slices, tile.term, value)
 
 
 def rearrange(tile: Tile, dims: tuple[Dim, ...]) -> Tile:
@@ -162,7 +188,9 @@ def rearrange(tile: Tile, dims: tuple[Dim, ...]) -> Tile:
             f"rearrange({', '.join(names)}) is not a permutation of the tile's dims "
             f"{' '.join(tile.dims)}",
         )
-    return Tile(tuple(tile.slice_of(n) for n in names), tile.term)  # type: ignore[misc]
+    order = [tile.dims.index(n) for n in names]
+    value = _value(tile, lambda v: concrete.rearrange(v, order))
+    return Tile(tuple(tile.slice_of(n) for n in names), tile.term, value)  # type: ignore[misc]
 
 
 def reduce(tile: Tile, op: str, dim: Dim) -> Tile:
@@ -172,7 +200,9 @@ def reduce(tile: Tile, op: str, dim: Dim) -> Tile:
             "STL016", f"{op}({dim.name}) on a tile without {dim.name}: {tile.describe()}"
         )
     body = Reduce(op, dim.name, sym.bound(current.lo), sym.bound(current.hi), tile.term)
-    return Tile(tuple(s for s in tile.slices if s.dim != dim.name), body)
+    axis = tile.dims.index(dim.name)
+    value = _value(tile, lambda v: concrete.reduce(v, op, axis))
+    return Tile(tuple(s for s in tile.slices if s.dim != dim.name), body, value)
 
 
 def einsum(operands: list[Tile], operand_dims: list[tuple[str, ...]], out: tuple[str, ...]) -> Tile:
@@ -210,4 +240,8 @@ def einsum(operands: list[Tile], operand_dims: list[tuple[str, ...]], out: tuple
         if d not in out:
             s = slices[d]
             term = Reduce("sum", d, sym.bound(s.lo), sym.bound(s.hi), term)
-    return Tile(tuple(slices[d] for d in out), term)
+    values = [t.value for t in operands]
+    value = None
+    if all(v is not None for v in values):
+        value = concrete.einsum(values, operand_dims, out)  # type: ignore[arg-type]
+    return Tile(tuple(slices[d] for d in out), term, value)

@@ -1,0 +1,70 @@
+"""The concrete domain: what each tile operation computes on real NumPy arrays.
+
+In cross-check mode every tile carries, beside its term, the array of its
+values over its region (axes in the tile's dim order). These functions are
+the NumPy counterparts of the typing rules in :mod:`tiles`; they do not use
+terms at all, so the cross-check does not trust the term machinery it checks.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+_BINARY = {
+    "+": np.add,
+    "-": np.subtract,
+    "*": np.multiply,
+    "/": np.divide,
+    "maximum": np.maximum,
+}
+_UNARY = {
+    "exp": np.exp,
+    "sin": np.sin,
+    "cos": np.cos,
+    "sqrt": np.sqrt,
+    "neg": np.negative,
+}
+
+
+def binary(op: str, left: np.ndarray | float, right: np.ndarray | float) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return np.asarray(_BINARY[op](left, right), dtype=np.float64)
+
+
+def unary(fn: str, value: np.ndarray) -> np.ndarray:
+    with np.errstate(all="ignore"):
+        return _UNARY[fn](value)
+
+
+def slice_axis(value: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:
+    """``start``/``stop`` are relative to the tile's current slice, as in ``t.slice``."""
+    index = [slice(None)] * value.ndim
+    index[axis] = slice(start, stop)
+    return value[tuple(index)]
+
+
+def repeat(value: np.ndarray, count: int) -> np.ndarray:
+    return np.broadcast_to(value[np.newaxis], (count, *value.shape))
+
+
+def rearrange(value: np.ndarray, order: list[int]) -> np.ndarray:
+    return np.transpose(value, order)
+
+
+def reduce(value: np.ndarray, op: str, axis: int) -> np.ndarray:
+    if op == "sum":
+        return value.sum(axis=axis)
+    if value.shape[axis] == 0:
+        return np.full(value.shape[:axis] + value.shape[axis + 1 :], -np.inf)
+    return value.max(axis=axis)
+
+
+def einsum(
+    values: list[np.ndarray], operand_dims: list[tuple[str, ...]], out: tuple[str, ...]
+) -> np.ndarray:
+    letters: dict[str, str] = {}
+    for dims in operand_dims:
+        for d in dims:
+            letters.setdefault(d, chr(ord("a") + len(letters)))
+    inputs = ",".join("".join(letters[d] for d in dims) for dims in operand_dims)
+    return np.einsum(f"{inputs}->{''.join(letters[d] for d in out)}", *values)
