@@ -10,30 +10,33 @@ from __future__ import annotations
 
 import numpy as np
 
-_BINARY = {
+# The NumPy function of each operator and function name, shared with the
+# evaluator of terms.
+BINARY_UFUNCS = {
     "+": np.add,
     "-": np.subtract,
     "*": np.multiply,
     "/": np.divide,
     "maximum": np.maximum,
 }
-_UNARY = {
+UNARY_UFUNCS = {
     "exp": np.exp,
     "sin": np.sin,
     "cos": np.cos,
     "sqrt": np.sqrt,
     "neg": np.negative,
+    "recip": np.reciprocal,
 }
 
 
 def binary(op: str, left: np.ndarray | float, right: np.ndarray | float) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return np.asarray(_BINARY[op](left, right), dtype=np.float64)
+        return np.asarray(BINARY_UFUNCS[op](left, right), dtype=np.float64)
 
 
 def unary(fn: str, value: np.ndarray) -> np.ndarray:
     with np.errstate(all="ignore"):
-        return _UNARY[fn](value)
+        return UNARY_UFUNCS[fn](value)
 
 
 def slice_axis(value: np.ndarray, axis: int, start: int, stop: int) -> np.ndarray:

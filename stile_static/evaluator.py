@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .concrete import BINARY_UFUNCS, UNARY_UFUNCS
 from .terms import Binary, Const, Load, Reduce, Term, Unary
 
 
@@ -19,23 +20,6 @@ from .terms import Binary, Const, Load, Reduce, Term, Unary
 class Named:
     array: np.ndarray
     axes: tuple[str, ...]
-
-
-_UNARY = {
-    "exp": np.exp,
-    "sin": np.sin,
-    "cos": np.cos,
-    "sqrt": np.sqrt,
-    "neg": np.negative,
-    "recip": lambda x: 1.0 / x,
-}
-_BINARY = {
-    "+": np.add,
-    "-": np.subtract,
-    "*": np.multiply,
-    "/": np.divide,
-    "maximum": np.maximum,
-}
 
 
 def _align(value: Named, axes: tuple[str, ...]) -> np.ndarray:
@@ -100,13 +84,13 @@ def _evaluate(
     if isinstance(term, Unary):
         arg = evaluate_named(term.arg, inputs, bindings, memo, ranges)
         with np.errstate(all="ignore"):
-            return Named(_UNARY[term.fn](arg.array), arg.axes)
+            return Named(UNARY_UFUNCS[term.fn](arg.array), arg.axes)
     if isinstance(term, Binary):
         left = evaluate_named(term.left, inputs, bindings, memo, ranges)
         right = evaluate_named(term.right, inputs, bindings, memo, ranges)
         axes = left.axes + tuple(a for a in right.axes if a not in left.axes)
         with np.errstate(all="ignore"):
-            return Named(_BINARY[term.op](_align(left, axes), _align(right, axes)), axes)
+            return Named(BINARY_UFUNCS[term.op](_align(left, axes), _align(right, axes)), axes)
     inner = tuple(sorted([r for r in ranges if r[0] != term.dim] + [(term.dim, term.lo, term.hi)]))
     return _reduce(term, evaluate_named(term.body, inputs, bindings, memo, inner))
 
