@@ -251,3 +251,17 @@ def test_the_prover_loads_only_the_compiled_e_graph() -> None:
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert proc.stdout.split() == ["egglog.bindings", "False"]
+
+
+def test_the_e_graph_proves_what_the_canonical_form_leaves_apart() -> None:
+    """In these fixtures kernel and spec differ after canonicalisation; the rules
+    (a positive factor out of a max, exp through a max) close the gap."""
+    from stile_static.checker import check_file
+
+    from .fixture_expectations import FIXTURES
+
+    for name in ("row_max_scaled.py", "row_max_of_exp.py"):
+        report = check_file(str(FIXTURES / name))
+        assert report.diagnostics == [] and len(report.proved) == 1
+        ((_, _, verdict),) = report.proved
+        assert verdict.kernel_form != verdict.spec_form
