@@ -412,6 +412,8 @@ class Interpreter(LoopRules):
             value = self.frames[0].names[name]
         elif name in BUILTINS:
             value = BUILTINS[name]
+        elif name == "__name__":
+            value = SpecText("__main__", node)  # the file is checked as the main program
         elif name in UNSUPPORTED_BUILTINS:
             raise KernelError(
                 "STL002",
@@ -519,7 +521,11 @@ class Interpreter(LoopRules):
             if op is None:
                 raise KernelError("STL002", "unsupported comparison operator", node=target)
             right = self.eval(target.comparator)
-            if not sym.compare(op, as_int(left, node), as_int(right, node)):
+            if isinstance(left, SpecText) and isinstance(right, SpecText) and op in ("==", "!="):
+                holds = (left.value == right.value) == (op == "==")  # `__name__ == "__main__"`
+            else:
+                holds = sym.compare(op, as_int(left, node), as_int(right, node))
+            if not holds:
                 return False
             left = right
         return True
