@@ -11,6 +11,7 @@ operations in :mod:`tiles`.
 from __future__ import annotations
 
 import builtins
+import math
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -659,6 +660,8 @@ class Interpreter(LoopRules):
             raise KernelError("STL002", f"{name}() takes one argument, {len(args)} given")
         if name in ("abs", "float", "int"):
             (value,) = args
+            if name == "float" and isinstance(value, SpecText):
+                return _parse_float(value.value)
             if isinstance(value, Sym):
                 if name == "int":
                     return value
@@ -667,8 +670,12 @@ class Interpreter(LoopRules):
             return {"abs": abs, "float": float, "int": int}[name](number)
         if name in ("sqrt", "exp"):
             (value,) = args
-            import math
-
+            if isinstance(value, Tile):
+                raise KernelError(
+                    "STL002",
+                    f"np.{name} and math.{name} work on numbers, not tiles",
+                    help=f"use tnp.{name}, which keeps the tile's DimType and ExprType",
+                )
             number = float(as_number(value, node))
             if name == "sqrt" and number < 0:
                 raise KernelError("STL002", "sqrt of a negative number")
@@ -905,6 +912,13 @@ def _callee_name(node: cst.Call) -> str:
     if isinstance(func, cst.Attribute):
         return _dotted(func.value) or "tile"
     return "tile"
+
+
+def _parse_float(text: str) -> float:
+    try:
+        return float(text)
+    except ValueError:
+        raise KernelError("STL002", f"float({text!r}) is not a number") from None
 
 
 def _inner_span(span: Span, node: cst.CSTNode, start: int, end: int) -> Span:

@@ -55,6 +55,8 @@ CASES = {
     "open('f', 'w')": "STL002",
     "import os\nos.remove('f')": "STL002",
     "out.assign(3)": "STL030",
+    "np = 1\nimport numpy as np\nnp.exp(x)": "STL002",
+    "float('one')": "STL002",
     "out.assign(-x)": "STL031",
 }
 
@@ -64,6 +66,12 @@ def test_bad_input_is_a_located_diagnostic(snippet: str, code: str) -> None:
     report = check_source(HEAD + snippet + "\n", "k.py")
     last = LINE + snippet.count("\n")
     assert (last, code) in {(d.span.line, d.code) for d in report.diagnostics}
+
+
+def test_float_of_a_string_and_python_main_guard() -> None:
+    source = HEAD + "if __name__ == '__main__':\n    out.assign(tnp.maximum(x, float('-inf')))\n"
+    report = check_source(source, "k.py")
+    assert report.diagnostics == [] and len(report.proved) == 1
 
 
 def _mutate(source: str, rng: random.Random) -> str:
