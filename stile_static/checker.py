@@ -8,7 +8,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
 
@@ -142,12 +142,23 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     facts = interp.run()
     report = FileReport(path, list(interp.diagnostics), tile_types=interp.tile_types)
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
+    # the verdict diagnostic of each failed obligation, by the obligation's span
+    failed: dict[Span, Diagnostic] = {}
     for ob in facts.obligations:
         verdict = verifier.verify(ob)
-        if verdict.status == "proved":
+        broken = [s for s in ob.assumes if s in failed]
+        if verdict.status == "proved" and not broken:
             report.proved.append((ob.span, ob.target, verdict))
+        elif verdict.status == "proved":
+            # proven only from loop invariants that do not hold: not a verification
+            for s in broken:
+                failed[s] = replace(
+                    failed[s],
+                    notes=(*failed[s].notes, f"the proof at line {ob.span.line} relies on it"),
+                )
         else:
-            report.diagnostics.append(_verdict_diagnostic(path, ob, verdict))
+            failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
+    report.diagnostics.extend(failed.values())
     report.diagnostics.extend(check_coverage(facts, path))
     if options.cross_check:
         report.diagnostics.extend(cross_check(wrapper, positions, path, options.seed))

@@ -116,6 +116,7 @@ class Interpreter(LoopRules):
         self.concrete_shift = concrete_shift
         self.input_values: dict[str, np.ndarray] = {}
         self.induction = induction and concrete_seed is None
+        self.assumptions: tuple[Span, ...] = ()  # invariants of loops proven by induction
 
     # ------------------------------------------------------------------ entry
 
@@ -799,7 +800,14 @@ class Interpreter(LoopRules):
         span = self.span(node)
         self.obligations.append(
             Obligation(
-                "assign", span, result.spec_span, ref.name, tile, result.spec, result.spec_text
+                "assign",
+                span,
+                result.spec_span,
+                ref.name,
+                tile,
+                result.spec,
+                result.spec_text,
+                self.assumptions,
             )
         )
         self.writes.append(Write(ref.name, tile.slices, span))
@@ -820,7 +828,14 @@ class Interpreter(LoopRules):
         span = self.span(node)
         self.obligations.append(
             Obligation(
-                "assert", span, self.span(text.node), _callee_name(node), tile, spec, text.value
+                "assert",
+                span,
+                self.span(text.node),
+                _callee_name(node),
+                tile,
+                spec,
+                text.value,
+                self.assumptions,
             )
         )
 

@@ -233,6 +233,8 @@ class LoopRules:
             )
         for v in carried:
             self.store(v, Tile(slices[v], conclusions[v].term))
+        # what follows relies on the invariants (their failures are reported there)
+        self.assumptions += tuple(self.span(invariants[v]) for v in sorted(carried))
         for outer in self.trackers:
             outer.written |= tracker.written
         return True

@@ -22,6 +22,9 @@ class Obligation:
     tile: Tile
     spec: Spec
     spec_text: str
+    # loop invariants (their assert spans) this obligation's proof relies on: it
+    # comes after a loop that was proven by induction on them
+    assumes: tuple[Span, ...] = ()
 
 
 @dataclass(frozen=True)

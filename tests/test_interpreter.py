@@ -130,3 +130,14 @@ def test_an_invariant_using_a_name_the_body_assigns_is_not_used_for_induction() 
     facts, diagnostics = facts_of(stale)
     assert diagnostics == []
     assert len(facts.obligations) == 3 * 8 + 1  # unrolled
+
+
+def test_nothing_proven_from_a_failed_invariant_counts_as_verified() -> None:
+    report = check_source(
+        (FIXTURES / "flash_attention_invariants_no_correction.py").read_text(), "k.py"
+    )
+    assign_line = 39
+    assert assign_line not in {span.line for span, _, _ in report.proved}
+    (error,) = report.diagnostics
+    assert error.code == "STL031"
+    assert f"the proof at line {assign_line} relies on it" in error.notes
