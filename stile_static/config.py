@@ -141,3 +141,10 @@ class CodeSelection:
 
     def __contains__(self, code: str) -> bool:
         return code in self.enabled
+
+
+def selection_of(config: Config) -> CodeSelection:
+    """The codes ``config`` reports: ``select`` (all by default) less ``ignore``."""
+    where = f"{config.path}: [tool.stile-static]"
+    select = frozenset(CODES) if config.select is None else resolve_codes(config.select, where)
+    return CodeSelection(select - resolve_codes(config.ignore, where) if config.ignore else select)

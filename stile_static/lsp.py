@@ -12,12 +12,14 @@ import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from importlib import metadata
+from pathlib import Path
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import PositionCodec
 
 from .checker import FileReport, check_source
+from .config import CodeSelection, ConfigError, load_config, selection_of
 from .diagnostics import Diagnostic, Span
 from .suppressions import apply_suppressions, find_suppressions
 
@@ -103,12 +105,24 @@ class StileLanguageServer(LanguageServer):
             return
         if not self._is_current(uri, generation):
             return
-        # `# stile: ignore` comments hold in the editor as they do on the command line
-        outcome = apply_suppressions(report.diagnostics, find_suppressions(text), path)
-        report.diagnostics = list(outcome.kept)
+        # the project's select/ignore and `# stile: ignore` comments hold in the
+        # editor as they do on the command line
+        selection = self._selection(path)
+        selected = [d for d in report.diagnostics if d.code in selection]
+        report.diagnostics = list(apply_suppressions(selected, find_suppressions(text), path).kept)
         checked = Checked(version, tuple(text.splitlines(True)), report)
         self.checked[uri] = checked
         self.publish(uri, checked)
+
+    def _selection(self, path: str) -> CodeSelection:
+        """The codes the nearest ``[tool.stile-static]`` reports (all, if it is broken)."""
+        try:
+            return selection_of(load_config(cwd=Path(path).parent))
+        except ConfigError as error:
+            self.window_log_message(
+                types.LogMessageParams(type=types.MessageType.Warning, message=str(error))
+            )
+            return CodeSelection()
 
     def publish(self, uri: str, checked: Checked) -> None:
         codec = self.workspace.position_codec

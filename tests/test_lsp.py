@@ -161,6 +161,16 @@ async def test_suppression_comments_hold_in_the_editor(client: KernelClient) -> 
 
 
 @asyncio_test
+async def test_the_projects_configuration_holds_in_the_editor(
+    client: KernelClient, tmp_path: Path
+) -> None:
+    (tmp_path / "pyproject.toml").write_text('[tool.stile-static]\nignore = ["STL031"]\n')
+    wrong = (FIXTURES / "seed_matmul_scaled_twice.py").read_text()
+    uri = client.open(tmp_path / "kernel.py", text=wrong)
+    assert await client.diagnostics_of(uri, 1) == []
+
+
+@asyncio_test
 async def test_file_that_does_not_parse(client: KernelClient) -> None:
     uri = client.open(FIXTURES / "syntax_error.py")
     (diagnostic,) = await client.diagnostics_of(uri, 1)
