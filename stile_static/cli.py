@@ -15,7 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from .cache import FOLDER_NAME, Cache
-from .config import CodeSelection, Config, ConfigError, load_config, resolve_codes
+from .config import CodeSelection, Config, ConfigError, load_config, selection_of
 from .diagnostics import CODES
 from .discovery import SKIPPED_FOLDERS, FileFilter, kernel_files
 from .reporters import FORMATS, render
@@ -106,15 +106,11 @@ class Settings:
 
 
 def settings(args: argparse.Namespace, config: Config) -> Settings:
-    where = f"{config.path}: [tool.stile-static]"  # config codes were checked when read
-    if args.select:
-        select = resolve_codes(_codes(args.select), "--select")
-    elif config.select is not None:
-        select = resolve_codes(config.select, where)
-    else:
-        select = frozenset(CODES)
-    source = _codes(args.ignore) if args.ignore else config.ignore
-    ignore = resolve_codes(source, "--ignore" if args.ignore else where)
+    selection = selection_of(
+        config,
+        _codes(args.select) if args.select else None,
+        _codes(args.ignore) if args.ignore else None,
+    )
     if args.no_cache:
         cache_dir = None
     elif args.cache_dir:
@@ -131,7 +127,7 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         analysis=Analysis(
             cross_check=cross_check, seed=config.seed if args.seed is None else args.seed
         ),
-        selection=CodeSelection(select - ignore),
+        selection=selection,
         report_unused=report_unused,
         file_filter=FileFilter.of(config.root, config.include, config.exclude),
         cache_dir=cache_dir,

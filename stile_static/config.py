@@ -11,7 +11,7 @@ into checks that quietly stop running.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,8 +143,19 @@ class CodeSelection:
         return code in self.enabled
 
 
-def selection_of(config: Config) -> CodeSelection:
-    """The codes ``config`` reports: ``select`` (all by default) less ``ignore``."""
+def selection_of(
+    config: Config,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> CodeSelection:
+    """The codes reported: ``select`` (all by default) less ``ignore``; the
+    command-line ``select``/``ignore``, when given, replace the file's."""
     where = f"{config.path}: [tool.stile-static]"
-    select = frozenset(CODES) if config.select is None else resolve_codes(config.select, where)
-    return CodeSelection(select - resolve_codes(config.ignore, where) if config.ignore else select)
+    if select:
+        chosen = resolve_codes(select, "--select")
+    elif config.select is not None:
+        chosen = resolve_codes(config.select, where)
+    else:
+        chosen = frozenset(CODES)
+    dropped = resolve_codes(ignore, "--ignore") if ignore else resolve_codes(config.ignore, where)
+    return CodeSelection(chosen - dropped)
