@@ -70,13 +70,6 @@ class Tile:
         return f"DimType: {self.describe()}\nExprType: {show_short(self.term)}"
 
 
-Scalar = (int, float)
-
-
-def dimtype(slices: tuple[Slice, ...]) -> str:
-    return " ".join(str(s) for s in slices) or "scalar"
-
-
 def scalar_term(value: object) -> Term:
     return const(value)  # type: ignore[arg-type]
 
