@@ -35,6 +35,14 @@ class CannotNormalize(Exception):
     """The term leaves the fragment the canonical form handles soundly."""
 
 
+class TooLarge(Exception):
+    """A subterm's canonical form grew past the caller's ``size_limit``.
+
+    Not a verdict: the caller may look for a cheaper answer (a counterexample)
+    and, failing that, normalise again without a limit.
+    """
+
+
 @dataclass(frozen=True, eq=False)
 class Poly:
     """A sum of monomials (sorted by key), or the ``-inf`` marker."""
@@ -427,17 +435,23 @@ def _merge_ranges(p: Poly) -> Poly:
 # --------------------------------------------------------------------------- terms
 
 
-def normalize(term: Term) -> Poly:
-    """The canonical form of ``term``; raises :class:`CannotNormalize`."""
-    return _Normalizer().poly(term)
+def normalize(term: Term, size_limit: int | None = None) -> Poly:
+    """The canonical form of ``term``; raises :class:`CannotNormalize`.
+
+    With ``size_limit``, raises :class:`TooLarge` as soon as the canonical
+    form of one subterm has a key longer than that many characters (a wrong
+    unrolled kernel can have a form that grows quadratically per tile).
+    """
+    return _Normalizer(size_limit).poly(term)
 
 
 class _Normalizer:
     """Memoised by node identity: kernel terms share subterms (a running max is
     used by every later tile), and walking them as trees would be quadratic."""
 
-    def __init__(self) -> None:
+    def __init__(self, size_limit: int | None = None) -> None:
         self.memo: dict[int, tuple[Term, Poly]] = {}
+        self.size_limit = size_limit
 
     def poly(self, term: Term) -> Poly:
         # Post-order with an explicit stack: unrolled kernels nest thousands deep.
@@ -448,7 +462,10 @@ class _Normalizer:
                 continue
             if children_done:
                 # keep the node alive in the memo so its id stays unique
-                self.memo[id(node)] = (node, self._build(node))
+                form = self._build(node)
+                if self.size_limit is not None and len(form.key) > self.size_limit:
+                    raise TooLarge(len(form.key))
+                self.memo[id(node)] = (node, form)
                 continue
             stack.append((node, True))
             stack.extend((child, False) for child in _children(node) if not self._known(child))

@@ -154,7 +154,8 @@ class _Emitter:
     a tree their text could grow exponentially, as lets it stays linear.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, max_nodes: int | None = None) -> None:
+        self.max_nodes = max_nodes
         self.lines: list[str] = []
         self.names: dict[int, str] = {}
         self.keep: list[Term] = []  # keeps ids valid while names refer to them
@@ -164,6 +165,9 @@ class _Emitter:
         name = self.names.get(id(term))
         if name is not None:
             return name
+        if self.max_nodes is not None and len(self.lines) >= self.max_nodes:
+            # stop early: writing out a huge term only to refuse it costs seconds
+            raise ValueError("terms too large for the e-graph")
         if isinstance(term, (Const, Load)):
             code = to_egglog(term)
             if isinstance(term, Load):
@@ -247,12 +251,12 @@ def prove_equal(
 
 
 def _program(lhs: Term, rhs: Term, max_input_nodes: int) -> str:
-    emitter = _Emitter()
+    # One saturation step over thousands of nodes can take gigabytes before
+    # any bound is checked; such terms (unrolled, not canonicalisable) are
+    # left to the numeric verdict (the emitter raises ValueError).
+    emitter = _Emitter(max_input_nodes + 1)
     left, right = emitter.emit(lhs), emitter.emit(rhs)
     if len(emitter.lines) > max_input_nodes:
-        # One saturation step over thousands of nodes can take gigabytes before
-        # any bound is checked; such terms (unrolled, not canonicalisable) are
-        # left to the numeric verdict.
         raise ValueError("terms too large for the e-graph")
     facts = "".join(_load_facts(load) for load in emitter.loads)
     lets = "\n".join(emitter.lines)

@@ -49,6 +49,12 @@ def evaluate_named(
     and ranges) makes shared subterms cost one evaluation each.
     """
     memo = {} if memo is None else memo
+    if ranges and bindings is None:
+        # Only the ranges of dims the term depends on matter: a running max used
+        # inside every later tile's reduction is then evaluated once, not once
+        # per enclosing range (which made unrolled kernels quadratic).
+        free = _free(term, memo)
+        ranges = tuple(r for r in ranges if r[0] in free)
     key = (id(term), ranges)
     hit = memo.get(key)
     if hit is not None and hit[0] is term:
@@ -56,6 +62,41 @@ def evaluate_named(
     value = _evaluate(term, inputs, bindings, memo, ranges)
     memo[key] = (term, value)
     return value
+
+
+def _free(term: Term, memo: dict) -> frozenset[str]:
+    """``free_dims(term)``, memoised by node identity in ``memo`` (shared DAGs)."""
+    key = ("free", id(term))
+    hit = memo.get(key)
+    if hit is not None and hit[0] is term:
+        return hit[1]
+    stack = [term]
+    while stack:  # post-order without recursion: unrolled terms nest deeply
+        node = stack[-1]
+        children = _children(node)
+        pending = [c for c in children if memo.get(("free", id(c)), (None,))[0] is not c]
+        if pending:
+            stack.extend(pending)
+            continue
+        stack.pop()
+        if isinstance(node, Load):
+            found = frozenset(node.dims)
+        else:
+            found = frozenset().union(*(memo[("free", id(c))][1] for c in children))
+            if isinstance(node, Reduce):
+                found -= {node.dim}
+        memo[("free", id(node))] = (node, found)
+    return memo[key][1]
+
+
+def _children(term: Term) -> tuple[Term, ...]:
+    if isinstance(term, Unary):
+        return (term.arg,)
+    if isinstance(term, Binary):
+        return (term.left, term.right)
+    if isinstance(term, Reduce):
+        return (term.body,)
+    return ()
 
 
 def _window(value: Named, ranges: Ranges) -> Named:
@@ -92,7 +133,29 @@ def _evaluate(
         with np.errstate(all="ignore"):
             return Named(BINARY_UFUNCS[term.op](_align(left, axes), _align(right, axes)), axes)
     inner = tuple(sorted([r for r in ranges if r[0] != term.dim] + [(term.dim, term.lo, term.hi)]))
-    return _reduce(term, evaluate_named(term.body, inputs, bindings, memo, inner))
+    body = term.body
+    if term.op == "sum" and isinstance(body, Binary) and body.op == "*" and term.hi > term.lo:
+        left = evaluate_named(body.left, inputs, bindings, memo, inner)
+        right = evaluate_named(body.right, inputs, bindings, memo, inner)
+        if term.dim in left.axes or term.dim in right.axes:
+            return _contract(left, right, term.dim)
+    return _reduce(term, evaluate_named(body, inputs, bindings, memo, inner))
+
+
+def _contract(left: Named, right: Named, dim: str) -> Named:
+    """``sum[dim](left * right)`` without the product's full array (an einsum)."""
+    axes = left.axes + tuple(a for a in right.axes if a not in left.axes)
+    letters = {a: chr(ord("a") + i) for i, a in enumerate(axes)}
+    out = tuple(a for a in axes if a != dim)
+    spec = (
+        "".join(letters[a] for a in left.axes)
+        + ","
+        + "".join(letters[a] for a in right.axes)
+        + "->"
+        + "".join(letters[a] for a in out)
+    )
+    with np.errstate(all="ignore"):
+        return Named(np.einsum(spec, left.array, right.array), out)
 
 
 def _reduce(term: Reduce, body: Named) -> Named:
