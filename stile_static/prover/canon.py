@@ -455,25 +455,34 @@ class _Normalizer:
 
     def poly(self, term: Term) -> Poly:
         # Post-order with an explicit stack: unrolled kernels nest thousands deep.
+        memo, limit = self.memo, self.size_limit
         stack: list[tuple[Term, bool]] = [(term, False)]
         while stack:
             node, children_done = stack.pop()
-            if self._known(node):
+            hit = memo.get(id(node))
+            if hit is not None and hit[0] is node:
                 continue
             if children_done:
                 # keep the node alive in the memo so its id stays unique
                 form = self._build(node)
-                if self.size_limit is not None and len(form.key) > self.size_limit:
+                if limit is not None and len(form.key) > limit:
                     raise TooLarge(len(form.key))
-                self.memo[id(node)] = (node, form)
+                memo[id(node)] = (node, form)
                 continue
             stack.append((node, True))
-            stack.extend((child, False) for child in _children(node) if not self._known(child))
-        return self.memo[id(term)][1]
+            for child in _children(node):
+                hit = memo.get(id(child))
+                if hit is None or hit[0] is not child:
+                    stack.append((child, False))
+        return memo[id(term)][1]
 
     def _known(self, term: Term) -> bool:
         hit = self.memo.get(id(term))
         return hit is not None and hit[0] is term
+
+    def _done(self, term: Term) -> Poly:
+        """The form of a child already built (``_build`` runs in post-order)."""
+        return self.memo[id(term)][1]
 
     def _build(self, term: Term) -> Poly:
         if isinstance(term, Const):
@@ -481,7 +490,7 @@ class _Normalizer:
         if isinstance(term, Load):
             return from_atom(load_atom(term.tensor, term.dims))
         if isinstance(term, Unary):
-            arg = self.poly(term.arg)
+            arg = self._done(term.arg)
             if term.fn == "neg":
                 return neg(arg)
             if term.fn == "recip":
@@ -490,7 +499,7 @@ class _Normalizer:
                 return exp(arg)
             return function(term.fn, arg)
         if isinstance(term, Binary):
-            left, right = self.poly(term.left), self.poly(term.right)
+            left, right = self._done(term.left), self._done(term.right)
             if term.op == "+":
                 return add(left, right)
             if term.op == "-":
@@ -500,7 +509,7 @@ class _Normalizer:
             if term.op == "/":
                 return mul(left, inverse(right))
             return maximum(left, right)
-        body = self.poly(term.body)
+        body = self._done(term.body)
         if term.op == "sum":
             return reduce_sum(term.dim, term.lo, term.hi, body)
         return reduce_max(term.dim, term.lo, term.hi, body)

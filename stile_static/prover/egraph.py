@@ -52,7 +52,12 @@ def _load_bindings() -> Any:
         return module
 
 
-bindings = _load_bindings()
+@functools.lru_cache(maxsize=1)
+def _bindings() -> Any:
+    """Loaded on first use: a kernel whose canonical forms already agree never
+    needs the e-graph, and loading it is a fifth of the start-up time."""
+    return _load_bindings()
+
 
 _UNARY = {
     "exp": "Exp",
@@ -196,7 +201,7 @@ _local = threading.local()
 def _template() -> Any:
     graph = getattr(_local, "graph", None)
     if graph is None:
-        graph = bindings.EGraph()
+        graph = _bindings().EGraph()
         graph.run_program(*graph.parse_program(load_rules()))
         _local.graph = graph
     return graph
@@ -214,7 +219,7 @@ def _run(graph: Any, text: str) -> list[Any]:
 def _equal(graph: Any) -> bool:
     try:
         _run(graph, "(check (= $lhs $rhs))")
-    except bindings.EggSmolError:
+    except _bindings().EggSmolError:
         return False
     return True
 
@@ -243,7 +248,7 @@ def prove_equal(
     _run(graph, "(push)")
     try:
         proved = _search(graph, program, iterations, node_limit, start + timeout)
-    except bindings.EggSmolError:
+    except _bindings().EggSmolError:
         proved = False  # e.g. an arithmetic primitive failing: no proof, not a crash
     finally:
         _run(graph, "(pop)")
