@@ -16,7 +16,8 @@ from ..core.diagnostics import Diagnostic, Span
 from ..frontends import FrontEnd, SourceFile
 from ..interpreter.core import MAX_STEPS
 from ..ir.obligations import Facts, Obligation
-from ..prover.evaluator import evaluate
+from ..ir.terms import Binary, Reduce, Term, Unary
+from ..prover.evaluator import SHARE_WINDOWS, evaluate
 from ..prover.verify import INPUT_SHIFTS, first_difference
 
 
@@ -45,8 +46,10 @@ def cross_check(front_end: FrontEnd, source: SourceFile, seed: int) -> list[Diag
     return found
 
 
-def _spec_values(facts: Facts, ob: Obligation, dims: tuple[str, ...]) -> np.ndarray:
-    return evaluate(ob.spec.term, facts.input_values, dims, facts.dims)
+def _spec_values(
+    facts: Facts, ob: Obligation, dims: tuple[str, ...], memo: dict | None = None
+) -> np.ndarray:
+    return evaluate(ob.spec.term, facts.input_values, dims, facts.dims, memo)
 
 
 def _box(ob: Obligation) -> tuple[slice, ...]:
@@ -80,20 +83,105 @@ def _results(facts: Facts, path: str, drawn: str) -> list[Diagnostic]:
     return found
 
 
+# An assert in a loop of many iterations claims something about a longer prefix
+# each time; evaluating every claim costs the square of the iteration count.
+# Beyond this many, the first and last iterations and evenly spaced ones between
+# are compared (a note says so).
+SAMPLED_ITERATIONS = 32
+
+
+def _sample(count: int) -> list[int]:
+    """Which of ``count`` iterations to compare: all of them, or a spread sample."""
+    if count <= SAMPLED_ITERATIONS:
+        return list(range(count))
+    ends = SAMPLED_ITERATIONS // 4
+    spread = SAMPLED_ITERATIONS - 2 * ends
+    middle = [ends + (count - 2 * ends) * k // spread for k in range(spread)]
+    return sorted({*range(ends), *middle, *range(count - ends, count)})
+
+
+def _intern(term: Term, table: dict) -> Term:
+    """``term`` with every subterm replaced by one shared object per value.
+
+    Each iteration parses its assert's spec anew; shared objects let the
+    evaluation memo reuse what the iterations have in common (the scores).
+    """
+    if isinstance(term, Unary):
+        term = Unary(term.fn, _intern(term.arg, table))
+    elif isinstance(term, Binary):
+        term = Binary(term.op, _intern(term.left, table), _intern(term.right, table))
+    elif isinstance(term, Reduce):
+        term = Reduce(term.op, term.dim, term.lo, term.hi, _intern(term.body, table))
+    return table.setdefault(term, term)
+
+
+def _nodes(term: Term) -> set[Term]:
+    """The distinct subterms of an interned term (by identity)."""
+    seen: dict[int, Term] = {}
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen[id(node)] = node
+            if isinstance(node, Unary):
+                stack.append(node.arg)
+            elif isinstance(node, Binary):
+                stack.extend((node.left, node.right))
+            elif isinstance(node, Reduce):
+                stack.append(node.body)
+    return set(seen.values())
+
+
 def _asserts(facts: Facts, path: str, drawn: str) -> list[Diagnostic]:
-    found, reported = [], set()
+    found = []
+    sampled: list[tuple[Span, int, int]] = []
+    by_span: dict = {}
     for ob in facts.obligations:
-        if ob.kind != "assert" or ob.span in reported or ob.tile.value is None:
-            continue  # one report per assert, not one per unrolled tile
-        dims = ob.tile.dims
-        spec = _spec_values(facts, ob, dims)[_box(ob)]
-        mask = np.ones(spec.shape, dtype=bool)
-        bad = first_difference(np.asarray(ob.tile.value), spec, mask, dims)
-        if bad is not None:
-            reported.add(ob.span)
-            found.append(
-                Diagnostic(
-                    path, ob.span, "STL050", f"cross-check: assertion fails {bad}", notes=(drawn,)
+        if ob.kind == "assert" and ob.tile.value is not None:
+            by_span.setdefault(ob.span, []).append(ob)
+    for span, obligations in by_span.items():
+        picks = [obligations[i] for i in _sample(len(obligations))]
+        # Subterms that several iterations' specs share (the scores) are
+        # evaluated once on their whole extent; the rest of each spec per prefix.
+        table: dict = {}
+        specs = [_intern(ob.spec.term, table) for ob in picks]
+        counts: dict[int, int] = {}
+        for term in specs:
+            for node in _nodes(term):
+                counts[id(node)] = counts.get(id(node), 0) + 1
+        shared = {n for n, c in counts.items() if c > 1}
+        memo: dict = {SHARE_WINDOWS: shared}
+        failed = False
+        for ob, term in zip(picks, specs):
+            dims = ob.tile.dims
+            spec = evaluate(term, facts.input_values, dims, facts.dims, memo)[_box(ob)]
+            mask = np.ones(spec.shape, dtype=bool)
+            bad = first_difference(np.asarray(ob.tile.value), spec, mask, dims)
+            if bad is not None:
+                found.append(
+                    Diagnostic(
+                        path, span, "STL050", f"cross-check: assertion fails {bad}", notes=(drawn,)
+                    )
                 )
+                failed = True
+                break  # one report per assert, not one per unrolled tile
+            for key in [k for k in memo if k != SHARE_WINDOWS and k[0] not in shared]:
+                del memo[key]  # this prefix's arrays: no later iteration needs them
+        if not failed and len(picks) < len(obligations):
+            sampled.append((span, len(picks), len(obligations)))
+    if sampled:
+        lines = ", ".join(str(span.line) for span, _, _ in sampled)
+        _, picked, total = sampled[0]
+        found.append(
+            Diagnostic(
+                path,
+                sampled[0][0],
+                "STL050",
+                f"cross-check compared the assertion{'s' if len(sampled) > 1 else ''} at "
+                f"line{'s' if len(sampled) > 1 else ''} {lines} in {picked} of {total} "
+                "iterations (the first, the last and evenly spaced ones): each iteration "
+                "claims a longer prefix, so comparing all costs the square of their number",
+                severity="note",
             )
+        )
     return found

@@ -28,6 +28,7 @@ from ..ir.specs import InputInfo
 from ..ir.terms import Load
 from ..ir.tiles import Dim, DimSlice, Tile
 from ..spec.parser import SpecError, parse_spec
+from ..spec.reuse import parse_spec_reusing
 from .base import Analysis, FrontEnd, SourceFile, imports_module
 
 TILE_FUNCTIONS = {"tnp.exp": "exp", "tnp.sin": "sin", "tnp.cos": "cos", "tnp.sqrt": "sqrt"}
@@ -269,7 +270,9 @@ class TypedNumpy(Library):
                 raise KernelError("STL013", f"dim overrides look like N[0:64], found {kind(arg)}")
             overrides[arg.dim.name] = (sym.bound(arg.lo), sym.bound(arg.hi))
         try:
-            spec = parse_spec(text.value, list(interp.inputs.values()), interp.dims, overrides)
+            spec = parse_spec_reusing(
+                text.value, list(interp.inputs.values()), interp.dims, overrides
+            )
         except SpecError as error:
             raise spec_error(interp, error, text) from None
         self._check_dims(interp, tile, spec.out_dims, "the spec")

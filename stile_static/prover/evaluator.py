@@ -32,6 +32,11 @@ def _align(value: Named, axes: tuple[str, ...]) -> np.ndarray:
 
 Ranges = tuple[tuple[str, int, int], ...]  # (dim, lo, hi), sorted by dim
 
+# A memo may map this key to a set of node ids: those subterms are evaluated on
+# the whole extent of their dims once, and windows are taken of that (see
+# evaluate_named).
+SHARE_WINDOWS = "share windows"
+
 
 def evaluate_named(
     term: Term,
@@ -49,6 +54,11 @@ def evaluate_named(
     and ranges) makes shared subterms cost one evaluation each.
     """
     memo = {} if memo is None else memo
+    if ranges and id(term) in memo.get(SHARE_WINDOWS, ()):
+        # A window of the whole extent equals the evaluation on the window (a
+        # reduction replaces the range of its own dim): one full evaluation
+        # then serves every window, as for a spec restricted to many prefixes.
+        return _window(evaluate_named(term, inputs, bindings, memo), ranges)
     if ranges and bindings is None:
         # Only the ranges of dims the term depends on matter: a running max used
         # inside every later tile's reduction is then evaluated once, not once
