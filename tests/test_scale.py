@@ -189,3 +189,48 @@ def test_the_cross_check_of_a_long_loop_still_finds_a_bug_in_the_first_iteration
     report = check_source(source, "loop.py", Options(cross_check=True))
     failures = [d for d in report.diagnostics if d.code == "STL050" and d.severity == "error"]
     assert any("assertion fails" in d.message for d in failures)
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_the_report_names_the_first_iteration_that_goes_wrong(bug: str) -> None:
+    report = check_source(flash(24, bug), "flash.py")
+    (diagnostic,) = report.diagnostics
+    (note,) = [n for n in diagnostic.notes if "differs from the spec" in n]
+    # the first key tile is right in both shapes (nothing to rescale yet)
+    assert note.startswith("`o` first differs from the spec over nctx[0:16) after iteration 2 ")
+    assert "of 24 of the loop at line 16 (ik=8): at qctx=" in note
+    # the forms shown are those of that iteration, against the restricted spec
+    kernel, spec = [n for n in diagnostic.notes if n.startswith(("kernel after", "spec over"))]
+    assert kernel.startswith("kernel after iteration 2:") and "nctx 0:16" in spec
+    assert len("\n".join(diagnostic.notes)) < 3000 and len(diagnostic.notes) < 10
+
+
+LATE_BUG = """\
+from stile import dim
+import stile.numpy as tnp
+
+M, N = dim("M", 4), dim("N", 120)
+x = tnp.randn(M, N)
+r = tnp.TypedResult("sum[N](M N)")
+acc = 0
+for i in range(0, 120, 2):
+    t = x.slice(N, i, i + 2).sum(N)
+    if i == {late}:
+        t = t * 2
+    acc = acc + t
+r.assign(acc)
+"""
+
+
+@pytest.mark.parametrize("late", [0, 12, 90, 118])
+def test_a_late_divergence_is_found_by_bisection(late: int) -> None:
+    report = check_source(LATE_BUG.format(late=late), "late.py")
+    (diagnostic,) = report.diagnostics
+    (note,) = [n for n in diagnostic.notes if "differs from the spec" in n]
+    ordinal = late // 2 + 1
+    over = f"the spec over N[0:{late + 2}) after iteration {ordinal} of 60"
+    if ordinal <= 9:
+        assert note.startswith(f"`acc` first differs from {over} of the loop at line 8 (i={late})")
+    else:
+        assert note.startswith(f"`acc` differs from {over} of the loop at line 8 (i={late}), ")
+        assert "agrees after the iteration before (found by bisection)" in note

@@ -21,12 +21,14 @@ from ..frontends import SourceFile, front_end_for
 from ..ir.obligations import Facts
 from ..prover import egraph as prover
 from ..prover.coverage import check_coverage
+from ..prover.iterations import Divergence, find_divergence, forms
 from ..prover.verify import Verdict, Verifier
 from .crosscheck import cross_check
 
 T = TypeVar("T")
 DEEP_RECURSION = 200_000
 DEEP_STACK_BYTES = 512 * 1024 * 1024
+SHORT_FORM = 200  # characters of a kernel or spec form shown as is
 
 
 @dataclass(frozen=True)
@@ -178,13 +180,38 @@ def _verify(
                     failed[s],
                     notes=(*failed[s].notes, f"the proof at line {ob.span.line} relies on it"),
                 )
-        else:
-            failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
+        elif ob.span not in failed:
+            divergence = None
+            if verdict.status == "wrong":
+                divergence = find_divergence(ob, facts.iterations, verifier)
+            failed[ob.span] = _verdict_diagnostic(path, ob, verdict, divergence, verifier)
 
 
-def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa: ANN001
+def _verdict_diagnostic(
+    path: str,
+    ob,  # noqa: ANN001
+    verdict: Verdict,
+    divergence: Divergence | None = None,
+    verifier: Verifier | None = None,
+) -> Diagnostic:
     what = f"result {ob.target}" if ob.kind == "assign" else "the asserted spec"
     notes = [f"kernel: {verdict.kernel_form}", f"spec:   {verdict.spec_form}"]
+    if divergence is not None and verifier is not None and _short(verdict):
+        notes.insert(0, divergence.note())
+    elif divergence is not None and verifier is not None:
+        # The values where the loop goes wrong are small and to the point; the
+        # final ones of a long loop are neither.
+        kernel, spec = forms(divergence, verifier)
+        labels = (
+            f"kernel after iteration {divergence.ordinal}:",
+            f"spec over {divergence.dim}[{divergence.lo}:{divergence.hi}):",
+        )
+        width = max(len(label) for label in labels)
+        notes = [
+            divergence.note(),
+            f"{labels[0]:<{width}} {kernel}",
+            f"{labels[1]:<{width}} {spec}",
+        ]
     if verdict.status == "not-proven":
         return Diagnostic(
             path,
@@ -214,6 +241,11 @@ def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa:
         notes=tuple(notes),
         related=((ob.spec_span, "spec"),),
     )
+
+
+def _short(verdict: Verdict) -> bool:
+    """Whether the final forms are short enough to read whole."""
+    return max(len(verdict.kernel_form), len(verdict.spec_form)) <= SHORT_FORM
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:

@@ -16,7 +16,7 @@ from ..core.diagnostics import Diagnostic, Span
 from ..frontends import FrontEnd, SourceFile
 from ..interpreter.core import MAX_STEPS
 from ..ir.obligations import Facts, Obligation
-from ..ir.terms import Binary, Reduce, Term, Unary
+from ..ir.sharing import intern, nodes
 from ..prover.evaluator import SHARE_WINDOWS, evaluate
 from ..prover.verify import INPUT_SHIFTS, first_difference
 
@@ -100,38 +100,6 @@ def _sample(count: int) -> list[int]:
     return sorted({*range(ends), *middle, *range(count - ends, count)})
 
 
-def _intern(term: Term, table: dict) -> Term:
-    """``term`` with every subterm replaced by one shared object per value.
-
-    Each iteration parses its assert's spec anew; shared objects let the
-    evaluation memo reuse what the iterations have in common (the scores).
-    """
-    if isinstance(term, Unary):
-        term = Unary(term.fn, _intern(term.arg, table))
-    elif isinstance(term, Binary):
-        term = Binary(term.op, _intern(term.left, table), _intern(term.right, table))
-    elif isinstance(term, Reduce):
-        term = Reduce(term.op, term.dim, term.lo, term.hi, _intern(term.body, table))
-    return table.setdefault(term, term)
-
-
-def _nodes(term: Term) -> set[Term]:
-    """The distinct subterms of an interned term (by identity)."""
-    seen: dict[int, Term] = {}
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        if id(node) not in seen:
-            seen[id(node)] = node
-            if isinstance(node, Unary):
-                stack.append(node.arg)
-            elif isinstance(node, Binary):
-                stack.extend((node.left, node.right))
-            elif isinstance(node, Reduce):
-                stack.append(node.body)
-    return set(seen.values())
-
-
 def _asserts(facts: Facts, path: str, drawn: str) -> list[Diagnostic]:
     found = []
     sampled: list[tuple[Span, int, int]] = []
@@ -144,10 +112,10 @@ def _asserts(facts: Facts, path: str, drawn: str) -> list[Diagnostic]:
         # Subterms that several iterations' specs share (the scores) are
         # evaluated once on their whole extent; the rest of each spec per prefix.
         table: dict = {}
-        specs = [_intern(ob.spec.term, table) for ob in picks]
+        specs = [intern(ob.spec.term, table) for ob in picks]
         counts: dict[int, int] = {}
         for term in specs:
-            for node in _nodes(term):
+            for node in nodes(term).values():
                 counts[id(node)] = counts.get(id(node), 0) + 1
         shared = {n for n, c in counts.items() if c > 1}
         memo: dict = {SHARE_WINDOWS: shared}

@@ -24,7 +24,7 @@ from libcst.metadata import CodeRange
 from ..core.diagnostics import Diagnostic, Span
 from ..core.errors import KernelError, Poisoned
 from ..ir import symbolic as sym
-from ..ir.obligations import Facts, Obligation, Result, Write
+from ..ir.obligations import Facts, Iteration, Obligation, Result, Write
 from ..ir.specs import InputInfo
 from ..ir.symbolic import NeedsUnroll, Sym
 from ..ir.tiles import Tile
@@ -111,6 +111,7 @@ class Interpreter(LoopRules):
         self.input_values: dict[str, np.ndarray] = {}
         self.induction = induction and concrete_seed is None
         self.assumptions: tuple[Span, ...] = ()  # invariants of loops proven by induction
+        self.iterations: list[Iteration] = []  # of unrolled loops (see loops.py)
 
     # ------------------------------------------------------------------ entry
 
@@ -129,6 +130,7 @@ class Interpreter(LoopRules):
             self.writes,
             self.input_values,
             complete=not self.over_budget,
+            iterations=tuple(self.iterations),
         )
 
     # ------------------------------------------------------------ reporting

@@ -16,6 +16,7 @@ import libcst as cst
 from ..core.errors import KernelError, Poisoned
 from ..ir import symbolic as sym
 from ..ir import tiles
+from ..ir.obligations import Iteration
 from ..ir.symbolic import Int, LoopVar, NeedsUnroll
 from ..ir.tiles import DimSlice, Tile
 from ..spec.parser import SpecError, parse_spec
@@ -54,9 +55,19 @@ class LoopRules:
             and self._try_induction(node, name, loop)
         ):
             return
+        assigned = _assigned_in(node) - {name}
+        span = self.span(node)
         for value in loop:
             self.store(name, value)
             self.exec_block(node.body)
+            if isinstance(value, int):
+                self._record_iteration(span, name, value, assigned)
+
+    def _record_iteration(self, span: Any, name: str, value: int, assigned: set[str]) -> None:
+        frame = self.frames[-1].names
+        tiles = tuple((n, frame[n]) for n in sorted(assigned) if isinstance(frame.get(n), Tile))
+        if tiles:
+            self.iterations.append(Iteration(span, name, value, tiles))
 
     def _range_of(self, node: cst.BaseExpression) -> range:
         value = self.eval(node)
@@ -276,6 +287,12 @@ class _Assigned(cst.CSTVisitor):
 
     def visit_For(self, node: cst.For) -> None:
         self.names.update(target_names(node.target))
+
+
+def _assigned_in(node: cst.For) -> set[str]:
+    visitor = _Assigned()
+    node.body.visit(visitor)
+    return visitor.names
 
 
 def _asserted_last(node: cst.For, invariants: dict[str, cst.Call], carried: set[str]) -> bool:

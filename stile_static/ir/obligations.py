@@ -49,6 +49,18 @@ class Result:
 
 
 @dataclass(frozen=True)
+class Iteration:
+    """What the tile variables assigned in an unrolled loop's body hold after
+    one iteration: where a carried computation first goes wrong is found
+    from these (see prover/iterations.py)."""
+
+    loop: Span  # the ``for`` statement
+    index_name: str
+    index: int
+    tiles: tuple[tuple[str, Tile], ...]
+
+
+@dataclass(frozen=True)
 class Facts:
     """Everything the interpreter learned about one file."""
 
@@ -59,3 +71,4 @@ class Facts:
     writes: list[Write]
     input_values: dict[str, np.ndarray] = field(default_factory=dict)  # concrete domain only
     complete: bool = True  # False when the file was too large to interpret to the end
+    iterations: tuple[Iteration, ...] = ()  # of unrolled loops, in execution order

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..ir.numpy_ops import BINARY_UFUNCS, UNARY_UFUNCS
+from ..ir.sharing import children
 from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary
 
 
@@ -83,8 +84,8 @@ def _free(term: Term, memo: dict) -> frozenset[str]:
     stack = [term]
     while stack:  # post-order without recursion: unrolled terms nest deeply
         node = stack[-1]
-        children = _children(node)
-        pending = [c for c in children if memo.get(("free", id(c)), (None,))[0] is not c]
+        kids = children(node)
+        pending = [c for c in kids if memo.get(("free", id(c)), (None,))[0] is not c]
         if pending:
             stack.extend(pending)
             continue
@@ -92,21 +93,11 @@ def _free(term: Term, memo: dict) -> frozenset[str]:
         if isinstance(node, Load):
             found = frozenset(node.dims)
         else:
-            found = frozenset().union(*(memo[("free", id(c))][1] for c in children))
+            found = frozenset().union(*(memo[("free", id(c))][1] for c in kids))
             if isinstance(node, Reduce):
                 found -= {node.dim}
         memo[("free", id(node))] = (node, found)
     return memo[key][1]
-
-
-def _children(term: Term) -> tuple[Term, ...]:
-    if isinstance(term, Unary):
-        return (term.arg,)
-    if isinstance(term, Binary):
-        return (term.left, term.right)
-    if isinstance(term, Reduce):
-        return (term.body,)
-    return ()
 
 
 def _window(value: Named, ranges: Ranges) -> Named:

@@ -93,6 +93,10 @@ class Verifier:
             ]
         return self._draws
 
+    def memo(self, draw: int) -> dict:
+        """The evaluation memo of draw ``draw`` (shared by every obligation)."""
+        return self._memos[draw]
+
     def canonical(self, term: Term, size_limit: int | None = None) -> canon.Poly | None:
         """The canonical form (None outside its fragment); may raise canon.TooLarge."""
         hit = self._canon.get(id(term))

@@ -1,0 +1,46 @@
+"""Shared subterms: one object per value, and the distinct nodes of a term.
+
+Evaluation memos are keyed by node identity; terms built anew for each loop
+iteration (a spec restricted to a longer prefix) share nothing by identity
+until interned here.
+"""
+
+from __future__ import annotations
+
+from .terms import Binary, Reduce, Term, Unary
+
+
+def children(term: Term) -> tuple[Term, ...]:
+    if isinstance(term, Unary):
+        return (term.arg,)
+    if isinstance(term, Binary):
+        return (term.left, term.right)
+    if isinstance(term, Reduce):
+        return (term.body,)
+    return ()
+
+
+def intern(term: Term, table: dict[Term, Term]) -> Term:
+    """``term`` with every subterm replaced by the one object in ``table`` of its value."""
+    hit = table.get(term)
+    if hit is not None:
+        return hit
+    if isinstance(term, Unary):
+        term = Unary(term.fn, intern(term.arg, table))
+    elif isinstance(term, Binary):
+        term = Binary(term.op, intern(term.left, table), intern(term.right, table))
+    elif isinstance(term, Reduce):
+        term = Reduce(term.op, term.dim, term.lo, term.hi, intern(term.body, table))
+    return table.setdefault(term, term)
+
+
+def nodes(term: Term) -> dict[int, Term]:
+    """The distinct nodes of ``term`` by identity (iteratively: terms nest deeply)."""
+    seen: dict[int, Term] = {}
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if id(node) not in seen:
+            seen[id(node)] = node
+            stack.extend(children(node))
+    return seen
