@@ -15,6 +15,7 @@ from stile_static.ir.terms import Binary, Load, Reduce, Term, Unary, const
 from stile_static.prover import canon
 from stile_static.prover.evaluator import SHARE_WINDOWS, evaluate
 from stile_static.prover.verify import SIZE_LIMIT
+from stile_static.report.reporters import render_text
 from stile_static.spec.parser import SpecError, parse_spec
 from stile_static.spec.reuse import parse_spec_reusing
 
@@ -234,3 +235,11 @@ def test_a_late_divergence_is_found_by_bisection(late: int) -> None:
     else:
         assert note.startswith(f"`acc` differs from {over} of the loop at line 8 (i={late}), ")
         assert "agrees after the iteration before (found by bisection)" in note
+
+
+@pytest.mark.parametrize("bug", sorted(BUGS))
+def test_reports_stay_short_at_any_scale(bug: str) -> None:
+    for tiles in (16, 160):
+        report = check_source(flash(tiles, bug), "flash.py")
+        text = render_text([report])
+        assert len(text.splitlines()) <= 25 and len(text) <= 3000, text

@@ -196,12 +196,13 @@ def _verdict_diagnostic(
 ) -> Diagnostic:
     what = f"result {ob.target}" if ob.kind == "assign" else "the asserted spec"
     notes = [f"kernel: {verdict.kernel_form}", f"spec:   {verdict.spec_form}"]
+    notes += [f"where {d}" for d in verdict.shared]
     if divergence is not None and verifier is not None and _short(verdict):
         notes.insert(0, divergence.note())
     elif divergence is not None and verifier is not None:
         # The values where the loop goes wrong are small and to the point; the
         # final ones of a long loop are neither.
-        kernel, spec = forms(divergence, verifier)
+        kernel, spec, shared = forms(divergence, verifier)
         labels = (
             f"kernel after iteration {divergence.ordinal}:",
             f"spec over {divergence.dim}[{divergence.lo}:{divergence.hi}):",
@@ -211,6 +212,7 @@ def _verdict_diagnostic(
             divergence.note(),
             f"{labels[0]:<{width}} {kernel}",
             f"{labels[1]:<{width}} {spec}",
+            *(f"where {d}" for d in shared),
         ]
     if verdict.status == "not-proven":
         return Diagnostic(

@@ -20,17 +20,23 @@ def children(term: Term) -> tuple[Term, ...]:
     return ()
 
 
+def rebuild(term: Term, kids: tuple[Term, ...]) -> Term:
+    """``term`` with its children (in the order of :func:`children`) replaced."""
+    if isinstance(term, Unary):
+        return Unary(term.fn, kids[0])
+    if isinstance(term, Binary):
+        return Binary(term.op, kids[0], kids[1])
+    if isinstance(term, Reduce):
+        return Reduce(term.op, term.dim, term.lo, term.hi, kids[0])
+    return term
+
+
 def intern(term: Term, table: dict[Term, Term]) -> Term:
     """``term`` with every subterm replaced by the one object in ``table`` of its value."""
     hit = table.get(term)
     if hit is not None:
         return hit
-    if isinstance(term, Unary):
-        term = Unary(term.fn, intern(term.arg, table))
-    elif isinstance(term, Binary):
-        term = Binary(term.op, intern(term.left, table), intern(term.right, table))
-    elif isinstance(term, Reduce):
-        term = Reduce(term.op, term.dim, term.lo, term.hi, intern(term.body, table))
+    term = rebuild(term, tuple(intern(c, table) for c in children(term)))
     return table.setdefault(term, term)
 
 

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 
 from ..ir.obligations import Iteration, Obligation
 from ..ir.sharing import children, intern, nodes
-from ..ir.terms import Binary, Reduce, Term, Unary, loop_vars, show_short
+from ..ir.terms import Binary, Reduce, Term, Unary, loop_vars
 from . import canon
+from .abbreviate import abbreviate
 from .evaluator import SHARE_WINDOWS, evaluate
 from .verify import SIZE_LIMIT, Counterexample, Verifier, first_difference, region_mask
 
@@ -60,16 +61,18 @@ class Divergence:
         )
 
 
-def forms(divergence: Divergence, verifier: Verifier) -> tuple[str, str]:
-    """Kernel and restricted spec after the diverging iteration, simplified if cheap."""
+def forms(divergence: Divergence, verifier: Verifier) -> tuple[str, str, list[str]]:
+    """Kernel and restricted spec after the diverging iteration (simplified if cheap),
+    and the definitions of the shared subterms they name."""
     shown = []
     for term in (divergence.kernel, divergence.spec):
         try:
             form = verifier.canonical(term, SIZE_LIMIT)
         except canon.TooLarge:
             form = None
-        shown.append(show_short(canon.to_term(form) if form is not None else term))
-    return shown[0], shown[1]
+        shown.append(canon.to_term(form) if form is not None else term)
+    (kernel, spec), shared = abbreviate(shown)
+    return kernel, spec, shared
 
 
 class _GiveUp(Exception):

@@ -19,6 +19,7 @@ from ..ir.symbolic import LoopVar
 from ..ir.terms import Term, loop_vars, show_short, substitute
 from ..spec.parser import InputInfo
 from . import canon
+from .abbreviate import abbreviate, collapse_ranges
 from .egraph import prove_equal
 from .evaluator import evaluate
 
@@ -41,6 +42,7 @@ class Verdict:
     spec_form: str
     counterexample: Counterexample | None = None
     reduction_note: tuple[bool, str] | None = None
+    shared: tuple[str, ...] = ()  # definitions of the names in the forms (``s1 = ...``)
 
 
 # The canonical forms of correct kernels stay a few hundred characters at any
@@ -118,8 +120,8 @@ class Verifier:
             # the limit never turns a verdict into "not proven".
             counterexample = self.counterexample(ob)
             if counterexample is not None:
-                forms = (show_short(ob.tile.term), show_short(ob.spec.term))
-                return Verdict("wrong", *forms, counterexample)
+                (kernel, spec), shared = abbreviate([ob.tile.term, ob.spec.term])
+                return Verdict("wrong", kernel, spec, counterexample, shared=tuple(shared))
             kc, sc = self.canonical(ob.tile.term), self.canonical(ob.spec.term)
         kernel = canon.to_term(kc) if kc is not None else ob.tile.term
         spec = canon.to_term(sc) if sc is not None else ob.spec.term
@@ -140,14 +142,14 @@ class Verifier:
                 self._proofs[key] = kc is not None and sc is not None and kc.key == sc.key
             else:
                 self._proofs[key] = prove_equal(kernel, spec).proved
-        forms = (show_short(kernel), show_short(spec))
         if self._proofs[key]:
-            return Verdict("proved", *forms)
+            return Verdict("proved", show_short(kernel), show_short(spec))
+        (kernel_form, spec_form), shared = abbreviate([kernel, spec])
         counterexample = self.counterexample(ob)
         if counterexample is None:
-            return Verdict("not-proven", *forms)
+            return Verdict("not-proven", kernel_form, spec_form, shared=tuple(shared))
         note = reduction_note(kc, sc) if kc is not None and sc is not None else None
-        return Verdict("wrong", *forms, counterexample, note)
+        return Verdict("wrong", kernel_form, spec_form, counterexample, note, tuple(shared))
 
     def counterexample(self, ob: Obligation) -> Counterexample | None:
         """Inputs (and loop index values) where the tile and the spec differ, if found."""
@@ -209,12 +211,12 @@ def reduction_note(kernel: canon.Poly, spec: canon.Poly) -> tuple[bool, str] | N
         if not all(isinstance(x, int) for r in have | wanted for x in r):
             continue  # symbolic ranges: no concrete coverage to report
         op, d, _ = key
-        covered = ", ".join(f"[{a}:{b})" for a, b in _union(sorted(have)))
-        target = ", ".join(f"[{a}:{b})" for a, b in _union(sorted(wanted)))
+        covered = collapse_ranges(_union(sorted(have)))
+        target = collapse_ranges(_union(sorted(wanted)))
         if _union(sorted(have)) != _union(sorted(wanted)):
             return True, f"{op} over {d} covers {covered} of {target}"
-        pieces = ", ".join(f"[{a}:{b})" for a, b in sorted(have))
-        return False, f"{op} over {d}: the pieces {pieces} are weighted differently"
+        pieces = collapse_ranges(sorted(have))
+        return False, f"{op} over {d}: its pieces are weighted differently ({pieces})"
     return None
 
 
