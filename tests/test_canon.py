@@ -129,3 +129,21 @@ def test_max_over_a_prefix_that_may_be_empty_is_not_normalized() -> None:
     ik = sym.variable(sym.LoopVar("ik", range(0, 256, 32)))
     with pytest.raises(canon.CannotNormalize):
         canon.normalize(Reduce("max", "B", 0, ik, Load("x", ("A", "B"))))
+
+
+def test_structurally_equal_subterms_share_one_form_but_exact_and_float_constants_do_not() -> None:
+    """The canonical form memoises by structure too; 1 and 1.0 stay different constants."""
+    from fractions import Fraction
+
+    from stile_static.ir.terms import Binary, Const, Load
+    from stile_static.prover import canon
+
+    x = Load("x", ("M",))
+    exact = Binary("*", Const(Fraction(1)), Load("x", ("M",)))
+    floating = Binary("*", Const(1.0), x)
+    form = canon.normalize(Binary("+", exact, floating))
+    ((_, coefficient),) = form.terms
+    assert isinstance(coefficient, float) and coefficient == 2.0
+    twice = canon.normalize(Binary("+", exact, Binary("*", Const(Fraction(1)), x)))
+    ((_, coefficient),) = twice.terms
+    assert coefficient == 2 and not isinstance(coefficient, float)

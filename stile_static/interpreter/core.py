@@ -112,6 +112,7 @@ class Interpreter(LoopRules):
         self.induction = induction and concrete_seed is None
         self.assumptions: tuple[Span, ...] = ()  # invariants of loops proven by induction
         self.iterations: list[Iteration] = []  # of unrolled loops (see loops.py)
+        self._spans: dict[cst.CSTNode, Span] = {}
 
     # ------------------------------------------------------------------ entry
 
@@ -136,8 +137,13 @@ class Interpreter(LoopRules):
     # ------------------------------------------------------------ reporting
 
     def span(self, node: cst.CSTNode) -> Span:
-        rng: CodeRange = self.positions[node]
-        return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+        # cached: an unrolled loop asks for the same nodes' spans every iteration
+        hit = self._spans.get(node)
+        if hit is None:
+            rng: CodeRange = self.positions[node]
+            hit = Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
+            self._spans[node] = hit
+        return hit
 
     def report(self, error: KernelError, fallback: cst.CSTNode) -> None:
         node = error.node if isinstance(error.node, cst.CSTNode) else fallback
@@ -405,7 +411,10 @@ class Interpreter(LoopRules):
     # ---------------------------------------------------------- expressions
 
     def eval(self, node: cst.BaseExpression) -> Any:
-        handler = getattr(self, f"eval_{type(node).__name__}", None)
+        name = _EVAL_NAMES.get(type(node))
+        if name is None:
+            name = _EVAL_NAMES[type(node)] = f"eval_{type(node).__name__}"
+        handler = getattr(self, name, None)
         if handler is None:
             raise KernelError(
                 "STL002",
@@ -418,7 +427,7 @@ class Interpreter(LoopRules):
             if error.node is None:
                 error.node = node
             raise
-        if isinstance(node, (cst.Name, cst.Call)) and _hoverable(value):
+        if type(node) in _HOVERED and _hoverable(value):  # exact types: no ABC check
             self.tile_types[self.span(node)] = value
         return value
 
@@ -696,6 +705,10 @@ def spec_error(interp: Interpreter, error: SpecError, text: SpecText) -> KernelE
     """A spec error located inside the string literal that holds the spec."""
     span = inner_span(interp.span(text.node), text.node, error.start, error.end)
     return KernelError(error.code, f"in spec: {error.message}", help=error.help, node=span)
+
+
+_EVAL_NAMES: dict[type, str] = {}  # node type -> handler name, built once per type
+_HOVERED = (cst.Name, cst.Call)  # expressions whose tiles an editor shows on hover
 
 
 def _hoverable(value: Any) -> bool:

@@ -179,8 +179,12 @@ def as_constant(p: Poly) -> Number | None:
 
 
 def _collect(items: dict[Mono, Number]) -> Poly:
-    terms = tuple(sorted(((m, c) for m, c in items.items() if c != 0), key=lambda t: t[0].key))
-    return _merge_ranges(Poly(terms))
+    terms = tuple(sorted(((m, c) for m, c in items.items() if c != 0), key=_mono_of_key))
+    return _merge_ranges(Poly(terms)) if len(terms) > 1 else Poly(terms)
+
+
+def _mono_of_key(term: tuple[Mono, Number]) -> str:
+    return term[0].key
 
 
 def add(a: Poly, b: Poly) -> Poly:
@@ -452,6 +456,12 @@ class _Normalizer:
     def __init__(self, size_limit: int | None = None) -> None:
         self.memo: dict[int, tuple[Term, Poly]] = {}
         self.size_limit = size_limit
+        # Also memoised by structure: an unrolled loop builds equal subterms as
+        # new objects in every iteration (the scores of each key tile); a node's
+        # structure is its fields with its children's structure numbers.
+        self.numbers: dict[int, int] = {}  # node id -> structure number
+        self.by_structure: dict[tuple, tuple[int, Poly]] = {}
+        self.counter = 0
 
     def poly(self, term: Term) -> Poly:
         # Post-order with an explicit stack: unrolled kernels nest thousands deep.
@@ -464,9 +474,18 @@ class _Normalizer:
                 continue
             if children_done:
                 # keep the node alive in the memo so its id stays unique
-                form = self._build(node)
-                if limit is not None and len(form.key) > limit:
-                    raise TooLarge(len(form.key))
+                structure = self._structure(node)
+                known = self.by_structure.get(structure) if structure is not None else None
+                if known is not None:
+                    number, form = known
+                else:
+                    form = self._build(node)
+                    if limit is not None and len(form.key) > limit:
+                        raise TooLarge(len(form.key))
+                    number = self.counter = self.counter + 1  # never reused
+                    if structure is not None:
+                        self.by_structure[structure] = (number, form)
+                self.numbers[id(node)] = number
                 memo[id(node)] = (node, form)
                 continue
             stack.append((node, True))
@@ -475,6 +494,22 @@ class _Normalizer:
                 if hit is None or hit[0] is not child:
                     stack.append((child, False))
         return memo[id(term)][1]
+
+    def _structure(self, node: Term) -> tuple | None:
+        """Equal for structurally equal nodes (children already numbered)."""
+        numbers = self.numbers
+        if isinstance(node, Unary):
+            return ("u", node.fn, numbers[id(node.arg)])
+        if isinstance(node, Binary):
+            return ("b", node.op, numbers[id(node.left)], numbers[id(node.right)])
+        if isinstance(node, Reduce):
+            lo, hi = sym.key(node.lo), sym.key(node.hi)
+            return ("r", node.op, node.dim, lo, hi, numbers[id(node.body)])
+        if isinstance(node, Load):
+            return ("l", node.tensor, node.dims)
+        if isinstance(node, Const):  # 1 and 1.0 are equal but not the same constant
+            return ("c", type(node.value).__name__, node.value)
+        return None  # a kind of node without a structure here: memoised by identity only
 
     def _known(self, term: Term) -> bool:
         hit = self.memo.get(id(term))
