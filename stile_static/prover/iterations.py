@@ -16,6 +16,7 @@ amount of work). The note says which of the two it found.
 
 from __future__ import annotations
 
+import heapq
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -172,7 +173,7 @@ class _Replay:
     def _cover(self, run: list[Iteration]) -> None:
         """The prefix of ``dim`` each iteration's tiles have reduced over, so far."""
         seen: set[int] = set()
-        pieces: list[tuple[int, int]] = []
+        prefix = _Prefix(self.lo)
         for it in run:
             stack = [t.term for _, t in it.tiles]
             while stack:
@@ -182,9 +183,9 @@ class _Replay:
                 seen.add(id(node))
                 if isinstance(node, Reduce) and node.dim == self.dim:
                     if isinstance(node.lo, int) and isinstance(node.hi, int):
-                        pieces.append((node.lo, node.hi))
+                        prefix.add(node.lo, node.hi)
                 stack.extend(children(node))
-            self.covered.append(_prefix_end(pieces, self.lo))
+            self.covered.append(prefix.end())
         if self.covered[-1] != self.hi:
             raise _GiveUp  # not a tiled reduction over the whole range of dim
 
@@ -299,13 +300,22 @@ class _Replay:
         )
 
 
-def _prefix_end(pieces: list[tuple[int, int]], lo: int) -> int | None:
-    """``hi`` when the pieces cover exactly ``[lo, hi)``, else None."""
-    end = lo
-    for a, b in sorted(pieces):
-        if a > end:
+class _Prefix:
+    """The union of ranges added so far, when it is one range ``[lo, hi)``."""
+
+    def __init__(self, lo: int) -> None:
+        self.lo = self.hi = lo
+        self.waiting: list[tuple[int, int]] = []  # a heap of ranges past a gap
+        self.broken = False  # a range starts before lo
+
+    def add(self, lo: int, hi: int) -> None:
+        if lo < self.lo:
+            self.broken = True
+        heapq.heappush(self.waiting, (lo, hi))
+        while self.waiting and self.waiting[0][0] <= self.hi:
+            self.hi = max(self.hi, heapq.heappop(self.waiting)[1])
+
+    def end(self) -> int | None:
+        if self.broken or self.waiting or self.hi == self.lo:
             return None
-        end = max(end, b)
-    if not pieces or min(a for a, _ in pieces) != lo:
-        return None
-    return end
+        return self.hi
