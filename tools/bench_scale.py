@@ -1,12 +1,17 @@
-"""How proof time grows with the number of tiles.
+"""How proof time grows with the number of tiles, for correct and for wrong kernels.
 
-Generates flash attention (qctx 32 in one query tile, key tiles of 32, dhead 16,
-K and V distinct inputs) for a range of key-tile counts, its buggy twin (wrong
-rescale factor), the same kernel with loop invariants, and a tiled matmul with
-8x8 output tiles and 16 reduction tiles; times the whole `stile-static check`
-process (median of runs) and its peak memory.
+The first table: flash attention unrolled over its key tiles (qctx 32 in one
+query tile, key tiles of 32, dhead 16, dv 16, the running output normalised at
+every step), correct and with two bugs: the running output rescaled by the wrong
+factor (``exp(tile_max - new_max)`` for ``exp(running_max - new_max)``) and the
+running sum not rescaled at all. Time and peak memory of the whole
+`stile-static check` process (median of runs), and the length of the report.
 
-Usage: .venv/bin/python tools/bench_scale.py [--runs 5] [--tiles 4 8 16 ...]
+The second table: flash attention with loop invariants (proven by induction),
+with and without `--cross-check`, and a tiled matmul with 8x8 and 64x64 output
+tiles.
+
+Usage: .venv/bin/python tools/bench_scale.py [--runs 5] [--tiles 4 16 64 ...]
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import platform
 import tempfile
 from pathlib import Path
 
-from benchlib import measure
+from benchlib import measure, report_size
 
 HEADER = """\
 import math
@@ -61,6 +66,54 @@ INVARIANTS = """\
     )
 """
 
+UNROLLED = """\
+import numpy as np
+from stile import dim
+import stile.numpy as tnp
+
+dhead, dv, qctx, nctx = dim("dhead", 16), dim("dv", 16), dim("qctx", 32), dim("nctx", {nctx})
+Q = tnp.randn(qctx, dhead)
+K = tnp.randn(nctx, dhead)
+V = tnp.randn(nctx, dv)
+L = tnp.TypedResult(
+    "(softmax[nctx]((qctx dhead, nctx dhead -> qctx nctx) / 4), nctx dv -> qctx dv)"
+)
+TQ, TK = 32, 32
+for iq in range(0, 32, TQ):
+    running_max = -np.inf
+    running_l = 0
+    o = 0
+    for ik in range(0, {nctx}, TK):
+        q = Q.slice(qctx, iq, iq + TQ)
+        k = K.slice(nctx, ik, ik + TK)
+        s = tnp.einsum(q, k, "qctx dhead, nctx dhead -> nctx qctx") / 4
+        tile_max = s.max(nctx)
+        p = tnp.exp(s - tile_max.repeat(nctx[ik : ik + TK]))
+        tile_l = p.sum(nctx)
+        new_max = tnp.maximum(tile_max, running_max)
+        new_l = tnp.exp(running_max - new_max) * running_l + tnp.exp(tile_max - new_max) * tile_l
+        v = V.slice(nctx, ik, ik + TK)
+        pv = tnp.einsum(p, v, "nctx qctx, nctx dv -> qctx dv")
+        old = (running_l * tnp.exp(running_max - new_max)).repeat(dv).rearrange(qctx, dv) * o
+        new = tnp.exp(tile_max - new_max).repeat(dv).rearrange(qctx, dv) * pv
+        o = (old + new) / new_l.repeat(dv).rearrange(qctx, dv)
+        running_l = new_l
+        running_max = new_max
+    L.assign(o)
+"""
+
+# (text of the correct kernel, its replacement)
+BUGS = {
+    "wrong rescale factor": (
+        "(running_l * tnp.exp(running_max - new_max))",
+        "(running_l * tnp.exp(tile_max - new_max))",
+    ),
+    "running sum not rescaled": (
+        "new_l = tnp.exp(running_max - new_max) * running_l +",
+        "new_l = running_l +",
+    ),
+}
+
 MATMUL = """\
 from stile import dim
 import stile.numpy as tnp
@@ -88,45 +141,66 @@ def flash(tiles: int, buggy: bool = False, invariants: bool = False) -> str:
     )
 
 
+def unrolled(tiles: int, bug: str | None = None) -> str:
+    """Flash attention normalised at every step, correct or with one of BUGS."""
+    source = UNROLLED.format(nctx=32 * tiles)
+    if bug is not None:
+        old, new = BUGS[bug]
+        source = source.replace(old, new)
+    return source
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
-    parser.add_argument("--tiles", type=int, nargs="*", default=[4, 8, 16, 32, 64, 128, 256])
-    parser.add_argument("--invariant-tiles", type=int, nargs="*", default=[16, 256, 1024])
+    parser.add_argument("--tiles", type=int, nargs="*", default=[4, 16, 64, 256, 1024, 4096])
+    parser.add_argument("--invariant-tiles", type=int, nargs="*", default=[16, 256, 1024, 4096])
     args = parser.parse_args()
-    cases: list[tuple[str, str]] = []
-    for n in args.tiles:
-        cases.append((f"flash attention, {n} key tiles", flash(n)))
-        cases.append((f"flash attention, {n} key tiles, wrong rescale", flash(n, buggy=True)))
-    for n in args.invariant_tiles:
-        cases.append(
-            (f"flash attention, {n} key tiles, with invariants", flash(n, invariants=True))
-        )
-        cases.append(
-            (
-                f"flash attention, {n} key tiles, with invariants, wrong rescale",
-                flash(n, buggy=True, invariants=True),
-            )
-        )
-    for tiles, size in ((8, 8), (64, 4)):  # output tiles per side, tile size
-        cases.append(
-            (
-                f"matmul, {tiles}x{tiles} output tiles, 16 reduction tiles",
-                MATMUL.format(m=tiles * size, t=size),
-            )
-        )
     print(f"Command: python tools/bench_scale.py --runs {args.runs}")
     print(
         f"Machine: {platform.machine()}, CPython {platform.python_version()}; "
         f"whole process, median of {args.runs} runs; peak resident memory\n"
     )
-    print("| kernel | time (s) | peak memory (MiB) | verdict |")
-    print("|---|---:|---:|---|")
     with tempfile.TemporaryDirectory() as folder:
-        for n, (name, source) in enumerate(cases):
-            path = Path(folder) / f"kernel_{n}.py"
+        paths = iter(Path(folder) / f"kernel_{n}.py" for n in range(10_000))
+
+        def run(source: str, extra: tuple[str, ...] = ()) -> tuple:
+            path = next(paths)
             path.write_text(source)
-            m = measure(path, args.runs)
+            m = measure(path, args.runs, extra)
+            return m, report_size(path, extra)
+
+        head = "| key tiles | verified: time (s) | MiB |"
+        rule = "|---:|---:|---:|"
+        for bug in BUGS:
+            head += f" {bug}: time (s) | MiB | report (lines, chars) |"
+            rule += "---:|---:|---:|"
+        print(head)
+        print(rule)
+        for n in args.tiles:
+            ok, _ = run(unrolled(n))
+            row = f"| {n} | {ok.seconds:.2f} | {ok.peak_mib:.0f} |"
+            assert ok.verdict == "verified", ok.verdict
+            for bug in BUGS:
+                m, (lines, chars) = run(unrolled(n, bug))
+                assert m.verdict == "STL031", m.verdict
+                row += f" {m.seconds:.2f} | {m.peak_mib:.0f} | {lines}, {chars} |"
+            print(row, flush=True)
+        print()
+        print("| kernel | time (s) | peak memory (MiB) | verdict |")
+        print("|---|---:|---:|---|")
+        cases: list[tuple[str, str, tuple[str, ...]]] = []
+        for n in args.invariant_tiles:
+            name = f"flash attention, {n} key tiles, with invariants"
+            cases.append((name, flash(n, invariants=True), ()))
+            cases.append((f"{name}, wrong rescale", flash(n, buggy=True, invariants=True), ()))
+            crossed = ("--cross-check",)
+            cases.append((f"{name}, `--cross-check`", flash(n, invariants=True), crossed))
+        for tiles, size in ((8, 8), (64, 4)):  # output tiles per side, tile size
+            name = f"matmul, {tiles}x{tiles} output tiles, 16 reduction tiles"
+            cases.append((name, MATMUL.format(m=tiles * size, t=size), ()))
+        for name, source, extra in cases:
+            m, _ = run(source, extra)
             print(f"| {name} | {m.seconds:.2f} | {m.peak_mib:.0f} | {m.verdict} |", flush=True)
 
 

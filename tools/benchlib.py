@@ -6,6 +6,7 @@ import json
 import statistics
 import subprocess
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,9 +29,10 @@ class Measurement:
     verdict: str  # "verified", or the codes reported
 
 
-def measure(path: Path, runs: int) -> Measurement:
+def measure(path: Path, runs: int, extra: Sequence[str] = ()) -> Measurement:
     """Check ``path`` ``runs`` times without the cache (whole process, start-up included)."""
     command = [sys.executable, "-m", "stile_static", "check", "--no-cache", "--format", "json"]
+    command += list(extra)
     times, peaks, verdict = [], [], ""
     for _ in range(runs):
         proc = subprocess.run(
@@ -43,6 +45,15 @@ def measure(path: Path, runs: int) -> Measurement:
         elapsed, peak, status = head.split()
         times.append(float(elapsed))
         peaks.append(int(peak) / 1024)
-        codes = sorted({d["code"] for d in json.loads(body or "[]")})
+        codes = sorted(
+            {d["code"] for d in json.loads(body or "[]") if d["severity"] in ("error", "warning")}
+        )
         verdict = "verified" if status == "0" else ", ".join(codes) or f"exit {status}"
     return Measurement(statistics.median(times), max(peaks), verdict)
+
+
+def report_size(path: Path, extra: Sequence[str] = ()) -> tuple[int, int]:
+    """Lines and characters of the text report (what a person reads)."""
+    command = [sys.executable, "-m", "stile_static", "check", "--no-cache", *extra, str(path)]
+    out = subprocess.run(command, capture_output=True, text=True).stdout
+    return len(out.splitlines()), len(out)
