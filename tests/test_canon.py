@@ -7,9 +7,7 @@ import random
 import numpy as np
 import pytest
 
-from stile_static import canon
-from stile_static.evaluator import evaluate_named
-from stile_static.terms import (
+from stile_static.ir.terms import (
     IDENTITY,
     NEG_INF,
     POS_INF,
@@ -24,6 +22,8 @@ from stile_static.terms import (
     const,
     constraint,
 )
+from stile_static.prover import canon
+from stile_static.prover.evaluator import evaluate_named
 
 SIZES = {"A": 3, "B": 4}
 LEAVES = [Load("x", ("A",)), Load("y", ("A", "B")), Load("z", ("B",))]
@@ -122,7 +122,7 @@ def test_factor_moves_out_of_a_sum_only_when_independent() -> None:
 
 
 def test_symbolic_prefix_ranges_merge_only_when_ordered() -> None:
-    from stile_static import symbolic as sym
+    from stile_static.ir import symbolic as sym
 
     ik = sym.variable(sym.LoopVar("ik", range(32, 256, 32)))
     x = Load("x", ("A", "B"))
@@ -138,7 +138,7 @@ def test_symbolic_prefix_ranges_merge_only_when_ordered() -> None:
 
 
 def test_max_over_a_prefix_that_may_be_empty_is_not_normalized() -> None:
-    from stile_static import symbolic as sym
+    from stile_static.ir import symbolic as sym
 
     ik = sym.variable(sym.LoopVar("ik", range(0, 256, 32)))
     with pytest.raises(canon.CannotNormalize):

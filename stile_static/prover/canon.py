@@ -35,9 +35,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from math import isqrt
 
-from . import symbolic as sym
-from .symbolic import Int
-from .terms import (
+from ..ir import symbolic as sym
+from ..ir.symbolic import Int
+from ..ir.terms import (
     IDENTITY,
     Binary,
     Const,

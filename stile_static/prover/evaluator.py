@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .concrete import BINARY_UFUNCS, REDUCE_IDENTITY, UNARY_UFUNCS
-from .terms import Binary, Const, Constraint, Load, Reduce, Term, Unary, Undefined, Where
+from ..ir.numpy_ops import BINARY_UFUNCS, REDUCE_IDENTITY, UNARY_UFUNCS
+from ..ir.terms import Binary, Const, Constraint, Load, Reduce, Term, Unary, Undefined, Where
 
 
 @dataclass(frozen=True)

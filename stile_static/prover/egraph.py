@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .terms import Binary, Const, Load, Reduce, Term, Unary, Where, constraint_key, free_dims
+from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary, Where, constraint_key, free_dims
 
 EXTENSIONS = (".so", ".pyd")
 
@@ -97,7 +97,7 @@ def rules_dir() -> pathlib.Path:
     packaged = importlib.resources.files("stile_static") / "rules"
     if packaged.is_dir():
         return pathlib.Path(str(packaged))
-    return pathlib.Path(__file__).resolve().parent.parent / "rules"
+    return pathlib.Path(__file__).resolve().parent.parent.parent / "rules"
 
 
 @functools.lru_cache(maxsize=1)
