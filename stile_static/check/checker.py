@@ -122,8 +122,8 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
         except UnicodeDecodeError as error:
             return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
     try:
-        with warnings.catch_warnings():  # about the user's code, not ours to print
-            warnings.simplefilter("ignore", SyntaxWarning)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the kernel's own warnings are not ours to print
             compile(data, path, "exec", ast.PyCF_ONLY_AST)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
