@@ -8,6 +8,7 @@ import gc
 import queue
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,6 +24,7 @@ from ..prover import egraph as prover
 from ..prover.coverage import check_coverage
 from ..prover.iterations import Divergence, find_divergence, forms
 from ..prover.verify import Verdict, Verifier
+from ..spec.annotations import annotation_diagnostics, is_annotated
 from .crosscheck import cross_check
 
 T = TypeVar("T")
@@ -131,7 +133,9 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
         except UnicodeDecodeError as error:
             return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
     try:
-        compile(data, path, "exec", ast.PyCF_ONLY_AST)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the kernel's own warnings are not ours to print
+            compile(data, path, "exec", ast.PyCF_ONLY_AST)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
         return _file_error(path, f"syntax error: {error.msg}", line, column)
@@ -148,10 +152,16 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     source = SourceFile(path, data, module, wrapper, wrapper.resolve(PositionProvider))
     front_end = front_end_for(source)
-    if front_end is None:
+    # A `# stile:` annotation makes a kernel file even where no front end reads it
+    # (its own errors are reported then; front ends that read it report the same).
+    annotated = is_annotated(source.text)
+    if front_end is None and not annotated:
         return FileReport(path, is_kernel=False)
+    notes = annotation_diagnostics(source.module, path) if annotated else []
+    if front_end is None:
+        return FileReport(path, _dedupe(notes))
     analysis = front_end.analyse(source)
-    report = FileReport(path, list(analysis.diagnostics), tile_types=analysis.tile_types)
+    report = FileReport(path, [*analysis.diagnostics, *notes], tile_types=analysis.tile_types)
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
     for facts in analysis.facts:

@@ -7,7 +7,7 @@ until interned here.
 
 from __future__ import annotations
 
-from .terms import Binary, Reduce, Term, Unary
+from .terms import Binary, Reduce, Term, Unary, Where
 
 
 def children(term: Term) -> tuple[Term, ...]:
@@ -17,6 +17,8 @@ def children(term: Term) -> tuple[Term, ...]:
         return (term.left, term.right)
     if isinstance(term, Reduce):
         return (term.body,)
+    if isinstance(term, Where):
+        return (term.then, term.other)
     return ()
 
 
@@ -28,6 +30,8 @@ def rebuild(term: Term, kids: tuple[Term, ...]) -> Term:
         return Binary(term.op, kids[0], kids[1])
     if isinstance(term, Reduce):
         return Reduce(term.op, term.dim, term.lo, term.hi, kids[0])
+    if isinstance(term, Where):
+        return Where(term.cond, kids[0], kids[1])
     return term
 
 

@@ -21,8 +21,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 from ..ir.obligations import Iteration, Obligation
-from ..ir.sharing import children, intern, nodes
-from ..ir.terms import Binary, Reduce, Term, Unary, loop_vars
+from ..ir.sharing import children, intern, nodes, rebuild
+from ..ir.terms import Reduce, Term, loop_vars
 from . import canon
 from .abbreviate import abbreviate
 from .evaluator import SHARE_WINDOWS, evaluate
@@ -132,18 +132,10 @@ def _reduced_dim(spec: Term) -> tuple[str, int, int] | None:
 
 def _restrict(term: Term, dim: str, full: tuple[int, int], hi: int) -> Term:
     """``term`` with each reduction over ``dim`` on ``full`` cut to ``[full[0], hi)``."""
-    if isinstance(term, Unary):
-        return Unary(term.fn, _restrict(term.arg, dim, full, hi))
-    if isinstance(term, Binary):
-        return Binary(
-            term.op, _restrict(term.left, dim, full, hi), _restrict(term.right, dim, full, hi)
-        )
-    if isinstance(term, Reduce):
-        body = _restrict(term.body, dim, full, hi)
-        if term.dim == dim and (term.lo, term.hi) == full:
-            return Reduce(term.op, dim, full[0], hi, body)
-        return Reduce(term.op, term.dim, term.lo, term.hi, body)
-    return term
+    kids = tuple(_restrict(c, dim, full, hi) for c in children(term))
+    if isinstance(term, Reduce) and term.dim == dim and (term.lo, term.hi) == full:
+        return Reduce(term.op, dim, full[0], hi, kids[0])
+    return rebuild(term, kids) if kids else term
 
 
 class _Replay:
@@ -209,14 +201,8 @@ class _Replay:
             budget[0] -= 1
             if budget[0] < 0:
                 raise _GiveUp
-            if isinstance(term, Unary):
-                out: Term = Unary(term.fn, sub(term.arg))
-            elif isinstance(term, Binary):
-                out = Binary(term.op, sub(term.left), sub(term.right))
-            elif isinstance(term, Reduce):
-                out = Reduce(term.op, term.dim, term.lo, term.hi, sub(term.body))
-            else:
-                out = term
+            kids = children(term)
+            out = rebuild(term, tuple(sub(c) for c in kids)) if kids else term
             memo[id(term)] = out
             return out
 
