@@ -16,8 +16,8 @@ _MEASURE = (
     "start = time.perf_counter()\n"
     "proc = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
     "elapsed = time.perf_counter() - start\n"
-    "peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss\n"
-    "print(elapsed, peak, proc.returncode)\n"
+    "usage = resource.getrusage(resource.RUSAGE_CHILDREN)\n"
+    "print(elapsed, usage.ru_maxrss, proc.returncode, usage.ru_utime + usage.ru_stime)\n"
     "sys.stdout.write(proc.stdout)\n"
 )
 
@@ -27,13 +27,14 @@ class Measurement:
     seconds: float  # median wall time of the whole process
     peak_mib: float  # largest peak resident memory over the runs
     verdict: str  # "verified", or the codes reported
+    cpu: float = 0.0  # median processor time (user and system): steadier on a shared machine
 
 
 def measure(path: Path, runs: int, extra: Sequence[str] = ()) -> Measurement:
     """Check ``path`` ``runs`` times without the cache (whole process, start-up included)."""
     command = [sys.executable, "-m", "stile_static", "check", "--no-cache", "--format", "json"]
     command += list(extra)
-    times, peaks, verdict = [], [], ""
+    times, peaks, cpus, verdict = [], [], [], ""
     for _ in range(runs):
         proc = subprocess.run(
             [sys.executable, "-c", _MEASURE, *command, str(path)],
@@ -42,14 +43,15 @@ def measure(path: Path, runs: int, extra: Sequence[str] = ()) -> Measurement:
             check=True,
         )
         head, _, body = proc.stdout.partition("\n")
-        elapsed, peak, status = head.split()
+        elapsed, peak, status, cpu = head.split()
         times.append(float(elapsed))
+        cpus.append(float(cpu))
         peaks.append(int(peak) / 1024)
         codes = sorted(
             {d["code"] for d in json.loads(body or "[]") if d["severity"] in ("error", "warning")}
         )
         verdict = "verified" if status == "0" else ", ".join(codes) or f"exit {status}"
-    return Measurement(statistics.median(times), max(peaks), verdict)
+    return Measurement(statistics.median(times), max(peaks), verdict, statistics.median(cpus))
 
 
 def report_size(path: Path, extra: Sequence[str] = ()) -> tuple[int, int]:
