@@ -102,6 +102,10 @@ def find_divergence(
         return replay.search(what)
     except _GiveUp:
         return None
+    except (ArithmeticError, LookupError, ValueError):
+        # The note is an aid, not a verdict: a replay that cannot be evaluated
+        # (a mask whose extent is unknown, say) leaves the report without it.
+        return None
 
 
 def _run_of(iterations: Sequence[Iteration], reach: Mapping[int, Term]) -> list[Iteration] | None:
