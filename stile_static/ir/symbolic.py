@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import operator
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ def _parts(x: Int) -> tuple[dict[LoopVar, int], int]:
 
 
 def add(x: Int, y: Int) -> Int:
+    if type(x) is int and type(y) is int:  # unrolled loops: concrete bounds, the usual case
+        return x + y
     cx, kx = _parts(x)
     cy, ky = _parts(y)
     for v, c in cy.items():
@@ -63,6 +66,8 @@ def add(x: Int, y: Int) -> Int:
 
 
 def scale(x: Int, k: int) -> Int:
+    if type(x) is int:
+        return x * k
     cx, kx = _parts(x)
     return _make({v: c * k for v, c in cx.items()}, kx * k)
 
@@ -89,8 +94,20 @@ def concrete(x: Int) -> int:
     return x
 
 
+_INT_COMPARISONS = {
+    "<": operator.lt,
+    "<=": operator.le,
+    ">": operator.gt,
+    ">=": operator.ge,
+    "==": operator.eq,
+    "!=": operator.ne,
+}
+
+
 def compare(op: str, x: Int, y: Int) -> bool:
     """``x op y`` when it holds for all loop indices or for none; else unroll."""
+    if type(x) is int and type(y) is int:
+        return _INT_COMPARISONS[op](x, y)
     lo, hi = bounds(sub(x, y))
     table = {
         "<": (hi < 0, lo >= 0),

@@ -8,7 +8,6 @@ operands and builds the new term; a violation raises :class:`KernelError`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -56,8 +55,8 @@ class Tile:
     # the tile's values in the concrete domain (cross-check mode only), axes in dim order
     value: np.ndarray | None = field(default=None, compare=False, repr=False)
 
-    @cached_property
-    def dims(self) -> tuple[str, ...]:  # cached: asked for at every operation on the tile
+    @property
+    def dims(self) -> tuple[str, ...]:
         return tuple(s.dim for s in self.slices)
 
     def slice_of(self, dim: str) -> Slice | None:

@@ -89,6 +89,9 @@ class Poly:
     def __post_init__(self) -> None:
         if self.neg_inf or self.pos_inf:
             key, free = ("-inf" if self.neg_inf else "+inf"), frozenset()
+        elif len(self.terms) == 1:  # the common case, without the generators
+            m, c = self.terms[0]
+            key, free = f"({_num_key(c)}*{m.key})", m.free
         else:
             key = "(" + "+".join(f"{_num_key(c)}*{m.key}" for m, c in self.terms) + ")"
             free = frozenset().union(*(m.free for m, _ in self.terms))
@@ -113,6 +116,11 @@ class Mono:
     free: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
     def __post_init__(self) -> None:
+        if len(self.factors) == 1 and self.exp is None and self.exp2 is None:
+            atom, e = self.factors[0]  # the common case, without the generators
+            object.__setattr__(self, "key", f"[{atom.key}^{e}]")
+            object.__setattr__(self, "free", atom.free)
+            return
         parts = [f"{a.key}^{e}" for a, e in self.factors]
         free = frozenset().union(*(a.free for a, _ in self.factors))
         if self.exp is not None:
