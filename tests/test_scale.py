@@ -243,3 +243,21 @@ def test_reports_stay_short_at_any_scale(bug: str) -> None:
         report = check_source(flash(tiles, bug), "flash.py")
         text = render_text([report])
         assert len(text.splitlines()) <= 25 and len(text) <= 3000, text
+
+
+def test_a_sampled_cross_check_still_tries_every_draw_of_inputs(monkeypatch) -> None:  # noqa: ANN001
+    """The note about sampling is not a disagreement: the shifted draw still runs."""
+    from stile_static.frontends.typed_numpy import TypedNumpyFrontEnd
+
+    shifts: list[float] = []
+    original = TypedNumpyFrontEnd.run_concretely
+
+    def counting(self, source, seed, shift):  # noqa: ANN001, ANN202
+        shifts.append(shift)
+        return original(self, source, seed, shift)
+
+    monkeypatch.setattr(TypedNumpyFrontEnd, "run_concretely", counting)
+    n = 2 * (SAMPLED_ITERATIONS + 40)
+    report = check_source(INVARIANT_LOOP.format(n=n, bug=""), "loop.py", Options(cross_check=True))
+    assert [d.severity for d in report.diagnostics] == ["note"]
+    assert shifts == [0.0, -3.0]

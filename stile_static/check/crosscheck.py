@@ -25,13 +25,17 @@ def cross_check(front_end: FrontEnd, source: SourceFile, seed: int) -> list[Diag
     """Disagreements on the first draw of inputs that shows any (see INPUT_SHIFTS)."""
     path = source.path
     complete = True
+    notes: list[Diagnostic] = []  # what was left out (the same for every draw)
     for shift in INPUT_SHIFTS:
         runs = front_end.run_concretely(source, seed, shift)
         drawn = f"seed {seed}; inputs drawn from a standard normal shifted by {shift:g}"
         found = [d for f in runs for d in (*_results(f, path, drawn), *_asserts(f, path, drawn))]
+        notes = notes or [d for d in found if d.severity == "note"]
+        found = [d for d in found if d.severity != "note"]
         complete = all(f.complete for f in runs)
         if found or not complete:
             break
+    found += notes
     if not complete:
         found.append(
             Diagnostic(
@@ -44,12 +48,6 @@ def cross_check(front_end: FrontEnd, source: SourceFile, seed: int) -> list[Diag
             )
         )
     return found
-
-
-def _spec_values(
-    facts: Facts, ob: Obligation, dims: tuple[str, ...], memo: dict | None = None
-) -> np.ndarray:
-    return evaluate(ob.spec.term, facts.input_values, dims, facts.dims, memo)
 
 
 def _box(ob: Obligation) -> tuple[slice, ...]:
