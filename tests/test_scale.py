@@ -137,6 +137,15 @@ def test_a_reused_parse_equals_a_fresh_one() -> None:
         assert reused == parse_spec(text, inputs, dims, {"N": (0, hi)})
 
 
+def test_a_mean_is_not_reused_with_the_size_of_another_range() -> None:
+    """``mean[N]`` divides by the size of N's range: a constant the bounds change."""
+    inputs = [InputInfo("x", ("M", "N"))]
+    dims = {"M": 4, "N": 64}
+    for hi in (8, 16, 24, 32):
+        reused = parse_spec_reusing("mean[N](M N)", inputs, dims, {"N": (0, hi)})
+        assert reused == parse_spec("mean[N](M N)", inputs, dims, {"N": (0, hi)})
+
+
 def test_a_reused_parse_keeps_the_errors_of_a_fresh_one() -> None:
     inputs = [InputInfo("x", ("M", "N"))]
     dims = {"M": 4, "N": 64}

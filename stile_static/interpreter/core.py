@@ -113,6 +113,7 @@ class Interpreter(LoopRules):
         self.assumptions: tuple[Span, ...] = ()  # invariants of loops proven by induction
         self.iterations: list[Iteration] = []  # of unrolled loops (see loops.py)
         self._spans: dict[cst.CSTNode, Span] = {}
+        self._literals: dict[cst.CSTNode, object] = {}
 
     # ------------------------------------------------------------------ entry
 
@@ -440,13 +441,21 @@ class Interpreter(LoopRules):
         return self.lookup(node)
 
     def eval_Integer(self, node: cst.Integer) -> int:
-        return int(node.evaluated_value)
+        return int(self._literal(node))
 
     def eval_Float(self, node: cst.Float) -> float:
-        return float(node.evaluated_value)
+        return float(self._literal(node))
 
     def eval_SimpleString(self, node: cst.SimpleString) -> SpecText:
-        return SpecText(str(node.evaluated_value), node)
+        return SpecText(str(self._literal(node)), node)
+
+    def _literal(self, node: cst.Integer | cst.Float | cst.SimpleString) -> object:
+        # cached: libcst evaluates a literal with ast.literal_eval (a compile)
+        # each time, and an unrolled loop reads the same literals every iteration
+        hit = self._literals.get(node)
+        if hit is None:
+            hit = self._literals[node] = node.evaluated_value
+        return hit
 
     def eval_ConcatenatedString(self, node: cst.ConcatenatedString) -> SpecText:
         value = node.evaluated_value

@@ -18,8 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from ..ir.sharing import children, rebuild
 from ..ir.specs import InputInfo, Spec
-from .parser import _apply_ranges, _caller_overrides, parse_spec
+from ..ir.terms import Reduce, Term
+from .parser import _caller_overrides, parse_spec
 
 _MAX_ENTRIES = 256
 
@@ -48,13 +50,22 @@ def parse_spec_reusing(
     entry = _entries.get(key)
     if entry is not None and entry.reusable:
         _caller_overrides(text, dims, overrides)  # the same errors for bad bounds
-        return Spec(_apply_ranges(entry.spec.term, overrides), entry.spec.out_dims)
+        return Spec(_with_ranges(entry.spec.term, overrides), entry.spec.out_dims)
     spec = parse_spec(text, inputs, dims, overrides)
     if entry is None:
         if len(_entries) >= _MAX_ENTRIES:
             _entries.pop(next(iter(_entries)))
         _entries[key] = _Entry(overrides, spec)
     elif all(entry.bounds[d] != bound for d, bound in overrides.items()):
-        again = _apply_ranges(entry.spec.term, overrides)
+        again = _with_ranges(entry.spec.term, overrides)
         entry.reusable = again == spec.term and entry.spec.out_dims == spec.out_dims
     return spec
+
+
+def _with_ranges(term: Term, ranges: Mapping[str, tuple]) -> Term:
+    """``term`` with every reduction over a dim of ``ranges`` on that range."""
+    kids = tuple(_with_ranges(c, ranges) for c in children(term))
+    if isinstance(term, Reduce) and term.dim in ranges:
+        lo, hi = ranges[term.dim]
+        return Reduce(term.op, term.dim, lo, hi, kids[0])
+    return rebuild(term, kids) if kids else term
