@@ -739,7 +739,16 @@ _HOVERED = (cst.Name, cst.Call)  # expressions whose tiles an editor shows on ho
 
 def _hoverable(value: Any) -> bool:
     """Values an editor shows on hover (tiles and front-end values with a DimType)."""
-    return callable(getattr(value, "hover", None)) and not isinstance(value, type)
+    kind = type(value)
+    hit = _HOVERABLE.get(kind)
+    if hit is None:  # a class decides for its instances: asked once per class
+        hit = _HOVERABLE[kind] = callable(getattr(kind, "hover", None)) and not issubclass(
+            kind, type
+        )
+    return hit
+
+
+_HOVERABLE: dict[type, bool] = {}
 
 
 def assigned_names(node: cst.CSTNode) -> list[str]:

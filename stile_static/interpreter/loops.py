@@ -60,7 +60,7 @@ class LoopRules:
         for value in loop:
             self.store(name, value)
             self.exec_block(node.body)
-            if isinstance(value, int):
+            if isinstance(value, int) and symbolic:  # the concrete domain has no use for them
                 self._record_iteration(span, name, value, assigned)
 
     def _record_iteration(self, span: Any, name: str, value: int, assigned: set[str]) -> None:
