@@ -107,6 +107,7 @@ class Interpreter(LoopRules):
         # The concrete domain (cross-check): tiles also carry NumPy arrays computed
         # from seeded random inputs, and every loop is unrolled.
         self.concrete_seed = concrete_seed
+        self.hovers = concrete_seed is None  # an editor shows the symbolic run's tiles
         self.concrete_shift = concrete_shift
         self.input_values: dict[str, np.ndarray] = {}
         self.induction = induction and concrete_seed is None
@@ -431,7 +432,7 @@ class Interpreter(LoopRules):
             if error.node is None:
                 error.node = node
             raise
-        if type(node) in _HOVERED and _hoverable(value):  # exact types: no ABC check
+        if self.hovers and type(node) in _HOVERED and _hoverable(value):  # exact types
             self.tile_types[self.span(node)] = value
         return value
 
