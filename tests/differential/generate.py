@@ -1,0 +1,246 @@
+"""Random kernels in the typed-NumPy dialect, correct and subtly wrong.
+
+Each kernel tiles a result over M with a tile size, writes a scaled copy (or
+exponential) of the input, and wraps that in one of several Python shapes:
+helpers with every kind of parameter, closures over a name a global also has,
+early returns, ``break``/``continue``, aliased results, a carried sum, loops
+that must be unrolled. Constants and tile sizes come from Python expressions
+whose value depends on the finer points of Python (``/`` vs ``//``, float
+comparisons, ``and``/``or`` returning operands); the spec either states the
+value Python computes or a value a careless reading of Python would give.
+The kernel is judged by running it (:mod:`execute`), never by the generator.
+"""
+
+from __future__ import annotations
+
+import random
+
+# (expression, its value as the spec writes it, values a careless reader would use)
+CONSTANTS: list[tuple[str, str, tuple[str, ...]]] = [
+    ("2", "2", ("3",)),
+    ("1 / 4", "0.25", ("0",)),
+    ("10 / 4", "2.5", ("2",)),
+    ("10 // 4", "2", ("2.5",)),
+    ("0.1 * 3", "0.3", ("0.4",)),
+    ("2 ** -1", "0.5", ("2",)),
+    ("-7 // 2", "-4", ("-3", "-3.5")),
+    ("-7 % 3", "2", ("-1",)),
+    ("7 % -3", "-2", ("1",)),
+    ("0 or 3", "3", ("0", "1")),
+    ("2 and 5", "5", ("2", "1")),
+    ("0.0 or 1.5", "1.5", ("0",)),
+    ("1 / math.sqrt(8)", "1 / sqrt(8)", ("1 / sqrt(9)",)),
+    ("math.sqrt(16)", "4", ("16",)),
+    ("math.exp(0)", "1", ("0",)),
+    ("abs(-2.5)", "2.5", ("-2.5",)),
+    ("int(2.9)", "2", ("3", "2.9")),
+    ("int(-2.9)", "-2", ("-3",)),
+    ("float(3) / 2", "1.5", ("1",)),
+    ("True + 1", "2", ("1",)),
+    ("min(3, 2.5)", "2.5", ("3",)),
+    ("3 if 0.1 + 0.2 == 0.3 else 5", "5", ("3",)),
+    ("3 if 1 / 49 * 49 == 1 else 5", "5", ("3",)),
+    ("4 if 0.5 < 1 else 6", "4", ("6",)),
+    ("(1 < 2) + 1", "2", ("1",)),
+    ("7 if 2 ** 0.5 * 2 ** 0.5 == 2 else 9", "9", ("7",)),
+    ("0.5 if 0.1 * 10 == 1 else 0.25", "0.5", ("0.25",)),
+    ("1 if 9 ** 0.5 == 3 else 2", "1", ("2",)),
+    ("6 // 4 * 2", "2", ("3",)),
+    ("6 / 4 * 2", "3", ("2",)),
+    ("(-1) ** 2", "1", ("-1",)),
+    ("-1 ** 2", "-1", ("1",)),
+    ("x_scale", "0.1", ("0.5",)),
+]
+
+# (expression, value as Python computes it or None when it is not an int; careless values)
+TILE_SIZES: list[tuple[str, int | None]] = [
+    ("4", 4),
+    ("8 // 2", 4),
+    ("0 or 4", 4),
+    ("3 and 4", 4),
+    ("int(9 / 2)", 4),
+    ("abs(-3)", 3),
+    ("max(2, 3)", 3),
+    ("min(5, 16)", 5),
+    ("2 ** 2", 4),
+    ("True + 2", 3),
+    ("10 / 2", None),
+    ("max(2, 3.0)", None),
+    ("9 // 2.0", None),
+    ("5 if 1 / 3 * 3 == 1 else 2", 5),
+    ("2 if 0.1 + 0.2 == 0.3 else 3", 3),
+]
+
+BODIES = [
+    # (tile expression of `t` and `K`, spec of it with {k} the constant, {K} a Python name)
+    ("t * K", "{k} * M N"),
+    ("K * t", "{k} * M N"),
+    ("tnp.exp(t) * K", "{k} * exp(M N)"),
+    ("t * K + t", "({k}) * M N + M N"),
+]
+
+SHAPES = (
+    "plain",
+    "helper",
+    "positional_only",
+    "keyword_only",
+    "closure",
+    "early_return",
+    "break_continue",
+    "alias",
+    "fixed_region",
+    "unrolled",
+    "carried",
+)
+
+
+def kernel(rng: random.Random) -> str:
+    """One random kernel file."""
+    m, n = rng.randint(1, 11), rng.randint(1, 5)
+    expr, spec_k, careless = rng.choice(CONSTANTS)
+    k = spec_k if rng.random() < 0.6 else rng.choice(careless)
+    tile_expr, tile_value = rng.choice(TILE_SIZES)
+    body, spec_form = rng.choice(BODIES)
+    spec = spec_form.format(k=k)
+    shape = rng.choice(SHAPES)
+    lines = [
+        "import math",
+        "import stile.numpy as tnp",
+        "from stile import dim",
+        "",
+        f"M, N = dim('M', {m}), dim('N', {n})",
+        "x = tnp.randn(M, N)",
+        "x_scale = 0.1",
+        f"K = {expr}",
+        f"T = {tile_expr}",
+    ]
+    out = _shape(rng, shape, m, body, spec, tile_value)
+    out = [line.replace("N_SIZE", str(n)) for line in out]
+    return "\n".join(lines + out) + "\n"
+
+
+def _near(rng: random.Random, value: int | None) -> str:
+    """A tile size: usually Python's own, sometimes one off (a wrong kernel)."""
+    if value is None or rng.random() < 0.7:
+        return "T"
+    return str(max(1, value + rng.choice((-1, 1))))
+
+
+def _shape(
+    rng: random.Random, shape: str, m: int, body: str, spec: str, tile: int | None
+) -> list[str]:
+    write = f"c.assign({body})"
+    header = [f'c = tnp.TypedResult("{spec}")']
+    t_slice = f"x.slice(M, i, min(i + T, {m}))"
+    if shape == "plain":
+        return header + [
+            f"for i in range(0, {m}, {_near(rng, tile)}):",
+            f"    t = {t_slice}",
+            f"    {write}",
+        ]
+    if shape == "helper":
+        return header + [
+            "def tile_at(i, width=T):",
+            f"    return x.slice(M, i, min(i + width, {m}))",
+            "",
+            "def scaled(t, k=K):",
+            "    return " + body.replace("K", "k"),
+            "",
+            f"for i in range(0, {m}, T):",
+            f"    c.assign(scaled(tile_at(i, {_near(rng, tile)})))",
+        ]
+    if shape == "positional_only":
+        decoy = rng.choice(("0", "T"))
+        return header + [
+            f"start = {decoy}",
+            "def tile_at(start, /, width=T):",
+            f"    return x.slice(M, start, min(start + width, {m}))",
+            "",
+            f"for i in range(0, {m}, T):",
+            "    t = tile_at(i)",
+            f"    {write}",
+        ]
+    if shape == "keyword_only":
+        return header + [
+            "def tile_at(i, *, width):",
+            f"    return x.slice(M, i, min(i + width, {m}))",
+            "",
+            f"for i in range(({m} - 1) // T * T, -1, -T):",
+            f"    t = tile_at(i, width={_near(rng, tile)})",
+            f"    {write}",
+        ]
+    if shape == "closure":
+        width = _near(rng, tile)
+        return header + [
+            "def make(width):",
+            "    def tile_at(i):",
+            f"        return x.slice(M, i, min(i + width, {m}))",
+            "    return tile_at",
+            "",
+            "width = T",
+            f"tile_at = make({width})",
+            f"for i in range(0, {m}, T):",
+            "    t = tile_at(i)",
+            f"    {write}",
+        ]
+    if shape == "early_return":
+        cond = rng.choice((f"i + T >= {m}", "True", "i >= 0", f"i > {m}", "i == 0"))
+        value = rng.choice(("", " i", " t"))
+        return header + [
+            "def run():",
+            f"    for i in range(0, {m}, T):",
+            f"        t = {t_slice}",
+            f"        {write}",
+            f"        if {cond}:",
+            f"            return{value}",
+            "",
+            "run()",
+        ]
+    if shape == "break_continue":
+        jump = rng.choice(("break", "continue"))
+        cond = rng.choice((f"i >= {m}", "i < 0", f"i >= {max(m - 2, 0)}", "i == 0", "True"))
+        return header + [
+            f"for i in range(0, {m}, T):",
+            f"    if {cond}:",
+            f"        {jump}",
+            f"    t = {t_slice}",
+            f"    {write}",
+        ]
+    if shape == "alias":
+        other = rng.choice(("M N", "2 * M N"))
+        first = rng.choice(("d", "c"))
+        return [
+            f'c = tnp.TypedResult("{spec}")',
+            "d = c",
+            f'c = tnp.TypedResult("{other}")',
+            f"for i in range(0, {m}, T):",
+            f"    t = {t_slice}",
+            f"    {first}.assign({body})",
+            f"    {'c' if first == 'd' else 'd'}.assign(t{' * 2' if other[0] == '2' else ''})",
+        ]
+    if shape == "fixed_region":
+        lo = rng.choice(("i", "0"))
+        return header + [
+            f"for i in range(0, {m}, T):",
+            f"    t = x.slice(M, {lo}, min({lo} + T, {m}))",
+            f"    {write}",
+        ]
+    if shape == "unrolled":
+        return header + [
+            f"for i in range(0, {m}, T):",
+            f"    t = {t_slice}",
+            f"    c.assign({body} + t * i - t * i)",
+        ]
+    # carried: a running sum over N whose helper has a local of the same name
+    start = rng.choice(("1", "1", "2"))
+    return [
+        'c = tnp.TypedResult("sum[N](M N)")',
+        "def part(j):",
+        "    acc = x.slice(N, j, j + 1).sum(N)",
+        "    return acc",
+        "",
+        "acc = part(0)",
+        f"for j in range({start}, N_SIZE):",
+        "    acc = acc + part(j)",
+        "c.assign(acc)",
+    ]
