@@ -11,9 +11,10 @@ from .tiles import Slice
 Box = tuple[tuple[int, int], ...]
 
 
-def boxes(region: tuple[Slice, ...]) -> Iterator[Box]:
-    """Every concrete box the region takes, one per combination of loop indices."""
-    variables: list[sym.LoopVar] = []
+def boxes(region: tuple[Slice, ...], loops: tuple[sym.LoopVar, ...] = ()) -> Iterator[Box]:
+    """Every concrete box the region takes, one per combination of loop indices
+    (of the region's and of ``loops``, the loops it is written under)."""
+    variables: list[sym.LoopVar] = list(loops)
     for s in region:
         for v in sym.variables(s.lo) + sym.variables(s.hi):
             if v not in variables:

@@ -531,15 +531,13 @@ RULE_DOCS: dict[str, RuleDoc] = {
     "STL033": RuleDoc(
         why=(
             "No proof was found, and NumPy finds no difference on random inputs. The kernel may "
-            'well be right, but "verified" must mean proven, so this stays an error. A float '
-            "constant such as `math.sqrt(2)` is not provably equal to `sqrt(2)`; keep constants "
-            "exact where you can (`math.sqrt(16)` is exactly 4), simplify the kernel expression, "
-            "or state an intermediate `assert_equivalent` the prover can use."
+            'well be right, but "verified" must mean proven, so this stays an error. A constant '
+            "is the number it spells: the decimal `1.4142135623730951` is not `sqrt(2)`, while "
+            "`math.sqrt(2)` is kept exact and is. Simplify the kernel expression, or state an "
+            "intermediate `assert_equivalent` the prover can use."
         ),
         example=_code(
             """
-            import math
-
             from stile import dim
             import stile.numpy as tnp
 
@@ -547,7 +545,7 @@ RULE_DOCS: dict[str, RuleDoc] = {
             x = tnp.randn(M)
             out = tnp.TypedResult("sqrt(2) * M")
 
-            out.assign(x * math.sqrt(2))
+            out.assign(x * 1.4142135623730951)
             """
         ),
     ),
