@@ -582,9 +582,16 @@ class Interpreter(LoopRules):
     def compare(self, op: str, left: Any, right: Any, node: cst.CSTNode) -> bool:
         """``left op right`` as Python decides it."""
         if op in ("is", "is not"):
-            if not all(v is None or isinstance(v, bool) for v in (left, right)):
+            # Singletons, and objects the interpreter creates exactly where Python
+            # does (results, dims, functions); numbers, strings, tuples and tiles
+            # have no identity a kernel can rely on.
+            singleton = any(v is None or isinstance(v, bool) for v in (left, right))
+            if not singleton and any(isinstance(v, _NO_IDENTITY) for v in (left, right)):
                 raise KernelError(
-                    "STL002", "unsupported: `is` compares only None, True and False", node=node
+                    "STL002",
+                    f"unsupported: `{op}` between {kind(left)} and {kind(right)}",
+                    help="compare numbers with == and !=",
+                    node=node,
                 )
             return (left is right) == (op == "is")
         if isinstance(left, Sym) or isinstance(right, Sym):
@@ -834,6 +841,7 @@ _COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
 
 
 _UNKNOWN = object()
+_NO_IDENTITY = (int, float, str, SpecText, tuple, range, Tile, Sym)
 
 
 def _python_value(value: Any) -> Any:

@@ -91,6 +91,16 @@ SHAPES = (
     "fixed_region",
     "unrolled",
     "carried",
+    "default_at_def",
+    "unbound_local",
+    "late_closure",
+    "for_else",
+    "shadow_builtin",
+    "two_dims",
+    "star_args",
+    "none_default",
+    "augmented_global",
+    "alias_split",
 )
 
 
@@ -218,11 +228,32 @@ def _shape(
             f"    {first}.assign({body})",
             f"    {'c' if first == 'd' else 'd'}.assign(t{' * 2' if other[0] == '2' else ''})",
         ]
+    if shape == "alias_split":
+        # two results with one spec, each written half by a different name
+        split = rng.randint(1, m)
+        rebind = rng.choice(("c = tnp.TypedResult(SPEC)", "c = d"))
+        return [
+            'SPEC = "' + spec + '"',
+            "c = tnp.TypedResult(SPEC)",
+            "d = c",
+            rebind,
+            f"t = x.slice(M, 0, {split})",
+            f"d.assign({body})",
+            f"if {split} < {m}:",
+            f"    t = x.slice(M, {split}, {m})",
+            f"    {write}",
+        ]
     if shape == "fixed_region":
-        lo = rng.choice(("i", "0"))
+        # the same rows in every iteration: written as often as the loop runs
+        lo = rng.choice(("i", "0", "0"))
+        rounds = rng.choice(("1", "2", "R"))
         return header + [
-            f"for i in range(0, {m}, T):",
-            f"    t = x.slice(M, {lo}, min({lo} + T, {m}))",
+            f"R = {rng.choice(('1', '2', '0 or 1', '1 and 2'))}",
+            f"for i in range(0, {rounds}):",
+            f"    t = x.slice(M, {lo}, {lo} + 1)",
+            f"    {write}",
+            f"if {m} > 1:",
+            f"    t = x.slice(M, 1, {m})",
             f"    {write}",
         ]
     if shape == "unrolled":
@@ -230,6 +261,119 @@ def _shape(
             f"for i in range(0, {m}, T):",
             f"    t = {t_slice}",
             f"    c.assign({body} + t * i - t * i)",
+        ]
+    if shape == "default_at_def":
+        # a default is evaluated when the function is defined, not when it is called
+        return header + [
+            f"W = {_near(rng, tile)}",
+            "def tile_at(i, width=W):",
+            f"    return x.slice(M, i, min(i + width, {m}))",
+            "",
+            "W = T",
+            f"for i in range(0, {m}, T):",
+            "    t = tile_at(i)",
+            f"    {write}",
+        ]
+    if shape == "unbound_local":
+        # an assignment anywhere in a function makes the name local everywhere in it
+        assigned = rng.choice(("W = T", "pass"))
+        return header + [
+            "W = T",
+            "def tile_at(i):",
+            "    if i < 0:",
+            f"        {assigned}",
+            f"    return x.slice(M, i, min(i + W, {m}))",
+            "",
+            f"for i in range(0, {m}, T):",
+            "    t = tile_at(i)",
+            f"    {write}",
+        ]
+    if shape == "late_closure":
+        # a closure reads the enclosing variable's value at call time
+        first, then = rng.sample(("T", _near(rng, tile), "1"), 2)
+        return header + [
+            "def make():",
+            f"    w = {first}",
+            "    def tile_at(i):",
+            f"        return x.slice(M, i, min(i + w, {m}))",
+            f"    w = {then}",
+            "    return tile_at",
+            "",
+            "tile_at = make()",
+            f"for i in range(0, {m}, T):",
+            "    t = tile_at(i)",
+            f"    {write}",
+        ]
+    if shape == "for_else":
+        cond = rng.choice((f"i >= {m}", "i == 0", f"i + T >= {m}"))
+        twice = rng.choice(("M N", "2 * M N"))
+        return header + [
+            f'd = tnp.TypedResult("{twice}")',
+            f"for i in range(0, {m}, T):",
+            f"    t = {t_slice}",
+            f"    {write}",
+            f"    if {cond}:",
+            "        break",
+            "else:",
+            "    d.assign(x * 2)",
+            "if d is c:",
+            "    d.assign(x)",
+        ]
+    if shape == "shadow_builtin":
+        own = rng.choice(
+            ("def min(a, b):\n    return a", "def min(a, b):\n    return b if b < a else a")
+        )
+        return header + [
+            *own.split("\n"),
+            "",
+            f"for i in range(0, {m}, T):",
+            f"    t = {t_slice}",
+            f"    {write}",
+        ]
+    if shape == "two_dims":
+        u = rng.choice(("2", "3", "T"))
+        return header + [
+            f"U = {u}",
+            f"for i in range(0, {m}, T):",
+            "    for j in range(0, N_SIZE, U):",
+            f"        t = x.slice(M, i, min(i + T, {m})).slice(N, j, min(j + U, N_SIZE))",
+            f"        {write}",
+        ]
+    if shape == "star_args":
+        return header + [
+            "def bounds(i, *rest):",
+            "    return (i, *rest)",
+            "",
+            "def tile_at(*where):",
+            "    lo, hi = where",
+            "    return x.slice(M, lo, hi)",
+            "",
+            f"for i in range(0, {m}, T):",
+            f"    t = tile_at(*bounds(i, min(i + {_near(rng, tile)}, {m})))",
+            f"    {write}",
+        ]
+    if shape == "none_default":
+        return header + [
+            "def tile_at(i, width=None):",
+            "    if width is None:",
+            f"        width = {_near(rng, tile)}",
+            f"    return x.slice(M, i, min(i + width, {m}))",
+            "",
+            f"for i in range(0, {m}, T):",
+            "    t = tile_at(i)",
+            f"    {write}",
+        ]
+    if shape == "augmented_global":
+        assign = rng.choice(("W += 0", "V = W + 0"))
+        return header + [
+            "W = T",
+            "def width():",
+            f"    {assign}",
+            "    return W",
+            "",
+            f"for i in range(0, {m}, T):",
+            f"    t = x.slice(M, i, min(i + width(), {m}))",
+            f"    {write}",
         ]
     # carried: a running sum over N whose helper has a local of the same name
     start = rng.choice(("1", "1", "2"))
