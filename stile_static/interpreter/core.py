@@ -723,7 +723,10 @@ class Interpreter(LoopRules):
             concrete = [sym.concrete(i) for i in ints]
             if len(concrete) == 3 and concrete[2] == 0:
                 raise python_error(ValueError("range() arg 3 must not be zero"))
-            return range(*concrete)
+            loop = range(*concrete)
+            if loop.stop.bit_length() > 62 or loop.start.bit_length() > 62:
+                raise KernelError("STL002", "unsupported: a range past 2**62")
+            return loop
         if name in ("min", "max"):
             return self._min_max(name, args, node)
         if name in ONE_ARGUMENT and len(args) != 1:

@@ -138,14 +138,16 @@ def negate(a: Term | None) -> Term | None:
 
 
 def log(fn: str, a: Term | None) -> Term | None:
-    """``log(a)`` or ``log2(a)`` where it is a rational number (``log2(8) = 3``)."""
+    """``log(a)`` or ``log2(a)``: rational where it is one (``log2(8) = 3``), else symbolic."""
     fa = _fraction(a)
-    if fa is None or fa <= 0:
+    if a is None or (fa is not None and fa <= 0):
         return None
+    if fa is None:
+        return Unary(fn, a)
     if fa == 1:
         return Const(Fraction(0))
     if fn == "log2":
         for value, sign in ((fa, 1), (1 / fa, -1)):
             if value.denominator == 1 and value.numerator & (value.numerator - 1) == 0:
                 return Const(Fraction(sign * (value.numerator.bit_length() - 1)))
-    return None
+    return Unary(fn, a)
