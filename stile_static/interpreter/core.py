@@ -104,6 +104,7 @@ class Interpreter(LoopRules):
         self.library = library
         self.diagnostics: list[Diagnostic] = []
         self._reported: set[tuple[Span, str]] = set()
+        self.reports = 0  # errors found so far, repeats (not shown again) included
         self.dims: dict[str, int] = {}
         self.inputs: dict[str, InputInfo] = {}
         self.results: dict[str, Result] = {}
@@ -153,6 +154,7 @@ class Interpreter(LoopRules):
         return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
     def report(self, error: KernelError, fallback: cst.CSTNode) -> None:
+        self.reports += 1
         node = error.node if isinstance(error.node, cst.CSTNode) else fallback
         span = error.node if isinstance(error.node, Span) else self.span(node)
         key = (span, error.code)
@@ -279,12 +281,16 @@ class Interpreter(LoopRules):
             self.store(target.value, value)
             return
         if isinstance(target, (cst.Tuple, cst.List)):
-            if not isinstance(value, tuple) or len(value) != len(target.elements):
-                count = len(value) if isinstance(value, tuple) else "a non-tuple"
-                raise KernelError(
-                    "STL002",
-                    f"cannot unpack {count} value(s) into {len(target.elements)} names",
-                    node=target,
+            if any(isinstance(e, cst.StarredElement) for e in target.elements):
+                raise KernelError("STL002", "unsupported: a starred assignment target", node=target)
+            if not isinstance(value, tuple):
+                raise KernelError("STL002", f"unsupported: unpacking {kind(value)}", node=target)
+            if len(value) != len(target.elements):
+                raise python_error(
+                    ValueError(
+                        f"cannot unpack {len(value)} value(s) into {len(target.elements)} names"
+                    ),
+                    target,
                 )
             for element, item in zip(target.elements, value):
                 self.assign_target(element.value, item, value_node)
@@ -373,10 +379,12 @@ class Interpreter(LoopRules):
             dict(self.inputs),
             {k: (v, v.complete) for k, v in self.results.items()},
             self.steps,
+            self.reports,
         )
 
     def _restore(self, saved: tuple) -> None:
-        frames, ndiag, reported, nobl, nwrites, dims, inputs, results, _ = saved
+        frames, ndiag, reported, nobl, nwrites, dims, inputs, results, _, reports = saved
+        self.reports = reports
         for frame, names in zip(self.frames, frames):
             frame.names = names
         del self.diagnostics[ndiag:]
@@ -700,13 +708,19 @@ class Interpreter(LoopRules):
             raise KernelError("STL002", "unsupported: helper functions nested too deeply")
         names = bind_arguments(func, args, kwargs)
         self.frames.append(_Frame(names, local_names(func.node), func.enclosing))
+        before = self.reports
         try:
             self.exec_block(func.node.body)
+            value = None
         except _Return as ret:
-            return ret.value
+            value = ret.value
         finally:
             self.frames.pop()
-        return None
+        if self.reports > before:
+            # Python would have stopped inside the call (reported there): the
+            # caller's statement has no value to go on with
+            raise Poisoned
+        return value
 
     def call_builtin(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
         if name not in PYTHON_CALLS:

@@ -143,9 +143,12 @@ def bind_arguments(func: Function, args: list, kwargs: dict[str, Any]) -> dict[s
         names[star.name.value] = extra
     keywords = {q.name.value for q in [*p.params, *p.kwonly_params]}
     for key, value in kwargs.items():
+        if key in posonly:
+            raise python_error(
+                TypeError(f"{name}() got some positional-only arguments passed as keyword: '{key}'")
+            )
         if key not in keywords:
-            why = "positional-only" if key in posonly else "unexpected"
-            raise python_error(TypeError(f"{name}() got an {why} keyword argument '{key}'"))
+            raise python_error(TypeError(f"{name}() got an unexpected keyword argument '{key}'"))
         if key in names:
             raise python_error(TypeError(f"{name}() got multiple values for argument '{key}'"))
         names[key] = value

@@ -13,7 +13,7 @@ from ..ir import symbolic as sym
 from ..ir.symbolic import Int, NeedsUnroll, Sym
 from ..ir.tiles import Dim, Tile
 
-PYTHON_ERROR = "STL002"  # the code of an exception Python would raise
+PYTHON_ERROR = "STL004"  # the code of an exception Python would raise
 
 
 @dataclass(frozen=True)

@@ -118,6 +118,42 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL004": RuleDoc(
+        why=(
+            "Where Python would raise (a float where `range` wants an int, a division by zero, "
+            "a float overflow, an unbound local variable, a call with the wrong arguments), the "
+            "kernel stops there when it runs: nothing after it happens, so nothing after it can "
+            "be verified. The diagnostic points at the expression that raises."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("M")
+            T = 8 / 2  # the float 4.0
+
+            for i in range(0, 8, T):
+                out.assign(x.slice(M, i, i + T))
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("M")
+            T = 8 // 2
+
+            for i in range(0, 8, T):
+                out.assign(x.slice(M, i, i + T))
+            """
+        ),
+    ),
     "STL010": RuleDoc(
         why=(
             "NumPy broadcasts or silently transposes operands whose shapes happen to fit: an `M "
