@@ -120,6 +120,7 @@ class LoopRules:
                     "after the loop is not tracked"
                 ),
             )
+        self._store_last_index(node, name, loop)
         for tracker_outer in self.trackers:
             if tracker_outer.frame is None or tracker_outer.frame is tracker.frame:
                 tracker_outer.written |= tracker.written
@@ -168,6 +169,14 @@ class LoopRules:
             self.store(name, value)
             self.exec_block(node.body)
         return True
+
+    def _store_last_index(self, node: cst.For, name: str, loop: range) -> None:
+        """After the loop, its variable holds the last index, as in Python (unless
+        the body assigns it too)."""
+        visitor = _Assigned()
+        node.body.visit(visitor)
+        if name not in visitor.names:
+            self.store(name, loop[-1])
 
     def _carried_tiles(
         self, node: cst.For, name: str, loop: range
@@ -262,6 +271,7 @@ class LoopRules:
                     "loop is not tracked"
                 ),
             )
+        self._store_last_index(node, name, loop)
         for v in carried:
             self.store(v, Tile(slices[v], conclusions[v].term))
         # what follows relies on the invariants (their failures are reported there)

@@ -101,6 +101,7 @@ SHAPES = (
     "none_default",
     "augmented_global",
     "alias_split",
+    "index_after_loop",
 )
 
 
@@ -227,6 +228,15 @@ def _shape(
             f"    t = {t_slice}",
             f"    {first}.assign({body})",
             f"    {'c' if first == 'd' else 'd'}.assign(t{' * 2' if other[0] == '2' else ''})",
+        ]
+    if shape == "index_after_loop":
+        # after the loop its variable holds the last index
+        return header + [
+            f"for i in range(0, {m}, T):",
+            f"    t = {t_slice}",
+            f"    {write}",
+            'd = tnp.TypedResult("M N")',
+            f"d.assign(x.slice(M, 0, min(i + {_near(rng, tile)}, {m})))",
         ]
     if shape == "alias_split":
         # two results with one spec, each written half by a different name
