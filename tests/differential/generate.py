@@ -102,6 +102,9 @@ SHAPES = (
     "augmented_global",
     "alias_split",
     "index_after_loop",
+    "row_sum",
+    "row_max",
+    "invariant",
 )
 
 
@@ -125,7 +128,7 @@ def kernel(rng: random.Random) -> str:
         f"K = {expr}",
         f"T = {tile_expr}",
     ]
-    out = _shape(rng, shape, m, body, spec, tile_value)
+    out = _shape(rng, shape, m, body, spec, tile_value, n)
     out = [line.replace("N_SIZE", str(n)) for line in out]
     return "\n".join(lines + out) + "\n"
 
@@ -138,7 +141,7 @@ def _near(rng: random.Random, value: int | None) -> str:
 
 
 def _shape(
-    rng: random.Random, shape: str, m: int, body: str, spec: str, tile: int | None
+    rng: random.Random, shape: str, m: int, body: str, spec: str, tile: int | None, n: int
 ) -> list[str]:
     write = f"c.assign({body})"
     header = [f'c = tnp.TypedResult("{spec}")']
@@ -228,6 +231,40 @@ def _shape(
             f"    t = {t_slice}",
             f"    {first}.assign({body})",
             f"    {'c' if first == 'd' else 'd'}.assign(t{' * 2' if other[0] == '2' else ''})",
+        ]
+    if shape in ("row_sum", "row_max"):
+        # a reduction over N accumulated tile by tile (a carried, unrolled loop)
+        u = rng.choice(("1", "2", "3", "U"))
+        first = rng.choice(("0", "0", "0", "1"))
+        if shape == "row_sum":
+            start, step, spec_r = rng.choice(("0", "0.0", "0 or 0")), "total + {b}.sum(N)", "sum"
+        else:
+            start, step, spec_r = "-np.inf", "tnp.maximum(total, {b}.max(N))", "max"
+        block = f"x.slice(M, i, min(i + T, {m})).slice(N, j, min(j + U, {n}))"
+        return [
+            "import numpy as np",
+            f'c = tnp.TypedResult("{spec_r}[N](M N)")',
+            f"U = {rng.choice(('1', '2', '5 // 2', '1 or 2'))}",
+            f"for i in range(0, {m}, T):",
+            f"    total = {start}",
+            f"    for j in range({first}, {n}, {u}):",
+            "        total = " + step.format(b=block),
+            "    c.assign(total)",
+        ]
+    if shape == "invariant":
+        # a carried sum proven by induction on its stated invariant
+        width = rng.choice([d for d in range(1, n + 1) if n % d == 0])
+        claim = rng.choice(("j + U", "j + U", "j + U", "j", f"{n}"))
+        return [
+            'c = tnp.TypedResult("sum[N](M N)")',
+            f"U = {width}",
+            f"for i in range(0, {m}, T):",
+            f"    rows = x.slice(M, i, min(i + T, {m}))",
+            "    acc = rows.slice(N, 0, U).sum(N)",
+            f"    for j in range(U, {n}, U):",
+            "        acc = acc + rows.slice(N, j, j + U).sum(N)",
+            f'        acc.assert_equivalent("sum[N](M N)", N[0:{claim}])',
+            "    c.assign(acc)",
         ]
     if shape == "index_after_loop":
         # after the loop its variable holds the last index
