@@ -31,7 +31,7 @@ from ..ir.tiles import Tile
 from ..spec.parser import SpecError
 from .library import NOT_MINE, Library
 from .loops import LoopRules, Tracker, _Break, _Continue, target_names
-from .scopes import bind_arguments, local_names, parameters
+from .scopes import bind_arguments, is_generator, local_names, parameters
 from .values import (
     Builtin,
     Function,
@@ -337,6 +337,9 @@ class Interpreter(LoopRules):
             raise KernelError("STL002", "unsupported: async functions", node=node)
         if node.decorators:
             raise KernelError("STL002", "unsupported: decorated functions", node=node.decorators[0])
+        if is_generator(node):
+            # calling it would only make a generator object: its body would not run
+            raise KernelError("STL002", "unsupported: generator functions (`yield`)", node=node)
         if isinstance(node.params.star_kwarg, cst.Param):
             raise KernelError(
                 "STL002", "unsupported: **kwargs parameters", node=node.params.star_kwarg

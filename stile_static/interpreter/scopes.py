@@ -122,6 +122,27 @@ class _Binders(cst.CSTVisitor):
     visit_ListComp = visit_SetComp = visit_DictComp = visit_GeneratorExp = _comprehension
 
 
+class _Yields(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_Yield(self, node: cst.Yield) -> None:
+        self.found = True
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def is_generator(func: cst.FunctionDef) -> bool:
+    """Whether ``func``'s own body yields (calling it then runs none of the body)."""
+    finder = _Yields()
+    func.body.visit(finder)
+    return finder.found
+
+
 def bind_arguments(func: Function, args: list, kwargs: dict[str, Any]) -> dict[str, Any]:
     """The frame of a call: parameters bound as Python binds them (else its TypeError)."""
     name = func.node.name.value

@@ -60,6 +60,12 @@ class Poison:
 
 
 def kind(value: Any) -> str:
+    if isinstance(value, Sym):
+        return f"the loop index `{value}`"
+    if isinstance(value, bool):
+        return "a bool"
+    if isinstance(value, float):
+        return f"the float {float(value)!r}"
     if isinstance(value, Tile):
         return f"a tile ({value.describe()})"
     if isinstance(value, Dim):
