@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import math
 import time
 from fractions import Fraction
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stile_static.check.checker import check_source
 from stile_static.core.errors import KernelError
@@ -140,3 +143,32 @@ def test_huge_ints_are_refused_quickly() -> None:
 )
 def test_scopes_calls_and_control_flow(body: str, codes: set[str]) -> None:
     assert verdict(body) == codes
+
+
+NUMBERS = st.one_of(
+    st.integers(-(10**6), 10**6),
+    st.booleans(),
+    st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(a=NUMBERS, b=NUMBERS, op=st.sampled_from(["+", "-", "*", "/", "//", "%", "**"]))
+def test_arithmetic_is_pythons(a: object, b: object, op: str) -> None:
+    """Same value and type as Python, or a diagnostic where Python raises; a float
+    result from exact operands carries an exact real close to it."""
+    try:
+        python = eval(f"a {op} b", {"a": a, "b": b})  # noqa: S307
+    except (ArithmeticError, ValueError):
+        with pytest.raises(KernelError):
+            number_binary(op, a, b)  # type: ignore[arg-type]
+        return
+    try:
+        ours = number_binary(op, a, b)  # type: ignore[arg-type]
+    except KernelError:
+        assert isinstance(python, complex) or (op == "**" and isinstance(python, int))
+        return
+    assert type(ours) is type(python) or isinstance(ours, reals.Real)
+    assert ours == python or (ours != ours and python != python)
+    if isinstance(ours, reals.Real) and isinstance(ours.exact, Const) and math.isfinite(ours):
+        assert math.isclose(float(ours.exact.value), ours, rel_tol=1e-9, abs_tol=1e-300)
