@@ -172,3 +172,8 @@ def test_arithmetic_is_pythons(a: object, b: object, op: str) -> None:
     assert ours == python or (ours != ours and python != python)
     if isinstance(ours, reals.Real) and isinstance(ours.exact, Const) and math.isfinite(ours):
         assert math.isclose(float(ours.exact.value), ours, rel_tol=1e-9, abs_tol=1e-300)
+
+
+def test_one_result_bound_to_two_names_is_one_result() -> None:
+    body = "c = d = tnp.TypedResult('M')\nc.assign(x.slice(M, 0, 2))\nd.assign(x.slice(M, 2, 4))\n"
+    assert verdict(body) == {"ok"}

@@ -257,7 +257,8 @@ class Interpreter(LoopRules):
     def exec_Assign(self, node: cst.Assign) -> None:
         value = self.eval(node.value)
         for target in node.targets:
-            self.assign_target(target.target, value, node.value)
+            # `c = d = TypedResult(...)`: one object, bound to both names
+            value = self.assign_target(target.target, value, node.value)
 
     def exec_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is None:
@@ -271,15 +272,14 @@ class Interpreter(LoopRules):
         value = self.binary(op, self.eval(node.target), self.eval(node.value))
         self.assign_target(node.target, value, node.value)
 
-    def assign_target(
-        self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
-    ) -> None:
+    def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode) -> Any:
+        """Bind ``value`` to ``target``; the value bound (a library may name it)."""
         if isinstance(target, cst.Name):
             value = self.library.bind(self, target.value, value, value_node)
             if _hoverable(value):
                 self.tile_types[self.span(target)] = value
             self.store(target.value, value)
-            return
+            return value
         if isinstance(target, (cst.Tuple, cst.List)):
             if any(isinstance(e, cst.StarredElement) for e in target.elements):
                 raise KernelError("STL002", "unsupported: a starred assignment target", node=target)
@@ -292,9 +292,10 @@ class Interpreter(LoopRules):
                     ),
                     target,
                 )
-            for element, item in zip(target.elements, value):
+            return tuple(
                 self.assign_target(element.value, item, value_node)
-            return
+                for element, item in zip(target.elements, value)
+            )
         raise KernelError("STL002", "unsupported assignment target", node=target)
 
     def exec_Import(self, node: cst.Import) -> None:
