@@ -47,6 +47,8 @@ def verdict(body: str) -> set[str]:
         ("3 if 0.1 + 0.2 == 0.3 else 5", 5),
         ("min(3, 2.5)", 2.5),
         ("(1, 2)[-1]", 2),
+        ("(1e16 + 1.0) - 1e16", 0.0),
+        ("(2 ** 53 + 1) - 2 ** 53", 1),
     ],
 )
 def test_a_constant_is_the_value_python_computes(value: str, python: object) -> None:

@@ -819,13 +819,11 @@ def math_function(name: str, number: int | float) -> float:
             value = float(getattr(math, short)(number))
     except (OverflowError, ValueError) as error:
         raise python_error(error) from None
-    if not math.isfinite(value):
-        return reals.Real(value, None)
     if short == "sqrt":
-        return reals.Real(value, reals.sqrt(exact))
+        return reals.real(value, reals.sqrt(exact))
     if short == "exp":
-        return reals.Real(value, reals.exp(exact))
-    return reals.Real(value, reals.log(short, exact))
+        return reals.real(value, reals.exp(exact))
+    return reals.real(value, reals.log(short, exact))
 
 
 # ------------------------------------------------------------------- helpers

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -144,11 +143,9 @@ def number_binary(op: str, a: int | float, b: int | float) -> int | float:
         raise KernelError("STL002", f"unsupported: an int of more than {MAX_INT_BITS} bits")
     if not isinstance(value, float):
         return value
-    if not math.isfinite(value):
-        return reals.Real(value, None)  # Python's inf or nan, whatever the reals say
     if op in _CONTINUOUS:
-        return reals.Real(value, reals.exact_binary(op, reals.exact_of(a), reals.exact_of(b)))
-    return reals.Real(value, reals.exact_of(value))
+        return reals.real(value, reals.exact_binary(op, reals.exact_of(a), reals.exact_of(b)))
+    return reals.real(value, None)  # floor and modulo: Python's float is the value
 
 
 def _plain(value: int | float) -> int | float:

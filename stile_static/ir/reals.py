@@ -40,8 +40,7 @@ class Real(float):
 def literal(text: str) -> Real:
     """A float literal: Python's float, and the decimal it spells."""
     clean = text.replace("_", "")
-    value = float(clean)
-    return Real(value, _fraction_term(Fraction(clean)) if math.isfinite(value) else None)
+    return real(float(clean), Const(Fraction(clean)))
 
 
 def exact_of(value: Any) -> Term | None:
@@ -151,3 +150,42 @@ def log(fn: str, a: Term | None) -> Term | None:
             if value.denominator == 1 and value.numerator & (value.numerator - 1) == 0:
                 return Const(Fraction(sign * (value.numerator.bit_length() - 1)))
     return Unary(fn, a)
+
+
+# Python's float may drift from the real it stands for by rounding, far less
+# than this (relative); past it (cancellation: (1e16 + 1.0) - 1e16 is 0.0 in
+# Python, 1 in the reals) the float is what runs, so it is what the tile gets.
+AGREEMENT = 1e-9
+
+
+def real(value: float, exact: Term | None) -> Real:
+    """``value`` with ``exact`` as its real, if the two agree; else with the float itself."""
+    if not math.isfinite(value):
+        return Real(value, None)
+    if exact is not None:
+        approx = approximate(exact)
+        scale = max(abs(value), abs(approx)) if approx is not None else 0.0
+        if approx is not None and abs(approx - value) <= AGREEMENT * scale:
+            return Real(value, exact)
+    return Real(value, Const(Fraction(value)))
+
+
+_FUNCTIONS = {"sqrt": math.sqrt, "exp": math.exp, "log": math.log, "log2": math.log2}
+
+
+def approximate(term: Term) -> float | None:
+    """The float nearest ``term`` (a constant term), or None if it has none."""
+    try:
+        if isinstance(term, Const):
+            return float(term.value)
+        if isinstance(term, Unary) and term.fn in _FUNCTIONS:
+            arg = approximate(term.arg)
+            return None if arg is None else _FUNCTIONS[term.fn](arg)
+        if isinstance(term, Binary) and term.op in ("+", "-", "*", "/"):
+            a, b = approximate(term.left), approximate(term.right)
+            if a is None or b is None:
+                return None
+            return {"+": a + b, "-": a - b, "*": a * b, "/": a / b if b else math.nan}[term.op]
+    except (OverflowError, ValueError, ZeroDivisionError):
+        return None
+    return None

@@ -50,6 +50,10 @@ CONSTANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("(-1) ** 2", "1", ("-1",)),
     ("-1 ** 2", "-1", ("1",)),
     ("x_scale", "0.1", ("0.5",)),
+    ("(1e16 + 1.0) - 1e16", "0", ("1",)),
+    ("1e16 + 1 - 1e16", "0", ("1",)),
+    ("(2.0 ** 53 + 1) - 2 ** 53", "0", ("1",)),
+    ("(2 ** 53 + 1) - 2 ** 53", "1", ("0",)),
 ]
 
 # (expression, value as Python computes it or None when it is not an int; careless values)
