@@ -49,6 +49,8 @@ def verdict(body: str) -> set[str]:
         ("(1, 2)[-1]", 2),
         ("(1e16 + 1.0) - 1e16", 0.0),
         ("(2 ** 53 + 1) - 2 ** 53", 1),
+        ("math.ceil(7 / 2)", 4),
+        ("math.floor(-0.5)", -1),
     ],
 )
 def test_a_constant_is_the_value_python_computes(value: str, python: object) -> None:

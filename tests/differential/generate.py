@@ -54,6 +54,8 @@ CONSTANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("1e16 + 1 - 1e16", "0", ("1",)),
     ("(2.0 ** 53 + 1) - 2 ** 53", "0", ("1",)),
     ("(2 ** 53 + 1) - 2 ** 53", "1", ("0",)),
+    ("math.ceil(7 / 2)", "4", ("3", "3.5")),
+    ("math.floor(-0.5)", "-1", ("0",)),
 ]
 
 # (expression, value as Python computes it or None when it is not an int; careless values)
@@ -73,6 +75,8 @@ TILE_SIZES: list[tuple[str, int | None]] = [
     ("9 // 2.0", None),
     ("5 if 1 / 3 * 3 == 1 else 2", 5),
     ("2 if 0.1 + 0.2 == 0.3 else 3", 3),
+    ("math.ceil(7 / 2)", 4),
+    ("math.floor(9 / 2)", 4),
 ]
 
 BODIES = [
