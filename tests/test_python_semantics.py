@@ -150,7 +150,7 @@ def test_scopes_calls_and_control_flow(body: str, codes: set[str]) -> None:
 
 
 NUMBERS = st.one_of(
-    st.integers(-(10**6), 10**6),
+    st.integers(-1000, 1000),  # Python itself takes seconds for 10**6 ** 10**6
     st.booleans(),
     st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6),
 )
