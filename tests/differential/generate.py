@@ -138,7 +138,7 @@ def kernel(rng: random.Random) -> str:
     ]
     out = _shape(rng, shape, m, body, spec, tile_value, n)
     out = [line.replace("N_SIZE", str(n)) for line in out]
-    return "\n".join(lines + out) + "\n"
+    return "\n".join([f"# shape: {shape}", *lines, *out]) + "\n"
 
 
 def _near(rng: random.Random, value: int | None) -> str:
