@@ -31,9 +31,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..diagnostics import Span
-from ..errors import KernelError
-from ..terms import Binary, Const, Reduce, Term, Unary, const, free_dims
+from ..core.diagnostics import Span
+from ..core.errors import KernelError
+from ..ir.terms import Binary, Const, Reduce, Term, Unary, const, free_dims
 
 NEG_INF = float("-inf")
 POS_INF = float("inf")

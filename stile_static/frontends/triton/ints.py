@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import KernelError
+from ...core.errors import KernelError
 
 
 @dataclass(frozen=True)
