@@ -16,7 +16,10 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..core.diagnostics import Diagnostic, Span
+from ..frontends.triton import frontend as triton_frontend
+from ..frontends.triton.frontend import is_triton_file
 from ..interpreter.core import Interpreter
+from ..ir.obligations import Facts
 from ..ir.tiles import Tile
 from ..prover import egraph as prover
 from ..prover.coverage import check_coverage
@@ -135,12 +138,24 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     except (RecursionError, MemoryError):
         return _file_error(path, "the file is too deeply nested to parse")
     if not _imports_stile(module):
+        if is_triton_file(data):
+            return _check_triton(module, data, path, options)
         return FileReport(path, is_kernel=False)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     positions = wrapper.resolve(PositionProvider)
     interp = Interpreter(wrapper, positions, path)
     facts = interp.run()
     report = FileReport(path, list(interp.diagnostics), tile_types=interp.tile_types)
+    report.diagnostics.extend(_prove(facts, path, options, report))
+    report.diagnostics.extend(check_coverage(facts, path))
+    if options.cross_check:
+        report.diagnostics.extend(cross_check(wrapper, positions, path, options.seed))
+    report.diagnostics = _dedupe(report.diagnostics)
+    return report
+
+
+def _prove(facts: Facts, path: str, options: Options, report: FileReport) -> list[Diagnostic]:
+    """Verdicts of the obligations: the proved ones go to ``report``, the others come back."""
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
@@ -158,10 +173,22 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
                 )
         else:
             failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
-    report.diagnostics.extend(failed.values())
-    report.diagnostics.extend(check_coverage(facts, path))
-    if options.cross_check:
-        report.diagnostics.extend(cross_check(wrapper, positions, path, options.seed))
+    return list(failed.values())
+
+
+def _check_triton(module: cst.Module, text: str, path: str, options: Options) -> FileReport:
+    """A file with `# stile:` annotations: the Triton front end, case by case."""
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    analysis = triton_frontend.analyze(wrapper, wrapper.resolve(PositionProvider), path, text)
+    report = FileReport(path, list(analysis.diagnostics), tile_types=analysis.tile_types)
+    # one diagnostic per location and code: the first case that shows it
+    first: dict[tuple[Span, str], Diagnostic] = {}
+    for run in analysis.runs:
+        found = _prove(run.facts, path, options, report) + check_coverage(run.facts, path)
+        for d in found:
+            notes = (*d.notes, f"in case {run.label}", *run.notes)
+            first.setdefault((d.span, d.code), replace(d, notes=notes))
+    report.diagnostics.extend(first.values())
     report.diagnostics = _dedupe(report.diagnostics)
     return report
 

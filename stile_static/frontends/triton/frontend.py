@@ -1,0 +1,278 @@
+"""The Triton front end: annotated wrappers in, one :class:`Facts` per case out.
+
+A file is a Triton kernel file when a ``# stile:`` line sits above a function
+(its host wrapper). For each case of the annotation (or the default cases),
+the wrapper runs with its tensors bound to the spec's inputs, then every
+kernel it launches runs program by program, for every autotune config. The
+stores become obligations and writes, which the checker proves and covers as
+it does for the dialect.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from ...core.diagnostics import Diagnostic, Span
+from ...core.errors import KernelError, Poisoned
+from ...interpreter.values import Function
+from ...ir.obligations import Facts, Obligation, Result, Write
+from ...ir.specs import InputInfo, Spec
+from ...ir.tiles import Slice, Tile
+from ...spec.parser import SpecError, parse_spec
+from .. import blocks
+from . import annotations as A
+from .host import Tensor, symbolic_strides
+from .interp import SpecScalar, TritonInterpreter, _CaseRejected
+from .ints import Stride
+
+
+@dataclass
+class CaseRun:
+    label: str
+    facts: Facts
+    notes: tuple[str, ...] = ()
+
+
+@dataclass
+class Analysis:
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    runs: list[CaseRun] = field(default_factory=list)
+    tile_types: dict = field(default_factory=dict)
+
+
+def is_triton_file(text: str) -> bool:
+    return any(A.is_annotation(line) for line in text.splitlines())
+
+
+def analyze(wrapper: cst.MetadataWrapper, positions: dict, path: str, text: str) -> Analysis:
+    interp = TritonInterpreter(wrapper, positions, path)
+    interp.run_module()
+    analysis = Analysis()
+    lines = text.splitlines()
+    for stmt in wrapper.module.body:
+        if not isinstance(stmt, cst.FunctionDef):
+            continue
+        first = interp.span(stmt.decorators[0] if stmt.decorators else stmt).line
+        ann = A.read(lines, stmt, first)
+        if not (ann.targets or ann.cases or ann.assumes or ann.errors):
+            continue
+        _WrapperCheck(interp, ann, analysis).run()
+    analysis.diagnostics.extend(interp.diagnostics)
+    analysis.tile_types = interp.tile_types
+    return analysis
+
+
+def _bad(span: Span, message: str, path: str, help: str | None = None) -> Diagnostic:
+    return Diagnostic(path, span, "STL023", message, help=help)
+
+
+def default_cases(dims: list[str]) -> list[dict[str, int]]:
+    """Sizes no power-of-two block divides, one case smaller than most blocks."""
+    return [{d: 37 for d in dims}, {d: (5, 19)[i % 2] for i, d in enumerate(dims)}]
+
+
+class _WrapperCheck:
+    def __init__(self, interp: TritonInterpreter, ann: A.Annotation, analysis: Analysis) -> None:
+        self.interp = interp
+        self.ann = ann
+        self.analysis = analysis
+        self.path = interp.path
+        self.node = ann.wrapper
+
+    def diag(self, d: Diagnostic) -> None:
+        self.analysis.diagnostics.append(d)
+
+    def run(self) -> None:
+        for span, message in self.ann.errors:
+            self.diag(_bad(span, message, self.path))
+        if not self.ann.targets:
+            self.diag(_bad(self.interp.span(self.node.name), "the `# stile:` annotation names no "
+                           "target: add a line `TARGET = SPEC`", self.path))
+            return
+        params = [p.name.value for p in self.node.params.params]
+        inputs: dict[str, tuple[str, ...]] = {}
+        for target in self.ann.targets:
+            for name, dims in A.declared_inputs(target.spec):
+                if name in params:
+                    inputs.setdefault(name, dims)
+        dims: list[str] = []
+        for ds in inputs.values():
+            for d in ds:
+                if d not in dims:
+                    dims.append(d)
+        function = self.interp.frames[0].names.get(self.node.name.value)
+        if not isinstance(function, Function):
+            self.diag(_bad(self.interp.span(self.node.name),
+                           "the annotated function cannot be followed (a decorator?)", self.path))
+            return
+        cases = [(dict(c.values), c.label(), c.span) for c in self.ann.cases]
+        if not cases:
+            cases = [(c, " ".join(f"{k}={v}" for k, v in c.items()), self.ann.targets[0].span)
+                     for c in default_cases(dims)]
+        for values, label, span in cases:
+            self.run_case(function, params, inputs, dims, values, label, span)
+
+    def run_case(
+        self,
+        function: Function,
+        params: list[str],
+        inputs: dict[str, tuple[str, ...]],
+        dims: list[str],
+        values: dict,
+        label: str,
+        span: Span,
+    ) -> None:
+        interp = self.interp
+        sizes = {d: values[d] for d in values if d not in params}
+        missing = [d for d in dims if d not in sizes]
+        if missing:
+            self.diag(_bad(span, f"the case gives no size for {', '.join(missing)}", self.path))
+            return
+        input_infos = [InputInfo(n, ds) for n, ds in inputs.items()]
+        specs: dict[str, tuple[A.Target, Spec]] = {}
+        for target in self.ann.targets:
+            try:
+                spec = parse_spec(target.spec, input_infos, sizes)
+            except SpecError as error:
+                start = target.spec_span.column + error.start
+                where = Span(target.spec_span.line, start, target.spec_span.line,
+                             start + max(error.end - error.start, 1))
+                interp.report(KernelError(error.code, f"in spec: {error.message}", help=error.help,
+                                          node=where), self.node)
+                return
+            specs[target.name] = (target, spec)
+        args: dict[str, object] = {}
+        for name in params:
+            if name in inputs:
+                shape = tuple(sizes[d] for d in inputs[name])
+                args[name] = Tensor(name, shape, inputs[name], symbolic_strides(name, len(shape)),
+                                    "input", "input")
+            elif name in specs:
+                _, spec = specs[name]
+                shape = tuple(sizes[d] for d in spec.out_dims)
+                args[name] = Tensor(name, shape, spec.out_dims,
+                                    symbolic_strides(name, len(shape)), "param", "empty", target=name)
+            elif name in values:
+                args[name] = values[name]
+            elif name in function.defaults:
+                args[name] = function.defaults[name]
+            else:
+                self.diag(_bad(span, f"the case gives no value for the parameter `{name}`",
+                               self.path, help=f"add `{name}=VALUE` to the case line"))
+                return
+        interp.aliases = {}
+        for assume in self.ann.assumes:
+            if not self.apply_assume(assume, args):
+                return
+        interp.launches = []
+        interp.stored = []
+        interp.notes = {}
+        try:
+            returned = interp.call_function(function, [args[p] for p in params], {}, self.node)  # type: ignore[arg-type]
+        except _CaseRejected as rejected:
+            self.diag(Diagnostic(self.path, interp.span(rejected.node), "STL045",
+                                 f"case {label}: {rejected}; the case is not checked",
+                                 severity="warning", related=((span, "case"),)))
+            return
+        except KernelError as error:
+            interp.report(error, self.node)
+            return
+        except Poisoned:
+            return
+        results: dict[str, Result] = {}
+        for name, (target, spec) in specs.items():
+            tensor = self.bind_target(name, returned, args, target)
+            if tensor is None:
+                return
+            if tensor.sizes != tuple(sizes[d] for d in spec.out_dims):
+                self.diag(Diagnostic(self.path, target.span, "STL030",
+                                     f"{name} has shape {list(tensor.sizes)}, the spec gives "
+                                     f"{' '.join(spec.out_dims)}"))
+                return
+            tensor.dims = spec.out_dims
+            tensor.target = name
+            results[name] = Result(name, target.span, spec, target.spec, target.spec_span)
+        for launch in interp.launches:
+            try:
+                interp.run_launch(launch)
+            except KernelError as error:
+                interp.report(error, launch.node)
+                for result in results.values():
+                    result.complete = False
+            except Poisoned:
+                for result in results.values():
+                    result.complete = False
+        facts = self.facts(sizes, input_infos, results)
+        self.analysis.runs.append(CaseRun(label, facts, tuple(interp.notes.values())))
+
+    def bind_target(self, name: str, returned: object, args: dict, target: A.Target) -> Tensor | None:
+        if name == "return":
+            value = returned
+        elif name.startswith("return["):
+            index = int(name[7:-1])
+            if not isinstance(returned, tuple) or index >= len(returned):
+                self.diag(_bad(target.span, f"the wrapper does not return a tuple with item {index}",
+                               self.path))
+                return None
+            value = returned[index]
+        else:
+            value = args.get(name)
+            if value is None:
+                self.diag(_bad(target.span, f"`{name}` is not a parameter of the wrapper", self.path))
+                return None
+        if not isinstance(value, Tensor):
+            self.diag(_bad(target.span, f"the target {name} is not a tensor the wrapper makes",
+                           self.path))
+            return None
+        return value.base or value
+
+    def apply_assume(self, assume: A.Assume, args: dict) -> bool:
+        text = assume.text
+        match = re.fullmatch(r"(\w+)\.is_contiguous\(\)", text)
+        if match and isinstance(args.get(match.group(1)), Tensor):
+            self.interp.make_contiguous(args[match.group(1)])
+            return True
+        match = re.fullmatch(r"(\w+)\.stride\((\d+)\)\s*==\s*(\w+)\.stride\((\d+)\)", text)
+        if match:
+            a, i, b, j = match.group(1), int(match.group(2)), match.group(3), int(match.group(4))
+            ta, tb = args.get(a), args.get(b)
+            if isinstance(ta, Tensor) and isinstance(tb, Tensor):
+                sa = ta.strides[i] if i < len(ta.strides) else None
+                sb = tb.strides[j] if j < len(tb.strides) else None
+                if isinstance(sa, Stride) and isinstance(sb, Stride):
+                    ta.strides = tuple(sb if s == sa else s for s in ta.strides)
+                    return True
+        self.diag(_bad(assume.span, f"cannot use the assumption `{text}`", self.path,
+                       help="supported: `x.is_contiguous()` and `y.stride(i) == x.stride(j)`"))
+        return False
+
+    def facts(self, sizes: dict[str, int], inputs: list[InputInfo], results: dict[str, Result]) -> Facts:
+        obligations: list[Obligation] = []
+        writes: list[Write] = []
+        seen: set[tuple[str, int]] = set()
+        for stored in self.interp.stored:
+            result = results.get(stored.target)
+            if result is None or result.spec is None:
+                continue
+            out_dims = result.spec.out_dims
+            for box in stored.boxes:
+                writes.append(Write(stored.target, _slices(out_dims, box), stored.span))
+            for piece, boxes in stored.pieces:
+                key = (stored.target, blocks.term_key(piece))
+                if key in seen or not boxes:
+                    continue
+                seen.add(key)
+                tile = Tile(_slices(out_dims, boxes[0]), piece)
+                obligations.append(Obligation("assign", stored.span, result.spec_span,
+                                              stored.target, tile, result.spec, result.spec_text))
+        return Facts(dict(sizes), {i.name: i for i in inputs}, results, obligations, writes)
+
+
+def _slices(dims: tuple[str, ...], box: tuple[tuple[int, int], ...]) -> tuple[Slice, ...]:
+    return tuple(Slice(d, lo, hi) for d, (lo, hi) in zip(dims, box))
+
+
+__all__ = ["Analysis", "CaseRun", "SpecScalar", "analyze", "is_triton_file"]

@@ -1,0 +1,1027 @@
+"""The Python-subset interpreter, taught the values of Triton host wrappers and kernels.
+
+The module body runs once (imports, ``@triton.jit`` kernels, helpers,
+constants); a statement it cannot follow only makes the names it binds
+unusable, with the reason given where one is used. A wrapper then runs for
+one case of its annotation, recording each ``kernel[grid](...)`` launch; each
+launch runs program by program over its concrete grid, for every autotune
+config. Integers are concrete per program except strides (:mod:`.ints`); data
+are blocks (:mod:`..blocks`); loads and stores go through :mod:`.memory`.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from ...core.diagnostics import Span
+from ...core.errors import KernelError, Poisoned
+from ...interpreter.core import Interpreter, _Frame, _Return
+from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...ir import terms as T
+from ...ir.terms import Const, Load, Term
+from .. import blocks
+from ..blocks import Block, Undef, fold_binary, fold_unary
+from . import ints as I
+from .host import (
+    LAUNCH_OPTIONS,
+    Closure,
+    Config,
+    Decorator,
+    DType,
+    Kernel,
+    Launch,
+    Launcher,
+    Opaque,
+    Special,
+    Tensor,
+    new_tensor,
+    row_major,
+)
+from .ints import Ints, Mask, Ptr
+from .memory import Stored, load_block, scalar_piece, store_block
+
+KNOWN = {
+    "triton": "triton",
+    "triton.language": "tl",
+    "triton.language.math": "tl.math",
+    "triton.language.extra": "tl.extra",
+    "triton.language.extra.libdevice": "tl.math",
+    "triton.language.extra.cuda.libdevice": "tl.math",
+    "triton.language.extra.cuda": "tl.extra",
+    "torch": "torch",
+    "numpy": "np",
+    "math": "math",
+}
+TL_FUNCTIONS = (
+    "program_id num_programs arange load store zeros full zeros_like full_like dot trans "
+    "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs where maximum "
+    "minimum cdiv multiple_of max_contiguous max_constancy assume static_assert "
+    "static_print device_assert debug_barrier constexpr range static_range broadcast_to "
+    "expand_dims reshape view fma cast fdiv div_rn"
+).split()
+DTYPES = (
+    "float32 float16 bfloat16 float64 float8e4nv float8e5 int1 int8 int16 int32 int64 "
+    "uint8 uint16 uint32 uint64"
+).split()
+MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
+TORCH_FUNCTIONS = "empty empty_like zeros zeros_like".split()
+TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
+EXTRA_BUILTINS = ("len", "tuple", "list", "bool", "print", "isinstance", "sum")
+
+# float literals read as the exact constant they round (float32 precision)
+SPECIAL_CONSTANTS = {
+    "log2(e)": 1 / math.log(2),
+    "ln(2)": math.log(2),
+    "pi": math.pi,
+    "sqrt(2)": math.sqrt(2),
+}
+
+
+class _CaseRejected(Exception):
+    """An ``assert`` of the wrapper fails for this case."""
+
+    def __init__(self, message: str, node: cst.CSTNode) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class TritonInterpreter(Interpreter):
+    def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
+        super().__init__(wrapper, positions, path, induction=False)
+        self.lenient = False  # module level: errors only poison names
+        self._reason: str | None = None
+        self.in_kernel = False
+        self.program: tuple[int, ...] = (0, 0, 0)
+        self.grid: tuple[int, ...] = (1, 1, 1)
+        self.launches: list[Launch] = []
+        self.stored: list[Stored] = []
+        self.notes: dict[str, str] = {}
+        self.aliases: dict[I.Stride, I.Stride] = {}
+        self.contiguous: set[str] = set()
+
+    # ------------------------------------------------------------ module
+
+    def run_module(self) -> None:
+        self.lenient = True
+        try:
+            for stmt in self.module.body:
+                self.exec_stmt(stmt)
+        finally:
+            self.lenient = False
+
+    def report(self, error: KernelError, fallback: cst.CSTNode) -> None:
+        if self.lenient:
+            self._reason = error.message
+            return
+        super().report(error, fallback)
+
+    def flag(self, error: KernelError, node: cst.CSTNode) -> None:
+        """Report without stopping the statement."""
+        self.report(error, node)
+
+    def _poison_targets(self, node: cst.CSTNode) -> None:
+        if not self.lenient:
+            super()._poison_targets(node)
+            return
+        from ...interpreter.loops import target_names
+
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            targets = [node.name]
+        reason = self._reason or "its definition could not be followed"
+        for target in targets:
+            for name in target_names(target):
+                self.store(name, Poison(f"`{name}`: {reason}"))
+
+    def exec_stmt(self, stmt: cst.CSTNode) -> None:
+        if self.lenient and isinstance(stmt, cst.ClassDef):
+            self._reason = "class definitions are not followed"
+            self._poison_targets(stmt)
+            return
+        super().exec_stmt(stmt)
+
+    def _module(self, dotted: str, node: cst.CSTNode) -> Any:
+        known = KNOWN.get(dotted)
+        if known:
+            return Module(known)
+        return Poison(f"module `{dotted}` is not followed by the analyzer")
+
+    def exec_Import(self, node: cst.Import) -> None:
+        from ...interpreter.core import _dotted
+
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                self.store(alias.asname.name.value, self._module(dotted, alias))  # type: ignore[union-attr]
+            else:
+                top = dotted.split(".")[0]
+                self.store(top, self._module(top, alias))
+
+    def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
+        from ...interpreter.core import _dotted
+
+        source = _dotted(node.module) if node.module is not None else ""
+        if source == "__future__":
+            return
+        if isinstance(node.names, cst.ImportStar):
+            raise KernelError("STL002", f"unsupported: `from {source} import *`")
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+            full = f"{source}.{name}"
+            if full in KNOWN:
+                value: Any = Module(KNOWN[full])
+            elif source in KNOWN:
+                try:
+                    value = self.attribute(Module(KNOWN[source]), name)
+                except KernelError as error:
+                    value = Poison(error.message)
+            else:
+                value = Poison(f"`{name}` from `{source}` is not followed by the analyzer")
+            self.store(local, value)
+
+    def lookup(self, node: cst.Name) -> Any:
+        if node.value == "__name__":
+            return SpecText("__stile__", node)  # the file is read, never run as a script
+        if node.value in EXTRA_BUILTINS and not self._defined(node.value):
+            return Builtin(node.value)
+        return super().lookup(node)
+
+    def _defined(self, name: str) -> bool:
+        return name in self.frames[-1].names or name in self.frames[0].names
+
+    def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: async functions", node=node)
+        defaults = {}
+        params = list(node.params.params) + list(node.params.kwonly_params)
+        for param in params:
+            if param.default is not None:
+                defaults[param.name.value] = self.eval(param.default)
+        star = node.params.star_arg
+        if (star not in (None, cst.MaybeSentinel.DEFAULT) and not isinstance(star, cst.ParamStar)) or node.params.star_kwarg:
+            raise KernelError("STL002", "unsupported: *args or **kwargs parameters", node=node.params)
+        value: Any = Function(node, defaults)
+        for decorator in reversed(node.decorators):
+            value = self.decorate(self.eval(decorator.decorator), value, decorator)
+        self.store(node.name.value, value)
+
+    def decorate(self, decorator: Any, value: Any, node: cst.CSTNode) -> Any:
+        if isinstance(decorator, Builtin) and decorator.name == "triton.jit":
+            return value if isinstance(value, Kernel) else Kernel(value)
+        if isinstance(decorator, Decorator):
+            kernel = value if isinstance(value, Kernel) else Kernel(value)
+            if decorator.kind == "jit":
+                return kernel
+            return Kernel(
+                kernel.function,
+                kernel.configs + decorator.configs,
+                kernel.heuristics + decorator.heuristics,
+            )
+        return Poison(f"the decorator at line {self.span(node).line} is not followed")
+
+    def call_function(self, func: Function, args: list, kwargs: dict, node: cst.Call) -> Any:
+        kwonly = [p.name.value for p in func.node.params.kwonly_params]
+        if not kwonly:
+            return super().call_function(func, args, kwargs, node)
+        params = [p.name.value for p in func.node.params.params]
+        names = dict(zip(params, args))
+        for key, value in kwargs.items():
+            names[key] = value
+        for param in params + kwonly:
+            if param not in names:
+                if param not in func.defaults:
+                    raise KernelError("STL002", f"missing argument `{param}`")
+                names[param] = func.defaults[param]
+        self.frames.append(_Frame(names))
+        try:
+            self.exec_block(func.node.body)
+        except _Return as ret:
+            return ret.value
+        finally:
+            self.frames.pop()
+        return None
+
+    # ------------------------------------------------------------ statements
+
+    def exec_Assert(self, node: cst.Assert) -> None:
+        if self.in_kernel:
+            return  # device-side asserts do not change values
+        test = node.test
+        if _is_contiguity(test):
+            for name in _contiguity_names(test):
+                self.make_contiguous(self.eval(name))
+            return
+        try:
+            holds = self.truth(self.eval(test), test)
+        except (KernelError, Poisoned):
+            return  # an assert that cannot be evaluated only means more cases are checked
+        if not holds:
+            raise _CaseRejected(f"`assert {_code(test)}` fails for this case", node)
+
+    def exec_Raise(self, node: cst.Raise) -> None:
+        raise _CaseRejected("the wrapper raises an exception for this case", node)
+
+    def exec_For(self, node: cst.For) -> None:
+        if node.orelse is not None or node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: `for ... else` or `async for`")
+        loop = self.eval(node.iter)
+        if isinstance(loop, (tuple, list)):
+            values: Any = loop
+        elif isinstance(loop, range):
+            values = loop
+        else:
+            raise KernelError("STL002", "unsupported: only range loops can be followed", node=node.iter)
+        for value in values:
+            self.assign_target(node.target, value, node.iter)
+            self.exec_block(node.body)
+
+    def exec_Expr(self, node: cst.Expr) -> None:
+        if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
+            return
+        self.eval(node.value)
+
+    def _register(self, name: str, value: Any, node: cst.CSTNode) -> Any:
+        if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
+            value.name = name
+            value.strides = row_major(name, value.sizes)
+        return value
+
+    def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode) -> None:
+        super().assign_target(target, value, value_node)
+        if isinstance(target, cst.Name) and isinstance(value, Block):
+            self.tile_types[self.span(target)] = BlockHover(value)
+
+    # ------------------------------------------------------------ expressions
+
+    def eval(self, node: cst.BaseExpression) -> Any:
+        value = super().eval(node)
+        if isinstance(value, Block) and isinstance(node, cst.Call):
+            self.tile_types[self.span(node)] = BlockHover(value)
+        return value
+
+    def eval_Float(self, node: cst.Float) -> Any:
+        value = float(node.evaluated_value)
+        digits = len(node.value.replace(".", "").replace("-", "").lstrip("0").split("e")[0])
+        if digits >= 6:
+            for name, exact in SPECIAL_CONSTANTS.items():
+                if abs(value - exact) <= exact * 2.0**-23:
+                    self.notes[node.value] = f"{node.value} is read as {name}"
+                    return Special(exact, name, self.span(node))
+        return value
+
+    def eval_Integer(self, node: cst.Integer) -> int:
+        return int(node.evaluated_value)
+
+    def eval_List(self, node: cst.List) -> list:
+        return [self.eval(e.value) for e in node.elements]
+
+    def eval_Tuple(self, node: cst.Tuple) -> tuple:
+        return tuple(self.eval(e.value) for e in node.elements)
+
+    def eval_Dict(self, node: cst.Dict) -> dict:
+        out = {}
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                raise KernelError("STL002", "unsupported: `**` in a dict")
+            key = self.eval(element.key)
+            out[key.value if isinstance(key, SpecText) else key] = self.eval(element.value)
+        return out
+
+    def eval_Lambda(self, node: cst.Lambda) -> Closure:
+        return Closure(node, dict(self.frames[-1].names))
+
+    def eval_FormattedString(self, node: cst.FormattedString) -> SpecText:
+        return SpecText("", node)
+
+    def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
+        value = self.eval(node.expression)
+        op = node.operator
+        if isinstance(value, Special):
+            value = value.value if not self.in_kernel else self.as_block(value)
+        if isinstance(op, cst.Minus):
+            if isinstance(value, Block):
+                return blocks.elementwise([value], lambda t: fold_unary("neg", t))
+            if isinstance(value, Ints):
+                return I.binary("*", value, -1)
+        if isinstance(op, cst.BitInvert) and isinstance(value, Mask):
+            return Mask(~value.array)
+        if isinstance(op, cst.Not) and isinstance(value, Mask):
+            return Mask(~value.array)
+        return self._unary_plain(op, value, node)
+
+    def _unary_plain(self, op: cst.BaseUnaryOp, value: Any, node: cst.CSTNode) -> Any:
+        if isinstance(op, cst.Minus):
+            if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
+                return -value
+        if isinstance(op, cst.Plus):
+            return value
+        if isinstance(op, cst.Not):
+            return not self.truth(value, node)
+        if isinstance(op, cst.BitInvert) and isinstance(value, int):
+            return ~value
+        raise KernelError("STL002", "unsupported unary operator on this value")
+
+    _BITOPS = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "LeftShift": "<<", "RightShift": ">>"}
+
+    def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
+        name = type(node.operator).__name__
+        op = self._BITOPS.get(name)
+        if op is None:
+            return super().eval_BinaryOperation(node)
+        left, right = self.eval(node.left), self.eval(node.right)
+        return self.binary(op, left, right)
+
+    def exec_AugAssign(self, node: cst.AugAssign) -> None:
+        name = type(node.operator).__name__.replace("Assign", "")
+        op = self._BITOPS.get(name)
+        if op is None:
+            super().exec_AugAssign(node)
+            return
+        value = self.binary(op, self.eval(node.target), self.eval(node.value))
+        self.assign_target(node.target, value, node.value)
+
+    def binary(self, op: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Ptr) or isinstance(right, Ptr):
+            if isinstance(left, Ptr) and op in ("+", "-") and not isinstance(right, (Ptr, Block)):
+                return I.ptr_add(left, right, 1 if op == "+" else -1)
+            if isinstance(right, Ptr) and op == "+" and not isinstance(left, (Ptr, Block)):
+                return I.ptr_add(right, left)
+            raise KernelError("STL002", f"unsupported pointer arithmetic `{op}`")
+        if op in ("&", "|", "^") and (isinstance(left, Mask) or isinstance(right, Mask)):
+            return I.mask_binary(op, left, right)
+        if op in ("&", "|", "^") and isinstance(left, bool) and isinstance(right, bool):
+            return {"&": left and right, "|": left or right, "^": left != right}[op]
+        if isinstance(left, Block) or isinstance(right, Block) or (
+            self.in_kernel and (isinstance(left, Special) or isinstance(right, Special))
+        ):
+            return self.data_binary(op, left, right)
+        if isinstance(left, Special):
+            left = left.value
+        if isinstance(right, Special):
+            right = right.value
+        if isinstance(left, Ints) or isinstance(right, Ints):
+            if op == "/":
+                raise KernelError("STL002", "unsupported: `/` of integer blocks (use `//`)")
+            return I.binary(op, left, right)
+        if op in ("<<", ">>", "&", "|", "^"):
+            if isinstance(left, int) and isinstance(right, int):
+                return {"<<": left << right, ">>": left >> right, "&": left & right,
+                        "|": left | right, "^": left ^ right}[op]
+            raise KernelError("STL002", f"unsupported operator `{op}`")
+        if isinstance(left, (tuple, list)) or isinstance(right, (tuple, list)):
+            if op == "+" and type(left) is type(right):
+                return left + right
+            if op == "*" and isinstance(right, int):
+                return left * right
+            raise KernelError("STL002", f"unsupported `{op}` on a sequence")
+        return super().binary(op, left, right)
+
+    def eval_Comparison(self, node: cst.Comparison) -> Any:
+        left = self.eval(node.left)
+        result: Any = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator)
+            name = type(target.operator).__name__
+            if name in ("Is", "IsNot"):
+                holds: Any = (left is right) == (name == "Is")
+            elif name in ("In", "NotIn"):
+                values = right.keys() if isinstance(right, dict) else right
+                items = [v.value if isinstance(v, SpecText) else v for v in values]
+                key = left.value if isinstance(left, SpecText) else left
+                holds = (key in items) == (name == "In")
+            else:
+                op = {"LessThan": "<", "LessThanEqual": "<=", "GreaterThan": ">",
+                      "GreaterThanEqual": ">=", "Equal": "==", "NotEqual": "!="}[name]
+                holds = self.compare(op, left, right, node)
+            result = holds if result is True else I.mask_binary("&", result, holds)
+            if result is False:
+                return False
+            left = right
+        return result
+
+    def compare(self, op: str, left: Any, right: Any, node: cst.CSTNode) -> Any:
+        if isinstance(left, Special):
+            left = left.value
+        if isinstance(right, Special):
+            right = right.value
+        if isinstance(left, Block) or isinstance(right, Block):
+            raise KernelError(
+                "STL002", "unsupported: a comparison of data values (only of integer blocks)"
+            )
+        if isinstance(left, Ints) or isinstance(right, Ints):
+            return I.compare(op, left, right)
+        if op in ("==", "!="):
+            a = left.value if isinstance(left, (SpecText, DType)) else left
+            b = right.value if isinstance(right, SpecText) else right
+            if isinstance(a, DType) or isinstance(b, DType) or isinstance(a, Tensor):
+                return (a == b) == (op == "==")
+            if isinstance(a, (tuple, list, str, type(None))) or isinstance(b, (tuple, list, str, type(None))):
+                return (_plain(a) == _plain(b)) == (op == "==")
+        if isinstance(left, (int, float, Fraction)) and isinstance(right, (int, float, Fraction)):
+            return bool(I.COMPARE[op](left, right))
+        raise KernelError("STL002", f"unsupported comparison of {_kind(left)} and {_kind(right)}")
+
+    def truth(self, value: Any, node: cst.CSTNode) -> bool:
+        if isinstance(value, Mask):
+            if value.array.ndim == 0:
+                return bool(value.array)
+            raise KernelError("STL002", "unsupported: `if` on a block of booleans", node=node)
+        if isinstance(value, Ints):
+            return bool(I.concrete(value, "if").all()) if not value.shape else _block_if(node)
+        if isinstance(value, (tuple, list, dict, str)) or value is None:
+            return bool(value)
+        if isinstance(value, SpecText):
+            return bool(value.value)
+        if isinstance(value, (Tensor, Kernel, Function, DType, Opaque)):
+            return True
+        if isinstance(value, Block):
+            raise KernelError("STL002", "unsupported: a branch on a data value", node=node)
+        return super().truth(value, node)
+
+    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Any:
+        left = self.eval(node.left)
+        if isinstance(left, Mask):
+            return I.mask_binary("&" if isinstance(node.operator, cst.And) else "|", left, self.eval(node.right))
+        first = self.truth(left, node.left)
+        if isinstance(node.operator, cst.And):
+            return self.eval(node.right) if first else left
+        return left if first else self.eval(node.right)
+
+    def eval_IfExp(self, node: cst.IfExp) -> Any:
+        return self.eval(node.body) if self.truth(self.eval(node.test), node.test) else self.eval(node.orelse)
+
+    # ------------------------------------------------------------ attributes
+
+    def eval_Attribute(self, node: cst.Attribute) -> Any:
+        return self.attribute(self.eval(node.value), node.attr.value)
+
+    def attribute(self, base: Any, attr: str) -> Any:
+        if isinstance(base, Module):
+            return self.module_attribute(base.name, attr)
+        if isinstance(base, Tensor):
+            if attr == "shape":
+                return tuple(base.sizes)
+            if attr in ("dtype",):
+                return DType("tensor")
+            if attr in ("device", "is_cuda"):
+                return Opaque(attr) if attr == "device" else True
+            if attr == "ndim":
+                return len(base.sizes)
+            if attr == "T":
+                raise KernelError("STL002", "unsupported: `.T` of a host tensor")
+            return _BoundMethod(base, attr)
+        if isinstance(base, Block):
+            if attr == "T":
+                return blocks.transpose(base)
+            if attr == "dtype":
+                return DType("block")
+            if attr == "shape":
+                return tuple(base.shape)
+            return _BoundMethod(base, attr)
+        if isinstance(base, (Ints, Mask, Ptr)):
+            if attr == "dtype":
+                return DType("int" if not isinstance(base, Ptr) else "pointer")
+            if attr == "shape":
+                return tuple(base.shape if not isinstance(base, Mask) else base.array.shape)
+            return _BoundMethod(base, attr)
+        if isinstance(base, DType):
+            return DType(f"{base.name}.{attr}")
+        if isinstance(base, Opaque):
+            return Opaque(f"{base.what}.{attr}")
+        if isinstance(base, Kernel) and attr == "fn":
+            return base
+        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {_kind(base)}")
+
+    def module_attribute(self, module: str, attr: str) -> Any:
+        if module == "triton":
+            if attr == "language":
+                return Module("tl")
+            if attr in TRITON_FUNCTIONS:
+                return Builtin(f"triton.{attr}")
+            if attr in ("runtime", "testing", "compiler", "backends"):
+                return Opaque(f"triton.{attr}")
+        if module in ("tl", "tl.math", "tl.extra"):
+            if attr in DTYPES:
+                return DType(attr)
+            if attr in ("math", "extra", "libdevice", "cuda"):
+                return Module("tl.math" if attr in ("math", "libdevice") else "tl.extra")
+            names = TL_FUNCTIONS if module == "tl" else MATH_FUNCTIONS
+            if attr in names:
+                return Builtin(f"tl.{attr}")
+            if attr == "tensor":
+                return DType("tensor")
+        if module == "torch":
+            if attr in TORCH_FUNCTIONS:
+                return Builtin(f"torch.{attr}")
+            if attr in DTYPES or attr in ("float", "half", "long", "int", "bfloat16"):
+                return DType(attr)
+            if attr in ("cuda", "device", "Tensor", "float8_e4m3fn", "float8_e5m2"):
+                return Opaque(f"torch.{attr}")
+        if module in ("np", "math"):
+            table = {"inf": float("inf"), "pi": Special(math.pi, "pi", Span(0, 0, 0, 0)),
+                     "e": math.e, "sqrt": Builtin("sqrt"), "exp": Builtin("exp"),
+                     "log2": Builtin("math.log2"), "log": Builtin("math.log"),
+                     "ceil": Builtin("math.ceil"), "prod": Builtin("math.prod")}
+            if attr in table:
+                return table[attr]
+        raise KernelError("STL002", f"unsupported: `{module}.{attr}` is not followed by the analyzer")
+
+    # ------------------------------------------------------------ subscripts
+
+    def eval_Subscript(self, node: cst.Subscript) -> Any:
+        base = self.eval(node.value)
+        items = []
+        for element in node.slice:
+            index = element.slice
+            if isinstance(index, cst.Index):
+                items.append(self.eval(index.value))
+            elif isinstance(index, cst.Slice):
+                parts = [None if p is None else self.eval(p) for p in (index.lower, index.upper, index.step)]
+                items.append(slice(*parts))
+        if isinstance(base, Kernel):
+            return Launcher(base, items[0] if len(items) == 1 else tuple(items))
+        if isinstance(base, dict):
+            key = items[0].value if isinstance(items[0], SpecText) else items[0]
+            if key not in base:
+                raise KernelError("STL002", f"no key {key!r}")
+            return base[key]
+        if isinstance(base, (tuple, list)):
+            index = items[0]
+            if isinstance(index, slice):
+                return base[index]
+            if isinstance(index, int) and -len(base) <= index < len(base):
+                return base[index]
+            raise KernelError("STL002", f"index {index} out of range of a sequence of {len(base)}")
+        if isinstance(base, (Block, Ints, Mask, Ptr)):
+            if not all(i is None or i == slice(None) for i in items):
+                raise KernelError(
+                    "STL002", "unsupported: block indexing other than `[:, None]`-style broadcasting"
+                )
+            if isinstance(base, Block):
+                return blocks.expand(base, items)
+            if isinstance(base, Ptr):
+                return Ptr(base.tensor, I.expand(base.offset, items))  # type: ignore[arg-type]
+            return I.expand(base, items)
+        raise KernelError("STL002", f"unsupported subscript of {_kind(base)}")
+
+    # ------------------------------------------------------------ calls
+
+    def eval_Call(self, node: cst.Call) -> Any:
+        func = self.eval(node.func)
+        args: list = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            if arg.star == "*":
+                value = self.eval(arg.value)
+                if not isinstance(value, (tuple, list)):
+                    raise KernelError("STL002", "unsupported: * of a non-sequence", node=arg)
+                args.extend(value)
+                continue
+            if arg.star == "**":
+                value = self.eval(arg.value)
+                if not isinstance(value, dict):
+                    raise KernelError("STL002", "unsupported: ** of a non-dict", node=arg)
+                kwargs.update(value)
+                continue
+            value = self.eval(arg.value)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        return self.call(func, args, kwargs, node)
+
+    def call(self, func: Any, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if isinstance(func, Kernel):
+            if self.in_kernel:
+                return self.call_function(func.function, args, kwargs, node)
+            raise KernelError("STL002", f"a @triton.jit function is launched as {func.name}[grid](...)")
+        if isinstance(func, Launcher):
+            self.launches.append(Launch(func.kernel, func.grid, args, kwargs, node))
+            return None
+        if isinstance(func, Closure):
+            return self.call_closure(func, args, kwargs)
+        if isinstance(func, _BoundMethod):
+            return self.call_bound(func, args, kwargs, node)
+        if isinstance(func, Function):
+            return self.call_function(func, args, kwargs, node)
+        if isinstance(func, Builtin):
+            return self.call_builtin(func.name, args, kwargs, node)
+        raise KernelError("STL002", f"unsupported call of {_kind(func)}")
+
+    def call_closure(self, func: Closure, args: list, kwargs: dict) -> Any:
+        params = [p.name.value for p in func.node.params.params]
+        names = dict(func.names)
+        names.update(zip(params, args))
+        names.update(kwargs)
+        self.frames.append(_Frame(names))
+        try:
+            return self.eval(func.node.body)
+        finally:
+            self.frames.pop()
+
+    def call_builtin(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if name.startswith("tl."):
+            if not self.in_kernel and name not in ("tl.cdiv", "tl.constexpr"):
+                raise KernelError("STL002", f"{name}() is used outside a @triton.jit function")
+            return self.call_tl(name[3:], args, kwargs, node)
+        if name.startswith("triton."):
+            return self.call_triton(name[7:], args, kwargs, node)
+        if name.startswith("torch."):
+            return self.call_torch(name[6:], args, kwargs, node)
+        args = [a.value if isinstance(a, Special) else a for a in args]
+        if name == "len":
+            return len(args[0])
+        if name in ("tuple", "list"):
+            return (tuple if name == "tuple" else list)(args[0]) if args else ()
+        if name == "bool":
+            return self.truth(args[0], node)
+        if name == "print":
+            return None
+        if name == "isinstance":
+            return False
+        if name == "math.log2":
+            return math.log2(float(args[0]))
+        if name == "math.log":
+            return math.log(float(args[0]))
+        if name == "math.ceil":
+            return math.ceil(args[0])
+        if name == "math.prod" or name == "sum":
+            items = list(args[0])
+            total = 1 if name == "math.prod" else 0
+            for v in items:
+                total = total * v if name == "math.prod" else total + v
+            return total
+        if name in ("min", "max") and any(isinstance(a, Ints) for a in args):
+            args = [int(I.concrete(a, name)) if isinstance(a, Ints) else a for a in args]
+        if name == "range":
+            args = [int(I.concrete(a, "range")) if isinstance(a, Ints) else a for a in args]
+        if name in ("int", "float") and args and isinstance(args[0], Ints):
+            return args[0]
+        return super().call_builtin(name, args, kwargs, node)
+
+    # ------------------------------------------------------------ host calls
+
+    def call_triton(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if name == "jit":
+            if args and isinstance(args[0], (Function, Kernel)):
+                return args[0] if isinstance(args[0], Kernel) else Kernel(args[0])
+            return Decorator("jit")
+        if name == "cdiv":
+            a, b = (self.host_int(v) for v in args)
+            return -(-a // b)
+        if name == "next_power_of_2":
+            n = self.host_int(args[0])
+            return 1 if n <= 1 else 1 << (n - 1).bit_length()
+        if name == "Config":
+            values = dict(args[0]) if args else dict(kwargs.get("kwargs", {}))
+            return Config(tuple(values.items()), self.span(node))
+        if name == "autotune":
+            configs = kwargs.get("configs", args[0] if args else [])
+            if not all(isinstance(c, Config) for c in configs):
+                raise KernelError("STL002", "unsupported: autotune configs must be triton.Config(...)")
+            return Decorator("autotune", configs=tuple(configs))
+        if name == "heuristics":
+            table = args[0] if args else kwargs.get("values", {})
+            if not isinstance(table, dict):
+                raise KernelError("STL002", "unsupported: heuristics must be a dict of lambdas")
+            return Decorator("heuristics", heuristics=tuple(table.items()))
+        raise KernelError("STL002", f"unsupported: triton.{name}")
+
+    def host_int(self, value: Any) -> int:
+        if isinstance(value, Ints):
+            return int(I.concrete(value, "a host computation"))
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise KernelError("STL002", f"expected an integer, found {_kind(value)}")
+        return value
+
+    def _sizes(self, args: list) -> tuple[int, ...]:
+        if len(args) == 1 and isinstance(args[0], (tuple, list)):
+            args = list(args[0])
+        return tuple(self.host_int(a) for a in args)
+
+    def call_torch(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        init = "zeros" if name.startswith("zeros") else "empty"
+        if name in ("empty_like", "zeros_like"):
+            like = args[0]
+            if not isinstance(like, Tensor):
+                raise KernelError("STL002", f"torch.{name} of {_kind(like)}")
+            return new_tensor("<new>", like.sizes, init)
+        if name in ("empty", "zeros"):
+            return new_tensor("<new>", self._sizes(args), init)
+        raise KernelError("STL002", f"unsupported: torch.{name}")
+
+    def make_contiguous(self, tensor: Any) -> None:
+        if isinstance(tensor, Tensor) and tensor.base is None:
+            tensor.strides = row_major(tensor.name, tensor.sizes)
+
+    def call_bound(self, method: _BoundMethod, args: list, kwargs: dict, node: cst.Call) -> Any:
+        base, name = method.base, method.name
+        if isinstance(base, Tensor):
+            return self.tensor_method(base, name, args, kwargs)
+        if isinstance(base, Block):
+            if name == "to":
+                return base
+            if name in ("sum", "max", "min"):
+                return self.call_tl(name, [base, *args], kwargs, node)
+            if name in ("trans", "permute"):
+                return self.call_tl("trans", [base, *args], kwargs, node)
+            if name in ("reshape", "view", "broadcast_to", "expand_dims"):
+                return self.call_tl(name, [base, *args], kwargs, node)
+        if isinstance(base, (Ints, Mask, Ptr)) and name == "to":
+            return base
+        raise KernelError("STL002", f"unsupported method .{name}() of {_kind(base)}")
+
+    def tensor_method(self, t: Tensor, name: str, args: list, kwargs: dict) -> Any:
+        if name == "stride":
+            if not args:
+                return tuple(self.stride(t, k) for k in range(len(t.sizes)))
+            k = self.host_int(args[0])
+            k = k % len(t.sizes) if t.sizes else 0
+            return self.stride(t, k)
+        if name == "size":
+            return tuple(t.sizes) if not args else t.sizes[self.host_int(args[0])]
+        if name == "numel":
+            return t.numel
+        if name == "dim":
+            return len(t.sizes)
+        if name == "element_size":
+            return 4
+        if name == "is_contiguous":
+            return t.contiguous
+        if name == "contiguous":
+            if t.contiguous:
+                return t
+            copy = Tensor(t.name, t.sizes, t.dims, row_major(t.name, t.sizes), t.role, t.init,
+                          target=t.target)
+            return copy
+        if name in ("reshape", "view", "flatten"):
+            sizes = list(self._sizes(args)) if name != "flatten" else [-1]
+            if -1 in sizes:
+                known = 1
+                for s in sizes:
+                    known *= s if s != -1 else 1
+                sizes[sizes.index(-1)] = t.numel // known if known else 0
+            if tuple(sizes) == t.sizes:
+                return t
+            if math.prod(sizes) != t.numel:
+                raise KernelError("STL002", f"cannot reshape {list(t.sizes)} to {sizes}")
+            if t.role != "input" and not t.contiguous:
+                raise KernelError("STL002", "unsupported: a reshaped view of a tensor that may not be contiguous")
+            view = Tensor(t.name, tuple(sizes), None, row_major(f"{t.name}'", tuple(sizes)),
+                          t.role, t.init, base=t.base or t)
+            return view
+        if name in ("new_empty", "new_zeros"):
+            return new_tensor("<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty")
+        if name in ("to", "cuda", "float", "half"):
+            return t
+        raise KernelError("STL002", f"unsupported tensor method .{name}()")
+
+    def stride(self, t: Tensor, k: int) -> Any:
+        if k == len(t.sizes) - 1:
+            return 1
+        s = t.strides[k]
+        s = self.aliases.get(s, s)
+        return I.make((), {s: np.asarray(1)})
+
+    # ------------------------------------------------------------ kernel calls
+
+    def as_block(self, value: Any) -> Block:
+        if isinstance(value, Block):
+            return value
+        if isinstance(value, Special):
+            return blocks.uniform(self.special_term(value))
+        piece = scalar_piece(value)
+        if piece is not None:
+            return blocks.uniform(piece)
+        if isinstance(value, (Ints, Mask)):
+            raise KernelError(
+                "STL002", "unsupported: an integer or boolean block used as data"
+            )
+        raise KernelError("STL002", f"expected a block, found {_kind(value)}")
+
+    def special_term(self, value: Special) -> Term:
+        log2 = T.Unary("log", T.const(2)) if "log" in T.UNARY_FUNCTIONS else None
+        if value.name == "log2(e)" and log2 is not None:
+            return T.Unary("recip", log2)
+        if value.name == "ln(2)" and log2 is not None:
+            return log2
+        if value.name == "sqrt(2)":
+            return T.Unary("sqrt", T.const(2))
+        return Const(value.value)
+
+    def data_binary(self, op: str, left: Any, right: Any) -> Block:
+        if op not in ("+", "-", "*", "/"):
+            raise KernelError("STL002", f"unsupported data operator `{op}`")
+        a, b = self.as_block(left), self.as_block(right)
+        return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y))
+
+    def unary_term(self, fn: str, t: Term) -> Term:
+        available = T.UNARY_FUNCTIONS
+        if fn in available:
+            return fold_unary(fn, t)
+        if fn == "exp2" and "log" in available:
+            return fold_unary("exp", fold_binary("*", t, T.Unary("log", T.const(2))))
+        if fn == "log2" and "log" in available:
+            return fold_binary("/", fold_unary("log", t), T.Unary("log", T.const(2)))
+        if fn == "rsqrt":
+            return fold_unary("recip", fold_unary("sqrt", t))
+        if fn == "sigmoid":
+            denominator = fold_binary("+", T.const(1), fold_unary("exp", fold_unary("neg", t)))
+            return fold_unary("recip", denominator)
+        raise KernelError("STL002", f"unsupported: tl.{fn} is not in the term language")
+
+    def call_tl(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        from . import tl_calls
+
+        return tl_calls.call(self, name, args, kwargs, node)
+
+    # ------------------------------------------------------------ memory
+
+    def do_load(self, ptr: Any, mask: Any, other: Any, node: cst.Call) -> Block:
+        if not isinstance(ptr, Ptr):
+            raise KernelError("STL002", f"tl.load of {_kind(ptr)} (expected a pointer)")
+        admitted = np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        other_block = None if other is None else self.as_block(other)
+        block, error = load_block(ptr.tensor, ptr, admitted, other_block, self.span(node))
+        if error is not None:
+            self.flag(error, node)
+        return block
+
+    def do_store(self, ptr: Any, value: Any, mask: Any, node: cst.Call) -> None:
+        if not isinstance(ptr, Ptr):
+            raise KernelError("STL002", f"tl.store to {_kind(ptr)} (expected a pointer)")
+        admitted = np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        block = self.as_block(value)
+        stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node))
+        for error in errors:
+            self.flag(error, node)
+        if stored is not None:
+            self.stored.append(stored)
+
+    # ------------------------------------------------------------ launches
+
+    def run_launch(self, launch: Launch, on_config: Callable[[Config | None], None] | None = None) -> None:
+        kernel = launch.kernel
+        configs: list[Config | None] = list(kernel.configs) or [None]
+        for config in configs:
+            meta = {k: v for k, v in launch.kwargs.items() if k not in LAUNCH_OPTIONS}
+            if config is not None:
+                meta.update(dict(config.kwargs))
+            params = [p.name.value for p in kernel.function.node.params.params]
+            named = dict(zip(params, launch.args))
+            named.update(meta)
+            for key, fn in kernel.heuristics:
+                value = self.call(fn, [dict(named)], {}, launch.node)
+                meta[key] = value
+                named[key] = value
+            grid = launch.grid
+            if isinstance(grid, (Closure, Function)):
+                grid = self.call(grid, [dict(named)], {}, launch.node)
+            if not isinstance(grid, (tuple, list)):
+                grid = (grid,)
+            sizes = [self.host_int(g) for g in grid]
+            if not 1 <= len(sizes) <= 3:
+                raise KernelError("STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node)
+            self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
+            args = [self.kernel_value(a) for a in launch.args]
+            kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
+            for pid in itertools.product(*(range(n) for n in self.grid)):
+                self.program = pid
+                self.in_kernel = True
+                self.steps = 0
+                try:
+                    self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
+                finally:
+                    self.in_kernel = False
+
+    def kernel_value(self, value: Any) -> Any:
+        if isinstance(value, Tensor):
+            return Ptr(value, I.lift(0))
+        if isinstance(value, SpecScalar):
+            return blocks.uniform(Load(value.name, ()))
+        return value
+
+
+class SpecScalar:
+    """A wrapper parameter the spec names as a scalar input: symbolic."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class _BoundMethod:
+    def __init__(self, base: Any, name: str) -> None:
+        self.base = base
+        self.name = name
+
+
+class BlockHover:
+    """What the editor shows on hover over a block."""
+
+    def __init__(self, block: Block) -> None:
+        self.block = block
+
+    def hover(self) -> str:
+        shown = [T.show_short(t, 200) if not isinstance(t, Undef) else "undefined" for t in self.block.terms[:3]]
+        more = f" (+{len(self.block.terms) - 3} more pieces)" if len(self.block.terms) > 3 else ""
+        return f"DimType: {self.block.describe()}\nExprType: {' | '.join(shown)}{more}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, Tensor):
+        return f"tensor {value.name}"
+    if isinstance(value, Block):
+        return f"a block ({value.describe()})"
+    if isinstance(value, Ints):
+        return value.describe()
+    if isinstance(value, Mask):
+        return "a mask"
+    if isinstance(value, Ptr):
+        return f"a pointer into {value.tensor.name}"
+    return type(value).__name__
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SpecText):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _block_if(node: cst.CSTNode) -> bool:
+    raise KernelError("STL002", "unsupported: `if` on an integer block", node=node)
+
+
+def _is_contiguity(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _is_contiguity(test.left) and _is_contiguity(test.right)
+    return (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Attribute)
+        and test.func.attr.value == "is_contiguous"
+        and not test.args
+    )
+
+
+def _contiguity_names(test: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(test, cst.BooleanOperation):
+        return _contiguity_names(test.left) + _contiguity_names(test.right)
+    assert isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
+    return [test.func.value]
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)
