@@ -143,9 +143,14 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     report = FileReport(path, list(analysis.diagnostics), tile_types=analysis.tile_types)
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
+    covered: set[tuple[Span, str]] = set()
     for facts in analysis.facts:
         _verify(facts, options, path, report, failed)
-        report.diagnostics.extend(check_coverage(facts, path))
+        for d in check_coverage(facts, path):
+            # one report per place and code when several configurations are checked
+            if (d.span, d.code) not in covered:
+                covered.add((d.span, d.code))
+                report.diagnostics.append(_in_configuration(d, facts))
     report.diagnostics.extend(failed.values())
     if options.cross_check:
         report.diagnostics.extend(cross_check(front_end, source, options.seed))
@@ -170,7 +175,14 @@ def _verify(
                     notes=(*failed[s].notes, f"the proof at line {ob.span.line} relies on it"),
                 )
         else:
-            failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
+            failed.setdefault(ob.span, _in_configuration(_verdict_diagnostic(path, ob, verdict), facts))
+
+
+def _in_configuration(d: Diagnostic, facts: Facts) -> Diagnostic:
+    """``d`` with the configuration it was found in, when the file has several."""
+    if not facts.label:
+        return d
+    return replace(d, notes=(*d.notes, f"in case {facts.label}", *facts.notes))
 
 
 def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa: ANN001

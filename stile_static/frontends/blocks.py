@@ -33,7 +33,7 @@ import numpy as np
 
 from ..core.diagnostics import Span
 from ..core.errors import KernelError
-from ..ir.terms import Binary, Const, Reduce, Term, Unary, const, free_dims
+from ..ir.terms import Binary, Const, Reduce, Term, Unary, const, free_dims, show_short
 
 NEG_INF = float("-inf")
 POS_INF = float("inf")
@@ -82,6 +82,14 @@ class Block:
 
     def defined_terms(self) -> list[Term]:
         return [t for t in self.terms if not isinstance(t, Undef)]
+
+    def hover(self) -> str:
+        """DimType and ExprType (each piece), as an editor shows them on hover."""
+        shown = [
+            "undefined" if isinstance(t, Undef) else show_short(t, 200) for t in self.terms[:3]
+        ]
+        more = f" (and {len(self.terms) - 3} more pieces)" if len(self.terms) > 3 else ""
+        return f"DimType: {self.describe()}\nExprType: {' | '.join(shown)}{more}"
 
 
 def _mismatch(message: str, code: str = "STL011") -> KernelError:

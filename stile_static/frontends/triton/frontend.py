@@ -11,9 +11,8 @@ it does for the dialect.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
-
 import libcst as cst
+import numpy as np
 
 from ...core.diagnostics import Diagnostic, Span
 from ...core.errors import KernelError, Poisoned
@@ -21,45 +20,49 @@ from ...interpreter.values import Function
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
 from ...ir.tiles import Slice, Tile
+from ...prover.evaluator import evaluate
+from ...prover.verify import random_inputs
 from ...spec.parser import SpecError, parse_spec
 from .. import blocks
+from ..base import Analysis, FrontEnd, SourceFile
 from . import annotations as A
 from .host import Tensor, symbolic_strides
 from .interp import SpecScalar, TritonInterpreter, _CaseRejected
 from .ints import Stride
 
 
-@dataclass
-class CaseRun:
-    label: str
-    facts: Facts
-    notes: tuple[str, ...] = ()
-
-
-@dataclass
-class Analysis:
-    diagnostics: list[Diagnostic] = field(default_factory=list)
-    runs: list[CaseRun] = field(default_factory=list)
-    tile_types: dict = field(default_factory=dict)
-
-
 def is_triton_file(text: str) -> bool:
     return any(A.is_annotation(line) for line in text.splitlines())
 
 
-def analyze(wrapper: cst.MetadataWrapper, positions: dict, path: str, text: str) -> Analysis:
-    interp = TritonInterpreter(wrapper, positions, path)
+class TritonFrontEnd(FrontEnd):
+    """Files with a `# stile:` annotation above a host wrapper."""
+
+    name = "triton"
+
+    def recognises(self, source: SourceFile) -> bool:
+        return is_triton_file(source.text)
+
+    def analyse(self, source: SourceFile) -> Analysis:
+        return analyze(source)
+
+    def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list[Facts]:
+        return analyze(source, concrete=(seed, shift)).facts
+
+
+def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> Analysis:
+    interp = TritonInterpreter(source.wrapper, dict(source.positions), source.path)
     interp.run_module()
-    analysis = Analysis()
-    lines = text.splitlines()
-    for stmt in wrapper.module.body:
+    analysis = Analysis([], [], {})
+    lines = source.text.splitlines()
+    for stmt in source.module.body:
         if not isinstance(stmt, cst.FunctionDef):
             continue
         first = interp.span(stmt.decorators[0] if stmt.decorators else stmt).line
         ann = A.read(lines, stmt, first)
         if not (ann.targets or ann.cases or ann.assumes or ann.errors):
             continue
-        _WrapperCheck(interp, ann, analysis).run()
+        _WrapperCheck(interp, ann, analysis, concrete).run()
     analysis.diagnostics.extend(interp.diagnostics)
     analysis.tile_types = interp.tile_types
     return analysis
@@ -75,7 +78,14 @@ def default_cases(dims: list[str]) -> list[dict[str, int]]:
 
 
 class _WrapperCheck:
-    def __init__(self, interp: TritonInterpreter, ann: A.Annotation, analysis: Analysis) -> None:
+    def __init__(
+        self,
+        interp: TritonInterpreter,
+        ann: A.Annotation,
+        analysis: Analysis,
+        concrete: tuple[int, float] | None,
+    ) -> None:
+        self.concrete = concrete
         self.interp = interp
         self.ann = ann
         self.analysis = analysis
@@ -205,8 +215,8 @@ class _WrapperCheck:
             except Poisoned:
                 for result in results.values():
                     result.complete = False
-        facts = self.facts(sizes, input_infos, results)
-        self.analysis.runs.append(CaseRun(label, facts, tuple(interp.notes.values())))
+        facts = self.facts(sizes, input_infos, results, label)
+        self.analysis.facts.append(facts)
 
     def bind_target(self, name: str, returned: object, args: dict, target: A.Target) -> Tensor | None:
         if name == "return":
@@ -249,10 +259,13 @@ class _WrapperCheck:
                        help="supported: `x.is_contiguous()` and `y.stride(i) == x.stride(j)`"))
         return False
 
-    def facts(self, sizes: dict[str, int], inputs: list[InputInfo], results: dict[str, Result]) -> Facts:
+    def facts(
+        self, sizes: dict[str, int], inputs: list[InputInfo], results: dict[str, Result], label: str
+    ) -> Facts:
         obligations: list[Obligation] = []
         writes: list[Write] = []
         seen: set[tuple[str, int]] = set()
+        values = self.input_values(sizes, inputs) if self.concrete else {}
         for stored in self.interp.stored:
             result = results.get(stored.target)
             if result is None or result.spec is None:
@@ -261,6 +274,16 @@ class _WrapperCheck:
             for box in stored.boxes:
                 writes.append(Write(stored.target, _slices(out_dims, box), stored.span))
             for piece, boxes in stored.pieces:
+                if self.concrete:
+                    # the NumPy model: each piece evaluated on the elements it lands on
+                    whole = evaluate(piece, values, out_dims, sizes)
+                    for box in boxes:
+                        cut = tuple(slice(lo, hi) for lo, hi in box)
+                        tile = Tile(_slices(out_dims, box), piece, np.array(whole[cut]))
+                        obligations.append(Obligation("assign", stored.span, result.spec_span,
+                                                      stored.target, tile, result.spec,
+                                                      result.spec_text))
+                    continue
                 key = (stored.target, blocks.term_key(piece))
                 if key in seen or not boxes:
                     continue
@@ -268,11 +291,18 @@ class _WrapperCheck:
                 tile = Tile(_slices(out_dims, boxes[0]), piece)
                 obligations.append(Obligation("assign", stored.span, result.spec_span,
                                               stored.target, tile, result.spec, result.spec_text))
-        return Facts(dict(sizes), {i.name: i for i in inputs}, results, obligations, writes)
+        notes = tuple(self.interp.notes.values())
+        return Facts(dict(sizes), {i.name: i for i in inputs}, results, obligations, writes,
+                     values, label=label, notes=notes)
+
+    def input_values(self, sizes: dict[str, int], inputs: list[InputInfo]) -> dict:
+        assert self.concrete is not None
+        seed, shift = self.concrete
+        return random_inputs({i.name: i for i in inputs}, sizes, seed, shift)
 
 
 def _slices(dims: tuple[str, ...], box: tuple[tuple[int, int], ...]) -> tuple[Slice, ...]:
     return tuple(Slice(d, lo, hi) for d, (lo, hi) in zip(dims, box))
 
 
-__all__ = ["Analysis", "CaseRun", "SpecScalar", "analyze", "is_triton_file"]
+__all__ = ["SpecScalar", "TritonFrontEnd", "analyze", "is_triton_file"]

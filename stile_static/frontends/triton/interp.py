@@ -23,6 +23,7 @@ import numpy as np
 from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
+from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir import terms as T
 from ...ir.terms import Const, Load, Term
@@ -94,7 +95,7 @@ class _CaseRejected(Exception):
 
 class TritonInterpreter(Interpreter):
     def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
-        super().__init__(wrapper, positions, path, induction=False)
+        super().__init__(wrapper, positions, path, TritonLibrary(), induction=False)
         self.lenient = False  # module level: errors only poison names
         self._reason: str | None = None
         self.in_kernel = False
@@ -158,7 +159,7 @@ class TritonInterpreter(Interpreter):
         return Poison(f"module `{dotted}` is not followed by the analyzer")
 
     def exec_Import(self, node: cst.Import) -> None:
-        from ...interpreter.core import _dotted
+        from ...interpreter.core import dotted as _dotted
 
         for alias in node.names:
             dotted = _dotted(alias.name)
@@ -169,7 +170,7 @@ class TritonInterpreter(Interpreter):
                 self.store(top, self._module(top, alias))
 
     def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
-        from ...interpreter.core import _dotted
+        from ...interpreter.core import dotted as _dotted
 
         source = _dotted(node.module) if node.module is not None else ""
         if source == "__future__":
@@ -292,24 +293,7 @@ class TritonInterpreter(Interpreter):
             return
         self.eval(node.value)
 
-    def _register(self, name: str, value: Any, node: cst.CSTNode) -> Any:
-        if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
-            value.name = name
-            value.strides = row_major(name, value.sizes)
-        return value
-
-    def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode) -> None:
-        super().assign_target(target, value, value_node)
-        if isinstance(target, cst.Name) and isinstance(value, Block):
-            self.tile_types[self.span(target)] = BlockHover(value)
-
     # ------------------------------------------------------------ expressions
-
-    def eval(self, node: cst.BaseExpression) -> Any:
-        value = super().eval(node)
-        if isinstance(value, Block) and isinstance(node, cst.Call):
-            self.tile_types[self.span(node)] = BlockHover(value)
-        return value
 
     def eval_Float(self, node: cst.Float) -> Any:
         value = float(node.evaluated_value)
@@ -954,6 +938,18 @@ class TritonInterpreter(Interpreter):
         return value
 
 
+class TritonLibrary(Library):
+    """The hooks of the shared interpreter; the Triton values are handled by
+    :class:`TritonInterpreter`'s own handlers."""
+
+    def bind(self, interp: Interpreter, name: str, value: Any, node: cst.CSTNode) -> Any:
+        # a new tensor is named by the variable it is first bound to
+        if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
+            value.name = name
+            value.strides = row_major(name, value.sizes)
+        return value
+
+
 class SpecScalar:
     """A wrapper parameter the spec names as a scalar input: symbolic."""
 
@@ -965,18 +961,6 @@ class _BoundMethod:
     def __init__(self, base: Any, name: str) -> None:
         self.base = base
         self.name = name
-
-
-class BlockHover:
-    """What the editor shows on hover over a block."""
-
-    def __init__(self, block: Block) -> None:
-        self.block = block
-
-    def hover(self) -> str:
-        shown = [T.show_short(t, 200) if not isinstance(t, Undef) else "undefined" for t in self.block.terms[:3]]
-        more = f" (+{len(self.block.terms) - 3} more pieces)" if len(self.block.terms) > 3 else ""
-        return f"DimType: {self.block.describe()}\nExprType: {' | '.join(shown)}{more}"
 
 
 def _kind(value: Any) -> str:
