@@ -33,7 +33,18 @@ import numpy as np
 
 from ..core.diagnostics import Span
 from ..core.errors import KernelError
-from ..ir.terms import Binary, Const, Reduce, Term, Unary, const, free_dims, show_short
+from ..ir.terms import (
+    Binary,
+    Const,
+    Load,
+    Reduce,
+    Term,
+    Unary,
+    Where,
+    const,
+    free_dims,
+    show_short,
+)
 
 NEG_INF = float("-inf")
 POS_INF = float("inf")
@@ -458,9 +469,33 @@ def fold_unary(fn: str, arg: Term) -> Term:
     return Unary(fn, arg)
 
 
-def fold_binary(op: str, left: Term, right: Term) -> Term:
+def positive(term: Term, names: frozenset[str] | set[str] = frozenset()) -> bool:
+    """Whether ``term`` is > 0 for all inputs (``names``: scalar inputs assumed > 0)."""
+    if isinstance(term, Const):
+        return term.value > 0
+    if isinstance(term, Load):
+        return not term.dims and term.tensor in names
+    if isinstance(term, Unary):
+        if term.fn in ("exp", "exp2"):
+            return True
+        return term.fn in ("sqrt", "rsqrt", "recip", "log") and (
+            positive(term.arg, names) if term.fn != "log" else _greater_than_one(term.arg)
+        )
+    if isinstance(term, Binary) and term.op in ("*", "/", "+", "maximum", "minimum"):
+        return positive(term.left, names) and positive(term.right, names)
+    return False
+
+
+def _greater_than_one(term: Term) -> bool:
+    return isinstance(term, Const) and term.value > 1
+
+
+def fold_binary(
+    op: str, left: Term, right: Term, positive_names: frozenset[str] | set[str] = frozenset()
+) -> Term:
     """``left op right`` with constants folded exactly, and the identities of
-    the masked lanes (``x + -inf = -inf`` for finite ``x``; ``0 * x = 0``)."""
+    the masked lanes (``x + -inf = -inf`` for finite ``x``; ``0 * x = 0``;
+    ``-inf * c = -inf`` for ``c > 0``)."""
     a, b = _number(left), _number(right)
     if a is not None and b is not None:
         folded = _fold_numbers(op, a, b)
@@ -479,13 +514,23 @@ def fold_binary(op: str, left: Term, right: Term) -> Term:
             return right
         if b == 1:
             return left
-    if op == "*" and infinite and (a is None) != (b is None):
+    if op in ("*", "/") and infinite and (a is None) != (b is None):
         c = a if a is not None else b
+        other = right if a is not None else left
         assert c is not None
+        if op == "*" or b is None:
+            if positive(other, positive_names):
+                return Const(c)
+            negated = Unary("neg", other)
+            if positive(negated, positive_names) or (
+                isinstance(other, Unary) and other.fn == "neg" and positive(other.arg, positive_names)
+            ):
+                return Const(-c)
         raise KernelError(
             "STL002",
             f"unsupported: {c} times a value of unknown sign",
-            help="give the scalar a value in a `# stile: case` line",
+            help="give the scalar a value in a `# stile: case` line, or state "
+            "`# stile: assume NAME > 0`",
         )
     if op in ("+",) and (a == 0 or b == 0) and not infinite:
         return right if a == 0 else left
@@ -556,3 +601,55 @@ def boxes(mask: np.ndarray) -> list[tuple[tuple[int, int], ...]]:
         mask[tuple(slice(a, b) for a, b in zip(start, stop))] = False
         out.append(tuple(zip(start, stop)))
     return out
+
+
+# ------------------------------------------------------------- base-2 and friends
+
+LN2: Term = Unary("log", Const(Fraction(2)))  # ln 2, exact (a symbolic constant)
+LOG2E: Term = Unary("recip", LN2)  # log2(e) = 1 / ln 2
+
+
+def lower(fn: str, arg: Term) -> Term:
+    """``fn(arg)`` written with ``exp``, ``log``, ``sqrt`` and ``recip`` only.
+
+    Kernels compute in base 2 (``exp2(x * log2(e))``) and with ``rsqrt``; specs
+    are written with ``exp`` and ``1/sqrt``. Each rewrite is an identity
+    wherever both sides are defined: ``exp2(x) = exp(x ln 2)``, ``log2(x) =
+    log(x) / ln 2``, ``rsqrt(x) = 1/sqrt(x)``, ``sigmoid(x) = 1/(1 + exp(-x))``;
+    ``ln 2`` stays a symbol, so ``log2(e) * ln 2`` cancels exactly.
+    """
+    if fn == "exp2":
+        if isinstance(arg, Const):
+            return fold_unary("exp2", arg)
+        return fold_unary("exp", fold_binary("*", arg, LN2))
+    if fn == "log2":
+        return fold_binary("*", fold_unary("log", arg), LOG2E)
+    if fn == "rsqrt":
+        return fold_unary("recip", fold_unary("sqrt", arg))
+    if fn == "sigmoid":
+        return fold_unary("recip", fold_binary("+", const(1), fold_unary("exp", fold_unary("neg", arg))))
+    return fold_unary(fn, arg)
+
+
+def lower_term(term: Term) -> Term:
+    """:func:`lower` applied everywhere in ``term`` (a spec's term, say)."""
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        if isinstance(node, Unary):
+            out: Term = lower(node.fn, walk(node.arg))
+        elif isinstance(node, Binary):
+            out = Binary(node.op, walk(node.left), walk(node.right))
+        elif isinstance(node, Reduce):
+            out = Reduce(node.op, node.dim, node.lo, node.hi, walk(node.body))
+        elif isinstance(node, Where):
+            out = Where(node.cond, walk(node.then), walk(node.other))
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(term)

@@ -11,6 +11,8 @@ it does for the dialect.
 from __future__ import annotations
 
 import re
+from dataclasses import replace
+
 import libcst as cst
 import numpy as np
 
@@ -86,6 +88,7 @@ class _WrapperCheck:
         concrete: tuple[int, float] | None,
     ) -> None:
         self.concrete = concrete
+        self.positive: set[str] = set()
         self.interp = interp
         self.ann = ann
         self.analysis = analysis
@@ -109,6 +112,12 @@ class _WrapperCheck:
                 if name in params:
                     inputs.setdefault(name, dims)
         dims: list[str] = []
+        self.scalars = [
+            n for n in params
+            if n not in inputs
+            and n not in [t.name for t in self.ann.targets]
+            and any(re.search(rf"(?<![\w\[]){n}(?![\w\[])", t.spec) for t in self.ann.targets)
+        ]
         for ds in inputs.values():
             for d in ds:
                 if d not in dims:
@@ -142,10 +151,17 @@ class _WrapperCheck:
             self.diag(_bad(span, f"the case gives no size for {', '.join(missing)}", self.path))
             return
         input_infos = [InputInfo(n, ds) for n, ds in inputs.items()]
+        symbolic = [n for n in self.scalars if n not in values]
+        input_infos += [InputInfo(n, ()) for n in symbolic]
         specs: dict[str, tuple[A.Target, Spec]] = {}
         for target in self.ann.targets:
+            text = target.spec
+            for n in self.scalars:
+                if n in values:  # a scalar the case gives a value is that value
+                    text = re.sub(rf"(?<![\w\[]){n}(?![\w\[])", f"({values[n]!r})", text)
             try:
-                spec = parse_spec(target.spec, input_infos, sizes)
+                spec = parse_spec(text, input_infos, sizes, bare_names=True)
+                spec = Spec(blocks.lower_term(spec.term), spec.out_dims)
             except SpecError as error:
                 start = target.spec_span.column + error.start
                 where = Span(target.spec_span.line, start, target.spec_span.line,
@@ -156,7 +172,9 @@ class _WrapperCheck:
             specs[target.name] = (target, spec)
         args: dict[str, object] = {}
         for name in params:
-            if name in inputs:
+            if name in symbolic:
+                args[name] = SpecScalar(name)
+            elif name in inputs:
                 shape = tuple(sizes[d] for d in inputs[name])
                 args[name] = Tensor(name, shape, inputs[name], symbolic_strides(name, len(shape)),
                                     "input", "input")
@@ -178,8 +196,8 @@ class _WrapperCheck:
             if not self.apply_assume(assume, args):
                 return
         interp.launches = []
-        interp.stored = []
         interp.notes = {}
+        interp.positive = set(self.positive)
         try:
             returned = interp.call_function(function, [args[p] for p in params], {}, self.node)  # type: ignore[arg-type]
         except _CaseRejected as rejected:
@@ -205,18 +223,26 @@ class _WrapperCheck:
             tensor.dims = spec.out_dims
             tensor.target = name
             results[name] = Result(name, target.span, spec, target.spec, target.spec_span)
-        for launch in interp.launches:
-            try:
-                interp.run_launch(launch)
-            except KernelError as error:
-                interp.report(error, launch.node)
-                for result in results.values():
-                    result.complete = False
-            except Poisoned:
-                for result in results.values():
-                    result.complete = False
-        facts = self.facts(sizes, input_infos, results, label)
-        self.analysis.facts.append(facts)
+        variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
+        for variant in range(variants):
+            interp.stored = []
+            interp.store_failed = False
+            described = []
+            complete = True
+            for launch in interp.launches:
+                try:
+                    described.append(interp.run_launch(launch, variant))
+                except KernelError as error:
+                    interp.report(error, launch.node)
+                    complete = False
+                except Poisoned:
+                    complete = False
+            run_results = {
+                name: replace(r, complete=complete and not interp.store_failed)
+                for name, r in results.items()
+            }
+            full_label = ", ".join([label] + [d for d in described if d])
+            self.analysis.facts.append(self.facts(sizes, input_infos, run_results, full_label))
 
     def bind_target(self, name: str, returned: object, args: dict, target: A.Target) -> Tensor | None:
         if name == "return":
@@ -244,6 +270,10 @@ class _WrapperCheck:
         match = re.fullmatch(r"(\w+)\.is_contiguous\(\)", text)
         if match and isinstance(args.get(match.group(1)), Tensor):
             self.interp.make_contiguous(args[match.group(1)])
+            return True
+        match = re.fullmatch(r"(\w+)\s*>\s*0(\.0*)?", text)
+        if match and match.group(1) in self.scalars:
+            self.positive.add(match.group(1))
             return True
         match = re.fullmatch(r"(\w+)\.stride\((\d+)\)\s*==\s*(\w+)\.stride\((\d+)\)", text)
         if match:

@@ -106,6 +106,8 @@ class TritonInterpreter(Interpreter):
         self.notes: dict[str, str] = {}
         self.aliases: dict[I.Stride, I.Stride] = {}
         self.contiguous: set[str] = set()
+        self.store_failed = False
+        self.positive: set[str] = set()  # scalar inputs assumed > 0
 
     # ------------------------------------------------------------ module
 
@@ -127,10 +129,7 @@ class TritonInterpreter(Interpreter):
         """Report without stopping the statement."""
         self.report(error, node)
 
-    def _poison_targets(self, node: cst.CSTNode) -> None:
-        if not self.lenient:
-            super()._poison_targets(node)
-            return
+    def _poison_module_targets(self, node: cst.CSTNode) -> None:
         from ...interpreter.loops import target_names
 
         targets: list[cst.BaseExpression] = []
@@ -148,7 +147,7 @@ class TritonInterpreter(Interpreter):
     def exec_stmt(self, stmt: cst.CSTNode) -> None:
         if self.lenient and isinstance(stmt, cst.ClassDef):
             self._reason = "class definitions are not followed"
-            self._poison_targets(stmt)
+            self._poison_module_targets(stmt)
             return
         super().exec_stmt(stmt)
 
@@ -836,34 +835,26 @@ class TritonInterpreter(Interpreter):
         raise KernelError("STL002", f"expected a block, found {_kind(value)}")
 
     def special_term(self, value: Special) -> Term:
-        log2 = T.Unary("log", T.const(2)) if "log" in T.UNARY_FUNCTIONS else None
-        if value.name == "log2(e)" and log2 is not None:
-            return T.Unary("recip", log2)
-        if value.name == "ln(2)" and log2 is not None:
-            return log2
+        if value.name == "log2(e)":
+            return blocks.LOG2E
+        if value.name == "ln(2)":
+            return blocks.LN2
         if value.name == "sqrt(2)":
             return T.Unary("sqrt", T.const(2))
-        return Const(value.value)
+        raise KernelError(
+            "STL002", f"unsupported: {value.name} has no exact form in the term language"
+        )
 
     def data_binary(self, op: str, left: Any, right: Any) -> Block:
         if op not in ("+", "-", "*", "/"):
             raise KernelError("STL002", f"unsupported data operator `{op}`")
         a, b = self.as_block(left), self.as_block(right)
-        return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y))
+        names = self.positive
+        return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y, names))
 
     def unary_term(self, fn: str, t: Term) -> Term:
-        available = T.UNARY_FUNCTIONS
-        if fn in available:
-            return fold_unary(fn, t)
-        if fn == "exp2" and "log" in available:
-            return fold_unary("exp", fold_binary("*", t, T.Unary("log", T.const(2))))
-        if fn == "log2" and "log" in available:
-            return fold_binary("/", fold_unary("log", t), T.Unary("log", T.const(2)))
-        if fn == "rsqrt":
-            return fold_unary("recip", fold_unary("sqrt", t))
-        if fn == "sigmoid":
-            denominator = fold_binary("+", T.const(1), fold_unary("exp", fold_unary("neg", t)))
-            return fold_unary("recip", denominator)
+        if fn in ("exp2", "log2", "rsqrt", "sigmoid") or fn in T.UNARY_FUNCTIONS:
+            return blocks.lower(fn, t)
         raise KernelError("STL002", f"unsupported: tl.{fn} is not in the term language")
 
     def call_tl(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
@@ -896,39 +887,48 @@ class TritonInterpreter(Interpreter):
 
     # ------------------------------------------------------------ launches
 
-    def run_launch(self, launch: Launch, on_config: Callable[[Config | None], None] | None = None) -> None:
+    def run_launch(self, launch: Launch, variant: int = 0) -> str:
+        """Run every program of ``launch``, with autotune config ``variant`` (modulo the
+        number of configs); returns a description of the config, if there is one."""
         kernel = launch.kernel
-        configs: list[Config | None] = list(kernel.configs) or [None]
-        for config in configs:
-            meta = {k: v for k, v in launch.kwargs.items() if k not in LAUNCH_OPTIONS}
-            if config is not None:
-                meta.update(dict(config.kwargs))
-            params = [p.name.value for p in kernel.function.node.params.params]
-            named = dict(zip(params, launch.args))
-            named.update(meta)
-            for key, fn in kernel.heuristics:
-                value = self.call(fn, [dict(named)], {}, launch.node)
-                meta[key] = value
-                named[key] = value
-            grid = launch.grid
-            if isinstance(grid, (Closure, Function)):
-                grid = self.call(grid, [dict(named)], {}, launch.node)
-            if not isinstance(grid, (tuple, list)):
-                grid = (grid,)
-            sizes = [self.host_int(g) for g in grid]
-            if not 1 <= len(sizes) <= 3:
-                raise KernelError("STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node)
-            self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
-            args = [self.kernel_value(a) for a in launch.args]
-            kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
-            for pid in itertools.product(*(range(n) for n in self.grid)):
-                self.program = pid
-                self.in_kernel = True
-                self.steps = 0
-                try:
-                    self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
-                finally:
-                    self.in_kernel = False
+        config = kernel.configs[variant % len(kernel.configs)] if kernel.configs else None
+        described = ""
+        if config is not None:
+            chosen = ", ".join(f"{k}={v}" for k, v in config.kwargs)
+            described = (
+                f"autotune config {variant % len(kernel.configs) + 1} of "
+                f"{len(kernel.configs)} ({chosen})"
+            )
+        meta = {k: v for k, v in launch.kwargs.items() if k not in LAUNCH_OPTIONS}
+        if config is not None:
+            meta.update(dict(config.kwargs))
+        params = [p.name.value for p in kernel.function.node.params.params]
+        named = dict(zip(params, launch.args))
+        named.update(meta)
+        for key, fn in kernel.heuristics:
+            value = self.call(fn, [dict(named)], {}, launch.node)
+            meta[key] = value
+            named[key] = value
+        grid = launch.grid
+        if isinstance(grid, (Closure, Function)):
+            grid = self.call(grid, [dict(named)], {}, launch.node)
+        if not isinstance(grid, (tuple, list)):
+            grid = (grid,)
+        sizes = [self.host_int(g) for g in grid]
+        if not 1 <= len(sizes) <= 3:
+            raise KernelError("STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node)
+        self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
+        args = [self.kernel_value(a) for a in launch.args]
+        kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
+        for pid in itertools.product(*(range(n) for n in self.grid)):
+            self.program = pid
+            self.in_kernel = True
+            self.steps = 0
+            try:
+                self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
+            finally:
+                self.in_kernel = False
+        return described
 
     def kernel_value(self, value: Any) -> Any:
         if isinstance(value, Tensor):
@@ -936,6 +936,14 @@ class TritonInterpreter(Interpreter):
         if isinstance(value, SpecScalar):
             return blocks.uniform(Load(value.name, ()))
         return value
+
+    def _poison_targets(self, node: cst.CSTNode) -> None:
+        if self.lenient:
+            self._poison_module_targets(node)
+            return
+        if self.in_kernel and _is_store(node):
+            self.store_failed = True  # what it would have written is unknown
+        super()._poison_targets(node)
 
 
 class TritonLibrary(Library):
@@ -1005,6 +1013,13 @@ def _contiguity_names(test: cst.BaseExpression) -> list[cst.BaseExpression]:
         return _contiguity_names(test.left) + _contiguity_names(test.right)
     assert isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
     return [test.func.value]
+
+
+def _is_store(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+        func = node.value.func
+        return isinstance(func, cst.Attribute) and func.attr.value == "store"
+    return False
 
 
 def _code(node: cst.CSTNode) -> str:
