@@ -103,8 +103,12 @@ class Block:
         return f"DimType: {self.describe()}\nExprType: {' | '.join(shown)}{more}"
 
 
+class LayoutMismatch(KernelError):
+    """Operands whose lanes stand for different elements."""
+
+
 def _mismatch(message: str, code: str = "STL011") -> KernelError:
-    return KernelError(
+    return LayoutMismatch(
         code,
         message,
         help="operands of an elementwise operation must hold the same elements lane by lane",
@@ -291,6 +295,61 @@ def reshape_unit(block: Block, shape: tuple[int, ...]) -> Block:
     return Block(
         tuple(shape), tuple(axes), block.fixed, block.pieces.reshape(shape), block.terms
     )
+
+
+@dataclass(frozen=True, eq=False)
+class BlockSum:
+    """A lane-by-lane sum of blocks whose lanes stand for different elements.
+
+    ``acc += tl.load(x + off + tl.arange(0, B))`` over a loop adds elements
+    ``off`` apart in one lane; no single term over the logical dims says what a
+    lane holds, but a ``sum`` over the lanes is the sum of each addend's.
+    """
+
+    addends: tuple[Block, ...]
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return self.addends[0].shape
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def describe(self) -> str:
+        return " + ".join(f"({b.describe()})" for b in self.addends)
+
+    def hover(self) -> str:
+        return f"DimType: {self.describe()}\n(a lane-by-lane sum of blocks of different elements)"
+
+
+def add(a: Block | BlockSum, b: Block | BlockSum) -> Block | BlockSum:
+    """``a + b``; lanes standing for different elements make a :class:`BlockSum`."""
+    left = a.addends if isinstance(a, BlockSum) else (a,)
+    right = b.addends if isinstance(b, BlockSum) else (b,)
+    out = list(left)
+    for block in right:
+        for i, seen in enumerate(out):
+            try:
+                out[i] = elementwise([seen, block], lambda x, y: fold_binary("+", x, y))
+                break
+            except LayoutMismatch:
+                continue
+        else:
+            if tuple(np.broadcast_shapes(out[0].shape, block.shape)) != out[0].shape:
+                raise KernelError("STL002", "unsupported: a sum of blocks that broadcasts")
+            out.append(block)
+    return out[0] if len(out) == 1 else BlockSum(tuple(out))
+
+
+def sum_lanes(value: BlockSum, axis: int) -> Block | BlockSum:
+    """``tl.sum`` over ``axis`` of a :class:`BlockSum`: the sum of each addend's."""
+    total: Block | BlockSum | None = None
+    for block in value.addends:
+        part = reduce(block, axis, "sum", lambda op: True)
+        total = part if total is None else add(total, part)
+    assert total is not None
+    return total
 
 
 # ------------------------------------------------------------- reductions

@@ -505,6 +505,8 @@ class TritonInterpreter(Interpreter):
             if attr == "T":
                 raise KernelError("STL002", "unsupported: `.T` of a host tensor")
             return _BoundMethod(base, attr)
+        if isinstance(base, blocks.BlockSum):
+            return _BoundMethod(base, attr)
         if isinstance(base, Block):
             if attr == "T":
                 return blocks.transpose(base)
@@ -762,8 +764,10 @@ class TritonInterpreter(Interpreter):
                 return self.call_tl("trans", [base, *args], kwargs, node)
             if name in ("reshape", "view", "broadcast_to", "expand_dims"):
                 return self.call_tl(name, [base, *args], kwargs, node)
-        if isinstance(base, (Ints, Mask, Ptr)) and name == "to":
+        if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum)) and name == "to":
             return base
+        if isinstance(base, blocks.BlockSum) and name == "sum":
+            return self.call_tl(name, [base, *args], kwargs, node)
         raise KernelError("STL002", f"unsupported method .{name}() of {_kind(base)}")
 
     def tensor_method(self, t: Tensor, name: str, args: list, kwargs: dict) -> Any:
@@ -825,6 +829,12 @@ class TritonInterpreter(Interpreter):
             return value
         if isinstance(value, Special):
             return blocks.uniform(self.special_term(value))
+        if isinstance(value, blocks.BlockSum):
+            raise KernelError(
+                "STL002",
+                "unsupported: a block that adds elements at different offsets lane by lane "
+                "(accumulated over a loop) can only be summed with tl.sum",
+            )
         piece = scalar_piece(value)
         if piece is not None:
             return blocks.uniform(piece)
@@ -848,9 +858,36 @@ class TritonInterpreter(Interpreter):
     def data_binary(self, op: str, left: Any, right: Any) -> Block:
         if op not in ("+", "-", "*", "/"):
             raise KernelError("STL002", f"unsupported data operator `{op}`")
-        a, b = self.as_block(left), self.as_block(right)
         names = self.positive
-        return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y, names))
+        if isinstance(left, blocks.BlockSum) or isinstance(right, blocks.BlockSum):
+            return self.sum_binary(op, left, right)
+        a, b = self.as_block(left), self.as_block(right)
+        try:
+            return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y, names))
+        except blocks.LayoutMismatch:
+            if op not in ("+", "-"):
+                raise
+            return self.sum_binary(op, a, b)
+
+    def sum_binary(self, op: str, left: Any, right: Any) -> Any:
+        """Arithmetic on a lane-by-lane sum of blocks of different elements."""
+        if op == "-":
+            right = self.data_binary("*", right, -1)
+            op = "+"
+        if op == "+":
+            a = left if isinstance(left, blocks.BlockSum) else self.as_block(left)
+            b = right if isinstance(right, blocks.BlockSum) else self.as_block(right)
+            return blocks.add(a, b)
+        if op in ("*", "/"):
+            total, scale = (left, right) if isinstance(left, blocks.BlockSum) else (right, left)
+            if isinstance(scale, blocks.BlockSum) or (op == "/" and scale is left):
+                raise KernelError("STL002", "unsupported: a product of accumulated blocks")
+            out: Any = None
+            for block in total.addends:
+                part = self.data_binary(op, block, scale) if op == "/" else self.data_binary(op, scale, block)
+                out = part if out is None else blocks.add(out, part)
+            return out
+        raise KernelError("STL002", f"unsupported `{op}` on an accumulated block")
 
     def unary_term(self, fn: str, t: Term) -> Term:
         if fn in ("exp2", "log2", "rsqrt", "sigmoid") or fn in T.UNARY_FUNCTIONS:

@@ -23,6 +23,7 @@ from ...ir.terms import Const, Load, Term, free_dims
 from .. import blocks
 from ..blocks import Axis, Block, Undef
 from .host import Tensor
+from . import ints as I
 from .ints import Ptr
 
 
@@ -42,6 +43,10 @@ def _base_indices(tensor: Tensor, ptr: Ptr) -> list[np.ndarray]:
     rank = len(tensor.sizes)
     index = [np.zeros(offset.shape, np.int64) for _ in range(rank)]
     own = {s: k for k, s in enumerate(tensor.strides)}
+    foreign = [s for s in offset.symbols if s not in own]
+    if foreign and tensor.contiguous and all(s.value is not None for s in foreign):
+        # strides with known values on a contiguous tensor: the offset is a number
+        offset = I.lift(I.make(offset.shape, {None: I.concrete(offset, "")}, offset.wrapped))
     for s in offset.symbols:
         if s not in own:
             which = "a stride of another tensor" if s.tensor != tensor.name else "that stride"

@@ -119,8 +119,13 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
         value = 0 if name == "zeros_like" else _arg(args, kwargs, 1, "value")
         return blocks.broadcast(interp.as_block(value), like.shape)
     if name in ("sum", "max", "min"):
-        block = interp.as_block(_arg(args, kwargs, 0, "input"))
+        value = _arg(args, kwargs, 0, "input")
         axis = _arg(args, kwargs, 1, "axis", None)
+        if isinstance(value, blocks.BlockSum) and name == "sum":
+            if kwargs.get("keep_dims") or axis is None and value.ndim != 1:
+                raise KernelError("STL002", "unsupported: this reduction of an accumulated block")
+            return blocks.sum_lanes(value, 0 if axis is None else int(axis))
+        block = interp.as_block(value)
         if kwargs.get("return_indices"):
             raise KernelError("STL002", f"unsupported: tl.{name}(..., return_indices=True)")
         return reduce(block, axis, name, bool(kwargs.get("keep_dims", False)))
