@@ -10,7 +10,7 @@ _EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
 
 
 def fixture_files() -> list[Path]:
-    return sorted(FIXTURES.glob("*.py"))
+    return sorted(FIXTURES.glob("**/*.py"))
 
 
 def expected(path: Path) -> set[tuple[int, str]]:

@@ -49,6 +49,15 @@ def _spec_values(facts: Facts, ob: Obligation, dims: tuple[str, ...]) -> np.ndar
     return evaluate(ob.spec.term, facts.input_values, dims, facts.dims)
 
 
+def _tile_values(facts: Facts, ob: Obligation) -> np.ndarray:
+    """What the kernel writes: the concrete domain's array, or (front ends that model a
+    program's blocks by their pieces, as the Triton front end does) the piece's term
+    evaluated on the elements it lands on."""
+    if ob.tile.value is not None:
+        return ob.tile.value
+    return evaluate(ob.tile.term, facts.input_values, ob.tile.dims, facts.dims)[_box(ob)]
+
+
 def _box(ob: Obligation) -> tuple[slice, ...]:
     return tuple(slice(s.lo, s.hi) for s in ob.tile.slices)  # concrete: loops unrolled
 
@@ -62,8 +71,8 @@ def _results(facts: Facts, path: str, drawn: str) -> list[Diagnostic]:
         buffer = np.full(tuple(facts.dims[d] for d in dims), np.nan)
         written = np.zeros(buffer.shape, dtype=bool)
         for ob in facts.obligations:
-            if ob.kind == "assign" and ob.target == result.name and ob.tile.value is not None:
-                buffer[_box(ob)] = ob.tile.value
+            if ob.kind == "assign" and ob.target == result.name:
+                buffer[_box(ob)] = _tile_values(facts, ob)
                 written[_box(ob)] = True
         spec = evaluate(result.spec.term, facts.input_values, dims, facts.dims)
         bad = first_difference(buffer, spec, written, dims)

@@ -46,7 +46,7 @@ from .host import (
     row_major,
 )
 from .ints import Ints, Mask, Ptr
-from .memory import Stored, load_block, scalar_piece, store_block
+from .memory import Stored, load_block, scalar_piece, store_block, swapped
 
 KNOWN = {
     "triton": "triton",
@@ -65,7 +65,7 @@ TL_FUNCTIONS = (
     "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs where maximum "
     "minimum cdiv multiple_of max_contiguous max_constancy assume static_assert "
     "static_print device_assert debug_barrier constexpr range static_range broadcast_to "
-    "expand_dims reshape view fma cast fdiv div_rn"
+    "expand_dims reshape view fma cast fdiv div_rn make_block_ptr advance make_tensor_descriptor"
 ).split()
 DTYPES = (
     "float32 float16 bfloat16 float64 float8e4nv float8e5 int1 int8 int16 int32 int64 "
@@ -108,6 +108,7 @@ class TritonInterpreter(Interpreter):
         self.contiguous: set[str] = set()
         self.store_failed = False
         self.positive: set[str] = set()  # scalar inputs assumed > 0
+        self.swapped_loads: dict[int, tuple] = {}
 
     # ------------------------------------------------------------ module
 
@@ -515,6 +516,8 @@ class TritonInterpreter(Interpreter):
             if attr == "shape":
                 return tuple(base.shape)
             return _BoundMethod(base, attr)
+        if isinstance(base, I.Descriptor):
+            return _BoundMethod(base, attr)
         if isinstance(base, (Ints, Mask, Ptr)):
             if attr == "dtype":
                 return DType("int" if not isinstance(base, Ptr) else "pointer")
@@ -764,6 +767,10 @@ class TritonInterpreter(Interpreter):
                 return self.call_tl("trans", [base, *args], kwargs, node)
             if name in ("reshape", "view", "broadcast_to", "expand_dims"):
                 return self.call_tl(name, [base, *args], kwargs, node)
+        if isinstance(base, I.Descriptor):
+            from . import tl_calls
+
+            return tl_calls.descriptor_call(self, base, name, args, node)
         if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum)) and name == "to":
             return base
         if isinstance(base, blocks.BlockSum) and name == "sum":
@@ -864,9 +871,9 @@ class TritonInterpreter(Interpreter):
         a, b = self.as_block(left), self.as_block(right)
         try:
             return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y, names))
-        except blocks.LayoutMismatch:
+        except blocks.LayoutMismatch as error:
             if op not in ("+", "-"):
-                raise
+                raise self.blame_swapped([left, right], error) from None
             return self.sum_binary(op, a, b)
 
     def sum_binary(self, op: str, left: Any, right: Any) -> Any:
@@ -909,7 +916,28 @@ class TritonInterpreter(Interpreter):
         block, error = load_block(ptr.tensor, ptr, admitted, other_block, self.span(node))
         if error is not None:
             self.flag(error, node)
+        base = ptr.tensor.base or ptr.tensor
+        if base.dims and swapped(list(block.axes), base.dims):
+            self.swapped_loads[id(block)] = (block, self.span(node), base.name, base.dims)
         return block
+
+    def blame_swapped(self, operands: list, error: KernelError) -> KernelError:
+        """A layout mismatch whose operand was loaded along its tensor's dims in swapped
+        order: the load's strides are the likely culprit (STL043 at the load)."""
+        for value in operands:
+            hit = self.swapped_loads.get(id(value))
+            if hit is not None and hit[0] is value:
+                _, span, name, dims = hit
+                return KernelError(
+                    "STL043",
+                    f"the block loaded from {name} runs along its dims in swapped order "
+                    f"({value.describe()}): are its strides swapped?",
+                    notes=(f"where it is used: {error.message}",),
+                    help=f"{name} has dims {' '.join(dims)}: pair each index with its own "
+                    "dim's stride",
+                    node=span,
+                )
+        return error
 
     def do_store(self, ptr: Any, value: Any, mask: Any, node: cst.Call) -> None:
         if not isinstance(ptr, Ptr):

@@ -225,3 +225,53 @@ def ptr_add(ptr: Ptr, value: Any, sign: int = 1) -> Ptr:
         value = binary("*", value, -1)
     offset = binary("+", ptr.offset, value)
     return Ptr(ptr.tensor, lift(offset))
+
+
+@dataclass(frozen=True, eq=False)
+class BlockPtr:
+    """``tl.make_block_ptr(...)`` (or a tensor descriptor's block at ``offsets``): a
+    block of ``block_shape`` elements at ``offsets`` of a parent of ``shape``."""
+
+    base: Ptr
+    shape: tuple[int, ...]
+    strides: tuple[Any, ...]
+    offsets: tuple[Any, ...]
+    block_shape: tuple[int, ...]
+
+    def pointer(self) -> Ptr:
+        """Every lane's element: ``base + sum((offset_k + lane_k) * stride_k)``."""
+        rank = len(self.block_shape)
+        total: Any = self.base.offset
+        for k, (start, stride, n) in enumerate(zip(self.offsets, self.strides, self.block_shape)):
+            lane = np.arange(n).reshape([n if i == k else 1 for i in range(rank)])
+            index = binary("+", start, make(tuple(lane.shape), {None: lane}))
+            total = binary("+", total, binary("*", index, stride))
+        return Ptr(self.base.tensor, broadcast(lift(total), self.block_shape))
+
+    def inside(self, dims: Sequence[int]) -> np.ndarray:
+        """Lanes inside the parent shape along ``dims`` (a ``boundary_check``)."""
+        rank = len(self.block_shape)
+        ok = np.ones(self.block_shape, bool)
+        for k in dims:
+            n = self.block_shape[k]
+            lane = np.arange(n).reshape([n if i == k else 1 for i in range(rank)])
+            start = concrete(lift(self.offsets[k]), "a block pointer's offset")
+            ok = ok & (start + lane >= 0) & (start + lane < concrete(lift(self.shape[k]), "shape"))
+        return ok
+
+    def advance(self, deltas: Sequence[Any]) -> BlockPtr:
+        offsets = tuple(binary("+", a, b) for a, b in zip(self.offsets, deltas))
+        return BlockPtr(self.base, self.shape, self.strides, offsets, self.block_shape)
+
+
+@dataclass(frozen=True, eq=False)
+class Descriptor:
+    """``tl.make_tensor_descriptor(base, shape, strides, block_shape)``."""
+
+    base: Ptr
+    shape: tuple[Any, ...]
+    strides: tuple[Any, ...]
+    block_shape: tuple[int, ...]
+
+    def at(self, offsets: Sequence[Any]) -> BlockPtr:
+        return BlockPtr(self.base, self.shape, self.strides, tuple(offsets), self.block_shape)

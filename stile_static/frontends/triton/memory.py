@@ -157,6 +157,23 @@ def classify(
     return axes, fixed
 
 
+def swapped(axes: list[Axis | None], dims: tuple[str, ...]) -> bool:
+    """Whether a block runs along two of a tensor's dims in the opposite order."""
+    order = [dims.index(ax.dim) for ax in axes if ax is not None and ax.dim in dims]
+    return any(a > b for a, b in zip(order, order[1:]))
+
+
+def swapped_error(name: str, axes: list, dims: tuple[str, ...], cause: KernelError) -> KernelError:
+    along = ", ".join(ax.dim for ax in axes if ax is not None)
+    return KernelError(
+        "STL043",
+        f"the pointer into {name} runs along {along}, {name}'s dims in swapped order: "
+        "are its strides swapped?",
+        notes=(cause.message, *cause.notes),
+        help=f"{name} has dims {' '.join(dims)}: pair each index with its own dim's stride",
+    )
+
+
 def scalar_piece(value: object) -> Term | None:
     from fractions import Fraction
 
@@ -183,6 +200,14 @@ def load_block(
     wrapped = ptr.offset.wrapped
     regular = inside & ~wrapped
     axes, fixed = classify(index, dims, regular, shape)
+    if error is not None:
+        # the admitted lanes, outside ones included, say how the pointer runs
+        try:
+            along, _ = classify(index, dims, admitted & ~wrapped, shape)
+        except KernelError:
+            along = []
+        if swapped(along, dims):
+            error = swapped_error(base.name, along, dims, error)
     if base.role == "input":
         loaded: Term | Undef = Load(base.name, dims)
     elif base.written:

@@ -71,6 +71,30 @@ def reduce(block: Block, axis: Any, op: str, keep_dims: bool = False) -> Block:
     return out
 
 
+def _block_access(interp: TritonInterpreter, ptr: I.BlockPtr, kwargs: dict) -> tuple:
+    """A block pointer's lanes, the mask of its ``boundary_check`` and the padding."""
+    checked = kwargs.get("boundary_check") or ()
+    mask = I.Mask(ptr.inside([_int(interp, k) for k in checked])) if checked else None
+    padding = kwargs.get("padding_option")
+    padding = padding.value if hasattr(padding, "value") else padding
+    other = {"zero": 0.0, "nan": None, None: None, "": None}.get(padding)
+    return ptr.pointer(), mask, other
+
+
+def descriptor_call(
+    interp: TritonInterpreter, desc: I.Descriptor, name: str, args: list, node: cst.Call
+) -> Any:
+    """``desc.load([offsets])`` and ``desc.store([offsets], value)``: every dim is
+    bounds-checked, reads outside are zero and writes outside are dropped."""
+    if name not in ("load", "store") or not args:
+        raise KernelError("STL002", f"unsupported: tensor descriptor .{name}()")
+    ptr = desc.at(tuple(args[0]))
+    mask = I.Mask(ptr.inside(range(len(ptr.block_shape))))
+    if name == "load":
+        return interp.do_load(ptr.pointer(), mask, 0.0, node)
+    return interp.do_store(ptr.pointer(), args[1], mask, node)
+
+
 def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
     if name == "program_id":
         axis = _int(interp, _arg(args, kwargs, 0, "axis"))
@@ -101,14 +125,41 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
         ptr = _arg(args, kwargs, 0, "pointer")
         mask = _arg(args, kwargs, 1, "mask", None)
         other = _arg(args, kwargs, 2, "other", None)
-        if "boundary_check" in kwargs and kwargs["boundary_check"]:
-            raise KernelError("STL002", "unsupported: block pointers (boundary_check)")
+        if isinstance(ptr, I.BlockPtr):
+            ptr, mask, other = _block_access(interp, ptr, kwargs)
         return interp.do_load(ptr, mask, other, node)
     if name == "store":
         ptr = _arg(args, kwargs, 0, "pointer")
         value = _arg(args, kwargs, 1, "value")
         mask = _arg(args, kwargs, 2, "mask", None)
+        if isinstance(ptr, I.BlockPtr):
+            ptr, mask, _ = _block_access(interp, ptr, kwargs)
         return interp.do_store(ptr, value, mask, node)
+    if name == "make_block_ptr":
+        base = _arg(args, kwargs, 0, "base")
+        if not isinstance(base, Ptr) or base.shape:
+            raise KernelError("STL002", "tl.make_block_ptr needs a scalar pointer as its base")
+        shape = tuple(_arg(args, kwargs, 1, "shape"))
+        strides = tuple(_arg(args, kwargs, 2, "strides"))
+        offsets = tuple(_arg(args, kwargs, 3, "offsets"))
+        block_shape = _shape(interp, _arg(args, kwargs, 4, "block_shape"))
+        if not len(shape) == len(strides) == len(offsets) == len(block_shape):
+            raise KernelError("STL002", "tl.make_block_ptr: shape, strides, offsets and "
+                              "block_shape must have one entry per dim")
+        return I.BlockPtr(base, shape, strides, offsets, block_shape)
+    if name == "advance":
+        ptr = _arg(args, kwargs, 0, "base")
+        if not isinstance(ptr, I.BlockPtr):
+            raise KernelError("STL002", "tl.advance of something other than a block pointer")
+        return ptr.advance(tuple(_arg(args, kwargs, 1, "offsets")))
+    if name == "make_tensor_descriptor":
+        base = _arg(args, kwargs, 0, "base")
+        if not isinstance(base, Ptr) or base.shape:
+            raise KernelError("STL002", "tl.make_tensor_descriptor needs a scalar pointer")
+        shape = tuple(_arg(args, kwargs, 1, "shape"))
+        strides = tuple(_arg(args, kwargs, 2, "strides"))
+        block_shape = _shape(interp, _arg(args, kwargs, 3, "block_shape"))
+        return I.Descriptor(base, shape, strides, block_shape)
     if name in ("zeros", "full"):
         shape = _shape(interp, _arg(args, kwargs, 0, "shape"))
         value = 0 if name == "zeros" else _arg(args, kwargs, 1, "value")
@@ -160,7 +211,10 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
     if name == "dot":
         a, b = interp.as_block(args[0]), interp.as_block(_arg(args, kwargs, 1, "b"))
         acc = _arg(args, kwargs, 2, "acc", None)
-        out = blocks.dot(a, b)
+        try:
+            out = blocks.dot(a, b)
+        except blocks.LayoutMismatch as error:
+            raise interp.blame_swapped([args[0], args[1]], error) from None
         if acc is not None:
             out = blocks.elementwise([interp.as_block(acc), out], lambda x, y: fold_binary("+", x, y))
         return out
