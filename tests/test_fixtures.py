@@ -53,9 +53,7 @@ def test_checking_never_runs_the_kernel(tmp_path: Path, monkeypatch: pytest.Monk
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in fixture_files() if p.parent == FIXTURES], ids=_id
-)
+@pytest.mark.parametrize("path", [p for p in fixture_files() if p.parent == FIXTURES], ids=_id)
 def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     """Two independent meanings of a kernel: the arrays the concrete domain computes
     tile by tile, and the NumPy evaluation of the terms the prover reasons about."""

@@ -175,7 +175,9 @@ def _verify(
                     notes=(*failed[s].notes, f"the proof at line {ob.span.line} relies on it"),
                 )
         else:
-            failed.setdefault(ob.span, _in_configuration(_verdict_diagnostic(path, ob, verdict), facts))
+            failed.setdefault(
+                ob.span, _in_configuration(_verdict_diagnostic(path, ob, verdict), facts)
+            )
 
 
 def _in_configuration(d: Diagnostic, facts: Facts) -> Diagnostic:

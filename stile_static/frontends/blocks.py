@@ -42,8 +42,10 @@ from ..ir.terms import (
     Unary,
     Where,
     const,
+    constraint,
     free_dims,
     show_short,
+    where,
 )
 
 NEG_INF = float("-inf")
@@ -190,7 +192,9 @@ def _merge_layout(blocks: Sequence[Block]) -> tuple[tuple[int, ...], list, dict[
                 )
         for d, i in b.fixed:
             if fixed.setdefault(d, i) != i:
-                raise _mismatch(f"operands hold different elements of {d}: {d}={fixed[d]} vs {d}={i}")
+                raise _mismatch(
+                    f"operands hold different elements of {d}: {d}={fixed[d]} vs {d}={i}"
+                )
     mapped = [ax.dim for ax in axes if ax is not None]
     for d in mapped:
         if mapped.count(d) > 1:
@@ -208,8 +212,9 @@ def broadcast(block: Block, shape: tuple[int, ...]) -> Block:
     return Block(out_shape, tuple(axes), tuple(sorted(fixed.items())), pieces, block.terms)
 
 
-def elementwise(blocks: Sequence[Block], build: Callable[..., Piece]) -> Block:
-    """``build`` applied lane by lane (an undefined operand makes the lane undefined)."""
+def elementwise(blocks: Sequence[Block], build: Callable[..., Piece], strict: bool = True) -> Block:
+    """``build`` applied lane by lane; when ``strict``, an undefined operand makes the
+    lane undefined without calling ``build``."""
     shape, axes, fixed = _merge_layout(blocks)
     arrays = [np.broadcast_to(b.pieces, shape) for b in blocks]
     counts = [len(b.terms) for b in blocks]
@@ -225,7 +230,7 @@ def elementwise(blocks: Sequence[Block], build: Callable[..., Piece]) -> Block:
             parts.append(rest % n)
             rest //= n
         operands = [b.terms[i] for b, i in zip(blocks, reversed(parts))]
-        undefined = next((t for t in operands if isinstance(t, Undef)), None)
+        undefined = next((t for t in operands if isinstance(t, Undef)), None) if strict else None
         terms.append(undefined if undefined is not None else build(*operands))
     return _normalize(shape, axes, fixed, inverse.reshape(shape), terms)
 
@@ -240,7 +245,9 @@ def select(mask: np.ndarray, then: Block, other: Block) -> Block:
         (Const(Fraction(0)), Const(Fraction(1))),
     )
     return elementwise(
-        [mask_block, then, other], lambda m, a, b: a if m == Const(Fraction(1)) else b
+        [mask_block, then, other],
+        lambda m, a, b: a if m == Const(Fraction(1)) else b,
+        strict=False,
     )
 
 
@@ -292,9 +299,7 @@ def reshape_unit(block: Block, shape: tuple[int, ...]) -> Block:
     real = iter([ax for n, ax in zip(block.shape, block.axes) if n != 1])
     for n in shape:
         axes.append(next(real) if n != 1 else None)
-    return Block(
-        tuple(shape), tuple(axes), block.fixed, block.pieces.reshape(shape), block.terms
-    )
+    return Block(tuple(shape), tuple(axes), block.fixed, block.pieces.reshape(shape), block.terms)
 
 
 @dataclass(frozen=True, eq=False)
@@ -423,9 +428,7 @@ def dot(a: Block, b: Block) -> Block:
     if a.ndim != 2 or b.ndim != 2:
         raise KernelError("STL002", "unsupported: dot of blocks that are not 2-D")
     if a.shape[1] != b.shape[0]:
-        raise KernelError(
-            "STL010", f"dot of a {list(a.shape)} block with a {list(b.shape)} block"
-        )
+        raise KernelError("STL010", f"dot of a {list(a.shape)} block with a {list(b.shape)} block")
     ka, kb = a.axes[1], b.axes[0]
     if ka is not None and kb is not None and ka != kb:
         n = a.shape[1]
@@ -513,8 +516,52 @@ def _number(term: Term) -> float | Fraction | None:
     return term.value if isinstance(term, Const) else None
 
 
+def _addends(term: Term, sign: int = 1) -> list[tuple[int, Term]]:
+    if isinstance(term, Binary) and term.op in ("+", "-"):
+        right = -sign if term.op == "-" else sign
+        return _addends(term.left, sign) + _addends(term.right, right)
+    if isinstance(term, Unary) and term.fn == "neg":
+        return _addends(term.arg, -sign)
+    return [(sign, term)]
+
+
+def _is_log_of_positive(term: Term) -> bool:
+    return isinstance(term, Unary) and term.fn == "log" and positive(term.arg)
+
+
+def _exp_of_logs(arg: Term) -> Term | None:
+    """``exp(u + log x - log y) = exp(u) * x / y`` for positive ``x``, ``y`` (a running
+    log-sum-exp, as flash attention keeps it, inside an exponential)."""
+    addends = _addends(arg)
+    if len(addends) < 2 or not any(_is_log_of_positive(t) for _, t in addends):
+        return None
+    rest: Term | None = None
+    factors: list[tuple[int, Term]] = []
+    for sign, t in addends:
+        if _is_log_of_positive(t):
+            assert isinstance(t, Unary)
+            factors.append((sign, t.arg))
+            continue
+        signed = t if sign > 0 else Unary("neg", t)
+        rest = signed if rest is None else Binary("+", rest, signed)
+    out = fold_unary("exp", rest) if rest is not None else const(1)
+    for sign, x in factors:
+        out = fold_binary("*" if sign > 0 else "/", out, x)
+    return out
+
+
 def fold_unary(fn: str, arg: Term) -> Term:
-    """``fn(arg)``, folded where ``arg`` is a constant the result is exact for."""
+    """``fn(arg)``, folded where ``arg`` is a constant the result is exact for, and
+    ``log(exp(u)) = u``, ``exp(log x) = x`` for positive ``x``."""
+    if fn == "log" and isinstance(arg, Unary) and arg.fn == "exp":
+        return arg.arg
+    if fn == "exp":
+        if _is_log_of_positive(arg):
+            assert isinstance(arg, Unary)
+            return arg.arg
+        split = _exp_of_logs(arg)
+        if split is not None:
+            return split
     value = _number(arg)
     if value is not None:
         if fn == "neg":
@@ -542,6 +589,9 @@ def positive(term: Term, names: frozenset[str] | set[str] = frozenset()) -> bool
         )
     if isinstance(term, Binary) and term.op in ("*", "/", "+", "maximum", "minimum"):
         return positive(term.left, names) and positive(term.right, names)
+    if isinstance(term, Reduce) and term.op in ("sum", "max", "min"):
+        nonempty = isinstance(term.lo, int) and isinstance(term.hi, int) and term.lo < term.hi
+        return nonempty and positive(term.body, names)
     return False
 
 
@@ -582,7 +632,9 @@ def fold_binary(
                 return Const(c)
             negated = Unary("neg", other)
             if positive(negated, positive_names) or (
-                isinstance(other, Unary) and other.fn == "neg" and positive(other.arg, positive_names)
+                isinstance(other, Unary)
+                and other.fn == "neg"
+                and positive(other.arg, positive_names)
             ):
                 return Const(-c)
         raise KernelError(
@@ -686,7 +738,9 @@ def lower(fn: str, arg: Term) -> Term:
     if fn == "rsqrt":
         return fold_unary("recip", fold_unary("sqrt", arg))
     if fn == "sigmoid":
-        return fold_unary("recip", fold_binary("+", const(1), fold_unary("exp", fold_unary("neg", arg))))
+        return fold_unary(
+            "recip", fold_binary("+", const(1), fold_unary("exp", fold_unary("neg", arg)))
+        )
     return fold_unary(fn, arg)
 
 
@@ -706,6 +760,41 @@ def lower_term(term: Term) -> Term:
             out = Reduce(node.op, node.dim, node.lo, node.hi, walk(node.body))
         elif isinstance(node, Where):
             out = Where(node.cond, walk(node.then), walk(node.other))
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(term)
+
+
+def specialize(term: Term, fixed: dict[str, int]) -> Term:
+    """``term`` on the elements where each dim of ``fixed`` has that one index: the
+    conditions of its ``Where`` nodes (index comparisons, such as a causal
+    ``Nk <= Nq``) with those dims replaced by their index, decided where they can be.
+    Exact on that region, which is all an obligation on a one-row tile is about."""
+    if not fixed:
+        return term
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        if isinstance(node, Unary):
+            out: Term = Unary(node.fn, walk(node.arg))
+        elif isinstance(node, Binary):
+            out = Binary(node.op, walk(node.left), walk(node.right))
+        elif isinstance(node, Reduce):
+            inner = {d: i for d, i in fixed.items() if d != node.dim}  # the binder shadows
+            out = Reduce(node.op, node.dim, node.lo, node.hi, specialize(node.body, inner))
+        elif isinstance(node, Where):
+            conds = []
+            for c in node.cond:
+                coeffs = {d: k for d, k in c.coeffs if d not in fixed}
+                shift = sum(k * fixed[d] for d, k in c.coeffs if d in fixed)
+                conds.append(constraint(coeffs, c.const + shift, c.op))
+            out = where(conds, walk(node.then), walk(node.other))
         else:
             out = node
         memo[id(node)] = out

@@ -90,13 +90,23 @@ def read(lines: list[str], wrapper: cst.FunctionDef, first_line: int) -> Annotat
         else:
             match = _TARGET.match(text)
             if match is None:
-                ann.errors.append((span, f"cannot read `{text}`: expected TARGET = SPEC, "
-                                   "`case NAME=VALUE ...` or `assume EXPR`"))
+                ann.errors.append(
+                    (
+                        span,
+                        f"cannot read `{text}`: expected TARGET = SPEC, "
+                        "`case NAME=VALUE ...` or `assume EXPR`",
+                    )
+                )
                 continue
             name = re.sub(r"\s+", "", match.group(1))
             start = column + match.start(2)
             ann.targets.append(
-                Target(name, match.group(2), span, Span(number, start, number, start + len(match.group(2))))
+                Target(
+                    name,
+                    match.group(2),
+                    span,
+                    Span(number, start, number, start + len(match.group(2))),
+                )
             )
     return ann
 

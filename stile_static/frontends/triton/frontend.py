@@ -21,6 +21,7 @@ from ...core.errors import KernelError, Poisoned
 from ...interpreter.values import Function
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
+from ...ir.terms import Binary, Reduce, Unary, Where
 from ...ir.tiles import Slice, Tile
 from ...spec.parser import SpecError, parse_spec
 from .. import blocks
@@ -62,7 +63,20 @@ def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> An
         ann = A.read(lines, stmt, first)
         if not (ann.targets or ann.cases or ann.assumes or ann.errors):
             continue
-        _WrapperCheck(interp, ann, analysis, concrete).run()
+        try:
+            _WrapperCheck(interp, ann, analysis, concrete).run()
+        except (RecursionError, MemoryError, ValueError, TypeError, IndexError, KeyError) as error:
+            # never a traceback: what could not be followed is reported where it starts
+            interp.in_kernel = False
+            analysis.diagnostics.append(
+                Diagnostic(
+                    source.path,
+                    interp.span(stmt.name),
+                    "STL002",
+                    f"unsupported: the analyzer could not follow this wrapper or its kernels "
+                    f"({type(error).__name__}: {error})",
+                )
+            )
     analysis.diagnostics.extend(interp.diagnostics)
     analysis.tile_types = interp.tile_types
     return analysis
@@ -100,8 +114,13 @@ class _WrapperCheck:
         for span, message in self.ann.errors:
             self.diag(_bad(span, message, self.path))
         if not self.ann.targets:
-            self.diag(_bad(self.interp.span(self.node.name), "the `# stile:` annotation names no "
-                           "target: add a line `TARGET = SPEC`", self.path))
+            self.diag(
+                _bad(
+                    self.interp.span(self.node.name),
+                    "the `# stile:` annotation names no target: add a line `TARGET = SPEC`",
+                    self.path,
+                )
+            )
             return
         params = [p.name.value for p in self.node.params.params]
         inputs: dict[str, tuple[str, ...]] = {}
@@ -111,7 +130,8 @@ class _WrapperCheck:
                     inputs.setdefault(name, dims)
         dims: list[str] = []
         self.scalars = [
-            n for n in params
+            n
+            for n in params
             if n not in inputs
             and n not in [t.name for t in self.ann.targets]
             and any(re.search(rf"(?<![\w\[]){n}(?![\w\[])", t.spec) for t in self.ann.targets)
@@ -122,13 +142,20 @@ class _WrapperCheck:
                     dims.append(d)
         function = self.interp.frames[0].names.get(self.node.name.value)
         if not isinstance(function, Function):
-            self.diag(_bad(self.interp.span(self.node.name),
-                           "the annotated function cannot be followed (a decorator?)", self.path))
+            self.diag(
+                _bad(
+                    self.interp.span(self.node.name),
+                    "the annotated function cannot be followed (a decorator?)",
+                    self.path,
+                )
+            )
             return
         cases = [(dict(c.values), c.label(), c.span) for c in self.ann.cases]
         if not cases:
-            cases = [(c, " ".join(f"{k}={v}" for k, v in c.items()), self.ann.targets[0].span)
-                     for c in default_cases(dims)]
+            cases = [
+                (c, " ".join(f"{k}={v}" for k, v in c.items()), self.ann.targets[0].span)
+                for c in default_cases(dims)
+            ]
         for values, label, span in cases:
             self.run_case(function, params, inputs, dims, values, label, span)
 
@@ -162,10 +189,18 @@ class _WrapperCheck:
                 spec = Spec(blocks.lower_term(spec.term), spec.out_dims)
             except SpecError as error:
                 start = target.spec_span.column + error.start
-                where = Span(target.spec_span.line, start, target.spec_span.line,
-                             start + max(error.end - error.start, 1))
-                interp.report(KernelError(error.code, f"in spec: {error.message}", help=error.help,
-                                          node=where), self.node)
+                where = Span(
+                    target.spec_span.line,
+                    start,
+                    target.spec_span.line,
+                    start + max(error.end - error.start, 1),
+                )
+                interp.report(
+                    KernelError(
+                        error.code, f"in spec: {error.message}", help=error.help, node=where
+                    ),
+                    self.node,
+                )
                 return
             specs[target.name] = (target, spec)
         args: dict[str, object] = {}
@@ -174,20 +209,34 @@ class _WrapperCheck:
                 args[name] = SpecScalar(name)
             elif name in inputs:
                 shape = tuple(sizes[d] for d in inputs[name])
-                args[name] = Tensor(name, shape, inputs[name], symbolic_strides(name, len(shape)),
-                                    "input", "input")
+                args[name] = Tensor(
+                    name, shape, inputs[name], symbolic_strides(name, len(shape)), "input", "input"
+                )
             elif name in specs:
                 _, spec = specs[name]
                 shape = tuple(sizes[d] for d in spec.out_dims)
-                args[name] = Tensor(name, shape, spec.out_dims,
-                                    symbolic_strides(name, len(shape)), "param", "empty", target=name)
+                args[name] = Tensor(
+                    name,
+                    shape,
+                    spec.out_dims,
+                    symbolic_strides(name, len(shape)),
+                    "param",
+                    "empty",
+                    target=name,
+                )
             elif name in values:
                 args[name] = values[name]
             elif name in function.defaults:
                 args[name] = function.defaults[name]
             else:
-                self.diag(_bad(span, f"the case gives no value for the parameter `{name}`",
-                               self.path, help=f"add `{name}=VALUE` to the case line"))
+                self.diag(
+                    _bad(
+                        span,
+                        f"the case gives no value for the parameter `{name}`",
+                        self.path,
+                        help=f"add `{name}=VALUE` to the case line",
+                    )
+                )
                 return
         interp.aliases = {}
         for assume in self.ann.assumes:
@@ -199,9 +248,16 @@ class _WrapperCheck:
         try:
             returned = interp.call_function(function, [args[p] for p in params], {}, self.node)  # type: ignore[arg-type]
         except _CaseRejected as rejected:
-            self.diag(Diagnostic(self.path, interp.span(rejected.node), "STL045",
-                                 f"case {label}: {rejected}; the case is not checked",
-                                 severity="warning", related=((span, "case"),)))
+            self.diag(
+                Diagnostic(
+                    self.path,
+                    interp.span(rejected.node),
+                    "STL045",
+                    f"case {label}: {rejected}; the case is not checked",
+                    severity="warning",
+                    related=((span, "case"),),
+                )
+            )
             return
         except KernelError as error:
             interp.report(error, self.node)
@@ -214,9 +270,15 @@ class _WrapperCheck:
             if tensor is None:
                 return
             if tensor.sizes != tuple(sizes[d] for d in spec.out_dims):
-                self.diag(Diagnostic(self.path, target.span, "STL030",
-                                     f"{name} has shape {list(tensor.sizes)}, the spec gives "
-                                     f"{' '.join(spec.out_dims)}"))
+                self.diag(
+                    Diagnostic(
+                        self.path,
+                        target.span,
+                        "STL030",
+                        f"{name} has shape {list(tensor.sizes)}, the spec gives "
+                        f"{' '.join(spec.out_dims)}",
+                    )
+                )
                 return
             tensor.dims = spec.out_dims
             tensor.target = name
@@ -242,24 +304,34 @@ class _WrapperCheck:
             full_label = ", ".join([label] + [d for d in described if d])
             self.analysis.facts.append(self.facts(sizes, input_infos, run_results, full_label))
 
-    def bind_target(self, name: str, returned: object, args: dict, target: A.Target) -> Tensor | None:
+    def bind_target(
+        self, name: str, returned: object, args: dict, target: A.Target
+    ) -> Tensor | None:
         if name == "return":
             value = returned
         elif name.startswith("return["):
             index = int(name[7:-1])
             if not isinstance(returned, tuple) or index >= len(returned):
-                self.diag(_bad(target.span, f"the wrapper does not return a tuple with item {index}",
-                               self.path))
+                self.diag(
+                    _bad(
+                        target.span,
+                        f"the wrapper does not return a tuple with item {index}",
+                        self.path,
+                    )
+                )
                 return None
             value = returned[index]
         else:
             value = args.get(name)
             if value is None:
-                self.diag(_bad(target.span, f"`{name}` is not a parameter of the wrapper", self.path))
+                self.diag(
+                    _bad(target.span, f"`{name}` is not a parameter of the wrapper", self.path)
+                )
                 return None
         if not isinstance(value, Tensor):
-            self.diag(_bad(target.span, f"the target {name} is not a tensor the wrapper makes",
-                           self.path))
+            self.diag(
+                _bad(target.span, f"the target {name} is not a tensor the wrapper makes", self.path)
+            )
             return None
         return value.base or value
 
@@ -283,8 +355,14 @@ class _WrapperCheck:
                 if isinstance(sa, Stride) and isinstance(sb, Stride):
                     ta.strides = tuple(sb if s == sa else s for s in ta.strides)
                     return True
-        self.diag(_bad(assume.span, f"cannot use the assumption `{text}`", self.path,
-                       help="supported: `x.is_contiguous()` and `y.stride(i) == x.stride(j)`"))
+        self.diag(
+            _bad(
+                assume.span,
+                f"cannot use the assumption `{text}`",
+                self.path,
+                help="supported: `x.is_contiguous()` and `y.stride(i) == x.stride(j)`",
+            )
+        )
         return False
 
     def facts(
@@ -292,7 +370,7 @@ class _WrapperCheck:
     ) -> Facts:
         obligations: list[Obligation] = []
         writes: list[Write] = []
-        seen: set[tuple[str, int]] = set()
+        seen: set[tuple[str, int, int]] = set()
         values = self.input_values(sizes, inputs) if self.concrete else {}
         for stored in self.interp.stored:
             result = results.get(stored.target)
@@ -307,31 +385,106 @@ class _WrapperCheck:
                     # piece there, program by program
                     for box in boxes:
                         tile = Tile(_slices(out_dims, box), piece)
-                        obligations.append(Obligation("assign", stored.span, result.spec_span,
-                                                      stored.target, tile, result.spec,
-                                                      result.spec_text))
+                        obligations.append(
+                            Obligation(
+                                "assign",
+                                stored.span,
+                                result.spec_span,
+                                stored.target,
+                                tile,
+                                result.spec,
+                                result.spec_text,
+                            )
+                        )
                     continue
-                key = (stored.target, blocks.term_key(piece))
-                if key in seen or not boxes:
+                if not boxes:
+                    continue
+                spec = result.spec
+                if _has_where(spec.term):
+                    # a spec with index conditions (a causal mask) is proven row by row: on
+                    # a box with one index of a dim, the conditions on that dim are decided
+                    for box in boxes:
+                        one = {d: lo for d, (lo, hi) in zip(out_dims, box) if hi - lo == 1}
+                        special = Spec(blocks.specialize(spec.term, one), spec.out_dims)
+                        key = (
+                            stored.target,
+                            blocks.term_key(piece),
+                            blocks.term_key(special.term),
+                        )
+                        if key not in seen:
+                            seen.add(key)
+                            tile = Tile(_slices(out_dims, box), piece)
+                            obligations.append(
+                                Obligation(
+                                    "assign",
+                                    stored.span,
+                                    result.spec_span,
+                                    stored.target,
+                                    tile,
+                                    special,
+                                    result.spec_text,
+                                )
+                            )
+                    continue
+                key = (stored.target, blocks.term_key(piece), 0)
+                if key in seen:
                     continue
                 seen.add(key)
                 tile = Tile(_slices(out_dims, boxes[0]), piece)
-                obligations.append(Obligation("assign", stored.span, result.spec_span,
-                                              stored.target, tile, result.spec, result.spec_text))
+                obligations.append(
+                    Obligation(
+                        "assign",
+                        stored.span,
+                        result.spec_span,
+                        stored.target,
+                        tile,
+                        spec,
+                        result.spec_text,
+                    )
+                )
         notes = tuple(self.interp.notes.values())
-        return Facts(dict(sizes), {i.name: i for i in inputs}, results, obligations, writes,
-                     values, label=label, notes=notes)
+        return Facts(
+            dict(sizes),
+            {i.name: i for i in inputs},
+            results,
+            obligations,
+            writes,
+            values,
+            label=label,
+            notes=notes,
+        )
 
     def input_values(self, sizes: dict[str, int], inputs: list[InputInfo]) -> dict:
-        """Seeded standard-normal inputs, shifted; scalars assumed > 0 drawn positive."""
+        """Seeded standard-normal inputs, shifted; scalars assumed > 0 drawn in
+        (0.05, 1], small enough that an unstabilised softmax in a spec stays finite."""
         assert self.concrete is not None
         seed, shift = self.concrete
         rng = np.random.default_rng(seed)
         values = {}
         for info in sorted(inputs, key=lambda i: i.name):
             array = rng.standard_normal(tuple(sizes[d] for d in info.dims)) + shift
-            values[info.name] = np.abs(array) + 0.1 if info.name in self.positive else array
+            if info.name in self.positive:
+                array = 0.05 + 0.95 * np.tanh(np.abs(array - shift) / 4)
+            values[info.name] = array
         return values
+
+
+def _has_where(term: object) -> bool:
+    stack, seen = [term], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Where):
+            return True
+        if isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, Reduce):
+            stack.append(node.body)
+    return False
 
 
 def _slices(dims: tuple[str, ...], box: tuple[tuple[int, int], ...]) -> tuple[Slice, ...]:

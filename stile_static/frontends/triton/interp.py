@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -26,7 +25,7 @@ from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir import terms as T
-from ...ir.terms import Const, Load, Term
+from ...ir.terms import Load, Term
 from .. import blocks
 from ..blocks import Block, Undef, fold_binary, fold_unary
 from . import ints as I
@@ -46,7 +45,7 @@ from .host import (
     row_major,
 )
 from .ints import Ints, Mask, Ptr
-from .memory import Stored, load_block, scalar_piece, store_block, swapped
+from .memory import Scratch, Stored, load_block, read_back, scalar_piece, store_block, swapped
 
 KNOWN = {
     "triton": "triton",
@@ -109,6 +108,7 @@ class TritonInterpreter(Interpreter):
         self.store_failed = False
         self.positive: set[str] = set()  # scalar inputs assumed > 0
         self.swapped_loads: dict[int, tuple] = {}
+        self.scratch: list[Scratch] = []  # this program's stores into scratch tensors
 
     # ------------------------------------------------------------ module
 
@@ -211,8 +211,12 @@ class TritonInterpreter(Interpreter):
             if param.default is not None:
                 defaults[param.name.value] = self.eval(param.default)
         star = node.params.star_arg
-        if (star not in (None, cst.MaybeSentinel.DEFAULT) and not isinstance(star, cst.ParamStar)) or node.params.star_kwarg:
-            raise KernelError("STL002", "unsupported: *args or **kwargs parameters", node=node.params)
+        if (
+            star not in (None, cst.MaybeSentinel.DEFAULT) and not isinstance(star, cst.ParamStar)
+        ) or node.params.star_kwarg:
+            raise KernelError(
+                "STL002", "unsupported: *args or **kwargs parameters", node=node.params
+            )
         value: Any = Function(node, defaults)
         for decorator in reversed(node.decorators):
             value = self.decorate(self.eval(decorator.decorator), value, decorator)
@@ -283,7 +287,9 @@ class TritonInterpreter(Interpreter):
         elif isinstance(loop, range):
             values = loop
         else:
-            raise KernelError("STL002", "unsupported: only range loops can be followed", node=node.iter)
+            raise KernelError(
+                "STL002", "unsupported: only range loops can be followed", node=node.iter
+            )
         for value in values:
             self.assign_target(node.target, value, node.iter)
             self.exec_block(node.body)
@@ -387,8 +393,10 @@ class TritonInterpreter(Interpreter):
             return I.mask_binary(op, left, right)
         if op in ("&", "|", "^") and isinstance(left, bool) and isinstance(right, bool):
             return {"&": left and right, "|": left or right, "^": left != right}[op]
-        if isinstance(left, Block) or isinstance(right, Block) or (
-            self.in_kernel and (isinstance(left, Special) or isinstance(right, Special))
+        if (
+            isinstance(left, Block)
+            or isinstance(right, Block)
+            or (self.in_kernel and (isinstance(left, Special) or isinstance(right, Special)))
         ):
             return self.data_binary(op, left, right)
         if isinstance(left, Special):
@@ -401,8 +409,13 @@ class TritonInterpreter(Interpreter):
             return I.binary(op, left, right)
         if op in ("<<", ">>", "&", "|", "^"):
             if isinstance(left, int) and isinstance(right, int):
-                return {"<<": left << right, ">>": left >> right, "&": left & right,
-                        "|": left | right, "^": left ^ right}[op]
+                return {
+                    "<<": left << right,
+                    ">>": left >> right,
+                    "&": left & right,
+                    "|": left | right,
+                    "^": left ^ right,
+                }[op]
             raise KernelError("STL002", f"unsupported operator `{op}`")
         if isinstance(left, (tuple, list)) or isinstance(right, (tuple, list)):
             if op == "+" and type(left) is type(right):
@@ -424,10 +437,19 @@ class TritonInterpreter(Interpreter):
                 values = right.keys() if isinstance(right, dict) else right
                 items = [v.value if isinstance(v, SpecText) else v for v in values]
                 key = left.value if isinstance(left, SpecText) else left
-                holds = (key in items) == (name == "In")
+                if isinstance(key, DType):
+                    holds = any(self.same_dtype(key, v) for v in items) == (name == "In")
+                else:
+                    holds = (key in items) == (name == "In")
             else:
-                op = {"LessThan": "<", "LessThanEqual": "<=", "GreaterThan": ">",
-                      "GreaterThanEqual": ">=", "Equal": "==", "NotEqual": "!="}[name]
+                op = {
+                    "LessThan": "<",
+                    "LessThanEqual": "<=",
+                    "GreaterThan": ">",
+                    "GreaterThanEqual": ">=",
+                    "Equal": "==",
+                    "NotEqual": "!=",
+                }[name]
                 holds = self.compare(op, left, right, node)
             result = holds if result is True else I.mask_binary("&", result, holds)
             if result is False:
@@ -447,17 +469,40 @@ class TritonInterpreter(Interpreter):
         if isinstance(left, Ints) or isinstance(right, Ints):
             return I.compare(op, left, right)
         if op in ("==", "!="):
-            a = left.value if isinstance(left, (SpecText, DType)) else left
+            a = left.value if isinstance(left, SpecText) else left
             b = right.value if isinstance(right, SpecText) else right
-            if isinstance(a, DType) or isinstance(b, DType) or isinstance(a, Tensor):
-                return (a == b) == (op == "==")
-            if isinstance(a, (tuple, list, str, type(None))) or isinstance(b, (tuple, list, str, type(None))):
+            if isinstance(a, DType) or isinstance(b, DType):
+                return self.same_dtype(a, b) == (op == "==")
+            if isinstance(a, Tensor) or isinstance(b, Tensor):
+                return (a is b) == (op == "==")
+            if isinstance(a, (tuple, list, str, type(None))) or isinstance(
+                b, (tuple, list, str, type(None))
+            ):
                 return (_plain(a) == _plain(b)) == (op == "==")
         if isinstance(left, (int, float, Fraction)) and isinstance(right, (int, float, Fraction)):
             return bool(I.COMPARE[op](left, right))
         raise KernelError("STL002", f"unsupported comparison of {_kind(left)} and {_kind(right)}")
 
+    def same_dtype(self, a: Any, b: Any) -> bool:
+        """Dtypes are not modelled: only a dtype compared with itself is known equal."""
+        if isinstance(a, DType) and isinstance(b, DType) and a.name == b.name:
+            return True
+        raise KernelError(
+            "STL002",
+            "unsupported: a test of a tensor's dtype (dtypes are not modelled; "
+            "values are real numbers)",
+        )
+
     def truth(self, value: Any, node: cst.CSTNode) -> bool:
+        if isinstance(value, SpecScalar):
+            if value.name in self.positive:
+                return True
+            raise KernelError(
+                "STL002",
+                f"unsupported: the truth of the symbolic scalar {value.name}",
+                help=f"give it a value in the case line, or `# stile: assume {value.name} > 0`",
+                node=node,
+            )
         if isinstance(value, Mask):
             if value.array.ndim == 0:
                 return bool(value.array)
@@ -477,14 +522,20 @@ class TritonInterpreter(Interpreter):
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Any:
         left = self.eval(node.left)
         if isinstance(left, Mask):
-            return I.mask_binary("&" if isinstance(node.operator, cst.And) else "|", left, self.eval(node.right))
+            return I.mask_binary(
+                "&" if isinstance(node.operator, cst.And) else "|", left, self.eval(node.right)
+            )
         first = self.truth(left, node.left)
         if isinstance(node.operator, cst.And):
             return self.eval(node.right) if first else left
         return left if first else self.eval(node.right)
 
     def eval_IfExp(self, node: cst.IfExp) -> Any:
-        return self.eval(node.body) if self.truth(self.eval(node.test), node.test) else self.eval(node.orelse)
+        return (
+            self.eval(node.body)
+            if self.truth(self.eval(node.test), node.test)
+            else self.eval(node.orelse)
+        )
 
     # ------------------------------------------------------------ attributes
 
@@ -558,13 +609,22 @@ class TritonInterpreter(Interpreter):
             if attr in ("cuda", "device", "Tensor", "float8_e4m3fn", "float8_e5m2"):
                 return Opaque(f"torch.{attr}")
         if module in ("np", "math"):
-            table = {"inf": float("inf"), "pi": Special(math.pi, "pi", Span(0, 0, 0, 0)),
-                     "e": math.e, "sqrt": Builtin("sqrt"), "exp": Builtin("exp"),
-                     "log2": Builtin("math.log2"), "log": Builtin("math.log"),
-                     "ceil": Builtin("math.ceil"), "prod": Builtin("math.prod")}
+            table = {
+                "inf": float("inf"),
+                "pi": Special(math.pi, "pi", Span(0, 0, 0, 0)),
+                "e": math.e,
+                "sqrt": Builtin("sqrt"),
+                "exp": Builtin("exp"),
+                "log2": Builtin("math.log2"),
+                "log": Builtin("math.log"),
+                "ceil": Builtin("math.ceil"),
+                "prod": Builtin("math.prod"),
+            }
             if attr in table:
                 return table[attr]
-        raise KernelError("STL002", f"unsupported: `{module}.{attr}` is not followed by the analyzer")
+        raise KernelError(
+            "STL002", f"unsupported: `{module}.{attr}` is not followed by the analyzer"
+        )
 
     # ------------------------------------------------------------ subscripts
 
@@ -576,7 +636,10 @@ class TritonInterpreter(Interpreter):
             if isinstance(index, cst.Index):
                 items.append(self.eval(index.value))
             elif isinstance(index, cst.Slice):
-                parts = [None if p is None else self.eval(p) for p in (index.lower, index.upper, index.step)]
+                parts = [
+                    None if p is None else self.eval(p)
+                    for p in (index.lower, index.upper, index.step)
+                ]
                 items.append(slice(*parts))
         if isinstance(base, Kernel):
             return Launcher(base, items[0] if len(items) == 1 else tuple(items))
@@ -595,7 +658,8 @@ class TritonInterpreter(Interpreter):
         if isinstance(base, (Block, Ints, Mask, Ptr)):
             if not all(i is None or i == slice(None) for i in items):
                 raise KernelError(
-                    "STL002", "unsupported: block indexing other than `[:, None]`-style broadcasting"
+                    "STL002",
+                    "unsupported: block indexing other than `[:, None]`-style broadcasting",
                 )
             if isinstance(base, Block):
                 return blocks.expand(base, items)
@@ -634,7 +698,9 @@ class TritonInterpreter(Interpreter):
         if isinstance(func, Kernel):
             if self.in_kernel:
                 return self.call_function(func.function, args, kwargs, node)
-            raise KernelError("STL002", f"a @triton.jit function is launched as {func.name}[grid](...)")
+            raise KernelError(
+                "STL002", f"a @triton.jit function is launched as {func.name}[grid](...)"
+            )
         if isinstance(func, Launcher):
             self.launches.append(Launch(func.kernel, func.grid, args, kwargs, node))
             return None
@@ -718,7 +784,9 @@ class TritonInterpreter(Interpreter):
         if name == "autotune":
             configs = kwargs.get("configs", args[0] if args else [])
             if not all(isinstance(c, Config) for c in configs):
-                raise KernelError("STL002", "unsupported: autotune configs must be triton.Config(...)")
+                raise KernelError(
+                    "STL002", "unsupported: autotune configs must be triton.Config(...)"
+                )
             return Decorator("autotune", configs=tuple(configs))
         if name == "heuristics":
             table = args[0] if args else kwargs.get("values", {})
@@ -797,8 +865,9 @@ class TritonInterpreter(Interpreter):
         if name == "contiguous":
             if t.contiguous:
                 return t
-            copy = Tensor(t.name, t.sizes, t.dims, row_major(t.name, t.sizes), t.role, t.init,
-                          target=t.target)
+            copy = Tensor(
+                t.name, t.sizes, t.dims, row_major(t.name, t.sizes), t.role, t.init, target=t.target
+            )
             return copy
         if name in ("reshape", "view", "flatten"):
             sizes = list(self._sizes(args)) if name != "flatten" else [-1]
@@ -812,12 +881,23 @@ class TritonInterpreter(Interpreter):
             if math.prod(sizes) != t.numel:
                 raise KernelError("STL002", f"cannot reshape {list(t.sizes)} to {sizes}")
             if t.role != "input" and not t.contiguous:
-                raise KernelError("STL002", "unsupported: a reshaped view of a tensor that may not be contiguous")
-            view = Tensor(t.name, tuple(sizes), None, row_major(f"{t.name}'", tuple(sizes)),
-                          t.role, t.init, base=t.base or t)
+                raise KernelError(
+                    "STL002", "unsupported: a reshaped view of a tensor that may not be contiguous"
+                )
+            view = Tensor(
+                t.name,
+                tuple(sizes),
+                None,
+                row_major(f"{t.name}'", tuple(sizes)),
+                t.role,
+                t.init,
+                base=t.base or t,
+            )
             return view
         if name in ("new_empty", "new_zeros"):
-            return new_tensor("<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty")
+            return new_tensor(
+                "<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty"
+            )
         if name in ("to", "cuda", "float", "half"):
             return t
         raise KernelError("STL002", f"unsupported tensor method .{name}()")
@@ -846,9 +926,7 @@ class TritonInterpreter(Interpreter):
         if piece is not None:
             return blocks.uniform(piece)
         if isinstance(value, (Ints, Mask)):
-            raise KernelError(
-                "STL002", "unsupported: an integer or boolean block used as data"
-            )
+            raise KernelError("STL002", "unsupported: an integer or boolean block used as data")
         raise KernelError("STL002", f"expected a block, found {_kind(value)}")
 
     def special_term(self, value: Special) -> Term:
@@ -891,7 +969,11 @@ class TritonInterpreter(Interpreter):
                 raise KernelError("STL002", "unsupported: a product of accumulated blocks")
             out: Any = None
             for block in total.addends:
-                part = self.data_binary(op, block, scale) if op == "/" else self.data_binary(op, scale, block)
+                part = (
+                    self.data_binary(op, block, scale)
+                    if op == "/"
+                    else self.data_binary(op, scale, block)
+                )
                 out = part if out is None else blocks.add(out, part)
             return out
         raise KernelError("STL002", f"unsupported `{op}` on an accumulated block")
@@ -911,8 +993,16 @@ class TritonInterpreter(Interpreter):
     def do_load(self, ptr: Any, mask: Any, other: Any, node: cst.Call) -> Block:
         if not isinstance(ptr, Ptr):
             raise KernelError("STL002", f"tl.load of {_kind(ptr)} (expected a pointer)")
-        admitted = np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        admitted = (
+            np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        )
         other_block = None if other is None else self.as_block(other)
+        base = ptr.tensor.base or ptr.tensor
+        if base.written and base.role == "new" and base.target is None:
+            again = read_back(self.scratch, ptr.tensor, ptr, admitted)
+            if again is not None:
+                fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
+                return blocks.select(admitted, again, fill)
         block, error = load_block(ptr.tensor, ptr, admitted, other_block, self.span(node))
         if error is not None:
             self.flag(error, node)
@@ -942,12 +1032,16 @@ class TritonInterpreter(Interpreter):
     def do_store(self, ptr: Any, value: Any, mask: Any, node: cst.Call) -> None:
         if not isinstance(ptr, Ptr):
             raise KernelError("STL002", f"tl.store to {_kind(ptr)} (expected a pointer)")
-        admitted = np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        admitted = (
+            np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        )
         block = self.as_block(value)
         stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node))
         for error in errors:
             self.flag(error, node)
-        if stored is not None:
+        if isinstance(stored, Scratch):
+            self.scratch.append(stored)
+        elif stored is not None:
             self.stored.append(stored)
 
     # ------------------------------------------------------------ launches
@@ -981,12 +1075,15 @@ class TritonInterpreter(Interpreter):
             grid = (grid,)
         sizes = [self.host_int(g) for g in grid]
         if not 1 <= len(sizes) <= 3:
-            raise KernelError("STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node)
+            raise KernelError(
+                "STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node
+            )
         self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
         args = [self.kernel_value(a) for a in launch.args]
         kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
         for pid in itertools.product(*(range(n) for n in self.grid)):
             self.program = pid
+            self.scratch = []
             self.in_kernel = True
             self.steps = 0
             try:

@@ -103,7 +103,8 @@ def _shape(a: Ints, b: Ints) -> tuple[int, ...]:
         return tuple(np.broadcast_shapes(a.shape, b.shape))
     except ValueError:
         raise KernelError(
-            "STL010", f"integer blocks of shapes {list(a.shape)} and {list(b.shape)} do not broadcast"
+            "STL010",
+            f"integer blocks of shapes {list(a.shape)} and {list(b.shape)} do not broadcast",
         ) from None
 
 

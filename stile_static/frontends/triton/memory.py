@@ -22,8 +22,8 @@ from ...ir import terms as T
 from ...ir.terms import Const, Load, Term, free_dims
 from .. import blocks
 from ..blocks import Axis, Block, Undef
-from .host import Tensor
 from . import ints as I
+from .host import Tensor
 from .ints import Ptr
 
 
@@ -35,6 +35,35 @@ class Stored:
     span: Span
     pieces: list[tuple[Term, list[tuple[tuple[int, int], ...]]]] = field(default_factory=list)
     boxes: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False)
+class Scratch:
+    """A store into a tensor no target names: the block, and where its lanes went."""
+
+    tensor: int
+    index: tuple[np.ndarray, ...]
+    lanes: np.ndarray
+    value: Block
+
+
+def read_back(
+    scratch: list[Scratch], tensor: Tensor, ptr: Ptr, admitted: np.ndarray
+) -> Block | None:
+    """The block an earlier store of this program left exactly where this load reads."""
+    index, inside, error = decode(tensor, ptr, admitted, "a load")
+    if error is not None:
+        return None
+    for record in reversed(scratch):
+        if record.tensor != (tensor.base or tensor).serial or record.value.shape != ptr.shape:
+            continue
+        same = all(
+            (np.broadcast_to(a, ptr.shape)[admitted] == b[admitted]).all()
+            for a, b in zip(index, record.index)
+        )
+        if same and not (admitted & ~record.lanes).any():
+            return record.value
+    return None
 
 
 def _base_indices(tensor: Tensor, ptr: Ptr) -> list[np.ndarray]:
@@ -214,7 +243,8 @@ def load_block(
         raise KernelError(
             "STL002",
             f"unsupported: a load from {base.name}, which the kernel also writes",
-            help="only loads from inputs, and from new zero-filled tensors, are followed",
+            help="a program may read back only the elements it stored itself, with the same "
+            "pointer block",
         )
     elif base.init == "zeros":
         loaded = Const(__import__("fractions").Fraction(0))
@@ -245,7 +275,7 @@ def store_block(
     admitted: np.ndarray,
     value: Block,
     span: Span,
-) -> tuple[Stored | None, list[KernelError]]:
+) -> tuple[Stored | Scratch | None, list[KernelError]]:
     """Check one store; for a target, what it writes where."""
     errors: list[KernelError] = []
     shape = ptr.shape
@@ -255,12 +285,12 @@ def store_block(
         errors.append(error)
     base = tensor.base or tensor
     if base.role == "input":
-        raise KernelError(
-            "STL002", f"unsupported: the kernel writes its input {base.name}"
-        )
+        raise KernelError("STL002", f"unsupported: the kernel writes its input {base.name}")
     if base.target is None:
         base.written = True
-        return None, errors
+        # a scratch tensor: what this program wrote can be read back (see load_block)
+        shaped = tuple(np.broadcast_to(i, shape) for i in index)
+        return Scratch(base.serial, shaped, inside, value), errors
     dims = base.dims
     assert dims is not None
     lanes = inside

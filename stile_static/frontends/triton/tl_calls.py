@@ -144,8 +144,11 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
         offsets = tuple(_arg(args, kwargs, 3, "offsets"))
         block_shape = _shape(interp, _arg(args, kwargs, 4, "block_shape"))
         if not len(shape) == len(strides) == len(offsets) == len(block_shape):
-            raise KernelError("STL002", "tl.make_block_ptr: shape, strides, offsets and "
-                              "block_shape must have one entry per dim")
+            raise KernelError(
+                "STL002",
+                "tl.make_block_ptr: shape, strides, offsets and "
+                "block_shape must have one entry per dim",
+            )
         return I.BlockPtr(base, shape, strides, offsets, block_shape)
     if name == "advance":
         ptr = _arg(args, kwargs, 0, "base")
@@ -185,6 +188,12 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
         fn = {"sqrt_rn": "sqrt"}.get(name, name)
         return blocks.elementwise([block], lambda t: interp.unary_term(fn, t))
     if name in ("maximum", "minimum"):
+        if not any(isinstance(v, (Block, blocks.BlockSum)) for v in args[:2]) and all(
+            isinstance(v, (int, Ints)) and not isinstance(v, bool) for v in args[:2]
+        ):
+            x, y = (I.concrete(I.lift(v), f"tl.{name}") for v in args[:2])
+            fn = np.maximum if name == "maximum" else np.minimum
+            return I.make(np.broadcast_shapes(x.shape, y.shape), {None: fn(x, y)})
         a, b = (interp.as_block(v) for v in args[:2])
         if name == "minimum" and "minimum" not in T.BINARY_OPS:
             # min(a, b) = -max(-a, -b), exactly
@@ -211,12 +220,18 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
     if name == "dot":
         a, b = interp.as_block(args[0]), interp.as_block(_arg(args, kwargs, 1, "b"))
         acc = _arg(args, kwargs, 2, "acc", None)
+        if kwargs.get("trans_a"):  # the keyword arguments of Triton 2.0
+            a = blocks.transpose(a)
+        if kwargs.get("trans_b"):
+            b = blocks.transpose(b)
         try:
             out = blocks.dot(a, b)
         except blocks.LayoutMismatch as error:
             raise interp.blame_swapped([args[0], args[1]], error) from None
         if acc is not None:
-            out = blocks.elementwise([interp.as_block(acc), out], lambda x, y: fold_binary("+", x, y))
+            out = blocks.elementwise(
+                [interp.as_block(acc), out], lambda x, y: fold_binary("+", x, y)
+            )
         return out
     if name in ("trans", "permute"):
         block = interp.as_block(args[0])
