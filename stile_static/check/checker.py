@@ -163,6 +163,8 @@ def _verify(
 ) -> None:
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
     for ob in facts.obligations:
+        if ob.span in failed and ob.kind == "assign":
+            continue  # one verdict per place: the first failure is the one reported
         verdict = verifier.verify(ob)
         broken = [s for s in ob.assumes if s in failed]
         if verdict.status == "proved" and not broken:

@@ -575,8 +575,23 @@ def fold_unary(fn: str, arg: Term) -> Term:
     return Unary(fn, arg)
 
 
+_positive: dict[tuple[int, frozenset[str]], tuple[Term, bool]] = {}
+
+
 def positive(term: Term, names: frozenset[str] | set[str] = frozenset()) -> bool:
-    """Whether ``term`` is > 0 for all inputs (``names``: scalar inputs assumed > 0)."""
+    """Whether ``term`` is > 0 for all inputs (``names``: scalar inputs assumed > 0).
+
+    Memoised by node identity: kernel terms are DAGs that are exponential as trees."""
+    key = (id(term), frozenset(names))
+    hit = _positive.get(key)
+    if hit is not None and hit[0] is term:
+        return hit[1]
+    found = _positive_node(term, key[1])
+    _positive[key] = (term, found)
+    return found
+
+
+def _positive_node(term: Term, names: frozenset[str]) -> bool:
     if isinstance(term, Const):
         return term.value > 0
     if isinstance(term, Load):
