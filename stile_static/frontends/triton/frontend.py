@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
-import libcst as cst
 import numpy as np
 
 from ...core.diagnostics import Diagnostic, Span
@@ -23,26 +22,29 @@ from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
 from ...ir.terms import Binary, Reduce, Unary, Where
 from ...ir.tiles import Slice, Tile
-from ...spec.parser import SpecError, parse_spec
+from ...spec.annotations import (
+    Annotation,
+    Assumption,
+    Configuration,
+    TargetSpec,
+    configurations,
+    find_annotations,
+    is_annotated,
+)
 from .. import blocks
-from ..base import Analysis, FrontEnd, SourceFile
-from . import annotations as A
+from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from .host import Tensor, symbolic_strides
 from .interp import SpecScalar, TritonInterpreter, _CaseRejected
 from .ints import Stride
 
 
-def is_triton_file(text: str) -> bool:
-    return any(A.is_annotation(line) for line in text.splitlines())
-
-
 class TritonFrontEnd(FrontEnd):
-    """Files with a `# stile:` annotation above a host wrapper."""
+    """Files that import triton and annotate a host wrapper with `# stile:` lines."""
 
     name = "triton"
 
     def recognises(self, source: SourceFile) -> bool:
-        return is_triton_file(source.text)
+        return imports_module(source.module, "triton") and is_annotated(source.text)
 
     def analyse(self, source: SourceFile) -> Analysis:
         return analyze(source)
@@ -52,26 +54,21 @@ class TritonFrontEnd(FrontEnd):
 
 
 def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> Analysis:
+    """Facts for every configuration of every annotated wrapper. Errors of the
+    annotation itself are the checker's to report (it does so for every file)."""
     interp = TritonInterpreter(source.wrapper, dict(source.positions), source.path)
     interp.run_module()
     analysis = Analysis([], [], {})
-    lines = source.text.splitlines()
-    for stmt in source.module.body:
-        if not isinstance(stmt, cst.FunctionDef):
-            continue
-        first = interp.span(stmt.decorators[0] if stmt.decorators else stmt).line
-        ann = A.read(lines, stmt, first)
-        if not (ann.targets or ann.cases or ann.assumes or ann.errors):
-            continue
+    for annotation in find_annotations(source.module, source.path).annotations:
         try:
-            _WrapperCheck(interp, ann, analysis, concrete).run()
+            _WrapperCheck(interp, annotation, analysis, concrete).run()
         except (RecursionError, MemoryError, ValueError, TypeError, IndexError, KeyError) as error:
             # never a traceback: what could not be followed is reported where it starts
             interp.in_kernel = False
             analysis.diagnostics.append(
                 Diagnostic(
                     source.path,
-                    interp.span(stmt.name),
+                    interp.span(annotation.function.name),
                     "STL002",
                     f"unsupported: the analyzer could not follow this wrapper or its kernels "
                     f"({type(error).__name__}: {error})",
@@ -86,143 +83,68 @@ def _bad(span: Span, message: str, path: str, help: str | None = None) -> Diagno
     return Diagnostic(path, span, "STL023", message, help=help)
 
 
-def default_cases(dims: list[str]) -> list[dict[str, int]]:
-    """Sizes no power-of-two block divides, one case smaller than most blocks."""
-    return [{d: 37 for d in dims}, {d: (5, 19)[i % 2] for i, d in enumerate(dims)}]
-
-
 class _WrapperCheck:
     def __init__(
         self,
         interp: TritonInterpreter,
-        ann: A.Annotation,
+        annotation: Annotation,
         analysis: Analysis,
         concrete: tuple[int, float] | None,
     ) -> None:
         self.concrete = concrete
         self.positive: set[str] = set()
         self.interp = interp
-        self.ann = ann
+        self.annotation = annotation
         self.analysis = analysis
         self.path = interp.path
-        self.node = ann.wrapper
+        self.node = annotation.function
+        self.scalars = set(annotation.scalars)
 
     def diag(self, d: Diagnostic) -> None:
         self.analysis.diagnostics.append(d)
 
     def run(self) -> None:
-        for span, message in self.ann.errors:
-            self.diag(_bad(span, message, self.path))
-        if not self.ann.targets:
-            self.diag(
-                _bad(
-                    self.interp.span(self.node.name),
-                    "the `# stile:` annotation names no target: add a line `TARGET = SPEC`",
-                    self.path,
-                )
-            )
-            return
-        params = [p.name.value for p in self.node.params.params]
-        inputs: dict[str, tuple[str, ...]] = {}
-        for target in self.ann.targets:
-            for name, dims in A.declared_inputs(target.spec):
-                if name in params:
-                    inputs.setdefault(name, dims)
-        dims: list[str] = []
-        self.scalars = [
-            n
-            for n in params
-            if n not in inputs
-            and n not in [t.name for t in self.ann.targets]
-            and any(re.search(rf"(?<![\w\[]){n}(?![\w\[])", t.spec) for t in self.ann.targets)
-        ]
-        for ds in inputs.values():
-            for d in ds:
-                if d not in dims:
-                    dims.append(d)
         function = self.interp.frames[0].names.get(self.node.name.value)
         if not isinstance(function, Function):
             self.diag(
-                _bad(
-                    self.interp.span(self.node.name),
-                    "the annotated function cannot be followed (a decorator?)",
+                Diagnostic(
                     self.path,
+                    self.interp.span(self.node.name),
+                    "STL002",
+                    "unsupported: the annotated wrapper cannot be followed (a decorator?)",
                 )
             )
             return
-        cases = [(dict(c.values), c.label(), c.span) for c in self.ann.cases]
-        if not cases:
-            cases = [
-                (c, " ".join(f"{k}={v}" for k, v in c.items()), self.ann.targets[0].span)
-                for c in default_cases(dims)
-            ]
-        for values, label, span in cases:
-            self.run_case(function, params, inputs, dims, values, label, span)
+        for config in configurations(self.annotation, self.path).configurations:
+            self.run_case(function, config)
 
-    def run_case(
-        self,
-        function: Function,
-        params: list[str],
-        inputs: dict[str, tuple[str, ...]],
-        dims: list[str],
-        values: dict,
-        label: str,
-        span: Span,
-    ) -> None:
+    def run_case(self, function: Function, config: Configuration) -> None:
         interp = self.interp
-        sizes = {d: values[d] for d in values if d not in params}
-        missing = [d for d in dims if d not in sizes]
-        if missing:
-            self.diag(_bad(span, f"the case gives no size for {', '.join(missing)}", self.path))
-            return
-        input_infos = [InputInfo(n, ds) for n, ds in inputs.items()]
-        symbolic = [n for n in self.scalars if n not in values]
-        input_infos += [InputInfo(n, ()) for n in symbolic]
-        specs: dict[str, tuple[A.Target, Spec]] = {}
-        for target in self.ann.targets:
-            text = target.spec
-            for n in self.scalars:
-                if n in values:  # a scalar the case gives a value is that value
-                    text = re.sub(rf"(?<![\w\[]){n}(?![\w\[])", f"({values[n]!r})", text)
-            try:
-                spec = parse_spec(text, input_infos, sizes, bare_names=True)
-                spec = Spec(blocks.lower_term(spec.term), spec.out_dims)
-            except SpecError as error:
-                start = target.spec_span.column + error.start
-                where = Span(
-                    target.spec_span.line,
-                    start,
-                    target.spec_span.line,
-                    start + max(error.end - error.start, 1),
-                )
-                interp.report(
-                    KernelError(
-                        error.code, f"in spec: {error.message}", help=error.help, node=where
-                    ),
-                    self.node,
-                )
-                return
-            specs[target.name] = (target, spec)
+        label = str(config.case)
+        span = config.case.span or self.annotation.span
+        sizes = config.sizes
+        values = config.parameter_values
+        params = [p.name.value for p in self.node.params.params]
+        declared = {t.name: t.dims for t in self.annotation.tensors}
+        symbolic = {i.name for i in config.inputs if not i.dims}
+        specs: dict[str, tuple[TargetSpec, Spec]] = {}
+        for target in config.specs:
+            lowered = Spec(blocks.lower_term(target.spec.term), target.spec.out_dims)
+            specs[str(target.target)] = (target, lowered)
         args: dict[str, object] = {}
         for name in params:
             if name in symbolic:
                 args[name] = SpecScalar(name)
-            elif name in inputs:
-                shape = tuple(sizes[d] for d in inputs[name])
-                args[name] = Tensor(
-                    name, shape, inputs[name], symbolic_strides(name, len(shape)), "input", "input"
-                )
+            elif name in declared:
+                shape = tuple(sizes[d] for d in declared[name])
+                strides = symbolic_strides(name, len(shape))
+                args[name] = Tensor(name, shape, declared[name], strides, "input", "input")
             elif name in specs:
                 _, spec = specs[name]
                 shape = tuple(sizes[d] for d in spec.out_dims)
+                strides = symbolic_strides(name, len(shape))
                 args[name] = Tensor(
-                    name,
-                    shape,
-                    spec.out_dims,
-                    symbolic_strides(name, len(shape)),
-                    "param",
-                    "empty",
-                    target=name,
+                    name, shape, spec.out_dims, strides, "param", "empty", target=name
                 )
             elif name in values:
                 args[name] = values[name]
@@ -239,14 +161,15 @@ class _WrapperCheck:
                 )
                 return
         interp.aliases = {}
-        for assume in self.ann.assumes:
-            if not self.apply_assume(assume, args):
+        for assumption in self.annotation.assumptions:
+            if not self.apply_assume(assumption, args):
                 return
         interp.launches = []
         interp.notes = {}
         interp.positive = set(self.positive)
         try:
-            returned = interp.call_function(function, [args[p] for p in params], {}, self.node)  # type: ignore[arg-type]
+            call_args = [args[p] for p in params]
+            returned = interp.call_function(function, call_args, {}, self.node)  # type: ignore[arg-type]
         except _CaseRejected as rejected:
             self.diag(
                 Diagnostic(
@@ -276,13 +199,14 @@ class _WrapperCheck:
                         target.span,
                         "STL030",
                         f"{name} has shape {list(tensor.sizes)}, the spec gives "
-                        f"{' '.join(spec.out_dims)}",
+                        f"{' '.join(spec.out_dims)} = {[sizes[d] for d in spec.out_dims]}",
                     )
                 )
                 return
             tensor.dims = spec.out_dims
             tensor.target = name
-            results[name] = Result(name, target.span, spec, target.spec, target.spec_span)
+            results[name] = Result(name, target.span, spec, target.text, target.span)
+        input_infos = list(config.inputs)
         variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
         for variant in range(variants):
             interp.stored = []
@@ -305,7 +229,7 @@ class _WrapperCheck:
             self.analysis.facts.append(self.facts(sizes, input_infos, run_results, full_label))
 
     def bind_target(
-        self, name: str, returned: object, args: dict, target: A.Target
+        self, name: str, returned: object, args: dict, target: TargetSpec
     ) -> Tensor | None:
         if name == "return":
             value = returned
@@ -335,8 +259,8 @@ class _WrapperCheck:
             return None
         return value.base or value
 
-    def apply_assume(self, assume: A.Assume, args: dict) -> bool:
-        text = assume.text
+    def apply_assume(self, assume: Assumption, args: dict) -> bool:
+        text = re.sub(r"\s+", " ", assume.text.strip())
         match = re.fullmatch(r"(\w+)\.is_contiguous\(\)", text)
         if match and isinstance(args.get(match.group(1)), Tensor):
             self.interp.make_contiguous(args[match.group(1)])
@@ -491,4 +415,4 @@ def _slices(dims: tuple[str, ...], box: tuple[tuple[int, int], ...]) -> tuple[Sl
     return tuple(Slice(d, lo, hi) for d, (lo, hi) in zip(dims, box))
 
 
-__all__ = ["SpecScalar", "TritonFrontEnd", "analyze", "is_triton_file"]
+__all__ = ["SpecScalar", "TritonFrontEnd", "analyze"]
