@@ -188,6 +188,7 @@ REFERENCES: dict[str, Callable[[Env], np.ndarray]] = {
         e["X"] / np.sqrt((e["X"] ** 2).mean(-1, keepdims=True) + e["eps"]) * (e["offset"] + e["W"])
     ),
     "rsqrt(mean[N](X * X) + eps)": lambda e: 1 / np.sqrt((e["X"] ** 2).mean(-1) + e["eps"]),
+    "a[M N] * sigmoid(a) * b[M N]": lambda e: e["a"] / (1 + np.exp(-e["a"])) * e["b"],
     "(softmax[Nk]((q[Nq D], k[Nk D] -> Nq Nk) * sm_scale), v[Nk D] -> Nq D)": lambda e: (
         _softmax(e["q"] @ e["k"].T * e["sm_scale"], -1) @ e["v"]
     ),
@@ -206,11 +207,51 @@ REFERENCES: dict[str, Callable[[Env], np.ndarray]] = {
 }
 
 
-def evaluate_spec(spec: str, env: Env) -> np.ndarray:
-    key = " ".join(spec.split())
+# (text, tensors declared with their dims, scalar inputs, dim sizes, values) -> array
+SpecEvaluator = Callable[
+    [str, dict[str, tuple[str, ...]], list[str], dict[str, int], Env], np.ndarray
+]
+
+
+def reference_table(
+    text: str,
+    declared: dict[str, tuple[str, ...]],
+    scalars: list[str],
+    sizes: dict[str, int],
+    env: Env,
+) -> np.ndarray:
+    key = " ".join(text.split())
     if key not in REFERENCES:
         raise KeyError(f"no NumPy reference for spec `{key}`")
     return np.asarray(REFERENCES[key](env), dtype=np.float64)
+
+
+def project_evaluator() -> SpecEvaluator | None:
+    """stile-static's own spec parser and evaluator, when this environment has a version
+    of the project that reads annotation specs (`pip install -e .` into it)."""
+    try:
+        from stile_static.ir.specs import InputInfo
+        from stile_static.prover.evaluator import evaluate
+        from stile_static.spec.parser import parse_spec
+    except ImportError:
+        return None
+    if "bare_names" not in inspect.signature(parse_spec).parameters:
+        return None
+
+    def run(
+        text: str,
+        declared: dict[str, tuple[str, ...]],
+        scalars: list[str],
+        sizes: dict[str, int],
+        env: Env,
+    ) -> np.ndarray:
+        inputs = [InputInfo(n, d) for n, d in declared.items()]
+        inputs += [InputInfo(n, ()) for n in scalars]
+        spec = parse_spec(text, inputs, sizes, bare_names=True)
+        values = {n: np.asarray(env[n], dtype=np.float64) for n in [*declared, *scalars]}
+        return np.asarray(evaluate(spec.term, values, spec.out_dims, sizes), dtype=np.float64)
+
+    return run
 
 
 # --- memory with guards ---------------------------------------------------------------
@@ -370,7 +411,14 @@ def pads(ann: Annotation, wrapper: Callable[..., Any]) -> dict[str, int]:
 
 
 def run_case(
-    module: Any, ann: Annotation, case: Case, index: int, seed: int, torch: Any, label: str
+    module: Any,
+    ann: Annotation,
+    case: Case,
+    index: int,
+    seed: int,
+    torch: Any,
+    label: str,
+    evaluate_spec: SpecEvaluator,
 ) -> Row:
     wrapper = getattr(module, ann.wrapper)
     params = inspect.signature(wrapper).parameters
@@ -384,28 +432,36 @@ def run_case(
     kwargs: dict[str, Any] = {}
     for name, dims in declared.items():
         shape = tuple(case.dims[d] for d in dims)
-        env[name] = rng.standard_normal(shape)
+        # what the kernel sees: float32
+        env[name] = rng.standard_normal(shape).astype(np.float32).astype(np.float64)
         kwargs[name] = memory.alloc(name, shape, torch.float32, padding.get(name, 0), env[name])
     spec_names = {n for _, spec in ann.targets for n in IDENT.findall(spec)}
+    scalars = [n for n in params if n in spec_names and n not in declared]
     for name in params:
         if name in case.values:
             kwargs[name] = case.values[name]
-        elif name in spec_names and name not in declared:
+        elif name in scalars:
             # a scalar input of the spec: any value will do; positive suits every
             # assumption the fixtures make (sm_scale > 0) and keeps eps visible
             kwargs[name] = float(rng.uniform(0.2, 1.0))
         if name in kwargs and not hasattr(kwargs[name], "shape"):
             env[name] = kwargs[name]
-    expected = {target: evaluate_spec(spec, env) for target, spec in ann.targets}
+    case_text = " ".join(
+        [f"{k}={v}" for k, v in case.dims.items()] + [f"{k}={v!r}" for k, v in case.values.items()]
+    )
+    try:
+        expected = {
+            target: evaluate_spec(spec, declared, scalars, case.dims, env)
+            for target, spec in ann.targets
+        }
+    except Exception as exc:  # the spec, not the kernel: no comparison possible
+        return Row(ann.wrapper, case_text, label, None, f"no spec value: {_short(exc)}")
     for target, value in expected.items():
         if target in params and target not in kwargs:
             kwargs[target] = memory.alloc(
                 target, value.shape, torch.float32, padding.get(target, 0)
             )
     originals = {name: env[name] for name in declared}
-    case_text = " ".join(
-        [f"{k}={v}" for k, v in case.dims.items()] + [f"{k}={v!r}" for k, v in case.values.items()]
-    )
     try:
         result = wrapper(**kwargs)
     except AssertionError as exc:
@@ -471,7 +527,7 @@ def _short(exc: Exception) -> str:
 
 
 def check_fixture(
-    path: Path, seed: int, torch: Any, triton: Any
+    path: Path, seed: int, torch: Any, triton: Any, evaluate_spec: SpecEvaluator
 ) -> tuple[list[Row], str, bool | None]:
     """The rows of one fixture, what it is expected to be, and whether it behaved so
     (None: this Triton cannot run it)."""
@@ -489,7 +545,7 @@ def check_fixture(
         for config in range(n_configs):
             PinnedAutotune.chosen = config
             label = f"config {config}" if PinnedAutotune.configs_seen else "-"
-            row = run_case(module, ann, case, index, seed, torch, label)
+            row = run_case(module, ann, case, index, seed, torch, label, evaluate_spec)
             rows.append(Row(path.name, row.case, row.config, row.error, row.status))
     as_expected = []
     for case, chunk in zip(ann.cases, _chunks(rows, n_configs)):
@@ -529,6 +585,11 @@ def main() -> int:
     parser.add_argument(
         "--summary", action="store_true", help="one line per fixture instead of one per run"
     )
+    parser.add_argument(
+        "--reference-table",
+        action="store_true",
+        help="evaluate specs with this script's own references even when stile-static can",
+    )
     parser.add_argument("fixtures", nargs="*", help="fixture files (default: fixtures/triton/*.py)")
     args = parser.parse_args()
     os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported
@@ -540,6 +601,15 @@ def main() -> int:
     print(f"Command: {command}  (TRITON_INTERPRET=1 is set by the script)")
     versions = f"triton {triton.__version__}, torch {torch.__version__}, NumPy {np.__version__}"
     print(f"{versions}, seed {args.seed}")
+    project = None if args.reference_table else project_evaluator()
+    evaluate_spec = project or reference_table
+    if project is None:
+        print("spec evaluated by: this script's NumPy reference per fixture family")
+    else:
+        import stile_static
+
+        where = Path(stile_static.__file__).parent
+        print(f"spec evaluated by: stile-static's spec parser and evaluator ({where})")
     print(f"agrees: max |kernel - spec| <= {ATOL} + {RTOL} * max |spec| on every target\n")
     if args.summary:
         print("| fixture | expected | runs | agree | disagree or fault | as expected? |")
@@ -549,7 +619,7 @@ def main() -> int:
         print("|---|---|---|---:|---|---|")
     failures, not_run = [], []
     for path in paths:
-        rows, kind, ok = check_fixture(path, args.seed, torch, triton)
+        rows, kind, ok = check_fixture(path, args.seed, torch, triton, evaluate_spec)
         if args.summary:
             print(_summary_line(path.name, kind, rows, ok), flush=True)
         for row in rows if not args.summary else ():
