@@ -192,6 +192,12 @@ REFERENCES: dict[str, Callable[[Env], np.ndarray]] = {
     "(softmax[Nk]((q[Nq D], k[Nk D] -> Nq Nk) * sm_scale), v[Nk D] -> Nq D)": lambda e: (
         _softmax(e["q"] @ e["k"].T * e["sm_scale"], -1) @ e["v"]
     ),
+    "(softmax[Nk]((q[Z H Nq D], k[Z H Nk D] -> Z H Nq Nk) * sm_scale), v[Z H Nk D] -> Z H Nq D)": (
+        lambda e: _softmax(e["q"] @ np.swapaxes(e["k"], -1, -2) * e["sm_scale"], -1) @ e["v"]
+    ),
+    "log2(sum[Nk](exp((q, k -> Z H Nq Nk) * sm_scale)))": lambda e: np.log2(
+        np.exp(e["q"] @ np.swapaxes(e["k"], -1, -2) * e["sm_scale"]).sum(-1)
+    ),
     "(softmax[Nk]((q[Z Nq H D], k[Z Nk H D] -> Z H Nq Nk) * softmax_scale),"
     " v[Z Nk H D] -> Z Nq H D)": lambda e: np.einsum(
         "zhqk,zkhd->zqhd",
