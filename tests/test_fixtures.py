@@ -60,9 +60,7 @@ def _typed_numpy(path: Path) -> bool:
     return "import stile" in path.read_text() or path.name == "syntax_error.py"
 
 
-@pytest.mark.parametrize(
-    "path", [p for p in fixture_files() if _typed_numpy(p)], ids=_fixture_id
-)
+@pytest.mark.parametrize("path", [p for p in fixture_files() if _typed_numpy(p)], ids=_fixture_id)
 def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     """Two independent meanings of a kernel: the arrays the concrete domain computes
     tile by tile, and the NumPy evaluation of the terms the prover reasons about.

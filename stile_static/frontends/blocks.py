@@ -36,6 +36,7 @@ from ..core.errors import KernelError
 from ..ir.terms import (
     Binary,
     Const,
+    Constraint,
     Load,
     Reduce,
     Term,
@@ -66,6 +67,7 @@ class Undef:
 
     span: Span  # the load that produced them
     why: str
+    reported: bool = False  # its cause is already a diagnostic (an out-of-bounds load)
 
 
 Piece = Term | Undef
@@ -783,36 +785,54 @@ def lower_term(term: Term) -> Term:
     return walk(term)
 
 
-def specialize(term: Term, fixed: dict[str, int]) -> Term:
-    """``term`` on the elements where each dim of ``fixed`` has that one index: the
-    conditions of its ``Where`` nodes (index comparisons, such as a causal
-    ``Nk <= Nq``) with those dims replaced by their index, decided where they can be.
-    Exact on that region, which is all an obligation on a one-row tile is about."""
-    if not fixed:
+def specialize(term: Term, region: dict[str, tuple[int, int]]) -> Term:
+    """``term`` on ``region`` (a global range per free dim): the conditions of its
+    ``Where`` nodes (index comparisons, such as a causal ``Nk <= Nq``) decided
+    wherever they hold, or fail, for every index of the region and of the
+    enclosing reductions' ranges; a dim with one index is replaced by it. Exact on
+    the region, which is all an obligation on a tile of that region is about."""
+    if not region:
         return term
-    memo: dict[int, Term] = {}
 
-    def walk(node: Term) -> Term:
-        hit = memo.get(id(node))
-        if hit is not None:
-            return hit
+    def decide(c: Constraint, ranges: dict[str, tuple[int, int]]) -> Constraint | bool:
+        coeffs = {d: k for d, k in c.coeffs if not _single(ranges.get(d))}
+        shift = sum(k * ranges[d][0] for d, k in c.coeffs if _single(ranges.get(d)))
+        if not isinstance(c.const, int):
+            return constraint(coeffs, c.const + shift, c.op)
+        low = high = c.const + shift
+        for d, k in coeffs.items():
+            span = ranges.get(d)
+            if span is None or span[0] >= span[1]:
+                return constraint(coeffs, c.const + shift, c.op)
+            ends = (k * span[0], k * (span[1] - 1))
+            low, high = low + min(ends), high + max(ends)
+        always = {"<": high < 0, "<=": high <= 0, "==": low == high == 0}[c.op]
+        never = {"<": low >= 0, "<=": low > 0, "==": high < 0 or low > 0}[c.op]
+        if always:
+            return True
+        if never:
+            return False
+        return constraint(coeffs, c.const + shift, c.op)
+
+    def walk(node: Term, ranges: dict[str, tuple[int, int]]) -> Term:
         if isinstance(node, Unary):
-            out: Term = Unary(node.fn, walk(node.arg))
-        elif isinstance(node, Binary):
-            out = Binary(node.op, walk(node.left), walk(node.right))
-        elif isinstance(node, Reduce):
-            inner = {d: i for d, i in fixed.items() if d != node.dim}  # the binder shadows
-            out = Reduce(node.op, node.dim, node.lo, node.hi, specialize(node.body, inner))
-        elif isinstance(node, Where):
-            conds = []
-            for c in node.cond:
-                coeffs = {d: k for d, k in c.coeffs if d not in fixed}
-                shift = sum(k * fixed[d] for d, k in c.coeffs if d in fixed)
-                conds.append(constraint(coeffs, c.const + shift, c.op))
-            out = where(conds, walk(node.then), walk(node.other))
-        else:
-            out = node
-        memo[id(node)] = out
-        return out
+            return Unary(node.fn, walk(node.arg, ranges))
+        if isinstance(node, Binary):
+            return Binary(node.op, walk(node.left, ranges), walk(node.right, ranges))
+        if isinstance(node, Reduce):
+            inner = dict(ranges)
+            if isinstance(node.lo, int) and isinstance(node.hi, int):
+                inner[node.dim] = (node.lo, node.hi)
+            else:
+                inner.pop(node.dim, None)  # the binder shadows the region's dim
+            return Reduce(node.op, node.dim, node.lo, node.hi, walk(node.body, inner))
+        if isinstance(node, Where):
+            conds = [decide(c, ranges) for c in node.cond]
+            return where(conds, walk(node.then, ranges), walk(node.other, ranges))
+        return node
 
-    return walk(term)
+    return walk(term, dict(region))
+
+
+def _single(span: tuple[int, int] | None) -> bool:
+    return span is not None and span[1] - span[0] == 1

@@ -171,14 +171,17 @@ class _WrapperCheck:
             call_args = [args[p] for p in params]
             returned = interp.call_function(function, call_args, {}, self.node)  # type: ignore[arg-type]
         except _CaseRejected as rejected:
+            where = interp.span(rejected.node)
             self.diag(
                 Diagnostic(
                     self.path,
-                    interp.span(rejected.node),
+                    span,
                     "STL045",
-                    f"case {label}: {rejected}; the case is not checked",
+                    f"case {label} violates a precondition of the wrapper: {rejected} "
+                    f"(line {where.line}); the case is not checked",
                     severity="warning",
-                    related=((span, "case"),),
+                    help="drop the case, or change its sizes to ones the wrapper accepts",
+                    related=((where, "the precondition"),),
                 )
             )
             return
@@ -328,8 +331,8 @@ class _WrapperCheck:
                     # a spec with index conditions (a causal mask) is proven row by row: on
                     # a box with one index of a dim, the conditions on that dim are decided
                     for box in boxes:
-                        one = {d: lo for d, (lo, hi) in zip(out_dims, box) if hi - lo == 1}
-                        special = Spec(blocks.specialize(spec.term, one), spec.out_dims)
+                        region = dict(zip(out_dims, box))
+                        special = Spec(blocks.specialize(spec.term, region), spec.out_dims)
                         key = (
                             stored.target,
                             blocks.term_key(piece),

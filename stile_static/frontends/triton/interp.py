@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -329,6 +330,53 @@ class TritonInterpreter(Interpreter):
             out[key.value if isinstance(key, SpecText) else key] = self.eval(element.value)
         return out
 
+    def eval_Set(self, node: cst.Set) -> list:
+        values: list = []
+        for e in node.elements:
+            value = self.eval(e.value)
+            if value not in values:
+                values.append(value)
+        return values
+
+    def eval_ListComp(self, node: cst.ListComp) -> list:
+        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
+
+    def eval_SetComp(self, node: cst.SetComp) -> list:
+        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
+
+    def eval_GeneratorExp(self, node: cst.GeneratorExp) -> list:
+        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
+
+    def eval_DictComp(self, node: cst.DictComp) -> dict:
+        def item() -> list:
+            key = self.eval(node.key)
+            return [(key.value if isinstance(key, SpecText) else key, self.eval(node.value))]
+
+        return dict(self.comprehension(node.for_in, item))
+
+    def comprehension(self, clause: cst.CompFor, produce: Callable[[], list]) -> list:
+        """``[... for x in xs if c for y in ys]``, in a scope of its own."""
+        self.frames.append(_Frame(dict(self.frames[-1].names)))
+        try:
+            return self._clauses(clause, produce)
+        finally:
+            self.frames.pop()
+
+    def _clauses(self, clause: cst.CompFor | None, produce: Callable[[], list]) -> list:
+        if clause is None:
+            return produce()
+        items = self.eval(clause.iter)
+        if isinstance(items, dict):
+            items = list(items)
+        if not isinstance(items, (list, tuple, range)):
+            raise KernelError("STL002", "unsupported: a comprehension over this value")
+        out: list = []
+        for item in items:
+            self.assign_target(clause.target, item, clause.iter)
+            if all(self.truth(self.eval(c.test), c.test) for c in clause.ifs):
+                out.extend(self._clauses(clause.inner_for_in, produce))
+        return out
+
     def eval_Lambda(self, node: cst.Lambda) -> Closure:
         return Closure(node, dict(self.frames[-1].names))
 
@@ -570,7 +618,7 @@ class TritonInterpreter(Interpreter):
         if isinstance(base, I.Descriptor):
             return _BoundMethod(base, attr)
         if isinstance(base, (Ints, Mask, Ptr)):
-            if attr == "dtype":
+            if attr in ("dtype", "type"):
                 return DType("int" if not isinstance(base, Ptr) else "pointer")
             if attr == "shape":
                 return tuple(base.shape if not isinstance(base, Mask) else base.array.shape)
@@ -581,6 +629,8 @@ class TritonInterpreter(Interpreter):
             return Opaque(f"{base.what}.{attr}")
         if isinstance(base, Kernel) and attr == "fn":
             return base
+        if isinstance(base, int) and not isinstance(base, bool) and attr == "to":
+            return _BoundMethod(base, attr)
         raise KernelError("STL002", f"unsupported attribute `.{attr}` of {_kind(base)}")
 
     def module_attribute(self, module: str, attr: str) -> Any:
@@ -839,7 +889,7 @@ class TritonInterpreter(Interpreter):
             from . import tl_calls
 
             return tl_calls.descriptor_call(self, base, name, args, node)
-        if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum)) and name == "to":
+        if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum, int)) and name == "to":
             return base
         if isinstance(base, blocks.BlockSum) and name == "sum":
             return self.call_tl(name, [base, *args], kwargs, node)

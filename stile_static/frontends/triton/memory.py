@@ -264,7 +264,7 @@ def load_block(
     choice = np.where(admitted & ~inside, 2, choice)
     wrapped_piece = Undef(span, "wrapped back into range by `%`")
     if error is not None:
-        wrapped_piece = Undef(span, "outside the tensor")
+        wrapped_piece = Undef(span, "outside the tensor", reported=True)
     block = blocks.loaded(shape, axes, fixed, choice, [loaded, other_piece, wrapped_piece])
     return block, error
 
@@ -328,6 +328,8 @@ def store_block(
         if not on.any():
             continue
         if isinstance(piece, Undef):
+            if piece.reported:
+                continue
             errors.append(
                 KernelError(
                     "STL044",
