@@ -161,7 +161,9 @@ def loaded(
     options: Sequence[Piece],
 ) -> Block:
     """A block built by a load: ``choice`` picks one of ``options`` per lane."""
-    return _normalize(shape, axes, fixed, np.asarray(choice, np.int64), options)
+    return _normalize(
+        shape, axes, fixed, np.broadcast_to(np.asarray(choice, np.int64), shape), options
+    )
 
 
 # ------------------------------------------------------------- alignment
