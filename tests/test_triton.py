@@ -15,7 +15,9 @@ import triton
 import triton.language as tl
 """
 
-ADD = HEADER + '''
+ADD = (
+    HEADER
+    + """
 
 @triton.jit
 def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
@@ -32,7 +34,8 @@ def add(x, y):
     n = out.numel()
     add_kernel[(triton.cdiv(n, 32),)](x, y, out, n, BLOCK=32)
     return out
-'''
+"""
+)
 
 
 def check(text: str):  # noqa: ANN201

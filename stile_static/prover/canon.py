@@ -298,6 +298,11 @@ def function(fn: str, p: Poly) -> Poly:
     mono, inner = _single_mono(p), _single_atom(p, "fn")
     if fn == "log" and mono is not None and mono.exp is not None and not mono.factors:
         return mono.exp  # log(exp(q)) = q
+    if fn == "log" and len(p.terms) == 1 and p.terms[0][0].exp is not None:
+        # log(c * F * exp(q)) = log(c * F) + q wherever both sides are defined (both
+        # need c * F > 0): a running log-sum-exp keeps its max factored out this way
+        m, c = p.terms[0]
+        return add(function("log", from_mono(Mono(m.factors), c)), m.exp)
     if fn == "log2" and inner is not None and inner[0] == "exp2":
         return inner[1]  # log2(exp2(q)) = q
     c = as_constant(p)

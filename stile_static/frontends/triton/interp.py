@@ -74,7 +74,7 @@ DTYPES = (
 MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
 TORCH_FUNCTIONS = "empty empty_like zeros zeros_like".split()
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
-EXTRA_BUILTINS = ("len", "tuple", "list", "bool", "print", "isinstance", "sum")
+EXTRA_BUILTINS = ("len", "tuple", "list", "bool", "print", "isinstance", "sum", "str", "dict")
 
 # float literals read as the exact constant they round (float32 precision)
 SPECIAL_CONSTANTS = {
@@ -631,6 +631,8 @@ class TritonInterpreter(Interpreter):
             return base
         if isinstance(base, int) and not isinstance(base, bool) and attr == "to":
             return _BoundMethod(base, attr)
+        if isinstance(base, (int, float, bool, str)) and attr == "value":
+            return base  # a `tl.constexpr(...)` read back
         raise KernelError("STL002", f"unsupported attribute `.{attr}` of {_kind(base)}")
 
     def module_attribute(self, module: str, attr: str) -> Any:
@@ -794,7 +796,7 @@ class TritonInterpreter(Interpreter):
         if name == "print":
             return None
         if name == "isinstance":
-            return False
+            return self.is_instance(args[0], args[1])
         if name == "math.log2":
             return math.log2(float(args[0]))
         if name == "math.log":
@@ -844,6 +846,29 @@ class TritonInterpreter(Interpreter):
                 raise KernelError("STL002", "unsupported: heuristics must be a dict of lambdas")
             return Decorator("heuristics", heuristics=tuple(table.items()))
         raise KernelError("STL002", f"unsupported: triton.{name}")
+
+    def is_instance(self, value: Any, kinds: Any) -> bool:
+        """``isinstance`` for Python's own types; anything else is not followed."""
+        kinds = kinds if isinstance(kinds, (tuple, list)) else (kinds,)
+        table = {
+            "int": int,
+            "float": float,
+            "bool": bool,
+            "str": str,
+            "tuple": tuple,
+            "list": list,
+            "dict": dict,
+        }
+        found = False
+        for kind in kinds:
+            name = kind.name if isinstance(kind, Builtin) else None
+            if name not in table:
+                raise KernelError("STL002", "unsupported: isinstance of a non-builtin type")
+            plain = value.value if isinstance(value, SpecText) else value
+            found = found or (
+                isinstance(plain, table[name]) and not (name == "int" and isinstance(plain, bool))
+            )
+        return found
 
     def host_int(self, value: Any) -> int:
         if isinstance(value, Ints):
