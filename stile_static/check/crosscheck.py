@@ -10,6 +10,8 @@ the e-graph is checked against numbers computed another way.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..core.diagnostics import Diagnostic, Span
@@ -27,7 +29,15 @@ def cross_check(front_end: FrontEnd, source: SourceFile, seed: int) -> list[Diag
     for shift in INPUT_SHIFTS:
         runs = front_end.run_concretely(source, seed, shift)
         drawn = f"seed {seed}; inputs drawn from a standard normal shifted by {shift:g}"
-        found = [d for f in runs for d in (*_results(f, path, drawn), *_asserts(f, path, drawn))]
+        found = []
+        seen: set[tuple] = set()
+        for f in runs:  # one report per place, from the first configuration that shows it
+            for d in (*_results(f, path, drawn), *_asserts(f, path, drawn)):
+                if (d.span, d.code) not in seen:
+                    seen.add((d.span, d.code))
+                    found.append(
+                        replace(d, notes=(*d.notes, f"in case {f.label}")) if f.label else d
+                    )
         complete = all(f.complete for f in runs)
         if found or not complete:
             break
