@@ -264,6 +264,16 @@ class _WrapperCheck:
 
     def apply_assume(self, assume: Assumption, args: dict) -> bool:
         text = re.sub(r"\s+", " ", assume.text.strip())
+        parts = [p.strip() for p in text.split(" and ")]
+        return all(self.apply_one(p, assume, args) for p in parts)
+
+    def apply_one(self, text: str, assume: Assumption, args: dict) -> bool:
+        match = re.fullmatch(r"(\w+)\.stride\((-?\d+)\)\s*==\s*1", text)
+        if match and isinstance(args.get(match.group(1)), Tensor):
+            tensor = args[match.group(1)]
+            k = int(match.group(2)) % max(len(tensor.sizes), 1)
+            if k == len(tensor.sizes) - 1:
+                return True  # the unit stride of the last dim is assumed anyway
         match = re.fullmatch(r"(\w+)\.is_contiguous\(\)", text)
         if match and isinstance(args.get(match.group(1)), Tensor):
             self.interp.make_contiguous(args[match.group(1)])
@@ -287,7 +297,8 @@ class _WrapperCheck:
                 assume.span,
                 f"cannot use the assumption `{text}`",
                 self.path,
-                help="supported: `x.is_contiguous()` and `y.stride(i) == x.stride(j)`",
+                help="supported: `x.is_contiguous()`, `y.stride(i) == x.stride(j)`, "
+                "`x.stride(-1) == 1` (always assumed), `s > 0` for a scalar, joined by `and`",
             )
         )
         return False

@@ -74,6 +74,13 @@ DTYPES = (
 MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
 TORCH_FUNCTIONS = "empty empty_like zeros zeros_like".split()
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
+HINT_CALLS = (
+    "tl.assume",
+    "tl.static_assert",
+    "tl.device_assert",
+    "tl.static_print",
+    "tl.debug_barrier",
+)
 EXTRA_BUILTINS = ("len", "tuple", "list", "bool", "print", "isinstance", "sum", "str", "dict")
 
 # float literals read as the exact constant they round (float32 precision)
@@ -626,6 +633,8 @@ class TritonInterpreter(Interpreter):
         if isinstance(base, DType):
             return DType(f"{base.name}.{attr}")
         if isinstance(base, Opaque):
+            if attr == "backend":
+                return "cuda"  # the target is taken to be a CUDA GPU (see README)
             return Opaque(f"{base.what}.{attr}")
         if isinstance(base, Kernel) and attr == "fn":
             return base
@@ -724,6 +733,8 @@ class TritonInterpreter(Interpreter):
 
     def eval_Call(self, node: cst.Call) -> Any:
         func = self.eval(node.func)
+        if isinstance(func, Builtin) and func.name in HINT_CALLS:
+            return None  # hints to the compiler: their arguments are not even evaluated
         args: list = []
         kwargs: dict[str, Any] = {}
         for arg in node.args:
@@ -764,6 +775,8 @@ class TritonInterpreter(Interpreter):
             return self.call_function(func, args, kwargs, node)
         if isinstance(func, Builtin):
             return self.call_builtin(func.name, args, kwargs, node)
+        if isinstance(func, Opaque) and not self.in_kernel:
+            return Opaque(f"{func.what}()")  # a runtime query: its value is never looked into
         raise KernelError("STL002", f"unsupported call of {_kind(func)}")
 
     def call_closure(self, func: Closure, args: list, kwargs: dict) -> Any:
