@@ -43,18 +43,21 @@ class FileReport:
     tile_types: dict[Span, Tile] = field(default_factory=dict)  # for hovers
 
 
-def _file_error(path: str, message: str, line: int = 1, column: int = 1) -> FileReport:
+def _file_error(
+    path: str, message: str, line: int = 1, column: int = 1, is_kernel: bool = True
+) -> FileReport:
     span = Span(line, column, line, column + 1)
-    return FileReport(path, [Diagnostic(path, span, "STL001", message)])
+    return FileReport(path, [Diagnostic(path, span, "STL001", message)], is_kernel=is_kernel)
 
 
 def check_file(path: str, options: Options = Options()) -> FileReport:
     try:
         data = Path(path).read_bytes()
+    # A file that cannot be read is reported, but it is no checked kernel file.
     except FileNotFoundError:
-        return _file_error(path, "no such file or directory")
+        return _file_error(path, "no such file or directory", is_kernel=False)
     except OSError as error:
-        return _file_error(path, f"cannot read the file: {error.strerror}")
+        return _file_error(path, f"cannot read the file: {error.strerror}", is_kernel=False)
     return check_source(data, path, options)
 
 

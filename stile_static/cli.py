@@ -17,7 +17,7 @@ from pathlib import Path
 from .cache import FOLDER_NAME, Cache
 from .config import CodeSelection, Config, ConfigError, load_config, selection_of
 from .diagnostics import CODES
-from .discovery import SKIPPED_FOLDERS, FileFilter, kernel_files
+from .discovery import SKIPPED_FOLDERS, FileFilter, kernel_files, named_files
 from .reporters import FORMATS, render
 from .results import StoredReport
 from .runner import Analysis, Checked, check_paths, default_jobs
@@ -173,6 +173,7 @@ def run_check(args: argparse.Namespace) -> int:
         print("stile-static: internal error (please report it)", file=sys.stderr)
         return 2
     reports = [finish(c, run) for c in checked]
+    warn_not_kernels(reports, named_files(args.paths))
     text = render(reports, args.format, show_proofs=args.show_proofs)
     if args.output:
         try:
@@ -186,6 +187,21 @@ def run_check(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     errors = any(d.severity == "error" for r in reports for d in r.diagnostics)
     return 1 if errors else 0
+
+
+NOT_A_KERNEL = "not a kernel file (it does not import `stile`); nothing in it was checked"
+
+
+def warn_not_kernels(reports: Sequence[StoredReport], named: set[str]) -> None:
+    """A warning on stderr for each file named on the command line that is not a kernel.
+
+    Folders skip such files silently, but a file asked for by name that is
+    skipped is most likely a kernel that lost its import. The exit status
+    stays 0: pre-commit names every staged Python file, kernels or not.
+    """
+    for report in reports:
+        if report.path in named and not report.is_kernel and not report.diagnostics:
+            print(f"{report.path}: warning: {NOT_A_KERNEL}", file=sys.stderr)
 
 
 def run_rule(code: str | None) -> int:

@@ -73,6 +73,39 @@ def test_missing_path_is_a_diagnostic(capsys: pytest.CaptureFixture[str], tmp_pa
     status, out = run(capsys, missing)
     assert status == 1
     assert out.startswith(f"{missing}:1:1: STL001 no such file")
+    # reported, but not counted as a kernel file that was checked
+    assert out.splitlines()[-1] == "Checked 0 kernel files: 0 obligations verified, 1 error."
+
+
+def test_named_file_that_is_not_a_kernel_is_a_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plain = tmp_path / "lost_import.py"
+    plain.write_text(
+        "\n".join(
+            line
+            for line in (FIXTURES / "row_sum.py").read_text().splitlines()
+            if "import" not in line
+        )
+    )
+    status = main(["check", str(plain), str(FIXTURES / "row_sum.py"), "--no-cache"])
+    captured = capsys.readouterr()
+    assert status == 0  # a warning: pre-commit names every staged Python file
+    assert (
+        captured.err == f"{plain}: warning: not a kernel file (it does not import `stile`); "
+        "nothing in it was checked\n"
+    )
+    assert "Checked 1 kernel file: 1 obligation verified" in captured.out
+
+
+def test_folders_skip_files_that_are_not_kernels_silently(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "helper.py").write_text("print('not a kernel')\n")
+    status = main(["check", str(tmp_path), "--no-cache"])
+    captured = capsys.readouterr()
+    assert status == 0 and captured.err == ""
+    assert "Checked 0 kernel files" in captured.out
 
 
 @pytest.mark.parametrize(
