@@ -20,6 +20,7 @@ from .coverage import check_coverage
 from .crosscheck import cross_check
 from .diagnostics import Diagnostic, Span
 from .interpreter import Interpreter
+from .one_per_bug import blame, fold_cross_check
 from .tiles import Tile
 from .verify import Verdict, Verifier
 
@@ -161,10 +162,11 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
                 )
         else:
             failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
+    cross = cross_check(wrapper, positions, path, options.seed) if options.cross_check else []
+    cross = fold_cross_check(failed, blame(facts, failed), cross)  # one diagnostic per bug
     report.diagnostics.extend(failed.values())
     report.diagnostics.extend(check_coverage(facts, path))
-    if options.cross_check:
-        report.diagnostics.extend(cross_check(wrapper, positions, path, options.seed))
+    report.diagnostics.extend(cross)
     report.diagnostics = _dedupe(report.diagnostics)
     return report
 

@@ -212,3 +212,39 @@ def test_folder_in_parallel_from_python_dash_m(tmp_path: Path) -> None:
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]
     assert LINE.match(outputs[0].splitlines()[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("seed_matmul_scaled_twice.py", "STL031"),
+        ("row_sum_last_tile_skipped.py", "STL032"),
+        ("flash_attention_invariants_no_correction.py", "STL031"),
+    ],
+)
+def test_cross_check_gives_one_diagnostic_per_bug(
+    capsys: pytest.CaptureFixture[str], name: str, code: str
+) -> None:
+    path = str(FIXTURES / name)
+    status, out = run(capsys, path, "--cross-check", "--no-cache", "--format", "json")
+    assert status == 1
+    (item,) = json.loads(out)
+    assert item["code"] == code
+    assert sum(n.startswith("counterexample") for n in item["notes"]) == 1
+    assert item["notes"][-1].startswith("the NumPy cross-check agrees")
+
+
+def test_cross_check_finding_without_a_static_verdict_stays_an_error() -> None:
+    from stile_static.diagnostics import Diagnostic, Span
+    from stile_static.one_per_bug import fold_cross_check
+
+    assign, result, other = Span(9, 5, 9, 20), Span(3, 1, 3, 9), Span(5, 1, 5, 9)
+    static = Diagnostic("k.py", assign, "STL031", "the tile does not equal result c")
+    cross = [
+        Diagnostic("k.py", result, "STL050", "cross-check: c differs from its spec at M=0"),
+        Diagnostic("k.py", other, "STL050", "cross-check: d differs from its spec at M=1"),
+    ]
+    failed = {assign: static}
+    kept = fold_cross_check(failed, {result: [assign]}, cross)
+    assert kept == cross[1:]  # d: nothing static explains it
+    assert failed[assign].notes[-1].startswith("the NumPy cross-check agrees")
