@@ -22,6 +22,7 @@ from .reporters import FORMATS, render
 from .results import StoredReport
 from .runner import Analysis, Checked, check_paths, default_jobs
 from .suppressions import UNUSED, apply_suppressions, find_suppressions
+from .version import version
 
 __all__ = ["SKIPPED_FOLDERS", "build_parser", "kernel_files", "main"]
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stile-static", description="Prove tiled kernels equal to their specification."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check kernel files or folders")
     check.add_argument("paths", nargs="+", metavar="PATH")
@@ -64,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--seed", type=int, default=None, help="seed of the cross-check inputs")
     check.add_argument(
-        "--show-proofs", action="store_true", help="also print each verified obligation"
+        "--show-proofs",
+        action="store_true",
+        help="also report each verified obligation (text, json and sarif; severity note)",
+    )
+    check.add_argument(
+        "--summary",
+        action="store_true",
+        help='with --format json: print {"diagnostics": [...], "summary": {...}}, '
+        "not the bare list",
     )
     check.add_argument(
         "--report-unused-ignores",
@@ -174,7 +184,7 @@ def run_check(args: argparse.Namespace) -> int:
         return 2
     reports = [finish(c, run) for c in checked]
     warn_not_kernels(reports, named_files(args.paths))
-    text = render(reports, args.format, show_proofs=args.show_proofs)
+    text = render(reports, args.format, show_proofs=args.show_proofs, with_summary=args.summary)
     if args.output:
         try:
             output = Path(args.output)

@@ -11,7 +11,6 @@ import asyncio
 import traceback
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from importlib import metadata
 from pathlib import Path
 
 from lsprotocol import types
@@ -22,6 +21,7 @@ from .checker import FileReport, check_source
 from .config import CodeSelection, ConfigError, load_config, selection_of
 from .diagnostics import Diagnostic, Span
 from .suppressions import apply_suppressions, find_suppressions
+from .version import version
 
 SOURCE = "stile-static"
 DEBOUNCE_S = 0.3  # typing pauses shorter than this do not start a check
@@ -46,7 +46,7 @@ class Checked:
 
 class StileLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__(SOURCE, _version())
+        super().__init__(SOURCE, version())
         self.debounce_s = DEBOUNCE_S
         self.checked: dict[str, Checked] = {}
         # Each check request of a URI gets the next generation; only the newest
@@ -167,13 +167,6 @@ class StileLanguageServer(LanguageServer):
             ),
             range=to_range(span, checked.lines, codec),
         )
-
-
-def _version() -> str:
-    try:
-        return metadata.version("stile-static")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def innermost_span(spans: Iterable[Span], line: int, column: int) -> Span | None:

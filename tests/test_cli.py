@@ -248,3 +248,49 @@ def test_cross_check_finding_without_a_static_verdict_stays_an_error() -> None:
     kept = fold_cross_check(failed, {result: [assign]}, cross)
     assert kept == cross[1:]  # d: nothing static explains it
     assert failed[assign].notes[-1].startswith("the NumPy cross-check agrees")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"stile-static {metadata.version('stile-static')}\n"
+
+
+def test_json_show_proofs_are_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(FIXTURES / "seed_matmul.py"), str(FIXTURES / "result_dims.py")]
+    status, out = run(capsys, *paths, "--format", "json", "--show-proofs", "--no-cache")
+    assert status == 1
+    items = json.loads(out)
+    (proof,) = [i for i in items if i["severity"] == "note"]
+    assert proof["path"] == paths[0] and proof["code"] is None
+    assert (proof["line"], proof["column"]) == (23, 9)
+    assert proof["message"] == "verified: c equals its spec"
+    assert proof["notes"] == [
+        "kernel: 6 * sum[N 0:10](a[M, N] * b[N, K])",
+        "spec:   6 * sum[N 0:10](a[M, N] * b[N, K])",
+    ]
+    assert [i["code"] for i in items if i["severity"] == "error"] == ["STL030"]
+    # without the flag, the same run has no notes
+    plain = json.loads(run(capsys, *paths, "--format", "json", "--no-cache")[1])
+    assert plain == [i for i in items if i["severity"] != "note"]
+
+
+def test_json_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = [str(FIXTURES), str(tmp_path / "missing.py"), "--no-cache", "--cross-check"]
+    status, out = run(capsys, *args, "--format", "json", "--summary")
+    assert status == 1
+    report = json.loads(out)
+    assert set(report) == {"diagnostics", "summary"}
+    text = run(capsys, *args)[1].splitlines()[-1]
+    numbers = re.fullmatch(
+        r"Checked (\d+) kernel files: (\d+) obligations verified, (\d+) errors\.", text
+    )
+    assert numbers, text
+    summary = report["summary"]
+    assert [summary["files_checked"], summary["obligations_verified"], summary["errors"]] == [
+        int(n) for n in numbers.groups()
+    ]
+    assert summary["errors"] == sum(d["severity"] == "error" for d in report["diagnostics"])
+    assert summary["warnings"] == sum(d["severity"] == "warning" for d in report["diagnostics"])
+    assert summary["files_checked"] == len(list(FIXTURES.glob("*.py")))  # not missing.py
