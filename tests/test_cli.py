@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.cli import main
+from stile_static.report.cli import main
 
 from .fixture_expectations import FIXTURES
 
@@ -164,9 +164,9 @@ def test_github_format(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_github_format_escapes_and_warnings() -> None:
-    from stile_static.diagnostics import Diagnostic, Span
-    from stile_static.reporters import render_github
-    from stile_static.results import StoredReport
+    from stile_static.check.results import StoredReport
+    from stile_static.core.diagnostics import Diagnostic, Span
+    from stile_static.report.reporters import render_github
 
     d = Diagnostic("a,b:c.py", Span(1, 2, 3, 4), "STL002", "50% off\nsecond", severity="warning")
     assert render_github([StoredReport("a,b:c.py", (d,))]) == (
@@ -235,8 +235,8 @@ def test_cross_check_gives_one_diagnostic_per_bug(
 
 
 def test_cross_check_finding_without_a_static_verdict_stays_an_error() -> None:
-    from stile_static.diagnostics import Diagnostic, Span
-    from stile_static.one_per_bug import fold_cross_check
+    from stile_static.check.one_per_bug import fold_cross_check
+    from stile_static.core.diagnostics import Diagnostic, Span
 
     assign, result, other = Span(9, 5, 9, 20), Span(3, 1, 3, 9), Span(5, 1, 5, 9)
     static = Diagnostic("k.py", assign, "STL031", "the tile does not equal result c")

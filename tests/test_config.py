@@ -7,9 +7,15 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.cli import main
-from stile_static.config import Config, ConfigError, find_pyproject, load_config, resolve_codes
-from stile_static.one_per_bug import AGREES
+from stile_static.check.config import (
+    Config,
+    ConfigError,
+    find_pyproject,
+    load_config,
+    resolve_codes,
+)
+from stile_static.check.one_per_bug import AGREES
+from stile_static.report.cli import main
 
 from .fixture_expectations import FIXTURES
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.checker import Options, check_file
-from stile_static.diagnostics import CODES
-from stile_static.one_per_bug import AGREES
+from stile_static.check.checker import Options, check_file
+from stile_static.check.one_per_bug import AGREES
+from stile_static.core.diagnostics import CODES
 
 from .fixture_expectations import FIXTURES, expected, fixture_files
 
@@ -61,15 +61,17 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     import numpy as np
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from stile_static.evaluator import evaluate
-    from stile_static.interpreter import Interpreter
+    from stile_static.frontends.typed_numpy import TypedNumpy
+    from stile_static.interpreter.core import Interpreter
+    from stile_static.prover.evaluator import evaluate
 
     try:
         wrapper = MetadataWrapper(cst.parse_module(path.read_text()))
     except cst.ParserSyntaxError:
         assert path.name == "syntax_error.py"
         return
-    facts = Interpreter(wrapper, wrapper.resolve(PositionProvider), "k.py", concrete_seed=3).run()
+    positions = wrapper.resolve(PositionProvider)
+    facts = Interpreter(wrapper, positions, "k.py", TypedNumpy(), concrete_seed=3).run()
     compared = 0
     for ob in facts.obligations:
         assert ob.tile.value is not None

@@ -1,0 +1,228 @@
+"""Check one kernel file: parse, interpret, prove, check coverage, cross-check."""
+
+from __future__ import annotations
+
+import ast
+import atexit
+import queue
+import sys
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, TypeVar
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from ..core.diagnostics import Diagnostic, Span
+from ..frontends import SourceFile, front_end_for
+from ..ir.obligations import Facts
+from ..prover import egraph as prover
+from ..prover.coverage import check_coverage
+from ..prover.verify import Verdict, Verifier
+from .crosscheck import cross_check
+from .one_per_bug import blame, fold_cross_check
+
+T = TypeVar("T")
+DEEP_RECURSION = 200_000
+DEEP_STACK_BYTES = 512 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Options:
+    cross_check: bool = False
+    seed: int = 0
+
+
+@dataclass
+class FileReport:
+    path: str
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    proved: list[tuple[Span, str, Verdict]] = field(default_factory=list)
+    is_kernel: bool = True
+    tile_types: dict[Span, Any] = field(default_factory=dict)  # for hovers
+
+
+def _file_error(
+    path: str, message: str, line: int = 1, column: int = 1, is_kernel: bool = True
+) -> FileReport:
+    span = Span(line, column, line, column + 1)
+    return FileReport(path, [Diagnostic(path, span, "STL001", message)], is_kernel=is_kernel)
+
+
+def check_file(path: str, options: Options = Options()) -> FileReport:
+    try:
+        data = Path(path).read_bytes()
+    # A file that cannot be read is reported, but it is no checked kernel file.
+    except FileNotFoundError:
+        return _file_error(path, "no such file or directory", is_kernel=False)
+    except OSError as error:
+        return _file_error(path, f"cannot read the file: {error.strerror}", is_kernel=False)
+    return check_source(data, path, options)
+
+
+def check_source(data: bytes | str, path: str, options: Options = Options()) -> FileReport:
+    """Check one file's text; runs on a thread with a deep stack (see deep_stack)."""
+    return deep_stack(lambda: _check_source(data, path, options))
+
+
+def deep_stack(work: Callable[[], T]) -> T:
+    """Run ``work`` on the worker thread, which has a large stack and recursion limit.
+
+    Unrolled kernels build terms thousands of levels deep, and hashing,
+    printing and evaluating them recurses that deep. One long-lived worker
+    also keeps per-thread state (the prover's parsed rules) across files.
+    """
+    done: queue.Queue = queue.Queue()
+    _worker().put((work, done))
+    ok, value = done.get()
+    if not ok:
+        raise value
+    return value
+
+
+_jobs: queue.Queue | None = None
+_jobs_lock = threading.Lock()
+
+
+def _worker() -> queue.Queue:
+    global _jobs
+    with _jobs_lock:
+        if _jobs is None:
+            _jobs = queue.Queue()
+            previous = threading.stack_size(DEEP_STACK_BYTES)
+            try:
+                threading.Thread(target=_serve, args=(_jobs,), daemon=True).start()
+            finally:
+                threading.stack_size(previous)
+            atexit.register(deep_stack, prover.release)
+        return _jobs
+
+
+def _serve(jobs: queue.Queue) -> None:
+    while True:
+        work, done = jobs.get()
+        # The limit is process-wide: raise it only while a job runs on this
+        # thread's deep stack (the caller is blocked meanwhile).
+        limit = sys.getrecursionlimit()
+        sys.setrecursionlimit(max(limit, DEEP_RECURSION))
+        try:
+            done.put((True, work()))
+        except BaseException as error:  # re-raised on the calling thread
+            done.put((False, error))
+        finally:
+            sys.setrecursionlimit(limit)
+
+
+def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
+    if isinstance(data, bytes):
+        if b"\x00" in data:
+            return _file_error(path, "not a Python source file (it contains NUL bytes)")
+        try:
+            data = data.decode("utf-8")
+        except UnicodeDecodeError as error:
+            return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
+    try:
+        compile(data, path, "exec", ast.PyCF_ONLY_AST)
+    except SyntaxError as error:
+        line, column = error.lineno or 1, error.offset or 1
+        return _file_error(path, f"syntax error: {error.msg}", line, column)
+    except (ValueError, RecursionError, MemoryError) as error:
+        return _file_error(path, f"cannot parse the file: {error}")
+    try:
+        module = cst.parse_module(data)
+    except cst.ParserSyntaxError as error:
+        return _file_error(
+            path, f"syntax error: {error.message}", error.raw_line, error.raw_column + 1
+        )
+    except (RecursionError, MemoryError):
+        return _file_error(path, "the file is too deeply nested to parse")
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    source = SourceFile(path, data, module, wrapper, wrapper.resolve(PositionProvider))
+    front_end = front_end_for(source)
+    if front_end is None:
+        return FileReport(path, is_kernel=False)
+    analysis = front_end.analyse(source)
+    report = FileReport(path, list(analysis.diagnostics), tile_types=analysis.tile_types)
+    # the verdict diagnostic of each failed obligation, by the obligation's span
+    failed: dict[Span, Diagnostic] = {}
+    for facts in analysis.facts:
+        _verify(facts, options, path, report, failed)
+        report.diagnostics.extend(check_coverage(facts, path))
+    if options.cross_check:
+        explains: dict[Span, list[Span]] = {}
+        for facts in analysis.facts:
+            for where, causes in blame(facts, failed).items():
+                explains.setdefault(where, []).extend(causes)
+        cross = cross_check(front_end, source, options.seed)
+        # one diagnostic per bug: a finding the static verdict explains is a note on it
+        report.diagnostics.extend(fold_cross_check(failed, explains, cross))
+    report.diagnostics.extend(failed.values())
+    report.diagnostics = _dedupe(report.diagnostics)
+    return report
+
+
+def _verify(
+    facts: Facts, options: Options, path: str, report: FileReport, failed: dict[Span, Diagnostic]
+) -> None:
+    verifier = Verifier(facts.inputs, facts.dims, options.seed)
+    for ob in facts.obligations:
+        verdict = verifier.verify(ob)
+        broken = [s for s in ob.assumes if s in failed]
+        if verdict.status == "proved" and not broken:
+            report.proved.append((ob.span, ob.target, verdict))
+        elif verdict.status == "proved":
+            # proven only from loop invariants that do not hold: not a verification
+            for s in broken:
+                failed[s] = replace(
+                    failed[s],
+                    notes=(*failed[s].notes, f"the proof at line {ob.span.line} relies on it"),
+                )
+        else:
+            failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
+
+
+def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa: ANN001
+    what = f"result {ob.target}" if ob.kind == "assign" else "the asserted spec"
+    notes = [f"kernel: {verdict.kernel_form}", f"spec:   {verdict.spec_form}"]
+    if verdict.status == "not-proven":
+        return Diagnostic(
+            path,
+            ob.span,
+            "STL033",
+            f"could not prove the tile equals {what} (`{ob.spec_text}`); "
+            "NumPy finds no difference on random inputs",
+            severity="error",
+            notes=tuple(notes),
+            help="simplify the kernel expression or state an intermediate assert_equivalent",
+            related=((ob.spec_span, "spec"),),
+        )
+    assert verdict.counterexample is not None
+    notes.append(f"counterexample {verdict.counterexample}")
+    code, headline = "STL031", f"the tile does not equal {what} (`{ob.spec_text}`)"
+    if verdict.reduction_note is not None:
+        incomplete, note = verdict.reduction_note
+        if incomplete:
+            code, headline = "STL032", note
+        else:
+            notes.insert(0, note)
+    return Diagnostic(
+        path,
+        ob.span,
+        code,
+        headline,
+        notes=tuple(notes),
+        related=((ob.spec_span, "spec"),),
+    )
+
+
+def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    seen: set[tuple] = set()
+    out = []
+    for d in sorted(diagnostics, key=lambda d: d.sort_key):
+        key = (d.span, d.code, d.message)
+        if key not in seen:
+            seen.add(key)
+            out.append(d)
+    return out

@@ -1,0 +1,161 @@
+"""Settings from ``[tool.stile-static]`` in pyproject.toml, checked key by key.
+
+The file is the nearest ``pyproject.toml`` in the current directory or above
+it (one file per run, as mypy does; ``--config FILE`` names another), and its
+folder is the project root: exclude globs are relative to it and the cache
+lives there. A key that is unknown or has the wrong type is an error naming the
+key and the file, never silently ignored: a typo in ``ignore`` must not turn
+into checks that quietly stop running.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ..core.diagnostics import CODES
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+TABLE = "tool.stile-static"
+
+
+class ConfigError(Exception):
+    """A configuration the run cannot honour; the CLI prints it and exits with 2."""
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path | None = None  # the file read; None when there is none
+    root: Path = Path(".")  # the project root: the file's folder, else the current directory
+    include: tuple[str, ...] = ("*.py",)
+    exclude: tuple[str, ...] = ()
+    select: tuple[str, ...] | None = None  # None: every code
+    ignore: tuple[str, ...] = ()
+    cross_check: bool = False
+    seed: int = 0
+    report_unused_ignores: bool = False
+
+
+def _strings(value: Any) -> tuple[str, ...] | None:
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return tuple(value)
+    return None
+
+
+def _bool(value: Any) -> bool | None:
+    return value if isinstance(value, bool) else None
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+# key -> (Config field, what it must be, converter that gives None on a wrong type)
+_KEYS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
+    "include": ("include", "a list of glob strings", _strings),
+    "exclude": ("exclude", "a list of glob strings", _strings),
+    "select": ("select", "a list of codes", _strings),
+    "ignore": ("ignore", "a list of codes", _strings),
+    "cross-check": ("cross_check", "true or false", _bool),
+    "seed": ("seed", "an integer", _int),
+    "report-unused-ignores": ("report_unused_ignores", "true or false", _bool),
+}
+
+
+def find_pyproject(start: Path) -> Path | None:
+    """The nearest ``pyproject.toml`` in ``start`` or a folder above it."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def load_config(explicit: str | None = None, cwd: Path | None = None) -> Config:
+    """The configuration of this run: ``explicit`` if given, else the nearest pyproject.toml."""
+    cwd = (cwd or Path.cwd()).absolute()
+    if explicit is not None:
+        named = cwd / explicit
+        if not named.is_file():
+            raise ConfigError(f"{explicit}: no such configuration file")
+        return parse_config(named)
+    found = find_pyproject(cwd)
+    return Config(root=cwd) if found is None else parse_config(found)
+
+
+def parse_config(path: Path) -> Config:
+    try:
+        document = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read the file ({error})") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML ({error})") from None
+    table = document.get("tool", {}).get("stile-static", {})
+    if not isinstance(table, dict):
+        raise ConfigError(f"{path}: [{TABLE}] must be a table")
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in _KEYS:
+            known = ", ".join(_KEYS)
+            raise ConfigError(f"{path}: unknown key `{key}` in [{TABLE}] (known keys: {known})")
+        field_name, expected, convert = _KEYS[key]
+        converted = convert(value)
+        if converted is None:
+            raise ConfigError(
+                f"{path}: `{key}` in [{TABLE}] must be {expected}, not {_describe(value)}"
+            )
+        values[field_name] = converted
+    for key in ("select", "ignore"):
+        if key in values:
+            resolve_codes(values[key], f"{path}: `{key}` in [{TABLE}]")
+    return Config(path=path, root=path.parent, **values)
+
+
+def _describe(value: Any) -> str:
+    return f"{type(value).__name__} {value!r}"
+
+
+def resolve_codes(selectors: Iterable[str], where: str) -> frozenset[str]:
+    """The codes named by ``selectors``: each a code or a prefix of codes (``STL03``)."""
+    codes: set[str] = set()
+    for selector in selectors:
+        matched = {code for code in CODES if code.startswith(selector.strip().upper())}
+        if not selector.strip() or not matched:
+            raise ConfigError(f"{where}: unknown code `{selector}`")
+        codes |= matched
+    return frozenset(codes)
+
+
+@dataclass(frozen=True)
+class CodeSelection:
+    """Which codes are reported: those selected (all by default) and not ignored."""
+
+    enabled: frozenset[str] = frozenset(CODES)
+
+    def __contains__(self, code: str) -> bool:
+        return code in self.enabled
+
+
+def selection_of(
+    config: Config,
+    select: Sequence[str] | None = None,
+    ignore: Sequence[str] | None = None,
+) -> CodeSelection:
+    """The codes reported: ``select`` (all by default) less ``ignore``; the
+    command-line ``select``/``ignore``, when given, replace the file's."""
+    where = f"{config.path}: [tool.stile-static]"
+    if select:
+        chosen = resolve_codes(select, "--select")
+    elif config.select is not None:
+        chosen = resolve_codes(config.select, where)
+    else:
+        chosen = frozenset(CODES)
+    dropped = resolve_codes(ignore, "--ignore") if ignore else resolve_codes(config.ignore, where)
+    return CodeSelection(chosen - dropped)

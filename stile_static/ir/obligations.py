@@ -1,0 +1,61 @@
+"""What the interpreter hands to the prover and to the coverage check."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..core.diagnostics import Span
+from .specs import InputInfo, Spec
+from .tiles import Slice, Tile
+
+
+@dataclass(frozen=True)
+class Obligation:
+    """``tile`` must equal ``spec`` on ``tile``'s region (an assign or an assert)."""
+
+    kind: str  # "assign" | "assert"
+    span: Span
+    spec_span: Span
+    target: str  # the result written, or the tile variable asserted about
+    tile: Tile
+    spec: Spec
+    spec_text: str
+    # loop invariants (their assert spans) this obligation's proof relies on: it
+    # comes after a loop that was proven by induction on them
+    assumes: tuple[Span, ...] = ()
+
+
+@dataclass(frozen=True)
+class Write:
+    """``result.assign(tile)``: the region written, possibly with loop indices."""
+
+    result: str
+    region: tuple[Slice, ...]
+    span: Span
+
+
+@dataclass
+class Result:
+    """A ``tnp.TypedResult``: its spec (None if the spec did not parse)."""
+
+    name: str
+    span: Span
+    spec: Spec | None
+    spec_text: str
+    spec_span: Span
+    complete: bool = True  # False once an assign to it failed: coverage is then unknown
+
+
+@dataclass(frozen=True)
+class Facts:
+    """Everything the interpreter learned about one file."""
+
+    dims: dict[str, int]
+    inputs: dict[str, InputInfo]
+    results: dict[str, Result]
+    obligations: list[Obligation]
+    writes: list[Write]
+    input_values: dict[str, np.ndarray] = field(default_factory=dict)  # concrete domain only
+    complete: bool = True  # False when the file was too large to interpret to the end

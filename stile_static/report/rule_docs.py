@@ -1,0 +1,712 @@
+"""The long documentation of each diagnostic code: why it matters, an example, a fix.
+
+In the style of ruff's rule docs. CODES (diagnostics.py) has the one-line name
+and summary; this module adds the text that SARIF puts in each rule's help and
+that ``stile-static rule CODE`` prints. Every example is a whole kernel file, and
+tests/test_rule_docs.py checks that it gets its code and that the fix gets none.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+from ..core.diagnostics import CODES
+
+
+@dataclass(frozen=True)
+class RuleDoc:
+    why: str
+    example: str
+    instead: str | None = None  # the example, corrected
+
+
+def _code(text: str) -> str:
+    """An example as it is written below: indented, after a newline."""
+    return textwrap.dedent(text).lstrip("\n")
+
+
+RULE_DOCS: dict[str, RuleDoc] = {
+    "STL001": RuleDoc(
+        why=(
+            "The analyzer only proves what it can read. A path that does not exist, a file that "
+            "is not UTF-8 text or a file that is not valid Python gets no verdict at all, so it "
+            "is an error and never a silent pass."
+        ),
+        example=_code(
+            """
+            from stile import dim
+
+            M = dim("M", 8  # the call is never closed
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+
+            M = dim("M", 8)
+            """
+        ),
+    ),
+    "STL002": RuleDoc(
+        why=(
+            "A construct the abstract interpreter cannot follow (a `while` loop, I/O, a call to "
+            "an unknown function) could change any tile. Skipping it would make every later proof "
+            "meaningless, so it is reported where it is. Write loops as `range` loops and keep "
+            "side effects out of kernel files."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("2 * M")
+
+            scale, i = 1, 0
+            while i < 1:
+                scale, i = scale * 2, i + 1
+            out.assign(x * scale)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("2 * M")
+
+            scale = 1
+            for i in range(0, 1):
+                scale = scale * 2
+            out.assign(x * scale)
+            """
+        ),
+    ),
+    "STL003": RuleDoc(
+        why=(
+            "A name used before it is defined would raise `NameError` when the kernel runs; "
+            "statically it has no tile type and no value, so nothing computed from it can be "
+            "checked."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("2 * M")
+
+            out.assign(x * scale)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("2 * M")
+            scale = 2
+
+            out.assign(x * scale)
+            """
+        ),
+    ),
+    "STL010": RuleDoc(
+        why=(
+            "NumPy broadcasts or silently transposes operands whose shapes happen to fit: an `M "
+            "N` tile plus an `N M` tile is accepted when M and N have the same size, and adds the "
+            "wrong elements. Stile only combines tiles with the same dims in the same order; "
+            "`rearrange` says which order you mean."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            y = tnp.randn(N, M)
+            out = tnp.TypedResult("x[M N] + y[M N]")
+
+            out.assign(x + y)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            y = tnp.randn(N, M)
+            out = tnp.TypedResult("x[M N] + y[M N]")
+
+            out.assign(x + y.rearrange(M, N))
+            """
+        ),
+    ),
+    "STL011": RuleDoc(
+        why=(
+            "Two tiles with the same dims but different slices hold different rows or columns: "
+            "adding them combines elements that do not belong together, the classic "
+            "off-by-one-tile indexing bug. Both operands must cover the same slice of every dim."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            y = tnp.randn(M, N)
+            out = tnp.TypedResult("x[M N] + y[M N]")
+
+            for im in range(0, 8, 4):
+                out.assign(x.slice(M, im, im + 4) + y.slice(M, 4 - im, 8 - im))
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            y = tnp.randn(M, N)
+            out = tnp.TypedResult("x[M N] + y[M N]")
+
+            for im in range(0, 8, 4):
+                out.assign(x.slice(M, im, im + 4) + y.slice(M, im, im + 4))
+            """
+        ),
+    ),
+    "STL012": RuleDoc(
+        why=(
+            "`slice` is relative to the tile's current slice. A slice that leaves it reads memory "
+            "the tile does not own (out of bounds on a GPU, a silently shorter array in NumPy), "
+            "and an empty slice computes nothing."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+
+            rows = x.slice(M, 0, 4)
+            last = rows.slice(M, 2, 6)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+
+            rows = x.slice(M, 0, 4)
+            last = rows.slice(M, 2, 4)
+            """
+        ),
+    ),
+    "STL013": RuleDoc(
+        why=(
+            "A dim is a name with one size. Defining it again with another size would make two "
+            "tiles that both say `M` disagree on how many rows they have."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            M_big = dim("M", 16)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            M_big = dim("M_big", 16)
+            """
+        ),
+    ),
+    "STL014": RuleDoc(
+        why=(
+            "`repeat` adds a new leading dim (a broadcast). Repeating a dim the tile already has "
+            "would give it the same dim twice, which no spec can describe; usually the broadcast "
+            "was meant along another dim."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            K = dim("K", 8)
+            x = tnp.randn(M, N)
+
+            wide = x.repeat(M)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            K = dim("K", 8)
+            x = tnp.randn(M, N)
+
+            wide = x.repeat(K)
+            """
+        ),
+    ),
+    "STL015": RuleDoc(
+        why=(
+            "An einsum string that lists an operand's dims in another order, or operands that "
+            "cover different slices of the contracted dim, multiplies the wrong elements; with "
+            "square tiles NumPy runs it without complaint."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            K = dim("K", 8)
+            a = tnp.randn(M, N)
+            b = tnp.randn(N, K)
+
+            c = tnp.einsum(a, b, "N M, N K -> M K")
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            K = dim("K", 8)
+            a = tnp.randn(M, N)
+            b = tnp.randn(N, K)
+
+            c = tnp.einsum(a, b, "M N, N K -> M K")
+            """
+        ),
+    ),
+    "STL016": RuleDoc(
+        why=(
+            "Reducing or rearranging by a dim the tile does not have means the code has lost "
+            "track of which dims the tile carries; the result would not be what the name says."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            K = dim("K", 8)
+            x = tnp.randn(M, N)
+
+            totals = x.sum(K)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            K = dim("K", 8)
+            x = tnp.randn(M, N)
+
+            totals = x.sum(N)
+            """
+        ),
+    ),
+    "STL020": RuleDoc(
+        why=(
+            "A result whose specification does not parse has nothing to be proven against. The "
+            "diagnostic points at the column inside the string."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[N](M N")
+
+            out.assign(x.sum(N))
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[N](M N)")
+
+            out.assign(x.sum(N))
+            """
+        ),
+    ),
+    "STL021": RuleDoc(
+        why=(
+            "A bare dim list such as `M N` names *the* input with those dims. When two inputs "
+            "have the same dims (K and V in attention) it could mean either, and proving the "
+            "kernel against the wrong one is worse than no proof. Name the input: `a[M N]`."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            a = tnp.randn(M, N)
+            b = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * M N")
+
+            out.assign(a * 2)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            a = tnp.randn(M, N)
+            b = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * a[M N]")
+
+            out.assign(a * 2)
+            """
+        ),
+    ),
+    "STL022": RuleDoc(
+        why=(
+            "A spec that names a dim or input the file does not define, or uses a dim where it "
+            "cannot appear, does not describe any computation on this kernel's inputs."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[Q](M N)")
+
+            out.assign(x.sum(N))
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[N](M N)")
+
+            out.assign(x.sum(N))
+            """
+        ),
+    ),
+    "STL030": RuleDoc(
+        why=(
+            "The tile written to a result must have exactly the result's dims in the spec's "
+            "order. A tile that still carries a reduction dim, or is transposed, would be written "
+            "to the wrong elements."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[N](M N)")
+
+            out.assign(x)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[N](M N)")
+
+            out.assign(x.sum(N))
+            """
+        ),
+    ),
+    "STL031": RuleDoc(
+        why=(
+            "The kernel computes something other than its spec, and NumPy found inputs where the "
+            "two differ: this is a wrong kernel, not a missing proof. The notes show the "
+            "simplified kernel expression beside the spec and a counterexample."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("6 * M N")
+
+            out.assign(x * 2 * 2)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("6 * M N")
+
+            out.assign(x * 2 * 3)
+            """
+        ),
+    ),
+    "STL032": RuleDoc(
+        why=(
+            "A reduction loop that stops one tile early (or runs one tile too far) gives "
+            "plausible numbers on a smoke test. The message names the range the kernel covered "
+            "and the range the spec asks for."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 12)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[N](M N)")
+
+            total = 0
+            for jn in range(0, 8, 4):
+                total = total + x.slice(N, jn, jn + 4).sum(N)
+            out.assign(total)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 12)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("sum[N](M N)")
+
+            total = 0
+            for jn in range(0, 12, 4):
+                total = total + x.slice(N, jn, jn + 4).sum(N)
+            out.assign(total)
+            """
+        ),
+    ),
+    "STL033": RuleDoc(
+        why=(
+            "No proof was found, and NumPy finds no difference on random inputs. The kernel may "
+            'well be right, but "verified" must mean proven, so this stays an error. A float '
+            "constant such as `math.sqrt(2)` is not provably equal to `sqrt(2)`; keep constants "
+            "exact where you can (`math.sqrt(16)` is exactly 4), simplify the kernel expression, "
+            "or state an intermediate `assert_equivalent` the prover can use."
+        ),
+        example=_code(
+            """
+            import math
+
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("sqrt(2) * M")
+
+            out.assign(x * math.sqrt(2))
+            """
+        ),
+    ),
+    "STL040": RuleDoc(
+        why=(
+            "Part of a result is never written: a loop over output tiles stops early or skips a "
+            "tile. The memory keeps whatever it held before, which a test with a zero-initialised "
+            "output may not notice."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * M N")
+
+            for im in range(0, 4, 4):
+                out.assign(x.slice(M, im, im + 4) * 2)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * M N")
+
+            for im in range(0, 8, 4):
+                out.assign(x.slice(M, im, im + 4) * 2)
+            """
+        ),
+    ),
+    "STL041": RuleDoc(
+        why=(
+            "Overlapping output tiles write the same elements more than once; on a GPU the writes "
+            "race, and which value survives depends on scheduling."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * M N")
+
+            for im in range(0, 6, 2):
+                out.assign(x.slice(M, im, im + 4) * 2)
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * M N")
+
+            for im in range(0, 8, 4):
+                out.assign(x.slice(M, im, im + 4) * 2)
+            """
+        ),
+    ),
+    "STL050": RuleDoc(
+        why=(
+            "With `--cross-check`, the kernel is run with NumPy on seeded random inputs and "
+            "compared with the spec evaluated by NumPy, independently of the prover. A "
+            "disagreement names the index and both values. When the prover already reports the "
+            "same write wrong (STL031, STL032), the finding is a note on that diagnostic "
+            "(`the NumPy cross-check agrees`), one diagnostic per bug; an STL050 error of its "
+            "own, on a kernel the prover verified, would point at an analyzer bug (please report "
+            "it). As a warning, it says the kernel was too large to run completely."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("6 * M N")
+
+            out.assign(x * 2 * 2)  # checked with --cross-check
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("6 * M N")
+
+            out.assign(x * 2 * 3)
+            """
+        ),
+    ),
+    "STL060": RuleDoc(
+        why=(
+            "A `# stile: ignore` comment on a line with no diagnostic to silence is stale: the "
+            "bug it hid was fixed, or it sits on the wrong line. Left in place it would silently "
+            "hide the next real problem there. Reported with `--report-unused-ignores`."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * M N")
+
+            out.assign(x * 2)  # stile: ignore[STL031]
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M, N = dim("M", 8), dim("N", 8)
+            x = tnp.randn(M, N)
+            out = tnp.TypedResult("2 * M N")
+
+            out.assign(x * 2)
+            """
+        ),
+    ),
+}
+
+
+def rule_markdown(code: str) -> str:
+    """The rule's documentation as Markdown (SARIF ``help.markdown``, ``stile-static rule``)."""
+    info, doc = CODES[code], RULE_DOCS[code]
+    parts = [
+        f"# {info.name} ({code})",
+        f"## What it does\n{info.summary[0].upper()}{info.summary[1:]}.",
+        f"## Why is this bad?\n{doc.why}",
+        f"## Example\n```python\n{doc.example}```",
+    ]
+    if doc.instead is not None:
+        parts.append(f"## Use instead\n```python\n{doc.instead}```")
+    return "\n\n".join(parts) + "\n"
+
+
+def rule_text(code: str) -> str:
+    """The same documentation as plain text (SARIF ``help.text``)."""
+    info, doc = CODES[code], RULE_DOCS[code]
+    parts = [f"{code} {info.name}: {info.summary}.", doc.why, "Example:\n" + _indent(doc.example)]
+    if doc.instead is not None:
+        parts.append("Use instead:\n" + _indent(doc.instead))
+    return "\n\n".join(parts) + "\n"
+
+
+def _indent(code: str) -> str:
+    return "\n".join(f"    {line}" if line else "" for line in code.splitlines())
