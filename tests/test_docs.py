@@ -35,9 +35,8 @@ def test_fixture_table_matches_the_fixtures() -> None:
     """Every fixture has a row, and the row's verdict is the one written in the file."""
     from .fixture_expectations import expected, fixture_files
 
-    rows = dict(
-        re.findall(r"^\| ([\w.]+\.py) \| [\d.]+ \| \d+ \| ([^|]+) \|$", README.read_text(), re.M)
-    )
+    row = re.compile(r"^\| ([\w.]+\.py) \| [\d.]+[^|]* \| \d+ \| ([^|]+) \|$", re.M)
+    rows = dict(row.findall(README.read_text()))
     files = fixture_files()
     assert sorted(rows) == [p.name for p in files]
     for path in files:
