@@ -92,8 +92,8 @@ def test_named_file_that_is_not_a_kernel_is_a_warning(
     captured = capsys.readouterr()
     assert status == 0  # a warning: pre-commit names every staged Python file
     assert (
-        captured.err == f"{plain}: warning: not a kernel file (it does not import `stile`); "
-        "nothing in it was checked\n"
+        captured.err == f"{plain}: warning: not a kernel file (it neither imports `stile` "
+        "nor has a `# stile:` annotation); nothing in it was checked\n"
     )
     assert "Checked 1 kernel file: 1 obligation verified" in captured.out
 

@@ -199,7 +199,10 @@ def run_check(args: argparse.Namespace) -> int:
     return 1 if errors else 0
 
 
-NOT_A_KERNEL = "not a kernel file (it does not import `stile`); nothing in it was checked"
+NOT_A_KERNEL = (
+    "not a kernel file (it neither imports `stile` nor has a `# stile:` annotation); "
+    "nothing in it was checked"
+)
 
 
 def warn_not_kernels(reports: Sequence[StoredReport], named: set[str]) -> None:
