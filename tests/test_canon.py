@@ -311,3 +311,27 @@ def test_the_exponential_factor_of_a_log_comes_out() -> None:
     scaled = Binary("*", total, Unary("exp", Unary("neg", m)))
     assert _same(Unary("log", scaled), Binary("-", Unary("log", total), m))
     assert not _same(Unary("log", Binary("+", total, m)), Binary("+", Unary("log", total), m))
+
+
+def test_exp2_factors_combine_like_exp() -> None:
+    x, y = Load("x", ("A",)), Load("y", ("A", "B"))
+
+    def exp2(t: Term) -> Term:
+        return Unary("exp2", t)
+
+    assert _same(Binary("*", exp2(Binary("-", x, y)), exp2(y)), exp2(x))
+    assert _same(Binary("/", exp2(x), exp2(x)), const(1))
+    assert _same(exp2(const(3)), const(8))
+    assert not _same(Binary("*", exp2(x), Unary("exp", x)), exp2(Binary("*", const(2), x)))
+    # online softmax in base 2: the running sum rescaled by exp2(m_old - m_new)
+    row = Reduce("max", "B", 0, 4, y)
+    spec = Reduce("sum", "B", 0, 4, exp2(Binary("-", y, row)))
+    m1 = Reduce("max", "B", 0, 2, y)
+    l1 = Reduce("sum", "B", 0, 2, exp2(Binary("-", y, m1)))
+    m2 = Binary("maximum", m1, Reduce("max", "B", 2, 4, y))
+    l2 = Binary(
+        "+",
+        Binary("*", exp2(Binary("-", m1, m2)), l1),
+        Reduce("sum", "B", 2, 4, exp2(Binary("-", y, m2))),
+    )
+    assert _same(l2, spec)
