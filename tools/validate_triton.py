@@ -38,7 +38,7 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import astuple, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -93,6 +93,8 @@ class Memory:
 
     torch: Any
     buffers: list[tuple[str, Any, Any, float]] = field(default_factory=list)
+    fixture: str = ""  # the file whose lines bad accesses are reported at
+    bad: set[tuple[str, int, str]] = field(default_factory=set)  # (read/write, line, tensor)
 
     def alloc(
         self, name: str, shape: tuple[int, ...], dtype: Any, pad: int, data: Any = None
@@ -118,6 +120,26 @@ class Memory:
         self.buffers.append((name, buffer, inside, sentinel))
         return tensor
 
+    def check(self, kind: str, addresses: np.ndarray) -> None:
+        """Record each address a load or store touches outside the elements of the
+        tensors (in the guards, the row padding, or no buffer at all), with the line of
+        the fixture that made the access."""
+        left = np.asarray(addresses, dtype=np.uint64).ravel()
+        hits: set[str] = set()
+        for name, buffer, inside, _ in self.buffers:
+            base, size = buffer.data_ptr(), buffer.element_size()
+            here = (left >= base) & (left < base + size * buffer.numel())
+            if here.any():
+                index = ((left[here] - base) // size).astype(np.int64)
+                if not inside.numpy()[index].all():
+                    hits.add(name)
+                left = left[~here]
+        if left.size:
+            hits.add("no tensor")
+        if hits:
+            line = _fixture_line(self.fixture)
+            self.bad.update((kind, line, name) for name in hits)
+
     def written_outside(self) -> list[str]:
         changed = []
         for name, buffer, inside, sentinel in self.buffers:
@@ -128,12 +150,41 @@ class Memory:
         return changed
 
 
+def _fixture_line(fixture: str) -> int:
+    """The line of the fixture being executed (the kernel's load or store)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename != fixture:
+        frame = frame.f_back
+    return frame.f_lineno if frame is not None else 0
+
+
+def watch_memory_accesses(builder: Any) -> None:
+    """Make the interpreter's loads and stores (plain, masked, block-pointer and
+    descriptor ones all end in these two) report what they touch to the current run."""
+    load, store = builder.create_masked_load, builder.create_masked_store
+
+    def masked_load(self: Any, ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
+        on = np.broadcast_to(mask.data, ptrs.data.shape)
+        GuardedTorch.current.check("read", ptrs.data[on])
+        return load(self, ptrs, mask, *args, **kwargs)
+
+    def masked_store(self: Any, ptrs: Any, value: Any, mask: Any, *args: Any, **kw: Any) -> Any:
+        on = np.broadcast_to(mask.data, ptrs.data.shape)
+        GuardedTorch.current.check("write", ptrs.data[on])
+        return store(self, ptrs, value, mask, *args, **kw)
+
+    builder.create_masked_load, builder.create_masked_store = masked_load, masked_store
+
+
 class GuardedTorch:
     """Stands in for `torch` in a fixture: allocations go to the guarded memory."""
 
-    def __init__(self, torch: Any) -> None:
+    current: Memory  # the memory of the run in progress
+
+    def __init__(self, torch: Any, fixture: str) -> None:
         self._torch = torch
-        self.memory = Memory(torch)
+        self.memory = Memory(torch, fixture=fixture)
+        GuardedTorch.current = self.memory
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._torch, name)
@@ -203,6 +254,7 @@ class Row:
     config: str
     error: float | None  # max abs error over the targets (None: no value to compare)
     status: str  # "agrees", "DISAGREES", "assert", "not run" or a fault
+    out_of_bounds: frozenset[int] = frozenset()  # lines of loads/stores that went outside
 
 
 def load_fixture(path: Path, triton: Any) -> Any:
@@ -239,7 +291,7 @@ def run_case(
     wrapper = getattr(module, ann.name)
     sizes = conf.sizes
     rng = np.random.default_rng([seed, index])
-    proxy = GuardedTorch(torch)
+    proxy = GuardedTorch(torch, module.__file__)
     module.torch = proxy
     memory = proxy.memory
     padding = pads(ann, wrapper)
@@ -278,6 +330,11 @@ def run_case(
         if REMOVED_BLOCK_POINTERS in str(exc):
             return Row(ann.name, case, label, None, NOT_RUN)
         return Row(ann.name, case, label, None, f"fault: {type(exc).__name__}: {_short(exc)}")
+    if memory.bad:
+        accesses = sorted(memory.bad, key=lambda b: (b[1], b[0], b[2]))
+        shown = "; ".join(f"{kind} outside {name} at line {line}" for kind, line, name in accesses)
+        lines = frozenset(line for _, line, _ in accesses)
+        return Row(ann.name, case, label, None, f"fault: {shown}", lines)
     outside = memory.written_outside()
     if outside:
         where = ", ".join(sorted(set(outside)))
@@ -349,7 +406,7 @@ def check_fixture(
             PinnedAutotune.chosen = config
             label = f"config {config}" if PinnedAutotune.configs_seen else "-"
             row = run_case(module, conf, index, seed, torch, label)
-            chunk.append(Row(path.name, row.case, row.config, row.error, row.status))
+            chunk.append(Row(path.name, *astuple(row)[1:]))
         rows += chunk
         span = conf.case.span
         if span is not None and "STL045" in codes.get(span.line, ()):
@@ -362,7 +419,17 @@ def check_fixture(
     if any(r.status == NOT_RUN for r in rows):
         return rows, kind, None
     ok = all(as_expected) if kind == "correct" else any(as_expected)
-    return rows, kind, ok
+    # the real interpreter's out-of-bounds accesses are where the fixture expects them:
+    # every STL042 line goes outside in some run, and nothing goes outside elsewhere
+    # (a wrong stride, STL043, may run outside too)
+    seen = frozenset().union(*(r.out_of_bounds for r in rows))
+    wanted = {line for line, c in codes.items() if "STL042" in c}
+    allowed = {line for line, c in codes.items() if c & {"STL042", "STL043"}}
+    for line in sorted(wanted - seen):
+        print(f"NOTE {path.name}:{line}: STL042 expected, but no run went out of bounds there")
+    for line in sorted(seen - allowed):
+        print(f"NOTE {path.name}:{line}: out of bounds in Triton, but no STL042/STL043 expected")
+    return rows, kind, ok and wanted <= seen <= allowed
 
 
 def _summary_line(name: str, kind: str, rows: list[Row], ok: bool | None) -> str:
@@ -387,6 +454,9 @@ def main() -> int:
     os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported
     import torch
     import triton
+    from triton.runtime.interpreter import InterpreterBuilder
+
+    watch_memory_accesses(InterpreterBuilder)
 
     paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures" / "triton").glob("*.py"))
     command = " ".join(["python", "tools/validate_triton.py", *sys.argv[1:]])
