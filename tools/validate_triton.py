@@ -99,6 +99,8 @@ class Memory:
     buffers: list[tuple[str, Any, Any, float]] = field(default_factory=list)
     fixture: str = ""  # the file whose lines bad accesses are reported at
     bad: set[tuple[str, int, str]] = field(default_factory=set)  # (read/write, line, tensor)
+    writes: dict[int, np.ndarray] = field(default_factory=dict)  # stores per element, by buffer
+    twice: set[tuple[int, str]] = field(default_factory=set)  # (line, tensor) of rewrites
 
     def alloc(
         self, name: str, shape: tuple[int, ...], dtype: Any, pad: int, data: Any = None
@@ -126,23 +128,43 @@ class Memory:
 
     def check(self, kind: str, addresses: np.ndarray) -> None:
         """Record each address a load or store touches outside the elements of the
-        tensors (in the guards, the row padding, or no buffer at all), with the line of
-        the fixture that made the access."""
+        tensors (in the guards, the row padding, or no buffer at all), and each element
+        a store writes again, with the line of the fixture that made the access."""
         left = np.asarray(addresses, dtype=np.uint64).ravel()
         hits: set[str] = set()
-        for name, buffer, inside, _ in self.buffers:
+        rewritten: set[str] = set()
+        for number, (name, buffer, inside, _) in enumerate(self.buffers):
             base, size = buffer.data_ptr(), buffer.element_size()
             here = (left >= base) & (left < base + size * buffer.numel())
             if here.any():
                 index = ((left[here] - base) // size).astype(np.int64)
                 if not inside.numpy()[index].all():
                     hits.add(name)
+                if kind == "write":
+                    fresh = np.zeros(buffer.numel(), np.int64)
+                    counts = self.writes.setdefault(number, fresh)
+                    if counts[index].any() or np.unique(index).size < index.size:
+                        rewritten.add(name)
+                    np.add.at(counts, index, 1)
                 left = left[~here]
         if left.size:
             hits.add("no tensor")
-        if hits:
+        if hits or rewritten:
             line = _fixture_line(self.fixture)
             self.bad.update((kind, line, name) for name in hits)
+            self.twice.update((line, name) for name in rewritten)
+
+    def never_written(self, tensor: Any) -> bool:
+        """Whether some element of ``tensor`` (a view of one of the buffers) was stored
+        by no program."""
+        for number, (_, buffer, _, _) in enumerate(self.buffers):
+            if buffer.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr():
+                counts = self.writes.get(number, np.zeros(buffer.numel(), np.int64))
+                where = self.torch.arange(buffer.numel()).as_strided(
+                    tuple(tensor.shape), tensor.stride(), tensor.storage_offset()
+                )
+                return bool((counts[where.numpy()] == 0).any())
+        return False  # not memory of this run: nothing known
 
     def written_outside(self) -> list[str]:
         changed = []
@@ -259,6 +281,8 @@ class Row:
     error: float | None  # max abs error over the targets (None: no value to compare)
     status: str  # "agrees", "DISAGREES", "assert", "not run" or a fault
     out_of_bounds: frozenset[int] = frozenset()  # lines of loads/stores that went outside
+    rewrites: frozenset[int] = frozenset()  # lines of stores that wrote an element again
+    unwritten: frozenset[int] = frozenset()  # annotation lines of outputs not all written
 
 
 def load_fixture(path: Path, triton: Any) -> Any:
@@ -343,27 +367,35 @@ def run_case(
         if REMOVED_BLOCK_POINTERS in str(exc):
             return Row(ann.name, case, label, None, NOT_RUN)
         return Row(ann.name, case, label, None, f"fault: {type(exc).__name__}: {_short(exc)}")
-    if memory.bad:
-        accesses = sorted(memory.bad, key=lambda b: (b[1], b[0], b[2]))
-        shown = "; ".join(f"{kind} outside {name} at line {line}" for kind, line, name in accesses)
-        lines = frozenset(line for _, line, _ in accesses)
-        return Row(ann.name, case, label, None, f"fault: {shown}", lines)
+    faults, out_of_bounds, rewrites, unwritten = [], set(), set(), set()
+    for kind, line, name in sorted(memory.bad, key=lambda b: (b[1], b[0], b[2])):
+        faults.append(f"{kind} outside {name} at line {line}")
+        out_of_bounds.add(line)
+    for line, name in sorted(memory.twice):
+        faults.append(f"{name} written again at line {line}")
+        rewrites.add(line)
+    outputs = {str(o.target): _target_value(o.target, kwargs, result) for o in ann.outputs}
+    for output in ann.outputs:
+        if memory.never_written(outputs[str(output.target)]):
+            faults.append(f"{output.target} not all written (line {output.span.line})")
+            unwritten.add(output.span.line)
     outside = memory.written_outside()
-    if outside:
-        where = ", ".join(sorted(set(outside)))
-        return Row(ann.name, case, label, None, f"fault: wrote outside {where}")
+    if outside and not faults:  # a write the watch missed
+        faults.append("wrote outside " + ", ".join(sorted(set(outside))))
     changed = [
         t.name
         for t in ann.tensors
         if not np.array_equal(kwargs[t.name].double().numpy(), env[t.name])
     ]
     if changed:
-        return Row(ann.name, case, label, None, "fault: changed input " + ", ".join(changed))
+        faults.append("changed input " + ", ".join(changed))
+    if faults:
+        evidence = (frozenset(out_of_bounds), frozenset(rewrites), frozenset(unwritten))
+        return Row(ann.name, case, label, None, "fault: " + "; ".join(faults), *evidence)
     worst, agrees = 0.0, True
     for output in ann.outputs:
         want = np.asarray(expected[str(output.target)], dtype=np.float64)
-        got = _target_value(output.target, kwargs, result)
-        got = got.detach().to(torch.float64).numpy()
+        got = outputs[str(output.target)].detach().to(torch.float64).numpy()
         if got.shape != want.shape:
             problem = f"fault: {output.target} has shape {got.shape}, spec {want.shape}"
             return Row(ann.name, case, label, None, problem)
@@ -443,7 +475,21 @@ def check_fixture(
         print(f"NOTE {path.name}:{line}: STL042 expected, but no run went out of bounds there")
     for line in sorted(seen - allowed):
         print(f"NOTE {path.name}:{line}: out of bounds in Triton, but no STL042/STL043 expected")
-    return rows, kind, ok and wanted <= seen <= allowed
+    # and the stores that write an element twice are where STL041 is expected, and
+    # outputs with elements no program writes where STL040 is; a fixture whose accesses
+    # run wild (STL042, STL043) may also overwrite or miss elements as a consequence
+    wild = bool(allowed)
+    again = frozenset().union(*(r.rewrites for r in rows))
+    twice = {line for line, c in codes.items() if "STL041" in c}
+    missed = frozenset().union(*(r.unwritten for r in rows))
+    never = {line for line, c in codes.items() if "STL040" in c}
+    for code, expected, observed in (("STL041", twice, again), ("STL040", never, missed)):
+        for line in sorted(expected - observed):
+            print(f"NOTE {path.name}:{line}: {code} expected, but no run showed it in Triton")
+        for line in sorted(observed - expected) if not wild else ():
+            print(f"NOTE {path.name}:{line}: {code} not expected, but a run showed it in Triton")
+    consistent = twice <= again and never <= missed and (wild or (again, missed) == (twice, never))
+    return rows, kind, ok and wanted <= seen <= allowed and consistent
 
 
 def _summary_line(name: str, kind: str, rows: list[Row], ok: bool | None) -> str:
