@@ -30,17 +30,14 @@ def main() -> None:
         f"Machine: {platform.machine()}, {platform.python_implementation()} "
         f"{platform.python_version()}, whole process, median of {args.runs} runs\n"
     )
-    if cpu:
-        print("| fixture | time (s) | processor time (s) | peak memory (MiB) | verdict |")
-        print("|---|---:|---:|---:|---|")
-    else:
-        print("| fixture | time (s) | peak memory (MiB) | verdict |")
-        print("|---|---:|---:|---|")
+    header = "time (s), processor time in brackets" if cpu else "time (s)"
+    print(f"| fixture | {header} | peak memory (MiB) | verdict |")
+    print("|---|---:|---:|---|")
     for path in paths:
         m = measure(path, args.runs)
-        extra = f" {m.cpu_seconds:.2f} |" if cpu else ""
+        extra = f" ({m.cpu_seconds:.2f})" if cpu else ""
         print(
-            f"| {path.name} | {m.seconds:.2f} |{extra} {m.peak_mib:.0f} | {m.verdict} |",
+            f"| {path.name} | {m.seconds:.2f}{extra} | {m.peak_mib:.0f} | {m.verdict} |",
             flush=True,
         )
 

@@ -71,6 +71,7 @@ DTYPES = (
     "float32 float16 bfloat16 float64 float8e4nv float8e5 int1 int8 int16 int32 int64 "
     "uint8 uint16 uint32 uint64"
 ).split()
+KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
 MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
 TORCH_FUNCTIONS = "empty empty_like zeros zeros_like".split()
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
@@ -227,7 +228,11 @@ class TritonInterpreter(Interpreter):
             )
         value: Any = Function(node, defaults)
         for decorator in reversed(node.decorators):
-            value = self.decorate(self.eval(decorator.decorator), value, decorator)
+            try:
+                applied = self.eval(decorator.decorator)
+            except (KernelError, Poisoned):
+                applied = None  # an unknown decorator (a library's, `torch.no_grad()`)
+            value = self.decorate(applied, value, decorator)
         self.store(node.name.value, value)
 
     def decorate(self, decorator: Any, value: Any, node: cst.CSTNode) -> Any:
@@ -242,7 +247,14 @@ class TritonInterpreter(Interpreter):
                 kernel.configs + decorator.configs,
                 kernel.heuristics + decorator.heuristics,
             )
-        return Poison(f"the decorator at line {self.span(node).line} is not followed")
+        if isinstance(value, Kernel):
+            return Poison(
+                f"the decorator at line {self.span(node).line} of a kernel is not followed"
+            )
+        # Other decorators of host functions (`@torch.no_grad()`, `@staticmethod`, a
+        # library's `@ensure_contiguous`) are taken not to change values: the
+        # function's own body is what its annotation describes.
+        return value
 
     def call_function(self, func: Function, args: list, kwargs: dict, node: cst.Call) -> Any:
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
@@ -542,6 +554,13 @@ class TritonInterpreter(Interpreter):
         """Dtypes are not modelled: only a dtype compared with itself is known equal."""
         if isinstance(a, DType) and isinstance(b, DType) and a.name == b.name:
             return True
+        if (
+            isinstance(a, DType)
+            and isinstance(b, DType)
+            and a.name in KNOWN_DTYPES
+            and (b.name in KNOWN_DTYPES)
+        ):
+            return False  # two named dtypes (`tl.float16`, `torch.float32`)
         raise KernelError(
             "STL002",
             "unsupported: a test of a tensor's dtype (dtypes are not modelled; "
@@ -916,6 +935,8 @@ class TritonInterpreter(Interpreter):
             return self.tensor_method(base, name, args, kwargs)
         if isinstance(base, Block):
             if name == "to":
+                if kwargs.get("bitcast"):
+                    raise KernelError("STL002", "unsupported: a bitcast reinterprets the bits")
                 return base
             if name in ("sum", "max", "min"):
                 return self.call_tl(name, [base, *args], kwargs, node)
