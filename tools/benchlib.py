@@ -47,5 +47,6 @@ def measure(path: Path, runs: int) -> Measurement:
         cpus.append(float(cpu))
         peaks.append(int(peak) / 1024)
         codes = sorted({d["code"] for d in json.loads(body or "[]")})
-        verdict = "verified" if status == "0" else ", ".join(codes) or f"exit {status}"
+        # a warning (STL045) leaves the exit status 0 but is still named
+        verdict = ", ".join(codes) or ("verified" if status == "0" else f"exit {status}")
     return Measurement(statistics.median(times), max(peaks), verdict, statistics.median(cpus))
