@@ -23,7 +23,7 @@ def main() -> None:
         "--cpu", action="store_true", help="also show processor time (user + system)"
     )
     args = parser.parse_args()
-    paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures").glob("*.py"))
+    paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures").rglob("*.py"))
     cpu = args.cpu
     print(f"Command: python tools/bench_fixtures.py --runs {args.runs}")
     print(
@@ -35,11 +35,9 @@ def main() -> None:
     print("|---|---:|---:|---|")
     for path in paths:
         m = measure(path, args.runs)
+        name = path.resolve().relative_to(ROOT / "fixtures").as_posix()
         extra = f" ({m.cpu_seconds:.2f})" if cpu else ""
-        print(
-            f"| {path.name} | {m.seconds:.2f}{extra} | {m.peak_mib:.0f} | {m.verdict} |",
-            flush=True,
-        )
+        print(f"| {name} | {m.seconds:.2f}{extra} | {m.peak_mib:.0f} | {m.verdict} |", flush=True)
 
 
 if __name__ == "__main__":
