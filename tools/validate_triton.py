@@ -287,7 +287,22 @@ def load_fixture(path: Path, triton: Any) -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    _bind_late(module)
     return module
+
+
+def _bind_late(module: Any) -> None:
+    """The interpreter swaps in its own versions of triton.language's functions while a
+    kernel runs, which a name imported before (`from triton.language.math import
+    rsqrt`) would miss: such names look the function up when called instead."""
+    for name, value in list(vars(module).items()):
+        home = getattr(value, "__module__", None) or ""
+        if callable(value) and home.startswith("triton.language") and hasattr(value, "__name__"):
+            setattr(module, name, _late(sys.modules[home], value.__name__))
+
+
+def _late(home: Any, name: str) -> Callable[..., Any]:
+    return lambda *args, **kwargs: getattr(home, name)(*args, **kwargs)
 
 
 def pads(ann: Annotation, wrapper: Callable[..., Any]) -> dict[str, int]:
