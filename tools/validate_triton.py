@@ -280,6 +280,17 @@ class Row:
     unwritten: frozenset[int] = frozenset()  # annotation lines of outputs not all written
 
 
+class CpuDriver:
+    """The active driver as the fixtures see it (`triton.runtime.driver.active`): the
+    interpreter runs on the CPU, and there is no GPU driver to ask for a device."""
+
+    def __init__(self, torch: Any) -> None:
+        self.torch = torch
+
+    def get_active_torch_device(self) -> Any:
+        return self.torch.device("cpu")
+
+
 def load_fixture(path: Path, triton: Any) -> Any:
     PinnedAutotune.configs_seen = []
     triton.autotune = PinnedAutotune.decorator
@@ -527,6 +538,7 @@ def main() -> int:
     from triton.runtime.interpreter import InterpreterBuilder
 
     watch_memory_accesses(InterpreterBuilder)
+    triton.runtime.driver.set_active(CpuDriver(torch))
 
     paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures" / "triton").glob("*.py"))
     command = " ".join(["python", "tools/validate_triton.py", *sys.argv[1:]])
