@@ -18,11 +18,14 @@ every case; a buggy twin (one with an expected error code inline) must disagree 
 on at least one; a case marked `# E: STL045` must fail the wrapper's assert. Exit status
 0 when every fixture run behaves as its inline expectations say.
 
-The run looks for memory errors the way a sanitizer would: every tensor, the inputs and
-what the wrapper allocates with torch.empty/zeros (intercepted), lives in a buffer of its
-own with padded rows (unless the annotation assumes, or the wrapper asserts, that it is
-contiguous) and guards around it, so a kernel that uses one tensor's stride for another,
-reads or writes past the end of a tensor, or leaves elements unwritten is caught.
+The run watches memory the way a sanitizer would: every tensor (the inputs, and what
+the wrapper allocates with torch.empty/zeros, intercepted) lives in a buffer of its own
+with padded rows (unless the annotation assumes, or the wrapper asserts, that it is
+contiguous) and guards around it, and every load and store of the interpreter is
+checked and counted. An access outside a tensor's elements, an element stored twice,
+or an output element no program stores is a fault reported at its fixture line, and
+must sit on a line that expects STL042 (or STL043), STL041 or STL040 respectively.
+Each case runs on two draws: standard normal, and shifted by -3.
 
 Triton 3.6 and later have no block pointers: fixtures that use them are reported as not
 run there (triton 3.5.1 runs them; its interpreter needs NumPy < 2.3).
@@ -66,14 +69,6 @@ DRAWS = (("N(0,1)", 0.0), ("N(-3,1)", -3.0))
 # tensor descriptors: fixtures that use block pointers need an older Triton to run
 REMOVED_BLOCK_POINTERS = "Block pointers have been removed"
 NOT_RUN = "not run: block pointers need triton<3.6"
-
-
-def without_expectations(text: str) -> str:
-    """``text`` with the `# E: CODE` expectations after `# stile:` lines cut off (lines
-    kept in place), for annotation parsers that read the rest of the line as theirs."""
-    return "\n".join(
-        EXPECT.split(line)[0].rstrip() if "stile:" in line else line for line in text.split("\n")
-    )
 
 
 def expected_codes(text: str) -> dict[int, set[str]]:
@@ -285,6 +280,17 @@ class Row:
     unwritten: frozenset[int] = frozenset()  # annotation lines of outputs not all written
 
 
+class CpuDriver:
+    """The active driver as the fixtures see it (`triton.runtime.driver.active`): the
+    interpreter runs on the CPU, and there is no GPU driver to ask for a device."""
+
+    def __init__(self, torch: Any) -> None:
+        self.torch = torch
+
+    def get_active_torch_device(self) -> Any:
+        return self.torch.device("cpu")
+
+
 def load_fixture(path: Path, triton: Any) -> Any:
     PinnedAutotune.configs_seen = []
     triton.autotune = PinnedAutotune.decorator
@@ -292,7 +298,22 @@ def load_fixture(path: Path, triton: Any) -> Any:
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
+    _bind_late(module)
     return module
+
+
+def _bind_late(module: Any) -> None:
+    """The interpreter swaps in its own versions of triton.language's functions while a
+    kernel runs, which a name imported before (`from triton.language.math import
+    rsqrt`) would miss: such names look the function up when called instead."""
+    for name, value in list(vars(module).items()):
+        home = getattr(value, "__module__", None) or ""
+        if callable(value) and home.startswith("triton.language") and hasattr(value, "__name__"):
+            setattr(module, name, _late(sys.modules[home], value.__name__))
+
+
+def _late(home: Any, name: str) -> Callable[..., Any]:
+    return lambda *args, **kwargs: getattr(home, name)(*args, **kwargs)
 
 
 def pads(ann: Annotation, wrapper: Callable[..., Any]) -> dict[str, int]:
@@ -429,7 +450,7 @@ def check_fixture(
     codes = expected_codes(text)
     errors = set().union(*codes.values()) - WARNINGS if codes else set()
     kind = "buggy" if errors else "correct"
-    found = find_annotations(without_expectations(text), str(path))
+    found = find_annotations(text, str(path))
     problems = list(found.diagnostics)
     confs = []
     for ann in found.annotations:
@@ -517,6 +538,7 @@ def main() -> int:
     from triton.runtime.interpreter import InterpreterBuilder
 
     watch_memory_accesses(InterpreterBuilder)
+    triton.runtime.driver.set_active(CpuDriver(torch))
 
     paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures" / "triton").glob("*.py"))
     command = " ".join(["python", "tools/validate_triton.py", *sys.argv[1:]])
