@@ -105,6 +105,7 @@ class TritonInterpreter(Interpreter):
     def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
         super().__init__(wrapper, positions, path, TritonLibrary(), induction=False)
         self.lenient = False  # module level: errors only poison names
+        self.failures = 0  # statements that could not be followed so far
         self._reason: str | None = None
         self.in_kernel = False
         self.program: tuple[int, ...] = (0, 0, 0)
@@ -130,10 +131,25 @@ class TritonInterpreter(Interpreter):
             self.lenient = False
 
     def report(self, error: KernelError, fallback: cst.CSTNode) -> None:
+        self.failures += 1
         if self.lenient:
             self._reason = error.message
             return
         super().report(error, fallback)
+
+    def exec_Try(self, node: cst.Try) -> None:
+        """At module level, the import-fallback idiom: the body, or, when the body
+        cannot be followed, the first handler (then ``else`` and ``finally``)."""
+        if not self.lenient:
+            raise self._unsupported(node)
+        before = self.failures
+        self.exec_block(node.body)
+        if self.failures > before and node.handlers:
+            self.exec_block(node.handlers[0].body)
+        elif node.orelse is not None:
+            self.exec_block(node.orelse.body)
+        if node.finalbody is not None:
+            self.exec_block(node.finalbody.body)
 
     def flag(self, error: KernelError, node: cst.CSTNode) -> None:
         """Report without stopping the statement."""
