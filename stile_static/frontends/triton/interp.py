@@ -477,8 +477,8 @@ class TritonInterpreter(Interpreter):
         if op in ("&", "|", "^") and isinstance(left, bool) and isinstance(right, bool):
             return {"&": left and right, "|": left or right, "^": left != right}[op]
         if (
-            isinstance(left, Block)
-            or isinstance(right, Block)
+            isinstance(left, (Block, SpecScalar))
+            or isinstance(right, (Block, SpecScalar))
             or (self.in_kernel and (isinstance(left, Special) or isinstance(right, Special)))
         ):
             return self.data_binary(op, left, right)
@@ -861,7 +861,7 @@ class TritonInterpreter(Interpreter):
             args = [int(I.concrete(a, name)) if isinstance(a, Ints) else a for a in args]
         if name == "range":
             args = [int(I.concrete(a, "range")) if isinstance(a, Ints) else a for a in args]
-        if name in ("int", "float") and args and isinstance(args[0], Ints):
+        if name in ("int", "float") and args and isinstance(args[0], (Ints, SpecScalar, Block)):
             return args[0]
         return super().call_builtin(name, args, kwargs, node)
 
@@ -1041,6 +1041,8 @@ class TritonInterpreter(Interpreter):
             return value
         if isinstance(value, Special):
             return blocks.uniform(self.special_term(value))
+        if isinstance(value, SpecScalar):
+            return blocks.uniform(Load(value.name, ()))
         if isinstance(value, blocks.BlockSum):
             raise KernelError(
                 "STL002",
