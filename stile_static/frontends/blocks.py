@@ -133,6 +133,8 @@ def _normalize(
         if ax is not None and shape[i] == 1:
             fixed[ax.dim] = ax.offset  # one lane: its dim has one index
             axes[i] = None
+    if len(terms) == 1:
+        return Block(tuple(shape), tuple(axes), tuple(sorted(fixed.items())), pieces, tuple(terms))
     used, inverse = np.unique(pieces, return_inverse=True)
     index: dict[object, int] = {}
     kept: list[Piece] = []
@@ -220,6 +222,11 @@ def elementwise(blocks: Sequence[Block], build: Callable[..., Piece], strict: bo
     """``build`` applied lane by lane; when ``strict``, an undefined operand makes the
     lane undefined without calling ``build``."""
     shape, axes, fixed = _merge_layout(blocks)
+    if all(len(b.terms) == 1 for b in blocks):  # the common case: one piece each
+        operands = [b.terms[0] for b in blocks]
+        undefined = next((t for t in operands if isinstance(t, Undef)), None) if strict else None
+        piece = undefined if undefined is not None else build(*operands)
+        return _normalize(shape, axes, fixed, np.zeros(shape, np.int64), [piece])
     arrays = [np.broadcast_to(b.pieces, shape) for b in blocks]
     counts = [len(b.terms) for b in blocks]
     code = np.zeros(shape, np.int64)
