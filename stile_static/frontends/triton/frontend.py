@@ -34,7 +34,8 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from .host import Tensor, symbolic_strides
-from .interp import SpecScalar, TritonInterpreter, _CaseRejected
+from .host import SpecScalar
+from .interp import TritonInterpreter, _CaseRejected
 from .ints import Stride
 
 

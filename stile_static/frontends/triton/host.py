@@ -147,3 +147,36 @@ class Special:
     value: float
     name: str
     span: Span
+
+
+class SpecScalar:
+    """A wrapper parameter the spec names as a scalar input: symbolic."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+
+class BoundMethod:
+    """``value.name``, to be called (a tensor's, a block's or a descriptor's method)."""
+
+    def __init__(self, base: Any, name: str) -> None:
+        self.base = base
+        self.name = name
+
+
+def describe(value: Any) -> str:
+    """A value as a message names it."""
+    from ..blocks import Block
+    from .ints import Ints, Mask, Ptr
+
+    if isinstance(value, Tensor):
+        return f"tensor {value.name}"
+    if isinstance(value, Block):
+        return f"a block ({value.describe()})"
+    if isinstance(value, Ints):
+        return value.describe()
+    if isinstance(value, Mask):
+        return "a mask"
+    if isinstance(value, Ptr):
+        return f"a pointer into {value.tensor.name}"
+    return type(value).__name__

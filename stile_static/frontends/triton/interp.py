@@ -11,29 +11,24 @@ are blocks (:mod:`..blocks`); loads and stores go through :mod:`.memory`.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
 import libcst as cst
-import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
-from ...ir import terms as T
-from ...ir.terms import Load, Term
 from .. import blocks
-from ..blocks import Block, Undef, fold_binary, fold_unary
+from ..blocks import Block, fold_unary
 from . import ints as I
 from .host import (
-    LAUNCH_OPTIONS,
+    BoundMethod,
     Closure,
-    Config,
     Decorator,
     DType,
     Kernel,
@@ -41,12 +36,15 @@ from .host import (
     Launcher,
     Opaque,
     Special,
+    SpecScalar,
     Tensor,
-    new_tensor,
+    describe,
     row_major,
 )
+from .host_calls import HostCalls
 from .ints import Ints, Mask, Ptr
-from .memory import Scratch, Stored, load_block, read_back, scalar_piece, store_block, swapped
+from .kernel_ops import KernelOps
+from .memory import Scratch, Stored
 
 KNOWN = {
     "triton": "triton",
@@ -101,7 +99,7 @@ class _CaseRejected(Exception):
         self.node = node
 
 
-class TritonInterpreter(Interpreter):
+class TritonInterpreter(HostCalls, KernelOps, Interpreter):
     def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
         super().__init__(wrapper, positions, path, TritonLibrary(), induction=False)
         self.lenient = False  # module level: errors only poison names
@@ -564,7 +562,9 @@ class TritonInterpreter(Interpreter):
                 return (_plain(a) == _plain(b)) == (op == "==")
         if isinstance(left, (int, float, Fraction)) and isinstance(right, (int, float, Fraction)):
             return bool(I.COMPARE[op](left, right))
-        raise KernelError("STL002", f"unsupported comparison of {_kind(left)} and {_kind(right)}")
+        raise KernelError(
+            "STL002", f"unsupported comparison of {describe(left)} and {describe(right)}"
+        )
 
     def same_dtype(self, a: Any, b: Any) -> bool:
         """Dtypes are not modelled: only a dtype compared with itself is known equal."""
@@ -646,9 +646,9 @@ class TritonInterpreter(Interpreter):
                 return len(base.sizes)
             if attr == "T":
                 raise KernelError("STL002", "unsupported: `.T` of a host tensor")
-            return _BoundMethod(base, attr)
+            return BoundMethod(base, attr)
         if isinstance(base, blocks.BlockSum):
-            return _BoundMethod(base, attr)
+            return BoundMethod(base, attr)
         if isinstance(base, Block):
             if attr == "T":
                 return blocks.transpose(base)
@@ -656,15 +656,15 @@ class TritonInterpreter(Interpreter):
                 return DType("block")
             if attr == "shape":
                 return tuple(base.shape)
-            return _BoundMethod(base, attr)
+            return BoundMethod(base, attr)
         if isinstance(base, I.Descriptor):
-            return _BoundMethod(base, attr)
+            return BoundMethod(base, attr)
         if isinstance(base, (Ints, Mask, Ptr)):
             if attr in ("dtype", "type"):
                 return DType("int" if not isinstance(base, Ptr) else "pointer")
             if attr == "shape":
                 return tuple(base.shape if not isinstance(base, Mask) else base.array.shape)
-            return _BoundMethod(base, attr)
+            return BoundMethod(base, attr)
         if isinstance(base, DType):
             return DType(f"{base.name}.{attr}")
         if isinstance(base, Opaque):
@@ -674,10 +674,10 @@ class TritonInterpreter(Interpreter):
         if isinstance(base, Kernel) and attr == "fn":
             return base
         if isinstance(base, int) and not isinstance(base, bool) and attr == "to":
-            return _BoundMethod(base, attr)
+            return BoundMethod(base, attr)
         if isinstance(base, (int, float, bool, str)) and attr == "value":
             return base  # a `tl.constexpr(...)` read back
-        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {_kind(base)}")
+        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {describe(base)}")
 
     def module_attribute(self, module: str, attr: str) -> Any:
         if module == "triton":
@@ -762,7 +762,7 @@ class TritonInterpreter(Interpreter):
             if isinstance(base, Ptr):
                 return Ptr(base.tensor, I.expand(base.offset, items))  # type: ignore[arg-type]
             return I.expand(base, items)
-        raise KernelError("STL002", f"unsupported subscript of {_kind(base)}")
+        raise KernelError("STL002", f"unsupported subscript of {describe(base)}")
 
     # ------------------------------------------------------------ calls
 
@@ -804,7 +804,7 @@ class TritonInterpreter(Interpreter):
             return None
         if isinstance(func, Closure):
             return self.call_closure(func, args, kwargs)
-        if isinstance(func, _BoundMethod):
+        if isinstance(func, BoundMethod):
             return self.call_bound(func, args, kwargs, node)
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)
@@ -812,7 +812,7 @@ class TritonInterpreter(Interpreter):
             return self.call_builtin(func.name, args, kwargs, node)
         if isinstance(func, Opaque) and not self.in_kernel:
             return Opaque(f"{func.what}()")  # a runtime query: its value is never looked into
-        raise KernelError("STL002", f"unsupported call of {_kind(func)}")
+        raise KernelError("STL002", f"unsupported call of {describe(func)}")
 
     def call_closure(self, func: Closure, args: list, kwargs: dict) -> Any:
         params = [p.name.value for p in func.node.params.params]
@@ -865,366 +865,7 @@ class TritonInterpreter(Interpreter):
             return args[0]
         return super().call_builtin(name, args, kwargs, node)
 
-    # ------------------------------------------------------------ host calls
-
-    def call_triton(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
-        if name == "jit":
-            if args and isinstance(args[0], (Function, Kernel)):
-                return args[0] if isinstance(args[0], Kernel) else Kernel(args[0])
-            return Decorator("jit")
-        if name == "cdiv":
-            a, b = (self.host_int(v) for v in args)
-            return -(-a // b)
-        if name == "next_power_of_2":
-            n = self.host_int(args[0])
-            return 1 if n <= 1 else 1 << (n - 1).bit_length()
-        if name == "Config":
-            values = dict(args[0]) if args else dict(kwargs.get("kwargs", {}))
-            return Config(tuple(values.items()), self.span(node))
-        if name == "autotune":
-            configs = kwargs.get("configs", args[0] if args else [])
-            if not all(isinstance(c, Config) for c in configs):
-                raise KernelError(
-                    "STL002", "unsupported: autotune configs must be triton.Config(...)"
-                )
-            return Decorator("autotune", configs=tuple(configs))
-        if name == "heuristics":
-            table = args[0] if args else kwargs.get("values", {})
-            if not isinstance(table, dict):
-                raise KernelError("STL002", "unsupported: heuristics must be a dict of lambdas")
-            return Decorator("heuristics", heuristics=tuple(table.items()))
-        raise KernelError("STL002", f"unsupported: triton.{name}")
-
-    def is_instance(self, value: Any, kinds: Any) -> bool:
-        """``isinstance`` for Python's own types; anything else is not followed."""
-        kinds = kinds if isinstance(kinds, (tuple, list)) else (kinds,)
-        table = {
-            "int": int,
-            "float": float,
-            "bool": bool,
-            "str": str,
-            "tuple": tuple,
-            "list": list,
-            "dict": dict,
-        }
-        found = False
-        for kind in kinds:
-            name = kind.name if isinstance(kind, Builtin) else None
-            if name not in table:
-                raise KernelError("STL002", "unsupported: isinstance of a non-builtin type")
-            plain = value.value if isinstance(value, SpecText) else value
-            found = found or (
-                isinstance(plain, table[name]) and not (name == "int" and isinstance(plain, bool))
-            )
-        return found
-
-    def host_int(self, value: Any) -> int:
-        if isinstance(value, Ints):
-            return int(I.concrete(value, "a host computation"))
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise KernelError("STL002", f"expected an integer, found {_kind(value)}")
-        return value
-
-    def _sizes(self, args: list) -> tuple[int, ...]:
-        if len(args) == 1 and isinstance(args[0], (tuple, list)):
-            args = list(args[0])
-        return tuple(self.host_int(a) for a in args)
-
-    def call_torch(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
-        init = "zeros" if name.startswith("zeros") else "empty"
-        if name in ("empty_like", "zeros_like"):
-            like = args[0]
-            if not isinstance(like, Tensor):
-                raise KernelError("STL002", f"torch.{name} of {_kind(like)}")
-            return new_tensor("<new>", like.sizes, init)
-        if name in ("empty", "zeros"):
-            return new_tensor("<new>", self._sizes(args), init)
-        raise KernelError("STL002", f"unsupported: torch.{name}")
-
-    def make_contiguous(self, tensor: Any) -> None:
-        if isinstance(tensor, Tensor) and tensor.base is None:
-            tensor.strides = row_major(tensor.name, tensor.sizes)
-
-    def call_bound(self, method: _BoundMethod, args: list, kwargs: dict, node: cst.Call) -> Any:
-        base, name = method.base, method.name
-        if isinstance(base, Tensor):
-            return self.tensor_method(base, name, args, kwargs)
-        if isinstance(base, Block):
-            if name == "to":
-                if kwargs.get("bitcast"):
-                    raise KernelError("STL002", "unsupported: a bitcast reinterprets the bits")
-                return base
-            if name in ("sum", "max", "min"):
-                return self.call_tl(name, [base, *args], kwargs, node)
-            if name in ("trans", "permute"):
-                return self.call_tl("trans", [base, *args], kwargs, node)
-            if name in ("reshape", "view", "broadcast_to", "expand_dims"):
-                return self.call_tl(name, [base, *args], kwargs, node)
-        if isinstance(base, I.Descriptor):
-            from . import tl_calls
-
-            return tl_calls.descriptor_call(self, base, name, args, node)
-        if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum, int)) and name == "to":
-            return base
-        if isinstance(base, blocks.BlockSum) and name == "sum":
-            return self.call_tl(name, [base, *args], kwargs, node)
-        raise KernelError("STL002", f"unsupported method .{name}() of {_kind(base)}")
-
-    def tensor_method(self, t: Tensor, name: str, args: list, kwargs: dict) -> Any:
-        if name == "stride":
-            if not args:
-                return tuple(self.stride(t, k) for k in range(len(t.sizes)))
-            k = self.host_int(args[0])
-            k = k % len(t.sizes) if t.sizes else 0
-            return self.stride(t, k)
-        if name == "size":
-            return tuple(t.sizes) if not args else t.sizes[self.host_int(args[0])]
-        if name == "numel":
-            return t.numel
-        if name == "dim":
-            return len(t.sizes)
-        if name == "element_size":
-            return 4
-        if name == "is_contiguous":
-            return t.contiguous
-        if name == "contiguous":
-            if t.contiguous:
-                return t
-            copy = Tensor(
-                t.name, t.sizes, t.dims, row_major(t.name, t.sizes), t.role, t.init, target=t.target
-            )
-            return copy
-        if name in ("reshape", "view", "flatten"):
-            sizes = list(self._sizes(args)) if name != "flatten" else [-1]
-            if -1 in sizes:
-                known = 1
-                for s in sizes:
-                    known *= s if s != -1 else 1
-                sizes[sizes.index(-1)] = t.numel // known if known else 0
-            if tuple(sizes) == t.sizes:
-                return t
-            if math.prod(sizes) != t.numel:
-                raise KernelError("STL002", f"cannot reshape {list(t.sizes)} to {sizes}")
-            if t.role != "input" and not t.contiguous:
-                raise KernelError(
-                    "STL002", "unsupported: a reshaped view of a tensor that may not be contiguous"
-                )
-            view = Tensor(
-                t.name,
-                tuple(sizes),
-                None,
-                row_major(f"{t.name}'", tuple(sizes)),
-                t.role,
-                t.init,
-                base=t.base or t,
-            )
-            return view
-        if name in ("new_empty", "new_zeros"):
-            return new_tensor(
-                "<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty"
-            )
-        if name in ("to", "cuda", "float", "half"):
-            return t
-        raise KernelError("STL002", f"unsupported tensor method .{name}()")
-
-    def stride(self, t: Tensor, k: int) -> Any:
-        if k == len(t.sizes) - 1:
-            return 1
-        s = t.strides[k]
-        s = self.aliases.get(s, s)
-        return I.make((), {s: np.asarray(1)})
-
-    # ------------------------------------------------------------ kernel calls
-
-    def as_block(self, value: Any) -> Block:
-        if isinstance(value, Block):
-            return value
-        if isinstance(value, Special):
-            return blocks.uniform(self.special_term(value))
-        if isinstance(value, SpecScalar):
-            return blocks.uniform(Load(value.name, ()))
-        if isinstance(value, blocks.BlockSum):
-            raise KernelError(
-                "STL002",
-                "unsupported: a block that adds elements at different offsets lane by lane "
-                "(accumulated over a loop) can only be summed with tl.sum",
-            )
-        piece = scalar_piece(value)
-        if piece is not None:
-            return blocks.uniform(piece)
-        if isinstance(value, (Ints, Mask)):
-            raise KernelError("STL002", "unsupported: an integer or boolean block used as data")
-        raise KernelError("STL002", f"expected a block, found {_kind(value)}")
-
-    def special_term(self, value: Special) -> Term:
-        if value.name == "log2(e)":
-            return blocks.LOG2E
-        if value.name == "ln(2)":
-            return blocks.LN2
-        if value.name == "sqrt(2)":
-            return T.Unary("sqrt", T.const(2))
-        raise KernelError(
-            "STL002", f"unsupported: {value.name} has no exact form in the term language"
-        )
-
-    def data_binary(self, op: str, left: Any, right: Any) -> Block:
-        if op not in ("+", "-", "*", "/"):
-            raise KernelError("STL002", f"unsupported data operator `{op}`")
-        names = self.positive
-        if isinstance(left, blocks.BlockSum) or isinstance(right, blocks.BlockSum):
-            return self.sum_binary(op, left, right)
-        a, b = self.as_block(left), self.as_block(right)
-        try:
-            return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y, names))
-        except blocks.LayoutMismatch as error:
-            if op not in ("+", "-"):
-                raise self.blame_swapped([left, right], error) from None
-            return self.sum_binary(op, a, b)
-
-    def sum_binary(self, op: str, left: Any, right: Any) -> Any:
-        """Arithmetic on a lane-by-lane sum of blocks of different elements."""
-        if op == "-":
-            right = self.data_binary("*", right, -1)
-            op = "+"
-        if op == "+":
-            a = left if isinstance(left, blocks.BlockSum) else self.as_block(left)
-            b = right if isinstance(right, blocks.BlockSum) else self.as_block(right)
-            return blocks.add(a, b)
-        if op in ("*", "/"):
-            total, scale = (left, right) if isinstance(left, blocks.BlockSum) else (right, left)
-            if isinstance(scale, blocks.BlockSum) or (op == "/" and scale is left):
-                raise KernelError("STL002", "unsupported: a product of accumulated blocks")
-            out: Any = None
-            for block in total.addends:
-                part = (
-                    self.data_binary(op, block, scale)
-                    if op == "/"
-                    else self.data_binary(op, scale, block)
-                )
-                out = part if out is None else blocks.add(out, part)
-            return out
-        raise KernelError("STL002", f"unsupported `{op}` on an accumulated block")
-
-    def unary_term(self, fn: str, t: Term) -> Term:
-        if fn in ("exp2", "log2", "rsqrt", "sigmoid") or fn in T.UNARY_FUNCTIONS:
-            return blocks.lower(fn, t)
-        raise KernelError("STL002", f"unsupported: tl.{fn} is not in the term language")
-
-    def call_tl(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
-        from . import tl_calls
-
-        return tl_calls.call(self, name, args, kwargs, node)
-
-    # ------------------------------------------------------------ memory
-
-    def do_load(self, ptr: Any, mask: Any, other: Any, node: cst.Call) -> Block:
-        if not isinstance(ptr, Ptr):
-            raise KernelError("STL002", f"tl.load of {_kind(ptr)} (expected a pointer)")
-        admitted = (
-            np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
-        )
-        other_block = None if other is None else self.as_block(other)
-        base = ptr.tensor.base or ptr.tensor
-        if base.written and base.role == "new" and base.target is None:
-            again = read_back(self.scratch, ptr.tensor, ptr, admitted)
-            if again is not None:
-                fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
-                return blocks.select(admitted, again, fill)
-        block, error = load_block(ptr.tensor, ptr, admitted, other_block, self.span(node))
-        if error is not None:
-            self.flag(error, node)
-        base = ptr.tensor.base or ptr.tensor
-        if base.dims and swapped(list(block.axes), base.dims):
-            self.swapped_loads[id(block)] = (block, self.span(node), base.name, base.dims)
-        return block
-
-    def blame_swapped(self, operands: list, error: KernelError) -> KernelError:
-        """A layout mismatch whose operand was loaded along its tensor's dims in swapped
-        order: the load's strides are the likely culprit (STL043 at the load)."""
-        for value in operands:
-            hit = self.swapped_loads.get(id(value))
-            if hit is not None and hit[0] is value:
-                _, span, name, dims = hit
-                return KernelError(
-                    "STL043",
-                    f"the block loaded from {name} runs along its dims in swapped order "
-                    f"({value.describe()}): are its strides swapped?",
-                    notes=(f"where it is used: {error.message}",),
-                    help=f"{name} has dims {' '.join(dims)}: pair each index with its own "
-                    "dim's stride",
-                    node=span,
-                )
-        return error
-
-    def do_store(self, ptr: Any, value: Any, mask: Any, node: cst.Call) -> None:
-        if not isinstance(ptr, Ptr):
-            raise KernelError("STL002", f"tl.store to {_kind(ptr)} (expected a pointer)")
-        admitted = (
-            np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
-        )
-        block = self.as_block(value)
-        stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node))
-        for error in errors:
-            self.flag(error, node)
-        if isinstance(stored, Scratch):
-            self.scratch.append(stored)
-        elif stored is not None:
-            self.stored.append(stored)
-
-    # ------------------------------------------------------------ launches
-
-    def run_launch(self, launch: Launch, variant: int = 0) -> str:
-        """Run every program of ``launch``, with autotune config ``variant`` (modulo the
-        number of configs); returns a description of the config, if there is one."""
-        kernel = launch.kernel
-        config = kernel.configs[variant % len(kernel.configs)] if kernel.configs else None
-        described = ""
-        if config is not None:
-            chosen = ", ".join(f"{k}={v}" for k, v in config.kwargs)
-            described = (
-                f"autotune config {variant % len(kernel.configs) + 1} of "
-                f"{len(kernel.configs)} ({chosen})"
-            )
-        meta = {k: v for k, v in launch.kwargs.items() if k not in LAUNCH_OPTIONS}
-        if config is not None:
-            meta.update(dict(config.kwargs))
-        params = [p.name.value for p in kernel.function.node.params.params]
-        named = dict(zip(params, launch.args))
-        named.update(meta)
-        for key, fn in kernel.heuristics:
-            value = self.call(fn, [dict(named)], {}, launch.node)
-            meta[key] = value
-            named[key] = value
-        grid = launch.grid
-        if isinstance(grid, (Closure, Function)):
-            grid = self.call(grid, [dict(named)], {}, launch.node)
-        if not isinstance(grid, (tuple, list)):
-            grid = (grid,)
-        sizes = [self.host_int(g) for g in grid]
-        if not 1 <= len(sizes) <= 3:
-            raise KernelError(
-                "STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node
-            )
-        self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
-        args = [self.kernel_value(a) for a in launch.args]
-        kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
-        for pid in itertools.product(*(range(n) for n in self.grid)):
-            self.program = pid
-            self.scratch = []
-            self.in_kernel = True
-            self.steps = 0
-            try:
-                self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
-            finally:
-                self.in_kernel = False
-        return described
-
-    def kernel_value(self, value: Any) -> Any:
-        if isinstance(value, Tensor):
-            return Ptr(value, I.lift(0))
-        if isinstance(value, SpecScalar):
-            return blocks.uniform(Load(value.name, ()))
-        return value
+    # Host calls are in HostCalls; kernel values, memory and launches in KernelOps.
 
     def _poison_targets(self, node: cst.CSTNode) -> None:
         if self.lenient:
@@ -1245,33 +886,6 @@ class TritonLibrary(Library):
             value.name = name
             value.strides = row_major(name, value.sizes)
         return value
-
-
-class SpecScalar:
-    """A wrapper parameter the spec names as a scalar input: symbolic."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-
-
-class _BoundMethod:
-    def __init__(self, base: Any, name: str) -> None:
-        self.base = base
-        self.name = name
-
-
-def _kind(value: Any) -> str:
-    if isinstance(value, Tensor):
-        return f"tensor {value.name}"
-    if isinstance(value, Block):
-        return f"a block ({value.describe()})"
-    if isinstance(value, Ints):
-        return value.describe()
-    if isinstance(value, Mask):
-        return "a mask"
-    if isinstance(value, Ptr):
-        return f"a pointer into {value.tensor.name}"
-    return type(value).__name__
 
 
 def _plain(value: Any) -> Any:
