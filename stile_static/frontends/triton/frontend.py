@@ -33,8 +33,7 @@ from ...spec.annotations import (
 )
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
-from .host import Tensor, symbolic_strides
-from .host import SpecScalar
+from .host import SpecScalar, Tensor, symbolic_strides
 from .interp import TritonInterpreter, _CaseRejected
 from .ints import Stride
 
