@@ -8,7 +8,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from stile_static.check.checker import Options, check_source, deep_stack
-from stile_static.check.crosscheck import SAMPLED_ITERATIONS, _sample
+from stile_static.check.crosscheck import SAMPLED_ITERATIONS, _sample, cross_check
 from stile_static.frontends import SourceFile, front_end_for
 from stile_static.ir.specs import InputInfo
 from stile_static.ir.terms import Binary, Load, Reduce, Term, Unary, const
@@ -196,9 +196,19 @@ def test_the_cross_check_of_a_long_loop_samples_its_iterations_and_says_so() -> 
 def test_the_cross_check_of_a_long_loop_still_finds_a_bug_in_the_first_iteration() -> None:
     n = 2 * (SAMPLED_ITERATIONS + 40)
     source = INVARIANT_LOOP.format(n=n, bug=" * 2")
+    module = cst.parse_module(source)
+    wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
+    file = SourceFile("loop.py", source, module, wrapper, wrapper.resolve(PositionProvider))
+    front_end = front_end_for(file)
+    assert front_end is not None
+    found = deep_stack(lambda: cross_check(front_end, file, Options().seed))
+    failures = [d for d in found if d.code == "STL050" and d.severity == "error"]
+    assert [d.span.line for d in failures if "assertion fails" in d.message] == [11]
+    # the prover reports the same assertion wrong: the finding is a note on that error
     report = check_source(source, "loop.py", Options(cross_check=True))
-    failures = [d for d in report.diagnostics if d.code == "STL050" and d.severity == "error"]
-    assert any("assertion fails" in d.message for d in failures)
+    (static,) = [d for d in report.diagnostics if d.span.line == 11]
+    assert static.code == "STL031"
+    assert any(n.startswith("the NumPy cross-check agrees") for n in static.notes)
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))
@@ -244,6 +254,41 @@ def test_a_late_divergence_is_found_by_bisection(late: int) -> None:
     else:
         assert note.startswith(f"`acc` differs from {over} of the loop at line 8 (i={late}), ")
         assert "agrees after the iteration before (found by bisection)" in note
+
+
+LEAVES_EARLY = """\
+from stile import dim
+import stile.numpy as tnp
+
+M, N = dim("M", 4), dim("N", 64)
+x = tnp.randn(M, N)
+r = tnp.TypedResult("sum[N](M N)")
+acc = 0
+for i in range(0, 64, 8):
+    t = x.slice(N, i, i + 8).sum(N)
+    if i == 16:
+        acc = acc + t * 2
+        continue
+    acc = acc + t
+    if i == {last}:
+        break
+r.assign(acc)
+"""
+
+
+def test_an_iteration_ended_by_continue_or_break_is_named() -> None:
+    # the loop is unrolled because it can leave early; the iteration ended by
+    # `continue` is the one that goes wrong, and the one ended by `break` the last
+    report = check_source(LEAVES_EARLY.format(last=56), "early.py")
+    (diagnostic,) = report.diagnostics
+    assert diagnostic.code == "STL031"
+    (note,) = [n for n in diagnostic.notes if "differs from the spec" in n]
+    over = "the spec over N[0:24) after iteration 3 of 8 of the loop at line 8 (i=16)"
+    assert note.startswith(f"`acc` first differs from {over}")
+    # a break before the end leaves part of N unsummed: a coverage error, no replay
+    (short,) = check_source(LEAVES_EARLY.format(last=40), "early.py").diagnostics
+    assert short.code == "STL032"
+    assert not [n for n in short.notes if "differs from the spec" in n]
 
 
 @pytest.mark.parametrize("bug", sorted(BUGS))

@@ -180,12 +180,13 @@ def main() -> None:
         print(rule)
         for n in args.tiles:
             ok, _ = run(unrolled(n))
-            row = f"| {n} | {ok.seconds:.2f} ({ok.cpu:.2f}) | {ok.peak_mib:.0f} |"
+            row = f"| {n} | {ok.seconds:.2f} ({ok.cpu_seconds:.2f}) | {ok.peak_mib:.0f} |"
             assert ok.verdict == "verified", ok.verdict
             for bug in BUGS:
                 m, (lines, chars) = run(unrolled(n, bug))
                 assert m.verdict == "STL031", m.verdict
-                row += f" {m.seconds:.2f} ({m.cpu:.2f}) | {m.peak_mib:.0f} | {lines}, {chars} |"
+                row += f" {m.seconds:.2f} ({m.cpu_seconds:.2f}) | {m.peak_mib:.0f} |"
+                row += f" {lines}, {chars} |"
             print(row, flush=True)
         print()
         print("| kernel | time (CPU) s | peak memory (MiB) | verdict |")
@@ -202,7 +203,7 @@ def main() -> None:
             cases.append((name, MATMUL.format(m=tiles * size, t=size), ()))
         for name, source, extra in cases:
             m, _ = run(source, extra)
-            cells = f"{m.seconds:.2f} ({m.cpu:.2f}) | {m.peak_mib:.0f} | {m.verdict}"
+            cells = f"{m.seconds:.2f} ({m.cpu_seconds:.2f}) | {m.peak_mib:.0f} | {m.verdict}"
             print(f"| {name} | {cells} |", flush=True)
 
 

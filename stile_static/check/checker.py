@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import atexit
 import gc
 import queue
@@ -26,6 +25,7 @@ from ..prover.iterations import Divergence, find_divergence, forms
 from ..prover.verify import Verdict, Verifier
 from ..spec.annotations import annotation_diagnostics, is_annotated
 from .crosscheck import cross_check
+from .one_per_bug import blame, fold_cross_check
 
 T = TypeVar("T")
 DEEP_RECURSION = 200_000
@@ -48,18 +48,21 @@ class FileReport:
     tile_types: dict[Span, Any] = field(default_factory=dict)  # for hovers
 
 
-def _file_error(path: str, message: str, line: int = 1, column: int = 1) -> FileReport:
+def _file_error(
+    path: str, message: str, line: int = 1, column: int = 1, is_kernel: bool = True
+) -> FileReport:
     span = Span(line, column, line, column + 1)
-    return FileReport(path, [Diagnostic(path, span, "STL001", message)])
+    return FileReport(path, [Diagnostic(path, span, "STL001", message)], is_kernel=is_kernel)
 
 
 def check_file(path: str, options: Options = Options()) -> FileReport:
     try:
         data = Path(path).read_bytes()
+    # A file that cannot be read is reported, but it is no checked kernel file.
     except FileNotFoundError:
-        return _file_error(path, "no such file or directory")
+        return _file_error(path, "no such file or directory", is_kernel=False)
     except OSError as error:
-        return _file_error(path, f"cannot read the file: {error.strerror}")
+        return _file_error(path, f"cannot read the file: {error.strerror}", is_kernel=False)
     return check_source(data, path, options)
 
 
@@ -133,9 +136,11 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
         except UnicodeDecodeError as error:
             return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
     try:
+        # the whole compiler, symbol table included (a duplicate parameter, `return`
+        # outside a function): a file Python refuses never runs, so it is never verified
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the kernel's own warnings are not ours to print
-            compile(data, path, "exec", ast.PyCF_ONLY_AST)
+            compile(data, path, "exec", dont_inherit=True)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
         return _file_error(path, f"syntax error: {error.msg}", line, column)
@@ -164,12 +169,23 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     report = FileReport(path, [*analysis.diagnostics, *notes], tile_types=analysis.tile_types)
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
+    covered: set[tuple[Span, str]] = set()
     for facts in analysis.facts:
         _verify(facts, options, path, report, failed)
-        report.diagnostics.extend(check_coverage(facts, path))
-    report.diagnostics.extend(failed.values())
+        for d in check_coverage(facts, path):
+            # one report per place and code when several configurations are checked
+            if (d.span, d.code) not in covered:
+                covered.add((d.span, d.code))
+                report.diagnostics.append(_in_configuration(d, facts))
     if options.cross_check:
-        report.diagnostics.extend(cross_check(front_end, source, options.seed))
+        explains: dict[Span, list[Span]] = {}
+        for facts in analysis.facts:
+            for where, causes in blame(facts, failed).items():
+                explains.setdefault(where, []).extend(causes)
+        cross = cross_check(front_end, source, options.seed)
+        # one diagnostic per bug: a finding the static verdict explains is a note on it
+        report.diagnostics.extend(fold_cross_check(failed, explains, cross))
+    report.diagnostics.extend(failed.values())
     report.diagnostics = _dedupe(report.diagnostics)
     return report
 
@@ -179,6 +195,8 @@ def _verify(
 ) -> None:
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
     for ob in facts.obligations:
+        if ob.span in failed and ob.kind == "assign":
+            continue  # one verdict per place: the first failure is the one reported
         verdict = verifier.verify(ob)
         broken = [s for s in ob.assumes if s in failed]
         if verdict.status == "proved" and not broken:
@@ -194,7 +212,16 @@ def _verify(
             divergence = None
             if verdict.status == "wrong":
                 divergence = find_divergence(ob, facts.iterations, verifier)
-            failed[ob.span] = _verdict_diagnostic(path, ob, verdict, divergence, verifier)
+            failed[ob.span] = _in_configuration(
+                _verdict_diagnostic(path, ob, verdict, divergence, verifier), facts
+            )
+
+
+def _in_configuration(d: Diagnostic, facts: Facts) -> Diagnostic:
+    """``d`` with the configuration it was found in, when the file has several."""
+    if not facts.label:
+        return d
+    return replace(d, notes=(*d.notes, f"in case {facts.label}", *facts.notes))
 
 
 def _verdict_diagnostic(

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .base import Analysis, FrontEnd, SourceFile
+from .triton.frontend import TritonFrontEnd
 from .typed_numpy import TypedNumpyFrontEnd
 
-FRONT_ENDS: tuple[FrontEnd, ...] = (TypedNumpyFrontEnd(),)
+FRONT_ENDS: tuple[FrontEnd, ...] = (TritonFrontEnd(), TypedNumpyFrontEnd())
 
 
 def front_end_for(source: SourceFile) -> FrontEnd | None:

@@ -8,6 +8,7 @@ import numpy as np
 
 from ..core.diagnostics import Span
 from .specs import InputInfo, Spec
+from .symbolic import LoopVar
 from .tiles import Slice, Tile
 
 
@@ -34,6 +35,9 @@ class Write:
     result: str
     region: tuple[Slice, ...]
     span: Span
+    # the symbolic loops the write is under: it happens once per combination of
+    # their indices, even where the region does not depend on them
+    loops: tuple[LoopVar, ...] = ()
 
 
 @dataclass
@@ -72,3 +76,5 @@ class Facts:
     input_values: dict[str, np.ndarray] = field(default_factory=dict)  # concrete domain only
     complete: bool = True  # False when the file was too large to interpret to the end
     iterations: tuple[Iteration, ...] = ()  # of unrolled loops, in execution order
+    label: str = ""  # the configuration checked, when a file has several (a Triton case)
+    notes: tuple[str, ...] = ()  # said beside every diagnostic of this configuration

@@ -118,6 +118,42 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL004": RuleDoc(
+        why=(
+            "Where Python would raise (a float where `range` wants an int, a division by zero, "
+            "a float overflow, an unbound local variable, a call with the wrong arguments), the "
+            "kernel stops there when it runs: nothing after it happens, so nothing after it can "
+            "be verified. The diagnostic points at the expression that raises."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("M")
+            T = 8 / 2  # the float 4.0
+
+            for i in range(0, 8, T):
+                out.assign(x.slice(M, i, i + T))
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("M")
+            T = 8 // 2
+
+            for i in range(0, 8, T):
+                out.assign(x.slice(M, i, i + T))
+            """
+        ),
+    ),
     "STL010": RuleDoc(
         why=(
             "NumPy broadcasts or silently transposes operands whose shapes happen to fit: an `M "
@@ -440,24 +476,40 @@ RULE_DOCS: dict[str, RuleDoc] = {
         example=_code(
             """
             import triton
+            import triton.language as tl
 
 
-            # stile: y = softmax[N](x[M N])
-            # stile: case M=7 N=hundred
-            def softmax(x, y):
-                n_rows, n_cols = x.shape
+            @triton.jit
+            def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = x[N]
+            # stile: case N=hundred
+            def copy(x, y):
+                n = x.numel()
+                copy_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)
                 return y
             """
         ),
         instead=_code(
             """
             import triton
+            import triton.language as tl
 
 
-            # stile: y = softmax[N](x[M N])
-            # stile: case M=7 N=100
-            def softmax(x, y):
-                n_rows, n_cols = x.shape
+            @triton.jit
+            def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = x[N]
+            # stile: case N=100
+            def copy(x, y):
+                n = x.numel()
+                copy_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)
                 return y
             """
         ),
@@ -564,15 +616,13 @@ RULE_DOCS: dict[str, RuleDoc] = {
     "STL033": RuleDoc(
         why=(
             "No proof was found, and NumPy finds no difference on random inputs. The kernel may "
-            'well be right, but "verified" must mean proven, so this stays an error. A float '
-            "constant such as `math.sqrt(2)` is not provably equal to `sqrt(2)`; keep constants "
-            "exact where you can (`math.sqrt(16)` is exactly 4), simplify the kernel expression, "
-            "or state an intermediate `assert_equivalent` the prover can use."
+            'well be right, but "verified" must mean proven, so this stays an error. A constant '
+            "is the number it spells: the decimal `1.4142135623730951` is not `sqrt(2)`, while "
+            "`math.sqrt(2)` is kept exact and is. Simplify the kernel expression, or state an "
+            "intermediate `assert_equivalent` the prover can use."
         ),
         example=_code(
             """
-            import math
-
             from stile import dim
             import stile.numpy as tnp
 
@@ -580,7 +630,7 @@ RULE_DOCS: dict[str, RuleDoc] = {
             x = tnp.randn(M)
             out = tnp.TypedResult("sqrt(2) * M")
 
-            out.assign(x * math.sqrt(2))
+            out.assign(x * 1.4142135623730951)
             """
         ),
     ),
@@ -854,9 +904,11 @@ RULE_DOCS: dict[str, RuleDoc] = {
         why=(
             "With `--cross-check`, the kernel is run with NumPy on seeded random inputs and "
             "compared with the spec evaluated by NumPy, independently of the prover. A "
-            "disagreement names the index and both values; beside an STL031 it confirms the bug, "
-            "and on a kernel the prover verified it would point at an analyzer bug (please report "
-            "it)."
+            "disagreement names the index and both values. When the prover already reports the "
+            "same write wrong (STL031, STL032), the finding is a note on that diagnostic "
+            "(`the NumPy cross-check agrees`), one diagnostic per bug; an STL050 error of its "
+            "own, on a kernel the prover verified, would point at an analyzer bug (please report "
+            "it). As a warning, it says the kernel was too large to run completely."
         ),
         example=_code(
             """
