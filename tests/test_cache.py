@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from stile_static import cache as cache_module
-from stile_static.cache import Cache
-from stile_static.checker import Options, check_file
-from stile_static.cli import main
-from stile_static.diagnostics import Diagnostic, Span
-from stile_static.results import ProofForms, StoredReport, decode, encode
-from stile_static.runner import Analysis, Checked, check_paths
+from stile_static.check import cache as cache_module
+from stile_static.check.cache import Cache
+from stile_static.check.checker import Options, check_file
+from stile_static.check.results import ProofForms, StoredReport, decode, encode
+from stile_static.check.runner import Analysis, Checked, check_paths
+from stile_static.core.diagnostics import Diagnostic, Span
+from stile_static.report.cli import main
 
 from .fixture_expectations import FIXTURES, fixture_files
 
@@ -176,9 +176,9 @@ def test_a_warm_run_does_not_load_the_analyzer(tmp_path: Path) -> None:
     """The point of the cache: a hit skips importing NumPy, libcst and egglog."""
     script = (
         "import sys\n"
-        "from stile_static.cli import main\n"
+        "from stile_static.report.cli import main\n"
         f"status = main(['check', {str(FIXTURES)!r}, '--cache-dir', {str(tmp_path)!r}])\n"
-        "print('LOADED' if 'stile_static.checker' in sys.modules else 'SKIPPED', status)\n"
+        "print('LOADED' if 'stile_static.check.checker' in sys.modules else 'SKIPPED', status)\n"
     )
     runs = [
         subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
@@ -222,6 +222,6 @@ def test_runner_options_mirror_the_checker_options() -> None:
 
 
 def test_cache_reads_the_rules_the_prover_reads() -> None:
-    from stile_static import prover
+    from stile_static.prover import egraph as prover
 
     assert cache_module.rules_dir() == prover.rules_dir()

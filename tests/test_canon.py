@@ -7,9 +7,9 @@ import random
 import numpy as np
 import pytest
 
-from stile_static import canon
-from stile_static.evaluator import evaluate_named
-from stile_static.terms import NEG_INF, Binary, Const, Load, Reduce, Term, Unary, const
+from stile_static.ir.terms import NEG_INF, Binary, Const, Load, Reduce, Term, Unary, const
+from stile_static.prover import canon
+from stile_static.prover.evaluator import evaluate_named
 
 SIZES = {"A": 3, "B": 4}
 LEAVES = [Load("x", ("A",)), Load("y", ("A", "B")), Load("z", ("B",))]
@@ -108,7 +108,7 @@ def test_factor_moves_out_of_a_sum_only_when_independent() -> None:
 
 
 def test_symbolic_prefix_ranges_merge_only_when_ordered() -> None:
-    from stile_static import symbolic as sym
+    from stile_static.ir import symbolic as sym
 
     ik = sym.variable(sym.LoopVar("ik", range(32, 256, 32)))
     x = Load("x", ("A", "B"))
@@ -124,7 +124,7 @@ def test_symbolic_prefix_ranges_merge_only_when_ordered() -> None:
 
 
 def test_max_over_a_prefix_that_may_be_empty_is_not_normalized() -> None:
-    from stile_static import symbolic as sym
+    from stile_static.ir import symbolic as sym
 
     ik = sym.variable(sym.LoopVar("ik", range(0, 256, 32)))
     with pytest.raises(canon.CannotNormalize):

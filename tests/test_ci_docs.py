@@ -6,9 +6,9 @@ import argparse
 import re
 from pathlib import Path
 
-from stile_static.cli import build_parser
-from stile_static.config import _KEYS
-from stile_static.reporters import FORMATS
+from stile_static.check.config import _KEYS
+from stile_static.report.cli import build_parser
+from stile_static.report.reporters import FORMATS
 
 ROOT = Path(__file__).resolve().parent.parent
 README = (ROOT / "README.md").read_text()

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.cli import main
+from stile_static.report.cli import main
 
 from .fixture_expectations import FIXTURES
 
@@ -131,9 +131,9 @@ def test_github_format(capsys: pytest.CaptureFixture[str]) -> None:
 
 
 def test_github_format_escapes_and_warnings() -> None:
-    from stile_static.diagnostics import Diagnostic, Span
-    from stile_static.reporters import render_github
-    from stile_static.results import StoredReport
+    from stile_static.check.results import StoredReport
+    from stile_static.core.diagnostics import Diagnostic, Span
+    from stile_static.report.reporters import render_github
 
     d = Diagnostic("a,b:c.py", Span(1, 2, 3, 4), "STL002", "50% off\nsecond", severity="warning")
     assert render_github([StoredReport("a,b:c.py", (d,))]) == (

@@ -7,8 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.cli import main
-from stile_static.config import Config, ConfigError, find_pyproject, load_config, resolve_codes
+from stile_static.check.config import (
+    Config,
+    ConfigError,
+    find_pyproject,
+    load_config,
+    resolve_codes,
+)
+from stile_static.report.cli import main
 
 from .fixture_expectations import FIXTURES
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.discovery import FileFilter, Glob, kernel_files
+from stile_static.check.discovery import FileFilter, Glob, kernel_files
 
 
 @pytest.mark.parametrize(

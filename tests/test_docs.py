@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stile_static.diagnostics import CODES
+from stile_static.core.diagnostics import CODES
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.checker import Options, check_file
-from stile_static.diagnostics import CODES
+from stile_static.check.checker import Options, check_file
+from stile_static.core.diagnostics import CODES
 
 from .fixture_expectations import FIXTURES, expected, fixture_files
 
@@ -57,8 +57,8 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     import numpy as np
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from stile_static.evaluator import evaluate
-    from stile_static.interpreter import Interpreter
+    from stile_static.interpreter.core import Interpreter
+    from stile_static.prover.evaluator import evaluate
 
     try:
         wrapper = MetadataWrapper(cst.parse_module(path.read_text()))

@@ -5,9 +5,9 @@ from __future__ import annotations
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from stile_static.checker import check_source
-from stile_static.interpreter import Interpreter
-from stile_static.obligations import Facts
+from stile_static.check.checker import check_source
+from stile_static.interpreter.core import Interpreter
+from stile_static.ir.obligations import Facts
 
 from .fixture_expectations import FIXTURES
 

@@ -247,7 +247,7 @@ async def test_first_diagnostics_arrive_within_a_second(fresh_client: KernelClie
 def test_columns_are_converted_to_the_clients_units() -> None:
     from pygls.workspace import PositionCodec as codec
 
-    from stile_static import lsp
+    from stile_static.report import lsp
 
     lines = ['x = "\U0001f60b" + y\n']  # an astral character: two UTF-16 units
     utf16, utf32 = codec(types.PositionEncodingKind.Utf16), codec(types.PositionEncodingKind.Utf32)
@@ -257,8 +257,8 @@ def test_columns_are_converted_to_the_clients_units() -> None:
 
 
 def test_innermost_span_wins() -> None:
-    from stile_static import lsp
-    from stile_static.diagnostics import Span
+    from stile_static.core.diagnostics import Span
+    from stile_static.report import lsp
 
     call, name, other = Span(3, 5, 3, 30), Span(3, 5, 3, 8), Span(4, 1, 4, 2)
     assert lsp.innermost_span([call, name, other], 3, 6) == name

@@ -8,8 +8,7 @@ from fractions import Fraction
 
 import pytest
 
-from stile_static.prover import ProofResult, load_rules, prove_equal, rules_dir, to_egglog
-from stile_static.terms import (
+from stile_static.ir.terms import (
     NEG_INF,
     Binary,
     Const,
@@ -23,6 +22,7 @@ from stile_static.terms import (
     mul,
     sub,
 )
+from stile_static.prover.egraph import ProofResult, load_rules, prove_equal, rules_dir, to_egglog
 
 X = Load("x", ("M", "N"))
 A = Load("a", ("M",))
@@ -246,7 +246,7 @@ def test_the_prover_loads_only_the_compiled_e_graph() -> None:
     import sys
 
     code = (
-        "import sys; import stile_static.checker as c; "
+        "import sys; import stile_static.check.checker as c; "
         "print(c.prover.bindings.__name__, 'egglog' in sys.modules)"
     )
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
@@ -256,7 +256,7 @@ def test_the_prover_loads_only_the_compiled_e_graph() -> None:
 def test_the_e_graph_proves_what_the_canonical_form_leaves_apart() -> None:
     """In these fixtures kernel and spec differ after canonicalisation; the rules
     (a positive factor out of a max, exp through a max) close the gap."""
-    from stile_static.checker import check_file
+    from stile_static.check.checker import check_file
 
     from .fixture_expectations import FIXTURES
 

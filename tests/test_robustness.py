@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from stile_static.checker import Options, check_source
+from stile_static.check.checker import Options, check_source
 
 from .fixture_expectations import fixture_files
 

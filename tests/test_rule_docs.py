@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.checker import Options, check_source
-from stile_static.cli import main
-from stile_static.diagnostics import CODES
-from stile_static.rule_docs import RULE_DOCS, rule_markdown
+from stile_static.check.checker import Options, check_source
+from stile_static.core.diagnostics import CODES
+from stile_static.report.cli import main
+from stile_static.report.rule_docs import RULE_DOCS, rule_markdown
 
 # Reported after the checker, by the command line (tests/test_suppressions.py)
 AFTER_THE_CHECKER = {"STL060"}

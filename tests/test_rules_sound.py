@@ -4,7 +4,7 @@ A small reader turns each ``rewrite``, ``birewrite`` and ``rule`` into a query
 (facts that must hold) and actions (what the rule then asserts). Each check
 draws its pattern variables at random (tensors over random subsets of the dims
 A, B, C; dims; integers; exact rationals), keeps the draws that satisfy the
-query, and checks every action with ``stile_static.evaluator``:
+query, and checks every action with ``stile_static.prover.evaluator``:
 
 - ``(union x y)``: both sides agree everywhere, NaN (undefined) exactly where
   the other side is NaN, equal infinities agreeing;
@@ -30,9 +30,9 @@ from typing import Any
 import numpy as np
 import pytest
 
-from stile_static.evaluator import Named, evaluate_named
-from stile_static.prover import rules_dir
-from stile_static.terms import Binary, Const, Load, Reduce, Term, Unary
+from stile_static.ir.terms import Binary, Const, Load, Reduce, Term, Unary
+from stile_static.prover.egraph import rules_dir
+from stile_static.prover.evaluator import Named, evaluate_named
 
 # ---------------------------------------------------------------- s-expressions
 

@@ -10,9 +10,9 @@ from typing import Any
 import jsonschema
 import pytest
 
-from stile_static.cli import main
-from stile_static.diagnostics import CODES
-from stile_static.rule_docs import RULE_DOCS
+from stile_static.core.diagnostics import CODES
+from stile_static.report.cli import main
+from stile_static.report.rule_docs import RULE_DOCS
 
 from .fixture_expectations import FIXTURES
 

@@ -8,9 +8,9 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from stile_static.evaluator import evaluate
-from stile_static.spec_parser import InputInfo, Spec, SpecError, parse_spec
-from stile_static.terms import Binary, Const, Load, Reduce, Unary
+from stile_static.ir.terms import Binary, Const, Load, Reduce, Unary
+from stile_static.prover.evaluator import evaluate
+from stile_static.spec.parser import InputInfo, Spec, SpecError, parse_spec
 
 DIMS = {"M": 3, "N": 6, "K": 5, "qctx": 4, "nctx": 8, "dhead": 16}
 INPUTS = (

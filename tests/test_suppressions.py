@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.cli import main
-from stile_static.diagnostics import Diagnostic, Span
-from stile_static.suppressions import apply_suppressions, find_suppressions
+from stile_static.check.suppressions import apply_suppressions, find_suppressions
+from stile_static.core.diagnostics import Diagnostic, Span
+from stile_static.report.cli import main
 
 from .fixture_expectations import FIXTURES
 

@@ -15,13 +15,13 @@ from typing import TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from . import prover
-from .coverage import check_coverage
+from ..core.diagnostics import Diagnostic, Span
+from ..interpreter.core import Interpreter
+from ..ir.tiles import Tile
+from ..prover import egraph as prover
+from ..prover.coverage import check_coverage
+from ..prover.verify import Verdict, Verifier
 from .crosscheck import cross_check
-from .diagnostics import Diagnostic, Span
-from .interpreter import Interpreter
-from .tiles import Tile
-from .verify import Verdict, Verifier
 
 T = TypeVar("T")
 DEEP_RECURSION = 200_000

@@ -22,16 +22,16 @@ import libcst as cst
 import numpy as np
 from libcst.metadata import CodeRange
 
-from . import symbolic as sym
-from . import tiles
-from .diagnostics import Diagnostic, Span
-from .errors import KernelError, Poisoned
+from ..core.diagnostics import Diagnostic, Span
+from ..core.errors import KernelError, Poisoned
+from ..ir import symbolic as sym
+from ..ir import tiles
+from ..ir.obligations import Facts, Obligation, Result, Write
+from ..ir.symbolic import NeedsUnroll, Sym
+from ..ir.terms import Load
+from ..ir.tiles import Dim, DimSlice, Tile
+from ..spec.parser import InputInfo, SpecError, parse_spec
 from .loops import LoopRules, Tracker, target_names
-from .obligations import Facts, Obligation, Result, Write
-from .spec_parser import InputInfo, SpecError, parse_spec
-from .symbolic import NeedsUnroll, Sym
-from .terms import Load
-from .tiles import Dim, DimSlice, Tile
 from .values import (
     Builtin,
     Function,

@@ -15,7 +15,7 @@ import tokenize
 from collections.abc import Container, Iterable, Iterator
 from dataclasses import dataclass
 
-from .diagnostics import CODES, Diagnostic, Span
+from ..core.diagnostics import CODES, Diagnostic, Span
 
 UNUSED = "STL060"
 _DIRECTIVE = re.compile(r"#\s*stile:\s*ignore(?![\w-])(?:\[(?P<codes>[^\]]*)\])?")

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .concrete import BINARY_UFUNCS, UNARY_UFUNCS
-from .terms import Binary, Const, Load, Reduce, Term, Unary
+from ..ir.numpy_ops import BINARY_UFUNCS, UNARY_UFUNCS
+from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
-from .diagnostics import CODES
+from ..core.diagnostics import CODES
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,12 @@ from typing import Any
 
 import libcst as cst
 
-from . import symbolic as sym
-from . import tiles
-from .errors import KernelError, Poisoned
-from .spec_parser import SpecError, parse_spec
-from .symbolic import Int, LoopVar, NeedsUnroll
-from .tiles import DimSlice, Tile
+from ..core.errors import KernelError, Poisoned
+from ..ir import symbolic as sym
+from ..ir import tiles
+from ..ir.symbolic import Int, LoopVar, NeedsUnroll
+from ..ir.tiles import DimSlice, Tile
+from ..spec.parser import SpecError, parse_spec
 from .values import Poison, SpecText
 
 

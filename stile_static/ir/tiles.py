@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from . import concrete
+from ..core.errors import KernelError
+from . import numpy_ops as concrete
 from . import symbolic as sym
-from .errors import KernelError
 from .symbolic import Int
 from .terms import Binary, Reduce, Term, Unary, const, show_short
 

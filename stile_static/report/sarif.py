@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from .diagnostics import CODES, Diagnostic, Span
-from .results import ReportLike
+from ..check.results import ReportLike
+from ..core.diagnostics import CODES, Diagnostic, Span
 from .rule_docs import RULE_DOCS, rule_markdown, rule_text
 
 SCHEMA_URI = (

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
-from .diagnostics import Diagnostic, Span
-from .results import ReportLike
+from ..check.results import ReportLike
+from ..core.diagnostics import Diagnostic, Span
 
 FORMATS = ("text", "json", "sarif", "github")
 

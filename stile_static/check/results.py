@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
-from .diagnostics import Diagnostic, Span
+from ..core.diagnostics import Diagnostic, Span
 
 
 class ProofLike(Protocol):

@@ -103,10 +103,11 @@ def tool_fingerprint() -> str:
         except metadata.PackageNotFoundError:
             version = "?"
         h.update(f"{library}={version}\0".encode())
-    package = Path(__file__).resolve().parent
+    package = Path(__file__).resolve().parent.parent
     sources = sorted(package.rglob("*.py")) + sorted(rules_dir().glob("*.egg"))
     for source in sources:
-        h.update(source.name.encode() + b"\0" + source.read_bytes() + b"\0")
+        name = source.relative_to(package) if source.is_relative_to(package) else source.name
+        h.update(str(name).encode() + b"\0" + source.read_bytes() + b"\0")
     return h.hexdigest()
 
 
@@ -116,7 +117,7 @@ def rules_dir() -> Path:
     packaged = importlib.resources.files("stile_static") / "rules"
     if packaged.is_dir():
         return Path(str(packaged))
-    return Path(__file__).resolve().parent.parent / "rules"
+    return Path(__file__).resolve().parent.parent.parent / "rules"
 
 
 def _sha256(text: str) -> str:

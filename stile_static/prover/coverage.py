@@ -6,9 +6,9 @@ from bisect import bisect_left
 
 import numpy as np
 
-from . import regions
-from .diagnostics import Diagnostic
-from .obligations import Facts, Result
+from ..core.diagnostics import Diagnostic
+from ..ir import regions
+from ..ir.obligations import Facts, Result
 
 MAX_REPORTED_BOXES = 4
 

@@ -13,11 +13,11 @@ from __future__ import annotations
 import libcst as cst
 import numpy as np
 
-from .diagnostics import Diagnostic, Span
-from .evaluator import evaluate
-from .interpreter import MAX_STEPS, Interpreter
-from .obligations import Facts, Obligation
-from .verify import INPUT_SHIFTS, first_difference
+from ..core.diagnostics import Diagnostic, Span
+from ..interpreter.core import MAX_STEPS, Interpreter
+from ..ir.obligations import Facts, Obligation
+from ..prover.evaluator import evaluate
+from ..prover.verify import INPUT_SHIFTS, first_difference
 
 
 def cross_check(

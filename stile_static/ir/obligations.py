@@ -6,8 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .diagnostics import Span
-from .spec_parser import InputInfo, Spec
+from ..core.diagnostics import Span
+from .specs import InputInfo, Spec
 from .tiles import Slice, Tile
 
 

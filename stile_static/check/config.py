@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .diagnostics import CODES
+from ..core.diagnostics import CODES
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -18,10 +18,10 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import PositionCodec
 
-from .checker import FileReport, check_source
-from .config import CodeSelection, ConfigError, load_config, selection_of
-from .diagnostics import Diagnostic, Span
-from .suppressions import apply_suppressions, find_suppressions
+from ..check.checker import FileReport, check_source
+from ..check.config import CodeSelection, ConfigError, load_config, selection_of
+from ..check.suppressions import apply_suppressions, find_suppressions
+from ..core.diagnostics import Diagnostic, Span
 
 SOURCE = "stile-static"
 DEBOUNCE_S = 0.3  # typing pauses shorter than this do not start a check

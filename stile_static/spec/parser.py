@@ -27,7 +27,8 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
-from .terms import Binary, Const, Load, Reduce, Term, Unary, const
+from ..ir.specs import InputInfo, Spec
+from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary, const
 
 __all__ = ["InputInfo", "Spec", "SpecError", "parse_spec"]
 
@@ -38,18 +39,6 @@ NAMING = "STL022"
 _FUNCTIONS = ("exp", "sin", "cos", "sqrt")
 _REDUCTIONS = ("sum", "max", "softmax")
 _PUNCTUATION = "()[],:+-*/"
-
-
-@dataclass(frozen=True)
-class InputInfo:
-    name: str
-    dims: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class Spec:
-    term: Term
-    out_dims: tuple[str, ...]
 
 
 class SpecError(Exception):

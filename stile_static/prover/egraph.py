@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from .terms import Binary, Const, Load, Reduce, Term, Unary
+from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary
 
 EXTENSIONS = (".so", ".pyd")
 
@@ -92,7 +92,7 @@ def rules_dir() -> pathlib.Path:
     packaged = importlib.resources.files("stile_static") / "rules"
     if packaged.is_dir():
         return pathlib.Path(str(packaged))
-    return pathlib.Path(__file__).resolve().parent.parent / "rules"
+    return pathlib.Path(__file__).resolve().parent.parent.parent / "rules"
 
 
 @functools.lru_cache(maxsize=1)

@@ -8,10 +8,10 @@ from typing import Any
 
 import libcst as cst
 
-from . import symbolic as sym
-from .errors import KernelError
-from .symbolic import Int, NeedsUnroll, Sym
-from .tiles import Dim, Tile
+from ..core.errors import KernelError
+from ..ir import symbolic as sym
+from ..ir.symbolic import Int, NeedsUnroll, Sym
+from ..ir.tiles import Dim, Tile
 
 
 @dataclass(frozen=True)

@@ -14,14 +14,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from .cache import FOLDER_NAME, Cache
-from .config import CodeSelection, Config, ConfigError, load_config, selection_of
-from .diagnostics import CODES
-from .discovery import SKIPPED_FOLDERS, FileFilter, kernel_files
+from ..check.cache import FOLDER_NAME, Cache
+from ..check.config import CodeSelection, Config, ConfigError, load_config, selection_of
+from ..check.discovery import SKIPPED_FOLDERS, FileFilter, kernel_files
+from ..check.results import StoredReport
+from ..check.runner import Analysis, Checked, check_paths, default_jobs
+from ..check.suppressions import UNUSED, apply_suppressions, find_suppressions
+from ..core.diagnostics import CODES
 from .reporters import FORMATS, render
-from .results import StoredReport
-from .runner import Analysis, Checked, check_paths, default_jobs
-from .suppressions import UNUSED, apply_suppressions, find_suppressions
 
 __all__ = ["SKIPPED_FOLDERS", "build_parser", "kernel_files", "main"]
 

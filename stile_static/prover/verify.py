@@ -13,13 +13,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from . import canon, regions
+from ..ir import regions
+from ..ir.obligations import Obligation
+from ..ir.symbolic import LoopVar
+from ..ir.terms import Term, loop_vars, show_short, substitute
+from ..spec.parser import InputInfo
+from . import canon
+from .egraph import prove_equal
 from .evaluator import evaluate
-from .obligations import Obligation
-from .prover import prove_equal
-from .spec_parser import InputInfo
-from .symbolic import LoopVar
-from .terms import Term, loop_vars, show_short, substitute
 
 
 @dataclass(frozen=True)

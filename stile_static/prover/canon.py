@@ -24,9 +24,9 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from math import isqrt
 
-from . import symbolic as sym
-from .symbolic import Int
-from .terms import Binary, Const, Load, Number, Reduce, Term, Unary, const
+from ..ir import symbolic as sym
+from ..ir.symbolic import Int
+from ..ir.terms import Binary, Const, Load, Number, Reduce, Term, Unary, const
 
 NEG_INF_VALUE = float("-inf")
 
