@@ -28,9 +28,9 @@ from fractions import Fraction
 
 import numpy as np
 
-from ..diagnostics import Span
-from ..errors import KernelError
-from ..terms import BINARY_OPS, UNARY_FUNCTIONS, Binary, Const, Reduce, Term, Unary, const
+from ...core.diagnostics import Span
+from ...core.errors import KernelError
+from ...ir.terms import BINARY_OPS, UNARY_FUNCTIONS, Binary, Const, Reduce, Term, Unary, const
 
 
 @dataclass(frozen=True)
