@@ -1,0 +1,1189 @@
+"""The Python-subset interpreter, taught the Pallas API.
+
+The wrapper and the kernel are both interpreted by :class:`PallasInterpreter`
+(the shared interpreter with more values and calls): the wrapper on shapes
+and launch configurations, the kernel on refs and data blocks, one grid step
+at a time (:mod:`grid`). Everything is concrete: sizes come from a case,
+program ids from the grid step, and loops are unrolled.
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from ...core.diagnostics import Span
+from ...core.errors import KernelError
+from ...interpreter.core import Interpreter, _Frame, _Return
+from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from . import blocks
+from .blocks import Block, Undef
+from .values import (
+    Array,
+    At,
+    BlockSpec,
+    Bound,
+    Closure,
+    Ds,
+    Dtype,
+    GridSpec,
+    Iota,
+    Jitted,
+    Output,
+    PallasCall,
+    Partial,
+    Ref,
+    RefView,
+    Scratch,
+    ShapeDtype,
+    Squeezed,
+    Vmapped,
+    as_block,
+    kind,
+    mask_block,
+)
+
+
+class Precondition(Exception):
+    """The wrapper raised or failed an assert: the case is outside its domain."""
+
+    def __init__(self, span: Span) -> None:
+        super().__init__("precondition")
+        self.span = span
+
+
+class Api:
+    """A function of jax, jnp, lax, pl, plgpu, pltpu, math or functools."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Api) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"Api({self.name})"
+
+
+class Config:
+    """Compiler parameters and other launch options that do not change values."""
+
+
+IMPORTS = {
+    "jax": "jax",
+    "jax.numpy": "jnp",
+    "jax.lax": "lax",
+    "jax.experimental": "jax.experimental",
+    "jax.experimental.pallas": "pl",
+    "jax.experimental.pallas.tpu": "pltpu",
+    "jax.experimental.pallas.triton": "plgpu",
+    "jax.experimental.pallas.gpu": "plgpu",
+    "jax.experimental.pallas.mosaic_gpu": "plgpu",
+    "functools": "functools",
+    "math": "math",
+    "numpy": "np",
+}
+DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int8", "uint8", "int4", "uint4")
+UNARY = {"exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "sqrt": "sqrt"}
+UNARY |= {"rsqrt": "rsqrt", "sigmoid": "sigmoid", "sin": "sin", "cos": "cos"}
+REDUCTIONS = {"sum": "sum", "max": "max", "min": "min", "amax": "max", "amin": "min"}
+IGNORED_CONFIG = (
+    "TPUCompilerParams",
+    "CompilerParams",
+    "TritonCompilerParams",
+    "GPUCompilerParams",
+)
+MEMBERS: dict[str, set[str]] = {
+    "jax": {"jit", "vmap", "ShapeDtypeStruct"},
+    "jnp": {
+        "zeros",
+        "zeros_like",
+        "ones",
+        "ones_like",
+        "full",
+        "full_like",
+        "arange",
+        "maximum",
+        "minimum",
+        "where",
+        "mean",
+        "dot",
+        "matmul",
+        "logical_and",
+        "logical_or",
+        "float32",
+        "dtype",
+        *UNARY,
+        *REDUCTIONS,
+    },
+    "lax": {"fori_loop", "div", "rsqrt", "exp", "exp2", "log", "broadcasted_iota", "max", "min"},
+    "pl": {
+        "pallas_call",
+        "BlockSpec",
+        "cdiv",
+        "next_power_of_2",
+        "program_id",
+        "num_programs",
+        "ds",
+        "dslice",
+        "when",
+        "loop",
+        "load",
+        "store",
+        "dot",
+        "Squeezed",
+        "GridSpec",
+        *IGNORED_CONFIG,
+    },
+    "pltpu": {"PrefetchScalarGridSpec", "VMEM", *IGNORED_CONFIG},
+    "plgpu": {"load", "store", "dot", *IGNORED_CONFIG},
+    "math": {"log2", "log", "sqrt", "exp"},
+    "np": {"sqrt", "exp", "log2"},
+    "functools": {"partial"},
+}
+CONSTANTS: dict[str, dict[str, Any]] = {
+    "jax": {"numpy": Module("jnp"), "lax": Module("lax"), "experimental": Module("jax.experimental")},
+    "jax.experimental": {"pallas": Module("pl")},
+    "jnp": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES}},
+    "math": {"e": math.e, "inf": float("inf"), "pi": math.pi},
+    "np": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES if d != "bfloat16"}},
+}
+PY_BUILTINS = {"range", "min", "max", "abs", "float", "int", "len", "slice", "tuple", "list"}
+PY_BUILTINS |= {"isinstance", "ValueError", "TypeError", "NotImplementedError", "AssertionError"}
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool)
+
+
+class PallasInterpreter(Interpreter):
+    def __init__(
+        self,
+        wrapper: cst.MetadataWrapper,
+        positions: dict,
+        path: str,
+        concrete_seed: int | None = None,
+        concrete_shift: float = 0.0,
+    ) -> None:
+        super().__init__(
+            wrapper,
+            positions,
+            path,
+            induction=False,
+            concrete_seed=concrete_seed,
+            concrete_shift=concrete_shift,
+        )
+        self.program_ids: tuple[int, ...] | None = None
+        self.grid: tuple[int, ...] = ()
+        self.launcher: Any = None  # grid.Launcher, set by the front end
+        self.in_kernel = False
+
+    # ------------------------------------------------------------- modules
+
+    def run_module(self) -> None:
+        """Module level: imports, functions and constants. A statement that
+        fails poisons its names (reported only if the wrapper uses them)."""
+        for stmt in self.module.body:
+            if isinstance(stmt, cst.If):
+                continue  # `if __name__ == "__main__":` and other scripts
+            before = len(self.diagnostics)
+            self.exec_stmt(stmt)
+            failed = self.diagnostics[before:]
+            del self.diagnostics[before:]
+            for diagnostic in failed:
+                self._reported.discard((diagnostic.span, diagnostic.code))
+                for name in _names_bound(stmt):
+                    reason = f"`{name}` could not be followed: {diagnostic.message}"
+                    self.store(name, Poison(reason))
+
+    def _module(self, dotted: str, node: cst.CSTNode) -> Any:
+        known = IMPORTS.get(dotted)
+        if known is not None:
+            return Module(known)
+        return Poison(f"module `{dotted}` is not part of what the Pallas front end follows")
+
+    def exec_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                self.store(alias.asname.name.value, self._module(dotted, alias))  # type: ignore[union-attr]
+            else:
+                top = dotted.split(".")[0]
+                self.store(top, self._module(top, alias))
+
+    def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
+        source = _dotted(node.module) if node.module is not None else ""
+        if source == "__future__":
+            return
+        if isinstance(node.names, cst.ImportStar):
+            raise KernelError("STL002", f"unsupported: `from {source} import *`")
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+            full = f"{source}.{name}"
+            if full in IMPORTS:
+                value: Any = Module(IMPORTS[full])
+            elif source in IMPORTS:
+                value = self._member(IMPORTS[source], name)
+            else:
+                value = Poison(f"`{name}` from `{source}` is not followed by the analyzer")
+            self.store(local, value)
+
+    def _member(self, module: str, name: str) -> Any:
+        constants = CONSTANTS.get(module, {})
+        if name in constants:
+            return constants[name]
+        if name in MEMBERS.get(module, set()):
+            return Api(f"{module}.{name}")
+        return Poison(f"`{module}.{name}` is not part of what the Pallas front end follows")
+
+    def lookup(self, node: cst.Name) -> Any:
+        name = node.value
+        frame = self.frames[-1]
+        if name not in frame.names and name not in self.frames[0].names:
+            if name in PY_BUILTINS:
+                return Builtin(name)
+        return super().lookup(node)
+
+    # ------------------------------------------------------------ functions
+
+    def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: async functions", node=node)
+        defaults = {}
+        params = node.params
+        for param in (*params.params, *params.kwonly_params):
+            if param.default is not None:
+                defaults[param.name.value] = self.eval(param.default)
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+            raise KernelError("STL002", "unsupported: *args or **kwargs parameters", node=params)
+        names = self.frames[-1].names if len(self.frames) > 1 else {}
+        value: Any = Closure(node, names, defaults)
+        for decorator in reversed(node.decorators):
+            value = self.decorate(self.eval(decorator.decorator), value, decorator)
+        if value is not None:
+            self.store(node.name.value, value)
+
+    def decorate(self, decorator: Any, func: Any, node: cst.Decorator) -> Any:
+        if decorator == Api("jax.jit"):
+            return Jitted(func)
+        if isinstance(decorator, Partial) and decorator.func == Api("jax.jit"):
+            return Jitted(func)
+        if isinstance(decorator, _When):
+            if decorator.holds:
+                self.call_value(func, [], {}, node)
+            return None
+        if isinstance(decorator, _Loop):
+            for i in decorator.indices:
+                self.call_value(func, [i], {}, node)
+            return None
+        raise KernelError(
+            "STL002", f"unsupported decorator ({kind(decorator)})", node=node.decorator
+        )
+
+    def eval_Lambda(self, node: cst.Lambda) -> Closure:
+        params = node.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+            raise KernelError("STL002", "unsupported: *args in a lambda")
+        names = dict(self.frames[-1].names) if len(self.frames) > 1 else {}
+        defaults = {
+            p.name.value: self.eval(p.default) for p in params.params if p.default is not None
+        }
+        return Closure(node, names, defaults)
+
+    def call_closure(self, func: Closure, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if len(self.frames) > 40:
+            raise KernelError("STL002", "unsupported: functions nested too deeply")
+        params = func.node.params
+        positional = [p.name.value for p in params.params]
+        kwonly = [p.name.value for p in params.kwonly_params]
+        name = func.node.name.value if isinstance(func.node, cst.FunctionDef) else "lambda"
+        if len(args) > len(positional):
+            raise KernelError("STL002", f"{name}() takes {len(positional)} positional arguments")
+        names = dict(func.names)
+        bound = dict(zip(positional, args))
+        for key, value in kwargs.items():
+            if key not in positional + kwonly or key in bound:
+                raise KernelError("STL002", f"{name}() got an unexpected argument `{key}`")
+            bound[key] = value
+        for param in positional + kwonly:
+            if param not in bound:
+                if param not in func.defaults:
+                    raise KernelError("STL002", f"{name}() is missing the argument `{param}`")
+                bound[param] = func.defaults[param]
+        names.update(bound)
+        self.frames.append(_Frame(names))
+        try:
+            if isinstance(func.node, cst.Lambda):
+                return self.eval(func.node.body)
+            self.exec_block(func.node.body)
+        except _Return as ret:
+            return ret.value
+        finally:
+            self.frames.pop()
+        return None
+
+    def call_value(self, func: Any, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if isinstance(func, Closure):
+            return self.call_closure(func, args, kwargs, node)
+        if isinstance(func, Partial):
+            merged = dict(func.kwargs)
+            merged.update(kwargs)
+            return self.call_value(func.func, [*func.args, *args], merged, node)
+        if isinstance(func, Jitted):
+            return self.call_value(func.func, args, kwargs, node)
+        if isinstance(func, (PallasCall, Vmapped)):
+            if kwargs:
+                raise KernelError("STL002", "unsupported: keyword arguments to a pallas_call")
+            return self.launcher.launch(func, args, node)
+        if isinstance(func, Api):
+            return self.call_api(func.name, args, kwargs, node)
+        if isinstance(func, Bound):
+            return self.call_bound(func, args, kwargs, node)
+        if isinstance(func, Builtin):
+            return self.call_py(func.name, args, kwargs, node)
+        if isinstance(func, Function):
+            return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
+        raise KernelError("STL002", f"unsupported call of {kind(func)}")
+
+    def eval_Call(self, node: cst.Call) -> Any:
+        func = self.eval(node.func)
+        args: list = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            value = self.eval(arg.value)
+            if arg.star == "*":
+                if not isinstance(value, (tuple, list)):
+                    raise KernelError("STL002", "unsupported: * of a non-sequence", node=arg)
+                args.extend(value)
+            elif arg.star:
+                raise KernelError("STL002", "unsupported: ** in a call", node=arg)
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        return self.call_value(func, args, kwargs, node)
+
+    # ------------------------------------------------------------ statements
+
+    def exec_Raise(self, node: cst.Raise) -> None:
+        if self.in_kernel:
+            raise KernelError("STL002", "unsupported: `raise` in a kernel")
+        raise Precondition(self.span(node))
+
+    def exec_Assert(self, node: cst.Assert) -> None:
+        if not self.truth(self.eval(node.test), node.test):
+            if self.in_kernel:
+                raise KernelError("STL002", "unsupported: a failing assert in a kernel")
+            raise Precondition(self.span(node))
+
+    def exec_Del(self, node: cst.Del) -> None:
+        pass  # `del unused_argument`
+
+    def _guarded(self, node: cst.CSTNode, handler: Any) -> None:
+        super()._guarded(node, handler)
+
+    def assign_target(
+        self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
+    ) -> None:
+        if isinstance(target, cst.Subscript):
+            base = self.eval(target.value)
+            if not isinstance(base, Ref):
+                raise KernelError("STL002", f"unsupported: item assignment to {kind(base)}")
+            index = self.index_of(target)
+            self.launcher.write(base, index, value, None, self.span(target.value.parent_stmt(self)))  # type: ignore[attr-defined]
+            return
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, list):
+            value = tuple(value)
+        super().assign_target(target, value, value_node)
+
+    # ---------------------------------------------------------- expressions
+
+    def eval_List(self, node: cst.List) -> list:
+        out: list = []
+        for element in node.elements:
+            value = self.eval(element.value)
+            if isinstance(element, cst.StarredElement):
+                out.extend(value)
+            else:
+                out.append(value)
+        return out
+
+    def eval_Ellipsis(self, node: cst.Ellipsis) -> Any:
+        return Ellipsis
+
+    def eval_Dict(self, node: cst.Dict) -> Any:
+        raise KernelError("STL002", "unsupported: dict literals")
+
+    def eval_Tuple(self, node: cst.Tuple) -> tuple:
+        out: list = []
+        for element in node.elements:
+            value = self.eval(element.value)
+            if isinstance(element, cst.StarredElement):
+                out.extend(value)
+            else:
+                out.append(value)
+        return tuple(out)
+
+    def eval_Name(self, node: cst.Name) -> Any:
+        return super().eval_Name(node)
+
+    def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
+        value = self.eval(node.expression)
+        if isinstance(value, (Block, Iota)):
+            if isinstance(node.operator, cst.Minus):
+                if isinstance(value, Iota):
+                    return Iota(value.shape, tuple(-c for c in value.coeffs), -value.const)
+                return blocks.unary("neg", value)
+            if isinstance(node.operator, cst.BitInvert) and isinstance(value, Block):
+                return _not(value)
+            if isinstance(node.operator, cst.Plus):
+                return value
+            raise KernelError("STL002", "unsupported unary operator on a block")
+        if isinstance(node.operator, cst.Not):
+            return not self.truth(value, node)
+        if isinstance(node.operator, cst.Minus) and _number(value):
+            return -value
+        return super().eval_UnaryOperation(node)
+
+    def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
+        name = type(node.operator).__name__
+        left, right = self.eval(node.left), self.eval(node.right)
+        if name == "MatrixMultiply":
+            return blocks.dot(as_block(left), as_block(right))
+        bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
+        if name in bitwise:
+            if isinstance(left, bool) and isinstance(right, bool):
+                return {"&": left and right, "|": left or right, "^": left != right}[
+                    bitwise[name]
+                ]
+            return blocks.binary(bitwise[name], as_block(left), as_block(right))
+        return super().eval_BinaryOperation(node)
+
+    def binary(self, op: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Iota) or isinstance(right, Iota):
+            return _iota_binary(op, left, right)
+        if isinstance(left, Block) or isinstance(right, Block):
+            if op == "**" and right == 2:
+                block = as_block(left)
+                return blocks.binary("*", block, block)
+            if op not in ("+", "-", "*", "/", "maximum", "minimum"):
+                raise KernelError("STL002", f"unsupported operator `{op}` on data blocks")
+            return blocks.binary(op, as_block(left), as_block(right))
+        if isinstance(left, (tuple, list)) and isinstance(right, (tuple, list)) and op == "+":
+            return type(left)([*left, *right])
+        if op in ("maximum", "minimum"):
+            a, b = left, right
+            return max(a, b) if op == "maximum" else min(a, b)
+        if _number(left) and _number(right):
+            if op == "/" and isinstance(left, float) or isinstance(right, float):
+                if op == "/" and right == 0:
+                    raise KernelError("STL002", "division by zero")
+        return super().binary(op, left, right)
+
+    def eval_Comparison(self, node: cst.Comparison) -> Any:
+        left = self.eval(node.left)
+        result: Any = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator)
+            holds = self.compare(type(target.operator).__name__, left, right, node)
+            if isinstance(holds, Block):
+                if len(node.comparisons) != 1:
+                    raise KernelError("STL002", "unsupported: chained comparison of blocks")
+                return holds
+            if not holds:
+                return False
+            left = right
+        return result
+
+    def compare(self, op: str, left: Any, right: Any, node: cst.CSTNode) -> Any:
+        if op in ("Is", "IsNot"):
+            same = left is right or (left is None and right is None)
+            return same if op == "Is" else not same
+        if op in ("In", "NotIn"):
+            if not isinstance(right, (tuple, list)):
+                raise KernelError("STL002", "unsupported: `in` of a non-sequence")
+            found = any(_equal(left, item) for item in right)
+            return found if op == "In" else not found
+        symbols = {
+            "LessThan": "<",
+            "LessThanEqual": "<=",
+            "GreaterThan": ">",
+            "GreaterThanEqual": ">=",
+            "Equal": "==",
+            "NotEqual": "!=",
+        }
+        if op not in symbols:
+            raise KernelError("STL002", "unsupported comparison operator")
+        symbol = symbols[op]
+        if isinstance(left, Iota) or isinstance(right, Iota):
+            return _iota_compare(symbol, left, right)
+        if isinstance(left, Block) or isinstance(right, Block):
+            raise KernelError(
+                "STL002",
+                "unsupported: a comparison of data (only index vectors make masks)",
+            )
+        if symbol in ("==", "!="):
+            same = _equal(left, right)
+            return same if symbol == "==" else not same
+        if not (_number(left) and _number(right)):
+            raise KernelError("STL002", f"unsupported comparison of {kind(left)} and {kind(right)}")
+        return {
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[symbol]
+
+    def truth(self, value: Any, node: cst.CSTNode) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, (tuple, list)):
+            return bool(value)
+        if isinstance(value, (Block, Iota)):
+            raise KernelError("STL002", "unsupported: the truth value of a block")
+        if isinstance(value, (Dtype, Ref, Array, Output)):
+            return True
+        return super().truth(value, node)
+
+    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Any:
+        left = self.eval(node.left)
+        if isinstance(node.operator, cst.And):
+            return self.eval(node.right) if self.truth(left, node.left) else left
+        return left if self.truth(left, node.left) else self.eval(node.right)
+
+    def eval_IfExp(self, node: cst.IfExp) -> Any:
+        return super().eval_IfExp(node)
+
+    def eval_Attribute(self, node: cst.Attribute) -> Any:
+        base = self.eval(node.value)
+        attr = node.attr.value
+        if isinstance(base, Module):
+            if base.name in IMPORTS.values() or base.name in CONSTANTS:
+                value = self._member(base.name, attr)
+                if isinstance(value, Poison):
+                    raise KernelError("STL002", f"unsupported: {value.reason}")
+                return value
+            return super().eval_Attribute(node)
+        return self.attribute(base, attr)
+
+    def attribute(self, base: Any, attr: str) -> Any:
+        if attr == "shape":
+            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota)):
+                return tuple(base.shape)
+            if isinstance(base, Ref):
+                return base.shape
+        if attr == "dtype":
+            if isinstance(base, (Array, ShapeDtype, Output)):
+                return base.dtype
+            if isinstance(base, (Ref, Block)):
+                return Dtype("float32")
+        if attr == "ndim" and isinstance(base, (Array, Output, Block, Ref)):
+            return len(base.shape)
+        if attr == "size" and isinstance(base, (Array, Output, Block, Ref)):
+            return int(np.prod(base.shape))
+        if attr == "T" and isinstance(base, Block):
+            return blocks.transpose(base)
+        if attr == "at" and isinstance(base, Ref):
+            return At(base)
+        if attr == "itemsize" and isinstance(base, Dtype):
+            return 2 if "16" in base.name else 1 if "8" in base.name else 4
+        methods = {
+            Block: {"astype", "sum", "max", "min", "mean", "reshape", "T"},
+            Iota: {"astype"},
+            Array: {"reshape", "astype"},
+            list: {"append", "extend"},
+            Ref: {"astype"},
+        }
+        for cls, names in methods.items():
+            if isinstance(base, cls) and attr in names:
+                return Bound(base, attr)
+        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {kind(base)}")
+
+    def eval_Subscript(self, node: cst.Subscript) -> Any:
+        base = self.eval(node.value)
+        if isinstance(base, At):
+            return RefView(base.ref, self.index_of(node))
+        if isinstance(base, Ref):
+            return self.launcher.read(base, self.index_of(node), self.span(node))
+        if isinstance(base, (Block, Iota)):
+            return self.launcher.slice_value(base, self.index_of(node))
+        if isinstance(base, (tuple, list)):
+            index = self.index_of(node)
+            if len(index) != 1:
+                raise KernelError("STL002", "unsupported: a multi-dimensional index of a sequence")
+            (item,) = index
+            if isinstance(item, slice):
+                return base[item]
+            if not isinstance(item, int):
+                raise KernelError("STL002", f"a sequence index must be an integer, not {kind(item)}")
+            try:
+                return base[item]
+            except IndexError:
+                raise KernelError("STL002", f"index {item} out of range") from None
+        raise KernelError("STL002", f"unsupported subscript of {kind(base)}")
+
+    def index_of(self, node: cst.Subscript) -> tuple:
+        out: list = []
+        for element in node.slice:
+            part = element.slice
+            if isinstance(part, cst.Slice):
+                if part.step is not None:
+                    raise KernelError("STL002", "unsupported: a slice with a step")
+                lo = None if part.lower is None else self.eval(part.lower)
+                hi = None if part.upper is None else self.eval(part.upper)
+                out.append(slice(lo, hi))
+            else:
+                value = self.eval(part.value)  # type: ignore[union-attr]
+                if isinstance(value, tuple) and len(node.slice) == 1:
+                    out.extend(value)
+                else:
+                    out.append(value)
+        return tuple(out)
+
+    # ---------------------------------------------------------------- calls
+
+    def call_py(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if name == "len":
+            (value,) = args
+            if isinstance(value, (tuple, list)):
+                return len(value)
+            if isinstance(value, (Array, Block, Ref, Output)):
+                return value.shape[0]
+            raise KernelError("STL002", f"unsupported: len() of {kind(value)}")
+        if name == "slice":
+            return slice(*args)
+        if name in ("tuple", "list"):
+            (value,) = args if args else ((),)
+            if not isinstance(value, (tuple, list, range)):
+                raise KernelError("STL002", f"unsupported: {name}() of {kind(value)}")
+            return tuple(value) if name == "tuple" else list(value)
+        if name in ("ValueError", "TypeError", "NotImplementedError", "AssertionError"):
+            return None
+        if name == "isinstance":
+            raise KernelError("STL002", "unsupported: isinstance()")
+        if name == "float" and args and isinstance(args[0], SpecText):
+            return super().call_builtin(name, args, {}, node)  # type: ignore[arg-type]
+        if name in ("min", "max") and len(args) == 1 and isinstance(args[0], (tuple, list)):
+            return min(args[0]) if name == "min" else max(args[0])
+        if kwargs:
+            raise KernelError("STL002", f"unsupported: keyword arguments to {name}()")
+        return super().call_builtin(name, args, {}, node)  # type: ignore[arg-type]
+
+    def call_bound(self, method: Bound, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        receiver, name = method.receiver, method.name
+        if name == "astype":
+            return receiver
+        if name == "append":
+            receiver.append(args[0])
+            return None
+        if name == "extend":
+            receiver.extend(args[0])
+            return None
+        if name in ("sum", "max", "min", "mean"):
+            return self.reduction(name, [receiver, *args], kwargs)
+        if name == "reshape":
+            shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else tuple(args)
+            if tuple(shape) == tuple(receiver.shape):
+                return receiver
+            raise KernelError("STL002", "unsupported: a reshape that changes the shape")
+        raise KernelError("STL002", f"unsupported method .{name}()")
+
+    def reduction(self, name: str, args: list, kwargs: dict) -> Block:
+        block = as_block(args[0])
+        axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
+        keepdims = bool(kwargs.get("keepdims", False))
+        axes = (
+            list(range(block.ndim))
+            if axis is None
+            else list(axis)
+            if isinstance(axis, (tuple, list))
+            else [axis]
+        )
+        axes = sorted((a % block.ndim for a in axes), reverse=True)
+        op = "sum" if name == "mean" else REDUCTIONS[name]
+        count = 1
+        for a in axes:
+            count *= block.shape[a]
+            block = blocks.reduce(block, op, a, keepdims, f"jnp.{name}")
+        if name == "mean":
+            block = blocks.binary("/", block, as_block(count))
+        return block
+
+    def call_api(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        module, _, fn = name.partition(".")
+        if fn in IGNORED_CONFIG:
+            return Config()
+        handler = getattr(self, f"api_{module}_{fn}", None)
+        if handler is not None:
+            return handler(args, kwargs, node)
+        if fn in UNARY and module in ("jnp", "lax", "math", "np"):
+            (value,) = args
+            if _number(value):
+                return _python_unary(fn, value)
+            return blocks.unary(UNARY[fn], as_block(value))
+        if fn in REDUCTIONS or fn == "mean":
+            return self.reduction(fn, args, kwargs)
+        if module in ("jnp",) and fn in ("maximum", "minimum"):
+            return self.binary(fn, *args)
+        raise KernelError("STL002", f"unsupported call to {name}()")
+
+    # jax ---------------------------------------------------------------
+
+    def api_jax_jit(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return Jitted(args[0]) if args else Partial(Api("jax.jit"), (), tuple(kwargs.items()))
+
+    def api_jax_vmap(self, args: list, kwargs: dict, node: cst.CSTNode) -> Vmapped:
+        in_axes = kwargs.get("in_axes", args[1] if len(args) > 1 else 0)
+        out_axes = kwargs.get("out_axes", args[2] if len(args) > 2 else 0)
+        return Vmapped(args[0], in_axes, out_axes)
+
+    def api_jax_ShapeDtypeStruct(self, args: list, kwargs: dict, node: cst.CSTNode) -> ShapeDtype:
+        shape = kwargs.get("shape", args[0] if args else None)
+        dtype = kwargs.get("dtype", args[1] if len(args) > 1 else Dtype("float32"))
+        return ShapeDtype(_shape(shape), dtype if isinstance(dtype, Dtype) else Dtype("float32"))
+
+    def api_functools_partial(self, args: list, kwargs: dict, node: cst.CSTNode) -> Partial:
+        return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
+
+    # pl ----------------------------------------------------------------
+
+    def api_pl_pallas_call(self, args: list, kwargs: dict, node: cst.CSTNode) -> PallasCall:
+        kernel = args[0] if args else kwargs.get("kernel")
+        spec = kwargs.get("grid_spec")
+        if spec is not None:
+            if not isinstance(spec, GridSpec):
+                raise KernelError("STL002", f"unsupported grid_spec ({kind(spec)})")
+            grid, ins, outs, scratch = spec.grid, spec.in_specs, spec.out_specs, spec.scratch_shapes
+        else:
+            grid = _grid(kwargs.get("grid", ()))
+            ins, outs = kwargs.get("in_specs"), kwargs.get("out_specs")
+            scratch = tuple(kwargs.get("scratch_shapes", ()) or ())
+        if "out_shape" not in kwargs:
+            raise KernelError("STL002", "pallas_call without out_shape")
+        return PallasCall(kernel, grid, ins, outs, kwargs["out_shape"], scratch, self.span(node))
+
+    def api_pl_BlockSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> BlockSpec:
+        shape = kwargs.get("block_shape")
+        index_map = kwargs.get("index_map")
+        positional = list(args)
+        # the older order was BlockSpec(index_map, block_shape)
+        if positional and isinstance(positional[0], (Closure, Partial, Function)):
+            index_map = positional.pop(0)
+            if positional:
+                shape = positional.pop(0)
+        else:
+            if positional:
+                shape = positional.pop(0)
+            if positional:
+                index_map = positional.pop(0)
+        block_shape = None
+        if shape is not None:
+            block_shape = tuple(
+                None if s is None or isinstance(s, Squeezed) else _int(s, "block size")
+                for s in _shape_items(shape)
+            )
+        return BlockSpec(block_shape, index_map, self.span(node))
+
+    def api_pl_Squeezed(self, args: list, kwargs: dict, node: cst.CSTNode) -> Squeezed:
+        return Squeezed()
+
+    def api_pl_GridSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> GridSpec:
+        return self._grid_spec(kwargs)
+
+    def api_pltpu_PrefetchScalarGridSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if kwargs.get("num_scalar_prefetch", 0) != 0:
+            raise KernelError("STL002", "unsupported: scalar prefetch (num_scalar_prefetch > 0)")
+        return self._grid_spec(kwargs)
+
+    def _grid_spec(self, kwargs: dict) -> GridSpec:
+        return GridSpec(
+            _grid(kwargs.get("grid", ())),
+            kwargs.get("in_specs"),
+            kwargs.get("out_specs"),
+            tuple(kwargs.get("scratch_shapes", ()) or ()),
+        )
+
+    def api_pltpu_VMEM(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scratch:
+        shape = kwargs.get("shape", args[0] if args else ())
+        return Scratch(_shape(shape), self.span(node))
+
+    def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        a, b = (_int(x, "pl.cdiv argument") for x in args)
+        if b == 0:
+            raise KernelError("STL002", "pl.cdiv by zero")
+        return -(-a // b)
+
+    def api_pl_next_power_of_2(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        n = _int(args[0], "next_power_of_2 argument")
+        return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        axis = _int(kwargs.get("axis", args[0] if args else 0), "axis")
+        if self.program_ids is None:
+            raise KernelError("STL002", "pl.program_id outside a kernel")
+        if not 0 <= axis < len(self.program_ids):
+            raise KernelError(
+                "STL002", f"pl.program_id({axis}) of a grid with {len(self.program_ids)} axes"
+            )
+        return self.program_ids[axis]
+
+    def api_pl_num_programs(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        axis = _int(kwargs.get("axis", args[0] if args else 0), "axis")
+        if self.program_ids is None or not 0 <= axis < len(self.grid):
+            raise KernelError("STL002", f"pl.num_programs({axis}) outside the grid")
+        return self.grid[axis]
+
+    def api_pl_ds(self, args: list, kwargs: dict, node: cst.CSTNode) -> Ds:
+        start = kwargs.get("start", args[0] if args else None)
+        size = kwargs.get("size", args[1] if len(args) > 1 else None)
+        if size is None:
+            start, size = 0, start
+        return Ds(_int(start, "pl.ds start"), _int(size, "pl.ds size"))
+
+    api_pl_dslice = api_pl_ds
+
+    def api_pl_when(self, args: list, kwargs: dict, node: cst.CSTNode) -> _When:
+        (cond,) = args
+        return _When(self.truth(cond, node))
+
+    def api_pl_loop(self, args: list, kwargs: dict, node: cst.CSTNode) -> _Loop:
+        ints = [_int(a, "pl.loop bound") for a in args]
+        step = kwargs.get("step", 1)
+        return _Loop(range(*ints, step) if len(ints) == 2 else range(*ints))
+
+    def api_pl_load(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        ref, index = args[0], args[1] if len(args) > 1 else kwargs.get("idx", (Ellipsis,))
+        if isinstance(ref, RefView):
+            ref, index = ref.ref, ref.index
+        if not isinstance(index, tuple):
+            index = (index,)
+        return self.masked_load(ref, index, kwargs, node)
+
+    def api_plgpu_load(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        target = args[0]
+        if isinstance(target, RefView):
+            return self.masked_load(target.ref, target.index, kwargs, node)
+        if isinstance(target, Ref):
+            return self.masked_load(target, (Ellipsis,), kwargs, node)
+        raise KernelError("STL002", f"plgpu.load of {kind(target)}")
+
+    def masked_load(self, ref: Any, index: tuple, kwargs: dict, node: cst.CSTNode) -> Block:
+        if not isinstance(ref, Ref):
+            raise KernelError("STL002", f"load from {kind(ref)}")
+        span = self.span(node)
+        value = self.launcher.read(ref, index, span)
+        mask = kwargs.get("mask")
+        if mask is None:
+            return value
+        other = kwargs.get("other")
+        fill = (
+            as_block(other)
+            if other is not None
+            else blocks.scalar(Undef(span, "lanes a masked load leaves without other="))
+        )
+        return blocks.where(as_block(mask), value, fill)
+
+    def api_pl_store(self, args: list, kwargs: dict, node: cst.CSTNode) -> None:
+        ref = args[0]
+        if isinstance(ref, RefView):
+            ref_, index, value = ref.ref, ref.index, args[1]
+        else:
+            ref_, index = ref, args[1] if len(args) > 2 else (Ellipsis,)
+            value = args[2] if len(args) > 2 else args[1]
+        if not isinstance(index, tuple):
+            index = (index,)
+        self.launcher.write(ref_, index, value, kwargs.get("mask"), self.span(node))
+
+    def api_plgpu_store(self, args: list, kwargs: dict, node: cst.CSTNode) -> None:
+        target, value = args[0], args[1] if len(args) > 1 else kwargs.get("val")
+        if isinstance(target, RefView):
+            self.launcher.write(target.ref, target.index, value, kwargs.get("mask"), self.span(node))
+        elif isinstance(target, Ref):
+            self.launcher.write(target, (Ellipsis,), value, kwargs.get("mask"), self.span(node))
+        else:
+            raise KernelError("STL002", f"plgpu.store to {kind(target)}")
+
+    def api_pl_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        a, b = as_block(args[0]), as_block(args[1])
+        trans_a = kwargs.get("trans_a", args[2] if len(args) > 2 else False)
+        trans_b = kwargs.get("trans_b", args[3] if len(args) > 3 else False)
+        if trans_a:
+            a = blocks.transpose(a)
+        if trans_b:
+            b = blocks.transpose(b)
+        return blocks.dot(a, b)
+
+    api_plgpu_dot = api_pl_dot
+
+    # jnp ---------------------------------------------------------------
+
+    def api_jnp_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return blocks.dot(as_block(args[0]), as_block(args[1]))
+
+    api_jnp_matmul = api_jnp_dot
+
+    def _filled(self, shape: Any, fill: Any) -> Block:
+        shape = _shape(shape)
+        cell = as_block(fill).cells[0]
+        return blocks.uniform(shape, cell, value=np.full(shape, float(fill)))
+
+    def api_jnp_zeros(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(kwargs.get("shape", args[0] if args else ()), 0)
+
+    def api_jnp_ones(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(kwargs.get("shape", args[0] if args else ()), 1)
+
+    def api_jnp_full(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        shape = kwargs.get("shape", args[0] if args else ())
+        fill = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
+        if not _number(fill):
+            raise KernelError("STL002", "jnp.full takes a number to fill with")
+        return self._filled(shape, fill)
+
+    def _like(self, value: Any) -> tuple[int, ...]:
+        if isinstance(value, (Block, Ref, Iota)):
+            return tuple(value.shape)
+        raise KernelError("STL002", f"unsupported: *_like of {kind(value)}")
+
+    def api_jnp_zeros_like(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(self._like(args[0]), 0)
+
+    def api_jnp_ones_like(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(self._like(args[0]), 1)
+
+    def api_jnp_full_like(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        fill = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
+        return self._filled(self._like(args[0]), fill)
+
+    def api_jnp_arange(self, args: list, kwargs: dict, node: cst.CSTNode) -> Iota:
+        ints = [_int(a, "jnp.arange bound") for a in args]
+        if len(ints) == 1:
+            return Iota((ints[0],), (1,), 0)
+        if len(ints) == 2:
+            return Iota((max(ints[1] - ints[0], 0),), (1,), ints[0])
+        raise KernelError("STL002", "unsupported: jnp.arange with a step")
+
+    def api_lax_broadcasted_iota(self, args: list, kwargs: dict, node: cst.CSTNode) -> Iota:
+        shape = _shape(kwargs.get("shape", args[1]))
+        dimension = _int(kwargs.get("dimension", args[2]), "dimension")
+        return Iota(shape, tuple(int(k == dimension) for k in range(len(shape))), 0)
+
+    def api_jnp_where(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        if len(args) != 3:
+            raise KernelError("STL002", "unsupported: jnp.where without both branches")
+        return blocks.where(as_block(args[0]), as_block(args[1]), as_block(args[2]))
+
+    def api_jnp_logical_and(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return blocks.binary("&", as_block(args[0]), as_block(args[1]))
+
+    def api_jnp_logical_or(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return blocks.binary("|", as_block(args[0]), as_block(args[1]))
+
+    def api_jnp_dtype(self, args: list, kwargs: dict, node: cst.CSTNode) -> Dtype:
+        return args[0] if isinstance(args[0], Dtype) else Dtype("float32")
+
+    def api_jnp_float32(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return args[0]
+
+    # lax ---------------------------------------------------------------
+
+    def api_lax_fori_loop(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if len(args) != 4:
+            raise KernelError("STL002", "lax.fori_loop takes lower, upper, body and init")
+        lo, hi = _int(args[0], "fori_loop lower bound"), _int(args[1], "fori_loop upper bound")
+        body, carry = args[2], args[3]
+        for i in range(lo, hi):
+            carry = self.call_value(body, [i, carry], {}, node)
+            if isinstance(carry, list):
+                carry = tuple(carry)
+        return carry
+
+    def api_lax_div(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        a, b = (_int(x, "lax.div argument") for x in args)
+        if b == 0:
+            raise KernelError("STL002", "lax.div by zero")
+        q = abs(a) // abs(b)
+        return q if (a >= 0) == (b >= 0) else -q
+
+    # math --------------------------------------------------------------
+
+    def api_math_log2(self, args: list, kwargs: dict, node: cst.CSTNode) -> float:
+        return math.log2(float(args[0]))
+
+    api_np_log2 = api_math_log2
+
+
+class _When:
+    def __init__(self, holds: bool) -> None:
+        self.holds = holds
+
+
+class _Loop:
+    def __init__(self, indices: range) -> None:
+        self.indices = indices
+
+
+def _python_unary(fn: str, value: Any) -> float:
+    x = float(value)
+    table = {
+        "exp": math.exp,
+        "exp2": lambda v: 2.0**v,
+        "log": math.log,
+        "log2": math.log2,
+        "sqrt": math.sqrt,
+        "rsqrt": lambda v: 1 / math.sqrt(v),
+        "sin": math.sin,
+        "cos": math.cos,
+        "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
+    }
+    try:
+        return table[fn](x)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise KernelError("STL002", f"{fn}({x}) is not a real number") from None
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, (Block, Iota)) or isinstance(b, (Block, Iota)):
+        raise KernelError("STL002", "unsupported: == between blocks (use a mask)")
+    return bool(a == b)
+
+
+def _int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise KernelError("STL002", f"the {what} must be a known integer, found {kind(value)}")
+    return value
+
+
+def _shape_items(shape: Any) -> tuple:
+    if isinstance(shape, (tuple, list)):
+        return tuple(shape)
+    return (shape,)
+
+
+def _shape(shape: Any) -> tuple[int, ...]:
+    return tuple(_int(s, "shape") for s in _shape_items(shape))
+
+
+def _grid(grid: Any) -> tuple[int, ...]:
+    if grid is None:
+        return ()
+    return _shape(grid)
+
+
+def _not(mask: Block) -> Block:
+    cells = []
+    for cell in mask.cells:
+        if not isinstance(cell, bool):
+            raise KernelError("STL002", "unsupported: ~ of data")
+        cells.append(not cell)
+    value = None if mask.value is None else ~mask.value.astype(bool)
+    return Block(mask.shape, mask.axes, mask.cuts, tuple(cells), mask.fixed, value)
+
+
+def _iota_binary(op: str, left: Any, right: Any) -> Iota:
+    if isinstance(left, Iota) and isinstance(right, Iota):
+        if op not in ("+", "-"):
+            raise KernelError("STL002", f"unsupported: `{op}` of two index vectors")
+        shape = blocks.broadcast_shape(left.shape, right.shape)
+        a, b = _widen(left, shape), _widen(right, shape)
+        sign = 1 if op == "+" else -1
+        return Iota(
+            shape,
+            tuple(x + sign * y for x, y in zip(a.coeffs, b.coeffs)),
+            a.const + sign * b.const,
+        )
+    iota, other, flipped = (left, right, False) if isinstance(left, Iota) else (right, left, True)
+    k = _int(other, "index arithmetic operand")
+    if op == "+":
+        return Iota(iota.shape, iota.coeffs, iota.const + k)
+    if op == "-":
+        if flipped:
+            return Iota(iota.shape, tuple(-c for c in iota.coeffs), k - iota.const)
+        return Iota(iota.shape, iota.coeffs, iota.const - k)
+    if op == "*":
+        return Iota(iota.shape, tuple(c * k for c in iota.coeffs), iota.const * k)
+    raise KernelError("STL002", f"unsupported: `{op}` on an index vector")
+
+
+def _widen(iota: Iota, shape: tuple[int, ...]) -> Iota:
+    extra = len(shape) - len(iota.shape)
+    coeffs = (0,) * extra + iota.coeffs
+    for k, (have, want) in enumerate(zip((1,) * extra + iota.shape, shape)):
+        if have != want and coeffs[k] != 0:
+            raise KernelError("STL002", "index vectors of different shapes")
+    return Iota(shape, coeffs, iota.const)
+
+
+MAX_MASK_CELLS = 64
+
+
+def _iota_compare(symbol: str, left: Any, right: Any) -> Block:
+    if isinstance(left, Iota) and isinstance(right, Iota):
+        diff = _iota_binary("-", left, right)
+        return _iota_compare(symbol, diff, 0)
+    if not isinstance(left, Iota):
+        flipped = {"<": ">", "<=": ">=", ">": "<", ">=": "<=", "==": "==", "!=": "!="}
+        return _iota_compare(flipped[symbol], right, left)
+    k = right
+    if not _number(k):
+        raise KernelError("STL002", f"unsupported: an index vector compared with {kind(k)}")
+    values = left.values()
+    bools = {
+        "<": values < k,
+        "<=": values <= k,
+        ">": values > k,
+        ">=": values >= k,
+        "==": values == k,
+        "!=": values != k,
+    }[symbol]
+    mask = mask_block(bools)
+    if len(mask.cells) > MAX_MASK_CELLS:
+        raise KernelError(
+            "STL002",
+            f"unsupported: a mask with {len(mask.cells)} pieces (such as a causal mask "
+            "that depends on two axes) is too fine to follow",
+        )
+    return mask
+
+
+def _names_bound(stmt: cst.CSTNode) -> list[str]:
+    from ...interpreter.loops import target_names
+
+    if isinstance(stmt, cst.SimpleStatementLine):
+        out = []
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for t in small.targets:
+                    out += target_names(t.target)
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                out += target_names(small.target)
+            elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                small.names, cst.ImportStar
+            ):
+                for alias in small.names:
+                    if alias.asname is not None:
+                        out.append(alias.asname.name.value)  # type: ignore[union-attr]
+                    else:
+                        out.append(_dotted(alias.name).split(".")[0])
+        return out
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return [stmt.name.value]
+    return []
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
