@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from .base import Analysis, FrontEnd, SourceFile
+from .pallas.front import PallasFrontEnd
 from .typed_numpy import TypedNumpyFrontEnd
 
-FRONT_ENDS: tuple[FrontEnd, ...] = (TypedNumpyFrontEnd(),)
+FRONT_ENDS: tuple[FrontEnd, ...] = (TypedNumpyFrontEnd(), PallasFrontEnd())
 
 
 def front_end_for(source: SourceFile) -> FrontEnd | None:

@@ -19,6 +19,7 @@ import numpy as np
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
 from ...interpreter.core import Interpreter, _Frame, _Return
+from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from . import blocks
 from .blocks import Block, Undef
@@ -169,6 +170,7 @@ class PallasInterpreter(Interpreter):
         wrapper: cst.MetadataWrapper,
         positions: dict,
         path: str,
+        library: Library,
         concrete_seed: int | None = None,
         concrete_shift: float = 0.0,
     ) -> None:
@@ -176,6 +178,7 @@ class PallasInterpreter(Interpreter):
             wrapper,
             positions,
             path,
+            library,
             induction=False,
             concrete_seed=concrete_seed,
             concrete_shift=concrete_shift,
@@ -184,6 +187,7 @@ class PallasInterpreter(Interpreter):
         self.grid: tuple[int, ...] = ()
         self.launcher: Any = None  # grid.Launcher, set by the front end
         self.in_kernel = False
+        self.statement: Span | None = None
 
     # ------------------------------------------------------------- modules
 
@@ -387,8 +391,13 @@ class PallasInterpreter(Interpreter):
     def exec_Del(self, node: cst.Del) -> None:
         pass  # `del unused_argument`
 
-    def _guarded(self, node: cst.CSTNode, handler: Any) -> None:
-        super()._guarded(node, handler)
+    def exec_small(self, node: cst.BaseSmallStatement) -> None:
+        saved = self.statement
+        self.statement = self.span(node)  # where a write to a ref happens
+        try:
+            super().exec_small(node)
+        finally:
+            self.statement = saved
 
     def assign_target(
         self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
@@ -398,7 +407,7 @@ class PallasInterpreter(Interpreter):
             if not isinstance(base, Ref):
                 raise KernelError("STL002", f"unsupported: item assignment to {kind(base)}")
             index = self.index_of(target)
-            self.launcher.write(base, index, value, None, self.span(target.value.parent_stmt(self)))  # type: ignore[attr-defined]
+            self.launcher.write(base, index, value, None, self.statement or self.span(target))
             return
         if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, list):
             value = tuple(value)

@@ -1,0 +1,310 @@
+"""The Pallas front end: annotated wrappers that launch ``pl.pallas_call``.
+
+For every wrapper with ``# stile:`` lines and every case, the wrapper is
+interpreted with arrays of the case's sizes; a ``pallas_call`` it makes runs
+its kernel over the concrete grid (:mod:`grid`). What the wrapper returns is
+matched with the annotation's targets: every output block written back
+becomes obligations (its value must equal the spec there) and writes (for
+coverage).
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from ...core.diagnostics import Diagnostic, Span
+from ...core.errors import KernelError
+from ...interpreter.library import Library
+from ...ir.obligations import Facts, Obligation, Result, Write
+from ...ir.specs import InputInfo, Spec
+from ...ir.terms import free_dims
+from ...ir.tiles import Slice, Tile
+from ..base import Analysis, FrontEnd, SourceFile, imports_module
+from . import annotations as notes
+from .blocks import Undef
+from .grid import Abort, Launcher, WriteBack
+from .interp import PallasInterpreter, Precondition
+from .values import Array, Closure, Jitted, Output, Partial
+
+
+def _wrapper_def(value: Any) -> cst.FunctionDef | None:
+    while isinstance(value, (Jitted, Partial)):
+        value = value.func
+    if isinstance(value, Closure) and isinstance(value.node, cst.FunctionDef):
+        return value.node
+    return None
+
+
+@dataclass
+class _Run:
+    facts: Facts
+    diagnostics: list[Diagnostic]
+
+
+class PallasFrontEnd(FrontEnd):
+    name = "pallas"
+
+    def recognises(self, source: SourceFile) -> bool:
+        return (
+            imports_module(source.module, "jax")
+            and "pallas_call" in source.text
+            and bool(notes.find(source))
+        )
+
+    def analyse(self, source: SourceFile) -> Analysis:
+        diagnostics: list[Diagnostic] = []
+        facts: list[Facts] = []
+        for annotated in notes.find(source):
+            diagnostics.extend(annotated.diagnostics)
+            for case in annotated.cases:
+                run = self._run_case(source, annotated, case, None, 0.0)
+                diagnostics.extend(run.diagnostics)
+                facts.append(run.facts)
+        return Analysis(diagnostics, facts)
+
+    def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list[Facts]:
+        out = []
+        for annotated in notes.find(source):
+            for case in annotated.cases:
+                out.append(self._run_case(source, annotated, case, seed, shift).facts)
+        return out
+
+    # ------------------------------------------------------------------ one case
+
+    def _run_case(
+        self,
+        source: SourceFile,
+        annotated: notes.Annotated,
+        case: notes.Case,
+        seed: int | None,
+        shift: float,
+    ) -> _Run:
+        interp = PallasInterpreter(
+            source.wrapper, dict(source.positions), source.path, Library(), seed, shift
+        )
+        launcher = Launcher(interp)
+        interp.launcher = launcher
+        empty = Facts(dict(case.sizes), {}, {}, [], [])
+        interp.run_module()
+        wrapper = interp.frames[0].names.get(annotated.name)
+        node = _wrapper_def(wrapper)
+        if node is None:
+            interp.report(
+                KernelError("STL002", f"the annotated wrapper `{annotated.name}` is not followed"),
+                annotated.node,
+            )
+            return _Run(empty, interp.diagnostics)
+        inputs: dict[str, InputInfo] = {}
+        kwargs: dict[str, Any] = {}
+        for name, dims in annotated.inputs.items():
+            shape = tuple(case.sizes[d] for d in dims)
+            inputs[name] = InputInfo(name, dims)
+            kwargs[name] = Array(name, dims, shape)
+            if seed is not None:
+                rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+                launcher.inputs[name] = rng.standard_normal(shape) + shift
+        kwargs.update(case.values)
+        try:
+            returned = interp.call_value(wrapper, [], kwargs, node)
+        except Precondition as stop:
+            interp.diagnostics.append(
+                Diagnostic(
+                    source.path,
+                    case.span,
+                    "STL045",
+                    f"case {case.text} violates the wrapper's precondition; it is not checked",
+                    severity="warning",
+                    related=((stop.span, "precondition"),),
+                )
+            )
+            return _Run(empty, interp.diagnostics)
+        except Abort:
+            return _Run(empty, interp.diagnostics)
+        except KernelError as error:
+            interp.report(error, node)
+            return _Run(empty, interp.diagnostics)
+        facts = Facts(
+            dict(case.sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True
+        )
+        for target in annotated.targets_for(case):
+            self._target(interp, launcher, target, returned, facts, node)
+        return _Run(facts, interp.diagnostics)
+
+    def _target(
+        self,
+        interp: PallasInterpreter,
+        launcher: Launcher,
+        target: notes.Target,
+        returned: Any,
+        facts: Facts,
+        node: cst.FunctionDef,
+    ) -> None:
+        value = returned
+        if target.index is not None:
+            if not isinstance(returned, (tuple, list)) or target.index >= len(returned):
+                interp.report(
+                    KernelError(
+                        "STL023",
+                        f"the wrapper does not return an item {target.index}",
+                        node=target.span,
+                    ),
+                    node,
+                )
+                return
+            value = returned[target.index]
+        if not isinstance(value, Output):
+            interp.report(
+                KernelError(
+                    "STL002",
+                    f"{target.name} is not the output of a pallas_call "
+                    f"(the wrapper returns {type(value).__name__})",
+                    node=target.span,
+                ),
+                node,
+            )
+            return
+        spec = target.spec
+        result = Result(target.name, target.span, spec, target.spec_text, target.spec_span)
+        facts.results[target.name] = result
+        if spec is None:
+            return
+        sizes = tuple(facts.dims[d] for d in spec.out_dims)
+        if sizes != value.shape:
+            interp.report(
+                KernelError(
+                    "STL030",
+                    f"the output has shape {value.shape}, the spec's dims "
+                    f"{' '.join(spec.out_dims)} have sizes {sizes}",
+                    node=target.span,
+                ),
+                node,
+            )
+            result.complete = False
+            return
+        for wb in launcher.writebacks.get((value.launch, value.index), []):
+            self._write_back(interp, wb, target, spec, facts, result)
+
+    def _write_back(
+        self,
+        interp: PallasInterpreter,
+        wb: WriteBack,
+        target: notes.Target,
+        spec: Spec,
+        facts: Facts,
+        result: Result,
+    ) -> None:
+        dims = spec.out_dims
+        content = wb.content
+        ref_axes = [a for a, squeezed in enumerate(wb.squeezed) if not squeezed]
+        try:
+            _check_alignment(wb, dims)
+        except KernelError as error:
+            interp.report(error, None)  # type: ignore[arg-type]
+            result.complete = False
+            return
+        for box, cell in content.boxes():
+            if isinstance(cell, Undef) and cell.fresh:
+                continue
+            slices = []
+            local = []
+            for a, d in enumerate(dims):
+                start = wb.starts[a]
+                if wb.squeezed[a]:
+                    lo, hi = start, start + 1
+                else:
+                    k = ref_axes.index(a)
+                    lo, hi = start + box[k][0], start + box[k][1]
+                    hi = min(hi, facts.dims[d])
+                    local.append(slice(lo - start, hi - start))
+                slices.append(Slice(d, lo, hi))
+            if any(s.lo >= s.hi for s in slices):
+                continue  # past the end of the output: dropped
+            if isinstance(cell, Undef):
+                interp.report(
+                    KernelError(
+                        "STL044",
+                        f"the write-back of {target.name} stores undefined lanes: {cell.what}",
+                        node=cell.span or wb.span,
+                        notes=(f"written back from the write at line {wb.span.line}",),
+                    ),
+                    None,  # type: ignore[arg-type]
+                )
+                result.complete = False
+                continue
+            if isinstance(cell, bool):
+                interp.report(
+                    KernelError("STL002", "unsupported: a mask written to an output", node=wb.span),
+                    None,  # type: ignore[arg-type]
+                )
+                continue
+            extra = free_dims(cell) - set(dims)
+            if extra:
+                interp.report(
+                    KernelError(
+                        "STL030",
+                        f"the block written to {target.name} still depends on "
+                        f"{', '.join(sorted(extra))}",
+                        notes=(f"expected dims: {' '.join(dims)}",),
+                        help="reduce over those dims before writing",
+                        node=wb.span,
+                    ),
+                    None,  # type: ignore[arg-type]
+                )
+                result.complete = False
+                continue
+            value = None
+            if content.value is not None:
+                value = np.asarray(content.value[tuple(local)], dtype=np.float64).reshape(
+                    tuple(s.hi - s.lo for s in slices)
+                )
+            tile = Tile(tuple(slices), cell, value)
+            facts.obligations.append(
+                Obligation(
+                    "assign", wb.span, target.spec_span, target.name, tile, spec, target.spec_text
+                )
+            )
+            facts.writes.append(Write(target.name, tuple(slices), wb.span))
+
+
+def _check_alignment(wb: WriteBack, dims: tuple[str, ...]) -> None:
+    """The written block's elements are the output's elements at its place."""
+    content = wb.content
+    ref_axes = [a for a, squeezed in enumerate(wb.squeezed) if not squeezed]
+    for k, a in enumerate(ref_axes):
+        axis = content.axes[k]
+        want = f"{dims[a]}[{wb.starts[a]}:{wb.starts[a] + content.shape[k]}]"
+        if axis.dim is None:
+            continue
+        if axis.dim != dims[a] or axis.offset != wb.starts[a]:
+            have = axis.describe(content.shape[k])
+            raise _misplaced(wb, f"it holds {have} but is written to {want}")
+    for d, i in content.fixed:
+        if d not in dims:
+            continue  # reported as a dim the output lacks, if the value depends on it
+        a = dims.index(d)
+        if not wb.squeezed[a] or wb.starts[a] != i:
+            raise _misplaced(wb, f"it holds {d}={i} but is written to {_place(wb, a, dims)}")
+
+
+def _place(wb: WriteBack, a: int, dims: tuple[str, ...]) -> str:
+    if wb.squeezed[a]:
+        return f"{dims[a]}={wb.starts[a]}"
+    return f"{dims[a]}[{wb.starts[a]}:...]"
+
+
+def _misplaced(wb: WriteBack, detail: str) -> KernelError:
+    return KernelError(
+        "STL031",
+        f"the block written back holds other elements than the output block it goes to: {detail}",
+        help="check the out_specs index map against the in_specs index maps",
+        node=wb.span,
+    )
+
+
+def _unused(span: Span) -> Span:
+    return span
