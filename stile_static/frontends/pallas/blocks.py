@@ -40,6 +40,9 @@ class Undef:
     span: Span | None
     what: str
     fresh: bool = False  # an output block not written yet (not an error until read)
+    # lanes computed from blocks that hold different elements: a wrong value the
+    # term language cannot express (reported where it reaches an output)
+    wrong: bool = False
 
 
 Cell = Term | Undef | bool
@@ -136,8 +139,12 @@ def merged_cuts(*blocks: Block) -> tuple[tuple[int, ...], ...]:
     return tuple(tuple(sorted(set().union(*(b.cuts[a] for b in blocks)))) for a in range(ndim))
 
 
+class Misaligned(KernelError):
+    """Operands that hold different elements lane by lane."""
+
+
 def misaligned(what: str, left: str, right: str) -> KernelError:
-    return KernelError(
+    return Misaligned(
         "STL031",
         f"{what} combines blocks that hold different elements: {left} vs {right}",
         notes=(
@@ -281,9 +288,22 @@ NUMPY_UNARY = {
 }
 
 
+def wrong(shape: tuple[int, ...], error: KernelError, value: np.ndarray | None) -> Block:
+    """The result of combining blocks that hold different elements."""
+    return uniform(shape, Undef(None, error.message, wrong=True), value=value)
+
+
 def binary(op: str, left: Block, right: Block, what: str | None = None) -> Block:
     what = what or f"`{op}`"
-    (a, b), axes, fixed = align([left, right], what)
+    try:
+        (a, b), axes, fixed = align([left, right], what)
+    except Misaligned as error:
+        shape = broadcast_shape(left.shape, right.shape)
+        value = None
+        if left.value is not None and right.value is not None:
+            with np.errstate(all="ignore"):
+                value = NUMPY_BINARY[op](left.value, right.value)
+        return wrong(shape, error, value)
     cuts = merged_cuts(a, b)
     cells = tuple(cell_binary(op, x, y) for x, y in zip(refine(a, cuts), refine(b, cuts)))
     value = None
@@ -316,7 +336,11 @@ def unary(fn: str, block: Block) -> Block:
 
 
 def where(mask: Block, yes: Block, no: Block) -> Block:
-    (m, a, b), axes, fixed = align([mask, yes, no], "jnp.where")
+    try:
+        (m, a, b), axes, fixed = align([mask, yes, no], "jnp.where")
+    except Misaligned as error:
+        shape = broadcast_shape(mask.shape, yes.shape, no.shape)
+        return wrong(shape, error, None)
     cuts = merged_cuts(m, a, b)
     cells = []
     for c, x, y in zip(refine(m, cuts), refine(a, cuts), refine(b, cuts)):
@@ -374,16 +398,20 @@ def reduce(block: Block, op: str, axis: int, keepdims: bool = False, what: str =
     out_cells = []
     for idx in np.ndindex(*rest_shape):
         parts: list[Term] = []
+        undefined: Undef | None = None
         for k in range(counts[axis]):
             cell = moved[idx + (k,)]
             if isinstance(cell, Undef):
-                raise undefined_error(cell, what)
+                undefined = undefined or cell
+                continue
             if isinstance(cell, bool):
                 raise KernelError("STL002", f"unsupported: {op} of a mask")
             if is_identity(cell, op):
                 continue
             parts.append(_piece(op, block.axes[axis], cuts[k], cuts[k + 1], cell))
-        out_cells.append(_combine(op, parts))
+        # undefined lanes make the whole reduction undefined (an error only if it
+        # reaches an output, at the lanes' origin)
+        out_cells.append(undefined or _combine(op, parts))
     shape = block.shape[:axis] + block.shape[axis + 1 :]
     axes = block.axes[:axis] + block.axes[axis + 1 :]
     out_cuts = block.cuts[:axis] + block.cuts[axis + 1 :]
@@ -433,13 +461,20 @@ def dot(left: Block, right: Block) -> Block:
     k2, n = right.shape
     if k != k2:
         raise KernelError("STL002", f"dot of shapes {left.shape} and {right.shape}")
-    inner = _merge_axis(
-        left.axes[1],
-        right.axes[0],
-        "dot",
-        left.axes[1].describe(k),
-        right.axes[0].describe(k),
-    )
+    try:
+        inner = _merge_axis(
+            left.axes[1],
+            right.axes[0],
+            "dot",
+            left.axes[1].describe(k),
+            right.axes[0].describe(k),
+        )
+        fixed = merge_fixed([left.fixed, right.fixed], (left.axes[0], right.axes[1], inner), "dot")
+    except Misaligned as error:
+        value = None
+        if left.value is not None and right.value is not None:
+            value = np.matmul(left.value, right.value)
+        return wrong((m, n), error, value)
     out_axes = (left.axes[0], right.axes[1])
     if out_axes[0].dim is not None and out_axes[0].dim == out_axes[1].dim:
         raise KernelError(
@@ -447,7 +482,6 @@ def dot(left: Block, right: Block) -> Block:
         )
     if inner.dim is not None and inner.dim in (out_axes[0].dim, out_axes[1].dim):
         raise KernelError("STL002", f"unsupported: a dot that sums over {inner.dim} and keeps it")
-    fixed = merge_fixed([left.fixed, right.fixed], out_axes + (inner,), "dot")
     kcuts = tuple(sorted(set(left.cuts[1]) | set(right.cuts[0])))
     a = refine(left, (left.cuts[0], kcuts))
     b = refine(right, (kcuts, right.cuts[1]))
@@ -457,17 +491,20 @@ def dot(left: Block, right: Block) -> Block:
     for i in range(na):
         for j in range(nb):
             parts: list[Term] = []
+            undefined: Undef | None = None
             for p in range(nk):
                 x, y = a[i * nk + p], b[p * nb + j]
                 for cell in (x, y):
                     if isinstance(cell, Undef):
-                        raise undefined_error(cell, "the dot product")
+                        undefined = undefined or cell
                     if isinstance(cell, bool):
                         raise KernelError("STL002", "unsupported: dot of a mask")
+                if isinstance(x, Undef) or isinstance(y, Undef):
+                    continue
                 if is_identity(x, "sum") or is_identity(y, "sum"):
                     continue
                 parts.append(_piece("sum", inner, kcuts[p], kcuts[p + 1], _fold("*", x, y)))
-            cells.append(_combine("sum", parts))
+            cells.append(undefined or _combine("sum", parts))
     value = None
     if left.value is not None and right.value is not None:
         value = np.matmul(left.value, right.value)

@@ -124,7 +124,9 @@ class PallasFrontEnd(FrontEnd):
             )
             return _Run(empty, interp.diagnostics)
         except Abort:
-            return _Run(empty, interp.diagnostics)
+            # after a block past the end, the rest of the case is not meaningful
+            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL002")]
+            return _Run(empty, kept)
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
@@ -203,10 +205,10 @@ class PallasFrontEnd(FrontEnd):
         ref_axes = [a for a, squeezed in enumerate(wb.squeezed) if not squeezed]
         try:
             _check_alignment(wb, dims)
+            misplaced = False
         except KernelError as error:
             interp.report(error, None)  # type: ignore[arg-type]
-            result.complete = False
-            return
+            misplaced = True
         for box, cell in content.boxes():
             if isinstance(cell, Undef) and cell.fresh:
                 continue
@@ -224,6 +226,21 @@ class PallasFrontEnd(FrontEnd):
                 slices.append(Slice(d, lo, hi))
             if any(s.lo >= s.hi for s in slices):
                 continue  # past the end of the output: dropped
+            if misplaced:
+                facts.writes.append(Write(target.name, tuple(slices), wb.span))
+                continue
+            if isinstance(cell, Undef) and cell.wrong:
+                interp.report(
+                    KernelError(
+                        "STL031",
+                        f"the block written to {target.name} is wrong: {cell.what}",
+                        help="check the index maps and which grid step initialises the values",
+                        node=wb.span,
+                    ),
+                    None,  # type: ignore[arg-type]
+                )
+                facts.writes.append(Write(target.name, tuple(slices), wb.span))
+                continue
             if isinstance(cell, Undef):
                 interp.report(
                     KernelError(

@@ -377,7 +377,13 @@ class Launcher:
         mask_block = None
         if mask is not None:
             mask_block = _reshape(blocks.broadcast_to(as_block(mask), window), sizes, full)
-        ref.content = blocks.store(ref.content, block, starts, mask_block, f"the write to {ref.name}")
+        try:
+            ref.content = blocks.store(
+                ref.content, block, starts, mask_block, f"the write to {ref.name}"
+            )
+        except blocks.Misaligned as error:
+            value = None if ref.content.value is None else np.full(ref.shape, np.nan)
+            ref.content = blocks.wrong(ref.shape, error, value)
         ref.last_write = span
 
     def slice_value(self, value: Block | Iota, index: tuple) -> Block | Iota:
