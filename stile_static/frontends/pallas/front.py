@@ -209,6 +209,7 @@ class PallasFrontEnd(FrontEnd):
         except KernelError as error:
             interp.report(error, None)  # type: ignore[arg-type]
             misplaced = True
+        written: list[tuple[Slice, ...]] = []
         for box, cell in content.boxes():
             if isinstance(cell, Undef) and cell.fresh:
                 continue
@@ -227,7 +228,7 @@ class PallasFrontEnd(FrontEnd):
             if any(s.lo >= s.hi for s in slices):
                 continue  # past the end of the output: dropped
             if misplaced:
-                facts.writes.append(Write(target.name, tuple(slices), wb.span))
+                written.append(tuple(slices))
                 continue
             if isinstance(cell, Undef) and cell.wrong:
                 interp.report(
@@ -239,7 +240,7 @@ class PallasFrontEnd(FrontEnd):
                     ),
                     None,  # type: ignore[arg-type]
                 )
-                facts.writes.append(Write(target.name, tuple(slices), wb.span))
+                written.append(tuple(slices))
                 continue
             if isinstance(cell, Undef):
                 interp.report(
@@ -285,7 +286,28 @@ class PallasFrontEnd(FrontEnd):
                     "assign", wb.span, target.spec_span, target.name, tile, spec, target.spec_text
                 )
             )
-            facts.writes.append(Write(target.name, tuple(slices), wb.span))
+            written.append(tuple(slices))
+        facts.writes.extend(Write(target.name, r, wb.span) for r in _merged(written))
+
+
+def _merged(regions: list[tuple[Slice, ...]]) -> list[tuple[Slice, ...]]:
+    """One region when the pieces of a write-back tile their bounding box."""
+    if len(regions) <= 1:
+        return regions
+    box = tuple(
+        Slice(parts[0].dim, min(p.lo for p in parts), max(p.hi for p in parts))  # type: ignore[type-var]
+        for parts in zip(*regions)
+    )
+    volume = 1
+    for s in box:
+        volume *= s.hi - s.lo  # type: ignore[operator]
+    pieces = 0
+    for r in regions:
+        size = 1
+        for s in r:
+            size *= s.hi - s.lo  # type: ignore[operator]
+        pieces += size
+    return [box] if pieces == volume else regions
 
 
 def _check_alignment(wb: WriteBack, dims: tuple[str, ...]) -> None:
