@@ -57,6 +57,7 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     import numpy as np
     from libcst.metadata import MetadataWrapper, PositionProvider
 
+    from stile_static.frontends.typed_numpy import TypedNumpy
     from stile_static.interpreter.core import Interpreter
     from stile_static.prover.evaluator import evaluate
 
@@ -65,7 +66,8 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     except cst.ParserSyntaxError:
         assert path.name == "syntax_error.py"
         return
-    facts = Interpreter(wrapper, wrapper.resolve(PositionProvider), "k.py", concrete_seed=3).run()
+    positions = wrapper.resolve(PositionProvider)
+    facts = Interpreter(wrapper, positions, "k.py", TypedNumpy(), concrete_seed=3).run()
     compared = 0
     for ob in facts.obligations:
         assert ob.tile.value is not None

@@ -6,6 +6,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from stile_static.check.checker import check_source
+from stile_static.frontends.typed_numpy import TypedNumpy
 from stile_static.interpreter.core import Interpreter
 from stile_static.ir.obligations import Facts
 
@@ -14,7 +15,7 @@ from .fixture_expectations import FIXTURES
 
 def facts_of(source: str) -> tuple[Facts, list]:
     wrapper = MetadataWrapper(cst.parse_module(source))
-    interp = Interpreter(wrapper, wrapper.resolve(PositionProvider), "k.py")
+    interp = Interpreter(wrapper, wrapper.resolve(PositionProvider), "k.py", TypedNumpy())
     return interp.run(), interp.diagnostics
 
 

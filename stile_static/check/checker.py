@@ -10,14 +10,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..core.diagnostics import Diagnostic, Span
-from ..interpreter.core import Interpreter
-from ..ir.tiles import Tile
+from ..frontends import SourceFile, front_end_for
+from ..ir.obligations import Facts
 from ..prover import egraph as prover
 from ..prover.coverage import check_coverage
 from ..prover.verify import Verdict, Verifier
@@ -40,7 +40,7 @@ class FileReport:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     proved: list[tuple[Span, str, Verdict]] = field(default_factory=list)
     is_kernel: bool = True
-    tile_types: dict[Span, Tile] = field(default_factory=dict)  # for hovers
+    tile_types: dict[Span, Any] = field(default_factory=dict)  # for hovers
 
 
 def _file_error(path: str, message: str, line: int = 1, column: int = 1) -> FileReport:
@@ -134,16 +134,29 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
         )
     except (RecursionError, MemoryError):
         return _file_error(path, "the file is too deeply nested to parse")
-    if not _imports_stile(module):
-        return FileReport(path, is_kernel=False)
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
-    positions = wrapper.resolve(PositionProvider)
-    interp = Interpreter(wrapper, positions, path)
-    facts = interp.run()
-    report = FileReport(path, list(interp.diagnostics), tile_types=interp.tile_types)
-    verifier = Verifier(facts.inputs, facts.dims, options.seed)
+    source = SourceFile(path, data, module, wrapper, wrapper.resolve(PositionProvider))
+    front_end = front_end_for(source)
+    if front_end is None:
+        return FileReport(path, is_kernel=False)
+    analysis = front_end.analyse(source)
+    report = FileReport(path, list(analysis.diagnostics), tile_types=analysis.tile_types)
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
+    for facts in analysis.facts:
+        _verify(facts, options, path, report, failed)
+        report.diagnostics.extend(check_coverage(facts, path))
+    report.diagnostics.extend(failed.values())
+    if options.cross_check:
+        report.diagnostics.extend(cross_check(front_end, source, options.seed))
+    report.diagnostics = _dedupe(report.diagnostics)
+    return report
+
+
+def _verify(
+    facts: Facts, options: Options, path: str, report: FileReport, failed: dict[Span, Diagnostic]
+) -> None:
+    verifier = Verifier(facts.inputs, facts.dims, options.seed)
     for ob in facts.obligations:
         verdict = verifier.verify(ob)
         broken = [s for s in ob.assumes if s in failed]
@@ -158,12 +171,6 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
                 )
         else:
             failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
-    report.diagnostics.extend(failed.values())
-    report.diagnostics.extend(check_coverage(facts, path))
-    if options.cross_check:
-        report.diagnostics.extend(cross_check(wrapper, positions, path, options.seed))
-    report.diagnostics = _dedupe(report.diagnostics)
-    return report
 
 
 def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa: ANN001
@@ -209,24 +216,3 @@ def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
             seen.add(key)
             out.append(d)
     return out
-
-
-def _imports_stile(module: cst.Module) -> bool:
-    """Only files that import stile are kernels; others in a folder are skipped."""
-    for stmt in module.body:
-        if not isinstance(stmt, cst.SimpleStatementLine):
-            continue
-        for small in stmt.body:
-            if isinstance(small, cst.Import):
-                if any(_root(a.name) == "stile" for a in small.names):
-                    return True
-            elif isinstance(small, cst.ImportFrom) and small.module is not None:
-                if _root(small.module) == "stile":
-                    return True
-    return False
-
-
-def _root(node: cst.BaseExpression) -> str:
-    while isinstance(node, cst.Attribute):
-        node = node.value
-    return node.value if isinstance(node, cst.Name) else ""

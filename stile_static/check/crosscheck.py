@@ -10,28 +10,28 @@ the e-graph is checked against numbers computed another way.
 
 from __future__ import annotations
 
-import libcst as cst
 import numpy as np
 
 from ..core.diagnostics import Diagnostic, Span
-from ..interpreter.core import MAX_STEPS, Interpreter
+from ..frontends import FrontEnd, SourceFile
+from ..interpreter.core import MAX_STEPS
 from ..ir.obligations import Facts, Obligation
 from ..prover.evaluator import evaluate
 from ..prover.verify import INPUT_SHIFTS, first_difference
 
 
-def cross_check(
-    wrapper: cst.MetadataWrapper, positions: dict, path: str, seed: int
-) -> list[Diagnostic]:
+def cross_check(front_end: FrontEnd, source: SourceFile, seed: int) -> list[Diagnostic]:
     """Disagreements on the first draw of inputs that shows any (see INPUT_SHIFTS)."""
+    path = source.path
+    complete = True
     for shift in INPUT_SHIFTS:
-        interp = Interpreter(wrapper, positions, path, concrete_seed=seed, concrete_shift=shift)
-        facts = interp.run()
+        runs = front_end.run_concretely(source, seed, shift)
         drawn = f"seed {seed}; inputs drawn from a standard normal shifted by {shift:g}"
-        found = [*_results(facts, path, drawn), *_asserts(facts, path, drawn)]
-        if found or not facts.complete:
+        found = [d for f in runs for d in (*_results(f, path, drawn), *_asserts(f, path, drawn))]
+        complete = all(f.complete for f in runs)
+        if found or not complete:
             break
-    if not facts.complete:
+    if not complete:
         found.append(
             Diagnostic(
                 path,

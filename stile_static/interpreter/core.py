@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import builtins
 import math
-import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 from fractions import Fraction
@@ -25,12 +24,12 @@ from libcst.metadata import CodeRange
 from ..core.diagnostics import Diagnostic, Span
 from ..core.errors import KernelError, Poisoned
 from ..ir import symbolic as sym
-from ..ir import tiles
 from ..ir.obligations import Facts, Obligation, Result, Write
+from ..ir.specs import InputInfo
 from ..ir.symbolic import NeedsUnroll, Sym
-from ..ir.terms import Load
-from ..ir.tiles import Dim, DimSlice, Tile
-from ..spec.parser import InputInfo, SpecError, parse_spec
+from ..ir.tiles import Tile
+from ..spec.parser import SpecError
+from .library import NOT_MINE, Library
 from .loops import LoopRules, Tracker, target_names
 from .values import (
     Builtin,
@@ -38,7 +37,6 @@ from .values import (
     Method,
     Module,
     Poison,
-    ResultRef,
     SpecText,
     as_int,
     as_number,
@@ -51,22 +49,16 @@ MAX_STEPS = 400_000
 MAX_DEPTH = 40
 
 
+# Python's own modules, as far as kernels use them: constants and functions of numbers
 MODULE_ATTRS: dict[str, dict[str, Any]] = {
-    "tnp": {
-        n: Builtin(f"tnp.{n}")
-        for n in ("randn", "TypedResult", "einsum", "exp", "sin", "cos", "sqrt", "maximum")
-    }
-    | {"random": Module("tnp.random")},
-    "tnp.random": {"randn": Builtin("tnp.randn")},
     "np": {"inf": float("inf"), "pi": None, "sqrt": Builtin("sqrt"), "exp": Builtin("exp")},
     "math": {"inf": float("inf"), "sqrt": Builtin("sqrt"), "exp": Builtin("exp")},
-    "stile": {"dim": Builtin("dim"), "numpy": Module("tnp")},
 }
 BUILTINS = {n: Builtin(n) for n in ("range", "min", "max", "abs", "float", "int")}
 UNSUPPORTED_BUILTINS = set(dir(builtins)) - set(BUILTINS)
-ONE_ARGUMENT = {"abs", "float", "int", "sqrt", "exp", "tnp.exp", "tnp.sin", "tnp.cos", "tnp.sqrt"}
-TILE_FUNCTIONS = {"tnp.exp": "exp", "tnp.sin": "sin", "tnp.cos": "cos", "tnp.sqrt": "sqrt"}
-KNOWN_MODULES = {"numpy": "np", "math": "math", "stile.numpy": "tnp", "stile": "stile"}
+ONE_ARGUMENT = {"abs", "float", "int", "sqrt", "exp"}
+PYTHON_CALLS = {"range", "min", "max", "abs", "float", "int", "sqrt", "exp"}
+KNOWN_MODULES = {"numpy": "np", "math": "math"}
 
 
 class _Budget(Exception):
@@ -89,6 +81,7 @@ class Interpreter(LoopRules):
         wrapper: cst.MetadataWrapper,
         positions: dict,
         path: str,
+        library: Library,
         induction: bool = True,
         concrete_seed: int | None = None,
         concrete_shift: float = 0.0,
@@ -96,6 +89,7 @@ class Interpreter(LoopRules):
         self.module = wrapper.module
         self.positions = positions
         self.path = path
+        self.library = library
         self.diagnostics: list[Diagnostic] = []
         self._reported: set[tuple[Span, str]] = set()
         self.dims: dict[str, int] = {}
@@ -108,7 +102,7 @@ class Interpreter(LoopRules):
         self.steps = 0
         self.over_budget = False
         # the tile each variable or call evaluated to, for editor hovers (last one wins)
-        self.tile_types: dict[Span, Tile] = {}
+        self.tile_types: dict[Span, Any] = {}
         self.allow_empty_dim_slices = False  # prefixes of a loop invariant may be empty
         # The concrete domain (cross-check): tiles also carry NumPy arrays computed
         # from seeded random inputs, and every loop is unrolled.
@@ -223,13 +217,7 @@ class Interpreter(LoopRules):
             targets = [t.target for t in node.targets]
         elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
             targets = [node.target]
-        elif isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
-            func = node.value.func
-            if isinstance(func, cst.Attribute) and func.attr.value == "assign":
-                if isinstance(func.value, cst.Name):
-                    result = self.results.get(func.value.value)
-                    if result is not None:
-                        result.complete = False
+        self.library.statement_failed(self, node)
         for target in targets:
             for name in target_names(target):
                 self.store(name, Poison())
@@ -269,8 +257,8 @@ class Interpreter(LoopRules):
         self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
     ) -> None:
         if isinstance(target, cst.Name):
-            value = self._register(target.value, value, value_node)
-            if isinstance(value, Tile):
+            value = self.library.bind(self, target.value, value, value_node)
+            if _hoverable(value):
                 self.tile_types[self.span(target)] = value
             self.store(target.value, value)
             return
@@ -287,34 +275,18 @@ class Interpreter(LoopRules):
             return
         raise KernelError("STL002", "unsupported assignment target", node=target)
 
-    def _register(self, name: str, value: Any, node: cst.CSTNode) -> Any:
-        """Inputs and results take the name of the variable they are first bound to."""
-        if isinstance(value, _NewInput):
-            if name in self.inputs:
-                raise KernelError("STL013", f"input {name} is defined twice", node=node)
-            self.inputs[name] = InputInfo(name, value.dims_)
-            array = None
-            if self.concrete_seed is not None:
-                rng = np.random.default_rng([self.concrete_seed, zlib.crc32(name.encode())])
-                array = rng.standard_normal(value.sizes) + self.concrete_shift
-                self.input_values[name] = array
-            return value.bind(name, array)
-        if isinstance(value, _NewResult):
-            return value.bind(self, name)
-        return value
-
     def exec_Import(self, node: cst.Import) -> None:
         for alias in node.names:
-            dotted = _dotted(alias.name)
+            name = dotted(alias.name)
             if alias.asname is not None:
                 local = alias.asname.name.value  # type: ignore[union-attr]
-                self.store(local, self._module(dotted, alias))
+                self.store(local, self._module(name, alias))
             else:
-                top = dotted.split(".")[0]
+                top = name.split(".")[0]
                 self.store(top, self._module(top, alias))
 
     def _module(self, dotted: str, node: cst.CSTNode) -> Any:
-        known = KNOWN_MODULES.get(dotted)
+        known = self.library.modules.get(dotted) or KNOWN_MODULES.get(dotted)
         return (
             Module(known)
             if known
@@ -322,21 +294,19 @@ class Interpreter(LoopRules):
         )
 
     def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
-        source = _dotted(node.module) if node.module is not None else ""
+        source = dotted(node.module) if node.module is not None else ""
         if source == "__future__":
             return
         if isinstance(node.names, cst.ImportStar):
             raise KernelError("STL002", f"unsupported: `from {source} import *`")
         for alias in node.names:
-            name = _dotted(alias.name)
+            name = dotted(alias.name)
             local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
-            if source == "stile" and name in ("dim", "numpy"):
-                value: Any = MODULE_ATTRS["stile"][name]
-            elif source == "stile.numpy" and name in MODULE_ATTRS["tnp"]:
-                value = MODULE_ATTRS["tnp"][name]
-            elif source in ("numpy", "math") and name in MODULE_ATTRS[KNOWN_MODULES[source]]:
-                value = MODULE_ATTRS[KNOWN_MODULES[source]][name]
-            else:
+            value = self.library.import_from(source, name)
+            if value is NOT_MINE:
+                members = MODULE_ATTRS.get(KNOWN_MODULES.get(source, ""), {})
+                value = members.get(name)
+            if value is None or value is NOT_MINE:
                 value = Poison(f"`{name}` from `{source}` is not part of the kernel dialect")
             self.store(local, value)
 
@@ -446,7 +416,7 @@ class Interpreter(LoopRules):
             if error.node is None:
                 error.node = node
             raise
-        if isinstance(value, Tile) and isinstance(node, (cst.Name, cst.Call)):
+        if isinstance(node, (cst.Name, cst.Call)) and _hoverable(value):
             self.tile_types[self.span(node)] = value
         return value
 
@@ -475,9 +445,12 @@ class Interpreter(LoopRules):
 
     def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
         value = self.eval(node.expression)
+        if isinstance(node.operator, (cst.Minus, cst.Plus)):
+            op = "-" if isinstance(node.operator, cst.Minus) else "+"
+            done = self.library.unary(self, op, value)
+            if done is not NOT_MINE:
+                return done
         if isinstance(node.operator, cst.Minus):
-            if isinstance(value, Tile):
-                return tiles.unary("neg", value)
             if isinstance(value, Sym):
                 return sym.scale(value, -1)
             return -as_number(value, node)
@@ -497,13 +470,9 @@ class Interpreter(LoopRules):
         return self.binary(op, left, right)
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
-        if isinstance(left, Tile) or isinstance(right, Tile):
-            if op not in ("+", "-", "*", "/", "maximum"):
-                raise KernelError("STL002", f"unsupported tile operator `{op}`")
-            for side in (left, right):
-                if not isinstance(side, Tile):
-                    as_number(side, None)
-            return tiles.binary(op, left, right)
+        done = self.library.binary(self, op, left, right)
+        if done is not NOT_MINE:
+            return done
         if op == "maximum":
             return max(as_number(left, None), as_number(right, None))
         if isinstance(left, Sym) or isinstance(right, Sym):
@@ -548,44 +517,25 @@ class Interpreter(LoopRules):
         base = self.eval(node.value)
         attr = node.attr.value
         if isinstance(base, Module):
-            members = MODULE_ATTRS.get(base.name, {})
+            members = self.library.members.get(base.name) or MODULE_ATTRS.get(base.name, {})
             if attr in members and members[attr] is not None:
                 return members[attr]
             raise KernelError(
                 "STL002", f"unsupported: `{base.name}.{attr}` is not part of the kernel dialect"
             )
-        if isinstance(base, Tile) and attr in (
-            "slice",
-            "repeat",
-            "rearrange",
-            "sum",
-            "max",
-            "assert_equivalent",
-        ):
-            return Method(base, attr)
-        if isinstance(base, ResultRef) and attr == "assign":
-            return Method(base, attr)
+        value = self.library.attribute(self, base, attr)
+        if value is not NOT_MINE:
+            return value
         raise KernelError("STL002", f"unsupported attribute `.{attr}` of {kind(base)}")
 
     def eval_Subscript(self, node: cst.Subscript) -> Any:
         base = self.eval(node.value)
-        if not isinstance(base, Dim) or len(node.slice) != 1:
-            raise KernelError(
-                "STL002", "unsupported subscript: only a dim can be sliced, as in `K[0:5]`"
-            )
-        index = node.slice[0].slice
-        if not isinstance(index, cst.Slice) or index.step is not None:
-            raise KernelError("STL013", f"a dim slice needs the form {base.name}[start:stop]")
-        lo = 0 if index.lower is None else as_int(self.eval(index.lower), index.lower)
-        hi = base.size if index.upper is None else as_int(self.eval(index.upper), index.upper)
-        empty = (
-            sym.compare(">", lo, hi) if self.allow_empty_dim_slices else sym.compare(">=", lo, hi)
+        value = self.library.subscript(self, base, node)
+        if value is not NOT_MINE:
+            return value
+        raise KernelError(
+            "STL002", "unsupported subscript: only a dim can be sliced, as in `K[0:5]`"
         )
-        if sym.compare("<", lo, 0) or sym.compare(">", hi, base.size) or empty:
-            raise KernelError(
-                "STL012", f"{base.name}[{lo}:{hi}] is out of bounds of {base.name}[0:{base.size}]"
-            )
-        return DimSlice(base, lo, hi)
 
     def eval_Call(self, node: cst.Call) -> Any:
         func = self.eval(node.func)
@@ -604,7 +554,10 @@ class Interpreter(LoopRules):
         if isinstance(func, Builtin):
             return self.call_builtin(func.name, args, kwargs, node)
         if isinstance(func, Method):
-            return self.call_method(func, args, kwargs, node)
+            value = self.library.call_method(self, func, args, kwargs, node)
+            if value is NOT_MINE:
+                raise KernelError("STL002", f"unsupported method .{func.name}()")
+            return value
         raise KernelError("STL002", f"unsupported call of {kind(func)}")
 
     # ----------------------------------------------------------------- calls
@@ -635,7 +588,12 @@ class Interpreter(LoopRules):
         return None
 
     def call_builtin(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
-        if kwargs and name not in ("tnp.TypedResult",):
+        if name not in PYTHON_CALLS:
+            value = self.library.call(self, name, args, kwargs, node)
+            if value is NOT_MINE:
+                raise KernelError("STL002", f"unsupported call to {name}()")
+            return value
+        if kwargs:
             raise KernelError("STL002", f"unsupported: keyword arguments to {name}()")
         if name == "range":
             ints = [as_int(a, node) for a in args]
@@ -682,215 +640,7 @@ class Interpreter(LoopRules):
                 raise KernelError("STL002", "sqrt of a negative number")
             result = math.sqrt(number) if name == "sqrt" else math.exp(number)
             return int(result) if name == "sqrt" and result == int(result) else result
-        if name == "dim":
-            return self.make_dim(args, node)
-        if name == "tnp.randn":
-            return self.make_input(args, node)
-        if name == "tnp.TypedResult":
-            if kwargs or len(args) != 1 or not isinstance(args[0], SpecText):
-                raise KernelError("STL002", "TypedResult takes one spec string literal", node=node)
-            return _NewResult(args[0], node)
-        if name in TILE_FUNCTIONS:
-            (value,) = args
-            if isinstance(value, Tile):
-                return tiles.unary(TILE_FUNCTIONS[name], value)
-            return self.call_builtin(TILE_FUNCTIONS[name], [value], {}, node)
-        if name == "tnp.maximum":
-            if len(args) != 2:
-                raise KernelError("STL002", "tnp.maximum takes two arguments")
-            return self.binary("maximum", *args)
-        if name == "tnp.einsum":
-            return self.einsum(args, node)
         raise KernelError("STL002", f"unsupported call to {name}()")
-
-    def make_dim(self, args: list, node: cst.Call) -> Dim:
-        if len(args) != 2 or not isinstance(args[0], SpecText) or not isinstance(args[1], int):
-            raise KernelError("STL013", "dim() takes a name and an integer size: dim('M', 10)")
-        name, size = args[0].value, args[1]
-        if not name.isidentifier():
-            raise KernelError("STL013", f"dim name {name!r} is not an identifier")
-        if size <= 0:
-            raise KernelError("STL013", f"dim {name} must have a positive size, not {size}")
-        if name in self.dims and self.dims[name] != size:
-            raise KernelError(
-                "STL013",
-                f"dim {name} redefined with size {size}",
-                notes=(f"it was defined with size {self.dims[name]}",),
-            )
-        self.dims[name] = size
-        return Dim(name, size)
-
-    def make_input(self, args: list, node: cst.Call) -> _NewInput:
-        if not args or not all(isinstance(a, Dim) for a in args):
-            raise KernelError("STL013", "randn() takes the input's dims, e.g. tnp.randn(M, N)")
-        names = tuple(a.name for a in args)
-        if len(set(names)) != len(names):
-            raise KernelError("STL013", f"an input cannot have a dim twice: {' '.join(names)}")
-        return _NewInput(names, tuple(a.size for a in args))
-
-    def einsum(self, args: list, node: cst.Call) -> Tile:
-        if len(args) < 2 or not isinstance(args[-1], SpecText):
-            raise KernelError(
-                "STL015", 'einsum takes tiles and a string: einsum(x, y, "M N, N K -> M K")'
-            )
-        text = args[-1].value
-        if "->" not in text:
-            raise KernelError("STL015", f"einsum string {text!r} has no `->`", node=args[-1].node)
-        lhs, out = text.split("->", 1)
-        operand_dims = [tuple(part.split()) for part in lhs.split(",")]
-        operands = []
-        for value in args[:-1]:
-            operands.append(self.tile_of(value))
-        return tiles.einsum(operands, operand_dims, tuple(out.split()))
-
-    def tile_of(self, value: Any) -> Tile:
-        if isinstance(value, Tile):
-            return value
-        raise KernelError("STL002", f"expected a tile, found {kind(value)}")
-
-    def call_method(self, method: Method, args: list, kwargs: dict, node: cst.Call) -> Any:
-        receiver, name = method.receiver, method.name
-        if name == "assign":
-            return self.assign(receiver, args, node)
-        if name == "assert_equivalent":
-            return self.assert_equivalent(receiver, args, node)
-        if kwargs:
-            raise KernelError("STL002", f"unsupported: keyword arguments to .{name}()")
-        if name == "slice":
-            if len(args) != 3 or not isinstance(args[0], Dim):
-                raise KernelError(
-                    "STL013", "slice takes a dim, a start and a stop: t.slice(M, i, i + 5)"
-                )
-            return tiles.slice_tile(receiver, args[0], as_int(args[1], node), as_int(args[2], node))
-        if name == "repeat":
-            if len(args) != 1:
-                raise KernelError("STL013", "repeat takes one dim: t.repeat(K) or t.repeat(K[0:5])")
-            (arg,) = args
-            if isinstance(arg, Dim):
-                return tiles.repeat(receiver, arg, 0, arg.size)
-            if isinstance(arg, DimSlice):
-                return tiles.repeat(receiver, arg.dim, arg.lo, arg.hi)
-            raise KernelError("STL013", f"repeat expects a dim, found {kind(arg)}")
-        if name == "rearrange":
-            if not all(isinstance(a, Dim) for a in args):
-                raise KernelError("STL013", "rearrange takes dims: t.rearrange(N, M)")
-            return tiles.rearrange(receiver, tuple(args))
-        if name in ("sum", "max"):
-            if len(args) != 1 or not isinstance(args[0], Dim):
-                raise KernelError("STL013", f"{name} takes one dim: t.{name}(N)")
-            return tiles.reduce(receiver, name, args[0])
-        raise KernelError("STL002", f"unsupported method .{name}()")
-
-    def _spec_error(self, error: SpecError, text: SpecText) -> KernelError:
-        span = _inner_span(self.span(text.node), text.node, error.start, error.end)
-        return KernelError(error.code, f"in spec: {error.message}", help=error.help, node=span)
-
-    def assign(self, ref: ResultRef, args: list, node: cst.Call) -> None:
-        result = self.results[ref.name]
-        if len(args) != 1:
-            raise KernelError("STL002", "assign takes one tile")
-        (value,) = args
-        tile = value if isinstance(value, Tile) else None
-        if tile is None:
-            raise KernelError("STL030", f"assign expects a tile, found {kind(value)}")
-        if result.spec is None:
-            result.complete = False
-            return  # the spec error is already reported
-        self._check_dims(tile, result.spec.out_dims, f"result {ref.name}")
-        span = self.span(node)
-        self.obligations.append(
-            Obligation(
-                "assign",
-                span,
-                result.spec_span,
-                ref.name,
-                tile,
-                result.spec,
-                result.spec_text,
-                self.assumptions,
-            )
-        )
-        self.writes.append(Write(ref.name, tile.slices, span))
-
-    def assert_equivalent(self, tile: Tile, args: list, node: cst.Call) -> None:
-        if not args or not isinstance(args[0], SpecText):
-            raise KernelError("STL002", "assert_equivalent takes a spec string literal first")
-        text, overrides = args[0], {}
-        for arg in args[1:]:
-            if not isinstance(arg, DimSlice):
-                raise KernelError("STL013", f"dim overrides look like N[0:64], found {kind(arg)}")
-            overrides[arg.dim.name] = (sym.bound(arg.lo), sym.bound(arg.hi))
-        try:
-            spec = parse_spec(text.value, list(self.inputs.values()), self.dims, overrides)
-        except SpecError as error:
-            raise self._spec_error(error, text) from None
-        self._check_dims(tile, spec.out_dims, "the spec")
-        span = self.span(node)
-        self.obligations.append(
-            Obligation(
-                "assert",
-                span,
-                self.span(text.node),
-                _callee_name(node),
-                tile,
-                spec,
-                text.value,
-                self.assumptions,
-            )
-        )
-
-    def _check_dims(self, tile: Tile, expected: tuple[str, ...], what: str) -> None:
-        if tile.dims == expected:
-            return
-        extra = [d for d in tile.dims if d not in expected]
-        missing = [d for d in expected if d not in tile.dims]
-        if extra and not missing:
-            help_ = f"reduce over {', '.join(extra)} before writing (e.g. .sum({extra[0]}))"
-        elif missing and not extra:
-            help_ = f"broadcast with .repeat({missing[0]})"
-        elif not extra and not missing:
-            help_ = f"use .rearrange({', '.join(expected)})"
-        else:
-            help_ = None
-        raise KernelError(
-            "STL030",
-            f"tile dims do not match {what}",
-            notes=(f"expected: {' '.join(expected) or 'scalar'}", f"found:    {tile.describe()}"),
-            help=help_,
-        )
-
-
-# ---------------------------------------------------------------- new values
-
-
-@dataclass(frozen=True)
-class _NewInput:
-    """``tnp.randn(M, N)`` before it is bound to a name (which names the input)."""
-
-    dims_: tuple[str, ...]
-    sizes: tuple[int, ...]
-
-    def bind(self, name: str, value: np.ndarray | None) -> Tile:
-        slices = tuple(tiles.Slice(d, 0, s) for d, s in zip(self.dims_, self.sizes))
-        return Tile(slices, Load(name, self.dims_), value)
-
-
-class _NewResult:
-    def __init__(self, text: SpecText, node: cst.Call) -> None:
-        self.text = text
-        self.node = node
-
-    def bind(self, interp: Interpreter, name: str) -> ResultRef:
-        spec = None
-        spec_span = interp.span(self.text.node)
-        try:
-            spec = parse_spec(self.text.value, list(interp.inputs.values()), interp.dims)
-        except SpecError as error:
-            interp.report(interp._spec_error(error, self.text), self.text.node)
-        interp.results[name] = Result(
-            name, interp.span(self.node), spec, self.text.value, spec_span
-        )
-        return ResultRef(name)
 
 
 # ------------------------------------------------------------------- helpers
@@ -914,19 +664,12 @@ _COMPARE = {
 }
 
 
-def _dotted(node: cst.BaseExpression) -> str:
+def dotted(node: cst.BaseExpression) -> str:
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
+        return f"{dotted(node.value)}.{node.attr.value}"
     return ""
-
-
-def _callee_name(node: cst.Call) -> str:
-    func = node.func
-    if isinstance(func, cst.Attribute):
-        return _dotted(func.value) or "tile"
-    return "tile"
 
 
 def _parse_float(text: str) -> float:
@@ -936,7 +679,7 @@ def _parse_float(text: str) -> float:
         raise KernelError("STL002", f"float({text!r}) is not a number") from None
 
 
-def _inner_span(span: Span, node: cst.CSTNode, start: int, end: int) -> Span:
+def inner_span(span: Span, node: cst.CSTNode, start: int, end: int) -> Span:
     """The range of characters ``[start, end)`` of a one-line string literal."""
     if not isinstance(node, cst.SimpleString) or span.line != span.end_line:
         return span
@@ -945,3 +688,14 @@ def _inner_span(span: Span, node: cst.CSTNode, start: int, end: int) -> Span:
         return span  # escapes shift offsets: point at the whole literal
     end = max(end, start + 1)
     return Span(span.line, span.column + prefix + start, span.line, span.column + prefix + end)
+
+
+def spec_error(interp: Interpreter, error: SpecError, text: SpecText) -> KernelError:
+    """A spec error located inside the string literal that holds the spec."""
+    span = inner_span(interp.span(text.node), text.node, error.start, error.end)
+    return KernelError(error.code, f"in spec: {error.message}", help=error.help, node=span)
+
+
+def _hoverable(value: Any) -> bool:
+    """Values an editor shows on hover (tiles and front-end values with a DimType)."""
+    return callable(getattr(value, "hover", None)) and not isinstance(value, type)

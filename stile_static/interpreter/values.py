@@ -53,18 +53,14 @@ class Poison:
     reason: str | None = None
 
 
-@dataclass(frozen=True)
-class ResultRef:
-    name: str
-
-
 def kind(value: Any) -> str:
     if isinstance(value, Tile):
         return f"a tile ({value.describe()})"
     if isinstance(value, Dim):
         return f"dim {value.name}"
-    if isinstance(value, (ResultRef,)):
-        return f"result {value.name}"
+    noun = getattr(value, "noun", None)
+    if isinstance(noun, str):
+        return noun  # a front end's own value names itself
     if isinstance(value, SpecText):
         return "a string"
     if isinstance(value, Function):
