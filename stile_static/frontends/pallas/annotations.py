@@ -50,19 +50,22 @@ class Annotated:
     node: cst.FunctionDef
     targets: list[Target] = field(default_factory=list)  # specs unparsed (per case)
     inputs: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    scalars: list[str] = field(default_factory=list)  # wrapper parameters the specs name
     cases: list[Case] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
 
-    def targets_for(self, case: Case) -> list[Target]:
+    def targets_for(self, case: Case) -> tuple[list[Target], list[SpecError]]:
         infos = [InputInfo(n, d) for n, d in self.inputs.items()]
-        out = []
+        infos += [InputInfo(n, ()) for n in self.scalars]
+        out, errors = [], []
         for t in self.targets:
             try:
-                spec = parse_spec(t.spec_text, infos, case.sizes)
-            except SpecError:
+                spec: Spec | None = parse_spec(t.spec_text, infos, case.sizes)
+            except SpecError as error:
                 spec = None
+                errors.append(error)
             out.append(Target(t.name, t.index, t.spec_text, t.span, t.spec_span, spec))
-        return out
+        return out, errors
 
 
 def find(source: SourceFile) -> list[Annotated]:
@@ -123,6 +126,10 @@ def _parse(source: SourceFile, node: cst.FunctionDef, lines: list[tuple[int, str
         for declared, dims in _DECLARED.findall(spec_text):
             if declared in params:
                 annotated.inputs[declared] = tuple(dims.split())
+        for word in re.findall(r"[A-Za-z_]\w*", spec_text):
+            if word in params and word not in annotated.scalars:
+                annotated.scalars.append(word)
+    annotated.scalars = [n for n in annotated.scalars if n not in annotated.inputs]
     dims = sorted({d for ds in annotated.inputs.values() for d in ds})
     for text, span in case_lines:
         try:

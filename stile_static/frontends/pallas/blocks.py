@@ -242,6 +242,13 @@ def _fold(op: str, left: Term, right: Term) -> Term:
             return const(a / b)
         if op == "maximum" and not (a != a or b != b):
             return left if a >= b else right
+        if op == "minimum" and not (a != a or b != b):
+            return left if a <= b else right
+        if not finite and op in ("+", "-", "*"):
+            x, y = float(a), float(b)
+            result = {"+": x + y, "-": x - y, "*": x * y}[op]
+            if result == result:  # inf - inf and 0 * inf stay unfolded
+                return const(result)
     if op in ("+", "-") and isinstance(left, Const) and left.value == float("-inf"):
         if not isinstance(right, Const) or isinstance(right.value, Fraction):
             return left  # -inf + finite
@@ -313,6 +320,25 @@ def binary(op: str, left: Block, right: Block, what: str | None = None) -> Block
     return Block(a.shape, axes, cuts, cells, fixed, value)
 
 
+LN2 = Unary("log", const(2))
+
+
+def unary_term(fn: str, cell: Term) -> Term:
+    """``fn(cell)``; base-2 functions go through the natural ones (exp2(x) =
+    exp(x * ln 2)) so that a kernel scaled by log2(e) meets a spec written with exp."""
+    if fn in ("exp", "exp2") and isinstance(cell, Const) and cell.value == float("-inf"):
+        return const(0)
+    if fn == "exp2":
+        return Unary("exp", _fold("*", cell, LN2))
+    if fn == "log2":
+        return _fold("*", Unary("log", cell), Unary("recip", LN2))
+    if fn == "exp" and isinstance(cell, Const) and cell.value == float("-inf"):
+        return const(0)
+    if fn == "neg" and isinstance(cell, Const) and isinstance(cell.value, Fraction):
+        return const(-cell.value)
+    return Unary(fn, cell)
+
+
 def unary(fn: str, block: Block) -> Block:
     if fn not in UNARY_FUNCTIONS:
         raise KernelError("STL002", f"unsupported: `{fn}` has no counterpart in the term language")
@@ -322,12 +348,8 @@ def unary(fn: str, block: Block) -> Block:
             raise KernelError("STL002", f"unsupported: `{fn}` of a mask")
         if isinstance(cell, Undef):
             cells.append(cell)
-        elif fn == "exp" and isinstance(cell, Const) and cell.value == float("-inf"):
-            cells.append(const(0))
-        elif fn == "neg" and isinstance(cell, Const) and isinstance(cell.value, Fraction):
-            cells.append(const(-cell.value))
         else:
-            cells.append(Unary(fn, cell))
+            cells.append(unary_term(fn, cell))
     value = None
     if block.value is not None:
         with np.errstate(all="ignore"):

@@ -11,7 +11,7 @@ coverage).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, fields, is_dataclass, replace
 from typing import Any
 
 import libcst as cst
@@ -22,10 +22,11 @@ from ...core.errors import KernelError
 from ...interpreter.library import Library
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import free_dims
+from ...ir.terms import Const, Load, Term, const, free_dims
 from ...ir.tiles import Slice, Tile
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from . import annotations as notes
+from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
 from .interp import PallasInterpreter, Precondition
@@ -108,6 +109,15 @@ class PallasFrontEnd(FrontEnd):
             if seed is not None:
                 rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
                 launcher.inputs[name] = rng.standard_normal(shape) + shift
+        for name in annotated.scalars:
+            if name in case.values:
+                continue  # a case's value binds the scalar in the spec too
+            inputs[name] = InputInfo(name, ())
+            value = None
+            if seed is not None:
+                rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
+                launcher.inputs[name] = value = rng.standard_normal(()) + shift
+            kwargs[name] = blocks.scalar(Load(name, ()), value)
         kwargs.update(case.values)
         try:
             returned = interp.call_value(wrapper, [], kwargs, node)
@@ -130,10 +140,25 @@ class PallasFrontEnd(FrontEnd):
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
-        facts = Facts(
-            dict(case.sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True
-        )
-        for target in annotated.targets_for(case):
+        facts = Facts(dict(case.sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
+        targets, errors = annotated.targets_for(case)
+        for target, error in zip([t for t in targets if t.spec is None], errors):
+            start = target.spec_span.column + error.start
+            span = Span(
+                target.spec_span.line,
+                start,
+                target.spec_span.line,
+                start + max(error.end - error.start, 1),
+            )
+            interp.report(
+                KernelError(error.code, f"in spec: {error.message}", help=error.help, node=span),
+                node,
+            )
+        bound = {n: case.values[n] for n in annotated.scalars if n in case.values}
+        for target in targets:
+            if target.spec is not None and bound:
+                spec = Spec(_bind(target.spec.term, bound), target.spec.out_dims)
+                target = replace(target, spec=spec)
             self._target(interp, launcher, target, returned, facts, node)
         return _Run(facts, interp.diagnostics)
 
@@ -288,6 +313,22 @@ class PallasFrontEnd(FrontEnd):
             )
             written.append(tuple(slices))
         facts.writes.extend(Write(target.name, r, wb.span) for r in _merged(written))
+
+
+def _bind(term: Term, values: dict[str, Any]) -> Term:
+    """``term`` with the scalar inputs a case gives values replaced by them."""
+    if isinstance(term, Load):
+        if not term.dims and term.tensor in values:
+            return const(values[term.tensor])
+        return term
+    if isinstance(term, Const) or not is_dataclass(term):
+        return term
+    changes = {}
+    for f in fields(term):
+        part = getattr(term, f.name)
+        if is_dataclass(part) and not isinstance(part, type):
+            changes[f.name] = _bind(part, values)  # type: ignore[arg-type]
+    return replace(term, **changes) if changes else term
 
 
 def _merged(regions: list[tuple[Slice, ...]]) -> list[tuple[Slice, ...]]:

@@ -193,9 +193,7 @@ class Launcher:
         out_axis = func.out_axes
         if isinstance(out_axis, (tuple, list)) or out_axis is None:
             raise KernelError("STL002", "unsupported: vmap out_axes other than one integer")
-        outputs = tuple(
-            _batch(op, out_axis % (len(op.shape) + 1), batch) for op in inner.outputs
-        )
+        outputs = tuple(_batch(op, out_axis % (len(op.shape) + 1), batch) for op in inner.outputs)
         return Lowered(
             inner.kernel,
             (batch, *inner.grid),
@@ -232,9 +230,7 @@ class Launcher:
         self.launches += 1
         serial = self.launches
         self._run(lowered, arrays, serial)
-        outs = [
-            Output(serial, i, op.shape) for i, op in enumerate(lowered.outputs)
-        ]
+        outs = [Output(serial, i, op.shape) for i, op in enumerate(lowered.outputs)]
         return outs[0] if lowered.single_output else outs
 
     def _run(self, lowered: Lowered, arrays: list, serial: int) -> None:
@@ -345,9 +341,7 @@ class Launcher:
             return  # nothing written to this block
         op = state.operand
         assert state.index is not None
-        starts = tuple(
-            i if b is None else i * b for i, b in zip(state.index, op.block)
-        )
+        starts = tuple(i if b is None else i * b for i, b in zip(state.index, op.block))
         self.writebacks.setdefault((serial, k), []).append(
             WriteBack(
                 k,
@@ -391,7 +385,9 @@ class Launcher:
         new_axes = [k for k, item in enumerate(index) if item is None]
         rest = tuple(item for item in index if item is not None)
         if isinstance(value, Iota):
-            if any(not (isinstance(r, slice) and r == slice(None)) and r is not Ellipsis for r in rest):
+            if any(
+                not (isinstance(r, slice) and r == slice(None)) and r is not Ellipsis for r in rest
+            ):
                 raise KernelError("STL002", "unsupported: slicing an index vector")
             shape, coeffs = list(value.shape), list(value.coeffs)
             for k in _positions(index, len(value.shape)):
@@ -430,7 +426,9 @@ def _positions(index: tuple, ndim: int) -> list[int]:
     return out
 
 
-def _normalize(index: tuple, shape: tuple[int, ...]) -> tuple[tuple[int, ...], tuple[int | None, ...]]:
+def _normalize(
+    index: tuple, shape: tuple[int, ...]
+) -> tuple[tuple[int, ...], tuple[int | None, ...]]:
     """Per axis: where the index starts and how many positions it takes
     (``None``: a single integer index, the axis goes away)."""
     items = list(index)

@@ -21,6 +21,7 @@ from ...core.errors import KernelError
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...ir.terms import Unary
 from . import blocks
 from .blocks import Block, Undef
 from .values import (
@@ -150,7 +151,11 @@ MEMBERS: dict[str, set[str]] = {
     "functools": {"partial"},
 }
 CONSTANTS: dict[str, dict[str, Any]] = {
-    "jax": {"numpy": Module("jnp"), "lax": Module("lax"), "experimental": Module("jax.experimental")},
+    "jax": {
+        "numpy": Module("jnp"),
+        "lax": Module("lax"),
+        "experimental": Module("jax.experimental"),
+    },
     "jax.experimental": {"pallas": Module("pl")},
     "jnp": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES}},
     "math": {"e": math.e, "inf": float("inf"), "pi": math.pi},
@@ -470,9 +475,7 @@ class PallasInterpreter(Interpreter):
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
             if isinstance(left, bool) and isinstance(right, bool):
-                return {"&": left and right, "|": left or right, "^": left != right}[
-                    bitwise[name]
-                ]
+                return {"&": left and right, "|": left or right, "^": left != right}[bitwise[name]]
             return blocks.binary(bitwise[name], as_block(left), as_block(right))
         return super().eval_BinaryOperation(node)
 
@@ -632,7 +635,9 @@ class PallasInterpreter(Interpreter):
             if isinstance(item, slice):
                 return base[item]
             if not isinstance(item, int):
-                raise KernelError("STL002", f"a sequence index must be an integer, not {kind(item)}")
+                raise KernelError(
+                    "STL002", f"a sequence index must be an integer, not {kind(item)}"
+                )
             try:
                 return base[item]
             except IndexError:
@@ -914,7 +919,9 @@ class PallasInterpreter(Interpreter):
     def api_plgpu_store(self, args: list, kwargs: dict, node: cst.CSTNode) -> None:
         target, value = args[0], args[1] if len(args) > 1 else kwargs.get("val")
         if isinstance(target, RefView):
-            self.launcher.write(target.ref, target.index, value, kwargs.get("mask"), self.span(node))
+            self.launcher.write(
+                target.ref, target.index, value, kwargs.get("mask"), self.span(node)
+            )
         elif isinstance(target, Ref):
             self.launcher.write(target, (Ellipsis,), value, kwargs.get("mask"), self.span(node))
         else:
@@ -1024,7 +1031,11 @@ class PallasInterpreter(Interpreter):
 
     # math --------------------------------------------------------------
 
-    def api_math_log2(self, args: list, kwargs: dict, node: cst.CSTNode) -> float:
+    def api_math_log2(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if args[0] == math.e:
+            # log2(e) exactly: 1 / ln 2, so that exp2(x * log2(e)) is exp(x)
+            term = Unary("recip", blocks.LN2)
+            return blocks.scalar(term, np.asarray(1 / math.log(2)))
         return math.log2(float(args[0]))
 
     api_np_log2 = api_math_log2
