@@ -59,13 +59,28 @@ class Annotated:
         infos += [InputInfo(n, ()) for n in self.scalars]
         out, errors = [], []
         for t in self.targets:
+            text = _spell_out(t.spec_text, self.inputs)
             try:
-                spec: Spec | None = parse_spec(t.spec_text, infos, case.sizes)
+                spec: Spec | None = parse_spec(text, infos, case.sizes)
             except SpecError as error:
                 spec = None
                 errors.append(error)
             out.append(Target(t.name, t.index, t.spec_text, t.span, t.spec_span, spec))
         return out, errors
+
+
+def _spell_out(text: str, inputs: dict[str, tuple[str, ...]]) -> str:
+    """Later uses of a declared input may omit its dims: ``x`` is ``x[M N]``
+    (same length, so error positions stay right only up to the first one)."""
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        following = text[match.end() :].lstrip()
+        if name in inputs and not following.startswith("["):
+            return f"{name}[{' '.join(inputs[name])}]"
+        return name
+
+    return re.sub(r"\b([A-Za-z_]\w*)\b", fill, text)
 
 
 def find(source: SourceFile) -> list[Annotated]:

@@ -25,6 +25,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
+from typing import Any
 
 import numpy as np
 
@@ -89,6 +90,39 @@ class Block:
         """Every cell with its box of positions."""
         spans = [list(zip(c[:-1], c[1:])) for c in self.cuts]
         return [(box, cell) for box, cell in zip(itertools.product(*spans), self.cells)]
+
+
+@dataclass(frozen=True)
+class LaneSum:
+    """Lane-wise ``op`` (``+`` or ``maximum``) of blocks that hold different elements.
+
+    A loop that accumulates column block after column block into one vector
+    (``acc + a``) adds, in each lane, elements of different columns: no term
+    over the dims says what one lane holds, but a later reduction of the same
+    kind along those lanes is the reduction of every part. Anything else done
+    to it is a value the term language cannot express (reported if it reaches
+    an output).
+    """
+
+    shape: tuple[int, ...]
+    op: str
+    parts: tuple[Block, ...]
+    value: np.ndarray | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def ndim(self) -> int:
+        return len(self.shape)
+
+    def describe(self) -> str:
+        return f"{self.op} of {len(self.parts)} blocks holding different elements"
+
+
+def settle(block: Block | LaneSum, what: str = "this operation") -> Block:
+    """A block; a lane-wise sum of different elements becomes a wrong value."""
+    if isinstance(block, Block):
+        return block
+    error = misaligned(what, "lanes that add up different elements", "a block")
+    return wrong(block.shape, error, block.value)
 
 
 def uniform(
@@ -179,6 +213,7 @@ def merge_fixed(
 
 def broadcast_to(block: Block, shape: tuple[int, ...]) -> Block:
     """NumPy broadcasting; a size-1 axis stretched over a dim pins that dim."""
+    block = settle(block, "a broadcast")
     if block.shape == shape:
         return block
     extra = len(shape) - block.ndim
@@ -300,16 +335,27 @@ def wrong(shape: tuple[int, ...], error: KernelError, value: np.ndarray | None) 
     return uniform(shape, Undef(None, error.message, wrong=True), value=value)
 
 
-def binary(op: str, left: Block, right: Block, what: str | None = None) -> Block:
+def _lane_parts(block: Block | LaneSum, op: str) -> tuple[Block, ...] | None:
+    if isinstance(block, Block):
+        return (block,)
+    return block.parts if block.op == op else None
+
+
+def binary(op: str, left: Any, right: Any, what: str | None = None) -> Any:
     what = what or f"`{op}`"
+    value = None
+    if left.value is not None and right.value is not None:
+        with np.errstate(all="ignore"):
+            value = NUMPY_BINARY[op](left.value, right.value)
+    if isinstance(left, LaneSum) or isinstance(right, LaneSum):
+        return _lane_binary(op, left, right, what, value)
     try:
         (a, b), axes, fixed = align([left, right], what)
     except Misaligned as error:
         shape = broadcast_shape(left.shape, right.shape)
-        value = None
-        if left.value is not None and right.value is not None:
-            with np.errstate(all="ignore"):
-                value = NUMPY_BINARY[op](left.value, right.value)
+        if op in ("+", "-", "maximum") and shape == left.shape == right.shape:
+            parts = (left, right if op != "-" else unary("neg", right))
+            return LaneSum(shape, "+" if op == "-" else op, parts, value)
         return wrong(shape, error, value)
     cuts = merged_cuts(a, b)
     cells = tuple(cell_binary(op, x, y) for x, y in zip(refine(a, cuts), refine(b, cuts)))
@@ -321,6 +367,27 @@ def binary(op: str, left: Block, right: Block, what: str | None = None) -> Block
 
 
 LN2 = Unary("log", const(2))
+
+
+def _lane_binary(op: str, left: Any, right: Any, what: str, value: Any) -> Any:
+    """``+``, ``-`` and ``maximum`` extend a lane-wise sum; ``*`` and ``/`` by a
+    block constant along the lanes distribute over its parts."""
+    shape = broadcast_shape(left.shape, right.shape)
+    kind = "+" if op == "-" else op
+    if op in ("+", "-", "maximum") and shape == left.shape == right.shape:
+        lp, rp = _lane_parts(left, kind), _lane_parts(right, kind)
+        if lp is not None and rp is not None:
+            if op == "-":
+                rp = tuple(unary("neg", p) for p in rp)
+            return LaneSum(shape, kind, lp + rp, value)
+    if op in ("*", "/") and isinstance(left, LaneSum) and left.op == "+":
+        if isinstance(right, Block) and all(a.dim is None for a in right.axes):
+            parts = tuple(binary(op, p, right, what) for p in left.parts)
+            if all(isinstance(p, Block) for p in parts):
+                return LaneSum(shape, "+", parts, value)
+    if op == "*" and isinstance(right, LaneSum) and isinstance(left, Block):
+        return _lane_binary(op, right, left, what, value)
+    return wrong(shape, misaligned(what, "lanes that combine different elements", "a block"), value)
 
 
 def unary_term(fn: str, cell: Term) -> Term:
@@ -340,6 +407,7 @@ def unary_term(fn: str, cell: Term) -> Term:
 
 
 def unary(fn: str, block: Block) -> Block:
+    block = settle(block, f"`{fn}`")
     if fn not in UNARY_FUNCTIONS:
         raise KernelError("STL002", f"unsupported: `{fn}` has no counterpart in the term language")
     cells = []
@@ -358,6 +426,7 @@ def unary(fn: str, block: Block) -> Block:
 
 
 def where(mask: Block, yes: Block, no: Block) -> Block:
+    mask, yes, no = (settle(b, "jnp.where") for b in (mask, yes, no))
     try:
         (m, a, b), axes, fixed = align([mask, yes, no], "jnp.where")
     except Misaligned as error:
@@ -406,8 +475,16 @@ def _piece(op: str, axis: Axis, lo: int, hi: int, cell: Term) -> Term:
     return Reduce(op, axis.dim, axis.offset + lo, axis.offset + hi, cell)
 
 
-def reduce(block: Block, op: str, axis: int, keepdims: bool = False, what: str = "") -> Block:
+def reduce(block: Any, op: str, axis: int, keepdims: bool = False, what: str = "") -> Any:
     """``sum``/``max``/``min`` along ``axis``, cell by cell over global ranges."""
+    if isinstance(block, LaneSum):
+        if block.op != {"sum": "+", "max": "maximum"}.get(op):
+            return reduce(settle(block, f"a {op} reduction"), op, axis, keepdims, what)
+        parts = [reduce(p, op, axis, keepdims, what) for p in block.parts]
+        out = parts[0]
+        for part in parts[1:]:
+            out = binary(block.op, out, part)
+        return out
     if op == "min" and "minimum" not in BINARY_OPS:
         raise KernelError("STL002", "unsupported: a min reduction has no counterpart in terms")
     what = what or f"the {op} reduction"
@@ -447,6 +524,7 @@ def reduce(block: Block, op: str, axis: int, keepdims: bool = False, what: str =
 
 def expand(block: Block, axis: int) -> Block:
     """A new axis of size 1 at ``axis`` (``x[:, None]``, ``keepdims``)."""
+    block = settle(block, "a new axis")
     axis = axis % (block.ndim + 1)
     value = None if block.value is None else np.expand_dims(block.value, axis)
     return Block(
@@ -460,6 +538,7 @@ def expand(block: Block, axis: int) -> Block:
 
 
 def transpose(block: Block, order: tuple[int, ...] | None = None) -> Block:
+    block = settle(block, "a transpose")
     order = order if order is not None else tuple(reversed(range(block.ndim)))
     counts = block.counts()
     grid = np.array(block.cells, dtype=object).reshape(counts)
@@ -477,6 +556,7 @@ def transpose(block: Block, order: tuple[int, ...] | None = None) -> Block:
 
 def dot(left: Block, right: Block) -> Block:
     """``left @ right`` for 2-d blocks: a sum over the shared axis, cell by cell."""
+    left, right = settle(left, "a dot"), settle(right, "a dot")
     if left.ndim != 2 or right.ndim != 2:
         raise KernelError("STL002", "unsupported: dot of blocks that are not 2-d")
     m, k = left.shape
@@ -538,6 +618,7 @@ def window(
 ) -> Block:
     """Positions ``[start, start + size)`` of each axis (``None``: one index, the
     axis disappears); positions outside the block are ``beyond``."""
+    block = settle(block, "an index")
     axes, cuts, shape = [], [], []
     fixed = dict(block.fixed)
     pads = []

@@ -22,7 +22,7 @@ from ...core.errors import KernelError
 from ...interpreter.library import Library
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import Const, Load, Term, const, free_dims
+from ...ir.terms import UNDEF, Const, Load, Term, const, free_dims
 from ...ir.tiles import Slice, Tile
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from . import annotations as notes
@@ -216,6 +216,26 @@ class PallasFrontEnd(FrontEnd):
         for wb in launcher.writebacks.get((value.launch, value.index), []):
             self._write_back(interp, wb, target, spec, facts, result)
 
+    def _concrete_only(
+        self,
+        content: Any,
+        local: list[slice],
+        slices: list[Slice],
+        wb: WriteBack,
+        target: notes.Target,
+        spec: Spec,
+        facts: Facts,
+    ) -> None:
+        """In the concrete domain, an obligation for what a wrong block holds."""
+        values = _values(content, local, slices)
+        if values is not None:
+            tile = Tile(tuple(slices), UNDEF, values)
+            facts.obligations.append(
+                Obligation(
+                    "assign", wb.span, target.spec_span, target.name, tile, spec, target.spec_text
+                )
+            )
+
     def _write_back(
         self,
         interp: PallasInterpreter,
@@ -252,6 +272,9 @@ class PallasFrontEnd(FrontEnd):
                 slices.append(Slice(d, lo, hi))
             if any(s.lo >= s.hi for s in slices):
                 continue  # past the end of the output: dropped
+            if misplaced or (isinstance(cell, Undef) and cell.wrong):
+                # the cross-check still compares what the kernel computed there
+                self._concrete_only(content, local, slices, wb, target, spec, facts)
             if misplaced:
                 written.append(tuple(slices))
                 continue
@@ -300,12 +323,7 @@ class PallasFrontEnd(FrontEnd):
                 )
                 result.complete = False
                 continue
-            value = None
-            if content.value is not None:
-                value = np.asarray(content.value[tuple(local)], dtype=np.float64).reshape(
-                    tuple(s.hi - s.lo for s in slices)
-                )
-            tile = Tile(tuple(slices), cell, value)
+            tile = Tile(tuple(slices), cell, _values(content, local, slices))
             facts.obligations.append(
                 Obligation(
                     "assign", wb.span, target.spec_span, target.name, tile, spec, target.spec_text
@@ -313,6 +331,13 @@ class PallasFrontEnd(FrontEnd):
             )
             written.append(tuple(slices))
         facts.writes.extend(Write(target.name, r, wb.span) for r in _merged(written))
+
+
+def _values(content: Any, local: list[slice], slices: list[Slice]) -> np.ndarray | None:
+    if content.value is None:
+        return None
+    shape = tuple(s.hi - s.lo for s in slices)
+    return np.asarray(content.value[tuple(local)], dtype=np.float64).reshape(shape)  # type: ignore[arg-type]
 
 
 def _bind(term: Term, values: dict[str, Any]) -> Term:

@@ -482,7 +482,7 @@ class PallasInterpreter(Interpreter):
     def binary(self, op: str, left: Any, right: Any) -> Any:
         if isinstance(left, Iota) or isinstance(right, Iota):
             return _iota_binary(op, left, right)
-        if isinstance(left, Block) or isinstance(right, Block):
+        if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
             if op == "**" and right == 2:
                 block = as_block(left)
                 return blocks.binary("*", block, block)
@@ -588,7 +588,7 @@ class PallasInterpreter(Interpreter):
 
     def attribute(self, base: Any, attr: str) -> Any:
         if attr == "shape":
-            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota)):
+            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum)):
                 return tuple(base.shape)
             if isinstance(base, Ref):
                 return base.shape
@@ -609,6 +609,7 @@ class PallasInterpreter(Interpreter):
             return 2 if "16" in base.name else 1 if "8" in base.name else 4
         methods = {
             Block: {"astype", "sum", "max", "min", "mean", "reshape", "T"},
+            blocks.LaneSum: {"astype", "sum", "max"},
             Iota: {"astype"},
             Array: {"reshape", "astype"},
             list: {"append", "extend"},
@@ -901,7 +902,9 @@ class PallasInterpreter(Interpreter):
         fill = (
             as_block(other)
             if other is not None
-            else blocks.scalar(Undef(span, "lanes a masked load leaves without other="))
+            else blocks.scalar(
+                Undef(span, "lanes a masked load leaves without other="), np.asarray(np.nan)
+            )
         )
         return blocks.where(as_block(mask), value, fill)
 

@@ -198,8 +198,8 @@ def as_block(value: Any, what: str = "value") -> Block:
     """Numbers become 0-d blocks; masks and data blocks pass through."""
     from ...ir.terms import const
 
-    if isinstance(value, Block):
-        return value
+    if isinstance(value, (Block, blocks.LaneSum)):
+        return value  # type: ignore[return-value]
     if isinstance(value, bool):
         return blocks.scalar(value, np.asarray(value))
     if isinstance(value, (int, float)) or type(value).__name__ == "Fraction":
