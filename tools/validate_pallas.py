@@ -200,6 +200,20 @@ def table_reference(spec: str, inputs: dict[str, np.ndarray | float]) -> np.ndar
     return np.asarray(fn(*args), dtype=np.float64)
 
 
+def expand_shorthand(spec: str, tensors: dict[str, tuple[str, ...]]) -> str:
+    """``mean[N](x)`` after ``x[M N]`` -> ``mean[N](x[M N])``: the annotation lets later
+    uses of a declared tensor drop its dims, the bare spec parser does not."""
+
+    def expand(match: re.Match[str]) -> str:
+        name = match.group(0)
+        return f"{name}[{' '.join(tensors[name])}]"
+
+    names = "|".join(re.escape(n) for n in sorted(tensors, key=len, reverse=True))
+    if not names:
+        return spec
+    return re.sub(rf"\b(?:{names})\b(?!\s*\[)", expand, spec)
+
+
 def project_reference(
     spec: str, ann: Annotation, case: Case, inputs: dict[str, np.ndarray | float]
 ) -> np.ndarray | None:
@@ -218,7 +232,7 @@ def project_reference(
     infos = [InputInfo(n, dims) for n, dims in tensors.items()]
     infos += [InputInfo(n, ()) for n in sorted(scalars)]
     try:
-        parsed = parse_spec(spec, infos, sizes)
+        parsed = parse_spec(expand_shorthand(spec, tensors), infos, sizes)
     except SpecError:
         return None
     arrays = {n: np.asarray(v, dtype=np.float64) for n, v in inputs.items()}
