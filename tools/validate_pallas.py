@@ -182,6 +182,8 @@ REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "softmax[N](x[MN])": lambda x: _softmax(x, axis=-1),
     "(x[MK],y[KN]->MN)": lambda x, y: x @ y,
     "(x[MN]-mean[N](x))/sqrt(var[N](x)+eps)*w[N]+b[N]": _layer_norm,
+    "mean[N](x)": lambda x: x.mean(axis=-1),
+    "1/sqrt(var[N](x)+eps)": lambda x, eps: 1 / np.sqrt(x.var(axis=-1) + eps),
     "(softmax[Nk]((q[NqD],k[NkD]->NqNk)*sm_scale),v[NkD]->NqD)": lambda q, k, v, sm_scale: (
         _attention(q, k, v, sm_scale)
     ),
