@@ -177,12 +177,24 @@ def _attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float) -> np.
     return _softmax(q @ k.T * scale, axis=-1) @ v
 
 
+def _causal_mha(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float) -> np.ndarray:
+    """(batch, seq, heads, head_dim) attention where query i sees keys 0..i."""
+    scores = np.einsum("bqhd,bkhd->bhqk", q, k) * scale
+    n_q, n_k = scores.shape[-2:]
+    visible = np.arange(n_k)[None, :] <= np.arange(n_q)[:, None]
+    probs = _softmax(np.where(visible, scores, -np.inf), axis=-1)
+    return np.einsum("bhqk,bkhd->bqhd", probs, v)
+
+
 REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "x[N]+y[N]": lambda x, y: x + y,
     "softmax[N](x[MN])": lambda x: _softmax(x, axis=-1),
     "(x[MK],y[KN]->MN)": lambda x, y: x @ y,
     "(x[MN]-mean[N](x))/sqrt(var[N](x)+eps)*w[N]+b[N]": _layer_norm,
     "mean[N](x)": lambda x: x.mean(axis=-1),
+    "(softmax[Nk](where(Nk<=Nq,(q[BNqHD],k[BNkHD]->BHNqNk)*sm_scale,-inf)),v[BNkHD]->BNqHD)": (
+        lambda q, k, v, sm_scale: _causal_mha(q, k, v, sm_scale)
+    ),
     "1/sqrt(var[N](x)+eps)": lambda x, eps: 1 / np.sqrt(x.var(axis=-1) + eps),
     "(softmax[Nk]((q[NqD],k[NkD]->NqNk)*sm_scale),v[NkD]->NqD)": lambda q, k, v, sm_scale: (
         _attention(q, k, v, sm_scale)
