@@ -9,21 +9,28 @@ import pytest
 from stile_static.check.checker import Options, check_file
 from stile_static.core.diagnostics import CODES
 
-from .fixture_expectations import FIXTURES, expected, fixture_files
+from .fixture_expectations import FIXTURES, expected, expected_help, fixture_files
 
 WRONG = {"STL031", "STL032"}
 
 
-@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
+def _fixture_id(path: Path) -> str:
+    return str(path.relative_to(FIXTURES))
+
+
+@pytest.mark.parametrize("path", fixture_files(), ids=_fixture_id)
 def test_fixture_diagnostics(path: Path) -> None:
     report = check_file(str(path))
     actual = {(d.span.line, d.code) for d in report.diagnostics}
     assert actual == expected(path), "\n".join(
         f"{d.span.line}:{d.span.column} {d.code} {d.message}" for d in report.diagnostics
     )
+    for line, text in expected_help(path).items():
+        helps = [d.help or "" for d in report.diagnostics if d.span.line == line]
+        assert any(text in h for h in helps), f"line {line}: no help with {text!r} in {helps}"
 
 
-@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", fixture_files(), ids=_fixture_id)
 def test_fixture_cross_check(path: Path) -> None:
     """A verified kernel agrees with NumPy; a kernel found wrong disagrees with it."""
     static = {code for _, code in expected(path)}
@@ -49,7 +56,7 @@ def test_checking_never_runs_the_kernel(tmp_path: Path, monkeypatch: pytest.Monk
     assert list(tmp_path.iterdir()) == []
 
 
-@pytest.mark.parametrize("path", fixture_files(), ids=lambda p: p.name)
+@pytest.mark.parametrize("path", fixture_files(), ids=_fixture_id)
 def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     """Two independent meanings of a kernel: the arrays the concrete domain computes
     tile by tile, and the NumPy evaluation of the terms the prover reasons about."""
@@ -57,22 +64,25 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     import numpy as np
     from libcst.metadata import MetadataWrapper, PositionProvider
 
-    from stile_static.frontends.typed_numpy import TypedNumpy
-    from stile_static.interpreter.core import Interpreter
+    from stile_static.frontends import SourceFile, front_end_for
     from stile_static.prover.evaluator import evaluate
 
+    text = path.read_text()
     try:
-        wrapper = MetadataWrapper(cst.parse_module(path.read_text()))
+        module = cst.parse_module(text)
     except cst.ParserSyntaxError:
         assert path.name == "syntax_error.py"
         return
-    positions = wrapper.resolve(PositionProvider)
-    facts = Interpreter(wrapper, positions, "k.py", TypedNumpy(), concrete_seed=3).run()
-    compared = 0
-    for ob in facts.obligations:
-        assert ob.tile.value is not None
-        box = tuple(slice(s.lo, s.hi) for s in ob.tile.slices)
-        expected = evaluate(ob.tile.term, facts.input_values, ob.tile.dims, facts.dims)[box]
-        np.testing.assert_allclose(ob.tile.value, expected, rtol=1e-9, atol=1e-12)
-        compared += 1
-    assert compared == len(facts.obligations)
+    wrapper = MetadataWrapper(module)
+    source = SourceFile("k.py", text, module, wrapper, wrapper.resolve(PositionProvider))
+    front_end = front_end_for(source)
+    assert front_end is not None
+    for facts in front_end.run_concretely(source, 3, 0.0):
+        compared = 0
+        for ob in facts.obligations:
+            assert ob.tile.value is not None
+            box = tuple(slice(s.lo, s.hi) for s in ob.tile.slices)
+            expected = evaluate(ob.tile.term, facts.input_values, ob.tile.dims, facts.dims)[box]
+            np.testing.assert_allclose(ob.tile.value, expected, rtol=1e-9, atol=1e-12)
+            compared += 1
+        assert compared == len(facts.obligations)

@@ -7,6 +7,7 @@ import atexit
 import queue
 import sys
 import threading
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -120,7 +121,9 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
         except UnicodeDecodeError as error:
             return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
     try:
-        compile(data, path, "exec", ast.PyCF_ONLY_AST)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the kernel's own warnings are not ours to print
+            compile(data, path, "exec", ast.PyCF_ONLY_AST)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
         return _file_error(path, f"syntax error: {error.msg}", line, column)

@@ -50,7 +50,17 @@ class TypedNumpy(Library):
     members = {
         "tnp": {
             n: Builtin(f"tnp.{n}")
-            for n in ("randn", "TypedResult", "einsum", "exp", "sin", "cos", "sqrt", "maximum")
+            for n in (
+                "randn",
+                "TypedResult",
+                "einsum",
+                "exp",
+                "sin",
+                "cos",
+                "sqrt",
+                "maximum",
+                "zeros",
+            )
         }
         | {"random": Module("tnp.random")},
         "tnp.random": {"randn": Builtin("tnp.randn")},
@@ -67,6 +77,8 @@ class TypedNumpy(Library):
         return NOT_MINE
 
     def subscript(self, interp: Interpreter, base: Any, node: cst.Subscript) -> Any:
+        if isinstance(base, Tile):
+            raise _indexing_error(interp, base, node)
         if not isinstance(base, Dim) or len(node.slice) != 1:
             return NOT_MINE
         index = node.slice[0].slice
@@ -107,6 +119,13 @@ class TypedNumpy(Library):
             return interp.binary("maximum", *args)
         if name == "tnp.einsum":
             return self.einsum(interp, args, node)
+        if name == "tnp.zeros":
+            raise KernelError(
+                "STL002",
+                "unsupported: tnp.zeros; an accumulator starts as the number 0",
+                help="write `acc = 0`, then `acc = acc + tile`: "
+                "a number combines with a tile of any DimType",
+            )
         return NOT_MINE
 
     def binary(self, interp: Interpreter, op: str, left: Any, right: Any) -> Any:
@@ -118,6 +137,17 @@ class TypedNumpy(Library):
             if not isinstance(side, Tile):
                 as_number(side, None)
         return tiles.binary(op, left, right)
+
+    def operator_help(
+        self, op: str, left: Any, right: Any, left_text: str, right_text: str
+    ) -> str | None:
+        if op == "@" and isinstance(left, Tile) and isinstance(right, Tile):
+            return f"contract with einsum: {_einsum_hint(left, right, left_text, right_text)}"
+        if op == "**" and isinstance(left, Tile) and right == 2:
+            return f"square by multiplying: `{left_text} * {left_text}`"
+        if op == "**" and isinstance(left, Tile):
+            return "powers of tiles are not followed; write products of the tile with itself"
+        return None
 
     def unary(self, interp: Interpreter, op: str, value: Any) -> Any:
         if not isinstance(value, Tile):
@@ -344,6 +374,43 @@ class _NewResult:
 
 
 # ------------------------------------------------------------------- helpers
+
+
+def _indexing_error(interp: Interpreter, tile: Tile, node: cst.Subscript) -> KernelError:
+    """NumPy-style ``a[i:j, k:l]`` on a tile: show the ``.slice`` calls that mean it."""
+    name = interp.source_of(node.value)
+    calls = []
+    for dim, element in zip(tile.dims, node.slice):
+        index = element.slice
+        if isinstance(index, cst.Slice) and index.step is None:
+            lo = "0" if index.lower is None else interp.source_of(index.lower)
+            whole = tile.slice_of(dim)
+            if index.upper is not None:
+                hi = interp.source_of(index.upper)
+            else:  # .slice is relative to the tile's current slice: its width
+                hi = str(sym.width(whole.lo, whole.hi)) if whole else "stop"
+            if index.lower is None and index.upper is None:
+                continue  # `:` keeps the whole dim
+            calls.append(f".slice({dim}, {lo}, {hi})")
+        else:
+            calls = []
+            break
+    example = f"{name}{''.join(calls)}" if calls else f"{name}.slice({tile.dims[0]}, start, stop)"
+    return KernelError(
+        "STL002",
+        "unsupported: tiles are sliced along a named dim, not indexed by position",
+        notes=(f"{name} has dims {' '.join(tile.dims)}",),
+        help=f"write `{example}`",
+        node=node,
+    )
+
+
+def _einsum_hint(left: Tile, right: Tile, left_text: str, right_text: str) -> str:
+    """``tnp.einsum(a, b, "M N, N K -> M K")`` with the tiles' own dims, as ``@`` means."""
+    shared = left.dims[-1] if left.dims else "?"
+    out = [d for d in left.dims[:-1]] + [d for d in right.dims if d != shared]
+    spec = f"{' '.join(left.dims)}, {' '.join(right.dims)} -> {' '.join(out)}"
+    return f'`tnp.einsum({left_text}, {right_text}, "{spec}")`'
 
 
 def _callee_name(node: cst.Call) -> str:

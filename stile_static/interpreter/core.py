@@ -178,6 +178,9 @@ class Interpreter(LoopRules):
         handler: Callable[[Any], None] | None = getattr(self, f"exec_{type(stmt).__name__}", None)
         if handler is None:
             self.report(self._unsupported(stmt), stmt)
+            # what it assigns is unknown now; later uses stay silent (no cascade)
+            for name in assigned_names(stmt):
+                self.store(name, Poison())
             return
         self._guarded(stmt, handler)
 
@@ -463,11 +466,22 @@ class Interpreter(LoopRules):
     def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
         op = _BINOPS.get(type(node.operator).__name__)
         if op is None:
-            raise KernelError("STL002", "unsupported binary operator")
+            symbol = node.operator._get_token()  # type: ignore[attr-defined]
+            raise KernelError("STL002", f"unsupported binary operator `{symbol}`")
         left, right = self.eval(node.left), self.eval(node.right)
         if op == "+" and isinstance(left, SpecText) and isinstance(right, SpecText):
             return SpecText(left.value + right.value, node)  # specs built from pieces
-        return self.binary(op, left, right)
+        try:
+            return self.binary(op, left, right)
+        except KernelError as error:
+            if error.help is None:
+                texts = (self.source_of(node.left), self.source_of(node.right))
+                error.help = self.library.operator_help(op, left, right, *texts)
+            raise
+
+    def source_of(self, node: cst.CSTNode) -> str:
+        """The node's text as written, for help lines that quote the kernel."""
+        return self.module.code_for_node(node).strip()
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
         done = self.library.binary(self, op, left, right)
@@ -475,6 +489,8 @@ class Interpreter(LoopRules):
             return done
         if op == "maximum":
             return max(as_number(left, None), as_number(right, None))
+        if op == "@":
+            raise KernelError("STL002", "unsupported operator `@` on numbers")
         if isinstance(left, Sym) or isinstance(right, Sym):
             return sym_binary(op, left, right)
         return number_binary(op, as_number(left, None), as_number(right, None))
@@ -653,6 +669,7 @@ _BINOPS = {
     "FloorDivide": "//",
     "Modulo": "%",
     "Power": "**",
+    "MatrixMultiply": "@",
 }
 _COMPARE = {
     "LessThan": "<",
@@ -699,3 +716,38 @@ def spec_error(interp: Interpreter, error: SpecError, text: SpecText) -> KernelE
 def _hoverable(value: Any) -> bool:
     """Values an editor shows on hover (tiles and front-end values with a DimType)."""
     return callable(getattr(value, "hover", None)) and not isinstance(value, type)
+
+
+def assigned_names(node: cst.CSTNode) -> list[str]:
+    """Every name a statement may bind, at any depth of its body."""
+    found: list[str] = []
+
+    class Targets(cst.CSTVisitor):
+        def visit_AssignTarget(self, n: cst.AssignTarget) -> None:
+            found.extend(target_names(n.target))
+
+        def visit_AugAssign(self, n: cst.AugAssign) -> None:
+            found.extend(target_names(n.target))
+
+        def visit_AnnAssign(self, n: cst.AnnAssign) -> None:
+            found.extend(target_names(n.target))
+
+        def visit_For(self, n: cst.For) -> None:
+            found.extend(target_names(n.target))
+
+        def visit_AsName(self, n: cst.AsName) -> None:
+            found.extend(target_names(n.name))  # type: ignore[arg-type]
+
+        def visit_NamedExpr(self, n: cst.NamedExpr) -> None:
+            found.extend(target_names(n.target))
+
+        def visit_FunctionDef(self, n: cst.FunctionDef) -> bool:
+            found.append(n.name.value)
+            return False  # its body binds names of its own scope
+
+        def visit_ClassDef(self, n: cst.ClassDef) -> bool:
+            found.append(n.name.value)
+            return False
+
+    node.visit(Targets())
+    return found

@@ -55,6 +55,12 @@ class Library:
         """``left op right`` when either operand is one of this library's values."""
         return NOT_MINE
 
+    def operator_help(
+        self, op: str, left: Any, right: Any, left_text: str, right_text: str
+    ) -> str | None:
+        """A help line for an operator the kernel applied and the library rejects."""
+        return None
+
     def unary(self, interp: Interpreter, op: str, value: Any) -> Any:
         """``op`` is ``-`` or ``+``."""
         return NOT_MINE
