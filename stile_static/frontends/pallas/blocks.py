@@ -31,7 +31,19 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
-from ...ir.terms import BINARY_OPS, UNARY_FUNCTIONS, Binary, Const, Reduce, Term, Unary, const
+from ...ir.terms import (
+    BINARY_OPS,
+    UNARY_FUNCTIONS,
+    Binary,
+    Const,
+    Constraint,
+    Reduce,
+    Term,
+    Unary,
+    Where,
+    const,
+    constraint,
+)
 
 
 @dataclass(frozen=True)
@@ -46,7 +58,22 @@ class Undef:
     wrong: bool = False
 
 
-Cell = Term | Undef | bool
+@dataclass(frozen=True)
+class PosCond:
+    """A mask cell that depends on positions along several axes (a causal mask):
+    every ``sum(coeffs[k] * p_k) + const  op  0`` holds (op in ``< <= == > >=``)."""
+
+    parts: tuple[tuple[tuple[int, ...], int, str], ...]
+
+    def negated(self) -> PosCond | None:
+        if len(self.parts) != 1:
+            return None
+        coeffs, const_, op = self.parts[0]
+        flipped = {"<": ">=", "<=": ">", ">": "<=", ">=": "<"}.get(op)
+        return None if flipped is None else PosCond(((coeffs, const_, flipped),))
+
+
+Cell = Term | Undef | bool | PosCond
 
 
 @dataclass(frozen=True)
@@ -268,6 +295,16 @@ def align(blocks: list[Block], what: str) -> tuple[list[Block], tuple[Axis, ...]
 
 
 def _fold(op: str, left: Term, right: Term) -> Term:
+    # masks go outside: Where(c, a, b) op x = Where(c, a op x, b op x), so that the
+    # masked branch (-inf) is folded before anything multiplies it
+    if isinstance(left, Where):
+        if isinstance(right, Where) and right.cond == left.cond:
+            return Where(
+                left.cond, _fold(op, left.then, right.then), _fold(op, left.other, right.other)
+            )
+        return Where(left.cond, _fold(op, left.then, right), _fold(op, left.other, right))
+    if isinstance(right, Where):
+        return Where(right.cond, _fold(op, left, right.then), _fold(op, left, right.other))
     if isinstance(left, Const) and isinstance(right, Const):
         a, b = left.value, right.value
         finite = all(isinstance(v, Fraction) for v in (a, b))
@@ -295,6 +332,14 @@ def cell_binary(op: str, left: Cell, right: Cell) -> Cell:
         return left
     if isinstance(right, Undef):
         return right
+    if isinstance(left, PosCond) or isinstance(right, PosCond):
+        if op == "&":
+            if isinstance(left, bool) or isinstance(right, bool):
+                flag, other = (left, right) if isinstance(left, bool) else (right, left)
+                return other if flag else False
+            if isinstance(left, PosCond) and isinstance(right, PosCond):
+                return PosCond(left.parts + right.parts)
+        raise KernelError("STL002", f"unsupported: `{op}` of a mask over two axes")
     if isinstance(left, bool) or isinstance(right, bool):
         if isinstance(left, bool) and isinstance(right, bool) and op in ("&", "|", "^"):
             return {"&": left and right, "|": left or right, "^": left != right}[op]
@@ -393,6 +438,8 @@ def _lane_binary(op: str, left: Any, right: Any, what: str, value: Any) -> Any:
 def unary_term(fn: str, cell: Term) -> Term:
     """``fn(cell)``; base-2 functions go through the natural ones (exp2(x) =
     exp(x * ln 2)) so that a kernel scaled by log2(e) meets a spec written with exp."""
+    if isinstance(cell, Where):
+        return Where(cell.cond, unary_term(fn, cell.then), unary_term(fn, cell.other))
     if fn in ("exp", "exp2") and isinstance(cell, Const) and cell.value == float("-inf"):
         return const(0)
     if fn == "exp2":
@@ -434,7 +481,16 @@ def where(mask: Block, yes: Block, no: Block) -> Block:
         return wrong(shape, error, None)
     cuts = merged_cuts(m, a, b)
     cells = []
+    pad = len(axes) - mask.ndim
     for c, x, y in zip(refine(m, cuts), refine(a, cuts), refine(b, cuts)):
+        if isinstance(c, PosCond):
+            c = _dim_condition(c, axes, pad)
+        if isinstance(c, tuple):
+            if isinstance(x, Undef) or isinstance(y, Undef):
+                cells.append(x if isinstance(x, Undef) else y)
+            else:
+                cells.append(Where(c, x, y))  # type: ignore[arg-type]
+            continue
         if isinstance(c, Undef):
             cells.append(c)
         elif not isinstance(c, bool):
@@ -448,6 +504,30 @@ def where(mask: Block, yes: Block, no: Block) -> Block:
     if m.value is not None and a.value is not None and b.value is not None:
         value = np.where(m.value.astype(bool), a.value, b.value)
     return Block(m.shape, axes, cuts, tuple(cells), fixed, value)
+
+
+def _dim_condition(cond: PosCond, axes: tuple[Axis, ...], pad: int) -> tuple | bool:
+    """The condition on positions as constraints on the dims the axes run along."""
+    out: list[Constraint] = []
+    for coeffs, const_, op in cond.parts:
+        by_dim: dict[str, int] = {}
+        shift = const_
+        for k, c in enumerate(coeffs):
+            if not c:
+                continue
+            axis = axes[pad + k]
+            if axis.dim is None:
+                raise KernelError(
+                    "STL002", "unsupported: a mask over two axes of a block not tied to dims"
+                )
+            by_dim[axis.dim] = by_dim.get(axis.dim, 0) + c
+            shift -= c * axis.offset  # p = index - offset
+        made = constraint(by_dim, shift, op)
+        if made is False:
+            return False
+        if made is not True:
+            out.append(made)  # type: ignore[arg-type]
+    return tuple(out) if out else True
 
 
 def undefined_error(cell: Undef, where: str) -> KernelError:

@@ -30,6 +30,7 @@ from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
 from .interp import PallasInterpreter, Precondition
+from .ranges import conditions, restrict
 from .values import Array, Closure, Jitted, Output, Partial
 
 
@@ -255,6 +256,7 @@ class PallasFrontEnd(FrontEnd):
             interp.report(error, None)  # type: ignore[arg-type]
             misplaced = True
         written: list[tuple[Slice, ...]] = []
+        conditional = bool(conditions(spec.term))
         for box, cell in content.boxes():
             if isinstance(cell, Undef) and cell.fresh:
                 continue
@@ -324,9 +326,21 @@ class PallasFrontEnd(FrontEnd):
                 result.complete = False
                 continue
             tile = Tile(tuple(slices), cell, _values(content, local, slices))
+            ob_spec = spec
+            if conditional:
+                # decide index conditions (a causal mask) on this block's region
+                region = {s.dim: (s.lo, s.hi) for s in slices}
+                ob_spec = Spec(restrict(spec.term, region), spec.out_dims)  # type: ignore[arg-type]
+                tile = Tile(tile.slices, restrict(cell, region), tile.value)  # type: ignore[arg-type]
             facts.obligations.append(
                 Obligation(
-                    "assign", wb.span, target.spec_span, target.name, tile, spec, target.spec_text
+                    "assign",
+                    wb.span,
+                    target.spec_span,
+                    target.name,
+                    tile,
+                    ob_spec,
+                    target.spec_text,
                 )
             )
             written.append(tuple(slices))

@@ -1104,10 +1104,13 @@ def _grid(grid: Any) -> tuple[int, ...]:
 
 
 def _not(mask: Block) -> Block:
-    cells = []
+    cells: list[Any] = []
     for cell in mask.cells:
+        if isinstance(cell, blocks.PosCond) and cell.negated() is not None:
+            cells.append(cell.negated())
+            continue
         if not isinstance(cell, bool):
-            raise KernelError("STL002", "unsupported: ~ of data")
+            raise KernelError("STL002", "unsupported: ~ of data or of a mask of several conditions")
         cells.append(not cell)
     value = None if mask.value is None else ~mask.value.astype(bool)
     return Block(mask.shape, mask.axes, mask.cuts, tuple(cells), mask.fixed, value)
@@ -1171,11 +1174,11 @@ def _iota_compare(symbol: str, left: Any, right: Any) -> Block:
     }[symbol]
     mask = mask_block(bools)
     if len(mask.cells) > MAX_MASK_CELLS:
-        raise KernelError(
-            "STL002",
-            f"unsupported: a mask with {len(mask.cells)} pieces (such as a causal mask "
-            "that depends on two axes) is too fine to follow",
-        )
+        # a condition along several axes (a causal mask): one cell with the condition
+        cond = blocks.PosCond(((left.coeffs, left.const - k, symbol),))
+        if symbol in ("==", "!="):
+            raise KernelError("STL002", f"unsupported: an index mask `{symbol}` over two axes")
+        return blocks.uniform(left.shape, cond, value=bools)
     return mask
 
 
