@@ -51,6 +51,9 @@ class _Run:
 class PallasFrontEnd(FrontEnd):
     name = "pallas"
 
+    def __init__(self) -> None:
+        self._terms: dict[Term, Term] = {}
+
     def recognises(self, source: SourceFile) -> bool:
         return (
             imports_module(source.module, "jax")
@@ -59,6 +62,7 @@ class PallasFrontEnd(FrontEnd):
         )
 
     def analyse(self, source: SourceFile) -> Analysis:
+        self._terms = {}
         diagnostics: list[Diagnostic] = []
         facts: list[Facts] = []
         for annotated in notes.find(source):
@@ -217,6 +221,9 @@ class PallasFrontEnd(FrontEnd):
         for wb in launcher.writebacks.get((value.launch, value.index), []):
             self._write_back(interp, wb, target, spec, facts, result)
 
+    def _intern(self, term: Term) -> Term:
+        return self._terms.setdefault(term, term)
+
     def _concrete_only(
         self,
         content: Any,
@@ -332,6 +339,10 @@ class PallasFrontEnd(FrontEnd):
                 region = {s.dim: (s.lo, s.hi) for s in slices}
                 ob_spec = Spec(restrict(spec.term, region), spec.out_dims)  # type: ignore[arg-type]
                 tile = Tile(tile.slices, restrict(cell, region), tile.value)  # type: ignore[arg-type]
+            # identical terms as one object: the prover's cache and the evaluator's
+            # memo are keyed by identity (blocks of other batch rows repeat them)
+            ob_spec = Spec(self._intern(ob_spec.term), ob_spec.out_dims)
+            tile = Tile(tile.slices, self._intern(tile.term), tile.value)
             facts.obligations.append(
                 Obligation(
                     "assign",

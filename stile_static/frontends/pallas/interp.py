@@ -89,6 +89,7 @@ IMPORTS = {
     "jax.experimental.pallas.gpu": "plgpu",
     "jax.experimental.pallas.mosaic_gpu": "plgpu",
     "functools": "functools",
+    "jax._src.lax.control_flow.for_loop": "for_loop",
     "math": "math",
     "numpy": "np",
 }
@@ -103,7 +104,8 @@ IGNORED_CONFIG = (
     "GPUCompilerParams",
 )
 MEMBERS: dict[str, set[str]] = {
-    "jax": {"jit", "vmap", "ShapeDtypeStruct"},
+    "jax": {"jit", "vmap", "ShapeDtypeStruct", "custom_vjp", "named_scope"},
+    "for_loop": {"for_loop"},
     "jnp": {
         "zeros",
         "zeros_like",
@@ -202,6 +204,10 @@ class PallasInterpreter(Interpreter):
         for stmt in self.module.body:
             if isinstance(stmt, cst.If):
                 continue  # `if __name__ == "__main__":` and other scripts
+            if isinstance(stmt, cst.SimpleStatementLine) and all(
+                isinstance(small, cst.Expr) for small in stmt.body
+            ):
+                continue  # calls made when the module runs (examples, registrations)
             before = len(self.diagnostics)
             self.exec_stmt(stmt)
             failed = self.diagnostics[before:]
@@ -271,8 +277,8 @@ class PallasInterpreter(Interpreter):
         for param in (*params.params, *params.kwonly_params):
             if param.default is not None:
                 defaults[param.name.value] = self.eval(param.default)
-        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
-            raise KernelError("STL002", "unsupported: *args or **kwargs parameters", node=params)
+        if params.star_kwarg is not None:
+            raise KernelError("STL002", "unsupported: **kwargs parameters", node=params)
         names = self.frames[-1].names if len(self.frames) > 1 else {}
         value: Any = Closure(node, names, defaults)
         for decorator in reversed(node.decorators):
@@ -281,10 +287,13 @@ class PallasInterpreter(Interpreter):
             self.store(node.name.value, value)
 
     def decorate(self, decorator: Any, func: Any, node: cst.Decorator) -> Any:
-        if decorator == Api("jax.jit"):
+        transparent = (Api("jax.jit"), Api("jax.custom_vjp"))
+        if decorator in transparent:
             return Jitted(func)
-        if isinstance(decorator, Partial) and decorator.func == Api("jax.jit"):
+        if isinstance(decorator, Partial) and decorator.func in transparent:
             return Jitted(func)
+        if isinstance(decorator, _Scope):
+            return func
         if isinstance(decorator, _When):
             if decorator.holds:
                 self.call_value(func, [], {}, node)
@@ -314,10 +323,13 @@ class PallasInterpreter(Interpreter):
         positional = [p.name.value for p in params.params]
         kwonly = [p.name.value for p in params.kwonly_params]
         name = func.node.name.value if isinstance(func.node, cst.FunctionDef) else "lambda"
-        if len(args) > len(positional):
+        star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
+        if len(args) > len(positional) and star is None:
             raise KernelError("STL002", f"{name}() takes {len(positional)} positional arguments")
         names = dict(func.names)
         bound = dict(zip(positional, args))
+        if star is not None:
+            bound[star] = tuple(args[len(positional) :])
         for key, value in kwargs.items():
             if key not in positional + kwonly or key in bound:
                 raise KernelError("STL002", f"{name}() got an unexpected argument `{key}`")
@@ -765,6 +777,27 @@ class PallasInterpreter(Interpreter):
         dtype = kwargs.get("dtype", args[1] if len(args) > 1 else Dtype("float32"))
         return ShapeDtype(_shape(shape), dtype if isinstance(dtype, Dtype) else Dtype("float32"))
 
+    def api_jax_named_scope(self, args: list, kwargs: dict, node: cst.CSTNode) -> _Scope:
+        return _Scope()
+
+    def api_jax_custom_vjp(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return Jitted(args[0]) if args else Partial(Api("jax.custom_vjp"), (), ())
+
+    def api_for_loop_for_loop(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """``for_loop(n, body, init)``: ``body(i, refs)`` updates refs holding ``init``."""
+        if len(args) != 3:
+            raise KernelError("STL002", "for_loop takes a count, a body and initial values")
+        count = _int(args[0], "for_loop count")
+        body, init = args[1], args[2]
+        single = not isinstance(init, (tuple, list))
+        values = [init] if single else list(init)
+        refs = [Ref(f"for_loop carry {k}", "scratch", as_block(v)) for k, v in enumerate(values)]
+        carry: Any = refs[0] if single else tuple(refs)
+        for i in range(count):
+            self.call_value(body, [i, carry], {}, node)
+        out = [r.content for r in refs]
+        return out[0] if single else tuple(out)
+
     def api_functools_partial(self, args: list, kwargs: dict, node: cst.CSTNode) -> Partial:
         return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
 
@@ -1042,6 +1075,10 @@ class PallasInterpreter(Interpreter):
         return math.log2(float(args[0]))
 
     api_np_log2 = api_math_log2
+
+
+class _Scope:
+    """``jax.named_scope(name)``: a decorator that changes nothing."""
 
 
 class _When:
