@@ -58,7 +58,7 @@ from ..ir.terms import (
     where,
 )
 
-__all__ = ["InputInfo", "Spec", "SpecError", "parse_spec"]
+__all__ = ["KEYWORDS", "InputInfo", "Spec", "SpecError", "parse_spec", "spec_tokens"]
 
 SYNTAX = "STL020"
 AMBIGUOUS = "STL021"
@@ -70,6 +70,8 @@ _CALLS = _FUNCTIONS + _BINARY_FUNCTIONS + ("where",)
 _REDUCTIONS = ("sum", "max", "min", "mean", "var", "softmax")
 _PUNCTUATION = "()[],:+-*/&"
 _COMPARISONS = ("<=", ">=", "==", "<", ">")
+# Names with a meaning of their own in a spec (never an input or a dim there).
+KEYWORDS = frozenset(_CALLS + _REDUCTIONS + ("and", "inf"))
 
 
 class SpecError(Exception):
@@ -223,6 +225,12 @@ def _apply_ranges(term: Term, ranges: Mapping[str, tuple[int, int]]) -> Term:
 # ``mean[D]`` divides by ``sum[D](_ONE)``, which becomes the size of D's final
 # range once overrides are known (they may come later in the spec).
 _ONE = Const(Fraction(1))
+
+
+def spec_tokens(text: str) -> list[tuple[str, str, int, int]]:
+    """``(kind, text, start, end)`` of each token of a spec; kind is ``num``,
+    ``ident``, ``op``, ``bad`` or ``eof`` (last)."""
+    return [(t.kind, t.text, t.start, t.end) for t in _tokenize(text)]
 
 
 def _tokenize(text: str) -> list[_Token]:
