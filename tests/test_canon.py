@@ -7,7 +7,21 @@ import random
 import numpy as np
 import pytest
 
-from stile_static.ir.terms import NEG_INF, Binary, Const, Load, Reduce, Term, Unary, const
+from stile_static.ir.terms import (
+    IDENTITY,
+    NEG_INF,
+    POS_INF,
+    UNDEF,
+    Binary,
+    Const,
+    Load,
+    Reduce,
+    Term,
+    Unary,
+    Where,
+    const,
+    constraint,
+)
 from stile_static.prover import canon
 from stile_static.prover.evaluator import evaluate_named
 
@@ -36,7 +50,7 @@ def random_term(rng: random.Random, depth: int) -> Term:
 
 
 def values(term: Term, inputs: dict) -> np.ndarray:
-    named = evaluate_named(term, inputs)
+    named = evaluate_named(term, inputs, sizes=SIZES)
     axes = tuple(sorted(SIZES))
     array = named.array
     for axis in axes:
@@ -129,3 +143,162 @@ def test_max_over_a_prefix_that_may_be_empty_is_not_normalized() -> None:
     ik = sym.variable(sym.LoopVar("ik", range(0, 256, 32)))
     with pytest.raises(canon.CannotNormalize):
         canon.normalize(Reduce("max", "B", 0, ik, Load("x", ("A", "B"))))
+
+
+# ---------------------------------------------------------------- masks and new functions
+
+A_LT_2 = constraint({"A": 1}, -2, "<")  # A < 2
+B_GE_1 = constraint({"B": 1}, -1, ">=")  # B >= 1
+A_LE_B = constraint({"A": 1, "B": -1}, 0, "<=")  # A <= B
+
+
+def random_masked_term(rng: random.Random, depth: int) -> Term:
+    """Terms with the functions, min reductions and masks added for Triton and Pallas."""
+    if depth == 0 or rng.random() < 0.2:
+        choice = rng.random()
+        if choice < 0.15:
+            return const(rng.choice([0, 1, 2, -3, 0.5]))
+        if choice < 0.2:
+            return rng.choice([NEG_INF, POS_INF])
+        return rng.choice(LEAVES)
+    kind = rng.random()
+    if kind < 0.2:
+        fn = rng.choice(["exp", "exp2", "log", "log2", "rsqrt", "sigmoid", "neg", "sqrt"])
+        return Unary(fn, random_masked_term(rng, depth - 1))
+    if kind < 0.45:
+        cond = tuple(rng.sample([A_LT_2, B_GE_1, A_LE_B], rng.randint(1, 2)))
+        return Where(cond, random_masked_term(rng, depth - 1), random_masked_term(rng, depth - 1))
+    if kind < 0.75:
+        op = rng.choice(["+", "-", "*", "/", "maximum", "minimum"])
+        return Binary(op, random_masked_term(rng, depth - 1), random_masked_term(rng, depth - 1))
+    dim = rng.choice(list(SIZES))
+    lo = rng.randrange(0, SIZES[dim])
+    hi = rng.randrange(lo, SIZES[dim] + 1)
+    op = rng.choice(["sum", "max", "min"])
+    body = random_masked_term(rng, depth - 1)
+    if rng.random() < 0.5:  # a mask with the reduction's identity, the clipping case
+        body = Where((rng.choice([A_LT_2, B_GE_1, A_LE_B]),), body, IDENTITY[op])
+    return Reduce(op, dim, lo, hi, body)
+
+
+def _inputs(seed: int) -> dict:
+    data = np.random.default_rng(seed)
+    return {
+        "x": data.uniform(0.2, 2.0, 3),
+        "y": data.standard_normal((3, 4)),
+        "z": data.uniform(-2.0, 2.0, 4),
+    }
+
+
+def assert_same_values(term: Term, back: Term, seed: int) -> None:
+    inputs = _inputs(seed)
+    with np.errstate(all="ignore"):
+        want, got = values(term, inputs), values(back, inputs)
+    # Where the original is a finite real, the canonical form must agree with it;
+    # where it is an infinity, the canonical form is that infinity or undefined.
+    defined = np.isfinite(want)
+    np.testing.assert_allclose(got[defined], want[defined], rtol=1e-7, atol=1e-9)
+    infinite = np.isinf(want)
+    assert np.all((got[infinite] == want[infinite]) | np.isnan(got[infinite]))
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_canonical_form_with_masks_is_equivalent(seed: int) -> None:
+    term = random_masked_term(random.Random(seed), 4)
+    try:
+        form = canon.normalize(term)
+    except canon.CannotNormalize:
+        return
+    assert_same_values(term, canon.to_term(form), seed)
+
+
+def test_most_masked_terms_are_normalized() -> None:
+    normalized = 0
+    for seed in range(300):
+        try:
+            canon.normalize(random_masked_term(random.Random(seed), 4))
+            normalized += 1
+        except canon.CannotNormalize:
+            pass
+    assert normalized > 150
+
+
+def _same(a: Term, b: Term, seed: int = 0) -> bool:
+    """Equal canonical forms (and then, checked, equal values)."""
+    equal = canon.normalize(a) == canon.normalize(b)
+    if equal:
+        assert_same_values(a, b, seed)
+    return equal
+
+
+@pytest.mark.parametrize("op", ["sum", "max", "min"])
+def test_a_mask_with_the_identity_clips_the_reduction(op: str) -> None:
+    y = Load("y", ("A", "B"))
+    masked = Reduce(op, "B", 0, 4, Where((B_GE_1,), y, IDENTITY[op]))
+    assert _same(masked, Reduce(op, "B", 1, 4, y))
+    # a bound B < 3 from the other side, and both at once as a conjunction
+    below = constraint({"B": 1}, -3, "<")
+    assert _same(Reduce(op, "B", 0, 4, Where((below,), y, IDENTITY[op])), Reduce(op, "B", 0, 3, y))
+    both = Reduce(op, "B", 0, 4, Where((B_GE_1, below), y, IDENTITY[op]))
+    assert _same(both, Reduce(op, "B", 1, 3, y))
+    # the mask written the other way round: identity where the bound holds
+    flipped = Reduce(op, "B", 0, 4, Where((below,), IDENTITY[op], y))
+    assert _same(flipped, Reduce(op, "B", 3, 4, y))
+
+
+def test_a_mask_with_another_value_does_not_clip() -> None:
+    y = Load("y", ("A", "B"))
+    wrong = Reduce("sum", "B", 0, 4, Where((B_GE_1,), y, const(1)))
+    assert not _same(wrong, Reduce("sum", "B", 1, 4, y))
+    max_with_zero = Reduce("max", "B", 0, 4, Where((B_GE_1,), y, const(0)))
+    assert not _same(max_with_zero, Reduce("max", "B", 1, 4, y))
+
+
+def test_a_mask_on_two_dims_stays_a_mask() -> None:
+    y = Load("y", ("A", "B"))
+    causal = Reduce("sum", "B", 0, 4, Where((A_LE_B,), Unary("exp", y), const(0)))
+    same = Reduce("sum", "B", 0, 4, Where((A_LE_B,), Unary("exp", y), const(0)))
+    assert _same(causal, same)
+    assert not _same(causal, Reduce("sum", "B", 0, 4, Unary("exp", y)))
+
+
+def test_masks_float_out_of_operations() -> None:
+    y, x = Load("y", ("A", "B")), Load("x", ("A",))
+    a, b = Where((A_LT_2,), y, const(0)), Where((A_LT_2,), x, const(2))
+    assert _same(Binary("*", a, b), Where((A_LT_2,), Binary("*", y, x), const(0)))
+    assert _same(Unary("exp", a), Where((A_LT_2,), Unary("exp", y), const(1)))
+    assert _same(Binary("+", a, x), Where((A_LT_2,), Binary("+", y, x), x))
+    assert _same(Where((A_LT_2,), y, y), y)
+    # a mask inside a sum times a factor floats to the top, where clipping sees it
+    body = Binary("*", x, Where((B_GE_1,), y, const(0)))
+    assert _same(Reduce("sum", "B", 0, 4, body), Reduce("sum", "B", 1, 4, Binary("*", x, y)))
+
+
+def test_masked_softmax_denominator_from_minus_infinity() -> None:
+    y = Load("y", ("A", "B"))
+    scores = Where((B_GE_1,), y, NEG_INF)  # masked lanes are -inf, exp makes them 0
+    total = Reduce("sum", "B", 0, 4, Unary("exp", scores))
+    assert _same(total, Reduce("sum", "B", 1, 4, Unary("exp", y)))
+    top = Reduce("max", "B", 0, 4, scores)
+    assert _same(top, Reduce("max", "B", 1, 4, y))
+
+
+def test_infinities_are_not_folded_dishonestly() -> None:
+    with pytest.raises(canon.CannotNormalize):
+        canon.normalize(Binary("-", NEG_INF, NEG_INF))
+    with pytest.raises(canon.CannotNormalize):
+        canon.normalize(Binary("+", NEG_INF, POS_INF))
+    with pytest.raises(canon.CannotNormalize):
+        canon.normalize(Binary("+", UNDEF, const(0)))
+    assert canon.normalize(Unary("exp", NEG_INF)) == canon.normalize(const(0))
+    assert canon.normalize(Binary("+", Load("x", ("A",)), NEG_INF)) == canon.NEG_INF
+    assert canon.normalize(Binary("minimum", POS_INF, Load("x", ("A",)))) == canon.normalize(
+        Load("x", ("A",))
+    )
+
+
+def test_logs_of_exponentials() -> None:
+    x = Load("x", ("A",))
+    assert _same(Unary("log", Unary("exp", x)), x)
+    assert _same(Unary("log2", Unary("exp2", x)), x)
+    assert not _same(Unary("log", Unary("exp2", x)), x)

@@ -10,14 +10,17 @@ import pytest
 
 from stile_static.ir.terms import (
     NEG_INF,
+    UNDEF,
     Binary,
     Const,
     Load,
     Reduce,
     Term,
     Unary,
+    Where,
     add,
     const,
+    constraint,
     div,
     mul,
     sub,
@@ -60,6 +63,22 @@ def _online_softmax(tiles: list[tuple[int, int]]) -> tuple[Term, Term]:
     return m, denominator
 
 
+def fn(name: str, t: Term) -> Term:
+    return Unary(name, t)
+
+
+def minimum(a: Term, b: Term) -> Term:
+    return Binary("minimum", a, b)
+
+
+def lowest(lo: int, hi: int, body: Term, dim: str = "N") -> Term:
+    return Reduce("min", dim, lo, hi, body)
+
+
+CAUSAL = (constraint({"M": 1, "N": -1}, 0, "<="),)  # M <= N
+MASKED = Where(CAUSAL, X, NEG_INF)
+
+
 SPEC_MAX = peak(0, 10, X)
 SPEC_SUM = total(0, 10, exp(sub(X, SPEC_MAX)))
 ONLINE_MAX, ONLINE_SUM = _online_softmax([(0, 5), (5, 10)])
@@ -92,6 +111,16 @@ TRUE = {
     "reciprocal_of_exp": (Unary("recip", Unary("recip", exp(A))), exp(A)),
     "online_softmax_max": (ONLINE_MAX, SPEC_MAX),
     "online_softmax_sum": (ONLINE_SUM, SPEC_SUM),
+    "exp2_of_sum": (mul(fn("exp2", A), fn("exp2", B)), fn("exp2", add(B, A))),
+    "exp2_cancel": (mul(fn("exp2", sub(A, B)), fn("exp2", B)), fn("exp2", A)),
+    "log_of_exp": (fn("log", exp(add(A, B))), add(B, A)),
+    "rsqrt_of_positive": (fn("rsqrt", exp(A)), Unary("recip", fn("sqrt", exp(A)))),
+    "sigmoid": (fn("sigmoid", A), Unary("recip", add(const(1), exp(mul(const(-1), A))))),
+    "commute_minimum": (minimum(A, B), minimum(B, A)),
+    "minimum_pos_inf": (minimum(POS_INF, X), X),
+    "adjacent_mins_merge": (minimum(lowest(0, 4, X), lowest(4, 10, X)), lowest(0, 10, X)),
+    "min_shift": (lowest(0, 10, add(X, Y)), add(lowest(0, 10, X), Y)),
+    "identical_masks": (mul(exp(MASKED), A), mul(A, exp(MASKED))),
 }
 
 FALSE = {
@@ -115,6 +144,15 @@ FALSE = {
     "exp_max_empty_range": (peak(4, 4, exp(X)), exp(peak(4, 4, X))),
     "softmax_wrong_tile": (_online_softmax([(0, 5), (6, 10)])[1], SPEC_SUM),
     "nan_constant": (Const(float("nan")), Const(float("nan"))),
+    "undefined_is_not_undefined": (UNDEF, UNDEF),
+    "undefined_times_zero": (mul(const(0), UNDEF), const(0)),
+    "undefined_masked_lanes": (Where(CAUSAL, X, UNDEF), Where(CAUSAL, X, UNDEF)),
+    "log_of_exp2": (fn("log", fn("exp2", A)), A),
+    "rsqrt_is_not_sqrt": (fn("rsqrt", exp(A)), fn("sqrt", exp(A))),
+    "min_is_not_max": (lowest(0, 10, X), peak(0, 10, X)),
+    "min_scaled_by_sign": (lowest(0, 10, mul(Y, X)), mul(Y, lowest(0, 10, X))),
+    "different_masks": (Where(CAUSAL, X, NEG_INF), Where(CAUSAL, X, const(0))),
+    "mask_dropped": (MASKED, X),
 }
 
 

@@ -105,6 +105,11 @@ CONSTRUCTORS: dict[str, tuple[tuple[str, ...], _Builder]] = {
         name: ((EXPR,), lambda a, fn=fn: Unary(fn, a[0]))
         for name, fn in [
             ("Exp", "exp"),
+            ("Exp2", "exp2"),
+            ("Log", "log"),
+            ("Log2", "log2"),
+            ("Rsqrt", "rsqrt"),
+            ("Sigmoid", "sigmoid"),
             ("Sin", "sin"),
             ("Cos", "cos"),
             ("Sqrt", "sqrt"),
@@ -114,13 +119,22 @@ CONSTRUCTORS: dict[str, tuple[tuple[str, ...], _Builder]] = {
     },
     **{
         name: ((EXPR, EXPR), lambda a, op=op: Binary(op, a[0], a[1]))
-        for name, op in [("Add", "+"), ("Sub", "-"), ("Mul", "*"), ("Div", "/"), ("Max", "maximum")]
+        for name, op in [
+            ("Add", "+"),
+            ("Sub", "-"),
+            ("Mul", "*"),
+            ("Div", "/"),
+            ("Max", "maximum"),
+            ("Min", "minimum"),
+        ]
     },
     "Sum": ((DIM, INT, INT, EXPR), lambda a: Reduce("sum", a[0], a[1], a[2], a[3])),
     "RMax": ((DIM, INT, INT, EXPR), lambda a: Reduce("max", a[0], a[1], a[2], a[3])),
+    "RMin": ((DIM, INT, INT, EXPR), lambda a: Reduce("min", a[0], a[1], a[2], a[3])),
 }
-# Load is a leaf the prover adds; a rule mentioning it cannot be checked here
-UNCHECKABLE_CONSTRUCTORS = {"Load"}
+# Load is a leaf the prover adds, Where an opaque node whose condition is text:
+# a rule mentioning either cannot be checked here (and no rule does)
+UNCHECKABLE_CONSTRUCTORS = {"Load", "Where"}
 RELATIONS = ("fin", "pos", "nz")
 
 

@@ -290,3 +290,172 @@ def test_deep_nesting_is_a_spec_error() -> None:
     with pytest.raises(SpecError) as info:
         parse_spec("(" * 5000 + "N" + ")" * 5000, INPUTS, DIMS)
     assert info.value.code == "STL020"
+
+
+# ---------------------------------------------------------------- additions for Triton and Pallas
+
+SCALAR_INPUTS = (*INPUTS, InputInfo("eps", ()), InputInfo("S", ("qctx", "nctx")))
+
+
+@pytest.fixture(scope="module")
+def more_arrays(arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(1)
+    return {
+        **arrays,
+        "eps": np.asarray(0.125),
+        "S": rng.standard_normal((DIMS["qctx"], DIMS["nctx"])),
+        "pos": rng.uniform(0.5, 2.0, (DIMS["M"], DIMS["N"])),
+    }
+
+
+def _layer_norm(v: Arrays) -> np.ndarray:
+    a = v["a"]
+    centred = a - a.mean(axis=1, keepdims=True)
+    return centred / np.sqrt(a.var(axis=1, keepdims=True) + v["eps"])
+
+
+def _causal_softmax(v: Arrays) -> np.ndarray:
+    q, k = np.arange(DIMS["qctx"])[:, None], np.arange(DIMS["nctx"])[None, :]
+    scores = np.where(k <= q, v["S"], -np.inf)
+    return softmax(scores, axis=1)
+
+
+ADDED: list[tuple[str, tuple[str, ...], Callable[[Arrays], np.ndarray]]] = [
+    ("mean[N](M N)", ("M",), lambda v: v["a"].mean(axis=1)),
+    ("mean[N](M N[1:4])", ("M",), lambda v: v["a"][:, 1:4].mean(axis=1)),
+    (
+        "mean[N](M N) + 0 * N[1:4] M",  # an override after the mean changes its size
+        ("M", "N"),
+        lambda v: np.repeat(v["a"][:, 1:4].mean(axis=1)[:, None], 6, axis=1),
+    ),
+    ("var[N](M N)", ("M",), lambda v: v["a"].var(axis=1)),
+    ("var[N[0:3]](M N)", ("M",), lambda v: v["a"][:, :3].var(axis=1)),
+    ("min[N](M N)", ("M",), lambda v: v["a"].min(axis=1)),
+    ("(M N - mean[N](M N)) * rsqrt(var[N](M N) + eps)", ("M", "N"), _layer_norm),
+    (
+        "exp2(M N) + log(exp(M N)) - log2(exp2(N))",
+        ("M", "N"),
+        lambda v: np.exp2(v["a"]) + v["a"] - v["x"],
+    ),
+    ("sigmoid(M N)", ("M", "N"), lambda v: 1 / (1 + np.exp(-v["a"]))),
+    ("minimum(M N, 0)", ("M", "N"), lambda v: np.minimum(v["a"], 0)),
+    ("eps * N", ("N",), lambda v: 0.125 * v["x"]),
+    ("eps[] + 1", (), lambda v: np.asarray(1.125)),
+    ("where(N < 4, N, 0)", ("N",), lambda v: np.where(np.arange(6) < 4, v["x"], 0)),
+    (
+        "where(2 < N & N <= 4 and M >= 1, M N, -1)",
+        ("M", "N"),
+        lambda v: np.where(
+            (np.arange(6)[None, :] > 2)
+            & (np.arange(6)[None, :] <= 4)
+            & (np.arange(3)[:, None] >= 1),
+            v["a"],
+            -1,
+        ),
+    ),
+    (
+        "where(N == 2 * M - 1, M N, 0)",
+        ("M", "N"),
+        lambda v: np.where(np.arange(6)[None, :] == 2 * np.arange(3)[:, None] - 1, v["a"], 0),
+    ),
+    (
+        "where(-N + 3 > M, M N, 0)",
+        ("M", "N"),
+        lambda v: np.where(3 - np.arange(6)[None, :] > np.arange(3)[:, None], v["a"], 0),
+    ),
+    ("where(N < 0, N, 7)", ("N",), lambda v: np.full(6, 7.0)),
+    ("where(N < 100, N, 0)", ("N",), lambda v: v["x"]),
+    ("softmax[nctx](where(nctx <= qctx, S[qctx nctx], -inf))", ("qctx", "nctx"), _causal_softmax),
+    ("max[N](where(N < 2, M N, -inf))", ("M",), lambda v: v["a"][:, :2].max(axis=1)),
+    ("maximum(M N, -inf) + 0 * minimum(M N, inf)", ("M", "N"), lambda v: v["a"]),
+]
+
+
+@pytest.mark.parametrize(("text", "out_dims", "expected"), ADDED, ids=[e[0] for e in ADDED])
+def test_added_forms_match_numpy(
+    text: str,
+    out_dims: tuple[str, ...],
+    expected: Callable[[Arrays], np.ndarray],
+    more_arrays: dict[str, np.ndarray],
+) -> None:
+    spec = parse_spec(text, SCALAR_INPUTS, DIMS)
+    assert spec.out_dims == out_dims
+    got = evaluate(spec.term, more_arrays, spec.out_dims, DIMS)
+    np.testing.assert_allclose(got, expected(more_arrays), rtol=1e-12, atol=1e-12)
+
+
+def test_added_term_shapes() -> None:
+    from stile_static.ir.terms import NEG_INF, POS_INF, Where, constraint
+
+    assert parse_spec("-inf", INPUTS, DIMS).term == NEG_INF
+    assert parse_spec("inf", INPUTS, DIMS).term == POS_INF
+    assert parse_spec("eps", SCALAR_INPUTS, DIMS).term == Load("eps", ())
+    assert parse_spec("min[N](M N)", INPUTS, DIMS).term == Reduce(
+        "min", "N", 0, 6, Load("a", ("M", "N"))
+    )
+    mean = parse_spec("mean[N](M N[0:4])", INPUTS, DIMS).term
+    assert mean == Binary("/", Reduce("sum", "N", 0, 4, Load("a", ("M", "N"))), Const(Fraction(4)))
+    masked = parse_spec("where(nctx <= qctx, S[qctx nctx], 0)", SCALAR_INPUTS, DIMS).term
+    cond = constraint({"nctx": 1, "qctx": -1}, 0, "<=")
+    assert masked == Where((cond,), Load("S", ("qctx", "nctx")), Const(Fraction(0)))
+    # a condition that always holds is dropped, one that never holds selects `b`
+    assert parse_spec("where(N < 6, N, 0)", INPUTS, DIMS).term == Load("x", ("N",))
+    assert parse_spec("where(N >= 6, N, 0)", INPUTS, DIMS).term == Const(Fraction(0))
+
+
+def test_bare_input_names_only_when_asked() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec("a + 1", INPUTS, DIMS)
+    assert info.value.code == "STL022"
+    spec = parse_spec("a + b[N K] - x", INPUTS, DIMS, bare_names=True)
+    assert spec.out_dims == ("M", "N", "K")
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "message"),
+    [
+        ("where(N = 3, N, 0)", (8, 9), "expected a comparison"),
+        ("where(N, N, 0)", (7, 8), "expected a comparison"),
+        ("where(N < 3.5, N, 0)", (10, 13), "expected an integer, found `3.5`"),
+        ("where(N < 3 N, 0)", (12, 13), "expected `,`, found `N`"),
+        ("where(N < 3, N)", (14, 15), "expected `,`, found `)`"),
+        ("where(N < 3 or M < 2, M N, 0)", (12, 14), "expected `,`, found `or`"),
+        ("where(N < (3), N, 0)", (10, 11), "expected a dim or an integer"),
+        ("minimum(M N)", (11, 12), "expected `,`, found `)`"),
+        ("mean[N]", (7, 7), "expected `(`"),
+        ("M N & N", (4, 5), "expected an operator or end of spec, found `&`"),
+        ("rsqrt M N", (6, 7), "expected `(` after `rsqrt`"),
+    ],
+)
+def test_added_syntax_errors(text: str, span: tuple[int, int], message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, INPUTS, DIMS)
+    assert info.value.code == "STL020"
+    assert (info.value.start, info.value.end) == span
+    assert message in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("text", "span", "message"),
+    [
+        ("where(N < Z, N, 0)", (10, 11), "unknown dim `Z`"),
+        ("where(a < 3, N, 0)", (6, 7), "`a` is an input, not a dim"),
+        ("mean[K](M N)", (5, 6), "reduces over K"),
+        ("var[Z](M N)", (4, 5), "unknown dim `Z`"),
+        ("tanh(M N)", (0, 4), "unknown function `tanh`"),
+    ],
+)
+def test_added_naming_errors(text: str, span: tuple[int, int], message: str) -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec(text, INPUTS, DIMS)
+    assert info.value.code == "STL022"
+    assert (info.value.start, info.value.end) == span
+    assert message in info.value.message
+
+
+def test_unknown_function_help_lists_the_new_functions() -> None:
+    with pytest.raises(SpecError) as info:
+        parse_spec("tanh(M N)", INPUTS, DIMS)
+    assert info.value.help is not None
+    for name in ("rsqrt", "exp2", "sigmoid", "minimum", "where", "mean[D]", "var[D]", "min[D]"):
+        assert name in info.value.help

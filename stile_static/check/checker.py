@@ -22,6 +22,7 @@ from ..ir.obligations import Facts
 from ..prover import egraph as prover
 from ..prover.coverage import check_coverage
 from ..prover.verify import Verdict, Verifier
+from ..spec.annotations import annotation_diagnostics, is_annotated
 from .crosscheck import cross_check
 
 T = TypeVar("T")
@@ -140,10 +141,16 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     wrapper = MetadataWrapper(module, unsafe_skip_copy=True)
     source = SourceFile(path, data, module, wrapper, wrapper.resolve(PositionProvider))
     front_end = front_end_for(source)
-    if front_end is None:
+    # A `# stile:` annotation makes a kernel file even where no front end reads it
+    # (its own errors are reported then; front ends that read it report the same).
+    annotated = is_annotated(source.text)
+    if front_end is None and not annotated:
         return FileReport(path, is_kernel=False)
+    notes = annotation_diagnostics(source.module, path) if annotated else []
+    if front_end is None:
+        return FileReport(path, _dedupe(notes))
     analysis = front_end.analyse(source)
-    report = FileReport(path, list(analysis.diagnostics), tile_types=analysis.tile_types)
+    report = FileReport(path, [*analysis.diagnostics, *notes], tile_types=analysis.tile_types)
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
     for facts in analysis.facts:

@@ -18,9 +18,25 @@ BINARY_UFUNCS = {
     "*": np.multiply,
     "/": np.divide,
     "maximum": np.maximum,
+    "minimum": np.minimum,
 }
+
+
+def _rsqrt(x: np.ndarray) -> np.ndarray:
+    return np.reciprocal(np.sqrt(x))
+
+
+def _sigmoid(x: np.ndarray) -> np.ndarray:
+    return np.reciprocal(1.0 + np.exp(np.negative(x)))
+
+
 UNARY_UFUNCS = {
     "exp": np.exp,
+    "exp2": np.exp2,
+    "log": np.log,
+    "log2": np.log2,
+    "rsqrt": _rsqrt,
+    "sigmoid": _sigmoid,
     "sin": np.sin,
     "cos": np.cos,
     "sqrt": np.sqrt,
@@ -54,12 +70,16 @@ def rearrange(value: np.ndarray, order: list[int]) -> np.ndarray:
     return np.transpose(value, order)
 
 
+# The value of an empty reduction.
+REDUCE_IDENTITY = {"sum": 0.0, "max": -np.inf, "min": np.inf}
+
+
 def reduce(value: np.ndarray, op: str, axis: int) -> np.ndarray:
     if op == "sum":
         return value.sum(axis=axis)
     if value.shape[axis] == 0:
-        return np.full(value.shape[:axis] + value.shape[axis + 1 :], -np.inf)
-    return value.max(axis=axis)
+        return np.full(value.shape[:axis] + value.shape[axis + 1 :], REDUCE_IDENTITY[op])
+    return value.max(axis=axis) if op == "max" else value.min(axis=axis)
 
 
 def einsum(

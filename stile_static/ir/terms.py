@@ -10,7 +10,8 @@ of the same dim.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import math
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -19,12 +20,24 @@ from .symbolic import Int
 
 Number = Fraction | float
 
-UNARY_FUNCTIONS = ("exp", "sin", "cos", "sqrt", "neg", "recip")
+UNARY_FUNCTIONS = (
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "sin",
+    "cos",
+    "sqrt",
+    "rsqrt",
+    "sigmoid",
+    "neg",
+    "recip",
+)
 
 
 @dataclass(frozen=True)
 class Const:
-    """A real constant (``-inf`` is allowed as the identity of ``max``)."""
+    """A real constant (``-inf`` and ``+inf`` are allowed as identities of ``max`` and ``min``)."""
 
     value: Number
 
@@ -47,7 +60,7 @@ class Unary:
 
 @dataclass(frozen=True)
 class Binary:
-    """``left op right`` for ``op`` in ``+ - * /`` or ``maximum``."""
+    """``left op right`` for ``op`` in ``+ - * /``, ``maximum`` or ``minimum``."""
 
     op: str
     left: Term
@@ -56,7 +69,7 @@ class Binary:
 
 @dataclass(frozen=True)
 class Reduce:
-    """``sum`` or ``max`` of ``body`` over ``dim`` in the global range ``[lo, hi)``."""
+    """``sum``, ``max`` or ``min`` of ``body`` over ``dim`` in the global range ``[lo, hi)``."""
 
     op: str
     dim: str
@@ -65,10 +78,39 @@ class Reduce:
     body: Term
 
 
-Term = Const | Load | Unary | Binary | Reduce
+@dataclass(frozen=True)
+class Constraint:
+    """``sum(coeff * dim) + const  OP  0``, with OP in ``("<", "<=", "==")``; dims are
+    integer index variables."""
 
-BINARY_OPS = ("+", "-", "*", "/", "maximum")
-REDUCE_OPS = ("sum", "max")
+    coeffs: tuple[tuple[str, int], ...]  # sorted by dim name, no zero coefficients
+    const: Int  # may depend on loop variables
+    op: str
+
+
+@dataclass(frozen=True)
+class Where:
+    """``then`` where every constraint of ``cond`` holds (a conjunction), else ``other``."""
+
+    cond: tuple[Constraint, ...]
+    then: Term
+    other: Term
+
+
+@dataclass(frozen=True)
+class Undefined:
+    """An undefined value (a masked-off lane loaded without ``other``).
+
+    It is never proven equal to anything, itself included, and evaluates to NaN.
+    """
+
+
+Term = Const | Load | Unary | Binary | Reduce | Where | Undefined
+
+BINARY_OPS = ("+", "-", "*", "/", "maximum", "minimum")
+REDUCE_OPS = ("sum", "max", "min")
+FUNCTION_OPS = ("maximum", "minimum")  # binary ops written as a call
+UNDEF = Undefined()
 
 
 def const(value: int | float | Fraction) -> Const:
@@ -79,6 +121,77 @@ def const(value: int | float | Fraction) -> Const:
 
 
 NEG_INF = Const(float("-inf"))
+POS_INF = Const(float("inf"))
+
+# The value of a reduction over an empty range, and what masked-off lanes must
+# hold for a mask to be dropped by shrinking the reduction's range.
+IDENTITY = {"sum": Const(Fraction(0)), "max": NEG_INF, "min": POS_INF}
+
+_FLIPPED = {">": "<", ">=": "<="}
+
+
+def constraint(coeffs: dict[str, int], const: Int, op: str) -> Constraint | bool:
+    """``sum(coeff * dim) + const OP 0`` for OP in ``< <= == > >=``, normalised.
+
+    ``>`` and ``>=`` become ``<`` and ``<=`` by negation; over integers ``x < 0``
+    is ``x + 1 <= 0``, and coefficients are divided by their common factor, so
+    one condition has one form. A condition that holds (or fails) whatever the
+    dims is returned as ``True`` (or ``False``).
+    """
+    if op in _FLIPPED:
+        coeffs = {d: -c for d, c in coeffs.items()}
+        const, op = sym.scale(const, -1), _FLIPPED[op]
+    if op not in ("<", "<=", "=="):
+        raise ValueError(f"not a constraint operator: {op}")
+    if op == "<":
+        const, op = sym.add(const, 1), "<="
+    items = tuple(sorted((d, c) for d, c in coeffs.items() if c != 0))
+    if not items:
+        return _constant_truth(const, op)
+    divisor = math.gcd(*(c for _, c in items))
+    if op == "==" and items[0][1] < 0:
+        items, const = tuple((d, -c) for d, c in items), sym.scale(const, -1)
+    if divisor > 1 and isinstance(const, int):
+        if op == "==":
+            if const % divisor:
+                return False
+            const //= divisor
+        else:
+            const = -((-const) // divisor)  # g*y + k <= 0  <=>  y + ceil(k/g) <= 0
+        items = tuple((d, c // divisor) for d, c in items)
+    return Constraint(items, const, op)
+
+
+def constraint_key(c: Constraint) -> str:
+    """A string that identifies ``c`` exactly (loop variables by identity)."""
+    dims = "+".join(f"{k}*{d}" for d, k in c.coeffs)
+    return f"{dims}+{sym.key(c.const)}{c.op}0"
+
+
+def _constant_truth(const: Int, op: str) -> Constraint | bool:
+    lo, hi = sym.bounds(const)
+    if op == "<=":
+        if hi <= 0 or lo > 0:
+            return hi <= 0
+    elif lo == hi:
+        return lo == 0
+    elif lo > 0 or hi < 0:
+        return False
+    return Constraint((), const, op)  # depends on a loop index
+
+
+def where(cond: Iterable[Constraint | bool], then: Term, other: Term) -> Term:
+    """``Where`` without constant-true constraints; ``other`` if one is constant-false,
+    ``then`` if none is left."""
+    kept: dict[Constraint, None] = {}
+    for c in cond:
+        if c is False:
+            return other
+        if c is not True:
+            kept[c] = None
+    if not kept or then is other:
+        return then
+    return Where(tuple(kept), then, other)
 
 
 def add(a: Term, b: Term) -> Term:
@@ -107,6 +220,11 @@ def free_dims(term: Term) -> frozenset[str]:
         return free_dims(term.arg)
     if isinstance(term, Binary):
         return free_dims(term.left) | free_dims(term.right)
+    if isinstance(term, Where):
+        dims = frozenset(d for c in term.cond for d, _ in c.coeffs)
+        return dims | free_dims(term.then) | free_dims(term.other)
+    if isinstance(term, Undefined):
+        return frozenset()
     return free_dims(term.body) - {term.dim}
 
 
@@ -115,7 +233,27 @@ def format_number(value: Number) -> str:
         return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
     if value == float("-inf"):
         return "-inf"
+    if value == float("inf"):
+        return "inf"
     return f"{value:g}"
+
+
+def show_constraint(c: Constraint) -> str:
+    """``Nk <= Nq``-style: positive terms on the left, the rest on the right."""
+    left = [_scaled(d, k) for d, k in c.coeffs if k > 0]
+    right = [_scaled(d, -k) for d, k in c.coeffs if k < 0]
+    const = c.const
+    if not isinstance(const, int):
+        left.append(f"({const})")
+    elif const < 0 or (const and not left):
+        right.append(str(-const))
+    elif const:
+        left.append(str(const))
+    return f"{' + '.join(left) or '0'} {c.op} {' + '.join(right) or '0'}"
+
+
+def _scaled(dim: str, k: int) -> str:
+    return dim if k == 1 else f"{k}*{dim}"
 
 
 def show(term: Term) -> str:
@@ -148,9 +286,17 @@ def _pieces(term: Term) -> Iterator[str]:
             yield f"{term.fn}("
             yield from _pieces(term.arg)
             yield ")"
+    elif isinstance(term, Undefined):
+        yield "undefined"
+    elif isinstance(term, Where):
+        yield "where(" + " and ".join(show_constraint(c) for c in term.cond) + ", "
+        yield from _pieces(term.then)
+        yield ", "
+        yield from _pieces(term.other)
+        yield ")"
     elif isinstance(term, Binary):
-        if term.op == "maximum":
-            yield "maximum("
+        if term.op in FUNCTION_OPS:
+            yield f"{term.op}("
             yield from _pieces(term.left)
             yield ", "
             yield from _pieces(term.right)
@@ -166,7 +312,7 @@ def _pieces(term: Term) -> Iterator[str]:
 
 
 def _wrapped(term: Term) -> Iterator[str]:
-    if isinstance(term, Binary) and term.op != "maximum":
+    if isinstance(term, Binary) and term.op not in FUNCTION_OPS:
         yield "("
         yield from _pieces(term)
         yield ")"
@@ -175,7 +321,7 @@ def _wrapped(term: Term) -> Iterator[str]:
 
 
 def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
-    """The loop indices that reduction bounds in ``term`` depend on."""
+    """The loop indices that reduction bounds and constraints in ``term`` depend on."""
     found: dict[sym.LoopVar, None] = {}
     seen: set[int] = set()
     stack = [term]
@@ -192,11 +338,16 @@ def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
             stack.append(node.arg)
         elif isinstance(node, Binary):
             stack.extend((node.left, node.right))
+        elif isinstance(node, Where):
+            for c in node.cond:
+                for v in sym.variables(c.const):
+                    found[v] = None
+            stack.extend((node.then, node.other))
     return tuple(found)
 
 
 def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = None) -> Term:
-    """``term`` with loop indices in reduction bounds replaced by concrete values."""
+    """``term`` with loop indices in reduction bounds and constraints replaced by values."""
     memo = {} if memo is None else memo
     hit = memo.get(id(term))
     if hit is not None and hit[0] is term:
@@ -215,6 +366,11 @@ def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = N
             sym.substitute(term.hi, values),
             substitute(term.body, values, memo),
         )
+    elif isinstance(term, Where):
+        cond = [
+            constraint(dict(c.coeffs), sym.substitute(c.const, values), c.op) for c in term.cond
+        ]
+        out = where(cond, substitute(term.then, values, memo), substitute(term.other, values, memo))
     else:
         out = term
     memo[id(term)] = (term, out)

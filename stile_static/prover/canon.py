@@ -10,25 +10,52 @@ structurally equal:
 * ``sum[d]`` is linear: constant and ``d``-independent factors move out of it,
   and sums of the same body over adjacent ranges merge into one;
 * ``max[d]`` and ``maximum`` merge adjacent ranges, drop ``-inf`` and move
-  ``d``-independent addends out.
+  ``d``-independent addends out; ``min[d](e) = -max[d](-e)`` and
+  ``minimum(a, b) = -maximum(-a, -b)``;
+* a :class:`Guard` is a ``Where`` with one constraint: operations push into
+  both branches (``Where(c, a, b) + x = Where(c, a + x, b + x)``), so masks
+  float to the top, nested in one order (by key) like a decision diagram,
+  and ``Where(c, a, a) = a``. A reduction over ``d`` of ``Where(c, e,
+  identity)`` with ``c`` a bound on ``d`` alone is the reduction of ``e`` over
+  the clipped range; a guard that does not mention ``d`` moves out of the
+  reduction; any other guard becomes an opaque atom.
 
-``-inf`` is kept as a separate marker (only the identities that hold for it
-are applied: ``-inf + finite = -inf``, ``exp(-inf) = 0``, ``maximum(-inf, x)
-= x``); anything else involving it, or a division by zero, raises
-:class:`CannotNormalize` and the caller falls back to the raw term.
+``-inf`` and ``+inf`` are kept as separate markers (only the identities that
+hold for them are applied: ``-inf + finite = -inf``, ``exp(-inf) = 0``,
+``maximum(-inf, x) = x``); anything else involving them (``-inf - -inf``), or
+a division by zero, or an undefined value, raises :class:`CannotNormalize`
+and the caller falls back to the raw term.
 """
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from fractions import Fraction
 from math import isqrt
 
 from ..ir import symbolic as sym
 from ..ir.symbolic import Int
-from ..ir.terms import Binary, Const, Load, Number, Reduce, Term, Unary, const
+from ..ir.terms import (
+    IDENTITY,
+    Binary,
+    Const,
+    Constraint,
+    Load,
+    Number,
+    Reduce,
+    Term,
+    Unary,
+    Where,
+    const,
+    constraint,
+    constraint_key,
+)
 
 NEG_INF_VALUE = float("-inf")
+POS_INF_VALUE = float("inf")
+MAX_GUARDS = 256  # branches of one mask tree before giving up (conditions multiply)
 
 
 class CannotNormalize(Exception):
@@ -37,16 +64,21 @@ class CannotNormalize(Exception):
 
 @dataclass(frozen=True, eq=False)
 class Poly:
-    """A sum of monomials (sorted by key), or the ``-inf`` marker."""
+    """A sum of monomials (sorted by key), or the ``-inf`` or ``+inf`` marker."""
 
     terms: tuple[tuple[Mono, Number], ...]
     neg_inf: bool = False
+    pos_inf: bool = False
     key: str = field(default="", compare=False, repr=False)
     free: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
+    @property
+    def infinite(self) -> bool:
+        return self.neg_inf or self.pos_inf
+
     def __post_init__(self) -> None:
-        if self.neg_inf:
-            key, free = "-inf", frozenset()
+        if self.neg_inf or self.pos_inf:
+            key, free = ("-inf" if self.neg_inf else "+inf"), frozenset()
         else:
             key = "(" + "+".join(f"{_num_key(c)}*{m.key}" for m, c in self.terms) + ")"
             free = frozenset().union(*(m.free for m, _ in self.terms))
@@ -89,7 +121,7 @@ class Mono:
 class Atom:
     """An opaque factor: ``kind`` with its canonical parts."""
 
-    kind: str  # load | fn | sum | max | maximum | poly
+    kind: str  # load | fn | sum | max | maximum | poly | where
     parts: tuple
     key: str = field(default="", repr=False)
     free: frozenset[str] = field(default=frozenset(), repr=False)
@@ -136,18 +168,27 @@ def poly_atom(p: Poly) -> Atom:
     return Atom("poly", (p,), f"poly{p.key}", p.free)
 
 
+def where_atom(cond: Constraint, then: Poly, other: Poly) -> Atom:
+    key = f"where{{{constraint_key(cond)}}}{{{then.key}}}{{{other.key}}}"
+    free = frozenset(d for d, _ in cond.coeffs) | then.free | other.free
+    return Atom("where", (cond, then, other), key, free)
+
+
 # --------------------------------------------------------------------------- polys
 
 ONE_MONO = Mono(())
 ZERO = Poly(())
 NEG_INF = Poly((), neg_inf=True)
+POS_INF = Poly((), pos_inf=True)
 
 
 def constant(c: Number) -> Poly:
     if isinstance(c, float):
         if c == NEG_INF_VALUE:
             return NEG_INF
-        if c != c or c == float("inf"):
+        if c == POS_INF_VALUE:
+            return POS_INF
+        if c != c:
             raise CannotNormalize("non-finite constant")
     return ZERO if c == 0 else Poly(((ONE_MONO, c),))
 
@@ -161,7 +202,7 @@ def from_atom(a: Atom) -> Poly:
 
 
 def as_constant(p: Poly) -> Number | None:
-    if p.neg_inf:
+    if p.infinite:
         return None
     if not p.terms:
         return Fraction(0)
@@ -176,8 +217,11 @@ def _collect(items: dict[Mono, Number]) -> Poly:
 
 
 def add(a: Poly, b: Poly) -> Poly:
-    if a.neg_inf or b.neg_inf:
-        return NEG_INF  # -inf + finite = -inf (every non-marker poly is finite)
+    if a.infinite or b.infinite:
+        if (a.neg_inf or b.neg_inf) and (a.pos_inf or b.pos_inf):
+            raise CannotNormalize("-inf + inf")
+        # -inf + finite = -inf (every non-marker poly is finite)
+        return NEG_INF if a.neg_inf or b.neg_inf else POS_INF
     items: dict[Mono, Number] = dict(a.terms)
     for m, c in b.terms:
         items[m] = items.get(m, 0) + c
@@ -185,10 +229,10 @@ def add(a: Poly, b: Poly) -> Poly:
 
 
 def scale(p: Poly, c: Number) -> Poly:
-    if p.neg_inf:
-        if c > 0:
-            return NEG_INF
-        raise CannotNormalize("-inf scaled by a non-positive constant")
+    if p.infinite:
+        if c == 0:
+            raise CannotNormalize("an infinity scaled by zero")
+        return NEG_INF if (c > 0) == p.neg_inf else POS_INF
     return _collect({m: k * c for m, k in p.terms})
 
 
@@ -207,10 +251,10 @@ def _mono_mul(a: Mono, b: Mono) -> Mono:
 
 def mul(a: Poly, b: Poly) -> Poly:
     for x, y in ((a, b), (b, a)):
-        if x.neg_inf:
+        if x.infinite:
             c = as_constant(y)
             if c is None:
-                raise CannotNormalize("-inf times a non-constant")
+                raise CannotNormalize("an infinity times a non-constant")
             return scale(x, c)
     items: dict[Mono, Number] = {}
     for ma, ca in a.terms:
@@ -227,8 +271,8 @@ def _mono_inverse(m: Mono) -> Mono:
 
 def inverse(p: Poly) -> Poly:
     """``1/p`` where defined (``p * (1/p) = 1`` wherever ``p != 0``)."""
-    if p.neg_inf or not p.terms:
-        raise CannotNormalize("division by zero or by -inf")
+    if p.infinite or not p.terms:
+        raise CannotNormalize("division by zero or by an infinity")
     if len(p.terms) == 1:
         m, c = p.terms[0]
         return from_mono(_mono_inverse(m), 1 / c if isinstance(c, float) else Fraction(1) / c)
@@ -241,15 +285,26 @@ def inverse(p: Poly) -> Poly:
 def exp(p: Poly) -> Poly:
     if p.neg_inf:
         return ZERO
+    if p.pos_inf:
+        return POS_INF
     if not p.terms:
         return constant(Fraction(1))
     return from_mono(Mono((), p))
 
 
 def function(fn: str, p: Poly) -> Poly:
-    if p.neg_inf:
-        raise CannotNormalize(f"{fn} of -inf")
+    if p.infinite:
+        raise CannotNormalize(f"{fn} of an infinity")
+    mono, inner = _single_mono(p), _single_atom(p, "fn")
+    if fn == "log" and mono is not None and mono.exp is not None and not mono.factors:
+        return mono.exp  # log(exp(q)) = q
+    if fn == "log2" and inner is not None and inner[0] == "exp2":
+        return inner[1]  # log2(exp2(q)) = q
     c = as_constant(p)
+    if fn in ("log", "log2") and c == 1:
+        return ZERO
+    if fn == "exp2" and isinstance(c, Fraction) and c.denominator == 1 and abs(c) <= 64:
+        return constant(Fraction(2) ** c.numerator)
     if fn == "sqrt" and isinstance(c, Fraction) and c >= 0:
         num, den = isqrt(c.numerator), isqrt(c.denominator)
         if num * num == c.numerator and den * den == c.denominator:
@@ -259,6 +314,23 @@ def function(fn: str, p: Poly) -> Poly:
     if fn == "cos" and c == 0:
         return constant(Fraction(1))
     return from_atom(fn_atom(fn, p))
+
+
+def _single_mono(p: Poly) -> Mono | None:
+    """The monomial of ``p`` when ``p`` is exactly one monomial with coefficient 1."""
+    if not p.infinite and len(p.terms) == 1 and p.terms[0][1] == 1:
+        return p.terms[0][0]
+    return None
+
+
+def _single_atom(p: Poly, kind: str) -> tuple | None:
+    """The parts of the atom ``p`` is, when it is exactly one atom of ``kind``."""
+    m = _single_mono(p)
+    if m is not None and m.exp is None and len(m.factors) == 1:
+        atom, e = m.factors[0]
+        if e == 1 and atom.kind == kind:
+            return atom.parts
+    return None
 
 
 def _split_mono(m: Mono, dim: str) -> tuple[Mono, Mono]:
@@ -276,8 +348,8 @@ def _split_mono(m: Mono, dim: str) -> tuple[Mono, Mono]:
 
 
 def reduce_sum(dim: str, lo: Int, hi: Int, p: Poly) -> Poly:
-    if p.neg_inf:
-        raise CannotNormalize("sum of -inf")
+    if p.infinite:
+        raise CannotNormalize("sum of an infinity")
     count = sym.width(lo, hi)  # None: depends on a loop index (a prefix [0:ik))
     if count is not None and count <= 0:
         return ZERO
@@ -301,7 +373,7 @@ def reduce_max(dim: str, lo: Int, hi: Int, p: Poly) -> Poly:
     if count is None and sym.bounds(sym.sub(hi, lo))[0] <= 0:
         # A max over a range that may be empty may be -inf; every atom must be finite.
         raise CannotNormalize("max over a range that may be empty")
-    if p.neg_inf or dim not in p.free:
+    if p.infinite or dim not in p.free:
         if count is None:
             raise CannotNormalize("max of a constant over a range that may be empty")
         return p
@@ -315,6 +387,8 @@ def maximum(a: Poly, b: Poly) -> Poly:
     for p in (a, b):
         if p.neg_inf:
             continue  # maximum(-inf, x) = x
+        if p.pos_inf:
+            return POS_INF  # maximum(inf, x) = inf
         if len(p.terms) == 1 and p.terms[0][1] == 1 and len(p.terms[0][0].factors) == 1:
             atom, e = p.terms[0][0].factors[0]
             if atom.kind == "maximum" and e == 1 and p.terms[0][0].exp is None:
@@ -424,12 +498,173 @@ def _merge_ranges(p: Poly) -> Poly:
     return p if len(terms) == len(p.terms) and tuple(terms) == p.terms else Poly(tuple(terms))
 
 
+# --------------------------------------------------------------------------- guards
+
+
+@dataclass(frozen=True, eq=False)
+class Guard:
+    """``then`` where ``cond`` holds, else ``other``; conditions below are later by key."""
+
+    cond: Constraint
+    then: Form
+    other: Form
+    key: str = field(default="", compare=False, repr=False)
+    size: int = field(default=0, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        key = f"?{{{constraint_key(self.cond)}}}{{{self.then.key}}}{{{self.other.key}}}"
+        object.__setattr__(self, "key", key)
+        object.__setattr__(self, "size", _size(self.then) + _size(self.other))
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Guard) and self.key == other.key
+
+    def __hash__(self) -> int:
+        return hash(self.key)
+
+
+Form = Poly | Guard
+
+
+def _size(f: Form) -> int:
+    return f.size if isinstance(f, Guard) else 1
+
+
+def _guard(cond: Constraint, then: Form, other: Form) -> Form:
+    if then == other:
+        return then  # Where(c, a, a) = a
+    out = Guard(cond, then, other)
+    if out.size > MAX_GUARDS:
+        raise CannotNormalize("too many mask combinations")
+    return out
+
+
+def _branches(f: Form, key: str) -> tuple[Form, Form]:
+    if isinstance(f, Guard) and constraint_key(f.cond) == key:
+        return f.then, f.other
+    return f, f
+
+
+def _top(forms: tuple[Form, ...]) -> Constraint | None:
+    """The first condition by key among the roots (the outermost of their combination)."""
+    conds = [f.cond for f in forms if isinstance(f, Guard)]
+    return min(conds, key=constraint_key) if conds else None
+
+
+def lift1(fn: Callable[[Poly], Poly], f: Form) -> Form:
+    """``fn(Where(c, a, b)) = Where(c, fn(a), fn(b))``."""
+    if isinstance(f, Poly):
+        return fn(f)
+    return _guard(f.cond, lift1(fn, f.then), lift1(fn, f.other))
+
+
+def lift2(fn: Callable[[Poly, Poly], Poly], a: Form, b: Form) -> Form:
+    """``Where(c, a, b) op x = Where(c, a op x, b op x)``, one condition at a time."""
+    if isinstance(a, Poly) and isinstance(b, Poly):
+        return fn(a, b)
+    cond = _top((a, b))
+    assert cond is not None
+    key = constraint_key(cond)
+    (a1, a0), (b1, b0) = _branches(a, key), _branches(b, key)
+    return _guard(cond, lift2(fn, a1, b1), lift2(fn, a0, b0))
+
+
+def select(cond: Constraint, then: Form, other: Form) -> Form:
+    """``Where(cond, then, other)`` for forms that may hold guards of their own."""
+    key = constraint_key(cond)
+    top = _top((then, other))
+    if top is None or constraint_key(top) >= key:
+        return _guard(cond, _branches(then, key)[0], _branches(other, key)[1])
+    top_key = constraint_key(top)
+    (t1, t0), (o1, o0) = _branches(then, top_key), _branches(other, top_key)
+    return _guard(top, select(cond, t1, o1), select(cond, t0, o0))
+
+
+def as_poly(f: Form, allow_infinite: bool = False) -> Poly:
+    """A guard as an opaque ``where`` atom (once no identity applies to it).
+
+    Atoms are finite in this representation (``x - x = 0`` is applied to
+    them), so an infinite branch is refused except at the very top.
+    """
+    if isinstance(f, Poly):
+        return f
+    then, other = as_poly(f.then, allow_infinite), as_poly(f.other, allow_infinite)
+    if not allow_infinite and (then.infinite or other.infinite):
+        raise CannotNormalize("a mask with an infinite branch inside an expression")
+    return from_atom(where_atom(f.cond, then, other))
+
+
+def _negate(c: Constraint) -> Constraint | bool | None:
+    """``not c`` as one constraint (over integers ``not x <= 0`` is ``-x + 1 <= 0``)."""
+    if c.op != "<=":
+        return None
+    return constraint({d: -k for d, k in c.coeffs}, sym.add(sym.scale(c.const, -1), 1), "<=")
+
+
+def _clip(cond: Constraint, dim: str, lo: Int, hi: Int) -> tuple[Int, Int] | None:
+    """``[lo, hi)`` restricted to where ``cond`` holds, if ``cond`` bounds ``dim`` alone."""
+    if len(cond.coeffs) != 1 or cond.coeffs[0][0] != dim or not isinstance(cond.const, int):
+        return None
+    k, c = cond.coeffs[0][1], cond.const
+    try:
+        if cond.op == "==":  # dim == -c
+            return _at_least(lo, -c), _at_most(hi, -c + 1)
+        if k == 1:  # dim <= -c
+            return lo, _at_most(hi, -c + 1)
+        if k == -1:  # dim >= c
+            return _at_least(lo, c), hi
+    except sym.NeedsUnroll:
+        return None  # a symbolic bound that may or may not pass the constraint's
+    return None
+
+
+def _at_least(x: Int, c: int) -> Int:
+    return x if sym.compare(">=", x, c) else c
+
+
+def _at_most(x: Int, c: int) -> Int:
+    return x if sym.compare("<=", x, c) else c
+
+
+def _is_identity(op: str, f: Form) -> bool:
+    return isinstance(f, Poly) and f == constant(IDENTITY[op].value)
+
+
+def reduce_form(op: str, dim: str, lo: Int, hi: Int, body: Form) -> Form:
+    """A reduction of a guarded body: guards move out, clip the range, or become atoms."""
+    if isinstance(body, Poly):
+        return _reduce_poly(op, dim, lo, hi, body)
+    cond = body.cond
+    if all(d != dim for d, _ in cond.coeffs):
+        # the condition is the same for every element reduced
+        then = reduce_form(op, dim, lo, hi, body.then)
+        return select(cond, then, reduce_form(op, dim, lo, hi, body.other))
+    kept, dropped = body.then, body.other
+    if _is_identity(op, kept) and not _is_identity(op, dropped):
+        flipped = _negate(cond)
+        if isinstance(flipped, Constraint):
+            cond, kept, dropped = flipped, dropped, kept
+    if _is_identity(op, dropped):
+        clipped = _clip(cond, dim, lo, hi)
+        if clipped is not None:
+            return reduce_form(op, dim, *clipped, kept)
+    return _reduce_poly(op, dim, lo, hi, as_poly(body))
+
+
+def _reduce_poly(op: str, dim: str, lo: Int, hi: Int, p: Poly) -> Poly:
+    if op == "sum":
+        return reduce_sum(dim, lo, hi, p)
+    if op == "max":
+        return reduce_max(dim, lo, hi, p)
+    return neg(reduce_max(dim, lo, hi, neg(p)))  # min = -max(-x)
+
+
 # --------------------------------------------------------------------------- terms
 
 
 def normalize(term: Term) -> Poly:
     """The canonical form of ``term``; raises :class:`CannotNormalize`."""
-    return _Normalizer().poly(term)
+    return as_poly(_Normalizer().form(term), allow_infinite=True)
 
 
 class _Normalizer:
@@ -437,9 +672,9 @@ class _Normalizer:
     used by every later tile), and walking them as trees would be quadratic."""
 
     def __init__(self) -> None:
-        self.memo: dict[int, tuple[Term, Poly]] = {}
+        self.memo: dict[int, tuple[Term, Form]] = {}
 
-    def poly(self, term: Term) -> Poly:
+    def form(self, term: Term) -> Form:
         # Post-order with an explicit stack: unrolled kernels nest thousands deep.
         stack: list[tuple[Term, bool]] = [(term, False)]
         while stack:
@@ -458,35 +693,42 @@ class _Normalizer:
         hit = self.memo.get(id(term))
         return hit is not None and hit[0] is term
 
-    def _build(self, term: Term) -> Poly:
+    def _build(self, term: Term) -> Form:
         if isinstance(term, Const):
             return constant(term.value)
         if isinstance(term, Load):
             return from_atom(load_atom(term.tensor, term.dims))
         if isinstance(term, Unary):
-            arg = self.poly(term.arg)
-            if term.fn == "neg":
-                return neg(arg)
-            if term.fn == "recip":
-                return inverse(arg)
-            if term.fn == "exp":
-                return exp(arg)
-            return function(term.fn, arg)
+            fn = _UNARY.get(term.fn) or functools.partial(function, term.fn)
+            return lift1(fn, self.form(term.arg))
         if isinstance(term, Binary):
-            left, right = self.poly(term.left), self.poly(term.right)
-            if term.op == "+":
-                return add(left, right)
-            if term.op == "-":
-                return add(left, neg(right))
-            if term.op == "*":
-                return mul(left, right)
-            if term.op == "/":
-                return mul(left, inverse(right))
-            return maximum(left, right)
-        body = self.poly(term.body)
-        if term.op == "sum":
-            return reduce_sum(term.dim, term.lo, term.hi, body)
-        return reduce_max(term.dim, term.lo, term.hi, body)
+            return lift2(_BINARY[term.op], self.form(term.left), self.form(term.right))
+        if isinstance(term, Where):
+            return self._where(term)
+        if isinstance(term, Reduce):
+            return reduce_form(term.op, term.dim, term.lo, term.hi, self.form(term.body))
+        raise CannotNormalize("an undefined value")
+
+    def _where(self, term: Where) -> Form:
+        out, other = self.form(term.then), self.form(term.other)
+        for c in reversed(term.cond):
+            norm = constraint(dict(c.coeffs), c.const, c.op)
+            if norm is False:
+                return other
+            if norm is not True:
+                out = select(norm, out, other)
+        return out
+
+
+_UNARY = {"neg": neg, "recip": inverse, "exp": exp}
+_BINARY = {
+    "+": add,
+    "-": lambda a, b: add(a, neg(b)),
+    "*": mul,
+    "/": lambda a, b: mul(a, inverse(b)),
+    "maximum": maximum,
+    "minimum": lambda a, b: neg(maximum(neg(a), neg(b))),
+}
 
 
 def _children(term: Term) -> tuple[Term, ...]:
@@ -496,13 +738,15 @@ def _children(term: Term) -> tuple[Term, ...]:
         return (term.left, term.right)
     if isinstance(term, Reduce):
         return (term.body,)
+    if isinstance(term, Where):
+        return (term.then, term.other)
     return ()
 
 
 def to_term(p: Poly) -> Term:
     """A term denoting the canonical form (deterministic, for the e-graph and messages)."""
-    if p.neg_inf:
-        return Const(NEG_INF_VALUE)
+    if p.infinite:
+        return Const(NEG_INF_VALUE if p.neg_inf else POS_INF_VALUE)
     if not p.terms:
         return const(0)
     out: Term | None = None
@@ -547,6 +791,9 @@ def _atom_term(atom: Atom) -> Term:
     if atom.kind == "max":
         d, lo, hi, body = atom.parts
         return Reduce("max", d, lo, hi, to_term(body))
+    if atom.kind == "where":
+        cond, then, other = atom.parts
+        return Where((cond,), to_term(then), to_term(other))
     if atom.kind == "maximum":
         args = [to_term(a) for a in atom.parts]
         out = args[0]
@@ -575,6 +822,9 @@ def reductions(p: Poly) -> list[tuple[str, str, str, int, int]]:
             elif atom.kind == "maximum":
                 for a in atom.parts:
                     visit_poly(a)
+            elif atom.kind == "where":
+                visit_poly(atom.parts[1])
+                visit_poly(atom.parts[2])
         if m.exp is not None:
             visit_poly(m.exp)
 

@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary
+from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary, Where, constraint_key, free_dims
 
 EXTENSIONS = (".so", ".pyd")
 
@@ -56,14 +56,19 @@ bindings = _load_bindings()
 
 _UNARY = {
     "exp": "Exp",
+    "exp2": "Exp2",
+    "log": "Log",
+    "log2": "Log2",
+    "rsqrt": "Rsqrt",
+    "sigmoid": "Sigmoid",
     "sin": "Sin",
     "cos": "Cos",
     "sqrt": "Sqrt",
     "neg": "Neg",
     "recip": "Recip",
 }
-_BINARY = {"+": "Add", "-": "Sub", "*": "Mul", "/": "Div", "maximum": "Max"}
-_REDUCE = {"sum": "Sum", "max": "RMax"}
+_BINARY = {"+": "Add", "-": "Sub", "*": "Mul", "/": "Div", "maximum": "Max", "minimum": "Min"}
+_REDUCE = {"sum": "Sum", "max": "RMax", "min": "RMin"}
 _I64 = 2**63
 
 # One iteration: bring the analyses (free dims, fin/pos/nz) up to date, then
@@ -136,15 +141,26 @@ def to_egglog(term: Term) -> str:
     if isinstance(term, Reduce):
         name = _REDUCE[term.op]
         return f"({name} {_string(term.dim)} {term.lo} {term.hi} {to_egglog(term.body)})"
-    raise TypeError(f"not a term: {term!r}")
+    if isinstance(term, Where):
+        return f"(Where {_cond(term)} {to_egglog(term.then)} {to_egglog(term.other)})"
+    # An undefined value has no encoding: it must never be proven equal to anything.
+    raise ValueError(f"cannot encode {term!r}")
+
+
+def _cond(term: Where) -> str:
+    """A Where's condition as one opaque string: identical conditions match exactly."""
+    return _string(" & ".join(constraint_key(c) for c in term.cond))
 
 
 def _load_facts(load: Load) -> str:
     """Inputs are finite, and depend on exactly their dims."""
     code = to_egglog(load)
-    dims = " ".join(_string(d) for d in load.dims)
-    dim_set = f"(set-of {dims})" if dims else "(set-empty)"
-    return f"(set (free {code}) {dim_set})\n(fin {code})\n"
+    return f"(set (free {code}) {_dim_set(load.dims)})\n(fin {code})\n"
+
+
+def _dim_set(dims: tuple[str, ...] | frozenset[str]) -> str:
+    names = " ".join(_string(d) for d in sorted(dims))
+    return f"(set-of {names})" if names else "(set-empty)"
 
 
 class _Emitter:
@@ -159,6 +175,7 @@ class _Emitter:
         self.names: dict[int, str] = {}
         self.keep: list[Term] = []  # keeps ids valid while names refer to them
         self.loads: dict[Load, None] = {}
+        self.facts: list[str] = []  # free dims of opaque Where nodes
 
     def emit(self, term: Term) -> str:
         name = self.names.get(id(term))
@@ -175,12 +192,17 @@ class _Emitter:
         elif isinstance(term, Reduce):
             body = self.emit(term.body)
             code = f"({_REDUCE[term.op]} {_string(term.dim)} {term.lo} {term.hi} {body})"
+        elif isinstance(term, Where):
+            code = f"(Where {_cond(term)} {self.emit(term.then)} {self.emit(term.other)})"
         else:
-            raise TypeError(f"not a term: {term!r}")
+            raise ValueError(f"cannot encode {term!r}")
         name = f"$t{len(self.names)}"
         self.names[id(term)] = name
         self.keep.append(term)
         self.lines.append(f"(let {name} {code})")
+        if isinstance(term, Where):
+            # a superset of what it depends on, which is all a `free` fact claims
+            self.facts.append(f"(set (free {name}) {_dim_set(free_dims(term))})\n")
         return name
 
 
@@ -254,7 +276,7 @@ def _program(lhs: Term, rhs: Term, max_input_nodes: int) -> str:
         # any bound is checked; such terms (unrolled, not canonicalisable) are
         # left to the numeric verdict.
         raise ValueError("terms too large for the e-graph")
-    facts = "".join(_load_facts(load) for load in emitter.loads)
+    facts = "".join(_load_facts(load) for load in emitter.loads) + "".join(emitter.facts)
     lets = "\n".join(emitter.lines)
     return f"{lets}\n(let $lhs {left})\n(let $rhs {right})\n{facts}"
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..ir.numpy_ops import BINARY_UFUNCS, UNARY_UFUNCS
-from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary
+from ..ir.numpy_ops import BINARY_UFUNCS, REDUCE_IDENTITY, UNARY_UFUNCS
+from ..ir.terms import Binary, Const, Constraint, Load, Reduce, Term, Unary, Undefined, Where
 
 
 @dataclass(frozen=True)
@@ -39,6 +39,7 @@ def evaluate_named(
     bindings: Mapping[str, Named] | None = None,
     memo: dict | None = None,
     ranges: Ranges = (),
+    sizes: Mapping[str, int] | None = None,
 ) -> Named:
     """Evaluate ``term``; ``bindings`` gives values to rule variables (``?x``).
 
@@ -46,14 +47,15 @@ def evaluate_named(
     has ``hi - lo`` entries); a reduction evaluates its body only on its own
     range, so a kernel with many tiles costs what its tiles cost, not what the
     whole extent times the number of tiles would. ``memo`` (by node identity
-    and ranges) makes shared subterms cost one evaluation each.
+    and ranges) makes shared subterms cost one evaluation each. ``sizes``
+    gives the extent of a dim that only a ``Where`` condition mentions.
     """
     memo = {} if memo is None else memo
     key = (id(term), ranges)
     hit = memo.get(key)
     if hit is not None and hit[0] is term:
         return hit[1]
-    value = _evaluate(term, inputs, bindings, memo, ranges)
+    value = _evaluate(term, inputs, bindings, memo, ranges, sizes)
     memo[key] = (term, value)
     return value
 
@@ -73,43 +75,107 @@ def _evaluate(
     bindings: Mapping[str, Named] | None,
     memo: dict,
     ranges: Ranges,
+    sizes: Mapping[str, int] | None = None,
 ) -> Named:
     if isinstance(term, Const):
         return Named(np.asarray(float(term.value)), ())
+    if isinstance(term, Undefined):
+        return Named(np.asarray(np.nan), ())
     if isinstance(term, Load):
         if bindings is not None and term.tensor in bindings:
             return _window(bindings[term.tensor], ranges)
         array = np.asarray(inputs[term.tensor], dtype=np.float64)
         return _window(Named(array, term.dims), ranges)
     if isinstance(term, Unary):
-        arg = evaluate_named(term.arg, inputs, bindings, memo, ranges)
+        arg = evaluate_named(term.arg, inputs, bindings, memo, ranges, sizes)
         with np.errstate(all="ignore"):
             return Named(UNARY_UFUNCS[term.fn](arg.array), arg.axes)
     if isinstance(term, Binary):
-        left = evaluate_named(term.left, inputs, bindings, memo, ranges)
-        right = evaluate_named(term.right, inputs, bindings, memo, ranges)
+        left = evaluate_named(term.left, inputs, bindings, memo, ranges, sizes)
+        right = evaluate_named(term.right, inputs, bindings, memo, ranges, sizes)
         axes = left.axes + tuple(a for a in right.axes if a not in left.axes)
         with np.errstate(all="ignore"):
             return Named(BINARY_UFUNCS[term.op](_align(left, axes), _align(right, axes)), axes)
+    if isinstance(term, Where):
+        return _where(term, inputs, bindings, memo, ranges, sizes)
     inner = tuple(sorted([r for r in ranges if r[0] != term.dim] + [(term.dim, term.lo, term.hi)]))
-    return _reduce(term, evaluate_named(term.body, inputs, bindings, memo, inner))
+    return _reduce(term, evaluate_named(term.body, inputs, bindings, memo, inner, sizes))
+
+
+def _where(
+    term: Where,
+    inputs: Mapping[str, np.ndarray],
+    bindings: Mapping[str, Named] | None,
+    memo: dict,
+    ranges: Ranges,
+    sizes: Mapping[str, int] | None,
+) -> Named:
+    then = evaluate_named(term.then, inputs, bindings, memo, ranges, sizes)
+    other = evaluate_named(term.other, inputs, bindings, memo, ranges, sizes)
+    mask = Named(np.asarray(True), ())
+    for c in term.cond:
+        held = _holds(c, then, other, ranges, sizes)
+        axes = mask.axes + tuple(a for a in held.axes if a not in mask.axes)
+        mask = Named(_align(mask, axes) & _align(held, axes), axes)
+    axes = tuple(dict.fromkeys(mask.axes + then.axes + other.axes))
+    values = np.where(_align(mask, axes), _align(then, axes), _align(other, axes))
+    return Named(values, axes)
+
+
+def _holds(
+    c: Constraint,
+    then: Named,
+    other: Named,
+    ranges: Ranges,
+    sizes: Mapping[str, int] | None,
+) -> Named:
+    """The truth of one constraint at every index of its dims."""
+    if not isinstance(c.const, int):
+        raise ValueError(f"constraint bound {c.const} depends on a loop index")
+    axes = tuple(d for d, _ in c.coeffs)
+    total = np.zeros((1,) * len(axes), dtype=np.int64) + c.const
+    for i, (dim, k) in enumerate(c.coeffs):
+        lo, hi = _extent(dim, then, other, ranges, sizes)
+        shape = [1] * len(axes)
+        shape[i] = hi - lo
+        total = total + k * np.arange(lo, hi).reshape(shape)
+    if c.op == "<":
+        return Named(total < 0, axes)
+    return Named(total <= 0 if c.op == "<=" else total == 0, axes)
+
+
+def _extent(
+    dim: str, then: Named, other: Named, ranges: Ranges, sizes: Mapping[str, int] | None
+) -> tuple[int, int]:
+    """The global indices of ``dim`` the values here are evaluated at."""
+    for name, lo, hi in ranges:
+        if name == dim:
+            return lo, hi
+    for value in (then, other):
+        if dim in value.axes:
+            return 0, value.array.shape[value.axes.index(dim)]
+    if sizes is not None and dim in sizes:
+        return 0, sizes[dim]
+    raise ValueError(f"the extent of dim {dim} is unknown")
 
 
 def _reduce(term: Reduce, body: Named) -> Named:
     count = max(term.hi - term.lo, 0)
+    empty = REDUCE_IDENTITY[term.op]
     if term.dim not in body.axes:
         if term.op == "sum":
             # an empty sum is 0 even where the body is infinite
             return Named(body.array * count if count else np.zeros_like(body.array), body.axes)
-        return body if count else Named(np.full_like(body.array, -np.inf), body.axes)
+        return body if count else Named(np.full_like(body.array, empty), body.axes)
     axis = body.axes.index(term.dim)
     rest = body.axes[:axis] + body.axes[axis + 1 :]
     if term.op == "sum":
         return Named(body.array.sum(axis=axis), rest)
     if count == 0:
         shape = body.array.shape[:axis] + body.array.shape[axis + 1 :]
-        return Named(np.full(shape, -np.inf), rest)
-    return Named(body.array.max(axis=axis), rest)
+        return Named(np.full(shape, empty), rest)
+    reduced = body.array.max(axis=axis) if term.op == "max" else body.array.min(axis=axis)
+    return Named(reduced, rest)
 
 
 def evaluate(
@@ -120,7 +186,7 @@ def evaluate(
     memo: dict[int, tuple[Term, Named]] | None = None,
 ) -> np.ndarray:
     """Evaluate ``term`` as an array over ``axes`` (broadcast to ``sizes``)."""
-    value = evaluate_named(term, inputs, None, memo)
+    value = evaluate_named(term, inputs, None, memo, (), sizes)
     extra = [a for a in value.axes if a not in axes]
     if extra:
         raise ValueError(f"term depends on dims {extra} outside {axes}")

@@ -6,14 +6,27 @@ The language (see DESIGN.md, "The specification language"):
     expr     := product (("+" | "-") product)*
     product  := unary (("*" | "/") unary)*
     unary    := "-" unary | primary
-    primary  := NUMBER
+    primary  := NUMBER | "inf"
               | "(" expr ("," expr)* ["->" item*] ")"      grouping or einsum
-              | ("exp" | "sin" | "cos" | "sqrt") "(" expr ")"
-              | "maximum" "(" expr "," expr ")"
-              | ("sum" | "max" | "softmax") "[" item "]" "(" expr ")"
+              | FUNCTION "(" expr ")"
+              | ("maximum" | "minimum") "(" expr "," expr ")"
+              | REDUCTION "[" item "]" "(" expr ")"
+              | "where" "(" cond "," expr "," expr ")"
               | INPUT "[" item* "]"                           named input
+              | SCALAR                                        an input with no dims
               | item+                                         bare dim list
     item     := DIM ["[" [INT] ":" [INT] "]"]                 dim, optional override
+    cond     := compare (("and" | "&") compare)*
+    compare  := affine ("<" | "<=" | ">" | ">=" | "==") affine
+    affine   := ["-"] aterm (("+" | "-") aterm)*
+    aterm    := INT | DIM | INT "*" DIM                      integers and dims only
+    FUNCTION := exp | exp2 | log | log2 | sin | cos | sqrt | rsqrt | sigmoid
+    REDUCTION:= sum | max | min | mean | var | softmax
+
+``mean[D](e)`` is ``sum[D](e)`` divided by the size of D's range (the
+override's, when D has one); ``var[D](e)`` is the population variance
+``mean[D]((e - mean[D](e)) * (e - mean[D](e)))``. ``where`` is ``a`` where
+every comparison holds, else ``b``; ``-inf`` and ``inf`` are constants.
 
 Every parsed piece carries its dims (the names it is a function of, in
 order) and its character span, so errors point at the exact tokens.
@@ -27,18 +40,38 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from ..ir import symbolic as sym
 from ..ir.specs import InputInfo, Spec
-from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary, const
+from ..ir.terms import (
+    NEG_INF,
+    POS_INF,
+    Binary,
+    Const,
+    Constraint,
+    Load,
+    Reduce,
+    Term,
+    Unary,
+    Where,
+    const,
+    constraint,
+    where,
+)
 
-__all__ = ["InputInfo", "Spec", "SpecError", "parse_spec"]
+__all__ = ["KEYWORDS", "InputInfo", "Spec", "SpecError", "parse_spec", "spec_tokens"]
 
 SYNTAX = "STL020"
 AMBIGUOUS = "STL021"
 NAMING = "STL022"
 
-_FUNCTIONS = ("exp", "sin", "cos", "sqrt")
-_REDUCTIONS = ("sum", "max", "softmax")
-_PUNCTUATION = "()[],:+-*/"
+_FUNCTIONS = ("exp", "exp2", "log", "log2", "sin", "cos", "sqrt", "rsqrt", "sigmoid")
+_BINARY_FUNCTIONS = ("maximum", "minimum")
+_CALLS = _FUNCTIONS + _BINARY_FUNCTIONS + ("where",)
+_REDUCTIONS = ("sum", "max", "min", "mean", "var", "softmax")
+_PUNCTUATION = "()[],:+-*/&"
+_COMPARISONS = ("<=", ">=", "==", "<", ">")
+# Names with a meaning of their own in a spec (never an input or a dim there).
+KEYWORDS = frozenset(_CALLS + _REDUCTIONS + ("and", "inf"))
 
 
 class SpecError(Exception):
@@ -122,11 +155,17 @@ def parse_spec(
     inputs: Sequence[InputInfo],
     dims: Mapping[str, int],
     overrides: Mapping[str, tuple[int, int]] | None = None,
+    *,
+    bare_names: bool = False,
 ) -> Spec:
-    """Parse ``text`` into the term it denotes over global coordinates."""
+    """Parse ``text`` into the term it denotes over global coordinates.
+
+    With ``bare_names`` an input's name alone (``x`` for ``x[M N]``) refers to
+    it, as in a ``# stile:`` annotation where the input's dims are declared once.
+    """
     given = _caller_overrides(text, dims, overrides or {})
     _check_nesting(text)
-    parser = _Parser(text, inputs, dims, given)
+    parser = _Parser(text, inputs, dims, given, bare_names)
     try:
         value = parser.parse()
     except RecursionError:
@@ -173,8 +212,25 @@ def _apply_ranges(term: Term, ranges: Mapping[str, tuple[int, int]]) -> Term:
         )
     if isinstance(term, Reduce):
         lo, hi = ranges.get(term.dim, (term.lo, term.hi))
+        if term.body is _ONE:  # the size of a mean's range (a loop index: unroll)
+            return const(sym.concrete(sym.sub(hi, lo)))
         return replace(term, lo=lo, hi=hi, body=_apply_ranges(term.body, ranges))
+    if isinstance(term, Where):
+        return replace(
+            term, then=_apply_ranges(term.then, ranges), other=_apply_ranges(term.other, ranges)
+        )
     return term
+
+
+# ``mean[D]`` divides by ``sum[D](_ONE)``, which becomes the size of D's final
+# range once overrides are known (they may come later in the spec).
+_ONE = Const(Fraction(1))
+
+
+def spec_tokens(text: str) -> list[tuple[str, str, int, int]]:
+    """``(kind, text, start, end)`` of each token of a spec; kind is ``num``,
+    ``ident``, ``op``, ``bad`` or ``eof`` (last)."""
+    return [(t.kind, t.text, t.start, t.end) for t in _tokenize(text)]
 
 
 def _tokenize(text: str) -> list[_Token]:
@@ -192,6 +248,9 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_scan_number(text, i))
         elif text.startswith("->", i):
             tokens.append(_Token("op", "->", i, i + 2))
+        elif any(text.startswith(op, i) for op in _COMPARISONS):
+            op = next(op for op in _COMPARISONS if text.startswith(op, i))
+            tokens.append(_Token("op", op, i, i + len(op)))
         elif ch in _PUNCTUATION:
             tokens.append(_Token("op", ch, i, i + 1))
         else:
@@ -233,7 +292,9 @@ class _Parser:
         inputs: Sequence[InputInfo],
         dims: Mapping[str, int],
         overrides: dict[str, _Override],
+        bare_names: bool = False,
     ) -> None:
+        self.bare_names = bare_names
         self.text = text
         self.inputs = {info.name: info for info in inputs}
         self.input_list = tuple(inputs)
@@ -292,7 +353,8 @@ class _Parser:
         if self.at("-"):
             minus = self.advance()
             arg = self.unary()
-            return _Value(Unary("neg", arg.term), arg.dims, minus.start, arg.end)
+            term = NEG_INF if arg.term is POS_INF else Unary("neg", arg.term)
+            return _Value(term, arg.dims, minus.start, arg.end)
         return self.primary()
 
     def primary(self) -> _Value:
@@ -311,7 +373,9 @@ class _Parser:
         name = token.text
         if self.is_override_item():
             return self.bare_list()
-        if name in _FUNCTIONS + ("maximum",) and self.at("(", 1):
+        if name == "where" and self.at("(", 1):
+            return self.where()
+        if name in _FUNCTIONS + _BINARY_FUNCTIONS and self.at("(", 1):
             return self.call(name)
         if name in _REDUCTIONS and self.at("[", 1):
             return self.reduction(name)
@@ -319,6 +383,13 @@ class _Parser:
             return self.named_input()
         if name in self.dims:
             return self.bare_list()
+        if name in self.inputs and (self.bare_names or not self.inputs[name].dims):
+            self.advance()
+            dims = self.inputs[name].dims
+            return _Value(Load(name, dims), dims, token.start, token.end)
+        if name == "inf":
+            self.advance()
+            return _Value(POS_INF, (), token.start, token.end)
         raise self.misplaced_name(token)
 
     def misplaced_name(self, token: _Token) -> SpecError:
@@ -339,13 +410,13 @@ class _Parser:
                 f"unknown function `{name}`",
                 token.start,
                 token.end,
-                "functions: exp, sin, cos, sqrt, maximum, sum[D], max[D], softmax[D]",
+                _FUNCTIONS_HELP,
             )
         if self.at("[", 1):
             return SpecError(
                 NAMING, f"unknown input `{name}`", token.start, token.end, self.inputs_help()
             )
-        if name in _FUNCTIONS + ("maximum",):
+        if name in _CALLS:
             return self.unexpected(self.peek(1), f"`(` after `{name}`")
         if name in _REDUCTIONS:
             return self.unexpected(self.peek(1), f"`[` and a dim after `{name}`")
@@ -363,12 +434,12 @@ class _Parser:
         start = self.advance().start
         self.expect("(")
         first = self.expr()
-        if name == "maximum":
-            self.expect(",", "`maximum` takes two arguments: `maximum(x, y)`")
+        if name in _BINARY_FUNCTIONS:
+            self.expect(",", f"`{name}` takes two arguments: `{name}(x, y)`")
             second = self.expr()
             end = self.expect(")").end
             return _Value(
-                Binary("maximum", first.term, second.term),
+                Binary(name, first.term, second.term),
                 _merge(first.dims, second.dims),
                 start,
                 end,
@@ -398,7 +469,98 @@ class _Parser:
             total = Reduce("sum", dim.name, *full, exp)
             return _Value(Binary("/", exp, total), body.dims, start, end)
         kept = tuple(d for d in body.dims if d != dim.name)
+        if op in ("mean", "var"):
+            term = _mean(dim.name, full, body.term)
+            if op == "var":
+                deviation = Binary("-", body.term, term)
+                term = _mean(dim.name, full, Binary("*", deviation, deviation))
+            return _Value(term, kept, start, end)
         return _Value(Reduce(op, dim.name, *full, body.term), kept, start, end)
+
+    # ---- where and its conditions --------------------------------------
+
+    def where(self) -> _Value:
+        start = self.advance().start
+        self.expect("(")
+        cond, cond_dims = self.condition()
+        self.expect(",", "`where` takes a condition and two values: `where(N < 10, x, 0)`")
+        then = self.expr()
+        self.expect(",", "`where` takes a condition and two values: `where(N < 10, x, 0)`")
+        other = self.expr()
+        end = self.expect(")").end
+        dims = _merge(_merge(then.dims, other.dims), cond_dims)
+        return _Value(where(cond, then.term, other.term), dims, start, end)
+
+    def condition(self) -> tuple[list[Constraint | bool], tuple[str, ...]]:
+        """Comparisons joined by ``and`` / ``&``, and the dims they mention."""
+        parts: list[Constraint | bool] = []
+        dims: tuple[str, ...] = ()
+        while True:
+            left, left_dims = self.affine()
+            token = self.peek()
+            if not (token.kind == "op" and token.text in _COMPARISONS):
+                raise self.unexpected(
+                    token, "a comparison (`<`, `<=`, `>`, `>=`, `==`)", _CONDITION_HELP
+                )
+            self.advance()
+            right, right_dims = self.affine()
+            coeffs = dict(left[0])  # left - right OP 0
+            for d, k in right[0].items():
+                coeffs[d] = coeffs.get(d, 0) - k
+            parts.append(self.decided(constraint(coeffs, left[1] - right[1], token.text)))
+            dims = _merge(dims, _merge(left_dims, right_dims))
+            if self.at("&") or (self.peek().kind == "ident" and self.peek().text == "and"):
+                self.advance()
+                continue
+            return parts, dims
+
+    def decided(self, c: Constraint | bool) -> Constraint | bool:
+        """``c``, or its truth when that is the same at every index of its dims."""
+        if isinstance(c, bool) or not isinstance(c.const, int):
+            return c
+        ends = [(0, k * (self.dims[d] - 1)) for d, k in c.coeffs]  # dims start at 0
+        lo = c.const + sum(min(e) for e in ends)
+        hi = c.const + sum(max(e) for e in ends)
+        if c.op == "==":
+            return True if lo == hi == 0 else False if lo > 0 or hi < 0 else c
+        return True if hi <= 0 else False if lo > 0 else c
+
+    def affine(self) -> tuple[tuple[dict[str, int], int], tuple[str, ...]]:
+        """``2*N - M + 3``: integer coefficients of dims, and a constant."""
+        coeffs: dict[str, int] = {}
+        constant = 0
+        sign = -1 if self.at("-") else 1
+        if sign < 0:
+            self.advance()
+        while True:
+            if self.peek().kind != "num":
+                self.coefficient(coeffs, sign)
+            elif self.at("*", 1):
+                value = self.integer()
+                self.advance()
+                self.coefficient(coeffs, sign * value)
+            else:
+                constant += sign * self.integer()
+            if not (self.at("+") or self.at("-")):
+                return (coeffs, constant), tuple(coeffs)
+            sign = 1 if self.advance().text == "+" else -1
+
+    def integer(self) -> int:
+        token = self.peek()
+        if not token.text.isdigit():
+            raise self.unexpected(token, "an integer", _CONDITION_HELP)
+        self.advance()
+        return int(token.text)
+
+    def coefficient(self, coeffs: dict[str, int], k: int) -> None:
+        """Add ``k`` times the dim at the current token."""
+        token = self.peek()
+        if token.kind != "ident":
+            raise self.unexpected(token, "a dim or an integer", _CONDITION_HELP)
+        if token.text not in self.dims:
+            raise self.unknown_dim(token)
+        self.advance()
+        coeffs[token.text] = coeffs.get(token.text, 0) + k
 
     def parenthesized(self) -> _Value:
         opener = self.advance()
@@ -574,6 +736,19 @@ class _Parser:
             return "there are no inputs"
         forms = ", ".join(_named_form(i.name, i.dims) for i in self.input_list)
         return f"inputs: {forms}"
+
+
+_FUNCTIONS_HELP = (
+    "functions: "
+    + ", ".join(_FUNCTIONS + _BINARY_FUNCTIONS)
+    + ", where(cond, a, b), "
+    + ", ".join(f"{r}[D]" for r in _REDUCTIONS)
+)
+_CONDITION_HELP = "a condition compares dims and integers, e.g. `Nk <= Nq and N < 100`"
+
+
+def _mean(dim: str, full: tuple[int, int], body: Term) -> Term:
+    return Binary("/", Reduce("sum", dim, *full, body), Reduce("sum", dim, *full, _ONE))
 
 
 def _binary(op: str, left: _Value, right: _Value) -> _Value:
