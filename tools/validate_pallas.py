@@ -344,7 +344,7 @@ def run_case(wrapper: Callable[..., Any], ann: Annotation, case: Case, seed: int
     try:
         result = wrapper(**inputs, **others)
     except Exception as exc:  # noqa: BLE001 - a case that fails is a result to report
-        first = (str(exc).splitlines() or [""])[0][:70]
+        first = (str(exc).splitlines() or [""])[0][:48]
         row.note = f"{type(exc).__name__}: {first}"
         # the wrapper's precondition rejecting a case marked STL045 is what it should do
         row.agrees = case.expects_precondition
@@ -398,6 +398,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("fixtures", nargs="*", type=Path, help="default: fixtures/pallas/*.py")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--summary", action="store_true", help="one line per fixture instead of one per case"
+    )
     args = parser.parse_args(argv)
     paths = [p.resolve() for p in args.fixtures] or sorted(FIXTURES.glob("*.py"))
 
@@ -409,7 +412,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     print("$", shlex.join([sys.executable, *sys.argv]))
     print(f"jax {jax.__version__}, interpret=True, seed {args.seed}, tolerance {TOLERANCE:g}")
     print("spec: the project's spec parser and evaluator, or the hand-written table\n")
-    header = ("fixture", "case", "max abs error", "agrees?", "spec", "expected")
+    if args.summary:
+        header = ("fixture", "expected", "cases agreeing", "largest error", "as expected?")
+    else:
+        header = ("fixture", "case", "max abs error", "agrees?", "spec", "expected")
     table: list[tuple[str, ...]] = [header]
     failures = []
     for path in paths:
@@ -417,12 +423,19 @@ def main(argv: Sequence[str] | None = None) -> int:
             rows = run_fixture(path, args.seed)
         except Exception as exc:  # noqa: BLE001 - one broken fixture must not hide the others
             rows = [Row(path.name, "-", None, False, "?", f"{type(exc).__name__}: {exc}")]
+        ok = verdict(rows)
+        if not ok:
+            failures.append(path.name)
+        if args.summary:
+            errors = [r.error for r in rows if r.error is not None]
+            largest = f"{max(errors):.1e}" if errors else "-"
+            agreeing = f"{sum(r.agrees for r in rows)} of {len(rows)}"
+            table.append((path.name, rows[0].expected, agreeing, largest, "yes" if ok else "NO"))
+            continue
         for r in rows:
             error = "-" if r.error is None else f"{r.error:.1e}"
             agrees = ("yes" if r.agrees else "no") + (f" ({r.note})" if r.note else "")
             table.append((r.fixture, r.case, error, agrees, r.spec, r.expected))
-        if not verdict(rows):
-            failures.append(path.name)
     widths = [max(len(row[i]) for row in table) for i in range(len(header))]
     for row in table:
         print("  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip())
