@@ -11,7 +11,7 @@ coverage).
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass, fields, is_dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import libcst as cst
@@ -22,10 +22,16 @@ from ...core.errors import KernelError
 from ...interpreter.library import Library
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import UNDEF, Const, Load, Term, const, free_dims
+from ...ir.terms import UNDEF, Load, Term, free_dims
 from ...ir.tiles import Slice, Tile
+from ...spec.annotations import (
+    Annotation,
+    Configuration,
+    configurations,
+    find_annotations,
+    is_annotated,
+)
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
-from . import annotations as notes
 from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
@@ -42,6 +48,18 @@ def _wrapper_def(value: Any) -> cst.FunctionDef | None:
     return None
 
 
+@dataclass(frozen=True)
+class _Target:
+    """One output line of the annotation, for one case."""
+
+    name: str  # "return", "return[1]" or a parameter
+    index: int | None
+    span: Span
+    spec: Spec | None
+    spec_text: str
+    spec_span: Span
+
+
 @dataclass
 class _Run:
     facts: Facts
@@ -56,37 +74,43 @@ class PallasFrontEnd(FrontEnd):
 
     def recognises(self, source: SourceFile) -> bool:
         return (
-            imports_module(source.module, "jax")
-            and "pallas_call" in source.text
-            and bool(notes.find(source))
+            "pallas_call" in source.text
+            and imports_module(source.module, "jax")
+            and is_annotated(source.module)
         )
 
     def analyse(self, source: SourceFile) -> Analysis:
         self._terms = {}
         diagnostics: list[Diagnostic] = []
         facts: list[Facts] = []
-        for annotated in notes.find(source):
-            diagnostics.extend(annotated.diagnostics)
-            for case in annotated.cases:
-                run = self._run_case(source, annotated, case, None, 0.0)
-                diagnostics.extend(run.diagnostics)
-                facts.append(run.facts)
+        for annotation, config in self._configurations(source):
+            run = self._run_case(source, annotation, config, None, 0.0)
+            diagnostics.extend(run.diagnostics)
+            facts.append(run.facts)
         return Analysis(diagnostics, facts)
 
     def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list[Facts]:
-        out = []
-        for annotated in notes.find(source):
-            for case in annotated.cases:
-                out.append(self._run_case(source, annotated, case, seed, shift).facts)
-        return out
+        return [
+            self._run_case(source, annotation, config, seed, shift).facts
+            for annotation, config in self._configurations(source)
+        ]
+
+    def _configurations(self, source: SourceFile) -> list[tuple[Annotation, Configuration]]:
+        # the annotation's own errors are reported by the checker for every front end
+        found = find_annotations(source.module, source.path)
+        return [
+            (annotation, config)
+            for annotation in found.annotations
+            for config in configurations(annotation, source.path).configurations
+        ]
 
     # ------------------------------------------------------------------ one case
 
     def _run_case(
         self,
         source: SourceFile,
-        annotated: notes.Annotated,
-        case: notes.Case,
+        annotation: Annotation,
+        config: Configuration,
         seed: int | None,
         shift: float,
     ) -> _Run:
@@ -95,44 +119,40 @@ class PallasFrontEnd(FrontEnd):
         )
         launcher = Launcher(interp)
         interp.launcher = launcher
-        empty = Facts(dict(case.sizes), {}, {}, [], [])
+        sizes = config.sizes
+        empty = Facts(dict(sizes), {}, {}, [], [])
         interp.run_module()
-        wrapper = interp.frames[0].names.get(annotated.name)
+        wrapper = interp.frames[0].names.get(annotation.name)
         node = _wrapper_def(wrapper)
         if node is None:
             interp.report(
-                KernelError("STL002", f"the annotated wrapper `{annotated.name}` is not followed"),
-                annotated.node,
+                KernelError("STL002", f"the annotated wrapper `{annotation.name}` is not followed"),
+                annotation.function,
             )
             return _Run(empty, interp.diagnostics)
         inputs: dict[str, InputInfo] = {}
         kwargs: dict[str, Any] = {}
-        for name, dims in annotated.inputs.items():
-            shape = tuple(case.sizes[d] for d in dims)
-            inputs[name] = InputInfo(name, dims)
-            kwargs[name] = Array(name, dims, shape)
-            if seed is not None:
-                rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-                launcher.inputs[name] = rng.standard_normal(shape) + shift
-        for name in annotated.scalars:
-            if name in case.values:
-                continue  # a case's value binds the scalar in the spec too
-            inputs[name] = InputInfo(name, ())
+        for info in config.inputs:
+            shape = tuple(sizes[d] for d in info.dims)
+            inputs[info.name] = info
             value = None
             if seed is not None:
-                rng = np.random.default_rng([seed, zlib.crc32(name.encode())])
-                launcher.inputs[name] = value = rng.standard_normal(()) + shift
-            kwargs[name] = blocks.scalar(Load(name, ()), value)
-        kwargs.update(case.values)
+                rng = np.random.default_rng([seed, zlib.crc32(info.name.encode())])
+                launcher.inputs[info.name] = value = rng.standard_normal(shape) + shift
+            if info.dims:
+                kwargs[info.name] = Array(info.name, info.dims, shape)
+            else:  # a scalar the case leaves symbolic
+                kwargs[info.name] = blocks.scalar(Load(info.name, ()), value)
+        kwargs.update(config.parameter_values)
         try:
             returned = interp.call_value(wrapper, [], kwargs, node)
         except Precondition as stop:
             interp.diagnostics.append(
                 Diagnostic(
                     source.path,
-                    case.span,
+                    config.case.span or annotation.span,
                     "STL045",
-                    f"case {case.text} violates the wrapper's precondition; it is not checked",
+                    f"case {config.case} violates the wrapper's precondition; it is not checked",
                     severity="warning",
                     related=((stop.span, "precondition"),),
                 )
@@ -145,25 +165,16 @@ class PallasFrontEnd(FrontEnd):
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
-        facts = Facts(dict(case.sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
-        targets, errors = annotated.targets_for(case)
-        for target, error in zip([t for t in targets if t.spec is None], errors):
-            start = target.spec_span.column + error.start
-            span = Span(
-                target.spec_span.line,
-                start,
-                target.spec_span.line,
-                start + max(error.end - error.start, 1),
+        facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
+        for spec in config.specs:
+            target = _Target(
+                str(spec.target),
+                spec.target.index,
+                spec.target.span,
+                spec.spec,
+                spec.text,
+                spec.span,
             )
-            interp.report(
-                KernelError(error.code, f"in spec: {error.message}", help=error.help, node=span),
-                node,
-            )
-        bound = {n: case.values[n] for n in annotated.scalars if n in case.values}
-        for target in targets:
-            if target.spec is not None and bound:
-                spec = Spec(_bind(target.spec.term, bound), target.spec.out_dims)
-                target = replace(target, spec=spec)
             self._target(interp, launcher, target, returned, facts, node)
         return _Run(facts, interp.diagnostics)
 
@@ -171,7 +182,7 @@ class PallasFrontEnd(FrontEnd):
         self,
         interp: PallasInterpreter,
         launcher: Launcher,
-        target: notes.Target,
+        target: _Target,
         returned: Any,
         facts: Facts,
         node: cst.FunctionDef,
@@ -230,7 +241,7 @@ class PallasFrontEnd(FrontEnd):
         local: list[slice],
         slices: list[Slice],
         wb: WriteBack,
-        target: notes.Target,
+        target: _Target,
         spec: Spec,
         facts: Facts,
     ) -> None:
@@ -248,7 +259,7 @@ class PallasFrontEnd(FrontEnd):
         self,
         interp: PallasInterpreter,
         wb: WriteBack,
-        target: notes.Target,
+        target: _Target,
         spec: Spec,
         facts: Facts,
         result: Result,
@@ -363,22 +374,6 @@ def _values(content: Any, local: list[slice], slices: list[Slice]) -> np.ndarray
         return None
     shape = tuple(s.hi - s.lo for s in slices)
     return np.asarray(content.value[tuple(local)], dtype=np.float64).reshape(shape)  # type: ignore[arg-type]
-
-
-def _bind(term: Term, values: dict[str, Any]) -> Term:
-    """``term`` with the scalar inputs a case gives values replaced by them."""
-    if isinstance(term, Load):
-        if not term.dims and term.tensor in values:
-            return const(values[term.tensor])
-        return term
-    if isinstance(term, Const) or not is_dataclass(term):
-        return term
-    changes = {}
-    for f in fields(term):
-        part = getattr(term, f.name)
-        if is_dataclass(part) and not isinstance(part, type):
-            changes[f.name] = _bind(part, values)  # type: ignore[arg-type]
-    return replace(term, **changes) if changes else term
 
 
 def _merged(regions: list[tuple[Slice, ...]]) -> list[tuple[Slice, ...]]:
