@@ -167,8 +167,15 @@ def _verify(
     facts: Facts, options: Options, path: str, report: FileReport, failed: dict[Span, Diagnostic]
 ) -> None:
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
-    for ob in facts.obligations:
+    obligations = list(facts.obligations)
+    while obligations:
+        ob = obligations.pop(0)
+        if ob.span in failed and not ob.assumes:
+            continue  # one verdict per source line is reported; it already failed
         verdict = verifier.verify(ob)
+        if verdict.status != "proved" and ob.pieces is not None:
+            obligations[:0] = ob.pieces()  # the same claim, piece by piece
+            continue
         broken = [s for s in ob.assumes if s in failed]
         if verdict.status == "proved" and not broken:
             report.proved.append((ob.span, ob.target, verdict))

@@ -107,7 +107,11 @@ class Verifier:
             sc.key if sc is not None else f"raw:{id(ob.spec.term)}",
         )
         if key not in self._proofs:
-            if loop_vars(kernel) or loop_vars(spec):
+            if kc is not None and sc is not None and kc.key == sc.key:
+                # equal canonical forms are a proof (every step of canonicalisation
+                # is an identity); the e-graph is for what the forms leave apart
+                self._proofs[key] = True
+            elif loop_vars(kernel) or loop_vars(spec):
                 # Ranges that depend on a loop index (an induction step) have no
                 # e-graph encoding: equal canonical forms are the proof, since
                 # every step of canonicalisation is an identity for every index.

@@ -10,6 +10,7 @@ coverage).
 
 from __future__ import annotations
 
+import itertools
 import zlib
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,10 @@ import numpy as np
 from ...core.diagnostics import Diagnostic, Span
 from ...core.errors import KernelError
 from ...interpreter.library import Library
+from ...ir import symbolic as sym
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import UNDEF, Load, Term, free_dims
+from ...ir.terms import UNDEF, Binary, Load, Reduce, Term, Unary, Where, free_dims
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
     Annotation,
@@ -71,6 +73,7 @@ class PallasFrontEnd(FrontEnd):
 
     def __init__(self) -> None:
         self._terms: dict[Term, Term] = {}
+        self._restricted: dict = {}  # memo of ranges.restrict, for one file
 
     def recognises(self, source: SourceFile) -> bool:
         return (
@@ -80,7 +83,7 @@ class PallasFrontEnd(FrontEnd):
         )
 
     def analyse(self, source: SourceFile) -> Analysis:
-        self._terms = {}
+        self._terms, self._restricted = {}, {}
         diagnostics: list[Diagnostic] = []
         facts: list[Facts] = []
         for annotation, config in self._configurations(source):
@@ -274,7 +277,8 @@ class PallasFrontEnd(FrontEnd):
             interp.report(error, None)  # type: ignore[arg-type]
             misplaced = True
         written: list[tuple[Slice, ...]] = []
-        conditional = bool(conditions(spec.term))
+        # output dims that index conditions of the spec compare with others
+        row_dims = {d for c in conditions(spec.term) for d, _ in c.coeffs if d in dims}
         for box, cell in content.boxes():
             if isinstance(cell, Undef) and cell.fresh:
                 continue
@@ -343,30 +347,144 @@ class PallasFrontEnd(FrontEnd):
                 )
                 result.complete = False
                 continue
-            tile = Tile(tuple(slices), cell, _values(content, local, slices))
-            ob_spec = spec
-            if conditional:
-                # decide index conditions (a causal mask) on this block's region
-                region = {s.dim: (s.lo, s.hi) for s in slices}
-                ob_spec = Spec(restrict(spec.term, region), spec.out_dims)  # type: ignore[arg-type]
-                tile = Tile(tile.slices, restrict(cell, region), tile.value)  # type: ignore[arg-type]
-            # identical terms as one object: the prover's cache and the evaluator's
-            # memo are keyed by identity (blocks of other batch rows repeat them)
-            ob_spec = Spec(self._intern(ob_spec.term), ob_spec.out_dims)
-            tile = Tile(tile.slices, self._intern(tile.term), tile.value)
-            facts.obligations.append(
-                Obligation(
-                    "assign",
-                    wb.span,
-                    target.spec_span,
-                    target.name,
-                    tile,
-                    ob_spec,
-                    target.spec_text,
-                )
-            )
+            values = _values(content, local, slices)
+            cell = self._intern(cell)
+            claim = _Claim(wb.span, target, spec, cell, self._restricted, self._intern)
+            rows = _rows(slices, values, row_dims)
+            if len(rows) == 1:
+                facts.obligations.append(claim.make(*rows[0], rows[0][0]))
+            else:
+                facts.obligations.extend(claim.symbolic(tuple(slices), values, row_dims))
             written.append(tuple(slices))
         facts.writes.extend(Write(target.name, r, wb.span) for r in _merged(written))
+
+
+@dataclass(frozen=True)
+class _Claim:
+    """Obligations for one cell of a write-back, with index conditions decided on
+    their region: for the block at once with a symbolic row (one proof for all
+    rows when the forms agree), else row by row."""
+
+    span: Span
+    target: _Target
+    spec: Spec
+    cell: Term
+    memo: dict
+    intern: Any
+
+    def make(
+        self,
+        slices: tuple[Slice, ...],
+        values: np.ndarray | None,
+        region_slices: tuple[Slice, ...],
+        rows: Any = None,
+    ) -> Obligation:
+        spec_term, term = self.spec.term, self.cell
+        if region_slices is not None and conditions(spec_term):
+            region = {s.dim: (s.lo, s.hi) for s in region_slices}
+            spec_term = restrict(spec_term, region, self.memo)  # type: ignore[arg-type]
+            term = restrict(term, region, self.memo)  # type: ignore[arg-type]
+        # identical terms as one object: the prover's cache and the evaluator's
+        # memo are keyed by identity (blocks of other batch rows repeat them)
+        spec = Spec(self.intern(spec_term), self.spec.out_dims)
+        tile = Tile(slices, self.intern(term), values)
+        pieces = None
+        if rows is not None:
+            pieces = lambda: [self.make(*row, row[0]) for row in rows]  # noqa: E731
+        t = self.target
+        return Obligation(
+            "assign", self.span, t.spec_span, t.name, tile, spec, t.spec_text, pieces=pieces
+        )
+
+    def symbolic(
+        self, slices: tuple[Slice, ...], values: np.ndarray | None, row_dims: set[str]
+    ) -> list[Obligation]:
+        """One obligation per band of rows, each for a symbolic row of the band.
+
+        Bands end where the kernel's reductions along the other dims of the
+        conditions have bounds, so that every split point a row makes falls
+        inside a reduction's range for the whole band.
+        """
+        if len(row_dims) != 1:
+            return [self.make(slices, values, slices, _rows(list(slices), values, row_dims))]
+        (row_dim,) = row_dims
+        axis = next(k for k, s in enumerate(slices) if s.dim == row_dim)
+        first, last = slices[axis].lo, slices[axis].hi
+        assert isinstance(first, int) and isinstance(last, int)
+        cuts = {first, last}
+        for b in _bounds(self.cell, {d for c in conditions(self.cell) for d, _ in c.coeffs}):
+            cuts |= {b - 1, b, b + 1}
+        edges = sorted(c for c in cuts if first <= c <= last)
+        out = []
+        for lo, hi in zip(edges[:-1], edges[1:]):
+            band = list(slices)
+            band[axis] = Slice(row_dim, lo, hi)
+            part = None
+            if values is not None:
+                where: list[Any] = [slice(None)] * len(slices)
+                where[axis] = slice(lo - first, hi - first)
+                part = values[tuple(where)]
+            if hi - lo == 1:
+                out.append(self.make(tuple(band), part, tuple(band)))
+                continue
+            row = sym.variable(_row_variable(row_dim, lo, hi))
+            region = list(band)
+            region[axis] = Slice(row_dim, row, sym.add(row, 1))
+            rows = _rows(band, part, row_dims)
+            out.append(self.make(tuple(band), part, tuple(region), rows))
+        return out
+
+
+_ROWS: dict[tuple[str, int, int], sym.LoopVar] = {}
+
+
+def _row_variable(dim: str, lo: int, hi: int) -> sym.LoopVar:
+    """One symbolic row per band, shared, so equal claims have equal terms."""
+    key = (dim, lo, hi)
+    if key not in _ROWS:
+        _ROWS[key] = sym.LoopVar(dim, range(lo, hi))
+    return _ROWS[key]
+
+
+def _bounds(term: Term, dims: set[str]) -> set[int]:
+    """The integer bounds of the reductions of ``term`` along ``dims``."""
+    found: set[int] = set()
+    seen: set[int] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Reduce):
+            if node.dim in dims:
+                found |= {b for b in (node.lo, node.hi) if isinstance(b, int)}
+            stack.append(node.body)
+        elif isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, Where):
+            stack.extend((node.then, node.other))
+    return found
+
+
+def _rows(
+    slices: list[Slice], values: np.ndarray | None, row_dims: set[str]
+) -> list[tuple[tuple[Slice, ...], np.ndarray | None]]:
+    """The region cut into one piece per index of ``row_dims``."""
+    if not row_dims:
+        return [(tuple(slices), values)]
+    axes = [k for k, s in enumerate(slices) if s.dim in row_dims]
+    out = []
+    for index in itertools.product(*(range(slices[k].lo, slices[k].hi) for k in axes)):  # type: ignore[arg-type]
+        piece = list(slices)
+        where: list[Any] = [slice(None)] * len(slices)
+        for k, i in zip(axes, index):
+            piece[k] = Slice(slices[k].dim, i, i + 1)
+            where[k] = slice(i - slices[k].lo, i - slices[k].lo + 1)  # type: ignore[operator]
+        out.append((tuple(piece), None if values is None else values[tuple(where)]))
+    return out
 
 
 def _values(content: Any, local: list[slice], slices: list[Slice]) -> np.ndarray | None:
