@@ -67,6 +67,7 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     from libcst.metadata import MetadataWrapper, PositionProvider
 
     from stile_static.frontends import SourceFile, front_end_for
+    from stile_static.ir.terms import Undefined
     from stile_static.prover.evaluator import evaluate
 
     text = path.read_text()
@@ -78,11 +79,20 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     wrapper = MetadataWrapper(module)
     source = SourceFile("k.py", text, module, wrapper, wrapper.resolve(PositionProvider))
     front_end = front_end_for(source)
-    assert front_end is not None
+    if front_end is None:  # annotation errors alone, in a file no front end reads
+        from stile_static.spec.annotations import is_annotated
+
+        assert path.name == "annotation_errors.py" and is_annotated(text)
+        return
     for facts in front_end.run_concretely(source, 3, 0.0):
         compared = 0
         for ob in facts.obligations:
             assert ob.tile.value is not None
+            if isinstance(ob.tile.term, Undefined):
+                # a wrong value no term expresses (a block written to another block's
+                # place): only its numbers, for the cross-check
+                compared += 1
+                continue
             box = tuple(slice(s.lo, s.hi) for s in ob.tile.slices)
             expected = evaluate(ob.tile.term, facts.input_values, ob.tile.dims, facts.dims)[box]
             np.testing.assert_allclose(ob.tile.value, expected, rtol=1e-9, atol=1e-12)

@@ -279,6 +279,8 @@ class PallasFrontEnd(FrontEnd):
         written: list[tuple[Slice, ...]] = []
         # output dims that index conditions of the spec compare with others
         row_dims = {d for c in conditions(spec.term) for d, _ in c.coeffs if d in dims}
+        if content.value is not None:
+            row_dims = set()  # the concrete domain keeps the spec's conditions as they are
         for box, cell in content.boxes():
             if isinstance(cell, Undef) and cell.fresh:
                 continue
