@@ -395,3 +395,14 @@ def test_checker_reports_annotation_errors_without_a_front_end() -> None:
 def test_checker_treats_an_annotated_file_as_a_kernel_file() -> None:
     assert check_source(SOFTMAX, "k.py").is_kernel
     assert not check_source("x = 1  # stile: ignore[STL031]\n", "k.py").is_kernel
+
+
+def test_a_comment_after_an_annotation_is_not_part_of_it() -> None:
+    text = (
+        "# stile: y = 2 * x[M N]  # doubled\n"
+        "# stile: case M=3 N=4 mode='a # b'  # a note\n"
+        "def f(x, y, mode):\n    pass\n"
+    )
+    a = only(text)
+    assert a.outputs[0].text == "2 * x[M N]"
+    assert a.cases[0].values == (("mode", "a # b"),)

@@ -302,3 +302,27 @@ def test_logs_of_exponentials() -> None:
     assert _same(Unary("log", Unary("exp", x)), x)
     assert _same(Unary("log2", Unary("exp2", x)), x)
     assert not _same(Unary("log", Unary("exp2", x)), x)
+
+
+def test_exp2_factors_combine_like_exp() -> None:
+    x, y = Load("x", ("A",)), Load("y", ("A", "B"))
+
+    def exp2(t: Term) -> Term:
+        return Unary("exp2", t)
+
+    assert _same(Binary("*", exp2(Binary("-", x, y)), exp2(y)), exp2(x))
+    assert _same(Binary("/", exp2(x), exp2(x)), const(1))
+    assert _same(exp2(const(3)), const(8))
+    assert not _same(Binary("*", exp2(x), Unary("exp", x)), exp2(Binary("*", const(2), x)))
+    # online softmax in base 2: the running sum rescaled by exp2(m_old - m_new)
+    row = Reduce("max", "B", 0, 4, y)
+    spec = Reduce("sum", "B", 0, 4, exp2(Binary("-", y, row)))
+    m1 = Reduce("max", "B", 0, 2, y)
+    l1 = Reduce("sum", "B", 0, 2, exp2(Binary("-", y, m1)))
+    m2 = Binary("maximum", m1, Reduce("max", "B", 2, 4, y))
+    l2 = Binary(
+        "+",
+        Binary("*", exp2(Binary("-", m1, m2)), l1),
+        Reduce("sum", "B", 2, 4, exp2(Binary("-", y, m2))),
+    )
+    assert _same(l2, spec)

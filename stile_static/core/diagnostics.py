@@ -35,6 +35,7 @@ class Diagnostic:
 class CodeInfo:
     name: str
     summary: str
+    severity: str = "error"  # the severity its diagnostics have
 
 
 # One entry per code; the README table is generated from (and tested against) this.
@@ -64,6 +65,7 @@ CODES: dict[str, CodeInfo] = {
         "spec-ambiguous-input", "a bare dim list in a spec fits more than one input"
     ),
     "STL022": CodeInfo("spec-unknown", "a spec names an unknown dim or input, or misuses a dim"),
+    "STL023": CodeInfo("bad-annotation", "a `# stile:` line that cannot be parsed"),
     "STL030": CodeInfo("result-dims", "the written tile's dims or order differ from the spec's"),
     "STL031": CodeInfo(
         "not-equivalent", "the kernel computes something else than the spec (numerics disagree)"
@@ -74,6 +76,25 @@ CODES: dict[str, CodeInfo] = {
     "STL033": CodeInfo("not-proven", "numerics agree but no proof was found"),
     "STL040": CodeInfo("never-written", "part of a result is never written"),
     "STL041": CodeInfo("written-twice", "part of a result is written more than once"),
+    "STL042": CodeInfo(
+        "out-of-bounds",
+        "a load or store whose mask admits an element outside its tensor, "
+        "or a Pallas block that runs past the array",
+    ),
+    "STL043": CodeInfo(
+        "wrong-stride",
+        "a pointer into one tensor built with another tensor's stride, "
+        "or an offset that does not decode into an index per dim",
+    ),
+    "STL044": CodeInfo(
+        "undefined-lanes",
+        "masked-off lanes loaded without `other` reach a reduction or a store",
+    ),
+    "STL045": CodeInfo(
+        "case-precondition",
+        "a case violates the wrapper's `assert` or `if ... raise`; it is reported and not checked",
+        severity="warning",
+    ),
     "STL050": CodeInfo("cross-check", "the NumPy cross-check disagrees with the spec"),
     "STL060": CodeInfo(
         "unused-suppression", "a `# stile: ignore` comment silences nothing on its line"

@@ -6,7 +6,9 @@ structurally equal:
 
 * a :class:`Poly` is a sum of monomials with exact coefficients;
 * a :class:`Mono` is a product of atoms with integer exponents times one
-  ``exp(poly)`` factor (``exp(p) * exp(q) = exp(p + q)``);
+  ``exp(poly)`` factor (``exp(p) * exp(q) = exp(p + q)``) and one
+  ``exp2(poly)`` factor (the same for base 2, kept apart: ``exp2(x) =
+  exp(x ln 2)`` has no exact rational form);
 * ``sum[d]`` is linear: constant and ``d``-independent factors move out of it,
   and sums of the same body over adjacent ranges merge into one;
 * ``max[d]`` and ``maximum`` merge adjacent ranges, drop ``-inf`` and move
@@ -94,10 +96,11 @@ class Poly:
 
 @dataclass(frozen=True, eq=False)
 class Mono:
-    """Atoms with integer exponents times ``exp(exp)``."""
+    """Atoms with integer exponents times ``exp(exp)`` times ``exp2(exp2)``."""
 
     factors: tuple[tuple[Atom, int], ...]
     exp: Poly | None = None
+    exp2: Poly | None = None
     key: str = field(default="", compare=False, repr=False)
     free: frozenset[str] = field(default=frozenset(), compare=False, repr=False)
 
@@ -107,6 +110,9 @@ class Mono:
         if self.exp is not None:
             parts.append(f"exp{self.exp.key}")
             free |= self.exp.free
+        if self.exp2 is not None:
+            parts.append(f"exp2{self.exp2.key}")
+            free |= self.exp2.free
         object.__setattr__(self, "key", "[" + ".".join(parts) + "]")
         object.__setattr__(self, "free", free)
 
@@ -245,8 +251,18 @@ def _mono_mul(a: Mono, b: Mono) -> Mono:
     for atom, e in b.factors:
         exps[atom] = exps.get(atom, 0) + e
     factors = tuple(sorted(((x, e) for x, e in exps.items() if e != 0), key=lambda t: t[0].key))
-    exp = a.exp if b.exp is None else b.exp if a.exp is None else add(a.exp, b.exp)
-    return Mono(factors, None if exp is None or not exp.terms else exp)
+    return Mono(factors, _exponent_sum(a.exp, b.exp), _exponent_sum(a.exp2, b.exp2))
+
+
+def _exponent_sum(a: Poly | None, b: Poly | None) -> Poly | None:
+    """``exp(a) * exp(b) = exp(a + b)``; None stands for ``exp(0)``."""
+    total = a if b is None else b if a is None else add(a, b)
+    return None if total is None or not total.terms else total
+
+
+def _plain(m: Mono) -> bool:
+    """No exponential factor: the monomial is its atoms."""
+    return m.exp is None and m.exp2 is None
 
 
 def mul(a: Poly, b: Poly) -> Poly:
@@ -266,7 +282,8 @@ def mul(a: Poly, b: Poly) -> Poly:
 
 def _mono_inverse(m: Mono) -> Mono:
     exp = None if m.exp is None else neg(m.exp)
-    return Mono(tuple((a, -e) for a, e in m.factors), exp)
+    exp2 = None if m.exp2 is None else neg(m.exp2)
+    return Mono(tuple((a, -e) for a, e in m.factors), exp, exp2)
 
 
 def inverse(p: Poly) -> Poly:
@@ -292,19 +309,29 @@ def exp(p: Poly) -> Poly:
     return from_mono(Mono((), p))
 
 
+def exp2(p: Poly) -> Poly:
+    if p.neg_inf:
+        return ZERO
+    if p.pos_inf:
+        return POS_INF
+    c = as_constant(p)
+    if isinstance(c, Fraction) and c.denominator == 1 and abs(c) <= 64:
+        return constant(Fraction(2) ** c.numerator)
+    return from_mono(Mono((), None, p))
+
+
 def function(fn: str, p: Poly) -> Poly:
     if p.infinite:
         raise CannotNormalize(f"{fn} of an infinity")
-    mono, inner = _single_mono(p), _single_atom(p, "fn")
-    if fn == "log" and mono is not None and mono.exp is not None and not mono.factors:
-        return mono.exp  # log(exp(q)) = q
-    if fn == "log2" and inner is not None and inner[0] == "exp2":
-        return inner[1]  # log2(exp2(q)) = q
+    mono = _single_mono(p)
+    if mono is not None and not mono.factors:
+        if fn == "log" and mono.exp is not None and mono.exp2 is None:
+            return mono.exp  # log(exp(q)) = q
+        if fn == "log2" and mono.exp2 is not None and mono.exp is None:
+            return mono.exp2  # log2(exp2(q)) = q
     c = as_constant(p)
     if fn in ("log", "log2") and c == 1:
         return ZERO
-    if fn == "exp2" and isinstance(c, Fraction) and c.denominator == 1 and abs(c) <= 64:
-        return constant(Fraction(2) ** c.numerator)
     if fn == "sqrt" and isinstance(c, Fraction) and c >= 0:
         num, den = isqrt(c.numerator), isqrt(c.denominator)
         if num * num == c.numerator and den * den == c.denominator:
@@ -323,28 +350,22 @@ def _single_mono(p: Poly) -> Mono | None:
     return None
 
 
-def _single_atom(p: Poly, kind: str) -> tuple | None:
-    """The parts of the atom ``p`` is, when it is exactly one atom of ``kind``."""
-    m = _single_mono(p)
-    if m is not None and m.exp is None and len(m.factors) == 1:
-        atom, e = m.factors[0]
-        if e == 1 and atom.kind == kind:
-            return atom.parts
-    return None
-
-
 def _split_mono(m: Mono, dim: str) -> tuple[Mono, Mono]:
     """``m = independent * dependent`` with respect to ``dim``."""
     indep = tuple((a, e) for a, e in m.factors if dim not in a.free)
     dep = tuple((a, e) for a, e in m.factors if dim in a.free)
-    exp_in = exp_dep = None
-    if m.exp is not None:
-        exp_in = _collect({x: c for x, c in m.exp.terms if dim not in x.free})
-        exp_dep = _collect({x: c for x, c in m.exp.terms if dim in x.free})
-    return (
-        Mono(indep, exp_in if exp_in is not None and exp_in.terms else None),
-        Mono(dep, exp_dep if exp_dep is not None and exp_dep.terms else None),
-    )
+    exp_in, exp_dep = _split_exponent(m.exp, dim)
+    exp2_in, exp2_dep = _split_exponent(m.exp2, dim)
+    return Mono(indep, exp_in, exp2_in), Mono(dep, exp_dep, exp2_dep)
+
+
+def _split_exponent(p: Poly | None, dim: str) -> tuple[Poly | None, Poly | None]:
+    """``exp(p) = exp(independent) * exp(dependent)`` with respect to ``dim``."""
+    if p is None:
+        return None, None
+    indep = _collect({x: c for x, c in p.terms if dim not in x.free})
+    dep = _collect({x: c for x, c in p.terms if dim in x.free})
+    return (indep if indep.terms else None), (dep if dep.terms else None)
 
 
 def reduce_sum(dim: str, lo: Int, hi: Int, p: Poly) -> Poly:
@@ -391,7 +412,7 @@ def maximum(a: Poly, b: Poly) -> Poly:
             return POS_INF  # maximum(inf, x) = inf
         if len(p.terms) == 1 and p.terms[0][1] == 1 and len(p.terms[0][0].factors) == 1:
             atom, e = p.terms[0][0].factors[0]
-            if atom.kind == "maximum" and e == 1 and p.terms[0][0].exp is None:
+            if atom.kind == "maximum" and e == 1 and _plain(p.terms[0][0]):
                 args.update(atom.parts)
                 continue
         args.add(p)
@@ -449,7 +470,7 @@ def _touching(lo: Int, hi: Int, lo2: Int, hi2: Int) -> tuple[Int, Int] | None:
 
 
 def _single_max_atom(p: Poly) -> tuple | None:
-    if len(p.terms) == 1 and p.terms[0][1] == 1 and p.terms[0][0].exp is None:
+    if len(p.terms) == 1 and p.terms[0][1] == 1 and _plain(p.terms[0][0]):
         factors = p.terms[0][0].factors
         if len(factors) == 1 and factors[0][1] == 1 and factors[0][0].kind == "max":
             return factors[0][0].parts
@@ -468,7 +489,7 @@ def _merge_ranges(p: Poly) -> Poly:
                 if atom.kind != "sum" or e != 1:
                     continue
                 d, lo, hi, body = atom.parts
-                rest = Mono(m.factors[:j] + m.factors[j + 1 :], m.exp)
+                rest = Mono(m.factors[:j] + m.factors[j + 1 :], m.exp, m.exp2)
                 key_hi = (rest.key, _num_key(c), d, body.key, "ends", hi)
                 key_lo = (rest.key, _num_key(c), d, body.key, "ends", lo)
                 # a neighbour ending where this one starts, or starting where it ends
@@ -720,7 +741,7 @@ class _Normalizer:
         return out
 
 
-_UNARY = {"neg": neg, "recip": inverse, "exp": exp}
+_UNARY = {"neg": neg, "recip": inverse, "exp": exp, "exp2": exp2}
 _BINARY = {
     "+": add,
     "-": lambda a, b: add(a, neg(b)),
@@ -767,6 +788,8 @@ def _mono_term(m: Mono, c: Number) -> Term:
         factors.append(power if e > 0 else Unary("recip", power))
     if m.exp is not None:
         factors.append(Unary("exp", to_term(m.exp)))
+    if m.exp2 is not None:
+        factors.append(Unary("exp2", to_term(m.exp2)))
     if not factors:
         return Const(c)
     out = factors[0]
@@ -827,6 +850,8 @@ def reductions(p: Poly) -> list[tuple[str, str, str, int, int]]:
                 visit_poly(atom.parts[2])
         if m.exp is not None:
             visit_poly(m.exp)
+        if m.exp2 is not None:
+            visit_poly(m.exp2)
 
     visit_poly(p)
     return found

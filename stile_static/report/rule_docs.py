@@ -429,6 +429,39 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL023": RuleDoc(
+        why=(
+            "The `# stile:` lines above a Triton or Pallas wrapper are its specification: which "
+            "output equals what, for which sizes, under which assumptions. A line that cannot be "
+            "read (a target that is not a parameter, an unknown keyword, a case value that is not "
+            "a literal, an annotation not directly above a function) would leave the wrapper "
+            "checked against less than its author wrote, so it is an error at its own column."
+        ),
+        example=_code(
+            """
+            import triton
+
+
+            # stile: y = softmax[N](x[M N])
+            # stile: case M=7 N=hundred
+            def softmax(x, y):
+                n_rows, n_cols = x.shape
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+
+
+            # stile: y = softmax[N](x[M N])
+            # stile: case M=7 N=100
+            def softmax(x, y):
+                n_rows, n_cols = x.shape
+                return y
+            """
+        ),
+    ),
     "STL030": RuleDoc(
         why=(
             "The tile written to a result must have exactly the result's dims in the spec's "
@@ -613,6 +646,207 @@ RULE_DOCS: dict[str, RuleDoc] = {
 
             for im in range(0, 8, 4):
                 out.assign(x.slice(M, im, im + 4) * 2)
+            """
+        ),
+    ),
+    "STL042": RuleDoc(
+        why=(
+            "A load or store whose mask lets through an element past the end of its tensor "
+            "reads garbage or corrupts memory, and only for the sizes where the last block is "
+            "partial, which tests with round sizes never hit. Pallas clamps a block index that "
+            "runs past the array instead of failing, silently reading the wrong block."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def scale_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + offs)  # no mask: the last block reads past n
+                tl.store(y_ptr + offs, 2 * x, mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            def scale(x, y):
+                n = x.shape[0]
+                scale_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def scale_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + offs, mask=offs < n)
+                tl.store(y_ptr + offs, 2 * x, mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            def scale(x, y):
+                n = x.shape[0]
+                scale_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)
+                return y
+            """
+        ),
+    ),
+    "STL043": RuleDoc(
+        why=(
+            "Tensors have their own strides. A pointer into `y` built with `x`'s row stride is "
+            "right while both are contiguous and of the same shape, and wrong for a transposed "
+            "or sliced view. The analyzer gives every tensor symbolic strides, so the mix-up is "
+            "found unless an `# stile: assume` says the strides are equal."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def copy_kernel(x_ptr, y_ptr, stride_x, n, BLOCK: tl.constexpr):
+                row = tl.program_id(0)
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + row * stride_x + cols, mask=cols < n)
+                tl.store(y_ptr + row * stride_x + cols, x, mask=cols < n)  # x's stride
+
+
+            # stile: y = x[M N]
+            def copy(x, y):
+                m, n = x.shape
+                copy_kernel[(m,)](x, y, x.stride(0), n, BLOCK=triton.next_power_of_2(n))
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def copy_kernel(x_ptr, y_ptr, stride_x, stride_y, n, BLOCK: tl.constexpr):
+                row = tl.program_id(0)
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + row * stride_x + cols, mask=cols < n)
+                tl.store(y_ptr + row * stride_y + cols, x, mask=cols < n)
+
+
+            # stile: y = x[M N]
+            # stile: assume x.stride(1) == 1 and y.stride(1) == 1
+            def copy(x, y):
+                m, n = x.shape
+                block = triton.next_power_of_2(n)
+                copy_kernel[(m,)](x, y, x.stride(0), y.stride(0), n, BLOCK=block)
+                return y
+            """
+        ),
+    ),
+    "STL044": RuleDoc(
+        why=(
+            "A masked load without `other` leaves the masked-off lanes undefined. That is fine "
+            "as long as they are never used; summed or maxed into a reduction, or stored, they "
+            "make the result depend on whatever was in the registers."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def row_max_kernel(x_ptr, y_ptr, stride, n, BLOCK: tl.constexpr):
+                row = tl.program_id(0)
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + row * stride + cols, mask=cols < n)  # lanes >= n undefined
+                tl.store(y_ptr + row, tl.max(x, axis=0))
+
+
+            # stile: y = max[N](x[M N])
+            # stile: assume x.stride(1) == 1
+            def row_max(x, y):
+                m, n = x.shape
+                row_max_kernel[(m,)](x, y, x.stride(0), n, BLOCK=triton.next_power_of_2(n))
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def row_max_kernel(x_ptr, y_ptr, stride, n, BLOCK: tl.constexpr):
+                row = tl.program_id(0)
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + row * stride + cols, mask=cols < n, other=-float("inf"))
+                tl.store(y_ptr + row, tl.max(x, axis=0))
+
+
+            # stile: y = max[N](x[M N])
+            # stile: assume x.stride(1) == 1
+            def row_max(x, y):
+                m, n = x.shape
+                row_max_kernel[(m,)](x, y, x.stride(0), n, BLOCK=triton.next_power_of_2(n))
+                return y
+            """
+        ),
+    ),
+    "STL045": RuleDoc(
+        why=(
+            "A case that the wrapper itself rejects (an `assert` or an `if ... raise` on the "
+            "sizes) cannot run, so there is nothing to check for it. It is a warning, not a "
+            "silent skip: the case line probably meant other sizes, and the configurations the "
+            "author wanted checked are not."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=100
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 64 == 0, "n must be a multiple of 64"
+                double_kernel[(n // 64,)](x, y, n, BLOCK=64)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=128
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 64 == 0, "n must be a multiple of 64"
+                double_kernel[(n // 64,)](x, y, n, BLOCK=64)
+                return y
             """
         ),
     ),

@@ -69,7 +69,7 @@ def _rule(code: str) -> dict[str, Any]:
         "name": info.name,
         "shortDescription": {"text": info.summary},
         "help": {"text": rule_text(code), "markdown": rule_markdown(code)},
-        "defaultConfiguration": {"level": "error"},
+        "defaultConfiguration": {"level": _LEVELS.get(info.severity, "note")},
     }
     if code in RULE_DOCS:
         rule["fullDescription"] = {"text": RULE_DOCS[code].why}

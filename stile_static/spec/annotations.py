@@ -247,12 +247,25 @@ def _directives(text: str) -> list[_Line]:
         match = _DIRECTIVE.match(token.string)
         if match is None:
             continue
-        body = token.string[match.end() :].rstrip()
+        body = _without_comment(token.string[match.end() :]).rstrip()
         if _SUPPRESSION.match(body):
             continue
         line, column = token.start
         found.append(_Line(line, column + match.end(), body))
     return found
+
+
+def _without_comment(body: str) -> str:
+    """``body`` up to a `` #`` outside quotes: the rest of the line is a comment."""
+    quote = ""
+    for i, ch in enumerate(body):
+        if quote:
+            quote = "" if ch == quote else quote
+        elif ch in "'\"":
+            quote = ch
+        elif ch == "#" and (i == 0 or body[i - 1].isspace()):
+            return body[:i]
+    return body
 
 
 def is_annotated(module: cst.Module | str) -> bool:
