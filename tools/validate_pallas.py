@@ -50,7 +50,6 @@ FIXTURES = ROOT / "fixtures" / "pallas"
 VALUE_BUGS = {"STL031", "STL032", "STL040", "STL041", "STL042", "STL043", "STL044"}
 PRECONDITION = "STL045"
 _EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
-_ANNOTATION_EXPECT = re.compile(r"(?m)^(\s*#\s*stile:.*?)\s+#\s*E:[^\n]*$")
 # float32 kernels against a float64 spec, relative to the spec's magnitude
 TOLERANCE = 1e-4
 
@@ -79,15 +78,6 @@ def expected_codes(text: str) -> dict[int, set[str]]:
         if match:
             found.setdefault(number, set()).update(match.group(1).split())
     return found
-
-
-def without_expectations(text: str) -> str:
-    """``text`` with the ``# E: ...`` that ends a ``# stile:`` line removed (same lines).
-
-    The fixture convention puts a never-written output's expectation after its
-    annotation, on the same comment line; it is not part of the spec.
-    """
-    return _ANNOTATION_EXPECT.sub(r"\1", text)
 
 
 def kind(codes: dict[int, set[str]]) -> str:
@@ -256,7 +246,7 @@ def run_fixture(path: Path, seed: int) -> list[Row]:
     def broken(why: str) -> list[Row]:
         return [Row(path.name, "-", None, False, "?", why)]
 
-    found = find_annotations(without_expectations(text), str(path))
+    found = find_annotations(text, str(path))
     if found.diagnostics:
         return broken(f"annotation: {found.diagnostics[0].message}")
     module = load_module(path)
