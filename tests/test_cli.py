@@ -73,6 +73,39 @@ def test_missing_path_is_a_diagnostic(capsys: pytest.CaptureFixture[str], tmp_pa
     status, out = run(capsys, missing)
     assert status == 1
     assert out.startswith(f"{missing}:1:1: STL001 no such file")
+    # reported, but not counted as a kernel file that was checked
+    assert out.splitlines()[-1] == "Checked 0 kernel files: 0 obligations verified, 1 error."
+
+
+def test_named_file_that_is_not_a_kernel_is_a_warning(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    plain = tmp_path / "lost_import.py"
+    plain.write_text(
+        "\n".join(
+            line
+            for line in (FIXTURES / "row_sum.py").read_text().splitlines()
+            if "import" not in line
+        )
+    )
+    status = main(["check", str(plain), str(FIXTURES / "row_sum.py"), "--no-cache"])
+    captured = capsys.readouterr()
+    assert status == 0  # a warning: pre-commit names every staged Python file
+    assert (
+        captured.err == f"{plain}: warning: not a kernel file (it neither imports `stile` "
+        "nor has a `# stile:` annotation); nothing in it was checked\n"
+    )
+    assert "Checked 1 kernel file: 1 obligation verified" in captured.out
+
+
+def test_folders_skip_files_that_are_not_kernels_silently(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    (tmp_path / "helper.py").write_text("print('not a kernel')\n")
+    status = main(["check", str(tmp_path), "--no-cache"])
+    captured = capsys.readouterr()
+    assert status == 0 and captured.err == ""
+    assert "Checked 0 kernel files" in captured.out
 
 
 @pytest.mark.parametrize(
@@ -179,3 +212,85 @@ def test_folder_in_parallel_from_python_dash_m(tmp_path: Path) -> None:
         outputs.append(proc.stdout)
     assert outputs[0] == outputs[1]
     assert LINE.match(outputs[0].splitlines()[0])
+
+
+@pytest.mark.parametrize(
+    ("name", "code"),
+    [
+        ("seed_matmul_scaled_twice.py", "STL031"),
+        ("row_sum_last_tile_skipped.py", "STL032"),
+        ("flash_attention_invariants_no_correction.py", "STL031"),
+    ],
+)
+def test_cross_check_gives_one_diagnostic_per_bug(
+    capsys: pytest.CaptureFixture[str], name: str, code: str
+) -> None:
+    path = str(FIXTURES / name)
+    status, out = run(capsys, path, "--cross-check", "--no-cache", "--format", "json")
+    assert status == 1
+    (item,) = json.loads(out)
+    assert item["code"] == code
+    assert sum(n.startswith("counterexample") for n in item["notes"]) == 1
+    assert item["notes"][-1].startswith("the NumPy cross-check agrees")
+
+
+def test_cross_check_finding_without_a_static_verdict_stays_an_error() -> None:
+    from stile_static.check.one_per_bug import fold_cross_check
+    from stile_static.core.diagnostics import Diagnostic, Span
+
+    assign, result, other = Span(9, 5, 9, 20), Span(3, 1, 3, 9), Span(5, 1, 5, 9)
+    static = Diagnostic("k.py", assign, "STL031", "the tile does not equal result c")
+    cross = [
+        Diagnostic("k.py", result, "STL050", "cross-check: c differs from its spec at M=0"),
+        Diagnostic("k.py", other, "STL050", "cross-check: d differs from its spec at M=1"),
+    ]
+    failed = {assign: static}
+    kept = fold_cross_check(failed, {result: [assign]}, cross)
+    assert kept == cross[1:]  # d: nothing static explains it
+    assert failed[assign].notes[-1].startswith("the NumPy cross-check agrees")
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    from importlib import metadata
+
+    assert main(["--version"]) == 0
+    assert capsys.readouterr().out == f"stile-static {metadata.version('stile-static')}\n"
+
+
+def test_json_show_proofs_are_notes(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(FIXTURES / "seed_matmul.py"), str(FIXTURES / "result_dims.py")]
+    status, out = run(capsys, *paths, "--format", "json", "--show-proofs", "--no-cache")
+    assert status == 1
+    items = json.loads(out)
+    (proof,) = [i for i in items if i["severity"] == "note"]
+    assert proof["path"] == paths[0] and proof["code"] is None
+    assert (proof["line"], proof["column"]) == (23, 9)
+    assert proof["message"] == "verified: c equals its spec"
+    assert proof["notes"] == [
+        "kernel: 6 * sum[N 0:10](a[M, N] * b[N, K])",
+        "spec:   6 * sum[N 0:10](a[M, N] * b[N, K])",
+    ]
+    assert [i["code"] for i in items if i["severity"] == "error"] == ["STL030"]
+    # without the flag, the same run has no notes
+    plain = json.loads(run(capsys, *paths, "--format", "json", "--no-cache")[1])
+    assert plain == [i for i in items if i["severity"] != "note"]
+
+
+def test_json_summary(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    args = [str(FIXTURES), str(tmp_path / "missing.py"), "--no-cache", "--cross-check"]
+    status, out = run(capsys, *args, "--format", "json", "--summary")
+    assert status == 1
+    report = json.loads(out)
+    assert set(report) == {"diagnostics", "summary"}
+    text = run(capsys, *args)[1].splitlines()[-1]
+    numbers = re.fullmatch(
+        r"Checked (\d+) kernel files: (\d+) obligations verified, (\d+) errors\.", text
+    )
+    assert numbers, text
+    summary = report["summary"]
+    assert [summary["files_checked"], summary["obligations_verified"], summary["errors"]] == [
+        int(n) for n in numbers.groups()
+    ]
+    assert summary["errors"] == sum(d["severity"] == "error" for d in report["diagnostics"])
+    assert summary["warnings"] == sum(d["severity"] == "warning" for d in report["diagnostics"])
+    assert summary["files_checked"] == len(list(FIXTURES.glob("*.py")))  # not missing.py

@@ -1,15 +1,122 @@
-"""The README documents every diagnostic code, as the analyzer defines it."""
+"""The README matches what a user meets: codes, fixtures, installation, the tools/ scripts."""
 
 from __future__ import annotations
 
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 from stile_static.core.diagnostics import CODES
 
-README = Path(__file__).resolve().parent.parent / "README.md"
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the project depends on tomli there
+    import tomli as tomllib
+
+ROOT = Path(__file__).resolve().parent.parent
+README = ROOT / "README.md"
 
 
 def test_readme_lists_every_code() -> None:
     text = README.read_text()
     for code, info in CODES.items():
         assert f"| {code} | {info.name} | {info.summary} |" in text, code
+
+
+def _section(title: str) -> str:
+    text = README.read_text()
+    start = text.index(title)
+    end = text.find("\n## ", start + len(title))
+    return text[start : end if end > 0 else len(text)]
+
+
+def test_fixture_table_matches_the_fixtures() -> None:
+    """Every fixture has a row, and the row's verdict is the one written in the file."""
+    from .fixture_expectations import expected, fixture_files
+
+    row = re.compile(r"^\| ([\w.]+\.py) \| [\d.]+[^|]* \| \d+ \| ([^|]+) \|$", re.M)
+    rows = dict(row.findall(README.read_text()))
+    files = fixture_files()
+    assert sorted(rows) == [p.name for p in files]
+    for path in files:
+        codes = sorted({code for _, code in expected(path)})
+        assert rows[path.name].strip() == (", ".join(codes) or "verified"), path.name
+
+
+def test_benchmarks_name_the_current_number_of_fixtures() -> None:
+    from .fixture_expectations import fixture_files
+
+    """A figure measured on fewer fixtures says so: the text names today's number."""
+    notes = re.findall(r"`stile-static check fixtures/` \(([^)]*)\)", README.read_text())
+    assert notes
+    for note in notes:
+        assert re.search(rf"\b{len(fixture_files())} files\b", note), note
+
+
+def test_installation_works_without_pypi() -> None:
+    install = _section("## Installation")
+    assert ".venv/bin/pip install -e ." in install
+    assert "pip install 'git+https://github.com/OWNER/stile-static@v0.1.0'" in install
+    assert "`OWNER/stile-static` is a placeholder" in install
+    assert "There is no `stile` package to install, and checking never needs one" in install
+    text = README.read_text()
+    # not on PyPI: every pip install names a clone or a git URL
+    for line in re.findall(r"pip install [^\n]*", text):
+        assert "-e " in line or "git+https://" in line, line
+    for line in text.splitlines():
+        if "- repo: https://github.com/OWNER/" in line:
+            assert "replace" in line, line
+
+
+def test_pre_commit_rev_is_the_release_tag() -> None:
+    """The README's `rev` is the tag of this version (created on release)."""
+    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
+    revs = re.findall(r"^\s+rev: (\S+)", README.read_text(), re.M)
+    assert revs == [f"v{version}"]
+
+
+def _stub(path: Path, body: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("#!/usr/bin/env bash\n" + body)
+    path.chmod(0o755)
+
+
+def _copy_tools(tmp_path: Path) -> Path:
+    """The tools/ scripts in a project of their own, with stubs for what they run."""
+    for name in ("_venv.sh", "demo"):
+        copy = tmp_path / "tools" / name
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        copy.write_text((ROOT / "tools" / name).read_text())
+        copy.chmod(0o755)
+    (tmp_path / "pyproject.toml").write_text("")
+    _stub(tmp_path / ".venv" / "bin" / "python", 'echo "python $*" >> "$0.log"\n')
+    return tmp_path
+
+
+def test_set_up_says_that_it_is_installing(tmp_path: Path) -> None:
+    root = _copy_tools(tmp_path)
+    script = 'source tools/_venv.sh test; echo "venv=$venv"'
+    first = subprocess.run(["bash", "-c", script], cwd=root, capture_output=True, text=True)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr.count("\n") == 1 and first.stderr.startswith("Installing stile-static")
+    assert "pip install --quiet -e" in (root / ".venv/bin/python.log").read_text()
+    again = subprocess.run(["bash", "-c", script], cwd=root, capture_output=True, text=True)
+    assert again.returncode == 0 and again.stderr == ""  # installed: silent
+
+
+def test_demo_says_where_the_full_report_went(tmp_path: Path) -> None:
+    root = _copy_tools(tmp_path)
+    (root / ".venv" / ".installed").touch()
+    summary = "Checked 3 kernel files: 1 obligation verified, 2 errors."
+    _stub(
+        root / ".venv" / "bin" / "stile-static",
+        f'echo "a.py:1:1: STL031 wrong"; echo "{summary}"\n'
+        'case "$*" in "check fixtures/"|*scaled_twice*) exit 1;; *) exit 0;; esac\n',
+    )
+    demo = subprocess.run([str(root / "tools" / "demo")], cwd=root, capture_output=True, text=True)
+    assert demo.returncode == 0, demo.stdout + demo.stderr
+    lines = demo.stdout.splitlines()
+    at = lines.index(summary)
+    assert ".venv/demo-fixtures.txt" in lines[at + 1]
+    assert (root / ".venv" / "demo-fixtures.txt").read_text().startswith("a.py:1:1: STL031")

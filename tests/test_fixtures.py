@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from stile_static.check.checker import Options, check_file
+from stile_static.check.one_per_bug import AGREES
 from stile_static.core.diagnostics import CODES
 
 from .fixture_expectations import FIXTURES, expected, expected_help, fixture_files
@@ -40,7 +41,10 @@ def test_fixture_cross_check(path: Path) -> None:
         assert report.proved, "a fixture without errors must verify something"
         assert mismatches == []
     if static & WRONG:
-        assert mismatches, "the kernel was found wrong statically but NumPy agrees with it"
+        # one diagnostic per bug: the cross-check's finding is a note on the static one
+        confirmed = [d for d in report.diagnostics if d.code in WRONG and AGREES in d.notes]
+        assert confirmed, "the kernel was found wrong statically but NumPy agrees with it"
+        assert {d.span for d in mismatches}.isdisjoint(d.span for d in confirmed)
 
 
 def test_every_code_has_a_fixture() -> None:
@@ -78,7 +82,11 @@ def test_concrete_domain_agrees_with_the_terms(path: Path) -> None:
     wrapper = MetadataWrapper(module)
     source = SourceFile("k.py", text, module, wrapper, wrapper.resolve(PositionProvider))
     front_end = front_end_for(source)
-    assert front_end is not None
+    if front_end is None:  # annotation errors alone, in a file no front end reads
+        from stile_static.spec.annotations import is_annotated
+
+        assert path.name == "annotation_errors.py" and is_annotated(text)
+        return
     for facts in front_end.run_concretely(source, 3, 0.0):
         compared = 0
         for ob in facts.obligations:

@@ -296,3 +296,67 @@ def test_server_exits_cleanly_after_shutdown() -> None:
     assert proc.stderr.decode() == ""
     assert proc.returncode == 0
     assert b'"id": 2' in proc.stdout or b'"id":2' in proc.stdout
+
+
+def slow_kernel(key_tiles: int = 256) -> str:
+    """Flash attention with its rescale bug and ``key_tiles`` key tiles, unrolled: the
+    failed proof of this file takes tens of seconds."""
+    text = (FIXTURES / "flash_attention_wrong_rescale.py").read_text()
+    size = str(32 * key_tiles)
+    slow = text.replace('dim("nctx", 128)', f'dim("nctx", {size})')
+    slow = slow.replace("range(0, 128, TK)", f"range(0, {size}, TK)")
+    assert slow.count(size) == 2
+    return slow
+
+
+@asyncio_test
+async def test_a_newer_version_cancels_the_check_of_the_older(client: KernelClient) -> None:
+    uri = client.open(ROOT / "slow_kernel.py", text=slow_kernel())
+    await asyncio.sleep(0.5)  # the slow check is under way
+    client.replace(uri, (FIXTURES / "row_sum.py").read_text(), version=2)
+    # answered while the first check would still run for many seconds
+    assert await client.diagnostics_of(uri, 2) == []
+    assert [p.version for p in client.published if p.uri == uri] == [2]
+
+
+def test_server_exits_promptly_with_a_slow_check_in_flight(tmp_path: Path) -> None:
+    """exit does not wait for a check nobody will read: the worker is killed."""
+    kernel = tmp_path / "slow_kernel.py"
+    kernel.write_text(slow_kernel())
+    document = {
+        "uri": kernel.as_uri(),
+        "languageId": "python",
+        "version": 1,
+        "text": kernel.read_text(),
+    }
+    opening = [
+        {"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {"capabilities": {}}},
+        {"jsonrpc": "2.0", "method": "initialized", "params": {}},
+        {"jsonrpc": "2.0", "method": "textDocument/didOpen", "params": {"textDocument": document}},
+    ]
+    closing = [
+        {"jsonrpc": "2.0", "id": 2, "method": "shutdown"},
+        {"jsonrpc": "2.0", "method": "exit"},
+    ]
+    proc = subprocess.Popen(
+        SERVER, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert proc.stdin is not None
+    proc.stdin.write(b"".join(frame(m) for m in opening))
+    proc.stdin.flush()
+    time.sleep(2.0)  # the worker has loaded and is proving the slow kernel
+    start = time.perf_counter()
+    proc.stdin.write(b"".join(frame(m) for m in closing))
+    proc.stdin.close()
+    try:
+        proc.wait(timeout=WAIT_S)
+    finally:
+        proc.kill()
+    elapsed = time.perf_counter() - start
+    assert proc.stdout is not None and proc.stderr is not None
+    out, err = proc.stdout.read(), proc.stderr.read()
+    print(f"exit with a slow check in flight -> process gone: {elapsed:.3f} s")
+    assert err.decode() == ""
+    assert proc.returncode == 0
+    assert b"publishDiagnostics" not in out  # the slow check never finished
+    assert elapsed < 5.0

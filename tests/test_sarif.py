@@ -110,3 +110,30 @@ def test_sarif_output_file(tmp_path: Path, validator: jsonschema.protocols.Valid
     log = json.loads(out.read_text())
     validator.validate(log)
     assert [r["ruleId"] for r in log["runs"][0]["results"]] == ["STL020", "STL021", "STL022"]
+
+
+def test_show_proofs_are_passing_results(
+    capsys: pytest.CaptureFixture[str], validator: jsonschema.protocols.Validator
+) -> None:
+    paths = [str(FIXTURES / "seed_matmul.py"), str(FIXTURES / "result_dims.py")]
+    status, log = sarif(capsys, *paths, "--show-proofs")
+    validator.validate(log)
+    assert status == 1
+    (run,) = log["runs"]
+    passed = [r for r in run["results"] if r.get("kind") == "pass"]
+    (proof,) = passed
+    # SARIF: a result of kind "pass" has level "none"; code scanning wants a ruleId
+    assert proof["level"] == "none" and proof["ruleId"] == "STL031"
+    assert proof["message"]["text"].startswith("verified: c equals its spec\nnote: kernel: ")
+    assert proof["locations"][0]["physicalLocation"]["region"]["startLine"] == 23
+    failed = [r for r in run["results"] if r.get("kind", "fail") == "fail"]
+    assert [r["ruleId"] for r in failed] == ["STL030"]
+    assert all(r["level"] == "error" for r in failed)
+    assert run["properties"]["summary"] == {
+        "files_checked": 2,
+        "obligations_verified": 1,
+        "errors": 1,
+        "warnings": 0,
+    }
+    _, without = sarif(capsys, *paths)
+    assert [r["ruleId"] for r in without["runs"][0]["results"]] == ["STL030"]

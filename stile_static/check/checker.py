@@ -24,6 +24,7 @@ from ..prover.coverage import check_coverage
 from ..prover.verify import Verdict, Verifier
 from ..spec.annotations import annotation_diagnostics, is_annotated
 from .crosscheck import cross_check
+from .one_per_bug import blame, fold_cross_check
 
 T = TypeVar("T")
 DEEP_RECURSION = 200_000
@@ -45,18 +46,21 @@ class FileReport:
     tile_types: dict[Span, Any] = field(default_factory=dict)  # for hovers
 
 
-def _file_error(path: str, message: str, line: int = 1, column: int = 1) -> FileReport:
+def _file_error(
+    path: str, message: str, line: int = 1, column: int = 1, is_kernel: bool = True
+) -> FileReport:
     span = Span(line, column, line, column + 1)
-    return FileReport(path, [Diagnostic(path, span, "STL001", message)])
+    return FileReport(path, [Diagnostic(path, span, "STL001", message)], is_kernel=is_kernel)
 
 
 def check_file(path: str, options: Options = Options()) -> FileReport:
     try:
         data = Path(path).read_bytes()
+    # A file that cannot be read is reported, but it is no checked kernel file.
     except FileNotFoundError:
-        return _file_error(path, "no such file or directory")
+        return _file_error(path, "no such file or directory", is_kernel=False)
     except OSError as error:
-        return _file_error(path, f"cannot read the file: {error.strerror}")
+        return _file_error(path, f"cannot read the file: {error.strerror}", is_kernel=False)
     return check_source(data, path, options)
 
 
@@ -156,9 +160,15 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     for facts in analysis.facts:
         _verify(facts, options, path, report, failed)
         report.diagnostics.extend(check_coverage(facts, path))
-    report.diagnostics.extend(failed.values())
     if options.cross_check:
-        report.diagnostics.extend(cross_check(front_end, source, options.seed))
+        explains: dict[Span, list[Span]] = {}
+        for facts in analysis.facts:
+            for where, causes in blame(facts, failed).items():
+                explains.setdefault(where, []).extend(causes)
+        cross = cross_check(front_end, source, options.seed)
+        # one diagnostic per bug: a finding the static verdict explains is a note on it
+        report.diagnostics.extend(fold_cross_check(failed, explains, cross))
+    report.diagnostics.extend(failed.values())
     report.diagnostics = _dedupe(report.diagnostics)
     return report
 

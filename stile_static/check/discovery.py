@@ -142,6 +142,11 @@ def kernel_files(paths: Iterable[str], file_filter: FileFilter | None = None) ->
     return files
 
 
+def named_files(paths: Iterable[str]) -> set[str]:
+    """The paths named that are not folders: files the user asked for by name."""
+    return {raw for raw in paths if not os.path.isdir(raw)}
+
+
 def _walk(top: str, file_filter: FileFilter) -> list[str]:
     found: list[tuple[tuple[str, ...], str]] = []
     for folder, subfolders, names in os.walk(top):

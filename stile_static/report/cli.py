@@ -16,12 +16,13 @@ from pathlib import Path
 
 from ..check.cache import FOLDER_NAME, Cache
 from ..check.config import CodeSelection, Config, ConfigError, load_config, selection_of
-from ..check.discovery import SKIPPED_FOLDERS, FileFilter, kernel_files
+from ..check.discovery import SKIPPED_FOLDERS, FileFilter, kernel_files, named_files
 from ..check.results import StoredReport
 from ..check.runner import Analysis, Checked, check_paths, default_jobs
 from ..check.suppressions import UNUSED, apply_suppressions, find_suppressions
 from ..core.diagnostics import CODES
 from .reporters import FORMATS, render
+from .version import version
 
 __all__ = ["SKIPPED_FOLDERS", "build_parser", "kernel_files", "main"]
 
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="stile-static", description="Prove tiled kernels equal to their specification."
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check kernel files or folders")
     check.add_argument("paths", nargs="+", metavar="PATH")
@@ -64,7 +66,15 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument("--seed", type=int, default=None, help="seed of the cross-check inputs")
     check.add_argument(
-        "--show-proofs", action="store_true", help="also print each verified obligation"
+        "--show-proofs",
+        action="store_true",
+        help="also report each verified obligation (text, json and sarif; severity note)",
+    )
+    check.add_argument(
+        "--summary",
+        action="store_true",
+        help='with --format json: print {"diagnostics": [...], "summary": {...}}, '
+        "not the bare list",
     )
     check.add_argument(
         "--report-unused-ignores",
@@ -173,7 +183,8 @@ def run_check(args: argparse.Namespace) -> int:
         print("stile-static: internal error (please report it)", file=sys.stderr)
         return 2
     reports = [finish(c, run) for c in checked]
-    text = render(reports, args.format, show_proofs=args.show_proofs)
+    warn_not_kernels(reports, named_files(args.paths))
+    text = render(reports, args.format, show_proofs=args.show_proofs, with_summary=args.summary)
     if args.output:
         try:
             output = Path(args.output)
@@ -186,6 +197,24 @@ def run_check(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
     errors = any(d.severity == "error" for r in reports for d in r.diagnostics)
     return 1 if errors else 0
+
+
+NOT_A_KERNEL = (
+    "not a kernel file (it neither imports `stile` nor has a `# stile:` annotation); "
+    "nothing in it was checked"
+)
+
+
+def warn_not_kernels(reports: Sequence[StoredReport], named: set[str]) -> None:
+    """A warning on stderr for each file named on the command line that is not a kernel.
+
+    Folders skip such files silently, but a file asked for by name that is
+    skipped is most likely a kernel that lost its import. The exit status
+    stays 0: pre-commit names every staged Python file, kernels or not.
+    """
+    for report in reports:
+        if report.path in named and not report.is_kernel and not report.diagnostics:
+            print(f"{report.path}: warning: {NOT_A_KERNEL}", file=sys.stderr)
 
 
 def run_rule(code: str | None) -> int:

@@ -1,27 +1,27 @@
 """Language server over stdio: diagnostics while typing, tile types on hover.
 
 Needs the ``lsp`` extra (pygls, lsprotocol). Every check reads the editor's
-buffer, not the file on disk, and runs off the event loop so the server keeps
-answering (hovers, cancellations) while a kernel is being proved.
+buffer, not the file on disk, and runs in a worker process (check_worker.py),
+so the server keeps answering (hovers, cancellations) while a kernel is being
+proved, and a check nobody waits for any more is killed, not waited for.
 """
 
 from __future__ import annotations
 
 import asyncio
-import traceback
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from importlib import metadata
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import PositionCodec
 
-from ..check.checker import FileReport, check_source
 from ..check.config import CodeSelection, ConfigError, load_config, selection_of
 from ..check.suppressions import apply_suppressions, find_suppressions
 from ..core.diagnostics import Diagnostic, Span
+from .check_worker import CheckWorker, Outcome, WorkerError
+from .version import version
 
 SOURCE = "stile-static"
 DEBOUNCE_S = 0.3  # typing pauses shorter than this do not start a check
@@ -41,12 +41,12 @@ class Checked:
 
     version: int | None
     lines: tuple[str, ...]  # the text that was checked: spans index into it
-    report: FileReport
+    outcome: Outcome
 
 
 class StileLanguageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__(SOURCE, _version())
+        super().__init__(SOURCE, version())
         self.debounce_s = DEBOUNCE_S
         self.checked: dict[str, Checked] = {}
         # Each check request of a URI gets the next generation; only the newest
@@ -55,6 +55,7 @@ class StileLanguageServer(LanguageServer):
         self._generation: dict[str, int] = {}
         self._pending: dict[str, asyncio.Task[None]] = {}
         self.shutdown_requested = False
+        self.worker = CheckWorker()
 
     def schedule_check(self, uri: str, delay: float = 0.0) -> None:
         """Check ``uri`` after ``delay`` seconds; a newer request replaces this one."""
@@ -66,8 +67,8 @@ class StileLanguageServer(LanguageServer):
         task.add_done_callback(lambda done: self._forget(uri, done))
 
     def cancel_check(self, uri: str) -> None:
-        # A check already on the worker thread runs to its end; its result is
-        # then dropped because its generation is no longer the newest.
+        # Cancelling a task that waits for the worker kills the worker: the
+        # check of an older version is abandoned, never waited for.
         task = self._pending.pop(uri, None)
         if task is not None:
             task.cancel()
@@ -84,6 +85,11 @@ class StileLanguageServer(LanguageServer):
         for uri in list(self._pending):
             self.cancel_check(uri)
 
+    def stop(self) -> None:
+        """The editor is done: drop every check and the worker, without waiting."""
+        self.cancel_all()
+        self.worker.close()
+
     def _forget(self, uri: str, done: asyncio.Task[None]) -> None:
         if self._pending.get(uri) is done:
             del self._pending[uri]
@@ -92,25 +98,27 @@ class StileLanguageServer(LanguageServer):
         return self._generation.get(uri) == generation
 
     async def _check(self, uri: str, generation: int, delay: float) -> None:
+        self.worker.prestart()  # loads while the debounce waits
         if delay > 0:
             await asyncio.sleep(delay)
         document = self.workspace.get_text_document(uri)
         text, version = document.source, document.version
         path = document.path or uri
         try:
-            report = await asyncio.to_thread(check_source, text, path)
-        except Exception as error:  # an analyzer bug: say so, never show a clean file
+            outcome = await self.worker.check(text, path)
+        except WorkerError as error:  # an analyzer bug: say so, never show a clean file
             if self._is_current(uri, generation):
-                self._report_internal_error(uri, version, error)
+                self._report_internal_error(uri, version, str(error))
             return
         if not self._is_current(uri, generation):
             return
         # the project's select/ignore and `# stile: ignore` comments hold in the
         # editor as they do on the command line
         selection = self._selection(path)
-        selected = [d for d in report.diagnostics if d.code in selection]
-        report.diagnostics = list(apply_suppressions(selected, find_suppressions(text), path).kept)
-        checked = Checked(version, tuple(text.splitlines(True)), report)
+        selected = [d for d in outcome.report.diagnostics if d.code in selection]
+        kept = apply_suppressions(selected, find_suppressions(text), path).kept
+        outcome = Outcome(replace(outcome.report, diagnostics=tuple(kept)), outcome.hovers)
+        checked = Checked(version, tuple(text.splitlines(True)), outcome)
         self.checked[uri] = checked
         self.publish(uri, checked)
 
@@ -126,22 +134,24 @@ class StileLanguageServer(LanguageServer):
 
     def publish(self, uri: str, checked: Checked) -> None:
         codec = self.workspace.position_codec
-        diagnostics = [to_lsp(d, uri, checked.lines, codec) for d in checked.report.diagnostics]
+        diagnostics = [
+            to_lsp(d, uri, checked.lines, codec) for d in checked.outcome.report.diagnostics
+        ]
         self.text_document_publish_diagnostics(
             types.PublishDiagnosticsParams(
                 uri=uri, diagnostics=diagnostics, version=checked.version
             )
         )
 
-    def _report_internal_error(self, uri: str, version: int | None, error: Exception) -> None:
-        details = "".join(traceback.format_exception(error))
+    def _report_internal_error(self, uri: str, version: int | None, details: str) -> None:
         self.window_log_message(
             types.LogMessageParams(type=types.MessageType.Error, message=details)
         )
         start = types.Position(line=0, character=0)
         diagnostic = types.Diagnostic(
             range=types.Range(start=start, end=start),
-            message=f"internal error in stile-static (please report it): {error!r}",
+            message="internal error in stile-static (please report it): "
+            + details.split("\n", 1)[0],
             severity=types.DiagnosticSeverity.Error,
             source=SOURCE,
         )
@@ -157,23 +167,17 @@ class StileLanguageServer(LanguageServer):
             return None
         codec = self.workspace.position_codec
         point = codec.position_from_client_units(checked.lines, position)
-        span = innermost_span(checked.report.tile_types, point.line + 1, point.character + 1)
+        hovers = checked.outcome.hovers
+        span = innermost_span(hovers, point.line + 1, point.character + 1)
         if span is None:
             return None
-        text = checked.report.tile_types[span].hover()
+        text = hovers[span]
         return types.Hover(
             contents=types.MarkupContent(
                 kind=types.MarkupKind.Markdown, value=f"```text\n{text}\n```"
             ),
             range=to_range(span, checked.lines, codec),
         )
-
-
-def _version() -> str:
-    try:
-        return metadata.version("stile-static")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def innermost_span(spans: Iterable[Span], line: int, column: int) -> Span | None:
@@ -256,7 +260,11 @@ def build_server() -> StileLanguageServer:
     @server.feature(types.SHUTDOWN)
     def shutdown(ls: StileLanguageServer, params: None) -> None:
         ls.shutdown_requested = True
-        ls.cancel_all()
+        ls.stop()
+
+    @server.feature(types.EXIT)
+    def exit_(ls: StileLanguageServer, params: None) -> None:
+        ls.stop()  # also without a shutdown request first
 
     return server
 
@@ -264,6 +272,13 @@ def build_server() -> StileLanguageServer:
 def serve() -> int:
     """Run the server on stdin/stdout until the client says exit (or goes away)."""
     server = build_server()
-    server.start_io()
+    # NumPy, libcst and egglog load in the worker while pygls loads here; the
+    # editor's requests wait in the pipe until both are ready, so the first
+    # check is answered as fast as the ones after it.
+    server.worker.wait_ready()
+    try:
+        server.start_io()
+    finally:
+        server.worker.close()  # the client went away: never leave a check running
     # LSP: exit status 0 only after an orderly shutdown request.
     return 0 if server.shutdown_requested else 1

@@ -9,57 +9,81 @@ from ..check.results import ReportLike
 from ..core.diagnostics import Diagnostic, Span
 
 FORMATS = ("text", "json", "sarif", "github")
+VERIFIED = ""  # the code of a verified obligation's entry: none, it is no diagnostic
 
 
-def render(reports: Sequence[ReportLike], fmt: str, show_proofs: bool = False) -> str:
+def render(
+    reports: Sequence[ReportLike], fmt: str, show_proofs: bool = False, with_summary: bool = False
+) -> str:
     if fmt == "json":
-        return render_json(reports)
+        return render_json(reports, show_proofs=show_proofs, with_summary=with_summary)
     if fmt == "github":
         return render_github(reports)
     if fmt == "sarif":
         from .sarif import render_sarif  # the rule docs are only needed here
 
-        return render_sarif(reports)
+        return render_sarif(reports, show_proofs=show_proofs)
     return render_text(reports, show_proofs=show_proofs)
 
 
 def diagnostic_line(d: Diagnostic) -> str:
-    return f"{d.path}:{d.span.line}:{d.span.column}: {d.code} {d.message}"
+    code = f" {d.code}" if d.code else ""  # a verified obligation has no code
+    return f"{d.path}:{d.span.line}:{d.span.column}:{code} {d.message}"
+
+
+def proof_notes(report: ReportLike) -> list[Diagnostic]:
+    """Each verified obligation as an entry of severity "note" and no code, for
+    ``--show-proofs``: the kernel's simplified expression beside the spec's."""
+    return [
+        Diagnostic(
+            report.path,
+            span,
+            VERIFIED,
+            f"verified: {target} equals its spec",
+            severity="note",
+            notes=(f"kernel: {verdict.kernel_form}", f"spec:   {verdict.spec_form}"),
+        )
+        for span, target, verdict in report.proved
+    ]
+
+
+def entries(report: ReportLike, show_proofs: bool) -> list[Diagnostic]:
+    """The report's diagnostics, and its proofs when asked for, in source order."""
+    if not show_proofs:
+        return list(report.diagnostics)
+    both = [*report.diagnostics, *proof_notes(report)]
+    return sorted(both, key=lambda d: (d.span.line, d.span.column))  # stable: errors first
 
 
 def render_text(reports: Sequence[ReportLike], show_proofs: bool = False) -> str:
     lines: list[str] = []
     for report in reports:
-        entries: list[tuple[tuple[int, int], list[str]]] = []
-        for d in report.diagnostics:
-            block = [diagnostic_line(d)]
-            block += [f"    = note: {n}" for n in d.notes]
+        for d in entries(report, show_proofs):
+            lines.append(diagnostic_line(d))
+            lines += [f"    = note: {n}" for n in d.notes]
             if d.help:
-                block.append(f"    = help: {d.help}")
-            entries.append(((d.span.line, d.span.column), block))
-        if show_proofs:
-            for span, target, verdict in report.proved:
-                entries.append(
-                    (
-                        (span.line, span.column),
-                        [
-                            f"{report.path}:{span.line}:{span.column}: verified: {target} "
-                            f"equals its spec",
-                            f"    = note: kernel: {verdict.kernel_form}",
-                            f"    = note: spec:   {verdict.spec_form}",
-                        ],
-                    )
-                )
-        for _, block in sorted(entries, key=lambda e: e[0]):
-            lines.extend(block)
+                lines.append(f"    = help: {d.help}")
     lines.append(summary(reports))
     return "\n".join(lines) + "\n"
 
 
+def counts(reports: Sequence[ReportLike]) -> dict[str, int]:
+    """The run in numbers: the summary line's, and the JSON and SARIF summaries'."""
+    return {
+        "files_checked": sum(r.is_kernel for r in reports),
+        "obligations_verified": sum(len(r.proved) for r in reports),
+        "errors": sum(d.severity == "error" for r in reports for d in r.diagnostics),
+        "warnings": sum(d.severity == "warning" for r in reports for d in r.diagnostics),
+    }
+
+
 def summary(reports: Sequence[ReportLike]) -> str:
-    kernels = sum(r.is_kernel for r in reports)
-    proved = sum(len(r.proved) for r in reports)
-    errors = sum(d.severity == "error" for r in reports for d in r.diagnostics)
+    numbers = counts(reports)
+    kernels, proved, errors = (
+        numbers["files_checked"],
+        numbers["obligations_verified"],
+        numbers["errors"],
+    )
     files = "file" if kernels == 1 else "files"
     return (
         f"Checked {kernels} kernel {files}: {proved} obligation"
@@ -76,12 +100,15 @@ def _span_fields(span: Span) -> dict[str, int]:
     }
 
 
-def render_json(reports: Sequence[ReportLike]) -> str:
+def render_json(
+    reports: Sequence[ReportLike], show_proofs: bool = False, with_summary: bool = False
+) -> str:
+    """A list of entries; with ``with_summary``, an object with the list and the counts."""
     items = [
         {
             "path": d.path,
             **_span_fields(d.span),
-            "code": d.code,
+            "code": d.code or None,
             "severity": d.severity,
             "message": d.message,
             "notes": list(d.notes),
@@ -89,9 +116,10 @@ def render_json(reports: Sequence[ReportLike]) -> str:
             "related": [{**_span_fields(span), "message": label} for span, label in d.related],
         }
         for r in reports
-        for d in r.diagnostics
+        for d in entries(r, show_proofs)
     ]
-    return json.dumps(items, indent=2) + "\n"
+    data: object = {"diagnostics": items, "summary": counts(reports)} if with_summary else items
+    return json.dumps(data, indent=2) + "\n"
 
 
 # GitHub workflow commands: https://docs.github.com/actions/reference/workflow-commands

@@ -854,9 +854,11 @@ RULE_DOCS: dict[str, RuleDoc] = {
         why=(
             "With `--cross-check`, the kernel is run with NumPy on seeded random inputs and "
             "compared with the spec evaluated by NumPy, independently of the prover. A "
-            "disagreement names the index and both values; beside an STL031 it confirms the bug, "
-            "and on a kernel the prover verified it would point at an analyzer bug (please report "
-            "it)."
+            "disagreement names the index and both values. When the prover already reports the "
+            "same write wrong (STL031, STL032), the finding is a note on that diagnostic "
+            "(`the NumPy cross-check agrees`), one diagnostic per bug; an STL050 error of its "
+            "own, on a kernel the prover verified, would point at an analyzer bug (please report "
+            "it). As a warning, it says the kernel was too large to run completely."
         ),
         example=_code(
             """

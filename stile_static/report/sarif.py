@@ -10,29 +10,35 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from ..check.results import ReportLike
 from ..core.diagnostics import CODES, Diagnostic, Span
+from .reporters import VERIFIED, counts, entries
 from .rule_docs import RULE_DOCS, rule_markdown, rule_text
+from .version import version
 
 SCHEMA_URI = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
 SRCROOT = "%SRCROOT%"
 _LEVELS = {"error": "error", "warning": "warning"}  # anything else is a "note"
+PASSED_RULE = "STL031"  # what a verified obligation passed: it equals its spec
 
 
-def render_sarif(reports: Sequence[ReportLike], cwd: Path | None = None) -> str:
-    return json.dumps(sarif_log(reports, cwd), indent=2) + "\n"
+def render_sarif(
+    reports: Sequence[ReportLike], cwd: Path | None = None, show_proofs: bool = False
+) -> str:
+    return json.dumps(sarif_log(reports, cwd, show_proofs), indent=2) + "\n"
 
 
-def sarif_log(reports: Sequence[ReportLike], cwd: Path | None = None) -> dict[str, Any]:
+def sarif_log(
+    reports: Sequence[ReportLike], cwd: Path | None = None, show_proofs: bool = False
+) -> dict[str, Any]:
     index = {code: i for i, code in enumerate(CODES)}
-    results = [_result(d, index) for r in reports for d in r.diagnostics]
+    results = [_result(d, index) for r in reports for d in entries(r, show_proofs)]
     root = (cwd or Path.cwd()).absolute().as_uri().rstrip("/") + "/"
     return {
         "$schema": SCHEMA_URI,
@@ -42,7 +48,7 @@ def sarif_log(reports: Sequence[ReportLike], cwd: Path | None = None) -> dict[st
                 "tool": {
                     "driver": {
                         "name": "stile-static",
-                        "version": _version(),
+                        "version": version(),
                         "rules": [_rule(code) for code in CODES],
                     }
                 },
@@ -50,16 +56,10 @@ def sarif_log(reports: Sequence[ReportLike], cwd: Path | None = None) -> dict[st
                 "originalUriBaseIds": {SRCROOT: {"uri": root}},
                 "columnKind": "unicodeCodePoints",
                 "results": results,
+                "properties": {"summary": counts(reports)},
             }
         ],
     }
-
-
-def _version() -> str:
-    try:
-        return metadata.version("stile-static")
-    except metadata.PackageNotFoundError:
-        return "0+unknown"
 
 
 def _rule(code: str) -> dict[str, Any]:
@@ -86,6 +86,11 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
         "message": {"text": text},
         "locations": [{"physicalLocation": _physical(d.path, d.span)}],
     }
+    if d.code == VERIFIED:
+        # A proof is the rule "not-equivalent" evaluated and passed. SARIF gives a
+        # result of kind "pass" the level "none" (a "note" would be an alert),
+        # and code scanning wants a ruleId on every result.
+        result.update(ruleId=PASSED_RULE, kind="pass", level="none")
     if d.code in index:
         result["ruleIndex"] = index[d.code]
     if d.related:
