@@ -3,23 +3,31 @@
 The analyzer never imports jax; this script is the one place that does, to check
 that the Pallas fixtures mean what their annotations and expected diagnostics say:
 a correct fixture must agree with its spec on every ``case``, and a buggy twin
-whose bug changes values must disagree (or fail) on at least one case.
+whose bug changes values must disagree (or fail) on at least one case. A case
+line marked ``# E: STL045`` must be rejected by the wrapper's precondition.
 
-It runs in its own virtual environment, outside the repository, so that CI never
-needs jax::
+The ``# stile:`` lines are read by the project's own annotation parser and the
+specs evaluated by its NumPy evaluator; specs that also appear in ``REFERENCES``
+below are evaluated a second time by hand-written NumPy, and both must agree.
+
+It runs in a virtual environment of its own, outside the repository, so that
+neither the project nor CI ever needs jax::
 
     python3 -m venv /work/venvs/jax
     /work/venvs/jax/bin/pip install jax jaxlib numpy
-    /work/venvs/jax/bin/python tools/validate_pallas.py [FIXTURE.py ...]
+    /work/venvs/jax/bin/pip install -e .
+    /work/venvs/jax/bin/python tools/validate_pallas.py [--summary] [FIXTURE.py ...]
 
 Fixtures say ``interpret=False`` (or nothing) like real code; the script patches
-``pl.pallas_call`` so that every call runs in the interpreter on the CPU.
+``pl.pallas_call`` so that every call runs in the interpreter on the CPU. The
+interpreter fills the padding of partial blocks with NaN, so a kernel that lets
+padding reach a real output produces NaN there.
 """
 
 from __future__ import annotations
 
 import argparse
-import ast
+import dataclasses
 import functools
 import importlib.util
 import inspect
@@ -28,7 +36,7 @@ import re
 import shlex
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -37,129 +45,49 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures" / "pallas"
 
-# Codes whose bug changes the numbers a kernel produces; a twin expecting one of
-# them must disagree with its spec somewhere. STL045 marks a case the wrapper
-# rejects, which must raise instead of returning.
+# Codes whose bug changes the numbers a kernel produces: a twin expecting one of
+# them must disagree with its spec somewhere.
 VALUE_BUGS = {"STL031", "STL032", "STL040", "STL041", "STL042", "STL043", "STL044"}
 PRECONDITION = "STL045"
 _EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
-_ANNOTATION = re.compile(r"^\s*#\s*stile:\s*(.*?)\s*(?:#\s*E:.*)?$")
-_DECLARED = re.compile(r"\b([A-Za-z_]\w*)\[([A-Za-z_][\w ]*)\]")
-_IDENT = re.compile(r"\b[A-Za-z_]\w*\b")
-# float32 kernels against a float64 reference: relative to the reference's magnitude
+# float32 kernels against a float64 spec, relative to the spec's magnitude
 TOLERANCE = 1e-4
 
 
 @dataclass(frozen=True)
-class Case:
-    """One ``# stile: case`` line: its text, line number and NAME=VALUE pairs."""
-
-    text: str
-    line: int
-    values: dict[str, Any]
-    expects_precondition: bool
-
-
-@dataclass(frozen=True)
-class Annotation:
-    """The ``# stile:`` lines above one wrapper function."""
-
-    wrapper: str
-    params: tuple[str, ...]
-    targets: dict[str, str]  # target ("return", "return[1]") -> spec text
-    cases: tuple[Case, ...]
-
-
-@dataclass
 class Row:
+    """One case of one fixture: how far the kernel is from its spec."""
+
     fixture: str
     case: str
-    error: float | None
+    error: float | None  # None: the wrapper raised, or the case could not be set up
     agrees: bool
-    expected: str
+    expected: str  # "correct", "buggy", or "?" for a fixture that could not be read
     note: str = ""
-    spec: str = "-"  # which evaluator gave the spec's value: project or table
+    spec: str = "-"  # which evaluators gave the spec's value
 
 
-@dataclass
-class Fixture:
-    path: Path
-    codes: set[str] = field(default_factory=set)
-
-    @property
-    def buggy(self) -> bool:
-        return bool(self.codes & VALUE_BUGS)
+# --------------------------------------------------------------------------- expectations
 
 
-def expected_codes(lines: Sequence[str]) -> set[str]:
-    codes: set[str] = set()
-    for line in lines:
+def expected_codes(text: str) -> dict[int, set[str]]:
+    """``# E: CODE ...`` per line number."""
+    found: dict[int, set[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
         match = _EXPECT.search(line)
         if match:
-            codes.update(match.group(1).split())
-    return codes
-
-
-def parse_case(text: str) -> dict[str, Any]:
-    """``M=64 block_shape=(32, 32)`` -> ``{"M": 64, "block_shape": (32, 32)}``."""
-    values = {}
-    for item in re.split(r"\s+(?=[A-Za-z_]\w*\s*=)", text.strip()):
-        name, _, value = item.partition("=")
-        values[name.strip()] = ast.literal_eval(value.strip())
-    return values
-
-
-def find_annotations(source: str) -> list[Annotation]:
-    """Every top-level function with ``# stile:`` lines directly above it or its decorators."""
-    lines = source.splitlines()
-    found = []
-    for node in ast.parse(source).body:
-        if not isinstance(node, ast.FunctionDef):
-            continue
-        first = min([node.lineno, *(d.lineno for d in node.decorator_list)])
-        targets: dict[str, str] = {}
-        cases: list[Case] = []
-        number = first - 1
-        while number >= 1 and lines[number - 1].lstrip().startswith("#"):
-            line = lines[number - 1]
-            match = _ANNOTATION.match(line)
-            if match:
-                body = match.group(1)
-                codes = expected_codes([line])
-                if body.startswith("case "):
-                    values = parse_case(body[len("case ") :])
-                    cases.append(Case(body, number, values, PRECONDITION in codes))
-                elif "=" in body and not body.startswith("assume "):
-                    target, _, spec = body.partition("=")
-                    targets[target.strip()] = spec.strip()
-            number -= 1
-        if targets:
-            params = tuple(
-                a.arg for a in [*node.args.posonlyargs, *node.args.args, *node.args.kwonlyargs]
-            )
-            found.append(Annotation(node.name, params, targets, tuple(reversed(cases))))
+            found.setdefault(number, set()).update(match.group(1).split())
     return found
 
 
-def declared_inputs(ann: Annotation) -> tuple[dict[str, tuple[str, ...]], set[str]]:
-    """Tensors with their dims (``x[M N]``) and scalar parameters named in the specs."""
-    tensors: dict[str, tuple[str, ...]] = {}
-    for spec in ann.targets.values():
-        for name, dims in _DECLARED.findall(spec):
-            if name in ann.params:
-                tensors[name] = tuple(dims.split())
-    scalars = {
-        name
-        for spec in ann.targets.values()
-        for name in _IDENT.findall(spec)
-        if name in ann.params and name not in tensors
-    }
-    return tensors, scalars
+def kind(codes: dict[int, set[str]]) -> str:
+    every = set().union(*codes.values()) if codes else set()
+    return "buggy" if every & VALUE_BUGS else "correct"
 
 
-# ---------------------------------------------------------------------------
-# NumPy meaning of the specs used by the fixtures, keyed by the spec text with
-# spaces removed. Every fixture's spec must be here; an unknown spec is an error.
+# --------------------------------------------------------------------------- NumPy table
+# Hand-written NumPy meanings of the fixtures' specs, keyed by the spec text
+# without spaces: a second, independent evaluation of each spec.
 
 
 def _softmax(x: np.ndarray, axis: int) -> np.ndarray:
@@ -173,13 +101,13 @@ def _layer_norm(x: np.ndarray, w: np.ndarray, b: np.ndarray, eps: float) -> np.n
     return (x - mean) / np.sqrt(var + eps) * w + b
 
 
-def _attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float) -> np.ndarray:
-    return _softmax(q @ k.T * scale, axis=-1) @ v
+def _attention(q: np.ndarray, k: np.ndarray, v: np.ndarray, sm_scale: float) -> np.ndarray:
+    return _softmax(q @ k.T * sm_scale, axis=-1) @ v
 
 
-def _causal_mha(q: np.ndarray, k: np.ndarray, v: np.ndarray, scale: float) -> np.ndarray:
-    """(batch, seq, heads, head_dim) attention where query i sees keys 0..i."""
-    scores = np.einsum("bqhd,bkhd->bhqk", q, k) * scale
+def _causal_mha(q: np.ndarray, k: np.ndarray, v: np.ndarray, sm_scale: float) -> np.ndarray:
+    """(batch, seq, heads, head_dim) attention in which query i sees keys 0..i."""
+    scores = np.einsum("bqhd,bkhd->bhqk", q, k) * sm_scale
     n_q, n_k = scores.shape[-2:]
     visible = np.arange(n_k)[None, :] <= np.arange(n_q)[:, None]
     probs = _softmax(np.where(visible, scores, -np.inf), axis=-1)
@@ -192,85 +120,24 @@ REFERENCES: dict[str, Callable[..., np.ndarray]] = {
     "(x[MK],y[KN]->MN)": lambda x, y: x @ y,
     "(x[MN]-mean[N](x))/sqrt(var[N](x)+eps)*w[N]+b[N]": _layer_norm,
     "mean[N](x)": lambda x: x.mean(axis=-1),
-    "(softmax[Nk](where(Nk<=Nq,(q[BNqHD],k[BNkHD]->BHNqNk)*sm_scale,-inf)),v[BNkHD]->BNqHD)": (
-        lambda q, k, v, sm_scale: _causal_mha(q, k, v, sm_scale)
-    ),
     "1/sqrt(var[N](x)+eps)": lambda x, eps: 1 / np.sqrt(x.var(axis=-1) + eps),
-    "(softmax[Nk]((q[NqD],k[NkD]->NqNk)*sm_scale),v[NkD]->NqD)": lambda q, k, v, sm_scale: (
-        _attention(q, k, v, sm_scale)
+    "(softmax[Nk]((q[NqD],k[NkD]->NqNk)*sm_scale),v[NkD]->NqD)": _attention,
+    "(softmax[Nk](where(Nk<=Nq,(q[BNqHD],k[BNkHD]->BHNqNk)*sm_scale,-inf)),v[BNkHD]->BNqHD)": (
+        _causal_mha
     ),
 }
 
 
-def table_reference(spec: str, inputs: dict[str, np.ndarray | float]) -> np.ndarray:
-    """The spec's value from ``REFERENCES``, written by hand in NumPy."""
-    key = re.sub(r"\s+", "", spec)
-    if key not in REFERENCES:
-        raise KeyError(f"no NumPy reference for spec {spec!r}; add one to REFERENCES")
-    fn = REFERENCES[key]
-    # a reference takes the spec's inputs by name
-    names = list(inspect.signature(fn).parameters)
-    args = [np.asarray(inputs[name], dtype=np.float64) for name in names]
-    return np.asarray(fn(*args), dtype=np.float64)
-
-
-def expand_shorthand(spec: str, tensors: dict[str, tuple[str, ...]]) -> str:
-    """``mean[N](x)`` after ``x[M N]`` -> ``mean[N](x[M N])``: the annotation lets later
-    uses of a declared tensor drop its dims, the bare spec parser does not."""
-
-    def expand(match: re.Match[str]) -> str:
-        name = match.group(0)
-        return f"{name}[{' '.join(tensors[name])}]"
-
-    names = "|".join(re.escape(n) for n in sorted(tensors, key=len, reverse=True))
-    if not names:
-        return spec
-    return re.sub(rf"\b(?:{names})\b(?!\s*\[)", expand, spec)
-
-
-def project_reference(
-    spec: str, ann: Annotation, case: Case, inputs: dict[str, np.ndarray | float]
-) -> np.ndarray | None:
-    """The spec's value from the project's own spec parser and NumPy evaluator.
-
-    None where the project is not installed in this environment or cannot parse
-    the spec yet (then the hand-written table is the only reference).
-    """
-    try:
-        from stile_static.prover.evaluator import evaluate
-        from stile_static.spec.parser import InputInfo, SpecError, parse_spec
-    except ImportError:
+def table_reference(text: str, values: dict[str, Any]) -> np.ndarray | None:
+    """The spec's value from ``REFERENCES`` (None for a spec it does not list)."""
+    fn = REFERENCES.get(re.sub(r"\s+", "", text))
+    if fn is None:
         return None
-    tensors, scalars = declared_inputs(ann)
-    sizes = {d: case.values[d] for dims in tensors.values() for d in dims}
-    infos = [InputInfo(n, dims) for n, dims in tensors.items()]
-    infos += [InputInfo(n, ()) for n in sorted(scalars)]
-    try:
-        parsed = parse_spec(expand_shorthand(spec, tensors), infos, sizes)
-    except SpecError:
-        return None
-    arrays = {n: np.asarray(v, dtype=np.float64) for n, v in inputs.items()}
-    return np.asarray(evaluate(parsed.term, arrays, parsed.out_dims, sizes), dtype=np.float64)
+    names = inspect.signature(fn).parameters  # a reference takes the spec's inputs by name
+    return np.asarray(fn(*(np.asarray(values[n], dtype=np.float64) for n in names)), np.float64)
 
 
-def reference(
-    spec: str, ann: Annotation, case: Case, inputs: dict[str, np.ndarray | float]
-) -> tuple[np.ndarray, str]:
-    """The spec evaluated in NumPy, and which evaluator gave it.
-
-    Where both the project's evaluator and the table know the spec they must agree:
-    that checks the project's meaning of the spec language against plain NumPy.
-    """
-    table = table_reference(spec, inputs)
-    project = project_reference(spec, ann, case, inputs)
-    if project is None:
-        return table, "table"
-    if project.shape != table.shape or not np.allclose(project, table, rtol=1e-9, atol=1e-9):
-        raise AssertionError(f"the project's evaluator and the NumPy table disagree on {spec!r}")
-    return project, "project"
-
-
-# ---------------------------------------------------------------------------
+# --------------------------------------------------------------------------- running
 
 
 def force_interpret() -> None:
@@ -278,7 +145,7 @@ def force_interpret() -> None:
     from jax.experimental import pallas as pl
 
     original = pl.pallas_call
-    if getattr(original, "_forced_interpret", False):
+    if getattr(original, "forces_interpret", False):
         return
 
     @functools.wraps(original)
@@ -286,7 +153,7 @@ def force_interpret() -> None:
         kwargs["interpret"] = True
         return original(*args, **kwargs)
 
-    pallas_call._forced_interpret = True  # type: ignore[attr-defined]
+    pallas_call.forces_interpret = True  # type: ignore[attr-defined]
     pl.pallas_call = pallas_call
 
 
@@ -298,38 +165,32 @@ def load_module(path: Path) -> Any:
     return module
 
 
-def make_inputs(
-    ann: Annotation, case: Case, seed: int
-) -> tuple[dict[str, np.ndarray | float], dict[str, Any]]:
-    """Random float32 tensors of the case's sizes, scalars, and the other parameters."""
-    tensors, scalars = declared_inputs(ann)
+def make_inputs(config: Any, seed: int) -> dict[str, Any]:
+    """Random float32 tensors of the case's sizes, and a value for every scalar the
+    spec leaves symbolic (the spec must hold for any value, so take a random one)."""
     rng = np.random.default_rng(seed)
-    inputs: dict[str, np.ndarray | float] = {}
-    for name in ann.params:
-        if name in tensors:
-            shape = tuple(case.values[d] for d in tensors[name])
-            # an offset mean, so that bugs which scale with the mean (padding lanes
-            # counted in a variance) show clearly
-            inputs[name] = rng.uniform(-1.0, 2.0, shape).astype(np.float32)
-        elif name in scalars:
-            # symbolic in the spec: any value must do, so take a random one
-            value = case.values.get(name, float(rng.uniform(0.25, 1.5)))
-            inputs[name] = value
-    dims = {d for dims in tensors.values() for d in dims}
-    others = {k: v for k, v in case.values.items() if k not in dims and k not in inputs}
-    return inputs, others
+    values: dict[str, Any] = {}
+    for info in config.inputs:
+        if info.dims:
+            shape = tuple(config.sizes[d] for d in info.dims)
+            # an offset mean, so that bugs which scale with the mean (padding
+            # lanes counted in a variance) show clearly
+            values[info.name] = rng.uniform(-1.0, 2.0, shape).astype(np.float32)
+        else:
+            values[info.name] = float(rng.uniform(0.25, 1.5))
+    return values
 
 
-def select(result: Any, target: str) -> Any:
-    if target == "return":
-        return result
-    match = re.fullmatch(r"return\[(\d+)\]", target)
-    if match:
-        return result[int(match.group(1))]
-    raise ValueError(f"target {target!r}: Pallas wrappers return their outputs")
+def select(result: Any, target: Any) -> np.ndarray:
+    if target.index is not None:
+        result = result[target.index]
+    elif not target.is_return:
+        raise ValueError(f"output {target}: a Pallas wrapper returns its outputs")
+    return np.asarray(result)
 
 
 def max_error(actual: np.ndarray, expected: np.ndarray) -> float:
+    """inf where the shapes differ or the kernel gave NaN or inf for a number."""
     if actual.shape != expected.shape:
         return math.inf
     diff = np.abs(actual.astype(np.float64) - expected)
@@ -338,60 +199,80 @@ def max_error(actual: np.ndarray, expected: np.ndarray) -> float:
     return float(diff.max(initial=0.0))
 
 
-def run_case(wrapper: Callable[..., Any], ann: Annotation, case: Case, seed: int) -> Row:
-    inputs, others = make_inputs(ann, case, seed)
-    row = Row("", case.text[len("case ") :], None, False, "")
+def spec_values(target_spec: Any, config: Any, values: dict[str, Any]) -> tuple[np.ndarray, str]:
+    """The spec evaluated by the project's evaluator (and by the table, which must agree)."""
+    from stile_static.prover.evaluator import evaluate
+
+    spec = target_spec.spec
+    arrays = {n: np.asarray(v, dtype=np.float64) for n, v in values.items()}
+    project = np.asarray(evaluate(spec.term, arrays, spec.out_dims, config.sizes), np.float64)
+    table = table_reference(target_spec.text, {**config.parameter_values, **values})
+    if table is None:
+        return project, "project"
+    if table.shape != project.shape or not np.allclose(table, project, rtol=1e-9, atol=1e-9):
+        raise AssertionError(f"project and NumPy table disagree on {target_spec.text!r}")
+    return project, "project+table"
+
+
+def run_case(wrapper: Callable[..., Any], config: Any, rejects: bool, seed: int) -> Row:
+    """``rejects``: the case line is marked STL045, so the wrapper must raise."""
+    values = make_inputs(config, seed)
+    label = str(config.case)
     try:
-        result = wrapper(**inputs, **others)
+        result = wrapper(**values, **config.parameter_values)
     except Exception as exc:  # noqa: BLE001 - a case that fails is a result to report
-        first = (str(exc).splitlines() or [""])[0][:48]
-        row.note = f"{type(exc).__name__}: {first}"
-        # the wrapper's precondition rejecting a case marked STL045 is what it should do
-        row.agrees = case.expects_precondition
-        row.note = ("raises, as STL045 says: " if row.agrees else "fails: ") + row.note
-        return row
-    if case.expects_precondition:
-        row.note = "returns, but the case is marked STL045"
-        return row
+        message = (str(exc).splitlines() or [""])[0][:48]
+        prefix = "raises, as STL045 says" if rejects else "fails"
+        return Row("", label, None, rejects, "", f"{prefix}: {type(exc).__name__}: {message}")
+    if rejects:
+        return Row("", label, None, False, "", "returns, but the case is marked STL045")
     worst, scale, sources = 0.0, 1.0, set()
-    for target, spec in ann.targets.items():
-        want, source = reference(spec, ann, case, inputs)
+    for target_spec in config.specs:
+        want, source = spec_values(target_spec, config, values)
         sources.add(source)
-        got = np.asarray(select(result, target))
-        worst = max(worst, max_error(got, want))
+        worst = max(worst, max_error(select(result, target_spec.target), want))
         scale = max(scale, float(np.abs(want).max(initial=0.0)))
-    row.error = worst
-    row.agrees = worst <= TOLERANCE * scale
-    row.spec = "+".join(sorted(sources))
-    return row
+    agrees = worst <= TOLERANCE * scale
+    return Row("", label, worst, agrees, "", spec="/".join(sorted(sources)))
 
 
 def run_fixture(path: Path, seed: int) -> list[Row]:
-    source = path.read_text()
-    fixture = Fixture(path, expected_codes(source.splitlines()))
-    expected = "buggy" if fixture.buggy else "correct"
+    from stile_static.spec.annotations import configurations, find_annotations
+
+    text = path.read_text()
+    codes = expected_codes(text)
+    expected = kind(codes)
+
+    def broken(why: str) -> list[Row]:
+        return [Row(path.name, "-", None, False, "?", why)]
+
+    found = find_annotations(text, str(path))
+    if found.diagnostics:
+        return broken(f"annotation: {found.diagnostics[0].message}")
     module = load_module(path)
     rows = []
-    for ann in find_annotations(source):
-        wrapper = getattr(module, ann.wrapper)
-        for number, case in enumerate(ann.cases):
-            row = run_case(wrapper, ann, case, seed + number)
-            row.fixture, row.expected = path.name, expected
-            if len(find_annotations(source)) > 1:
-                row.case = f"{ann.wrapper}: {row.case}"
-            rows.append(row)
-    if not rows:
-        rows.append(Row(path.name, "-", None, False, expected, "no annotated wrapper or no case"))
-    return rows
+    for annotation in found.annotations:
+        resolved = configurations(annotation, str(path))
+        if resolved.diagnostics:
+            return broken(f"annotation: {resolved.diagnostics[0].message}")
+        wrapper = getattr(module, annotation.name)
+        for number, config in enumerate(resolved.configurations):
+            line = config.case.span.line if config.case.span else None
+            rejects = PRECONDITION in codes.get(line, set())
+            row = run_case(wrapper, config, rejects, seed + number)
+            if len(found.annotations) > 1:
+                row = dataclasses.replace(row, case=f"{annotation.name}: {row.case}")
+            rows.append(dataclasses.replace(row, fixture=path.name, expected=expected))
+    return rows or broken("no annotated wrapper")
 
 
 def verdict(rows: list[Row]) -> bool:
     """A correct fixture agrees on every case; a buggy twin disagrees on at least one."""
-    if rows[0].expected not in ("correct", "buggy"):
-        return False  # the fixture could not be run at all
     if rows[0].expected == "correct":
         return all(r.agrees for r in rows)
-    return any(not r.agrees for r in rows)
+    if rows[0].expected == "buggy":
+        return any(not r.agrees for r in rows)
+    return False  # the fixture could not be run at all
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -410,8 +291,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     force_interpret()
 
     print("$", shlex.join([sys.executable, *sys.argv]))
-    print(f"jax {jax.__version__}, interpret=True, seed {args.seed}, tolerance {TOLERANCE:g}")
-    print("spec: the project's spec parser and evaluator, or the hand-written table\n")
+    print(f"jax {jax.__version__}, interpret=True, seed {args.seed}, tolerance {TOLERANCE:g}\n")
     if args.summary:
         header = ("fixture", "expected", "cases agreeing", "largest error", "as expected?")
     else:
