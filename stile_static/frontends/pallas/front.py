@@ -238,7 +238,7 @@ class PallasFrontEnd(FrontEnd):
     def _intern(self, term: Term) -> Term:
         return self._terms.setdefault(term, term)
 
-    def _concrete_only(
+    def _wrong(
         self,
         content: Any,
         local: list[slice],
@@ -248,15 +248,15 @@ class PallasFrontEnd(FrontEnd):
         spec: Spec,
         facts: Facts,
     ) -> None:
-        """In the concrete domain, an obligation for what a wrong block holds."""
-        values = _values(content, local, slices)
-        if values is not None:
-            tile = Tile(tuple(slices), UNDEF, values)
-            facts.obligations.append(
-                Obligation(
-                    "assign", wb.span, target.spec_span, target.name, tile, spec, target.spec_text
-                )
+        """An obligation for what a wrong block holds: no term expresses it (the
+        prover proves nothing about UNDEF), and in the concrete domain it carries
+        the numbers the kernel computed, for the cross-check."""
+        tile = Tile(tuple(slices), UNDEF, _values(content, local, slices))
+        facts.obligations.append(
+            Obligation(
+                "assign", wb.span, target.spec_span, target.name, tile, spec, target.spec_text
             )
+        )
 
     def _write_back(
         self,
@@ -299,8 +299,7 @@ class PallasFrontEnd(FrontEnd):
             if any(s.lo >= s.hi for s in slices):
                 continue  # past the end of the output: dropped
             if misplaced or (isinstance(cell, Undef) and cell.wrong):
-                # the cross-check still compares what the kernel computed there
-                self._concrete_only(content, local, slices, wb, target, spec, facts)
+                self._wrong(content, local, slices, wb, target, spec, facts)
             if misplaced:
                 written.append(tuple(slices))
                 continue
