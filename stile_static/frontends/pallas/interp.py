@@ -122,6 +122,7 @@ MEMBERS: dict[str, set[str]] = {
         "matmul",
         "logical_and",
         "logical_or",
+        "square",
         "float32",
         "dtype",
         *UNARY,
@@ -370,6 +371,8 @@ class PallasInterpreter(Interpreter):
             return self.call_bound(func, args, kwargs, node)
         if isinstance(func, Builtin):
             return self.call_py(func.name, args, kwargs, node)
+        if isinstance(func, Dtype) and len(args) == 1:
+            return args[0]  # jnp.float32(x): values are real numbers whatever the dtype
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
         raise KernelError("STL002", f"unsupported call of {kind(func)}")
@@ -1032,6 +1035,9 @@ class PallasInterpreter(Interpreter):
         if len(args) != 3:
             raise KernelError("STL002", "unsupported: jnp.where without both branches")
         return blocks.where(as_block(args[0]), as_block(args[1]), as_block(args[2]))
+
+    def api_jnp_square(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self.binary("*", args[0], args[0])
 
     def api_jnp_logical_and(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         return blocks.binary("&", as_block(args[0]), as_block(args[1]))
