@@ -33,9 +33,7 @@ def _section(title: str) -> str:
 
 def test_fixture_table_matches_the_fixtures() -> None:
     """Every fixture has a row, and the row's verdict is the one written in the file."""
-    from .fixture_expectations import expected, fixture_files
-
-    from .fixture_expectations import FIXTURES
+    from .fixture_expectations import FIXTURES, expected, fixture_files
 
     # a fixture in a subfolder is named by its path in fixtures/ (pallas/add.py)
     row = re.compile(r"^\| ([\w./]+\.py) \| [\d.]+[^|]* \| \d+ \| ([^|]+) \|$", re.M)
