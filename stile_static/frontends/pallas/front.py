@@ -168,6 +168,9 @@ class PallasFrontEnd(FrontEnd):
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
+        except RecursionError:
+            interp.report(KernelError("STL002", "the wrapper nests too deeply to follow"), node)
+            return _Run(empty, interp.diagnostics)
         facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
         for spec in config.specs:
             target = _Target(
@@ -179,6 +182,10 @@ class PallasFrontEnd(FrontEnd):
                 spec.span,
             )
             self._target(interp, launcher, target, returned, facts, node)
+        if any(d.code == "STL002" for d in interp.diagnostics):
+            # a statement that could not be followed may have written: no coverage
+            for result in facts.results.values():
+                result.complete = False
         return _Run(facts, interp.diagnostics)
 
     def _target(

@@ -393,7 +393,13 @@ class PallasInterpreter(Interpreter):
                 kwargs[arg.keyword.value] = value
             else:
                 args.append(value)
-        return self.call_value(func, args, kwargs, node)
+        try:
+            return self.call_value(func, args, kwargs, node)
+        except (IndexError, TypeError, ValueError, KeyError, AttributeError) as error:
+            # a call with arguments of a form this model does not know
+            raise KernelError(
+                "STL002", f"unsupported: this call cannot be followed ({error})", node=node
+            ) from None
 
     # ------------------------------------------------------------ statements
 
