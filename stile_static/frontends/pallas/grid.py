@@ -371,6 +371,7 @@ class Launcher:
         mask_block = None
         if mask is not None:
             mask_block = _reshape(blocks.broadcast_to(as_block(mask), window), sizes, full)
+        self._check_inside(ref, starts, full, mask_block, span)
         try:
             ref.content = blocks.store(
                 ref.content, block, starts, mask_block, f"the write to {ref.name}"
@@ -379,6 +380,42 @@ class Launcher:
             value = None if ref.content.value is None else np.full(ref.shape, np.nan)
             ref.content = blocks.wrong(ref.shape, error, value)
         ref.last_write = span
+
+    def _check_inside(
+        self,
+        ref: Ref,
+        starts: tuple[int, ...],
+        sizes: tuple[int, ...],
+        mask: Block | None,
+        span: Span,
+    ) -> None:
+        """A store past the end of its ref's block (not masked off) is out of bounds."""
+        inside = np.ones(sizes, dtype=bool)
+        for axis, (start, size, n) in enumerate(zip(starts, sizes, ref.shape)):
+            positions = start + np.arange(size)
+            shape = [1] * len(sizes)
+            shape[axis] = size
+            inside &= ((positions >= 0) & (positions < n)).reshape(shape)
+        if inside.all():
+            return
+        written = np.ones(sizes, dtype=bool)
+        if mask is not None:
+            if mask.value is None:
+                return  # a mask without known lanes: the store was already refused
+            written = np.broadcast_to(mask.value.astype(bool), sizes)
+        outside = written & ~inside
+        if outside.any():
+            lane = tuple(int(i) for i in np.argwhere(outside)[0])
+            # reported; the lanes inside are still written (no follow-on STL040)
+            error = KernelError(
+                "STL042",
+                f"the store writes past the end of the block of {ref.name} "
+                f"(shape {ref.shape}): lane {lane} is at "
+                f"{tuple(s + i for s, i in zip(starts, lane))}",
+                help="mask the store (mask=...) to the lanes inside the block",
+                node=span,
+            )
+            self.interp.report(error, None)  # type: ignore[arg-type]
 
     def slice_value(self, value: Block | Iota, index: tuple) -> Block | Iota:
         """``x[:, None]``, ``x[0]``, ``x[2:4]`` of a block or an index vector."""
