@@ -22,7 +22,7 @@ from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir.terms import Unary
-from . import blocks
+from . import blocks, classes
 from .blocks import Block, Undef
 from .values import (
     Array,
@@ -89,6 +89,7 @@ IMPORTS = {
     "jax.experimental.pallas.gpu": "plgpu",
     "jax.experimental.pallas.mosaic_gpu": "plgpu",
     "functools": "functools",
+    "dataclasses": "dataclasses",
     "jax._src.lax.control_flow.for_loop": "for_loop",
     "math": "math",
     "numpy": "np",
@@ -152,6 +153,7 @@ MEMBERS: dict[str, set[str]] = {
     "math": {"log2", "log", "sqrt", "exp"},
     "np": {"sqrt", "exp", "log2"},
     "functools": {"partial"},
+    "dataclasses": {"dataclass"},
 }
 CONSTANTS: dict[str, dict[str, Any]] = {
     "jax": {
@@ -270,6 +272,52 @@ class PallasInterpreter(Interpreter):
 
     # ------------------------------------------------------------ functions
 
+    def exec_ClassDef(self, node: cst.ClassDef) -> None:
+        """A dataclass: its fields (with defaults) and methods; nothing else."""
+        decorators = [self.eval(d.decorator) for d in node.decorators]
+        if node.bases or not any(
+            isinstance(d, classes.DataclassDecorator) or d == Api("dataclasses.dataclass")
+            for d in decorators
+        ):
+            raise KernelError("STL002", "unsupported: classes other than plain dataclasses")
+        fields: list[tuple[str, Any]] = []
+        methods: dict[str, tuple[str, Any]] = {}
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                kinds = [_dotted(d.decorator) for d in stmt.decorators]
+                kind_ = (
+                    "classmethod"
+                    if "classmethod" in kinds
+                    else "property"
+                    if ("property" in kinds)
+                    else "method"
+                )
+                if any(k not in ("classmethod", "property") for k in kinds):
+                    raise KernelError("STL002", "unsupported method decorator", node=stmt)
+                plain = stmt.with_changes(decorators=())
+                self.positions[plain] = self.positions[stmt]
+                defaults = {
+                    p.name.value: self.eval(p.default)
+                    for p in (*stmt.params.params, *stmt.params.kwonly_params)
+                    if p.default is not None
+                }
+                methods[stmt.name.value] = (kind_, Closure(plain, {}, defaults))
+                continue
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                raise KernelError("STL002", "unsupported statement in a dataclass", node=stmt)
+            for small in stmt.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    default = classes.MISSING if small.value is None else self.eval(small.value)
+                    fields.append((small.target.value, default))
+                elif isinstance(small, cst.Expr) and isinstance(
+                    small.value, (cst.SimpleString, cst.ConcatenatedString)
+                ):
+                    continue  # a docstring
+                elif not isinstance(small, cst.Pass):
+                    raise KernelError("STL002", "unsupported statement in a dataclass", node=small)
+        self.store(node.name.value, classes.ClassValue(node.name.value, tuple(fields), methods))
+
     def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is not None:
             raise KernelError("STL002", "unsupported: async functions", node=node)
@@ -369,6 +417,10 @@ class PallasInterpreter(Interpreter):
             return self.call_api(func.name, args, kwargs, node)
         if isinstance(func, Bound):
             return self.call_bound(func, args, kwargs, node)
+        if isinstance(func, classes.ClassValue):
+            return func.make(args, kwargs)
+        if isinstance(func, classes.BoundMethod):
+            return self.call_value(func.func, [func.receiver, *args], kwargs, node)
         if isinstance(func, Builtin):
             return self.call_py(func.name, args, kwargs, node)
         if isinstance(func, Dtype) and len(args) == 1:
@@ -608,6 +660,22 @@ class PallasInterpreter(Interpreter):
         return self.attribute(base, attr)
 
     def attribute(self, base: Any, attr: str) -> Any:
+        if isinstance(base, classes.Instance):
+            value = base.get(attr)
+            if value is not classes.MISSING:
+                return value
+            kind_, func = base.cls.methods.get(attr, ("", None))
+            if kind_ == "property":
+                return self.call_value(func, [base], {}, None)  # type: ignore[arg-type]
+            if func is not None:
+                return classes.BoundMethod(func, base.cls if kind_ == "classmethod" else base)
+        if isinstance(base, classes.ClassValue):
+            kind_, func = base.methods.get(attr, ("", None))
+            if kind_ == "classmethod":
+                return classes.BoundMethod(func, base)
+            defaults = dict(base.fields)
+            if attr in defaults and defaults[attr] is not classes.MISSING:
+                return defaults[attr]
         if attr == "shape":
             if isinstance(base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum)):
                 return tuple(base.shape)
@@ -806,6 +874,9 @@ class PallasInterpreter(Interpreter):
             self.call_value(body, [i, carry], {}, node)
         out = [r.content for r in refs]
         return out[0] if single else tuple(out)
+
+    def api_dataclasses_dataclass(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return classes.DataclassDecorator()
 
     def api_functools_partial(self, args: list, kwargs: dict, node: cst.CSTNode) -> Partial:
         return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
