@@ -28,6 +28,7 @@ from .values import (
     Ds,
     Iota,
     Jitted,
+    Mapped,
     Output,
     PallasCall,
     Partial,
@@ -207,6 +208,12 @@ class Launcher:
     # --------------------------------------------------------------- run
 
     def launch(self, func: Any, args: list, node: Any) -> Any:
+        if any(isinstance(a, Mapped) for a in args):
+            # a pallas_call inside a function that jax.vmap maps: the innermost
+            # vmap is one more grid axis of this call
+            axes = [a.axis if isinstance(a, Mapped) else None for a in args]
+            bases = [a.base if isinstance(a, Mapped) else a for a in args]
+            return self.launch(Vmapped(func, tuple(axes), 0), bases, node)
         span = self.interp.span(node)
         arrays = []
         for arg in args:

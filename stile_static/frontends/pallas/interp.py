@@ -35,6 +35,7 @@ from .values import (
     GridSpec,
     Iota,
     Jitted,
+    Mapped,
     Output,
     PallasCall,
     Partial,
@@ -82,6 +83,7 @@ IMPORTS = {
     "jax": "jax",
     "jax.numpy": "jnp",
     "jax.lax": "lax",
+    "jax.nn": "jax.nn",
     "jax.experimental": "jax.experimental",
     "jax.experimental.pallas": "pl",
     "jax.experimental.pallas.tpu": "pltpu",
@@ -106,6 +108,7 @@ IGNORED_CONFIG = (
 )
 MEMBERS: dict[str, set[str]] = {
     "jax": {"jit", "vmap", "ShapeDtypeStruct", "custom_vjp", "named_scope"},
+    "jax.nn": {"relu", "sigmoid"},
     "for_loop": {"for_loop"},
     "jnp": {
         "zeros",
@@ -159,6 +162,7 @@ CONSTANTS: dict[str, dict[str, Any]] = {
     "jax": {
         "numpy": Module("jnp"),
         "lax": Module("lax"),
+        "nn": Module("jax.nn"),
         "experimental": Module("jax.experimental"),
     },
     "jax.experimental": {"pallas": Module("pl")},
@@ -409,6 +413,8 @@ class PallasInterpreter(Interpreter):
             return self.call_value(func.func, [*func.args, *args], merged, node)
         if isinstance(func, Jitted):
             return self.call_value(func.func, args, kwargs, node)
+        if isinstance(func, Vmapped) and not _launches(func):
+            return self.vmap_function(func, args, kwargs, node)
         if isinstance(func, (PallasCall, Vmapped)):
             if kwargs:
                 raise KernelError("STL002", "unsupported: keyword arguments to a pallas_call")
@@ -428,6 +434,26 @@ class PallasInterpreter(Interpreter):
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
         raise KernelError("STL002", f"unsupported call of {kind(func)}")
+
+    def vmap_function(self, func: Vmapped, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """``jax.vmap(f)(arrays)`` for a function ``f`` that launches a pallas_call:
+        ``f`` runs on the mapped views; its launches get the batch grid axis."""
+        if kwargs:
+            raise KernelError("STL002", "unsupported: keyword arguments to a vmapped function")
+        axes = (
+            func.in_axes if isinstance(func.in_axes, (tuple, list)) else [func.in_axes] * len(args)
+        )
+        if func.out_axes != 0 or len(axes) != len(args):
+            raise KernelError("STL002", "unsupported: vmap of a function with these axes")
+        views = []
+        for arg, axis in zip(args, axes):
+            if axis is None:
+                views.append(arg)
+            elif isinstance(arg, (Array, Mapped)):
+                views.append(Mapped(arg, axis % len(arg.shape)))
+            else:
+                raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
+        return self.call_value(func.func, views, {}, node)
 
     def eval_Call(self, node: cst.Call) -> Any:
         func = self.eval(node.func)
@@ -677,12 +703,12 @@ class PallasInterpreter(Interpreter):
             if attr in defaults and defaults[attr] is not classes.MISSING:
                 return defaults[attr]
         if attr == "shape":
-            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum)):
+            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum, Mapped)):
                 return tuple(base.shape)
             if isinstance(base, Ref):
                 return base.shape
         if attr == "dtype":
-            if isinstance(base, (Array, ShapeDtype, Output)):
+            if isinstance(base, (Array, ShapeDtype, Output, Mapped)):
                 return base.dtype
             if isinstance(base, (Ref, Block)):
                 return Dtype("float32")
@@ -822,10 +848,10 @@ class PallasInterpreter(Interpreter):
         return block
 
     def call_api(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
-        module, _, fn = name.partition(".")
+        module, _, fn = name.rpartition(".")
         if fn in IGNORED_CONFIG:
             return Config()
-        handler = getattr(self, f"api_{module}_{fn}", None)
+        handler = getattr(self, f"api_{module.replace('.', '_')}_{fn}", None)
         if handler is not None:
             return handler(args, kwargs, node)
         if fn in UNARY and module in ("jnp", "lax", "math", "np"):
@@ -877,6 +903,12 @@ class PallasInterpreter(Interpreter):
 
     def api_dataclasses_dataclass(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         return classes.DataclassDecorator()
+
+    def api_jax_nn_relu(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self.binary("maximum", args[0], 0)
+
+    def api_jax_nn_sigmoid(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return blocks.unary("sigmoid", as_block(args[0]))
 
     def api_functools_partial(self, args: list, kwargs: dict, node: cst.CSTNode) -> Partial:
         return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
@@ -1158,6 +1190,13 @@ class PallasInterpreter(Interpreter):
         return math.log2(float(args[0]))
 
     api_np_log2 = api_math_log2
+
+
+def _launches(func: Any) -> bool:
+    """Whether calling ``func`` launches a pallas_call directly (through vmaps)."""
+    while isinstance(func, (Vmapped, Jitted)):
+        func = func.func
+    return isinstance(func, PallasCall)
 
 
 class _Scope:

@@ -33,6 +33,23 @@ class Array:
 
 
 @dataclass(frozen=True)
+class Mapped:
+    """An array inside a function that ``jax.vmap`` maps over ``axis`` of it."""
+
+    base: Any  # Array or Mapped
+    axis: int
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        full = self.base.shape
+        return full[: self.axis] + full[self.axis + 1 :]
+
+    @property
+    def dtype(self) -> Dtype:
+        return self.base.dtype
+
+
+@dataclass(frozen=True)
 class ShapeDtype:
     """``jax.ShapeDtypeStruct(shape, dtype)``: the shape of one output."""
 
