@@ -42,7 +42,13 @@ CASES = {
     "M[0:3:1]": "STL013",
     "M[3:1]": "STL012",
     "x.rearrange(M, M)": "STL016",
-    "1 // 0": "STL002",
+    "1 // 0": "STL004",
+    "1 / 0.0": "STL004",
+    "0 ** -1": "STL004",
+    "int(float('nan'))": "STL004",
+    "10 ** 10 ** 8": "STL002",
+    "range(0, 4, 2.0)": "STL004",
+    "a, b = 1, 2, 3": "STL004",
     "f = lambda: 1": "STL002",
     "x[0]": "STL002",
     "x.shape": "STL002",
@@ -56,7 +62,7 @@ CASES = {
     "import os\nos.remove('f')": "STL002",
     "out.assign(3)": "STL030",
     "np = 1\nimport numpy as np\nnp.exp(x)": "STL002",
-    "float('one')": "STL002",
+    "float('one')": "STL004",
     "out.assign(-x)": "STL031",
 }
 

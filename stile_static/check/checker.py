@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import atexit
 import queue
 import sys
@@ -126,9 +125,11 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
         except UnicodeDecodeError as error:
             return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
     try:
+        # the whole compiler, symbol table included (a duplicate parameter, `return`
+        # outside a function): a file Python refuses never runs, so it is never verified
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the kernel's own warnings are not ours to print
-            compile(data, path, "exec", ast.PyCF_ONLY_AST)
+            compile(data, path, "exec", dont_inherit=True)
     except SyntaxError as error:
         line, column = error.lineno or 1, error.offset or 1
         return _file_error(path, f"syntax error: {error.msg}", line, column)

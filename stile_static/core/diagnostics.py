@@ -45,6 +45,9 @@ CODES: dict[str, CodeInfo] = {
         "unsupported", "a construct the analyzer cannot follow (while, I/O, unknown call, ...)"
     ),
     "STL003": CodeInfo("undefined-name", "a name is used before it is defined"),
+    "STL004": CodeInfo(
+        "python-error", "Python raises an exception here (TypeError, ZeroDivisionError, ...)"
+    ),
     "STL010": CodeInfo(
         "dim-mismatch", "operands of a binary operation have different dims or dim order"
     ),

@@ -25,6 +25,7 @@ from ..ir import symbolic as sym
 from ..ir import tiles
 from ..ir.obligations import Obligation, Result, Write
 from ..ir.specs import InputInfo
+from ..ir.symbolic import NeedsUnroll
 from ..ir.terms import Load
 from ..ir.tiles import Dim, DimSlice, Tile
 from ..spec.parser import SpecError, parse_spec
@@ -155,6 +156,9 @@ class TypedNumpy(Library):
         return tiles.unary("neg", value) if op == "-" else value
 
     def bind(self, interp: Interpreter, name: str, value: Any, node: cst.CSTNode) -> Any:
+        if isinstance(value, (_NewInput, _NewResult)) and interp.loop_vars:
+            # Python makes a new one in every iteration: follow them one by one
+            raise NeedsUnroll("an input or result created in a loop")
         if isinstance(value, _NewInput):
             if name in interp.inputs:
                 raise KernelError("STL013", f"input {name} is defined twice", node=node)
@@ -174,10 +178,13 @@ class TypedNumpy(Library):
         if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
             func = node.value.func
             if isinstance(func, cst.Attribute) and func.attr.value == "assign":
-                if isinstance(func.value, cst.Name):
-                    result = interp.results.get(func.value.value)
-                    if result is not None:
-                        result.complete = False
+                try:
+                    ref = interp.eval(func.value)
+                except Exception:  # noqa: BLE001 (the statement already failed and was reported)
+                    return
+                result = interp.results.get(ref.name) if isinstance(ref, ResultRef) else None
+                if result is not None:
+                    result.complete = False
 
     # ------------------------------------------------------------ the calls
 
@@ -286,7 +293,7 @@ class TypedNumpy(Library):
                 interp.assumptions,
             )
         )
-        interp.writes.append(Write(ref.name, tile.slices, span))
+        interp.writes.append(Write(ref.name, tile.slices, span, interp.loop_vars))
 
     def assert_equivalent(
         self, interp: Interpreter, tile: Tile, args: list, node: cst.Call
@@ -361,6 +368,13 @@ class _NewResult:
         self.node = node
 
     def bind(self, interp: Interpreter, name: str) -> ResultRef:
+        # A result is an object, not a name: `d = c; c = TypedResult(...)` leaves d
+        # the first result, so a name bound again names a new result.
+        key, n = name, 1
+        while key in interp.results:
+            n += 1
+            key = f"{name} ({n})"
+        name = key
         spec = None
         spec_span = interp.span(self.text.node)
         try:

@@ -14,7 +14,6 @@ import builtins
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
-from fractions import Fraction
 from typing import Any
 
 import libcst as cst
@@ -23,6 +22,7 @@ from libcst.metadata import CodeRange
 
 from ..core.diagnostics import Diagnostic, Span
 from ..core.errors import KernelError, Poisoned
+from ..ir import reals
 from ..ir import symbolic as sym
 from ..ir.obligations import Facts, Obligation, Result, Write
 from ..ir.specs import InputInfo
@@ -30,7 +30,8 @@ from ..ir.symbolic import NeedsUnroll, Sym
 from ..ir.tiles import Tile
 from ..spec.parser import SpecError
 from .library import NOT_MINE, Library
-from .loops import LoopRules, Tracker, target_names
+from .loops import LoopRules, Tracker, _Break, _Continue, target_names
+from .scopes import bind_arguments, is_generator, local_names, parameters
 from .values import (
     Builtin,
     Function,
@@ -42,6 +43,7 @@ from .values import (
     as_number,
     kind,
     number_binary,
+    python_error,
     sym_binary,
 )
 
@@ -50,14 +52,20 @@ MAX_DEPTH = 40
 
 
 # Python's own modules, as far as kernels use them: constants and functions of numbers
-MODULE_ATTRS: dict[str, dict[str, Any]] = {
-    "np": {"inf": float("inf"), "pi": None, "sqrt": Builtin("sqrt"), "exp": Builtin("exp")},
-    "math": {"inf": float("inf"), "sqrt": Builtin("sqrt"), "exp": Builtin("exp")},
+_CONSTANTS = {
+    "inf": reals.Real(math.inf, None),
+    "pi": reals.Real(math.pi, None),  # no exact form a spec can state
+    "e": reals.Real(math.e, reals.exp(reals.exact_of(1))),
 }
-BUILTINS = {n: Builtin(n) for n in ("range", "min", "max", "abs", "float", "int")}
+MATH_FUNCTIONS = ("sqrt", "exp", "log", "log2")
+MODULE_ATTRS: dict[str, dict[str, Any]] = {
+    "np": _CONSTANTS | {f: Builtin(f"np.{f}") for f in MATH_FUNCTIONS},
+    "math": _CONSTANTS | {f: Builtin(f) for f in MATH_FUNCTIONS},
+}
+BUILTINS = {n: Builtin(n) for n in ("range", "min", "max", "abs", "float", "int", "bool")}
 UNSUPPORTED_BUILTINS = set(dir(builtins)) - set(BUILTINS)
-ONE_ARGUMENT = {"abs", "float", "int", "sqrt", "exp"}
-PYTHON_CALLS = {"range", "min", "max", "abs", "float", "int", "sqrt", "exp"}
+ONE_ARGUMENT = {"abs", "float", "int", "bool", *MATH_FUNCTIONS}
+PYTHON_CALLS = {"range", "min", "max", *ONE_ARGUMENT} | {f"np.{f}" for f in MATH_FUNCTIONS}
 KNOWN_MODULES = {"numpy": "np", "math": "math"}
 
 
@@ -70,9 +78,13 @@ class _Return(Exception):
         self.value = value
 
 
-@dataclass
+@dataclass(eq=False)
 class _Frame:
     names: dict[str, Any]
+    # the names local to the function this frame runs (None: the module, or a
+    # frame that resolves names in itself, then in the module)
+    local: frozenset[str] | None = None
+    enclosing: tuple[_Frame, ...] = ()  # the frames of the enclosing functions' calls
 
 
 class Interpreter(LoopRules):
@@ -92,6 +104,7 @@ class Interpreter(LoopRules):
         self.library = library
         self.diagnostics: list[Diagnostic] = []
         self._reported: set[tuple[Span, str]] = set()
+        self.reports = 0  # errors found so far, repeats (not shown again) included
         self.dims: dict[str, int] = {}
         self.inputs: dict[str, InputInfo] = {}
         self.results: dict[str, Result] = {}
@@ -111,6 +124,9 @@ class Interpreter(LoopRules):
         self.input_values: dict[str, np.ndarray] = {}
         self.induction = induction and concrete_seed is None
         self.assumptions: tuple[Span, ...] = ()  # invariants of loops proven by induction
+        # the symbolic loop indices the statement being run is under (each write
+        # happens once per combination of their values)
+        self.loop_vars: tuple[sym.LoopVar, ...] = ()
 
     # ------------------------------------------------------------------ entry
 
@@ -138,6 +154,7 @@ class Interpreter(LoopRules):
         return Span(rng.start.line, rng.start.column + 1, rng.end.line, rng.end.column + 1)
 
     def report(self, error: KernelError, fallback: cst.CSTNode) -> None:
+        self.reports += 1
         node = error.node if isinstance(error.node, cst.CSTNode) else fallback
         span = error.node if isinstance(error.node, Span) else self.span(node)
         key = (span, error.code)
@@ -199,8 +216,6 @@ class Interpreter(LoopRules):
             "Try": "a `try` statement",
             "With": "a `with` statement",
             "ClassDef": "a class definition",
-            "Break": "`break`",
-            "Continue": "`continue`",
             "Global": "`global`",
             "Nonlocal": "`nonlocal`",
             "Raise": "`raise`",
@@ -242,7 +257,8 @@ class Interpreter(LoopRules):
     def exec_Assign(self, node: cst.Assign) -> None:
         value = self.eval(node.value)
         for target in node.targets:
-            self.assign_target(target.target, value, node.value)
+            # `c = d = TypedResult(...)`: one object, bound to both names
+            value = self.assign_target(target.target, value, node.value)
 
     def exec_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is None:
@@ -256,26 +272,30 @@ class Interpreter(LoopRules):
         value = self.binary(op, self.eval(node.target), self.eval(node.value))
         self.assign_target(node.target, value, node.value)
 
-    def assign_target(
-        self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
-    ) -> None:
+    def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode) -> Any:
+        """Bind ``value`` to ``target``; the value bound (a library may name it)."""
         if isinstance(target, cst.Name):
             value = self.library.bind(self, target.value, value, value_node)
             if _hoverable(value):
                 self.tile_types[self.span(target)] = value
             self.store(target.value, value)
-            return
+            return value
         if isinstance(target, (cst.Tuple, cst.List)):
-            if not isinstance(value, tuple) or len(value) != len(target.elements):
-                count = len(value) if isinstance(value, tuple) else "a non-tuple"
-                raise KernelError(
-                    "STL002",
-                    f"cannot unpack {count} value(s) into {len(target.elements)} names",
-                    node=target,
+            if any(isinstance(e, cst.StarredElement) for e in target.elements):
+                raise KernelError("STL002", "unsupported: a starred assignment target", node=target)
+            if not isinstance(value, tuple):
+                raise KernelError("STL002", f"unsupported: unpacking {kind(value)}", node=target)
+            if len(value) != len(target.elements):
+                raise python_error(
+                    ValueError(
+                        f"cannot unpack {len(value)} value(s) into {len(target.elements)} names"
+                    ),
+                    target,
                 )
-            for element, item in zip(target.elements, value):
+            return tuple(
                 self.assign_target(element.value, item, value_node)
-            return
+                for element, item in zip(target.elements, value)
+            )
         raise KernelError("STL002", "unsupported assignment target", node=target)
 
     def exec_Import(self, node: cst.Import) -> None:
@@ -318,20 +338,31 @@ class Interpreter(LoopRules):
             raise KernelError("STL002", "unsupported: async functions", node=node)
         if node.decorators:
             raise KernelError("STL002", "unsupported: decorated functions", node=node.decorators[0])
+        if is_generator(node):
+            # calling it would only make a generator object: its body would not run
+            raise KernelError("STL002", "unsupported: generator functions (`yield`)", node=node)
+        if isinstance(node.params.star_kwarg, cst.Param):
+            raise KernelError(
+                "STL002", "unsupported: **kwargs parameters", node=node.params.star_kwarg
+            )
         defaults = {}
-        for param in node.params.params:
+        for param in parameters(node):
             if param.default is not None:
                 defaults[param.name.value] = self.eval(param.default)
-        if node.params.star_arg not in (None, cst.MaybeSentinel.DEFAULT) or node.params.star_kwarg:
-            raise KernelError(
-                "STL002", "unsupported: *args or **kwargs parameters", node=node.params
-            )
-        self.store(node.name.value, Function(node, defaults))
+        frame = self.frames[-1]
+        enclosing = (frame, *frame.enclosing) if frame.local is not None else ()
+        self.store(node.name.value, Function(node, defaults, enclosing))
 
     def exec_Return(self, node: cst.Return) -> None:
         if len(self.frames) == 1:
             raise KernelError("STL002", "`return` outside a function")
         raise _Return(None if node.value is None else self.eval(node.value))
+
+    def exec_Break(self, node: cst.Break) -> None:
+        raise _Break
+
+    def exec_Continue(self, node: cst.Continue) -> None:
+        raise _Continue
 
     def exec_If(self, node: cst.If) -> None:
         if self.truth(self.eval(node.test), node.test):
@@ -352,10 +383,12 @@ class Interpreter(LoopRules):
             dict(self.inputs),
             {k: (v, v.complete) for k, v in self.results.items()},
             self.steps,
+            self.reports,
         )
 
     def _restore(self, saved: tuple) -> None:
-        frames, ndiag, reported, nobl, nwrites, dims, inputs, results, _ = saved
+        frames, ndiag, reported, nobl, nwrites, dims, inputs, results, _, reports = saved
+        self.reports = reports
         for frame, names in zip(self.frames, frames):
             frame.names = names
         del self.diagnostics[ndiag:]
@@ -371,20 +404,48 @@ class Interpreter(LoopRules):
     # ----------------------------------------------------------------- names
 
     def store(self, name: str, value: Any) -> None:
+        frame = self.frames[-1]
         for tracker in self.trackers:
-            tracker.written.add(name)
-        self.frames[-1].names[name] = value
+            if tracker.frame is None or tracker.frame is frame:
+                tracker.written.add(name)
+        frame.names[name] = value
+
+    def _scope_of(self, node: cst.Name) -> _Frame | None:
+        """The frame ``node`` resolves in (LEGB), None for a builtin or an undefined name."""
+        name = node.value
+        frame = self.frames[-1]
+        if frame is not self.frames[0]:
+            if frame.local is None:
+                if name in frame.names:
+                    return frame
+            elif name in frame.local:
+                if name in frame.names:
+                    return frame
+                raise python_error(
+                    UnboundLocalError(
+                        f"cannot access local variable '{name}' "
+                        "where it is not associated with a value"
+                    ),
+                    node,
+                )
+            for outer in frame.enclosing:
+                if outer.local is not None and name in outer.local:
+                    if name not in outer.names:
+                        raise python_error(
+                            NameError(f"cannot access free variable '{name}' before assignment"),
+                            node,
+                        )
+                    return outer
+        return self.frames[0] if name in self.frames[0].names else None
 
     def lookup(self, node: cst.Name) -> Any:
         name = node.value
+        scope = self._scope_of(node)
         for tracker in self.trackers:
-            if name not in tracker.written:
+            if (tracker.frame is None or tracker.frame is scope) and name not in tracker.written:
                 tracker.read_first.add(name)
-        frame = self.frames[-1]
-        if name in frame.names:
-            value = frame.names[name]
-        elif name in self.frames[0].names:
-            value = self.frames[0].names[name]
+        if scope is not None:
+            value = scope.names[name]
         elif name in BUILTINS:
             value = BUILTINS[name]
         elif name == "__name__":
@@ -432,7 +493,7 @@ class Interpreter(LoopRules):
         return int(node.evaluated_value)
 
     def eval_Float(self, node: cst.Float) -> float:
-        return float(node.evaluated_value)
+        return reals.literal(node.value)  # the float Python reads, and the decimal written
 
     def eval_SimpleString(self, node: cst.SimpleString) -> SpecText:
         return SpecText(str(node.evaluated_value), node)
@@ -444,7 +505,21 @@ class Interpreter(LoopRules):
         return SpecText(value, node)
 
     def eval_Tuple(self, node: cst.Tuple) -> tuple:
-        return tuple(self.eval(e.value) for e in node.elements)
+        items: list[Any] = []
+        for element in node.elements:
+            value = self.eval(element.value)
+            if isinstance(element, cst.StarredElement):
+                items.extend(self._unpacked(value, element))
+            else:
+                items.append(value)
+        return tuple(items)
+
+    def _unpacked(self, value: Any, node: cst.CSTNode) -> tuple:
+        if isinstance(value, tuple):
+            return value
+        if isinstance(value, range):
+            return tuple(value)
+        raise KernelError("STL002", f"unsupported: unpacking {kind(value)}", node=node)
 
     def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
         value = self.eval(node.expression)
@@ -453,15 +528,22 @@ class Interpreter(LoopRules):
             done = self.library.unary(self, op, value)
             if done is not NOT_MINE:
                 return done
-        if isinstance(node.operator, cst.Minus):
-            if isinstance(value, Sym):
-                return sym.scale(value, -1)
-            return -as_number(value, node)
-        if isinstance(node.operator, cst.Plus):
-            return value
         if isinstance(node.operator, cst.Not):
             return not self.truth(value, node)
-        raise KernelError("STL002", "unsupported unary operator")
+        if isinstance(value, Sym):
+            if isinstance(node.operator, cst.Minus):
+                return sym.scale(value, -1)
+            if isinstance(node.operator, cst.Plus):
+                return value
+            raise NeedsUnroll("~ of a loop index")
+        number = as_number(value, node)
+        if isinstance(node.operator, cst.Minus):
+            return number_binary("*", -1, number) if isinstance(number, float) else -number
+        if isinstance(node.operator, cst.Plus):
+            return number
+        if isinstance(node.operator, cst.BitInvert) and isinstance(number, int):
+            return ~number
+        raise python_error(TypeError("bad operand type for unary ~: 'float'"), node)
 
     def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
         op = _BINOPS.get(type(node.operator).__name__)
@@ -488,18 +570,24 @@ class Interpreter(LoopRules):
         if done is not NOT_MINE:
             return done
         if op == "maximum":
-            return max(as_number(left, None), as_number(right, None))
+            a, b = as_number(left, None), as_number(right, None)
+            return b if b > a else a
         if op == "@":
             raise KernelError("STL002", "unsupported operator `@` on numbers")
         if isinstance(left, Sym) or isinstance(right, Sym):
-            return sym_binary(op, left, right)
+            if isinstance(left, float) or isinstance(right, float):
+                raise NeedsUnroll("a loop index with a float")
+            return sym_binary(op, _as_index(left), _as_index(right))
+        if isinstance(left, tuple) and isinstance(right, tuple) and op == "+":
+            return left + right
         return number_binary(op, as_number(left, None), as_number(right, None))
 
-    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> bool:
-        left = self.truth(self.eval(node.left), node.left)
-        if isinstance(node.operator, cst.And):
-            return left and self.truth(self.eval(node.right), node.right)
-        return left or self.truth(self.eval(node.right), node.right)
+    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Any:
+        # Python returns an operand, not a bool: `0 or 5` is 5
+        left = self.eval(node.left)
+        if self.truth(left, node.left) == isinstance(node.operator, cst.And):
+            return self.eval(node.right)
+        return left
 
     def eval_Comparison(self, node: cst.Comparison) -> bool:
         left = self.eval(node.left)
@@ -508,10 +596,7 @@ class Interpreter(LoopRules):
             if op is None:
                 raise KernelError("STL002", "unsupported comparison operator", node=target)
             right = self.eval(target.comparator)
-            if isinstance(left, SpecText) and isinstance(right, SpecText) and op in ("==", "!="):
-                holds = (left.value == right.value) == (op == "==")  # `__name__ == "__main__"`
-            else:
-                holds = sym.compare(op, as_int(left, node), as_int(right, node))
+            holds = self.compare(op, left, right, target)
             if not holds:
                 return False
             left = right
@@ -522,12 +607,45 @@ class Interpreter(LoopRules):
             return self.eval(node.body)
         return self.eval(node.orelse)
 
+    def compare(self, op: str, left: Any, right: Any, node: cst.CSTNode) -> bool:
+        """``left op right`` as Python decides it."""
+        if op in ("is", "is not"):
+            # Singletons, and objects the interpreter creates exactly where Python
+            # does (results, dims, functions); numbers, strings, tuples and tiles
+            # have no identity a kernel can rely on.
+            singleton = any(v is None or isinstance(v, bool) for v in (left, right))
+            if not singleton and any(isinstance(v, _NO_IDENTITY) for v in (left, right)):
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: `{op}` between {kind(left)} and {kind(right)}",
+                    help="compare numbers with == and !=",
+                    node=node,
+                )
+            return (left is right) == (op == "is")
+        if isinstance(left, Sym) or isinstance(right, Sym):
+            if isinstance(left, float) or isinstance(right, float):
+                raise NeedsUnroll("a loop index compared with a float")
+            return sym.compare(op, _as_index(left, node), _as_index(right, node))
+        a, b = _python_value(left), _python_value(right)
+        if a is _UNKNOWN or b is _UNKNOWN:
+            raise KernelError(
+                "STL002", f"unsupported: `{op}` between {kind(left)} and {kind(right)}", node=node
+            )
+        try:
+            return bool(_COMPARISONS[op](a, b))
+        except TypeError as error:
+            raise python_error(error, node) from None
+
     def truth(self, value: Any, node: cst.CSTNode) -> bool:
         if isinstance(value, Sym):
             return sym.compare("!=", value, 0)
-        if isinstance(value, (bool, int, float, Fraction)):
+        if value is None or isinstance(value, (bool, int, float, tuple, range)):
             return bool(value)
-        raise KernelError("STL002", "unsupported condition: only ints can be tested", node=node)
+        if isinstance(value, SpecText):
+            return bool(value.value)
+        if isinstance(value, (Function, Builtin, Module)):
+            return True
+        raise KernelError("STL002", f"unsupported condition: the truth of {kind(value)}", node=node)
 
     def eval_Attribute(self, node: cst.Attribute) -> Any:
         base = self.eval(node.value)
@@ -549,6 +667,15 @@ class Interpreter(LoopRules):
         value = self.library.subscript(self, base, node)
         if value is not NOT_MINE:
             return value
+        if isinstance(base, tuple) and len(node.slice) == 1:
+            index = node.slice[0].slice
+            if isinstance(index, cst.Index) and index.star is None:
+                position = as_int(self.eval(index.value), index.value)
+                if isinstance(position, Sym):
+                    raise NeedsUnroll("a tuple indexed by a loop index")
+                if not -len(base) <= position < len(base):
+                    raise python_error(IndexError("tuple index out of range"))
+                return base[position]
         raise KernelError(
             "STL002", "unsupported subscript: only a dim can be sliced, as in `K[0:5]`"
         )
@@ -558,10 +685,12 @@ class Interpreter(LoopRules):
         args = []
         kwargs: dict[str, Any] = {}
         for arg in node.args:
-            if arg.star:
-                raise KernelError("STL002", "unsupported: *args in a call", node=arg)
+            if arg.star == "**":
+                raise KernelError("STL002", "unsupported: **kwargs in a call", node=arg)
             value = self.eval(arg.value)
-            if arg.keyword is not None:
+            if arg.star == "*":
+                args.extend(self._unpacked(value, arg))
+            elif arg.keyword is not None:
                 kwargs[arg.keyword.value] = value
             else:
                 args.append(value)
@@ -581,27 +710,21 @@ class Interpreter(LoopRules):
     def call_function(self, func: Function, args: list, kwargs: dict, node: cst.Call) -> Any:
         if len(self.frames) > MAX_DEPTH:
             raise KernelError("STL002", "unsupported: helper functions nested too deeply")
-        params = [p.name.value for p in func.node.params.params]
-        if len(args) > len(params):
-            raise KernelError("STL002", f"{func.node.name.value}() takes {len(params)} arguments")
-        names = dict(zip(params, args))
-        for key, value in kwargs.items():
-            if key not in params or key in names:
-                raise KernelError("STL002", f"unexpected argument `{key}`")
-            names[key] = value
-        for param in params:
-            if param not in names:
-                if param not in func.defaults:
-                    raise KernelError("STL002", f"missing argument `{param}`")
-                names[param] = func.defaults[param]
-        self.frames.append(_Frame(names))
+        names = bind_arguments(func, args, kwargs)
+        self.frames.append(_Frame(names, local_names(func.node), func.enclosing))
+        before = self.reports
         try:
             self.exec_block(func.node.body)
+            value = None
         except _Return as ret:
-            return ret.value
+            value = ret.value
         finally:
             self.frames.pop()
-        return None
+        if self.reports > before:
+            # Python would have stopped inside the call (reported there): the
+            # caller's statement has no value to go on with
+            raise Poisoned
+        return value
 
     def call_builtin(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
         if name not in PYTHON_CALLS:
@@ -614,49 +737,93 @@ class Interpreter(LoopRules):
         if name == "range":
             ints = [as_int(a, node) for a in args]
             if not 1 <= len(ints) <= 3:
-                raise KernelError("STL002", "range() takes 1 to 3 arguments")
+                raise python_error(TypeError(f"range expected 1 to 3 arguments, got {len(ints)}"))
             concrete = [sym.concrete(i) for i in ints]
             if len(concrete) == 3 and concrete[2] == 0:
-                raise KernelError("STL002", "range() step must not be zero")
-            return range(*concrete)
+                raise python_error(ValueError("range() arg 3 must not be zero"))
+            loop = range(*concrete)
+            if loop.stop.bit_length() > 62 or loop.start.bit_length() > 62:
+                raise KernelError("STL002", "unsupported: a range past 2**62")
+            return loop
         if name in ("min", "max"):
-            if len(args) < 2:
-                raise KernelError("STL002", f"{name}() needs at least two numbers")
-            best = args[0]
-            for other in args[1:]:
-                if isinstance(best, Sym) or isinstance(other, Sym):
-                    less = sym.compare("<", as_int(other, node), as_int(best, node))
-                else:
-                    less = as_number(other, node) < as_number(best, node)
-                if less == (name == "min"):
-                    best = other
-            return best
+            return self._min_max(name, args, node)
         if name in ONE_ARGUMENT and len(args) != 1:
             raise KernelError("STL002", f"{name}() takes one argument, {len(args)} given")
+        (value,) = args
+        if name == "bool":
+            return self.truth(value, node)
+        if name == "float" and isinstance(value, SpecText):
+            return _parse_float(value.value)
+        if isinstance(value, Tile):
+            short = name.removeprefix("np.")
+            raise KernelError(
+                "STL002",
+                f"np.{short} and math.{short} work on numbers, not tiles",
+                help=f"use tnp.{short}, which keeps the tile's DimType and ExprType",
+            )
+        if isinstance(value, Sym):
+            if name == "int":
+                return value
+            if name == "abs" and sym.compare(">=", value, 0):
+                return value
+            raise NeedsUnroll(name)
+        number = as_number(value, node)
         if name in ("abs", "float", "int"):
-            (value,) = args
-            if name == "float" and isinstance(value, SpecText):
-                return _parse_float(value.value)
-            if isinstance(value, Sym):
-                if name == "int":
-                    return value
-                raise NeedsUnroll(name)
-            number = as_number(value, node)
-            return {"abs": abs, "float": float, "int": int}[name](number)
-        if name in ("sqrt", "exp"):
-            (value,) = args
-            if isinstance(value, Tile):
-                raise KernelError(
-                    "STL002",
-                    f"np.{name} and math.{name} work on numbers, not tiles",
-                    help=f"use tnp.{name}, which keeps the tile's DimType and ExprType",
-                )
-            number = float(as_number(value, node))
-            if name == "sqrt" and number < 0:
-                raise KernelError("STL002", "sqrt of a negative number")
-            result = math.sqrt(number) if name == "sqrt" else math.exp(number)
-            return int(result) if name == "sqrt" and result == int(result) else result
-        raise KernelError("STL002", f"unsupported call to {name}()")
+            return _number_call(name, number)
+        return math_function(name, number)
+
+    def _min_max(self, name: str, args: list, node: cst.Call) -> Any:
+        if len(args) == 1:
+            args = list(self._unpacked(args[0], node))
+        if not args:
+            raise python_error(ValueError(f"{name}() iterable argument is empty"))
+        best = args[0]
+        for other in args[1:]:
+            # Python keeps the first of equal values
+            if isinstance(best, Sym) or isinstance(other, Sym):
+                less = self.compare("<", other, best, node)
+            else:
+                less = as_number(other, node) < as_number(best, node)
+            greater = not less and self.compare(">", other, best, node)
+            if less if name == "min" else greater:
+                best = other
+        return best
+
+
+def _number_call(name: str, number: int | float) -> int | float:
+    """``abs``, ``float`` and ``int`` of a number, as Python computes them."""
+    try:
+        if name == "int":
+            return int(number)
+        if name == "float":
+            return reals.Real(float(number), reals.exact_of(number))
+        result = abs(number)
+    except (OverflowError, ValueError) as error:
+        raise python_error(error) from None
+    if isinstance(number, float):
+        exact = reals.exact_of(number)
+        return reals.Real(result, exact if number >= 0 else reals.negate(exact))
+    return result
+
+
+def math_function(name: str, number: int | float) -> float:
+    """``math.sqrt/exp/log/log2`` (Python raises on a bad argument) and the ``np.``
+    ones (NumPy returns inf or nan instead); the result keeps its exact real."""
+    short = name.removeprefix("np.")
+    exact = reals.exact_of(number)
+    try:
+        if name.startswith("np."):
+            with np.errstate(all="ignore"):
+                value = float(getattr(np, short)(np.float64(number)))
+        else:
+            value = float(getattr(math, short)(number))
+    except (OverflowError, ValueError) as error:
+        raise python_error(error) from None
+    if short == "sqrt":
+        return reals.real(value, reals.sqrt(exact))
+    if short == "exp":
+        return reals.real(value, reals.exp(exact))
+    return reals.real(value, reals.log(short, exact))
 
 
 # ------------------------------------------------------------------- helpers
@@ -678,6 +845,8 @@ _COMPARE = {
     "GreaterThanEqual": ">=",
     "Equal": "==",
     "NotEqual": "!=",
+    "Is": "is",
+    "IsNot": "is not",
 }
 
 
@@ -691,9 +860,40 @@ def dotted(node: cst.BaseExpression) -> str:
 
 def _parse_float(text: str) -> float:
     try:
-        return float(text)
-    except ValueError:
-        raise KernelError("STL002", f"float({text!r}) is not a number") from None
+        value = float(text)
+    except ValueError as error:
+        raise python_error(error) from None
+    return reals.literal(text.strip()) if math.isfinite(value) else reals.Real(value, None)
+
+
+_COMPARISONS: dict[str, Callable[[Any, Any], Any]] = {
+    "<": lambda a, b: a < b,
+    "<=": lambda a, b: a <= b,
+    ">": lambda a, b: a > b,
+    ">=": lambda a, b: a >= b,
+    "==": lambda a, b: a == b,
+    "!=": lambda a, b: a != b,
+}
+
+
+_UNKNOWN = object()
+_NO_IDENTITY = (int, float, str, SpecText, tuple, range, Tile, Sym)
+
+
+def _python_value(value: Any) -> Any:
+    """The Python value of numbers, strings, None and tuples of them (compared by value)."""
+    if value is None or isinstance(value, (bool, int, float)):
+        return value
+    if isinstance(value, SpecText):
+        return value.value
+    if isinstance(value, tuple):
+        items = tuple(_python_value(v) for v in value)
+        return _UNKNOWN if any(i is _UNKNOWN for i in items) else items
+    return _UNKNOWN
+
+
+def _as_index(value: Any, node: cst.CSTNode | None = None) -> sym.Int:
+    return value if isinstance(value, Sym) else as_int(value, node)
 
 
 def inner_span(span: Span, node: cst.CSTNode, start: int, end: int) -> Span:

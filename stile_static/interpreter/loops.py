@@ -22,41 +22,65 @@ from ..spec.parser import SpecError, parse_spec
 from .values import Poison, SpecText
 
 
+class _Break(Exception):
+    """``break`` leaving the innermost loop."""
+
+
+class _Continue(Exception):
+    """``continue`` ending the innermost loop's iteration."""
+
+
 @dataclass
 class Tracker:
-    """Names read before written, and names written, in one symbolic loop body."""
+    """Names read before written, and names written, in one symbolic loop body.
+
+    Only names of ``frame`` (the scope the loop runs in) are tracked: a helper's
+    locals are fresh in every call and carry nothing from one iteration to the
+    next, whatever their names. None tracks every scope.
+    """
 
     read_first: set[str] = field(default_factory=set)
     written: set[str] = field(default_factory=set)
+    frame: Any = None
 
 
 class LoopRules:
     """The loop handlers of :class:`~stile_static.interpreter.Interpreter` (a mixin)."""
 
     def exec_For(self, node: cst.For) -> None:
-        if node.orelse is not None or node.asynchronous is not None:
-            raise KernelError("STL002", "unsupported: `for ... else` or `async for`")
+        if node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: `async for`")
         loop = self._range_of(node.iter)
         if not isinstance(node.target, cst.Name):
             raise KernelError(
                 "STL002", "a range loop needs a single loop variable", node=node.target
             )
         name = node.target.value
+        if not self._run_loop(node, name, loop) and node.orelse is not None:
+            self.exec_block(node.orelse.body)  # `for ... else`: the loop ended without break
+
+    def _run_loop(self, node: cst.For, name: str, loop: range) -> bool:
+        """Run the loop; whether it ended with ``break``."""
         if len(loop) == 0:
-            return
+            return False
+        # A body that can leave the loop early (return, break, continue) is
+        # unrolled: which iterations run depends on where it leaves.
+        once = len(loop) > 1 and not leaves_early(node.body)
         symbolic = self.concrete_seed is None  # the concrete domain needs every index
-        if len(loop) > 1 and symbolic and self._try_symbolic(node, name, loop):
-            return
-        if (
-            len(loop) > 1
-            and self.induction
-            and invariant_calls(node)
-            and self._try_induction(node, name, loop)
-        ):
-            return
+        if once and symbolic and self._try_symbolic(node, name, loop):
+            return False
+        if once and self.induction and invariant_calls(node):
+            if self._try_induction(node, name, loop):
+                return False
         for value in loop:
             self.store(name, value)
-            self.exec_block(node.body)
+            try:
+                self.exec_block(node.body)
+            except _Break:
+                return True
+            except _Continue:
+                continue
+        return False
 
     def _range_of(self, node: cst.BaseExpression) -> range:
         value = self.eval(node)
@@ -70,8 +94,10 @@ class LoopRules:
         """Interpret the body once with a symbolic index; False if it must be unrolled."""
         saved = self._snapshot()
         var = LoopVar(name, loop)
-        tracker = Tracker()
+        tracker = Tracker(frame=self.frames[-1])
         self.trackers.append(tracker)
+        outer_vars = self.loop_vars
+        self.loop_vars = (*outer_vars, var)
         try:
             self.store(name, sym.variable(var))
             self.exec_block(node.body)
@@ -80,6 +106,7 @@ class LoopRules:
             return False
         finally:
             self.trackers.remove(tracker)
+            self.loop_vars = outer_vars
         if tracker.read_first & tracker.written:
             self._restore(saved)  # a value flows from one iteration to the next
             return False
@@ -93,8 +120,10 @@ class LoopRules:
                     "after the loop is not tracked"
                 ),
             )
+        self._store_last_index(node, name, loop)
         for tracker_outer in self.trackers:
-            tracker_outer.written |= tracker.written
+            if tracker_outer.frame is None or tracker_outer.frame is tracker.frame:
+                tracker_outer.written |= tracker.written
         return True
 
     def _try_induction(self, node: cst.For, name: str, loop: range) -> bool:
@@ -141,12 +170,20 @@ class LoopRules:
             self.exec_block(node.body)
         return True
 
+    def _store_last_index(self, node: cst.For, name: str, loop: range) -> None:
+        """After the loop, its variable holds the last index, as in Python (unless
+        the body assigns it too)."""
+        visitor = _Assigned()
+        node.body.visit(visitor)
+        if name not in visitor.names:
+            self.store(name, loop[-1])
+
     def _carried_tiles(
         self, node: cst.For, name: str, loop: range
     ) -> tuple[set[str], set[str], dict[str, tuple[tiles.Slice, ...]]] | None:
         """Run the body once symbolically: the names it carries, the names it
         writes, and the DimTypes of the carried ones."""
-        tracker = Tracker()
+        tracker = Tracker(frame=self.frames[-1])
         self.trackers.append(tracker)
         before = len(self.diagnostics)
         try:
@@ -205,13 +242,16 @@ class LoopRules:
             for v in carried:
                 self.store(v, Tile(slices[v], hypotheses[v].term))
             before = len(self.diagnostics)
-            tracker = Tracker()
+            tracker = Tracker(frame=self.frames[-1])
             self.trackers.append(tracker)
+            outer_vars = self.loop_vars
+            self.loop_vars = (*outer_vars, var)
             try:
                 self.store(name, index)
                 self.exec_block(node.body)
             finally:
                 self.trackers.remove(tracker)
+                self.loop_vars = outer_vars
             if len(self.diagnostics) != before:
                 return False  # report body errors with concrete indices instead
             if not (tracker.read_first & tracker.written) <= carried:
@@ -231,13 +271,57 @@ class LoopRules:
                     "loop is not tracked"
                 ),
             )
+        self._store_last_index(node, name, loop)
         for v in carried:
             self.store(v, Tile(slices[v], conclusions[v].term))
         # what follows relies on the invariants (their failures are reported there)
         self.assumptions += tuple(self.span(invariants[v]) for v in sorted(carried))
         for outer in self.trackers:
-            outer.written |= tracker.written
+            if outer.frame is None or outer.frame is tracker.frame:
+                outer.written |= tracker.written
         return True
+
+
+class _Exits(cst.CSTVisitor):
+    """Finds ``return`` anywhere, and ``break``/``continue`` of this loop (not of inner ones)."""
+
+    def __init__(self) -> None:
+        self.found = False
+        self.depth = 0
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found = True
+
+    def visit_Break(self, node: cst.Break) -> None:
+        self.found = self.found or self.depth == 0
+
+    def visit_Continue(self, node: cst.Continue) -> None:
+        self.found = self.found or self.depth == 0
+
+    def visit_For(self, node: cst.For) -> None:
+        self.depth += 1
+
+    def leave_For(self, node: cst.For) -> None:
+        self.depth -= 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self.depth += 1
+
+    def leave_While(self, node: cst.While) -> None:
+        self.depth -= 1
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return False  # a helper's own return
+
+    def visit_Lambda(self, node: cst.Lambda) -> bool:
+        return False
+
+
+def leaves_early(body: cst.BaseSuite) -> bool:
+    """Whether the loop body holds a ``return``, ``break`` or ``continue`` of its own."""
+    finder = _Exits()
+    body.visit(finder)
+    return finder.found
 
 
 def invariant_calls(node: cst.For) -> dict[str, cst.Call]:

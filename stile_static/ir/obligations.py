@@ -9,6 +9,7 @@ import numpy as np
 
 from ..core.diagnostics import Span
 from .specs import InputInfo, Spec
+from .symbolic import LoopVar
 from .tiles import Slice, Tile
 
 
@@ -38,6 +39,9 @@ class Write:
     result: str
     region: tuple[Slice, ...]
     span: Span
+    # the symbolic loops the write is under: it happens once per combination of
+    # their indices, even where the region does not depend on them
+    loops: tuple[LoopVar, ...] = ()
 
 
 @dataclass

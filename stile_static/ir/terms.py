@@ -230,12 +230,22 @@ def free_dims(term: Term) -> frozenset[str]:
 
 def format_number(value: Number) -> str:
     if isinstance(value, Fraction):
-        return str(value.numerator) if value.denominator == 1 else f"{float(value):g}"
+        return str(value.numerator) if value.denominator == 1 else _fraction_text(value)
     if value == float("-inf"):
         return "-inf"
     if value == float("inf"):
         return "inf"
     return f"{value:g}"
+
+
+def _fraction_text(value: Fraction) -> str:
+    """Short, but never so short that two different constants print alike."""
+    for text in (f"{float(value):g}", repr(float(value))):
+        if Fraction(text) == value:
+            return text
+    if value.denominator < 10**6:
+        return f"{value.numerator}/{value.denominator}"
+    return f"{float(value):.17g}"
 
 
 def show_constraint(c: Constraint) -> str:

@@ -7,6 +7,7 @@ operands and builds the new term; a violation raises :class:`KernelError`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ import numpy as np
 from ..core.errors import KernelError
 from . import numpy_ops as concrete
 from . import symbolic as sym
+from .reals import Real
 from .symbolic import Int
 from .terms import Binary, Reduce, Term, Unary, const, show_short
 
@@ -71,6 +73,16 @@ class Tile:
 
 
 def scalar_term(value: object) -> Term:
+    """The term of a number used with a tile: the real it stands for."""
+    if isinstance(value, Real):
+        if value.exact is not None:
+            return value.exact
+        if math.isfinite(value):
+            raise KernelError(
+                "STL002",
+                f"unsupported: the constant {value!r} has no exact form the prover can use",
+                help="write it from exact constants: decimals, fractions, math.sqrt/exp",
+            )
     return const(value)  # type: ignore[arg-type]
 
 
@@ -224,6 +236,8 @@ def einsum(operands: list[Tile], operand_dims: list[tuple[str, ...]], out: tuple
                 )
             slices[s.dim] = s
     for d in out:
+        if out.count(d) > 1:
+            raise KernelError("STL015", f"einsum output dim {d} appears twice")
         if d not in slices:
             raise KernelError("STL015", f"einsum output dim {d} appears in no operand")
     term = operands[0].term

@@ -24,7 +24,9 @@ def check_coverage(facts: Facts, path: str) -> list[Diagnostic]:
 def _check_result(facts: Facts, result: Result, path: str) -> list[Diagnostic]:
     assert result.spec is not None
     dims = result.spec.out_dims
-    writes = [(w, list(regions.boxes(w.region))) for w in facts.writes if w.result == result.name]
+    writes = [
+        (w, list(regions.boxes(w.region, w.loops))) for w in facts.writes if w.result == result.name
+    ]
     cuts = [{0, facts.dims[d]} for d in dims]
     for _, boxes in writes:
         for box in boxes:

@@ -118,6 +118,42 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL004": RuleDoc(
+        why=(
+            "Where Python would raise (a float where `range` wants an int, a division by zero, "
+            "a float overflow, an unbound local variable, a call with the wrong arguments), the "
+            "kernel stops there when it runs: nothing after it happens, so nothing after it can "
+            "be verified. The diagnostic points at the expression that raises."
+        ),
+        example=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("M")
+            T = 8 / 2  # the float 4.0
+
+            for i in range(0, 8, T):
+                out.assign(x.slice(M, i, i + T))
+            """
+        ),
+        instead=_code(
+            """
+            from stile import dim
+            import stile.numpy as tnp
+
+            M = dim("M", 8)
+            x = tnp.randn(M)
+            out = tnp.TypedResult("M")
+            T = 8 // 2
+
+            for i in range(0, 8, T):
+                out.assign(x.slice(M, i, i + T))
+            """
+        ),
+    ),
     "STL010": RuleDoc(
         why=(
             "NumPy broadcasts or silently transposes operands whose shapes happen to fit: an `M "
@@ -564,15 +600,13 @@ RULE_DOCS: dict[str, RuleDoc] = {
     "STL033": RuleDoc(
         why=(
             "No proof was found, and NumPy finds no difference on random inputs. The kernel may "
-            'well be right, but "verified" must mean proven, so this stays an error. A float '
-            "constant such as `math.sqrt(2)` is not provably equal to `sqrt(2)`; keep constants "
-            "exact where you can (`math.sqrt(16)` is exactly 4), simplify the kernel expression, "
-            "or state an intermediate `assert_equivalent` the prover can use."
+            'well be right, but "verified" must mean proven, so this stays an error. A constant '
+            "is the number it spells: the decimal `1.4142135623730951` is not `sqrt(2)`, while "
+            "`math.sqrt(2)` is kept exact and is. Simplify the kernel expression, or state an "
+            "intermediate `assert_equivalent` the prover can use."
         ),
         example=_code(
             """
-            import math
-
             from stile import dim
             import stile.numpy as tnp
 
@@ -580,7 +614,7 @@ RULE_DOCS: dict[str, RuleDoc] = {
             x = tnp.randn(M)
             out = tnp.TypedResult("sqrt(2) * M")
 
-            out.assign(x * math.sqrt(2))
+            out.assign(x * 1.4142135623730951)
             """
         ),
     ),
