@@ -20,7 +20,7 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("fixtures", nargs="*", help="fixture files (default: all)")
     args = parser.parse_args()
-    paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures").glob("*.py"))
+    paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures").rglob("*.py"))
     print(f"Command: python tools/bench_fixtures.py --runs {args.runs}")
     print(
         f"Machine: {platform.machine()}, {platform.python_implementation()} "
@@ -30,7 +30,8 @@ def main() -> None:
     print("|---|---:|---:|---|")
     for path in paths:
         m = measure(path, args.runs)
-        print(f"| {path.name} | {m.seconds:.2f} | {m.peak_mib:.0f} | {m.verdict} |", flush=True)
+        name = path.resolve().relative_to(ROOT / "fixtures").as_posix()
+        print(f"| {name} | {m.seconds:.2f} | {m.peak_mib:.0f} | {m.verdict} |", flush=True)
 
 
 if __name__ == "__main__":
