@@ -152,3 +152,26 @@ def f(x):
 """
     found, proved = _check(body)
     assert found == {(_line(body, "jnp.tanh"), "STL002")} and proved == 0
+
+
+def test_a_test_of_a_symbolic_scalar_splits_the_case() -> None:
+    body = """
+def kernel(x_ref, o_ref, *, scale):
+    factor = 2.0
+    if scale != 1.0:
+        factor = factor * {branch}
+    o_ref[...] = x_ref[...] * factor
+
+
+# stile: return = 2 * scale * x[N]
+# stile: case N=8
+def f(x, scale):
+    k = functools.partial(kernel, scale=scale)
+    return pl.pallas_call(k, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype))(x)
+"""
+    # scale == 1 and scale symbolic (any other value) are both checked
+    found, proved = _check(body.format(branch="scale"))
+    assert found == set() and proved == 2
+    # a kernel right only when scale == 1 is caught on the other branch
+    found, _ = _check(body.format(branch="1.0"))
+    assert found == {(_line(body, "o_ref[...] ="), "STL031")}

@@ -28,8 +28,10 @@ from ...ir.terms import UNDEF, Binary, Load, Reduce, Term, Unary, Where, free_di
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
     Annotation,
+    Case,
     Configuration,
     configurations,
+    configure,
     find_annotations,
     is_annotated,
 )
@@ -37,7 +39,7 @@ from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
-from .interp import PallasInterpreter, Precondition
+from .interp import PallasInterpreter, Precondition, ScalarTest
 from .ranges import conditions, restrict
 from .values import Array, Closure, Jitted, Output, Partial
 
@@ -48,6 +50,9 @@ def _wrapper_def(value: Any) -> cst.FunctionDef | None:
     if isinstance(value, Closure) and isinstance(value.node, cst.FunctionDef):
         return value.node
     return None
+
+
+MAX_SCALAR_TESTS = 4  # tests of symbolic scalars followed per case (2**4 runs at most)
 
 
 @dataclass(frozen=True)
@@ -87,15 +92,16 @@ class PallasFrontEnd(FrontEnd):
         diagnostics: list[Diagnostic] = []
         facts: list[Facts] = []
         for annotation, config in self._configurations(source):
-            run = self._run_case(source, annotation, config, None, 0.0)
-            diagnostics.extend(run.diagnostics)
-            facts.append(run.facts)
+            for run in self._runs(source, annotation, config, None, 0.0, {}):
+                diagnostics.extend(run.diagnostics)
+                facts.append(run.facts)
         return Analysis(diagnostics, facts)
 
     def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list[Facts]:
         return [
-            self._run_case(source, annotation, config, seed, shift).facts
+            run.facts
             for annotation, config in self._configurations(source)
+            for run in self._runs(source, annotation, config, seed, shift, {})
         ]
 
     def _configurations(self, source: SourceFile) -> list[tuple[Annotation, Configuration]]:
@@ -109,6 +115,36 @@ class PallasFrontEnd(FrontEnd):
 
     # ------------------------------------------------------------------ one case
 
+    def _runs(
+        self,
+        source: SourceFile,
+        annotation: Annotation,
+        config: Configuration,
+        seed: int | None,
+        shift: float,
+        assumed: dict[tuple[str, Any], bool],
+    ) -> list[_Run]:
+        """The case, split where the wrapper or kernel tests a symbolic scalar
+        against a number (``if sm_scale != 1.0``): once with the scalar equal to
+        it (a constant, in the specs too), once for the other values (checked
+        for all values, which covers them)."""
+        try:
+            return [self._run_case(source, annotation, config, seed, shift, assumed)]
+        except ScalarTest as test:
+            if len(assumed) >= MAX_SCALAR_TESTS:
+                raise KernelError("STL002", "too many tests of symbolic scalars") from None
+            other = dict(assumed)
+            other[(test.name, test.value)] = False
+            runs = self._runs(source, annotation, config, seed, shift, other)
+            case = config.case
+            values = tuple(v for v in case.values if v[0] != test.name)
+            equal = Case(case.dims, (*values, (test.name, test.value)), case.span)
+            try:
+                bound = configure(annotation, equal, source.path)
+            except ValueError:
+                return runs
+            return runs + self._runs(source, annotation, bound, seed, shift, assumed)
+
     def _run_case(
         self,
         source: SourceFile,
@@ -116,10 +152,12 @@ class PallasFrontEnd(FrontEnd):
         config: Configuration,
         seed: int | None,
         shift: float,
+        assumed: dict[tuple[str, Any], bool],
     ) -> _Run:
         interp = PallasInterpreter(
             source.wrapper, dict(source.positions), source.path, Library(), seed, shift
         )
+        interp.assumed = assumed
         launcher = Launcher(interp)
         interp.launcher = launcher
         sizes = config.sizes

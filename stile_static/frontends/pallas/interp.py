@@ -21,7 +21,7 @@ from ...core.errors import KernelError
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
-from ...ir.terms import Unary
+from ...ir.terms import Load, Unary
 from . import blocks, classes
 from .blocks import Block, Undef
 from .values import (
@@ -57,6 +57,16 @@ class Precondition(Exception):
     def __init__(self, span: Span) -> None:
         super().__init__("precondition")
         self.span = span
+
+
+class ScalarTest(Exception):
+    """A symbolic scalar compared with a number (``sm_scale != 1.0``): the case
+    is run again for each outcome (see the front end)."""
+
+    def __init__(self, name: str, value: Any) -> None:
+        super().__init__(f"{name} == {value}")
+        self.name = name
+        self.value = value
 
 
 class Api:
@@ -202,6 +212,8 @@ class PallasInterpreter(Interpreter):
         self.launcher: Any = None  # grid.Launcher, set by the front end
         self.in_kernel = False
         self.statement: Span | None = None
+        # outcomes of tests of symbolic scalars this run assumes: (name, value) -> equal
+        self.assumed: dict[tuple[str, Any], bool] = {}
 
     # ------------------------------------------------------------- modules
 
@@ -636,6 +648,13 @@ class PallasInterpreter(Interpreter):
         symbol = symbols[op]
         if isinstance(left, Iota) or isinstance(right, Iota):
             return _iota_compare(symbol, left, right)
+        scalar = _symbolic_scalar(left, right)
+        if scalar is not None and symbol in ("==", "!="):
+            name, value = scalar
+            if (name, value) not in self.assumed:
+                raise ScalarTest(name, value)
+            equal = self.assumed[(name, value)]
+            return equal if symbol == "==" else not equal
         if isinstance(left, Block) or isinstance(right, Block):
             raise KernelError(
                 "STL002",
@@ -1211,6 +1230,16 @@ class _When:
 class _Loop:
     def __init__(self, indices: range) -> None:
         self.indices = indices
+
+
+def _symbolic_scalar(left: Any, right: Any) -> tuple[str, Any] | None:
+    """``(name, number)`` when one side is a symbolic scalar input, the other a number."""
+    for a, b in ((left, right), (right, left)):
+        if isinstance(a, Block) and not a.shape and _number(b):
+            (cell,) = a.cells
+            if isinstance(cell, Load) and not cell.dims:
+                return cell.tensor, b
+    return None
 
 
 def _python_unary(fn: str, value: Any) -> float:
