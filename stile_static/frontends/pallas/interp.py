@@ -217,10 +217,14 @@ class PallasInterpreter(Interpreter):
 
     # ------------------------------------------------------------- modules
 
-    def run_module(self) -> None:
+    def run_module(self, body: Any = None) -> None:
         """Module level: imports, functions and constants. A statement that
-        fails poisons its names (reported only if the wrapper uses them)."""
-        for stmt in self.module.body:
+        fails poisons its names (reported only if the wrapper uses them); the
+        body of a ``try`` (an import with a fallback) runs, its handlers do not."""
+        for stmt in self.module.body if body is None else body:
+            if isinstance(stmt, cst.Try):
+                self.run_module(stmt.body.body)
+                continue
             if isinstance(stmt, cst.If):
                 continue  # `if __name__ == "__main__":` and other scripts
             if isinstance(stmt, cst.SimpleStatementLine) and all(
