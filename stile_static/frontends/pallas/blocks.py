@@ -43,6 +43,7 @@ from ...ir.terms import (
     Where,
     const,
     constraint,
+    show_short,
 )
 
 
@@ -109,6 +110,24 @@ class Block:
         parts = [a.describe(n) for a, n in zip(self.axes, self.shape)]
         parts += [f"{d}={i}" for d, i in self.fixed]
         return " ".join(parts) or "scalar"
+
+    def hover(self) -> str:
+        """What an editor shows: the block's DimType and what each piece holds."""
+        lines = [f"DimType: {self.describe()}"]
+        for box, cell in self.boxes()[:4]:
+            where = " ".join(f"[{lo}:{hi}]" for lo, hi in box) or "scalar"
+            if isinstance(cell, Undef):
+                what = f"undefined ({cell.what})"
+            elif isinstance(cell, bool):
+                what = "mask on" if cell else "mask off"
+            elif isinstance(cell, PosCond):
+                what = "index condition"
+            else:
+                what = show_short(cell, 200)
+            lines.append(f"{where}: {what}")
+        if len(self.cells) > 4:
+            lines.append(f"... {len(self.cells) - 4} more pieces")
+        return "\n".join(lines)
 
     def counts(self) -> tuple[int, ...]:
         return tuple(len(c) - 1 for c in self.cuts)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import itertools
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -71,6 +71,7 @@ class _Target:
 class _Run:
     facts: Facts
     diagnostics: list[Diagnostic]
+    hovers: dict[Span, Any] = field(default_factory=dict)  # blocks by source range
 
 
 class PallasFrontEnd(FrontEnd):
@@ -90,12 +91,14 @@ class PallasFrontEnd(FrontEnd):
     def analyse(self, source: SourceFile) -> Analysis:
         self._terms, self._restricted = {}, {}
         diagnostics: list[Diagnostic] = []
+        hovers: dict[Span, Any] = {}
         facts: list[Facts] = []
         for annotation, config in self._configurations(source):
             for run in self._runs(source, annotation, config, None, 0.0, {}):
                 diagnostics.extend(run.diagnostics)
                 facts.append(run.facts)
-        return Analysis(diagnostics, facts)
+                hovers.update(run.hovers)
+        return Analysis(diagnostics, facts, hovers)
 
     def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list[Facts]:
         return [
@@ -224,7 +227,7 @@ class PallasFrontEnd(FrontEnd):
             # a statement that could not be followed may have written: no coverage
             for result in facts.results.values():
                 result.complete = False
-        return _Run(facts, interp.diagnostics)
+        return _Run(facts, interp.diagnostics, interp.tile_types)
 
     def _target(
         self,
