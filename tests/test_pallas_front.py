@@ -35,6 +35,7 @@ def kernel(x_ref, y_ref, o_ref):
 # stile: return = x[N] + y[N]
 # stile: case N=100
 def add(x, y, block=32):
+    block = min(max(block, 8), 64)  # Python's min and max on ints
     return pl.pallas_call(
         kernel,
         out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),

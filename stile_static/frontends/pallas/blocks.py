@@ -549,16 +549,6 @@ def _dim_condition(cond: PosCond, axes: tuple[Axis, ...], pad: int) -> tuple | b
     return tuple(out) if out else True
 
 
-def undefined_error(cell: Undef, where: str) -> KernelError:
-    return KernelError(
-        "STL044",
-        f"{where} uses undefined lanes: {cell.what}",
-        help="mask the load (mask=..., other=...) or the value (jnp.where) so that "
-        "lanes outside the array do not take part",
-        node=cell.span,
-    )
-
-
 def _combine(op: str, parts: list[Term]) -> Term:
     if not parts:
         return const({"sum": 0, "max": float("-inf"), "min": float("inf")}[op])

@@ -596,7 +596,3 @@ def _misplaced(wb: WriteBack, detail: str) -> KernelError:
         help="check the out_specs index map against the in_specs index maps",
         node=wb.span,
     )
-
-
-def _unused(span: Span) -> Span:
-    return span

@@ -31,7 +31,6 @@ from .values import (
     Mapped,
     Output,
     PallasCall,
-    Partial,
     Ref,
     Scratch,
     ShapeDtype,
@@ -604,7 +603,3 @@ def _batch(op: Operand, axis: int | None, batch: int) -> Operand:
         Batched(op.index_map, axis),
         op.span,
     )
-
-
-def _unused(_: Partial) -> None:  # keeps the import for type checkers
-    return None
