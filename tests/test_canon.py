@@ -304,6 +304,15 @@ def test_logs_of_exponentials() -> None:
     assert not _same(Unary("log", Unary("exp2", x)), x)
 
 
+def test_the_exponential_factor_of_a_log_comes_out() -> None:
+    """log(l * exp(-m)) = log(l) - m: a running log-sum-exp with its max factored out."""
+    y, m = Load("y", ("A", "B")), Load("x", ("A",))
+    total = Reduce("sum", "B", 0, 4, Unary("exp", y))
+    scaled = Binary("*", total, Unary("exp", Unary("neg", m)))
+    assert _same(Unary("log", scaled), Binary("-", Unary("log", total), m))
+    assert not _same(Unary("log", Binary("+", total, m)), Binary("+", Unary("log", total), m))
+
+
 def test_exp2_factors_combine_like_exp() -> None:
     x, y = Load("x", ("A",)), Load("y", ("A", "B"))
 

@@ -14,8 +14,7 @@ from stile_static.report.rule_docs import RULE_DOCS, rule_markdown
 
 # Reported after the checker, by the command line (tests/test_suppressions.py)
 AFTER_THE_CHECKER = {"STL060"}
-# Reported by the Triton and Pallas front ends; their examples are Triton kernels,
-# checked here once those front ends land (until then no front end reads them)
+# Reported by the Triton and Pallas front ends; their examples are Triton kernels
 FRONT_END_CODES = {"STL042", "STL043", "STL044", "STL045"}
 
 
@@ -25,7 +24,7 @@ def test_every_code_has_docs() -> None:
         assert doc.why.endswith(".") and doc.example.endswith("\n")
 
 
-@pytest.mark.parametrize("code", sorted(set(RULE_DOCS) - AFTER_THE_CHECKER - FRONT_END_CODES))
+@pytest.mark.parametrize("code", sorted(set(RULE_DOCS) - AFTER_THE_CHECKER))
 def test_example_gets_its_code_and_the_fix_none(code: str) -> None:
     doc = RULE_DOCS[code]
     options = Options(cross_check=code == "STL050")
@@ -42,8 +41,8 @@ def test_example_gets_its_code_and_the_fix_none(code: str) -> None:
 
 @pytest.mark.parametrize("code", sorted(FRONT_END_CODES))
 def test_front_end_examples_are_annotated_wrappers(code: str) -> None:
-    """Until a front end reads them: valid Python, a well-formed `# stile:` annotation,
-    and the example and its fix differ."""
+    """Valid Python, a well-formed `# stile:` annotation, and the example and its fix
+    differ (the test above checks what the Triton front end reports for them)."""
     import ast
 
     from stile_static.spec.annotations import annotation_diagnostics, find_annotations

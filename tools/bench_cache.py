@@ -49,7 +49,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=5)
     args = parser.parse_args()
-    files = len(list((ROOT / "fixtures").glob("*.py")))
+    files = len(list((ROOT / "fixtures").rglob("*.py")))
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     print(f"Command: python tools/bench_cache.py --runs {args.runs}")
     print(

@@ -158,9 +158,14 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     report = FileReport(path, [*analysis.diagnostics, *notes], tile_types=analysis.tile_types)
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
+    covered: set[tuple[Span, str]] = set()
     for facts in analysis.facts:
         _verify(facts, options, path, report, failed)
-        report.diagnostics.extend(check_coverage(facts, path))
+        for d in check_coverage(facts, path):
+            # one report per place and code when several configurations are checked
+            if (d.span, d.code) not in covered:
+                covered.add((d.span, d.code))
+                report.diagnostics.append(_in_configuration(d, facts))
     if options.cross_check:
         explains: dict[Span, list[Span]] = {}
         for facts in analysis.facts:
@@ -181,8 +186,8 @@ def _verify(
     obligations = list(facts.obligations)
     while obligations:
         ob = obligations.pop(0)
-        if ob.span in failed and not ob.assumes:
-            continue  # one verdict per source line is reported; it already failed
+        if ob.span in failed and ob.kind == "assign" and not ob.assumes:
+            continue  # one verdict per place: the first failure is the one reported
         verdict = verifier.verify(ob)
         if verdict.status != "proved" and ob.pieces is not None:
             obligations[:0] = ob.pieces()  # the same claim, piece by piece
@@ -198,7 +203,16 @@ def _verify(
                     notes=(*failed[s].notes, f"the proof at line {ob.span.line} relies on it"),
                 )
         else:
-            failed.setdefault(ob.span, _verdict_diagnostic(path, ob, verdict))
+            failed.setdefault(
+                ob.span, _in_configuration(_verdict_diagnostic(path, ob, verdict), facts)
+            )
+
+
+def _in_configuration(d: Diagnostic, facts: Facts) -> Diagnostic:
+    """``d`` with the configuration it was found in, when the file has several."""
+    if not facts.label:
+        return d
+    return replace(d, notes=(*d.notes, f"in case {facts.label}", *facts.notes))
 
 
 def _verdict_diagnostic(path: str, ob, verdict: Verdict) -> Diagnostic:  # noqa: ANN001

@@ -10,6 +10,8 @@ the e-graph is checked against numbers computed another way.
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 
 from ..core.diagnostics import Diagnostic, Span
@@ -27,7 +29,15 @@ def cross_check(front_end: FrontEnd, source: SourceFile, seed: int) -> list[Diag
     for shift in INPUT_SHIFTS:
         runs = front_end.run_concretely(source, seed, shift)
         drawn = f"seed {seed}; inputs drawn from a standard normal shifted by {shift:g}"
-        found = [d for f in runs for d in (*_results(f, path, drawn), *_asserts(f, path, drawn))]
+        found = []
+        seen: set[tuple] = set()
+        for f in runs:  # one report per place, from the first configuration that shows it
+            for d in (*_results(f, path, drawn), *_asserts(f, path, drawn)):
+                if (d.span, d.code) not in seen:
+                    seen.add((d.span, d.code))
+                    found.append(
+                        replace(d, notes=(*d.notes, f"in case {f.label}")) if f.label else d
+                    )
         complete = all(f.complete for f in runs)
         if found or not complete:
             break
@@ -49,6 +59,15 @@ def _spec_values(facts: Facts, ob: Obligation, dims: tuple[str, ...]) -> np.ndar
     return evaluate(ob.spec.term, facts.input_values, dims, facts.dims)
 
 
+def _tile_values(facts: Facts, ob: Obligation) -> np.ndarray:
+    """What the kernel writes: the concrete domain's array, or (front ends that model a
+    program's blocks by their pieces, as the Triton front end does) the piece's term
+    evaluated on the elements it lands on."""
+    if ob.tile.value is not None:
+        return ob.tile.value
+    return evaluate(ob.tile.term, facts.input_values, ob.tile.dims, facts.dims)[_box(ob)]
+
+
 def _box(ob: Obligation) -> tuple[slice, ...]:
     return tuple(slice(s.lo, s.hi) for s in ob.tile.slices)  # concrete: loops unrolled
 
@@ -62,8 +81,8 @@ def _results(facts: Facts, path: str, drawn: str) -> list[Diagnostic]:
         buffer = np.full(tuple(facts.dims[d] for d in dims), np.nan)
         written = np.zeros(buffer.shape, dtype=bool)
         for ob in facts.obligations:
-            if ob.kind == "assign" and ob.target == result.name and ob.tile.value is not None:
-                buffer[_box(ob)] = ob.tile.value
+            if ob.kind == "assign" and ob.target == result.name:
+                buffer[_box(ob)] = _tile_values(facts, ob)
                 written[_box(ob)] = True
         spec = evaluate(result.spec.term, facts.input_values, dims, facts.dims)
         bad = first_difference(buffer, spec, written, dims)

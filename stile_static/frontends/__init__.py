@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from .base import Analysis, FrontEnd, SourceFile
 from .pallas.front import PallasFrontEnd
+from .triton.frontend import TritonFrontEnd
 from .typed_numpy import TypedNumpyFrontEnd
 
-FRONT_ENDS: tuple[FrontEnd, ...] = (TypedNumpyFrontEnd(), PallasFrontEnd())
+FRONT_ENDS: tuple[FrontEnd, ...] = (PallasFrontEnd(), TritonFrontEnd(), TypedNumpyFrontEnd())
 
 
 def front_end_for(source: SourceFile) -> FrontEnd | None:

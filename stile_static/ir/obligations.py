@@ -67,3 +67,5 @@ class Facts:
     writes: list[Write]
     input_values: dict[str, np.ndarray] = field(default_factory=dict)  # concrete domain only
     complete: bool = True  # False when the file was too large to interpret to the end
+    label: str = ""  # the configuration checked, when a file has several (a Triton case)
+    notes: tuple[str, ...] = ()  # said beside every diagnostic of this configuration

@@ -329,6 +329,12 @@ def function(fn: str, p: Poly) -> Poly:
             return mono.exp  # log(exp(q)) = q
         if fn == "log2" and mono.exp2 is not None and mono.exp is None:
             return mono.exp2  # log2(exp2(q)) = q
+    if fn == "log" and len(p.terms) == 1:
+        m, c = p.terms[0]
+        if m.exp is not None and m.exp2 is None:
+            # log(c * F * exp(q)) = log(c * F) + q wherever both sides are defined (both
+            # need c * F > 0): a running log-sum-exp keeps its max factored out this way
+            return add(function("log", from_mono(Mono(m.factors), c)), m.exp)
     c = as_constant(p)
     if fn in ("log", "log2") and c == 1:
         return ZERO

@@ -108,8 +108,8 @@ class Verifier:
         )
         if key not in self._proofs:
             if kc is not None and sc is not None and kc.key == sc.key:
-                # equal canonical forms are a proof (every step of canonicalisation
-                # is an identity); the e-graph is for what the forms leave apart
+                # equal canonical forms are a proof (each step is an identity); the
+                # e-graph is for what the canonical form leaves apart
                 self._proofs[key] = True
             elif loop_vars(kernel) or loop_vars(spec):
                 # Ranges that depend on a loop index (an induction step) have no

@@ -476,24 +476,40 @@ RULE_DOCS: dict[str, RuleDoc] = {
         example=_code(
             """
             import triton
+            import triton.language as tl
 
 
-            # stile: y = softmax[N](x[M N])
-            # stile: case M=7 N=hundred
-            def softmax(x, y):
-                n_rows, n_cols = x.shape
+            @triton.jit
+            def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = x[N]
+            # stile: case N=hundred
+            def copy(x, y):
+                n = x.numel()
+                copy_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)
                 return y
             """
         ),
         instead=_code(
             """
             import triton
+            import triton.language as tl
 
 
-            # stile: y = softmax[N](x[M N])
-            # stile: case M=7 N=100
-            def softmax(x, y):
-                n_rows, n_cols = x.shape
+            @triton.jit
+            def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = x[N]
+            # stile: case N=100
+            def copy(x, y):
+                n = x.numel()
+                copy_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)
                 return y
             """
         ),

@@ -1,0 +1,432 @@
+"""The Triton front end: annotated wrappers in, one :class:`Facts` per case out.
+
+A file is a Triton kernel file when a ``# stile:`` line sits above a function
+(its host wrapper). For each case of the annotation (or the default cases),
+the wrapper runs with its tensors bound to the spec's inputs, then every
+kernel it launches runs program by program, for every autotune config. The
+stores become obligations and writes, which the checker proves and covers as
+it does for the dialect.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import replace
+
+import numpy as np
+
+from ...core.diagnostics import Diagnostic, Span
+from ...core.errors import KernelError, Poisoned
+from ...interpreter.values import Function
+from ...ir.obligations import Facts, Obligation, Result, Write
+from ...ir.specs import InputInfo, Spec
+from ...ir.terms import Binary, Reduce, Unary, Where
+from ...ir.tiles import Slice, Tile
+from ...spec.annotations import (
+    Annotation,
+    Assumption,
+    Configuration,
+    TargetSpec,
+    configurations,
+    find_annotations,
+    is_annotated,
+)
+from .. import blocks
+from ..base import Analysis, FrontEnd, SourceFile, imports_module
+from .host import SpecScalar, Tensor, symbolic_strides
+from .interp import TritonInterpreter, _CaseRejected
+from .ints import Stride
+
+
+class TritonFrontEnd(FrontEnd):
+    """Files that import triton and annotate a host wrapper with `# stile:` lines."""
+
+    name = "triton"
+
+    def recognises(self, source: SourceFile) -> bool:
+        return imports_module(source.module, "triton") and is_annotated(source.text)
+
+    def analyse(self, source: SourceFile) -> Analysis:
+        return analyze(source)
+
+    def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list[Facts]:
+        return analyze(source, concrete=(seed, shift)).facts
+
+
+def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> Analysis:
+    """Facts for every configuration of every annotated wrapper. Errors of the
+    annotation itself are the checker's to report (it does so for every file)."""
+    interp = TritonInterpreter(source.wrapper, dict(source.positions), source.path)
+    interp.run_module()
+    analysis = Analysis([], [], {})
+    for annotation in find_annotations(source.module, source.path).annotations:
+        try:
+            _WrapperCheck(interp, annotation, analysis, concrete).run()
+        except (RecursionError, MemoryError, ValueError, TypeError, IndexError, KeyError) as error:
+            # never a traceback: what could not be followed is reported where it starts
+            interp.in_kernel = False
+            analysis.diagnostics.append(
+                Diagnostic(
+                    source.path,
+                    interp.span(annotation.function.name),
+                    "STL002",
+                    f"unsupported: the analyzer could not follow this wrapper or its kernels "
+                    f"({type(error).__name__}: {error})",
+                )
+            )
+    analysis.diagnostics.extend(interp.diagnostics)
+    analysis.tile_types = interp.tile_types
+    return analysis
+
+
+def _bad(span: Span, message: str, path: str, help: str | None = None) -> Diagnostic:
+    return Diagnostic(path, span, "STL023", message, help=help)
+
+
+class _WrapperCheck:
+    def __init__(
+        self,
+        interp: TritonInterpreter,
+        annotation: Annotation,
+        analysis: Analysis,
+        concrete: tuple[int, float] | None,
+    ) -> None:
+        self.concrete = concrete
+        self.positive: set[str] = set()
+        self.interp = interp
+        self.annotation = annotation
+        self.analysis = analysis
+        self.path = interp.path
+        self.node = annotation.function
+        self.scalars = set(annotation.scalars)
+
+    def diag(self, d: Diagnostic) -> None:
+        self.analysis.diagnostics.append(d)
+
+    def run(self) -> None:
+        function = self.interp.frames[0].names.get(self.node.name.value)
+        if not isinstance(function, Function):
+            self.diag(
+                Diagnostic(
+                    self.path,
+                    self.interp.span(self.node.name),
+                    "STL002",
+                    "unsupported: the annotated wrapper cannot be followed (a decorator?)",
+                )
+            )
+            return
+        for config in configurations(self.annotation, self.path).configurations:
+            self.run_case(function, config)
+
+    def run_case(self, function: Function, config: Configuration) -> None:
+        interp = self.interp
+        label = str(config.case)
+        span = config.case.span or self.annotation.span
+        sizes = config.sizes
+        values = config.parameter_values
+        params = [p.name.value for p in self.node.params.params]
+        declared = {t.name: t.dims for t in self.annotation.tensors}
+        symbolic = {i.name for i in config.inputs if not i.dims}
+        specs: dict[str, tuple[TargetSpec, Spec]] = {}
+        for target in config.specs:
+            lowered = Spec(blocks.lower_term(target.spec.term), target.spec.out_dims)
+            specs[str(target.target)] = (target, lowered)
+        args: dict[str, object] = {}
+        for name in params:
+            if name in symbolic:
+                args[name] = SpecScalar(name)
+            elif name in declared:
+                shape = tuple(sizes[d] for d in declared[name])
+                strides = symbolic_strides(name, len(shape))
+                args[name] = Tensor(name, shape, declared[name], strides, "input", "input")
+            elif name in specs:
+                _, spec = specs[name]
+                shape = tuple(sizes[d] for d in spec.out_dims)
+                strides = symbolic_strides(name, len(shape))
+                args[name] = Tensor(
+                    name, shape, spec.out_dims, strides, "param", "empty", target=name
+                )
+            elif name in values:
+                args[name] = values[name]
+            elif name in function.defaults:
+                args[name] = function.defaults[name]
+            else:
+                self.diag(
+                    _bad(
+                        span,
+                        f"the case gives no value for the parameter `{name}`",
+                        self.path,
+                        help=f"add `{name}=VALUE` to the case line",
+                    )
+                )
+                return
+        interp.aliases = {}
+        for assumption in self.annotation.assumptions:
+            if not self.apply_assume(assumption, args):
+                return
+        interp.launches = []
+        interp.notes = {}
+        interp.positive = set(self.positive)
+        try:
+            call_args = [args[p] for p in params]
+            returned = interp.call_function(function, call_args, {}, self.node)  # type: ignore[arg-type]
+        except _CaseRejected as rejected:
+            where = interp.span(rejected.node)
+            self.diag(
+                Diagnostic(
+                    self.path,
+                    span,
+                    "STL045",
+                    f"case {label} violates a precondition of the wrapper: {rejected} "
+                    f"(line {where.line}); the case is not checked",
+                    severity="warning",
+                    help="drop the case, or change its sizes to ones the wrapper accepts",
+                    related=((where, "the precondition"),),
+                )
+            )
+            return
+        except KernelError as error:
+            interp.report(error, self.node)
+            return
+        except Poisoned:
+            return
+        results: dict[str, Result] = {}
+        for name, (target, spec) in specs.items():
+            tensor = self.bind_target(name, returned, args, target)
+            if tensor is None:
+                return
+            if tensor.sizes != tuple(sizes[d] for d in spec.out_dims):
+                self.diag(
+                    Diagnostic(
+                        self.path,
+                        target.span,
+                        "STL030",
+                        f"{name} has shape {list(tensor.sizes)}, the spec gives "
+                        f"{' '.join(spec.out_dims)} = {[sizes[d] for d in spec.out_dims]}",
+                    )
+                )
+                return
+            tensor.dims = spec.out_dims
+            tensor.target = name
+            results[name] = Result(name, target.span, spec, target.text, target.span)
+        input_infos = list(config.inputs)
+        variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
+        for variant in range(variants):
+            interp.stored = []
+            interp.store_failed = False
+            described = []
+            complete = True
+            for launch in interp.launches:
+                try:
+                    described.append(interp.run_launch(launch, variant))
+                except KernelError as error:
+                    interp.report(error, launch.node)
+                    complete = False
+                except Poisoned:
+                    complete = False
+            run_results = {
+                name: replace(r, complete=complete and not interp.store_failed)
+                for name, r in results.items()
+            }
+            full_label = ", ".join([label] + [d for d in described if d])
+            self.analysis.facts.append(self.facts(sizes, input_infos, run_results, full_label))
+
+    def bind_target(
+        self, name: str, returned: object, args: dict, target: TargetSpec
+    ) -> Tensor | None:
+        if name == "return":
+            value = returned
+        elif name.startswith("return["):
+            index = int(name[7:-1])
+            if not isinstance(returned, tuple) or index >= len(returned):
+                self.diag(
+                    _bad(
+                        target.span,
+                        f"the wrapper does not return a tuple with item {index}",
+                        self.path,
+                    )
+                )
+                return None
+            value = returned[index]
+        else:
+            value = args.get(name)
+            if value is None:
+                self.diag(
+                    _bad(target.span, f"`{name}` is not a parameter of the wrapper", self.path)
+                )
+                return None
+        if not isinstance(value, Tensor):
+            self.diag(
+                _bad(target.span, f"the target {name} is not a tensor the wrapper makes", self.path)
+            )
+            return None
+        return value.base or value
+
+    def apply_assume(self, assume: Assumption, args: dict) -> bool:
+        text = re.sub(r"\s+", " ", assume.text.strip())
+        parts = [p.strip() for p in text.split(" and ")]
+        return all(self.apply_one(p, assume, args) for p in parts)
+
+    def apply_one(self, text: str, assume: Assumption, args: dict) -> bool:
+        match = re.fullmatch(r"(\w+)\.stride\((-?\d+)\)\s*==\s*1", text)
+        if match and isinstance(args.get(match.group(1)), Tensor):
+            tensor = args[match.group(1)]
+            k = int(match.group(2)) % max(len(tensor.sizes), 1)
+            if k == len(tensor.sizes) - 1:
+                return True  # the unit stride of the last dim is assumed anyway
+        match = re.fullmatch(r"(\w+)\.is_contiguous\(\)", text)
+        if match and isinstance(args.get(match.group(1)), Tensor):
+            self.interp.make_contiguous(args[match.group(1)])
+            return True
+        match = re.fullmatch(r"(\w+)\s*>\s*0(\.0*)?", text)
+        if match and match.group(1) in self.scalars:
+            self.positive.add(match.group(1))
+            return True
+        match = re.fullmatch(r"(\w+)\.stride\((\d+)\)\s*==\s*(\w+)\.stride\((\d+)\)", text)
+        if match:
+            a, i, b, j = match.group(1), int(match.group(2)), match.group(3), int(match.group(4))
+            ta, tb = args.get(a), args.get(b)
+            if isinstance(ta, Tensor) and isinstance(tb, Tensor):
+                sa = ta.strides[i] if i < len(ta.strides) else None
+                sb = tb.strides[j] if j < len(tb.strides) else None
+                if isinstance(sa, Stride) and isinstance(sb, Stride):
+                    ta.strides = tuple(sb if s == sa else s for s in ta.strides)
+                    return True
+        self.diag(
+            _bad(
+                assume.span,
+                f"cannot use the assumption `{text}`",
+                self.path,
+                help="supported: `x.is_contiguous()`, `y.stride(i) == x.stride(j)`, "
+                "`x.stride(-1) == 1` (always assumed), `s > 0` for a scalar, joined by `and`",
+            )
+        )
+        return False
+
+    def facts(
+        self, sizes: dict[str, int], inputs: list[InputInfo], results: dict[str, Result], label: str
+    ) -> Facts:
+        obligations: list[Obligation] = []
+        writes: list[Write] = []
+        seen: set[tuple[str, int, int]] = set()
+        values = self.input_values(sizes, inputs) if self.concrete else {}
+        for stored in self.interp.stored:
+            result = results.get(stored.target)
+            if result is None or result.spec is None:
+                continue
+            out_dims = result.spec.out_dims
+            for box in stored.boxes:
+                writes.append(Write(stored.target, _slices(out_dims, box), stored.span))
+            for piece, boxes in stored.pieces:
+                if self.concrete:
+                    # every element the piece lands on; the cross-check evaluates the
+                    # piece there, program by program
+                    for box in boxes:
+                        tile = Tile(_slices(out_dims, box), piece)
+                        obligations.append(
+                            Obligation(
+                                "assign",
+                                stored.span,
+                                result.spec_span,
+                                stored.target,
+                                tile,
+                                result.spec,
+                                result.spec_text,
+                            )
+                        )
+                    continue
+                if not boxes:
+                    continue
+                spec = result.spec
+                if _has_where(spec.term):
+                    # a spec with index conditions (a causal mask) is proven row by row: on
+                    # a box with one index of a dim, the conditions on that dim are decided
+                    for box in boxes:
+                        region = dict(zip(out_dims, box))
+                        special = Spec(blocks.specialize(spec.term, region), spec.out_dims)
+                        key = (
+                            stored.target,
+                            blocks.term_key(piece),
+                            blocks.term_key(special.term),
+                        )
+                        if key not in seen:
+                            seen.add(key)
+                            tile = Tile(_slices(out_dims, box), piece)
+                            obligations.append(
+                                Obligation(
+                                    "assign",
+                                    stored.span,
+                                    result.spec_span,
+                                    stored.target,
+                                    tile,
+                                    special,
+                                    result.spec_text,
+                                )
+                            )
+                    continue
+                key = (stored.target, blocks.term_key(piece), 0)
+                if key in seen:
+                    continue
+                seen.add(key)
+                tile = Tile(_slices(out_dims, boxes[0]), piece)
+                obligations.append(
+                    Obligation(
+                        "assign",
+                        stored.span,
+                        result.spec_span,
+                        stored.target,
+                        tile,
+                        spec,
+                        result.spec_text,
+                    )
+                )
+        notes = tuple(self.interp.notes.values())
+        return Facts(
+            dict(sizes),
+            {i.name: i for i in inputs},
+            results,
+            obligations,
+            writes,
+            values,
+            label=label,
+            notes=notes,
+        )
+
+    def input_values(self, sizes: dict[str, int], inputs: list[InputInfo]) -> dict:
+        """Seeded standard-normal inputs, shifted; scalars assumed > 0 drawn in
+        (0.05, 1], small enough that an unstabilised softmax in a spec stays finite."""
+        assert self.concrete is not None
+        seed, shift = self.concrete
+        rng = np.random.default_rng(seed)
+        values = {}
+        for info in sorted(inputs, key=lambda i: i.name):
+            array = rng.standard_normal(tuple(sizes[d] for d in info.dims)) + shift
+            if info.name in self.positive:
+                array = 0.05 + 0.95 * np.tanh(np.abs(array - shift) / 4)
+            values[info.name] = array
+        return values
+
+
+def _has_where(term: object) -> bool:
+    stack, seen = [term], set()
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Where):
+            return True
+        if isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, Reduce):
+            stack.append(node.body)
+    return False
+
+
+def _slices(dims: tuple[str, ...], box: tuple[tuple[int, int], ...]) -> tuple[Slice, ...]:
+    return tuple(Slice(d, lo, hi) for d, (lo, hi) in zip(dims, box))
+
+
+__all__ = ["SpecScalar", "TritonFrontEnd", "analyze"]

@@ -1,0 +1,929 @@
+"""The Python-subset interpreter, taught the values of Triton host wrappers and kernels.
+
+The module body runs once (imports, ``@triton.jit`` kernels, helpers,
+constants); a statement it cannot follow only makes the names it binds
+unusable, with the reason given where one is used. A wrapper then runs for
+one case of its annotation, recording each ``kernel[grid](...)`` launch; each
+launch runs program by program over its concrete grid, for every autotune
+config. Integers are concrete per program except strides (:mod:`.ints`); data
+are blocks (:mod:`..blocks`); loads and stores go through :mod:`.memory`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from fractions import Fraction
+from typing import Any
+
+import libcst as cst
+
+from ...core.diagnostics import Span
+from ...core.errors import KernelError, Poisoned
+from ...interpreter.core import Interpreter, _Frame, _Return
+from ...interpreter.library import Library
+from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from .. import blocks
+from ..blocks import Block, fold_unary
+from . import ints as I
+from .host import (
+    BoundMethod,
+    Closure,
+    Decorator,
+    DType,
+    Kernel,
+    Launch,
+    Launcher,
+    Opaque,
+    Special,
+    SpecScalar,
+    Tensor,
+    describe,
+    row_major,
+)
+from .host_calls import HostCalls
+from .ints import Ints, Mask, Ptr
+from .kernel_ops import KernelOps
+from .memory import Scratch, Stored
+
+KNOWN = {
+    "triton": "triton",
+    "triton.language": "tl",
+    "triton.language.math": "tl.math",
+    "triton.language.extra": "tl.extra",
+    "triton.language.extra.libdevice": "tl.math",
+    "triton.language.extra.cuda.libdevice": "tl.math",
+    "triton.language.extra.cuda": "tl.extra",
+    "torch": "torch",
+    "numpy": "np",
+    "math": "math",
+}
+TL_FUNCTIONS = (
+    "program_id num_programs arange load store zeros full zeros_like full_like dot trans "
+    "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs where maximum "
+    "minimum cdiv multiple_of max_contiguous max_constancy assume static_assert "
+    "static_print device_assert debug_barrier constexpr range static_range broadcast_to "
+    "expand_dims reshape view fma cast fdiv div_rn make_block_ptr advance make_tensor_descriptor"
+).split()
+DTYPES = (
+    "float32 float16 bfloat16 float64 float8e4nv float8e5 int1 int8 int16 int32 int64 "
+    "uint8 uint16 uint32 uint64"
+).split()
+KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
+MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
+TORCH_FUNCTIONS = "empty empty_like zeros zeros_like".split()
+TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
+HINT_CALLS = (
+    "tl.assume",
+    "tl.static_assert",
+    "tl.device_assert",
+    "tl.static_print",
+    "tl.debug_barrier",
+)
+EXTRA_BUILTINS = ("len", "tuple", "list", "bool", "print", "isinstance", "sum", "str", "dict")
+
+# float literals read as the exact constant they round (float32 precision)
+SPECIAL_CONSTANTS = {
+    "log2(e)": 1 / math.log(2),
+    "ln(2)": math.log(2),
+    "pi": math.pi,
+    "sqrt(2)": math.sqrt(2),
+}
+
+
+class _CaseRejected(Exception):
+    """An ``assert`` of the wrapper fails for this case."""
+
+    def __init__(self, message: str, node: cst.CSTNode) -> None:
+        super().__init__(message)
+        self.node = node
+
+
+class TritonInterpreter(HostCalls, KernelOps, Interpreter):
+    def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
+        super().__init__(wrapper, positions, path, TritonLibrary(), induction=False)
+        self.lenient = False  # module level: errors only poison names
+        self.failures = 0  # statements that could not be followed so far
+        self._reason: str | None = None
+        self.in_kernel = False
+        self.program: tuple[int, ...] = (0, 0, 0)
+        self.grid: tuple[int, ...] = (1, 1, 1)
+        self.launches: list[Launch] = []
+        self.stored: list[Stored] = []
+        self.notes: dict[str, str] = {}
+        self.aliases: dict[I.Stride, I.Stride] = {}
+        self.contiguous: set[str] = set()
+        self.store_failed = False
+        self.positive: set[str] = set()  # scalar inputs assumed > 0
+        self.swapped_loads: dict[int, tuple] = {}
+        self.scratch: list[Scratch] = []  # this program's stores into scratch tensors
+
+    # ------------------------------------------------------------ module
+
+    def run_module(self) -> None:
+        self.lenient = True
+        try:
+            for stmt in self.module.body:
+                self.exec_stmt(stmt)
+        finally:
+            self.lenient = False
+
+    def report(self, error: KernelError, fallback: cst.CSTNode) -> None:
+        self.failures += 1
+        if self.lenient:
+            self._reason = error.message
+            return
+        super().report(error, fallback)
+
+    def exec_Try(self, node: cst.Try) -> None:
+        """At module level, the import-fallback idiom: the body, or, when the body
+        cannot be followed, the first handler (then ``else`` and ``finally``)."""
+        if not self.lenient:
+            raise self._unsupported(node)
+        before = self.failures
+        self.exec_block(node.body)
+        if self.failures > before and node.handlers:
+            self.exec_block(node.handlers[0].body)
+        elif node.orelse is not None:
+            self.exec_block(node.orelse.body)
+        if node.finalbody is not None:
+            self.exec_block(node.finalbody.body)
+
+    def flag(self, error: KernelError, node: cst.CSTNode) -> None:
+        """Report without stopping the statement."""
+        self.report(error, node)
+
+    def _poison_module_targets(self, node: cst.CSTNode) -> None:
+        from ...interpreter.loops import target_names
+
+        targets: list[cst.BaseExpression] = []
+        if isinstance(node, cst.Assign):
+            targets = [t.target for t in node.targets]
+        elif isinstance(node, (cst.AugAssign, cst.AnnAssign)):
+            targets = [node.target]
+        elif isinstance(node, (cst.FunctionDef, cst.ClassDef)):
+            targets = [node.name]
+        reason = self._reason or "its definition could not be followed"
+        for target in targets:
+            for name in target_names(target):
+                self.store(name, Poison(f"`{name}`: {reason}"))
+
+    def exec_stmt(self, stmt: cst.CSTNode) -> None:
+        if self.lenient and isinstance(stmt, cst.ClassDef):
+            self._reason = "class definitions are not followed"
+            self._poison_module_targets(stmt)
+            return
+        super().exec_stmt(stmt)
+
+    def _module(self, dotted: str, node: cst.CSTNode) -> Any:
+        known = KNOWN.get(dotted)
+        if known:
+            return Module(known)
+        return Poison(f"module `{dotted}` is not followed by the analyzer")
+
+    def exec_Import(self, node: cst.Import) -> None:
+        from ...interpreter.core import dotted as _dotted
+
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                self.store(alias.asname.name.value, self._module(dotted, alias))  # type: ignore[union-attr]
+            else:
+                top = dotted.split(".")[0]
+                self.store(top, self._module(top, alias))
+
+    def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
+        from ...interpreter.core import dotted as _dotted
+
+        source = _dotted(node.module) if node.module is not None else ""
+        if source == "__future__":
+            return
+        if isinstance(node.names, cst.ImportStar):
+            raise KernelError("STL002", f"unsupported: `from {source} import *`")
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+            full = f"{source}.{name}"
+            if full in KNOWN:
+                value: Any = Module(KNOWN[full])
+            elif source in KNOWN:
+                try:
+                    value = self.attribute(Module(KNOWN[source]), name)
+                except KernelError as error:
+                    value = Poison(error.message)
+            else:
+                value = Poison(f"`{name}` from `{source}` is not followed by the analyzer")
+            self.store(local, value)
+
+    def lookup(self, node: cst.Name) -> Any:
+        if node.value == "__name__":
+            return SpecText("__stile__", node)  # the file is read, never run as a script
+        if node.value in EXTRA_BUILTINS and not self._defined(node.value):
+            return Builtin(node.value)
+        return super().lookup(node)
+
+    def _defined(self, name: str) -> bool:
+        return name in self.frames[-1].names or name in self.frames[0].names
+
+    def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: async functions", node=node)
+        defaults = {}
+        params = list(node.params.params) + list(node.params.kwonly_params)
+        for param in params:
+            if param.default is not None:
+                defaults[param.name.value] = self.eval(param.default)
+        star = node.params.star_arg
+        if (
+            star not in (None, cst.MaybeSentinel.DEFAULT) and not isinstance(star, cst.ParamStar)
+        ) or node.params.star_kwarg:
+            raise KernelError(
+                "STL002", "unsupported: *args or **kwargs parameters", node=node.params
+            )
+        value: Any = Function(node, defaults)
+        for decorator in reversed(node.decorators):
+            try:
+                applied = self.eval(decorator.decorator)
+            except (KernelError, Poisoned):
+                applied = None  # an unknown decorator (a library's, `torch.no_grad()`)
+            value = self.decorate(applied, value, decorator)
+        self.store(node.name.value, value)
+
+    def decorate(self, decorator: Any, value: Any, node: cst.CSTNode) -> Any:
+        if isinstance(decorator, Builtin) and decorator.name == "triton.jit":
+            return value if isinstance(value, Kernel) else Kernel(value)
+        if isinstance(decorator, Decorator):
+            kernel = value if isinstance(value, Kernel) else Kernel(value)
+            if decorator.kind == "jit":
+                return kernel
+            return Kernel(
+                kernel.function,
+                kernel.configs + decorator.configs,
+                kernel.heuristics + decorator.heuristics,
+            )
+        if isinstance(value, Kernel):
+            return Poison(
+                f"the decorator at line {self.span(node).line} of a kernel is not followed"
+            )
+        # Other decorators of host functions (`@torch.no_grad()`, `@staticmethod`, a
+        # library's `@ensure_contiguous`) are taken not to change values: the
+        # function's own body is what its annotation describes.
+        return value
+
+    def call_function(self, func: Function, args: list, kwargs: dict, node: cst.Call) -> Any:
+        kwonly = [p.name.value for p in func.node.params.kwonly_params]
+        if not kwonly:
+            return super().call_function(func, args, kwargs, node)
+        params = [p.name.value for p in func.node.params.params]
+        names = dict(zip(params, args))
+        for key, value in kwargs.items():
+            names[key] = value
+        for param in params + kwonly:
+            if param not in names:
+                if param not in func.defaults:
+                    raise KernelError("STL002", f"missing argument `{param}`")
+                names[param] = func.defaults[param]
+        self.frames.append(_Frame(names))
+        try:
+            self.exec_block(func.node.body)
+        except _Return as ret:
+            return ret.value
+        finally:
+            self.frames.pop()
+        return None
+
+    # ------------------------------------------------------------ statements
+
+    def exec_Assert(self, node: cst.Assert) -> None:
+        if self.in_kernel:
+            return  # device-side asserts do not change values
+        test = node.test
+        if _is_contiguity(test):
+            for name in _contiguity_names(test):
+                self.make_contiguous(self.eval(name))
+            return
+        try:
+            holds = self.truth(self.eval(test), test)
+        except (KernelError, Poisoned):
+            return  # an assert that cannot be evaluated only means more cases are checked
+        if not holds:
+            raise _CaseRejected(f"`assert {_code(test)}` fails for this case", node)
+
+    def exec_Raise(self, node: cst.Raise) -> None:
+        raise _CaseRejected("the wrapper raises an exception for this case", node)
+
+    def exec_For(self, node: cst.For) -> None:
+        if node.orelse is not None or node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: `for ... else` or `async for`")
+        loop = self.eval(node.iter)
+        if isinstance(loop, (tuple, list)):
+            values: Any = loop
+        elif isinstance(loop, range):
+            values = loop
+        else:
+            raise KernelError(
+                "STL002", "unsupported: only range loops can be followed", node=node.iter
+            )
+        for value in values:
+            self.assign_target(node.target, value, node.iter)
+            self.exec_block(node.body)
+
+    def exec_Expr(self, node: cst.Expr) -> None:
+        if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
+            return
+        self.eval(node.value)
+
+    # ------------------------------------------------------------ expressions
+
+    def eval_Float(self, node: cst.Float) -> Any:
+        value = float(node.evaluated_value)
+        digits = len(node.value.replace(".", "").replace("-", "").lstrip("0").split("e")[0])
+        if digits >= 6:
+            for name, exact in SPECIAL_CONSTANTS.items():
+                if abs(value - exact) <= exact * 2.0**-23:
+                    self.notes[node.value] = f"{node.value} is read as {name}"
+                    return Special(exact, name, self.span(node))
+        return value
+
+    def eval_Integer(self, node: cst.Integer) -> int:
+        return int(node.evaluated_value)
+
+    def eval_List(self, node: cst.List) -> list:
+        return [self.eval(e.value) for e in node.elements]
+
+    def eval_Tuple(self, node: cst.Tuple) -> tuple:
+        return tuple(self.eval(e.value) for e in node.elements)
+
+    def eval_Dict(self, node: cst.Dict) -> dict:
+        out = {}
+        for element in node.elements:
+            if not isinstance(element, cst.DictElement):
+                raise KernelError("STL002", "unsupported: `**` in a dict")
+            key = self.eval(element.key)
+            out[key.value if isinstance(key, SpecText) else key] = self.eval(element.value)
+        return out
+
+    def eval_Set(self, node: cst.Set) -> list:
+        values: list = []
+        for e in node.elements:
+            value = self.eval(e.value)
+            if value not in values:
+                values.append(value)
+        return values
+
+    def eval_ListComp(self, node: cst.ListComp) -> list:
+        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
+
+    def eval_SetComp(self, node: cst.SetComp) -> list:
+        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
+
+    def eval_GeneratorExp(self, node: cst.GeneratorExp) -> list:
+        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
+
+    def eval_DictComp(self, node: cst.DictComp) -> dict:
+        def item() -> list:
+            key = self.eval(node.key)
+            return [(key.value if isinstance(key, SpecText) else key, self.eval(node.value))]
+
+        return dict(self.comprehension(node.for_in, item))
+
+    def comprehension(self, clause: cst.CompFor, produce: Callable[[], list]) -> list:
+        """``[... for x in xs if c for y in ys]``, in a scope of its own."""
+        self.frames.append(_Frame(dict(self.frames[-1].names)))
+        try:
+            return self._clauses(clause, produce)
+        finally:
+            self.frames.pop()
+
+    def _clauses(self, clause: cst.CompFor | None, produce: Callable[[], list]) -> list:
+        if clause is None:
+            return produce()
+        items = self.eval(clause.iter)
+        if isinstance(items, dict):
+            items = list(items)
+        if not isinstance(items, (list, tuple, range)):
+            raise KernelError("STL002", "unsupported: a comprehension over this value")
+        out: list = []
+        for item in items:
+            self.assign_target(clause.target, item, clause.iter)
+            if all(self.truth(self.eval(c.test), c.test) for c in clause.ifs):
+                out.extend(self._clauses(clause.inner_for_in, produce))
+        return out
+
+    def eval_Lambda(self, node: cst.Lambda) -> Closure:
+        return Closure(node, dict(self.frames[-1].names))
+
+    def eval_FormattedString(self, node: cst.FormattedString) -> SpecText:
+        return SpecText("", node)
+
+    def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
+        value = self.eval(node.expression)
+        op = node.operator
+        if isinstance(value, Special):
+            value = value.value if not self.in_kernel else self.as_block(value)
+        if isinstance(op, cst.Minus):
+            if isinstance(value, Block):
+                return blocks.elementwise([value], lambda t: fold_unary("neg", t))
+            if isinstance(value, Ints):
+                return I.binary("*", value, -1)
+        if isinstance(op, cst.BitInvert) and isinstance(value, Mask):
+            return Mask(~value.array)
+        if isinstance(op, cst.Not) and isinstance(value, Mask):
+            return Mask(~value.array)
+        return self._unary_plain(op, value, node)
+
+    def _unary_plain(self, op: cst.BaseUnaryOp, value: Any, node: cst.CSTNode) -> Any:
+        if isinstance(op, cst.Minus):
+            if isinstance(value, (int, float, Fraction)) and not isinstance(value, bool):
+                return -value
+        if isinstance(op, cst.Plus):
+            return value
+        if isinstance(op, cst.Not):
+            return not self.truth(value, node)
+        if isinstance(op, cst.BitInvert) and isinstance(value, int):
+            return ~value
+        raise KernelError("STL002", "unsupported unary operator on this value")
+
+    _BITOPS = {"BitAnd": "&", "BitOr": "|", "BitXor": "^", "LeftShift": "<<", "RightShift": ">>"}
+
+    def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
+        name = type(node.operator).__name__
+        op = self._BITOPS.get(name)
+        if op is None:
+            return super().eval_BinaryOperation(node)
+        left, right = self.eval(node.left), self.eval(node.right)
+        return self.binary(op, left, right)
+
+    def exec_AugAssign(self, node: cst.AugAssign) -> None:
+        name = type(node.operator).__name__.replace("Assign", "")
+        op = self._BITOPS.get(name)
+        if op is None:
+            super().exec_AugAssign(node)
+            return
+        value = self.binary(op, self.eval(node.target), self.eval(node.value))
+        self.assign_target(node.target, value, node.value)
+
+    def binary(self, op: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Ptr) or isinstance(right, Ptr):
+            if isinstance(left, Ptr) and op in ("+", "-") and not isinstance(right, (Ptr, Block)):
+                return I.ptr_add(left, right, 1 if op == "+" else -1)
+            if isinstance(right, Ptr) and op == "+" and not isinstance(left, (Ptr, Block)):
+                return I.ptr_add(right, left)
+            raise KernelError("STL002", f"unsupported pointer arithmetic `{op}`")
+        if op in ("&", "|", "^") and (isinstance(left, Mask) or isinstance(right, Mask)):
+            return I.mask_binary(op, left, right)
+        if op in ("&", "|", "^") and isinstance(left, bool) and isinstance(right, bool):
+            return {"&": left and right, "|": left or right, "^": left != right}[op]
+        if (
+            isinstance(left, (Block, SpecScalar))
+            or isinstance(right, (Block, SpecScalar))
+            or (self.in_kernel and (isinstance(left, Special) or isinstance(right, Special)))
+        ):
+            return self.data_binary(op, left, right)
+        if isinstance(left, Special):
+            left = left.value
+        if isinstance(right, Special):
+            right = right.value
+        if isinstance(left, Ints) or isinstance(right, Ints):
+            if op == "/":
+                raise KernelError("STL002", "unsupported: `/` of integer blocks (use `//`)")
+            return I.binary(op, left, right)
+        if op in ("<<", ">>", "&", "|", "^"):
+            if isinstance(left, int) and isinstance(right, int):
+                return {
+                    "<<": left << right,
+                    ">>": left >> right,
+                    "&": left & right,
+                    "|": left | right,
+                    "^": left ^ right,
+                }[op]
+            raise KernelError("STL002", f"unsupported operator `{op}`")
+        if isinstance(left, (tuple, list)) or isinstance(right, (tuple, list)):
+            if op == "+" and type(left) is type(right):
+                return left + right
+            if op == "*" and isinstance(right, int):
+                return left * right
+            raise KernelError("STL002", f"unsupported `{op}` on a sequence")
+        return super().binary(op, left, right)
+
+    def eval_Comparison(self, node: cst.Comparison) -> Any:
+        left = self.eval(node.left)
+        result: Any = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator)
+            name = type(target.operator).__name__
+            if name in ("Is", "IsNot"):
+                holds: Any = (left is right) == (name == "Is")
+            elif name in ("In", "NotIn"):
+                values = right.keys() if isinstance(right, dict) else right
+                items = [v.value if isinstance(v, SpecText) else v for v in values]
+                key = left.value if isinstance(left, SpecText) else left
+                if isinstance(key, DType):
+                    holds = any(self.same_dtype(key, v) for v in items) == (name == "In")
+                else:
+                    holds = (key in items) == (name == "In")
+            else:
+                op = {
+                    "LessThan": "<",
+                    "LessThanEqual": "<=",
+                    "GreaterThan": ">",
+                    "GreaterThanEqual": ">=",
+                    "Equal": "==",
+                    "NotEqual": "!=",
+                }[name]
+                holds = self.compare(op, left, right, node)
+            result = holds if result is True else I.mask_binary("&", result, holds)
+            if result is False:
+                return False
+            left = right
+        return result
+
+    def compare(self, op: str, left: Any, right: Any, node: cst.CSTNode) -> Any:
+        if isinstance(left, Special):
+            left = left.value
+        if isinstance(right, Special):
+            right = right.value
+        if isinstance(left, Block) or isinstance(right, Block):
+            raise KernelError(
+                "STL002", "unsupported: a comparison of data values (only of integer blocks)"
+            )
+        if isinstance(left, Ints) or isinstance(right, Ints):
+            return I.compare(op, left, right)
+        if op in ("==", "!="):
+            a = left.value if isinstance(left, SpecText) else left
+            b = right.value if isinstance(right, SpecText) else right
+            if isinstance(a, DType) or isinstance(b, DType):
+                return self.same_dtype(a, b) == (op == "==")
+            if isinstance(a, Tensor) or isinstance(b, Tensor):
+                return (a is b) == (op == "==")
+            if isinstance(a, (tuple, list, str, type(None))) or isinstance(
+                b, (tuple, list, str, type(None))
+            ):
+                return (_plain(a) == _plain(b)) == (op == "==")
+        if isinstance(left, (int, float, Fraction)) and isinstance(right, (int, float, Fraction)):
+            return bool(I.COMPARE[op](left, right))
+        raise KernelError(
+            "STL002", f"unsupported comparison of {describe(left)} and {describe(right)}"
+        )
+
+    def same_dtype(self, a: Any, b: Any) -> bool:
+        """Dtypes are not modelled: only a dtype compared with itself is known equal."""
+        if isinstance(a, DType) and isinstance(b, DType) and a.name == b.name:
+            return True
+        if (
+            isinstance(a, DType)
+            and isinstance(b, DType)
+            and a.name in KNOWN_DTYPES
+            and (b.name in KNOWN_DTYPES)
+        ):
+            return False  # two named dtypes (`tl.float16`, `torch.float32`)
+        raise KernelError(
+            "STL002",
+            "unsupported: a test of a tensor's dtype (dtypes are not modelled; "
+            "values are real numbers)",
+        )
+
+    def truth(self, value: Any, node: cst.CSTNode) -> bool:
+        if isinstance(value, SpecScalar):
+            if value.name in self.positive:
+                return True
+            raise KernelError(
+                "STL002",
+                f"unsupported: the truth of the symbolic scalar {value.name}",
+                help=f"give it a value in the case line, or `# stile: assume {value.name} > 0`",
+                node=node,
+            )
+        if isinstance(value, Mask):
+            if value.array.ndim == 0:
+                return bool(value.array)
+            raise KernelError("STL002", "unsupported: `if` on a block of booleans", node=node)
+        if isinstance(value, Ints):
+            return bool(I.concrete(value, "if").all()) if not value.shape else _block_if(node)
+        if isinstance(value, (tuple, list, dict, str)) or value is None:
+            return bool(value)
+        if isinstance(value, SpecText):
+            return bool(value.value)
+        if isinstance(value, (Tensor, Kernel, Function, DType, Opaque)):
+            return True
+        if isinstance(value, Block):
+            raise KernelError("STL002", "unsupported: a branch on a data value", node=node)
+        return super().truth(value, node)
+
+    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Any:
+        left = self.eval(node.left)
+        if isinstance(left, Mask):
+            return I.mask_binary(
+                "&" if isinstance(node.operator, cst.And) else "|", left, self.eval(node.right)
+            )
+        first = self.truth(left, node.left)
+        if isinstance(node.operator, cst.And):
+            return self.eval(node.right) if first else left
+        return left if first else self.eval(node.right)
+
+    def eval_IfExp(self, node: cst.IfExp) -> Any:
+        return (
+            self.eval(node.body)
+            if self.truth(self.eval(node.test), node.test)
+            else self.eval(node.orelse)
+        )
+
+    # ------------------------------------------------------------ attributes
+
+    def eval_Attribute(self, node: cst.Attribute) -> Any:
+        return self.attribute(self.eval(node.value), node.attr.value)
+
+    def attribute(self, base: Any, attr: str) -> Any:
+        if isinstance(base, Module):
+            return self.module_attribute(base.name, attr)
+        if isinstance(base, Tensor):
+            if attr == "shape":
+                return tuple(base.sizes)
+            if attr in ("dtype",):
+                return DType("tensor")
+            if attr in ("device", "is_cuda"):
+                return Opaque(attr) if attr == "device" else True
+            if attr == "ndim":
+                return len(base.sizes)
+            if attr == "T":
+                raise KernelError("STL002", "unsupported: `.T` of a host tensor")
+            return BoundMethod(base, attr)
+        if isinstance(base, blocks.BlockSum):
+            return BoundMethod(base, attr)
+        if isinstance(base, Block):
+            if attr == "T":
+                return blocks.transpose(base)
+            if attr == "dtype":
+                return DType("block")
+            if attr == "shape":
+                return tuple(base.shape)
+            return BoundMethod(base, attr)
+        if isinstance(base, I.Descriptor):
+            return BoundMethod(base, attr)
+        if isinstance(base, (Ints, Mask, Ptr)):
+            if attr in ("dtype", "type"):
+                return DType("int" if not isinstance(base, Ptr) else "pointer")
+            if attr == "shape":
+                return tuple(base.shape if not isinstance(base, Mask) else base.array.shape)
+            return BoundMethod(base, attr)
+        if isinstance(base, DType):
+            return DType(f"{base.name}.{attr}")
+        if isinstance(base, Opaque):
+            if attr == "backend":
+                return "cuda"  # the target is taken to be a CUDA GPU (see README)
+            return Opaque(f"{base.what}.{attr}")
+        if isinstance(base, Kernel) and attr == "fn":
+            return base
+        if isinstance(base, int) and not isinstance(base, bool) and attr == "to":
+            return BoundMethod(base, attr)
+        if isinstance(base, (int, float, bool, str)) and attr == "value":
+            return base  # a `tl.constexpr(...)` read back
+        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {describe(base)}")
+
+    def module_attribute(self, module: str, attr: str) -> Any:
+        if module == "triton":
+            if attr == "language":
+                return Module("tl")
+            if attr in TRITON_FUNCTIONS:
+                return Builtin(f"triton.{attr}")
+            if attr in ("runtime", "testing", "compiler", "backends"):
+                return Opaque(f"triton.{attr}")
+        if module in ("tl", "tl.math", "tl.extra"):
+            if attr in DTYPES:
+                return DType(attr)
+            if attr in ("math", "extra", "libdevice", "cuda"):
+                return Module("tl.math" if attr in ("math", "libdevice") else "tl.extra")
+            names = TL_FUNCTIONS if module == "tl" else MATH_FUNCTIONS
+            if attr in names:
+                return Builtin(f"tl.{attr}")
+            if attr == "tensor":
+                return DType("tensor")
+        if module == "torch":
+            if attr in TORCH_FUNCTIONS:
+                return Builtin(f"torch.{attr}")
+            if attr in DTYPES or attr in ("float", "half", "long", "int", "bfloat16"):
+                return DType(attr)
+            if attr in ("cuda", "device", "Tensor", "float8_e4m3fn", "float8_e5m2"):
+                return Opaque(f"torch.{attr}")
+        if module in ("np", "math"):
+            table = {
+                "inf": float("inf"),
+                "pi": Special(math.pi, "pi", Span(0, 0, 0, 0)),
+                "e": math.e,
+                "sqrt": Builtin("sqrt"),
+                "exp": Builtin("exp"),
+                "log2": Builtin("math.log2"),
+                "log": Builtin("math.log"),
+                "ceil": Builtin("math.ceil"),
+                "prod": Builtin("math.prod"),
+            }
+            if attr in table:
+                return table[attr]
+        raise KernelError(
+            "STL002", f"unsupported: `{module}.{attr}` is not followed by the analyzer"
+        )
+
+    # ------------------------------------------------------------ subscripts
+
+    def eval_Subscript(self, node: cst.Subscript) -> Any:
+        base = self.eval(node.value)
+        items = []
+        for element in node.slice:
+            index = element.slice
+            if isinstance(index, cst.Index):
+                items.append(self.eval(index.value))
+            elif isinstance(index, cst.Slice):
+                parts = [
+                    None if p is None else self.eval(p)
+                    for p in (index.lower, index.upper, index.step)
+                ]
+                items.append(slice(*parts))
+        if isinstance(base, Kernel):
+            return Launcher(base, items[0] if len(items) == 1 else tuple(items))
+        if isinstance(base, dict):
+            key = items[0].value if isinstance(items[0], SpecText) else items[0]
+            if key not in base:
+                raise KernelError("STL002", f"no key {key!r}")
+            return base[key]
+        if isinstance(base, (tuple, list)):
+            index = items[0]
+            if isinstance(index, slice):
+                return base[index]
+            if isinstance(index, int) and -len(base) <= index < len(base):
+                return base[index]
+            raise KernelError("STL002", f"index {index} out of range of a sequence of {len(base)}")
+        if isinstance(base, (Block, Ints, Mask, Ptr)):
+            if not all(i is None or i == slice(None) for i in items):
+                raise KernelError(
+                    "STL002",
+                    "unsupported: block indexing other than `[:, None]`-style broadcasting",
+                )
+            if isinstance(base, Block):
+                return blocks.expand(base, items)
+            if isinstance(base, Ptr):
+                return Ptr(base.tensor, I.expand(base.offset, items))  # type: ignore[arg-type]
+            return I.expand(base, items)
+        raise KernelError("STL002", f"unsupported subscript of {describe(base)}")
+
+    # ------------------------------------------------------------ calls
+
+    def eval_Call(self, node: cst.Call) -> Any:
+        func = self.eval(node.func)
+        if isinstance(func, Builtin) and func.name in HINT_CALLS:
+            return None  # hints to the compiler: their arguments are not even evaluated
+        args: list = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            if arg.star == "*":
+                value = self.eval(arg.value)
+                if not isinstance(value, (tuple, list)):
+                    raise KernelError("STL002", "unsupported: * of a non-sequence", node=arg)
+                args.extend(value)
+                continue
+            if arg.star == "**":
+                value = self.eval(arg.value)
+                if not isinstance(value, dict):
+                    raise KernelError("STL002", "unsupported: ** of a non-dict", node=arg)
+                kwargs.update(value)
+                continue
+            value = self.eval(arg.value)
+            if arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        return self.call(func, args, kwargs, node)
+
+    def call(self, func: Any, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if isinstance(func, Kernel):
+            if self.in_kernel:
+                return self.call_function(func.function, args, kwargs, node)
+            raise KernelError(
+                "STL002", f"a @triton.jit function is launched as {func.name}[grid](...)"
+            )
+        if isinstance(func, Launcher):
+            self.launches.append(Launch(func.kernel, func.grid, args, kwargs, node))
+            return None
+        if isinstance(func, Closure):
+            return self.call_closure(func, args, kwargs)
+        if isinstance(func, BoundMethod):
+            return self.call_bound(func, args, kwargs, node)
+        if isinstance(func, Function):
+            return self.call_function(func, args, kwargs, node)
+        if isinstance(func, Builtin):
+            return self.call_builtin(func.name, args, kwargs, node)
+        if isinstance(func, Opaque) and not self.in_kernel:
+            return Opaque(f"{func.what}()")  # a runtime query: its value is never looked into
+        raise KernelError("STL002", f"unsupported call of {describe(func)}")
+
+    def call_closure(self, func: Closure, args: list, kwargs: dict) -> Any:
+        params = [p.name.value for p in func.node.params.params]
+        names = dict(func.names)
+        names.update(zip(params, args))
+        names.update(kwargs)
+        self.frames.append(_Frame(names))
+        try:
+            return self.eval(func.node.body)
+        finally:
+            self.frames.pop()
+
+    def call_builtin(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if name.startswith("tl."):
+            if not self.in_kernel and name not in ("tl.cdiv", "tl.constexpr"):
+                raise KernelError("STL002", f"{name}() is used outside a @triton.jit function")
+            return self.call_tl(name[3:], args, kwargs, node)
+        if name.startswith("triton."):
+            return self.call_triton(name[7:], args, kwargs, node)
+        if name.startswith("torch."):
+            return self.call_torch(name[6:], args, kwargs, node)
+        args = [a.value if isinstance(a, Special) else a for a in args]
+        if name == "len":
+            return len(args[0])
+        if name in ("tuple", "list"):
+            return (tuple if name == "tuple" else list)(args[0]) if args else ()
+        if name == "bool":
+            return self.truth(args[0], node)
+        if name == "print":
+            return None
+        if name == "isinstance":
+            return self.is_instance(args[0], args[1])
+        if name == "math.log2":
+            return math.log2(float(args[0]))
+        if name == "math.log":
+            return math.log(float(args[0]))
+        if name == "math.ceil":
+            return math.ceil(args[0])
+        if name == "math.prod" or name == "sum":
+            items = list(args[0])
+            total = 1 if name == "math.prod" else 0
+            for v in items:
+                total = total * v if name == "math.prod" else total + v
+            return total
+        if name in ("min", "max") and any(isinstance(a, Ints) for a in args):
+            args = [int(I.concrete(a, name)) if isinstance(a, Ints) else a for a in args]
+        if name == "range":
+            args = [int(I.concrete(a, "range")) if isinstance(a, Ints) else a for a in args]
+        if name in ("int", "float") and args and isinstance(args[0], (Ints, SpecScalar, Block)):
+            return args[0]
+        return super().call_builtin(name, args, kwargs, node)
+
+    # Host calls are in HostCalls; kernel values, memory and launches in KernelOps.
+
+    def _poison_targets(self, node: cst.CSTNode) -> None:
+        if self.lenient:
+            self._poison_module_targets(node)
+            return
+        if self.in_kernel and _is_store(node):
+            self.store_failed = True  # what it would have written is unknown
+        super()._poison_targets(node)
+
+
+class TritonLibrary(Library):
+    """The hooks of the shared interpreter; the Triton values are handled by
+    :class:`TritonInterpreter`'s own handlers."""
+
+    def bind(self, interp: Interpreter, name: str, value: Any, node: cst.CSTNode) -> Any:
+        # a new tensor is named by the variable it is first bound to
+        if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
+            value.name = name
+            value.strides = row_major(name, value.sizes)
+        return value
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SpecText):
+        return value.value
+    if isinstance(value, (tuple, list)):
+        return tuple(_plain(v) for v in value)
+    return value
+
+
+def _block_if(node: cst.CSTNode) -> bool:
+    raise KernelError("STL002", "unsupported: `if` on an integer block", node=node)
+
+
+def _is_contiguity(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.BooleanOperation) and isinstance(test.operator, cst.And):
+        return _is_contiguity(test.left) and _is_contiguity(test.right)
+    return (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Attribute)
+        and test.func.attr.value == "is_contiguous"
+        and not test.args
+    )
+
+
+def _contiguity_names(test: cst.BaseExpression) -> list[cst.BaseExpression]:
+    if isinstance(test, cst.BooleanOperation):
+        return _contiguity_names(test.left) + _contiguity_names(test.right)
+    assert isinstance(test, cst.Call) and isinstance(test.func, cst.Attribute)
+    return [test.func.value]
+
+
+def _is_store(node: cst.CSTNode) -> bool:
+    if isinstance(node, cst.Expr) and isinstance(node.value, cst.Call):
+        func = node.value.func
+        return isinstance(func, cst.Attribute) and func.attr.value == "store"
+    return False
+
+
+def _code(node: cst.CSTNode) -> str:
+    return cst.Module([]).code_for_node(node)

@@ -1,0 +1,225 @@
+"""Values inside a kernel: data blocks, ``tl.*`` calls, loads, stores and launches.
+
+A mixin of :class:`~.interp.TritonInterpreter`. Numbers and ``tl.*`` results
+become blocks (:mod:`..blocks`); pointers are decoded by :mod:`.memory`; a
+launch runs every program of its grid for one autotune config.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from ...core.errors import KernelError
+from ...interpreter.values import Function
+from ...ir import terms as T
+from ...ir.terms import Load, Term
+from .. import blocks
+from ..blocks import Block, Undef, fold_binary
+from . import ints as I
+from .host import (
+    LAUNCH_OPTIONS,
+    Closure,
+    Launch,
+    Special,
+    SpecScalar,
+    Tensor,
+    describe,
+)
+from .ints import Ints, Mask, Ptr
+from .memory import Scratch, load_block, read_back, scalar_piece, store_block, swapped
+
+
+class KernelOps:
+    def as_block(self, value: Any) -> Block:
+        if isinstance(value, Block):
+            return value
+        if isinstance(value, Special):
+            return blocks.uniform(self.special_term(value))
+        if isinstance(value, SpecScalar):
+            return blocks.uniform(Load(value.name, ()))
+        if isinstance(value, blocks.BlockSum):
+            raise KernelError(
+                "STL002",
+                "unsupported: a block that adds elements at different offsets lane by lane "
+                "(accumulated over a loop) can only be summed with tl.sum",
+            )
+        piece = scalar_piece(value)
+        if piece is not None:
+            return blocks.uniform(piece)
+        if isinstance(value, (Ints, Mask)):
+            raise KernelError("STL002", "unsupported: an integer or boolean block used as data")
+        raise KernelError("STL002", f"expected a block, found {describe(value)}")
+
+    def special_term(self, value: Special) -> Term:
+        if value.name == "log2(e)":
+            return blocks.LOG2E
+        if value.name == "ln(2)":
+            return blocks.LN2
+        if value.name == "sqrt(2)":
+            return T.Unary("sqrt", T.const(2))
+        raise KernelError(
+            "STL002", f"unsupported: {value.name} has no exact form in the term language"
+        )
+
+    def data_binary(self, op: str, left: Any, right: Any) -> Block:
+        if op not in ("+", "-", "*", "/"):
+            raise KernelError("STL002", f"unsupported data operator `{op}`")
+        names = self.positive
+        if isinstance(left, blocks.BlockSum) or isinstance(right, blocks.BlockSum):
+            return self.sum_binary(op, left, right)
+        a, b = self.as_block(left), self.as_block(right)
+        try:
+            return blocks.elementwise([a, b], lambda x, y: fold_binary(op, x, y, names))
+        except blocks.LayoutMismatch as error:
+            if op not in ("+", "-"):
+                raise self.blame_swapped([left, right], error) from None
+            return self.sum_binary(op, a, b)
+
+    def sum_binary(self, op: str, left: Any, right: Any) -> Any:
+        """Arithmetic on a lane-by-lane sum of blocks of different elements."""
+        if op == "-":
+            right = self.data_binary("*", right, -1)
+            op = "+"
+        if op == "+":
+            a = left if isinstance(left, blocks.BlockSum) else self.as_block(left)
+            b = right if isinstance(right, blocks.BlockSum) else self.as_block(right)
+            return blocks.add(a, b)
+        if op in ("*", "/"):
+            total, scale = (left, right) if isinstance(left, blocks.BlockSum) else (right, left)
+            if isinstance(scale, blocks.BlockSum) or (op == "/" and scale is left):
+                raise KernelError("STL002", "unsupported: a product of accumulated blocks")
+            out: Any = None
+            for block in total.addends:
+                part = (
+                    self.data_binary(op, block, scale)
+                    if op == "/"
+                    else self.data_binary(op, scale, block)
+                )
+                out = part if out is None else blocks.add(out, part)
+            return out
+        raise KernelError("STL002", f"unsupported `{op}` on an accumulated block")
+
+    def unary_term(self, fn: str, t: Term) -> Term:
+        if fn in ("exp2", "log2", "rsqrt", "sigmoid") or fn in T.UNARY_FUNCTIONS:
+            return blocks.lower(fn, t)
+        raise KernelError("STL002", f"unsupported: tl.{fn} is not in the term language")
+
+    def call_tl(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        from . import tl_calls
+
+        return tl_calls.call(self, name, args, kwargs, node)
+
+    # ------------------------------------------------------------ memory
+
+    def do_load(self, ptr: Any, mask: Any, other: Any, node: cst.Call) -> Block:
+        if not isinstance(ptr, Ptr):
+            raise KernelError("STL002", f"tl.load of {describe(ptr)} (expected a pointer)")
+        admitted = (
+            np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        )
+        other_block = None if other is None else self.as_block(other)
+        base = ptr.tensor.base or ptr.tensor
+        if base.written and base.role == "new" and base.target is None:
+            again = read_back(self.scratch, ptr.tensor, ptr, admitted)
+            if again is not None:
+                fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
+                return blocks.select(admitted, again, fill)
+        block, error = load_block(ptr.tensor, ptr, admitted, other_block, self.span(node))
+        if error is not None:
+            self.flag(error, node)
+        base = ptr.tensor.base or ptr.tensor
+        if base.dims and swapped(list(block.axes), base.dims):
+            self.swapped_loads[id(block)] = (block, self.span(node), base.name, base.dims)
+        return block
+
+    def blame_swapped(self, operands: list, error: KernelError) -> KernelError:
+        """A layout mismatch whose operand was loaded along its tensor's dims in swapped
+        order: the load's strides are the likely culprit (STL043 at the load)."""
+        for value in operands:
+            hit = self.swapped_loads.get(id(value))
+            if hit is not None and hit[0] is value:
+                _, span, name, dims = hit
+                return KernelError(
+                    "STL043",
+                    f"the block loaded from {name} runs along its dims in swapped order "
+                    f"({value.describe()}): are its strides swapped?",
+                    notes=(f"where it is used: {error.message}",),
+                    help=f"{name} has dims {' '.join(dims)}: pair each index with its own "
+                    "dim's stride",
+                    node=span,
+                )
+        return error
+
+    def do_store(self, ptr: Any, value: Any, mask: Any, node: cst.Call) -> None:
+        if not isinstance(ptr, Ptr):
+            raise KernelError("STL002", f"tl.store to {describe(ptr)} (expected a pointer)")
+        admitted = (
+            np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
+        )
+        block = self.as_block(value)
+        stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node))
+        for error in errors:
+            self.flag(error, node)
+        if isinstance(stored, Scratch):
+            self.scratch.append(stored)
+        elif stored is not None:
+            self.stored.append(stored)
+
+    # ------------------------------------------------------------ launches
+
+    def run_launch(self, launch: Launch, variant: int = 0) -> str:
+        """Run every program of ``launch``, with autotune config ``variant`` (modulo the
+        number of configs); returns a description of the config, if there is one."""
+        kernel = launch.kernel
+        config = kernel.configs[variant % len(kernel.configs)] if kernel.configs else None
+        described = ""
+        if config is not None:
+            chosen = ", ".join(f"{k}={v}" for k, v in config.kwargs)
+            described = (
+                f"autotune config {variant % len(kernel.configs) + 1} of "
+                f"{len(kernel.configs)} ({chosen})"
+            )
+        meta = {k: v for k, v in launch.kwargs.items() if k not in LAUNCH_OPTIONS}
+        if config is not None:
+            meta.update(dict(config.kwargs))
+        params = [p.name.value for p in kernel.function.node.params.params]
+        named = dict(zip(params, launch.args))
+        named.update(meta)
+        for key, fn in kernel.heuristics:
+            value = self.call(fn, [dict(named)], {}, launch.node)
+            meta[key] = value
+            named[key] = value
+        grid = launch.grid
+        if isinstance(grid, (Closure, Function)):
+            grid = self.call(grid, [dict(named)], {}, launch.node)
+        if not isinstance(grid, (tuple, list)):
+            grid = (grid,)
+        sizes = [self.host_int(g) for g in grid]
+        if not 1 <= len(sizes) <= 3:
+            raise KernelError(
+                "STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node
+            )
+        self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
+        args = [self.kernel_value(a) for a in launch.args]
+        kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
+        for pid in itertools.product(*(range(n) for n in self.grid)):
+            self.program = pid
+            self.scratch = []
+            self.in_kernel = True
+            self.steps = 0
+            try:
+                self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
+            finally:
+                self.in_kernel = False
+        return described
+
+    def kernel_value(self, value: Any) -> Any:
+        if isinstance(value, Tensor):
+            return Ptr(value, I.lift(0))
+        if isinstance(value, SpecScalar):
+            return blocks.uniform(Load(value.name, ()))
+        return value

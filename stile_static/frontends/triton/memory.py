@@ -1,0 +1,355 @@
+"""``tl.load`` and ``tl.store``: pointers decoded into elements of logical tensors.
+
+A pointer's offset is ``sum(stride * i_k) + i_last``; the coefficient of each
+of the tensor's own stride symbols is the index along that dim, the
+stride-free part the index along the last dim (or, for a contiguous tensor
+indexed without strides, a flat row-major index). A stride of another tensor
+in the offset is STL043. Every lane a mask admits must be inside the tensor
+(STL042). A load gives a data block whose axes run along the dims the
+indices slice; a store becomes obligations (the stored pieces must equal the
+target's spec on the elements they land on) and writes (for coverage).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ...core.diagnostics import Span
+from ...core.errors import KernelError
+from ...ir import terms as T
+from ...ir.terms import Const, Load, Term, free_dims
+from .. import blocks
+from ..blocks import Axis, Block, Undef
+from . import ints as I
+from .host import Tensor
+from .ints import Ptr
+
+
+@dataclass
+class Stored:
+    """One store into a target: pieces with the boxes of elements each lands on."""
+
+    target: str
+    span: Span
+    pieces: list[tuple[Term, list[tuple[tuple[int, int], ...]]]] = field(default_factory=list)
+    boxes: list[tuple[tuple[int, int], ...]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, eq=False)
+class Scratch:
+    """A store into a tensor no target names: the block, and where its lanes went."""
+
+    tensor: int
+    index: tuple[np.ndarray, ...]
+    lanes: np.ndarray
+    value: Block
+
+
+def read_back(
+    scratch: list[Scratch], tensor: Tensor, ptr: Ptr, admitted: np.ndarray
+) -> Block | None:
+    """The block an earlier store of this program left exactly where this load reads."""
+    index, inside, error = decode(tensor, ptr, admitted, "a load")
+    if error is not None:
+        return None
+    for record in reversed(scratch):
+        if record.tensor != (tensor.base or tensor).serial or record.value.shape != ptr.shape:
+            continue
+        same = all(
+            (np.broadcast_to(a, ptr.shape)[admitted] == b[admitted]).all()
+            for a, b in zip(index, record.index)
+        )
+        if same and not (admitted & ~record.lanes).any():
+            return record.value
+    return None
+
+
+def _base_indices(tensor: Tensor, ptr: Ptr) -> list[np.ndarray]:
+    """The index along each dim of ``tensor`` (a view: of its base), lane by lane."""
+    offset = ptr.offset
+    rank = len(tensor.sizes)
+    index = [np.zeros(offset.shape, np.int64) for _ in range(rank)]
+    own = {s: k for k, s in enumerate(tensor.strides)}
+    foreign = [s for s in offset.symbols if s not in own]
+    if foreign and tensor.contiguous and all(s.value is not None for s in foreign):
+        # strides with known values on a contiguous tensor: the offset is a number
+        offset = I.lift(I.make(offset.shape, {None: I.concrete(offset, "")}, offset.wrapped))
+    for s in offset.symbols:
+        if s not in own:
+            which = "a stride of another tensor" if s.tensor != tensor.name else "that stride"
+            raise KernelError(
+                "STL043",
+                f"a pointer into {tensor.name} is built with {s}, {which}",
+                notes=(
+                    f"{tensor.name}'s strides: "
+                    + (", ".join(str(t) for t in tensor.strides) or "none (one dim)")
+                    + (", and 1 for its last dim" if rank else ""),
+                ),
+                help=f"use {tensor.name}'s own strides, or state "
+                f"`# stile: assume {tensor.name}.stride(k) == {s}` if they are equal",
+            )
+        index[own[s]] = offset.parts[s]
+    rest = offset.part(None)
+    if rank == 0:
+        index = []
+    elif not offset.symbols and rank > 1 and tensor.contiguous:
+        index = list(np.unravel_index(np.clip(rest, 0, tensor.numel - 1), tensor.sizes))
+        index[0] = np.where((rest < 0) | (rest >= tensor.numel), -1, index[0])
+    else:
+        index[-1] = rest
+    if tensor.base is None:
+        return index
+    flat = np.zeros(offset.shape, np.int64)
+    for k, idx in enumerate(index):
+        flat = flat * tensor.sizes[k] + idx
+    bad = np.zeros(offset.shape, bool)
+    for k, idx in enumerate(index):
+        bad |= (idx < 0) | (idx >= tensor.sizes[k])
+    base = tensor.base
+    out = list(np.unravel_index(np.clip(flat, 0, base.numel - 1), base.sizes))
+    if out:
+        out[0] = np.where(bad, -1, out[0])
+    return out
+
+
+def decode(
+    tensor: Tensor, ptr: Ptr, admitted: np.ndarray, what: str
+) -> tuple[list[np.ndarray], np.ndarray, KernelError | None]:
+    """Indices per dim of the element each lane addresses, the admitted lanes that
+    are inside the tensor, and the STL042 error for the first lane outside it."""
+    index = _base_indices(tensor, ptr)
+    base = tensor.base or tensor
+    outside = np.zeros(ptr.shape, bool)
+    for k, idx in enumerate(index):
+        outside |= (idx < 0) | (idx >= base.sizes[k])
+    bad = admitted & outside
+    error = None
+    if bad.any():
+        lane = tuple(int(i) for i in np.argwhere(bad)[0])
+        dims = base.dims or tuple(f"dim{k}" for k in range(len(base.sizes)))
+        where = ", ".join(f"{d}={int(idx[lane])}" for d, idx in zip(dims, index))
+        worst = next(
+            (d, int(idx[lane]), size)
+            for d, idx, size in zip(dims, index, base.sizes)
+            if not 0 <= idx[lane] < size
+        )
+        error = KernelError(
+            "STL042",
+            f"{what} of {base.name}[{where}] is out of bounds: "
+            f"index {worst[1]} of {worst[0]}, whose size is {worst[2]}",
+            notes=(
+                f"lane {list(lane)} of the block is admitted by the mask"
+                if ptr.shape
+                else "the pointer is not masked",
+                f"{base.name} has shape {list(base.sizes)}",
+            ),
+            help="the mask must admit only elements inside the tensor",
+        )
+    return index, admitted & ~outside, error
+
+
+def classify(
+    index: list[np.ndarray], dims: tuple[str, ...], lanes: np.ndarray, shape: tuple[int, ...]
+) -> tuple[list[Axis | None], dict[str, int]]:
+    """Which block axis each dim's index runs along (unit step), or the one index it
+    holds; anything else is not a slice of lanes (STL002)."""
+    axes: list[Axis | None] = [None] * len(shape)
+    fixed: dict[str, int] = {}
+    if not lanes.any():
+        return axes, fixed
+    first = tuple(int(i) for i in np.argwhere(lanes)[0]) if shape else ()
+    for d, idx in zip(dims, index):
+        idx = np.broadcast_to(idx, shape)
+        values = idx[lanes]
+        if (values == values[0]).all():
+            fixed[d] = int(values[0])
+            continue
+        found = False
+        for a, n in enumerate(shape):
+            if n == 1 or axes[a] is not None:
+                continue
+            lane = np.arange(n).reshape([n if i == a else 1 for i in range(len(shape))])
+            start = idx - lane
+            if (start[lanes] == start[first]).all():
+                axes[a] = Axis(d, int(start[first]))
+                found = True
+                break
+        if not found:
+            raise KernelError(
+                "STL002",
+                f"unsupported: the index along {d} is not a slice of the block's lanes",
+                help="indices must be an offset plus tl.arange along one block axis, "
+                "or the same for every lane",
+            )
+    return axes, fixed
+
+
+def swapped(axes: list[Axis | None], dims: tuple[str, ...]) -> bool:
+    """Whether a block runs along two of a tensor's dims in the opposite order."""
+    order = [dims.index(ax.dim) for ax in axes if ax is not None and ax.dim in dims]
+    return any(a > b for a, b in zip(order, order[1:]))
+
+
+def swapped_error(name: str, axes: list, dims: tuple[str, ...], cause: KernelError) -> KernelError:
+    along = ", ".join(ax.dim for ax in axes if ax is not None)
+    return KernelError(
+        "STL043",
+        f"the pointer into {name} runs along {along}, {name}'s dims in swapped order: "
+        "are its strides swapped?",
+        notes=(cause.message, *cause.notes),
+        help=f"{name} has dims {' '.join(dims)}: pair each index with its own dim's stride",
+    )
+
+
+def scalar_piece(value: object) -> Term | None:
+    from fractions import Fraction
+
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, Fraction)):
+        return Const(Fraction(value))
+    if isinstance(value, float):
+        return T.const(value)
+    return None
+
+
+def load_block(
+    tensor: Tensor,
+    ptr: Ptr,
+    admitted: np.ndarray,
+    other: Block | None,
+    span: Span,
+) -> tuple[Block, KernelError | None]:
+    shape = ptr.shape
+    index, inside, error = decode(tensor, ptr, admitted, "a load")
+    base = tensor.base or tensor
+    dims = base.dims or tuple(f"_{base.name}{k}" for k in range(len(base.sizes)))
+    wrapped = ptr.offset.wrapped
+    regular = inside & ~wrapped
+    axes, fixed = classify(index, dims, regular, shape)
+    if error is not None:
+        # the admitted lanes, outside ones included, say how the pointer runs
+        try:
+            along, _ = classify(index, dims, admitted & ~wrapped, shape)
+        except KernelError:
+            along = []
+        if swapped(along, dims):
+            error = swapped_error(base.name, along, dims, error)
+    if base.role == "input":
+        loaded: Term | Undef = Load(base.name, dims)
+    elif base.written:
+        raise KernelError(
+            "STL002",
+            f"unsupported: a load from {base.name}, which the kernel also writes",
+            help="a program may read back only the elements it stored itself, with the same "
+            "pointer block",
+        )
+    elif base.init == "zeros":
+        loaded = Const(__import__("fractions").Fraction(0))
+    else:
+        loaded = Undef(span, f"read from {base.name}, which nothing wrote")
+    no_other = Undef(span, "masked off by a load without `other=`")
+    other_piece: Term | Undef = no_other
+    if other is not None:
+        if other.ndim or len(other.terms) != 1 or other.axes:
+            raise KernelError("STL002", "unsupported: `other=` must be a scalar")
+        other_piece = other.terms[0]
+        fixed_other = dict(other.fixed)
+        if fixed_other:
+            raise KernelError("STL002", "unsupported: `other=` that depends on a dim")
+    choice = np.where(regular, 0, np.where(admitted & wrapped & inside, 2, 1))
+    # lanes outside the tensor that the mask admitted (reported) are undefined too
+    choice = np.where(admitted & ~inside, 2, choice)
+    wrapped_piece = Undef(span, "wrapped back into range by `%`")
+    if error is not None:
+        wrapped_piece = Undef(span, "outside the tensor", reported=True)
+    block = blocks.loaded(shape, axes, fixed, choice, [loaded, other_piece, wrapped_piece])
+    return block, error
+
+
+def store_block(
+    tensor: Tensor,
+    ptr: Ptr,
+    admitted: np.ndarray,
+    value: Block,
+    span: Span,
+) -> tuple[Stored | Scratch | None, list[KernelError]]:
+    """Check one store; for a target, what it writes where."""
+    errors: list[KernelError] = []
+    shape = ptr.shape
+    value = blocks.broadcast(value, shape)
+    index, inside, error = decode(tensor, ptr, admitted, "a store")
+    if error is not None:
+        errors.append(error)
+    base = tensor.base or tensor
+    if base.role == "input":
+        raise KernelError("STL002", f"unsupported: the kernel writes its input {base.name}")
+    if base.target is None:
+        base.written = True
+        # a scratch tensor: what this program wrote can be read back (see load_block)
+        shaped = tuple(np.broadcast_to(i, shape) for i in index)
+        return Scratch(base.serial, shaped, inside, value), errors
+    dims = base.dims
+    assert dims is not None
+    lanes = inside
+    coords = blocks.coordinates(value)
+    for k, d in enumerate(dims):
+        if d in coords:
+            differ = lanes & (np.broadcast_to(coords[d], shape) != index[k])
+            if differ.any():
+                lane = tuple(int(i) for i in np.argwhere(differ)[0])
+                raise KernelError(
+                    "STL031",
+                    f"the store writes the value computed for {d}={int(coords[d][lane])} "
+                    f"to {base.name}[{d}={int(index[k][lane])}]",
+                    notes=(f"the stored block: {value.describe()}",),
+                    help="the stored block and the pointer must run along the same elements",
+                )
+    counts = np.zeros(base.sizes, np.int64)
+    idx = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
+    np.add.at(counts, idx, 1)
+    if (counts > 1).any():
+        element = tuple(int(i) for i in np.argwhere(counts > 1)[0])
+        where = ", ".join(f"{d}={i}" for d, i in zip(dims, element))
+        errors.append(
+            KernelError(
+                "STL041",
+                f"this store writes {base.name}[{where}] from two lanes",
+                help="every element must be written by exactly one lane of one program",
+            )
+        )
+    stored = Stored(base.target, span)
+    written = counts > 0
+    stored.boxes = blocks.boxes(written)
+    for pid, piece in enumerate(value.terms):
+        on = lanes & (value.pieces == pid)
+        if not on.any():
+            continue
+        if isinstance(piece, Undef):
+            if piece.reported:
+                continue
+            errors.append(
+                KernelError(
+                    "STL044",
+                    f"the store writes lanes whose value is undefined ({piece.why})",
+                    notes=(f"stored at line {span.line}",),
+                    help="mask the store the same way as the load, or give the load `other=`",
+                    node=piece.span,
+                )
+            )
+            continue
+        extra = sorted(free_dims(piece) - set(dims))
+        if extra:
+            raise KernelError(
+                "STL030",
+                f"the stored value still depends on {', '.join(extra)}, "
+                f"which {base.name} does not have",
+                notes=(f"{base.name} has dims {' '.join(dims)}",),
+                help=f"reduce over {extra[0]} before storing",
+            )
+        mask = np.zeros(base.sizes, bool)
+        mask[tuple(np.broadcast_to(i, shape)[on] for i in index)] = True
+        stored.pieces.append((piece, blocks.boxes(mask)))
+    return stored, errors

@@ -1,0 +1,582 @@
+"""Run every Triton fixture in the real Triton interpreter and compare it with its spec.
+
+Usage, in an environment of its own with torch, triton, NumPy and this repository
+(stile-static never imports this script; its tests and CI need none of torch or triton):
+
+    python3 -m venv /path/to/triton-venv
+    /path/to/triton-venv/bin/pip install torch triton numpy -e .
+    /path/to/triton-venv/bin/python tools/validate_triton.py [--seed N] [--summary] [FILE ...]
+
+Each fixture (default: fixtures/triton/*.py) is imported with TRITON_INTERPRET=1, so its
+kernels run on the CPU in Triton's own interpreter. The `# stile:` annotation is read
+by stile-static's own annotation parser; for every case (the default cases when there
+is no case line) and every autotune config, the host wrapper is called on seeded random
+inputs, and what it writes to each target is compared with the spec evaluated by
+stile-static's NumPy evaluator (float64). Prints a table (fixture, case, config, max abs
+error, agrees?, expected) and the command that made it. A correct fixture must agree on
+every case; a buggy twin (one with an expected error code inline) must disagree or fault
+on at least one; a case marked `# E: STL045` must fail the wrapper's assert. Exit status
+0 when every fixture run behaves as its inline expectations say.
+
+The run watches memory the way a sanitizer would: every tensor (the inputs, and what
+the wrapper allocates with torch.empty/zeros, intercepted) lives in a buffer of its own
+with padded rows (unless the annotation assumes, or the wrapper asserts, that it is
+contiguous) and guards around it, and every load and store of the interpreter is
+checked and counted. An access outside a tensor's elements, an element stored twice,
+or an output element no program stores is a fault reported at its fixture line, and
+must sit on a line that expects STL042 (or STL043), STL041 or STL040 respectively.
+Each case runs on two draws: standard normal, and shifted by -3.
+
+Triton 3.6 and later have no block pointers: fixtures that use them are reported as not
+run there (triton 3.5.1 runs them; its interpreter needs NumPy < 2.3).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import inspect
+import itertools
+import math
+import os
+import re
+import sys
+from collections.abc import Callable
+from dataclasses import astuple, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from stile_static.prover.evaluator import evaluate
+from stile_static.spec.annotations import (
+    Annotation,
+    Configuration,
+    configurations,
+    find_annotations,
+)
+
+ROOT = Path(__file__).resolve().parent.parent
+ATOL, RTOL = 1e-4, 2e-3  # per output: |kernel - spec| <= ATOL + RTOL * max |spec|
+EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
+CONTIGUOUS = re.compile(r"\b([A-Za-z_]\w*)\.is_contiguous\(\)")
+SAME_STRIDE = re.compile(r"\b([A-Za-z_]\w*)\.stride\(\d+\)\s*==\s*([A-Za-z_]\w*)\.stride\(\d+\)")
+WARNINGS = {"STL045"}
+# the random inputs of each case: a standard normal draw, then one shifted by -3 (all
+# negative rows, large means: where masked-lane and normalisation bugs show most)
+DRAWS = (("N(0,1)", 0.0), ("N(-3,1)", -3.0))
+# Triton 3.6 removed tl.make_block_ptr (from its interpreter and language) in favour of
+# tensor descriptors: fixtures that use block pointers need an older Triton to run
+REMOVED_BLOCK_POINTERS = "Block pointers have been removed"
+NOT_RUN = "not run: block pointers need triton<3.6"
+
+
+def expected_codes(text: str) -> dict[int, set[str]]:
+    """The codes written inline (`# E: CODE`), by line."""
+    found: dict[int, set[str]] = {}
+    for number, line in enumerate(text.splitlines(), start=1):
+        for match in EXPECT.finditer(line):
+            found.setdefault(number, set()).update(match.group(1).split())
+    return found
+
+
+# --- memory with guards ---------------------------------------------------------------
+
+
+@dataclass
+class Memory:
+    """Every tensor of one run in a buffer of its own, with row padding and a guard before
+    and after. Around an input the buffer holds NaN, which spoils whatever reads it (even
+    times zero); around an output, a finite sentinel of its own, so that anything written
+    there shows. An output starts as NaN, so that elements no program writes show too."""
+
+    torch: Any
+    buffers: list[tuple[str, Any, Any, float]] = field(default_factory=list)
+    fixture: str = ""  # the file whose lines bad accesses are reported at
+    bad: set[tuple[str, int, str]] = field(default_factory=set)  # (read/write, line, tensor)
+    writes: dict[int, np.ndarray] = field(default_factory=dict)  # stores per element, by buffer
+    twice: set[tuple[int, str]] = field(default_factory=set)  # (line, tensor) of rewrites
+
+    def alloc(
+        self, name: str, shape: tuple[int, ...], dtype: Any, pad: int, data: Any = None
+    ) -> Any:
+        torch = self.torch
+        extents = [n + (pad if i else 0) for i, n in enumerate(shape)]
+        strides, step = [], 1
+        for extent in reversed(extents):
+            strides.insert(0, step)
+            step *= extent
+        size = max(step, 1)
+        guard = -(-(size + 64) // 16) * 16  # keeps the tensor 16-byte aligned
+        # NaN around inputs; around outputs a value exact in float16 too
+        sentinel = math.nan if data is not None else -(1000.0 + 8 * len(self.buffers))
+        buffer = torch.full((size + 2 * guard,), sentinel, dtype=dtype)
+        tensor = buffer.as_strided(shape, strides, guard)
+        inside = torch.zeros(buffer.shape, dtype=torch.bool)
+        inside.as_strided(shape, strides, guard).fill_(True)
+        if data is None:
+            tensor.fill_(math.nan)
+        else:
+            tensor.copy_(torch.as_tensor(data, dtype=dtype))
+        self.buffers.append((name, buffer, inside, sentinel))
+        return tensor
+
+    def check(self, kind: str, addresses: np.ndarray) -> None:
+        """Record each address a load or store touches outside the elements of the
+        tensors (in the guards, the row padding, or no buffer at all), and each element
+        a store writes again, with the line of the fixture that made the access."""
+        left = np.asarray(addresses, dtype=np.uint64).ravel()
+        hits: set[str] = set()
+        rewritten: set[str] = set()
+        for number, (name, buffer, inside, _) in enumerate(self.buffers):
+            base, size = buffer.data_ptr(), buffer.element_size()
+            here = (left >= base) & (left < base + size * buffer.numel())
+            if here.any():
+                index = ((left[here] - base) // size).astype(np.int64)
+                if not inside.numpy()[index].all():
+                    hits.add(name)
+                if kind == "write":
+                    fresh = np.zeros(buffer.numel(), np.int64)
+                    counts = self.writes.setdefault(number, fresh)
+                    if counts[index].any() or np.unique(index).size < index.size:
+                        rewritten.add(name)
+                    np.add.at(counts, index, 1)
+                left = left[~here]
+        if left.size:
+            hits.add("no tensor")
+        if hits or rewritten:
+            line = _fixture_line(self.fixture)
+            self.bad.update((kind, line, name) for name in hits)
+            self.twice.update((line, name) for name in rewritten)
+
+    def never_written(self, tensor: Any) -> bool:
+        """Whether some element of ``tensor`` (a view of one of the buffers) was stored
+        by no program."""
+        for number, (_, buffer, _, _) in enumerate(self.buffers):
+            if buffer.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr():
+                counts = self.writes.get(number, np.zeros(buffer.numel(), np.int64))
+                where = self.torch.arange(buffer.numel()).as_strided(
+                    tuple(tensor.shape), tensor.stride(), tensor.storage_offset()
+                )
+                return bool((counts[where.numpy()] == 0).any())
+        return False  # not memory of this run: nothing known
+
+    def written_outside(self) -> list[str]:
+        changed = []
+        for name, buffer, inside, sentinel in self.buffers:
+            around = buffer[~inside]
+            kept = around.isnan() if math.isnan(sentinel) else around == sentinel
+            if not bool(kept.all()):
+                changed.append(name)
+        return changed
+
+
+def _fixture_line(fixture: str) -> int:
+    """The line of the fixture being executed (the kernel's load or store)."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename != fixture:
+        frame = frame.f_back
+    return frame.f_lineno if frame is not None else 0
+
+
+def watch_memory_accesses(builder: Any) -> None:
+    """Make the interpreter's loads and stores (plain, masked, block-pointer and
+    descriptor ones all end in these two) report what they touch to the current run."""
+    load, store = builder.create_masked_load, builder.create_masked_store
+
+    def masked_load(self: Any, ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
+        on = np.broadcast_to(mask.data, ptrs.data.shape)
+        GuardedTorch.current.check("read", ptrs.data[on])
+        return load(self, ptrs, mask, *args, **kwargs)
+
+    def masked_store(self: Any, ptrs: Any, value: Any, mask: Any, *args: Any, **kw: Any) -> Any:
+        on = np.broadcast_to(mask.data, ptrs.data.shape)
+        GuardedTorch.current.check("write", ptrs.data[on])
+        return store(self, ptrs, value, mask, *args, **kw)
+
+    builder.create_masked_load, builder.create_masked_store = masked_load, masked_store
+
+
+class GuardedTorch:
+    """Stands in for `torch` in a fixture: allocations go to the guarded memory."""
+
+    current: Memory  # the memory of the run in progress
+
+    def __init__(self, torch: Any, fixture: str) -> None:
+        self._torch = torch
+        self.memory = Memory(torch, fixture=fixture)
+        GuardedTorch.current = self.memory
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._torch, name)
+
+    def _shape(self, size: tuple[Any, ...]) -> tuple[int, ...]:
+        if len(size) == 1 and isinstance(size[0], (tuple, list, self._torch.Size)):
+            size = tuple(size[0])
+        return tuple(int(n) for n in size)
+
+    def empty(self, *size: Any, dtype: Any = None, **_: Any) -> Any:
+        return self.memory.alloc("torch.empty", self._shape(size), dtype or self._torch.float32, 0)
+
+    def zeros(self, *size: Any, dtype: Any = None, **_: Any) -> Any:
+        t = self.memory.alloc("torch.zeros", self._shape(size), dtype or self._torch.float32, 0)
+        return t.fill_(0)
+
+    def full(self, size: Any, value: float, dtype: Any = None, **_: Any) -> Any:
+        t = self.memory.alloc("torch.full", self._shape((size,)), dtype or self._torch.float32, 0)
+        return t.fill_(value)
+
+    def empty_like(self, other: Any, dtype: Any = None, **_: Any) -> Any:
+        return self.memory.alloc("torch.empty_like", tuple(other.shape), dtype or other.dtype, 0)
+
+    def zeros_like(self, other: Any, dtype: Any = None, **_: Any) -> Any:
+        return self.empty_like(other, dtype).fill_(0)
+
+
+# --- autotune, one config at a time ---------------------------------------------------
+
+
+class PinnedAutotune:
+    """`triton.autotune` in the interpreter would benchmark on a GPU driver: instead the
+    launch uses the config chosen by the run, so that every config is checked."""
+
+    chosen = 0
+    configs_seen: list[list[Any]] = []
+
+    def __init__(self, fn: Any, configs: list[Any]) -> None:
+        self.fn, self.configs = fn, configs
+        PinnedAutotune.configs_seen.append(configs)
+
+    def __getitem__(self, grid: Any) -> Callable[..., Any]:
+        config = self.configs[min(PinnedAutotune.chosen, len(self.configs) - 1)]
+        options = {
+            k: getattr(config, k)
+            for k in ("num_warps", "num_stages")
+            if getattr(config, k, None) is not None
+        }
+
+        def launch(*args: Any, **kwargs: Any) -> Any:
+            return self.fn[grid](*args, **kwargs, **config.kwargs, **options)
+
+        return launch
+
+    @staticmethod
+    def decorator(configs: list[Any], key: Any = None, **_: Any) -> Callable[[Any], Any]:
+        return lambda fn: PinnedAutotune(fn, list(configs))
+
+
+# --- one run ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Row:
+    fixture: str
+    case: str
+    config: str
+    error: float | None  # max abs error over the targets (None: no value to compare)
+    status: str  # "agrees", "DISAGREES", "assert", "not run" or a fault
+    out_of_bounds: frozenset[int] = frozenset()  # lines of loads/stores that went outside
+    rewrites: frozenset[int] = frozenset()  # lines of stores that wrote an element again
+    unwritten: frozenset[int] = frozenset()  # annotation lines of outputs not all written
+
+
+class CpuDriver:
+    """The active driver as the fixtures see it (`triton.runtime.driver.active`): the
+    interpreter runs on the CPU, and there is no GPU driver to ask for a device."""
+
+    def __init__(self, torch: Any) -> None:
+        self.torch = torch
+
+    def get_active_torch_device(self) -> Any:
+        return self.torch.device("cpu")
+
+
+def load_fixture(path: Path, triton: Any) -> Any:
+    PinnedAutotune.configs_seen = []
+    triton.autotune = PinnedAutotune.decorator
+    spec = importlib.util.spec_from_file_location(f"fixture_{path.stem}", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    _bind_late(module)
+    return module
+
+
+def _bind_late(module: Any) -> None:
+    """The interpreter swaps in its own versions of triton.language's functions while a
+    kernel runs, which a name imported before (`from triton.language.math import
+    rsqrt`) would miss: such names look the function up when called instead."""
+    for name, value in list(vars(module).items()):
+        home = getattr(value, "__module__", None) or ""
+        if callable(value) and home.startswith("triton.language") and hasattr(value, "__name__"):
+            setattr(module, name, _late(sys.modules[home], value.__name__))
+
+
+def _late(home: Any, name: str) -> Callable[..., Any]:
+    return lambda *args, **kwargs: getattr(home, name)(*args, **kwargs)
+
+
+def pads(ann: Annotation, wrapper: Callable[..., Any]) -> dict[str, int]:
+    """A different row padding per tensor (so no two share a stride by chance), none for
+    those that must be contiguous (assumed, or asserted by the wrapper), equal ones where
+    the annotation assumes equal strides."""
+    outputs = [str(o.target) for o in ann.outputs if not o.target.is_return]
+    names = [t.name for t in ann.tensors] + outputs
+    result = {name: 3 + 2 * i for i, name in enumerate(names)}
+    assumed = [a.text for a in ann.assumptions]
+    for a, b in (m for text in assumed for m in SAME_STRIDE.findall(text)):
+        result[b] = result.get(a, 0)
+    asserted = [line for line in inspect.getsource(wrapper).splitlines() if "assert" in line]
+    for text in assumed + asserted:
+        for name in CONTIGUOUS.findall(text):
+            result[name] = 0
+    return result
+
+
+def run_case(
+    module: Any,
+    conf: Configuration,
+    index: int,
+    draw: int,
+    seed: int,
+    torch: Any,
+    label: str,
+) -> Row:
+    ann = conf.annotation
+    wrapper = getattr(module, ann.name)
+    sizes = conf.sizes
+    rng = np.random.default_rng([seed, index, draw])
+    shift = DRAWS[draw][1]
+    proxy = GuardedTorch(torch, module.__file__)
+    module.torch = proxy
+    memory = proxy.memory
+    padding = pads(ann, wrapper)
+    env: dict[str, Any] = {}
+    kwargs: dict[str, Any] = dict(conf.parameter_values)
+    for tensor in ann.tensors:
+        shape = tuple(sizes[d] for d in tensor.dims)
+        # the values the kernel sees, in float32
+        values = rng.standard_normal(shape) + shift
+        env[tensor.name] = values.astype(np.float32).astype(np.float64)
+        kwargs[tensor.name] = memory.alloc(
+            tensor.name, shape, torch.float32, padding.get(tensor.name, 0), env[tensor.name]
+        )
+    for name in ann.scalars:
+        if name not in kwargs:
+            # symbolic in the spec: any value will do; positive suits every assumption
+            # the fixtures make (sm_scale > 0) and keeps a missing eps visible
+            kwargs[name] = float(rng.uniform(0.2, 1.0))
+        env[name] = kwargs[name]
+    case = str(conf.case)
+    try:
+        expected = {
+            str(s.target): evaluate(s.spec.term, env, s.spec.out_dims, sizes) for s in conf.specs
+        }
+    except Exception as exc:  # the spec, not the kernel: nothing to compare with
+        return Row(ann.name, case, label, None, f"no spec value: {_short(exc)}")
+    for output in ann.outputs:
+        name = output.target.name
+        if not output.target.is_return and name not in kwargs:
+            shape = expected[name].shape
+            kwargs[name] = memory.alloc(name, shape, torch.float32, padding.get(name, 0))
+    try:
+        with np.errstate(all="ignore"):  # garbage a buggy kernel reads may overflow
+            result = wrapper(**kwargs)
+    except AssertionError as exc:
+        return Row(ann.name, case, label, None, f"assert: {exc}" if str(exc) else "assert")
+    except Exception as exc:  # a fault of the kernel under the interpreter
+        if REMOVED_BLOCK_POINTERS in str(exc):
+            return Row(ann.name, case, label, None, NOT_RUN)
+        return Row(ann.name, case, label, None, f"fault: {type(exc).__name__}: {_short(exc)}")
+    faults, out_of_bounds, rewrites, unwritten = [], set(), set(), set()
+    for kind, line, name in sorted(memory.bad, key=lambda b: (b[1], b[0], b[2])):
+        faults.append(f"{kind} outside {name} at line {line}")
+        out_of_bounds.add(line)
+    for line, name in sorted(memory.twice):
+        faults.append(f"{name} written again at line {line}")
+        rewrites.add(line)
+    outputs = {str(o.target): _target_value(o.target, kwargs, result) for o in ann.outputs}
+    for output in ann.outputs:
+        if memory.never_written(outputs[str(output.target)]):
+            faults.append(f"{output.target} not all written (line {output.span.line})")
+            unwritten.add(output.span.line)
+    outside = memory.written_outside()
+    if outside and not faults:  # a write the watch missed
+        faults.append("wrote outside " + ", ".join(sorted(set(outside))))
+    changed = [
+        t.name
+        for t in ann.tensors
+        if not np.array_equal(kwargs[t.name].double().numpy(), env[t.name])
+    ]
+    if changed:
+        faults.append("changed input " + ", ".join(changed))
+    if faults:
+        evidence = (frozenset(out_of_bounds), frozenset(rewrites), frozenset(unwritten))
+        return Row(ann.name, case, label, None, "fault: " + "; ".join(faults), *evidence)
+    worst, agrees = 0.0, True
+    for output in ann.outputs:
+        want = np.asarray(expected[str(output.target)], dtype=np.float64)
+        got = outputs[str(output.target)].detach().to(torch.float64).numpy()
+        if got.shape != want.shape:
+            problem = f"fault: {output.target} has shape {got.shape}, spec {want.shape}"
+            return Row(ann.name, case, label, None, problem)
+        diff = np.abs(got - want)
+        error = float(np.max(diff, initial=0.0)) if np.isfinite(diff).all() else math.inf
+        worst = max(worst, error)
+        agrees &= error <= ATOL + RTOL * float(np.max(np.abs(want), initial=0.0))
+    return Row(ann.name, case, label, worst, "agrees" if agrees else "DISAGREES")
+
+
+def _target_value(target: Any, kwargs: dict[str, Any], result: Any) -> Any:
+    if not target.is_return:
+        return kwargs[target.name]
+    return result if target.index is None else result[target.index]
+
+
+def _short(exc: Exception) -> str:
+    text = " ".join(str(exc).split())
+    return text if len(text) <= 90 else text[:87] + "..."
+
+
+# --- the table --------------------------------------------------------------------------
+
+
+def check_fixture(
+    path: Path, seed: int, torch: Any, triton: Any
+) -> tuple[list[Row], str, bool | None]:
+    """The rows of one fixture, what it is expected to be, and whether it behaved so
+    (None: this Triton cannot run it)."""
+    text = path.read_text()
+    codes = expected_codes(text)
+    errors = set().union(*codes.values()) - WARNINGS if codes else set()
+    kind = "buggy" if errors else "correct"
+    found = find_annotations(text, str(path))
+    problems = list(found.diagnostics)
+    confs = []
+    for ann in found.annotations:
+        resolved = configurations(ann, str(path))
+        problems += resolved.diagnostics
+        confs += resolved.configurations
+    if problems or not confs:
+        why = problems[0].message if problems else "no `# stile:` annotation"
+        return [Row(path.name, "-", "-", None, f"annotation: {why}")], kind, False
+    try:
+        module = load_fixture(path, triton)
+    except Exception as exc:
+        return [Row(path.name, "-", "-", None, f"fault: import: {_short(exc)}")], kind, False
+    n_configs = max((len(c) for c in PinnedAutotune.configs_seen), default=1)
+    rows, as_expected = [], []
+    for index, conf in enumerate(confs):
+        chunk = []
+        for draw, config in itertools.product(range(len(DRAWS)), range(n_configs)):
+            PinnedAutotune.chosen = config
+            label = DRAWS[draw][0]
+            label += f", config {config}" if PinnedAutotune.configs_seen else ""
+            row = run_case(module, conf, index, draw, seed, torch, label)
+            chunk.append(Row(path.name, *astuple(row)[1:]))
+        rows += chunk
+        span = conf.case.span
+        if span is not None and "STL045" in codes.get(span.line, ()):
+            as_expected.append(all(r.status.startswith("assert") for r in chunk))
+        elif kind == "correct":
+            as_expected.append(all(r.status == "agrees" for r in chunk))
+        else:
+            wrong = [r for r in chunk if r.status != "agrees" and not r.status.startswith("assert")]
+            as_expected.append(bool(wrong))
+    if any(r.status == NOT_RUN for r in rows):
+        return rows, kind, None
+    ok = all(as_expected) if kind == "correct" else any(as_expected)
+    # the real interpreter's out-of-bounds accesses are where the fixture expects them:
+    # every STL042 line goes outside in some run, and nothing goes outside elsewhere
+    # (a wrong stride, STL043, may run outside too)
+    seen = frozenset().union(*(r.out_of_bounds for r in rows))
+    wanted = {line for line, c in codes.items() if "STL042" in c}
+    allowed = {line for line, c in codes.items() if c & {"STL042", "STL043"}}
+    for line in sorted(wanted - seen):
+        print(f"NOTE {path.name}:{line}: STL042 expected, but no run went out of bounds there")
+    for line in sorted(seen - allowed):
+        print(f"NOTE {path.name}:{line}: out of bounds in Triton, but no STL042/STL043 expected")
+    # and the stores that write an element twice are where STL041 is expected, and
+    # outputs with elements no program writes where STL040 is; a fixture whose accesses
+    # run wild (STL042, STL043) may also overwrite or miss elements as a consequence
+    wild = bool(allowed)
+    again = frozenset().union(*(r.rewrites for r in rows))
+    twice = {line for line, c in codes.items() if "STL041" in c}
+    missed = frozenset().union(*(r.unwritten for r in rows))
+    never = {line for line, c in codes.items() if "STL040" in c}
+    for code, expected, observed in (("STL041", twice, again), ("STL040", never, missed)):
+        for line in sorted(expected - observed):
+            print(f"NOTE {path.name}:{line}: {code} expected, but no run showed it in Triton")
+        for line in sorted(observed - expected) if not wild else ():
+            print(f"NOTE {path.name}:{line}: {code} not expected, but a run showed it in Triton")
+    consistent = twice <= again and never <= missed and (wild or (again, missed) == (twice, never))
+    return rows, kind, ok and wanted <= seen <= allowed and consistent
+
+
+def _summary_line(name: str, kind: str, rows: list[Row], ok: bool | None) -> str:
+    agree = sum(r.status == "agrees" for r in rows)
+    other = {"disagrees" if r.status == "DISAGREES" else r.status.split(":")[0] for r in rows}
+    other.discard("agrees")
+    verdict = "not run" if ok is None else "yes" if ok else "NO"
+    shown = ", ".join(sorted(other)) or "-"
+    return f"| {name} | {kind} | {len(rows)} | {agree} | {shown} | {verdict} |"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--summary", action="store_true", help="one line per fixture instead of one per run"
+    )
+    parser.add_argument("fixtures", nargs="*", help="fixture files (default: fixtures/triton/*.py)")
+    args = parser.parse_args()
+    os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported
+    import torch
+    import triton
+    from triton.runtime.interpreter import InterpreterBuilder
+
+    watch_memory_accesses(InterpreterBuilder)
+    triton.runtime.driver.set_active(CpuDriver(torch))
+
+    paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures" / "triton").glob("*.py"))
+    command = " ".join(["python", "tools/validate_triton.py", *sys.argv[1:]])
+    print(f"Command: {command}  (TRITON_INTERPRET=1 is set by the script)")
+    versions = f"triton {triton.__version__}, torch {torch.__version__}, NumPy {np.__version__}"
+    print(f"{versions}, seed {args.seed}")
+    print(f"agrees: max |kernel - spec| <= {ATOL} + {RTOL} * max |spec| on every target\n")
+    if args.summary:
+        print("| fixture | expected | runs | agree | disagree or fault | as expected? |")
+        print("|---|---|---:|---:|---|---|")
+    else:
+        print("| fixture | case | inputs, config | max abs error | agrees? | expected |")
+        print("|---|---|---|---:|---|---|")
+    failures, not_run = [], []
+    for path in paths:
+        rows, kind, ok = check_fixture(path, args.seed, torch, triton)
+        if args.summary:
+            print(_summary_line(path.name, kind, rows, ok), flush=True)
+        for row in rows if not args.summary else ():
+            error = "-" if row.error is None else f"{row.error:.3g}"
+            line = (
+                f"| {row.fixture} | {row.case} | {row.config} | {error} | {row.status} | {kind} |"
+            )
+            print(line, flush=True)
+        if ok is None:
+            not_run.append(path.name)
+        elif not ok:
+            failures.append(f"{path.name} (expected {kind})")
+    print()
+    run = len(paths) - len(not_run)
+    behaving = run - len(failures)
+    print(f"{behaving} of {run} fixtures run behave as their inline expectations say.")
+    for name in not_run:
+        print(f"NOT RUN with triton {triton.__version__}: {name}")
+    for failure in failures:
+        print(f"NOT AS EXPECTED: {failure}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
