@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import random
 
+import pytest
+
 from .differential.execute import analyzer_verifies, disagreement, run_for_real
 from .differential.generate import kernel
 
@@ -48,3 +50,20 @@ def test_the_reference_catches_a_double_write_and_a_wrong_value() -> None:
     assert not run_for_real(head + "c.assign(x * 2)\nc.assign(x * 2)\n").correct
     assert not run_for_real(head + "c.assign(x * 3)\n").correct
     assert not run_for_real(head + "c.assign(x.slice(M, 0, 2) * 2)\n").correct
+
+
+def test_a_reintroduced_hole_is_found(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With `and`/`or` returning bools again (an old hole), the test above fails."""
+    import libcst as cst
+
+    from stile_static.interpreter.core import Interpreter
+
+    def as_bools(self: Interpreter, node: cst.BooleanOperation) -> bool:
+        left = self.truth(self.eval(node.left), node.left)
+        if isinstance(node.operator, cst.And):
+            return left and self.truth(self.eval(node.right), node.right)
+        return left or self.truth(self.eval(node.right), node.right)
+
+    monkeypatch.setattr(Interpreter, "eval_BooleanOperation", as_bools)
+    found = [s for s in range(120) if disagreement(kernel(random.Random(s))) is not None]
+    assert found

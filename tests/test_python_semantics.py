@@ -49,6 +49,8 @@ def verdict(body: str) -> set[str]:
         ("(1, 2)[-1]", 2),
         ("(1e16 + 1.0) - 1e16", 0.0),
         ("(2 ** 53 + 1) - 2 ** 53", 1),
+        ("math.ceil(7 / 2)", 4),
+        ("math.floor(-0.5)", -1),
     ],
 )
 def test_a_constant_is_the_value_python_computes(value: str, python: object) -> None:
@@ -148,7 +150,7 @@ def test_scopes_calls_and_control_flow(body: str, codes: set[str]) -> None:
 
 
 NUMBERS = st.one_of(
-    st.integers(-(10**6), 10**6),
+    st.integers(-1000, 1000),  # Python itself takes seconds for 10**6 ** 10**6
     st.booleans(),
     st.floats(allow_nan=False, allow_infinity=False, min_value=-1e6, max_value=1e6),
 )

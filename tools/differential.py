@@ -47,9 +47,11 @@ def main() -> None:
     found: list[tuple[int, str]] = []
     # spawned, not forked: the checker's worker thread and egglog do not survive a fork
     with ProcessPoolExecutor(args.jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        for seed, ok, right, why in pool.map(judge, seeds, chunksize=50):
+        for done, (seed, ok, right, why) in enumerate(pool.map(judge, seeds, chunksize=50), 1):
             verified += ok
             correct += right
+            if done % 1000 == 0:
+                print(f"... {done} kernels, {len(found)} disagreements", file=sys.stderr)
             if why is not None:
                 found.append((seed, why))
                 print(f"seed {seed}: verified, but {why}", flush=True)

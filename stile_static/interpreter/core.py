@@ -60,11 +60,13 @@ _CONSTANTS = {
 MATH_FUNCTIONS = ("sqrt", "exp", "log", "log2")
 MODULE_ATTRS: dict[str, dict[str, Any]] = {
     "np": _CONSTANTS | {f: Builtin(f"np.{f}") for f in MATH_FUNCTIONS},
-    "math": _CONSTANTS | {f: Builtin(f) for f in MATH_FUNCTIONS},
+    "math": _CONSTANTS
+    | {f: Builtin(f) for f in MATH_FUNCTIONS}
+    | {f: Builtin(f"math.{f}") for f in ("floor", "ceil")},
 }
 BUILTINS = {n: Builtin(n) for n in ("range", "min", "max", "abs", "float", "int", "bool")}
 UNSUPPORTED_BUILTINS = set(dir(builtins)) - set(BUILTINS)
-ONE_ARGUMENT = {"abs", "float", "int", "bool", *MATH_FUNCTIONS}
+ONE_ARGUMENT = {"abs", "float", "int", "bool", "math.floor", "math.ceil", *MATH_FUNCTIONS}
 PYTHON_CALLS = {"range", "min", "max", *ONE_ARGUMENT} | {f"np.{f}" for f in MATH_FUNCTIONS}
 KNOWN_MODULES = {"numpy": "np", "math": "math"}
 
@@ -762,13 +764,13 @@ class Interpreter(LoopRules):
                 help=f"use tnp.{short}, which keeps the tile's DimType and ExprType",
             )
         if isinstance(value, Sym):
-            if name == "int":
+            if name in ("int", "math.floor", "math.ceil"):
                 return value
             if name == "abs" and sym.compare(">=", value, 0):
                 return value
             raise NeedsUnroll(name)
         number = as_number(value, node)
-        if name in ("abs", "float", "int"):
+        if name in ("abs", "float", "int", "math.floor", "math.ceil"):
             return _number_call(name, number)
         return math_function(name, number)
 
@@ -795,6 +797,8 @@ def _number_call(name: str, number: int | float) -> int | float:
     try:
         if name == "int":
             return int(number)
+        if name in ("math.floor", "math.ceil"):
+            return getattr(math, name.removeprefix("math."))(number)
         if name == "float":
             return reals.Real(float(number), reals.exact_of(number))
         result = abs(number)

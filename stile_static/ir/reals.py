@@ -18,6 +18,7 @@ from typing import Any
 from .terms import Binary, Const, Term, Unary
 
 MAX_EXACT_BITS = 4096  # past this, a fraction is no longer worth keeping exact
+MAX_EXACT_NODES = 64  # past this, a symbolic constant is no longer worth keeping exact
 
 
 class Real(float):
@@ -87,8 +88,23 @@ def exact_binary(op: str, a: Term | None, b: Term | None) -> Term | None:
     if op in ("+", "-", "*", "/"):
         if op == "/" and fb == 0:
             return None
-        return Binary(op, a, b)
+        return _bounded(Binary(op, a, b))
     return None
+
+
+def _bounded(term: Term) -> Term | None:
+    """``term``, unless it has grown past MAX_EXACT_NODES (a constant built in a loop)."""
+    stack, seen = [term], 0
+    while stack:
+        node = stack.pop()
+        seen += 1
+        if seen > MAX_EXACT_NODES:
+            return None
+        if isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+    return term
 
 
 def _power(base: Term, fbase: Fraction | None, exponent: Fraction | None) -> Term | None:
@@ -103,7 +119,7 @@ def _power(base: Term, fbase: Fraction | None, exponent: Fraction | None) -> Ter
         out: Term = Const(Fraction(1))
         for _ in range(abs(n)):
             out = Binary("*", out, base)
-        return Binary("/", Const(Fraction(1)), out) if n < 0 else out
+        return _bounded(Binary("/", Const(Fraction(1)), out) if n < 0 else out)
     if exponent == Fraction(1, 2):
         return sqrt(base)
     if exponent == Fraction(-1, 2):

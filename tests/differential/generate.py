@@ -54,6 +54,8 @@ CONSTANTS: list[tuple[str, str, tuple[str, ...]]] = [
     ("1e16 + 1 - 1e16", "0", ("1",)),
     ("(2.0 ** 53 + 1) - 2 ** 53", "0", ("1",)),
     ("(2 ** 53 + 1) - 2 ** 53", "1", ("0",)),
+    ("math.ceil(7 / 2)", "4", ("3", "3.5")),
+    ("math.floor(-0.5)", "-1", ("0",)),
 ]
 
 # (expression, value as Python computes it or None when it is not an int; careless values)
@@ -73,6 +75,8 @@ TILE_SIZES: list[tuple[str, int | None]] = [
     ("9 // 2.0", None),
     ("5 if 1 / 3 * 3 == 1 else 2", 5),
     ("2 if 0.1 + 0.2 == 0.3 else 3", 3),
+    ("math.ceil(7 / 2)", 4),
+    ("math.floor(9 / 2)", 4),
 ]
 
 BODIES = [
@@ -134,7 +138,7 @@ def kernel(rng: random.Random) -> str:
     ]
     out = _shape(rng, shape, m, body, spec, tile_value, n)
     out = [line.replace("N_SIZE", str(n)) for line in out]
-    return "\n".join(lines + out) + "\n"
+    return "\n".join([f"# shape: {shape}", *lines, *out]) + "\n"
 
 
 def _near(rng: random.Random, value: int | None) -> str:
