@@ -194,10 +194,15 @@ def _verify(
     facts: Facts, options: Options, path: str, report: FileReport, failed: dict[Span, Diagnostic]
 ) -> None:
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
-    for ob in facts.obligations:
-        if ob.span in failed and ob.kind == "assign":
+    obligations = list(facts.obligations)
+    while obligations:
+        ob = obligations.pop(0)
+        if ob.span in failed and ob.kind == "assign" and not ob.assumes:
             continue  # one verdict per place: the first failure is the one reported
         verdict = verifier.verify(ob)
+        if verdict.status != "proved" and ob.pieces is not None:
+            obligations[:0] = ob.pieces()  # the same claim, piece by piece
+            continue
         broken = [s for s in ob.assumes if s in failed]
         if verdict.status == "proved" and not broken:
             report.proved.append((ob.span, ob.target, verdict))

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from .base import Analysis, FrontEnd, SourceFile
+from .pallas.front import PallasFrontEnd
 from .triton.frontend import TritonFrontEnd
 from .typed_numpy import TypedNumpyFrontEnd
 
-FRONT_ENDS: tuple[FrontEnd, ...] = (TritonFrontEnd(), TypedNumpyFrontEnd())
+FRONT_ENDS: tuple[FrontEnd, ...] = (PallasFrontEnd(), TritonFrontEnd(), TypedNumpyFrontEnd())
 
 
 def front_end_for(source: SourceFile) -> FrontEnd | None:

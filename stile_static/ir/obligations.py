@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -26,6 +27,9 @@ class Obligation:
     # loop invariants (their assert spans) this obligation's proof relies on: it
     # comes after a loop that was proven by induction on them
     assumes: tuple[Span, ...] = ()
+    # the same claim as several smaller obligations, tried when this one is not
+    # proven (a block proven for a symbolic row, else row by row); built lazily
+    pieces: Callable[[], list[Obligation]] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,591 @@
+"""What the Pallas API means: the modules and names a file may use, and the
+calls of jax, jnp, lax, pl, plgpu, pltpu, math and functools (a mixin of
+:class:`~stile_static.frontends.pallas.interp.PallasInterpreter`)."""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from ...core.errors import KernelError
+from ...interpreter.values import Function, Module
+from ...ir.terms import Unary
+from . import blocks, classes
+from .blocks import Block, Undef
+from .values import (
+    BlockSpec,
+    Closure,
+    Ds,
+    Dtype,
+    GridSpec,
+    Iota,
+    Jitted,
+    PallasCall,
+    Partial,
+    Ref,
+    RefView,
+    Scratch,
+    ShapeDtype,
+    Squeezed,
+    Vmapped,
+    as_block,
+    kind,
+)
+
+
+class Api:
+    """A function of jax, jnp, lax, pl, plgpu, pltpu, math or functools."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Api) and other.name == self.name
+
+    def __hash__(self) -> int:
+        return hash(self.name)
+
+    def __repr__(self) -> str:
+        return f"Api({self.name})"
+
+
+class Config:
+    """Compiler parameters and other launch options that do not change values."""
+
+
+IMPORTS = {
+    "jax": "jax",
+    "jax.numpy": "jnp",
+    "jax.lax": "lax",
+    "jax.nn": "jax.nn",
+    "jax.experimental": "jax.experimental",
+    "jax.experimental.pallas": "pl",
+    "jax.experimental.pallas.tpu": "pltpu",
+    "jax.experimental.pallas.triton": "plgpu",
+    "jax.experimental.pallas.gpu": "plgpu",
+    "jax.experimental.pallas.mosaic_gpu": "plgpu",
+    "functools": "functools",
+    "dataclasses": "dataclasses",
+    "jax._src.lax.control_flow.for_loop": "for_loop",
+    "math": "math",
+    "numpy": "np",
+}
+DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int8", "uint8", "int4", "uint4")
+UNARY = {"exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "sqrt": "sqrt"}
+UNARY |= {"rsqrt": "rsqrt", "sigmoid": "sigmoid", "sin": "sin", "cos": "cos"}
+REDUCTIONS = {"sum": "sum", "max": "max", "min": "min", "amax": "max", "amin": "min"}
+IGNORED_CONFIG = (
+    "TPUCompilerParams",
+    "CompilerParams",
+    "TritonCompilerParams",
+    "GPUCompilerParams",
+)
+MEMBERS: dict[str, set[str]] = {
+    "jax": {"jit", "vmap", "ShapeDtypeStruct", "custom_vjp", "named_scope"},
+    "jax.nn": {"relu", "sigmoid"},
+    "for_loop": {"for_loop"},
+    "jnp": {
+        "zeros",
+        "zeros_like",
+        "ones",
+        "ones_like",
+        "full",
+        "full_like",
+        "arange",
+        "maximum",
+        "minimum",
+        "where",
+        "mean",
+        "dot",
+        "matmul",
+        "logical_and",
+        "logical_or",
+        "square",
+        "float32",
+        "dtype",
+        *UNARY,
+        *REDUCTIONS,
+    },
+    "lax": {"fori_loop", "div", "rsqrt", "exp", "exp2", "log", "broadcasted_iota", "max", "min"},
+    "pl": {
+        "pallas_call",
+        "BlockSpec",
+        "cdiv",
+        "next_power_of_2",
+        "program_id",
+        "num_programs",
+        "ds",
+        "dslice",
+        "when",
+        "loop",
+        "load",
+        "store",
+        "dot",
+        "Squeezed",
+        "GridSpec",
+        *IGNORED_CONFIG,
+    },
+    "pltpu": {"PrefetchScalarGridSpec", "VMEM", *IGNORED_CONFIG},
+    "plgpu": {"load", "store", "dot", *IGNORED_CONFIG},
+    "math": {"log2", "log", "sqrt", "exp"},
+    "np": {"sqrt", "exp", "log2"},
+    "functools": {"partial"},
+    "dataclasses": {"dataclass"},
+}
+CONSTANTS: dict[str, dict[str, Any]] = {
+    "jax": {
+        "numpy": Module("jnp"),
+        "lax": Module("lax"),
+        "nn": Module("jax.nn"),
+        "experimental": Module("jax.experimental"),
+    },
+    "jax.experimental": {"pallas": Module("pl")},
+    "jnp": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES}},
+    "math": {"e": math.e, "inf": float("inf"), "pi": math.pi},
+    "np": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES if d != "bfloat16"}},
+}
+PY_BUILTINS = {"range", "min", "max", "abs", "float", "int", "len", "slice", "tuple", "list"}
+PY_BUILTINS |= {"isinstance", "ValueError", "TypeError", "NotImplementedError", "AssertionError"}
+
+
+def is_number(value: Any) -> bool:
+    return isinstance(value, (int, float, Fraction)) and not isinstance(value, bool)
+
+
+class Scope:
+    """``jax.named_scope(name)``: a decorator that changes nothing."""
+
+
+class When:
+    def __init__(self, holds: bool) -> None:
+        self.holds = holds
+
+
+class Loop:
+    def __init__(self, indices: range) -> None:
+        self.indices = indices
+
+
+def python_unary(fn: str, value: Any) -> float:
+    x = float(value)
+    table = {
+        "exp": math.exp,
+        "exp2": lambda v: 2.0**v,
+        "log": math.log,
+        "log2": math.log2,
+        "sqrt": math.sqrt,
+        "rsqrt": lambda v: 1 / math.sqrt(v),
+        "sin": math.sin,
+        "cos": math.cos,
+        "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
+    }
+    try:
+        return table[fn](x)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        raise KernelError("STL002", f"{fn}({x}) is not a real number") from None
+
+
+def known_int(value: Any, what: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        if isinstance(value, float) and value.is_integer():
+            return int(value)
+        raise KernelError("STL002", f"the {what} must be a known integer, found {kind(value)}")
+    return value
+
+
+def shape_items(shape: Any) -> tuple:
+    if isinstance(shape, (tuple, list)):
+        return tuple(shape)
+    return (shape,)
+
+
+def shape_of(shape: Any) -> tuple[int, ...]:
+    return tuple(known_int(s, "shape") for s in shape_items(shape))
+
+
+def grid_of(grid: Any) -> tuple[int, ...]:
+    if grid is None:
+        return ()
+    return shape_of(grid)
+
+
+class PallasApi:
+    """The ``api_MODULE_NAME`` handlers of the interpreter's calls; the methods
+    they use (``call_value``, ``binary``, ``truth``, ``span``) and the grid state
+    (``program_ids``, ``grid``, ``launcher``) are the interpreter's."""
+
+    program_ids: tuple[int, ...] | None
+    grid: tuple[int, ...]
+    launcher: Any
+
+    def reduction(self, name: str, args: list, kwargs: dict) -> Block:
+        block = as_block(args[0])
+        axis = kwargs.get("axis", args[1] if len(args) > 1 else None)
+        keepdims = bool(kwargs.get("keepdims", False))
+        axes = (
+            list(range(block.ndim))
+            if axis is None
+            else list(axis)
+            if isinstance(axis, (tuple, list))
+            else [axis]
+        )
+        axes = sorted((a % block.ndim for a in axes), reverse=True)
+        op = "sum" if name == "mean" else REDUCTIONS[name]
+        count = 1
+        for a in axes:
+            count *= block.shape[a]
+            block = blocks.reduce(block, op, a, keepdims, f"jnp.{name}")
+        if name == "mean":
+            block = blocks.binary("/", block, as_block(count))
+        return block
+
+    def call_api(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        module, _, fn = name.rpartition(".")
+        if fn in IGNORED_CONFIG:
+            return Config()
+        handler = getattr(self, f"api_{module.replace('.', '_')}_{fn}", None)
+        if handler is not None:
+            return handler(args, kwargs, node)
+        if fn in UNARY and module in ("jnp", "lax", "math", "np"):
+            (value,) = args
+            if is_number(value):
+                return python_unary(fn, value)
+            return blocks.unary(UNARY[fn], as_block(value))
+        if fn in REDUCTIONS or fn == "mean":
+            return self.reduction(fn, args, kwargs)
+        if module in ("jnp",) and fn in ("maximum", "minimum"):
+            return self.binary(fn, *args)
+        raise KernelError("STL002", f"unsupported call to {name}()")
+
+    # jax ---------------------------------------------------------------
+
+    def api_jax_jit(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return Jitted(args[0]) if args else Partial(Api("jax.jit"), (), tuple(kwargs.items()))
+
+    def api_jax_vmap(self, args: list, kwargs: dict, node: cst.CSTNode) -> Vmapped:
+        in_axes = kwargs.get("in_axes", args[1] if len(args) > 1 else 0)
+        out_axes = kwargs.get("out_axes", args[2] if len(args) > 2 else 0)
+        return Vmapped(args[0], in_axes, out_axes)
+
+    def api_jax_ShapeDtypeStruct(self, args: list, kwargs: dict, node: cst.CSTNode) -> ShapeDtype:
+        shape = kwargs.get("shape", args[0] if args else None)
+        dtype = kwargs.get("dtype", args[1] if len(args) > 1 else Dtype("float32"))
+        return ShapeDtype(shape_of(shape), dtype if isinstance(dtype, Dtype) else Dtype("float32"))
+
+    def api_jax_named_scope(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scope:
+        return Scope()
+
+    def api_jax_custom_vjp(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return Jitted(args[0]) if args else Partial(Api("jax.custom_vjp"), (), ())
+
+    def api_for_loop_for_loop(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """``for_loop(n, body, init)``: ``body(i, refs)`` updates refs holding ``init``."""
+        if len(args) != 3:
+            raise KernelError("STL002", "for_loop takes a count, a body and initial values")
+        count = known_int(args[0], "for_loop count")
+        body, init = args[1], args[2]
+        single = not isinstance(init, (tuple, list))
+        values = [init] if single else list(init)
+        refs = [Ref(f"for_loop carry {k}", "scratch", as_block(v)) for k, v in enumerate(values)]
+        carry: Any = refs[0] if single else tuple(refs)
+        for i in range(count):
+            self.call_value(body, [i, carry], {}, node)
+        out = [r.content for r in refs]
+        return out[0] if single else tuple(out)
+
+    def api_dataclasses_dataclass(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return classes.DataclassDecorator()
+
+    def api_jax_nn_relu(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self.binary("maximum", args[0], 0)
+
+    def api_jax_nn_sigmoid(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return blocks.unary("sigmoid", as_block(args[0]))
+
+    def api_functools_partial(self, args: list, kwargs: dict, node: cst.CSTNode) -> Partial:
+        return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
+
+    # pl ----------------------------------------------------------------
+
+    def api_pl_pallas_call(self, args: list, kwargs: dict, node: cst.CSTNode) -> PallasCall:
+        kernel = args[0] if args else kwargs.get("kernel")
+        spec = kwargs.get("grid_spec")
+        if spec is not None:
+            if not isinstance(spec, GridSpec):
+                raise KernelError("STL002", f"unsupported grid_spec ({kind(spec)})")
+            grid, ins, outs, scratch = spec.grid, spec.in_specs, spec.out_specs, spec.scratch_shapes
+        else:
+            grid = grid_of(kwargs.get("grid", ()))
+            ins, outs = kwargs.get("in_specs"), kwargs.get("out_specs")
+            scratch = tuple(kwargs.get("scratch_shapes", ()) or ())
+        if "out_shape" not in kwargs:
+            raise KernelError("STL002", "pallas_call without out_shape")
+        return PallasCall(kernel, grid, ins, outs, kwargs["out_shape"], scratch, self.span(node))
+
+    def api_pl_BlockSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> BlockSpec:
+        shape = kwargs.get("block_shape")
+        index_map = kwargs.get("index_map")
+        positional = list(args)
+        # the older order was BlockSpec(index_map, block_shape)
+        if positional and isinstance(positional[0], (Closure, Partial, Function)):
+            index_map = positional.pop(0)
+            if positional:
+                shape = positional.pop(0)
+        else:
+            if positional:
+                shape = positional.pop(0)
+            if positional:
+                index_map = positional.pop(0)
+        block_shape = None
+        if shape is not None:
+            block_shape = tuple(
+                None if s is None or isinstance(s, Squeezed) else known_int(s, "block size")
+                for s in shape_items(shape)
+            )
+        return BlockSpec(block_shape, index_map, self.span(node))
+
+    def api_pl_Squeezed(self, args: list, kwargs: dict, node: cst.CSTNode) -> Squeezed:
+        return Squeezed()
+
+    def api_pl_GridSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> GridSpec:
+        return self._grid_spec(kwargs)
+
+    def api_pltpu_PrefetchScalarGridSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if kwargs.get("num_scalar_prefetch", 0) != 0:
+            raise KernelError("STL002", "unsupported: scalar prefetch (num_scalar_prefetch > 0)")
+        return self._grid_spec(kwargs)
+
+    def _grid_spec(self, kwargs: dict) -> GridSpec:
+        return GridSpec(
+            grid_of(kwargs.get("grid", ())),
+            kwargs.get("in_specs"),
+            kwargs.get("out_specs"),
+            tuple(kwargs.get("scratch_shapes", ()) or ()),
+        )
+
+    def api_pltpu_VMEM(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scratch:
+        shape = kwargs.get("shape", args[0] if args else ())
+        return Scratch(shape_of(shape), self.span(node))
+
+    def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        a, b = (known_int(x, "pl.cdiv argument") for x in args)
+        if b == 0:
+            raise KernelError("STL002", "pl.cdiv by zero")
+        return -(-a // b)
+
+    def api_pl_next_power_of_2(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        n = known_int(args[0], "next_power_of_2 argument")
+        return 1 if n <= 1 else 1 << (n - 1).bit_length()
+
+    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
+        if self.program_ids is None:
+            raise KernelError("STL002", "pl.program_id outside a kernel")
+        if not 0 <= axis < len(self.program_ids):
+            raise KernelError(
+                "STL002", f"pl.program_id({axis}) of a grid with {len(self.program_ids)} axes"
+            )
+        return self.program_ids[axis]
+
+    def api_pl_num_programs(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
+        if self.program_ids is None or not 0 <= axis < len(self.grid):
+            raise KernelError("STL002", f"pl.num_programs({axis}) outside the grid")
+        return self.grid[axis]
+
+    def api_pl_ds(self, args: list, kwargs: dict, node: cst.CSTNode) -> Ds:
+        start = kwargs.get("start", args[0] if args else None)
+        size = kwargs.get("size", args[1] if len(args) > 1 else None)
+        if size is None:
+            start, size = 0, start
+        return Ds(known_int(start, "pl.ds start"), known_int(size, "pl.ds size"))
+
+    api_pl_dslice = api_pl_ds
+
+    def api_pl_when(self, args: list, kwargs: dict, node: cst.CSTNode) -> When:
+        (cond,) = args
+        return When(self.truth(cond, node))
+
+    def api_pl_loop(self, args: list, kwargs: dict, node: cst.CSTNode) -> Loop:
+        ints = [known_int(a, "pl.loop bound") for a in args]
+        step = kwargs.get("step", 1)
+        return Loop(range(*ints, step) if len(ints) == 2 else range(*ints))
+
+    def api_pl_load(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        ref, index = args[0], args[1] if len(args) > 1 else kwargs.get("idx", (Ellipsis,))
+        if isinstance(ref, RefView):
+            ref, index = ref.ref, ref.index
+        if not isinstance(index, tuple):
+            index = (index,)
+        return self.masked_load(ref, index, kwargs, node)
+
+    def api_plgpu_load(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        target = args[0]
+        if isinstance(target, RefView):
+            return self.masked_load(target.ref, target.index, kwargs, node)
+        if isinstance(target, Ref):
+            return self.masked_load(target, (Ellipsis,), kwargs, node)
+        raise KernelError("STL002", f"plgpu.load of {kind(target)}")
+
+    def masked_load(self, ref: Any, index: tuple, kwargs: dict, node: cst.CSTNode) -> Block:
+        if not isinstance(ref, Ref):
+            raise KernelError("STL002", f"load from {kind(ref)}")
+        span = self.span(node)
+        value = self.launcher.read(ref, index, span)
+        mask = kwargs.get("mask")
+        if mask is None:
+            return value
+        other = kwargs.get("other")
+        fill = (
+            as_block(other)
+            if other is not None
+            else blocks.scalar(
+                Undef(span, "lanes a masked load leaves without other="), np.asarray(np.nan)
+            )
+        )
+        return blocks.where(as_block(mask), value, fill)
+
+    def api_pl_store(self, args: list, kwargs: dict, node: cst.CSTNode) -> None:
+        ref = args[0]
+        if isinstance(ref, RefView):
+            ref_, index, value = ref.ref, ref.index, args[1]
+        else:
+            ref_, index = ref, args[1] if len(args) > 2 else (Ellipsis,)
+            value = args[2] if len(args) > 2 else args[1]
+        if not isinstance(index, tuple):
+            index = (index,)
+        self.launcher.write(ref_, index, value, kwargs.get("mask"), self.span(node))
+
+    def api_plgpu_store(self, args: list, kwargs: dict, node: cst.CSTNode) -> None:
+        target, value = args[0], args[1] if len(args) > 1 else kwargs.get("val")
+        if isinstance(target, RefView):
+            self.launcher.write(
+                target.ref, target.index, value, kwargs.get("mask"), self.span(node)
+            )
+        elif isinstance(target, Ref):
+            self.launcher.write(target, (Ellipsis,), value, kwargs.get("mask"), self.span(node))
+        else:
+            raise KernelError("STL002", f"plgpu.store to {kind(target)}")
+
+    def api_pl_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        a, b = as_block(args[0]), as_block(args[1])
+        trans_a = kwargs.get("trans_a", args[2] if len(args) > 2 else False)
+        trans_b = kwargs.get("trans_b", args[3] if len(args) > 3 else False)
+        if trans_a:
+            a = blocks.transpose(a)
+        if trans_b:
+            b = blocks.transpose(b)
+        return blocks.dot(a, b)
+
+    api_plgpu_dot = api_pl_dot
+
+    # jnp ---------------------------------------------------------------
+
+    def api_jnp_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return blocks.dot(as_block(args[0]), as_block(args[1]))
+
+    api_jnp_matmul = api_jnp_dot
+
+    def _filled(self, shape: Any, fill: Any) -> Block:
+        shape = shape_of(shape)
+        cell = as_block(fill).cells[0]
+        return blocks.uniform(shape, cell, value=np.full(shape, float(fill)))
+
+    def api_jnp_zeros(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(kwargs.get("shape", args[0] if args else ()), 0)
+
+    def api_jnp_ones(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(kwargs.get("shape", args[0] if args else ()), 1)
+
+    def api_jnp_full(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        shape = kwargs.get("shape", args[0] if args else ())
+        fill = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
+        if not is_number(fill):
+            raise KernelError("STL002", "jnp.full takes a number to fill with")
+        return self._filled(shape, fill)
+
+    def _like(self, value: Any) -> tuple[int, ...]:
+        if isinstance(value, (Block, Ref, Iota)):
+            return tuple(value.shape)
+        raise KernelError("STL002", f"unsupported: *_like of {kind(value)}")
+
+    def api_jnp_zeros_like(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(self._like(args[0]), 0)
+
+    def api_jnp_ones_like(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return self._filled(self._like(args[0]), 1)
+
+    def api_jnp_full_like(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        fill = kwargs.get("fill_value", args[1] if len(args) > 1 else None)
+        return self._filled(self._like(args[0]), fill)
+
+    def api_jnp_arange(self, args: list, kwargs: dict, node: cst.CSTNode) -> Iota:
+        ints = [known_int(a, "jnp.arange bound") for a in args]
+        if len(ints) == 1:
+            return Iota((ints[0],), (1,), 0)
+        if len(ints) == 2:
+            return Iota((max(ints[1] - ints[0], 0),), (1,), ints[0])
+        raise KernelError("STL002", "unsupported: jnp.arange with a step")
+
+    def api_lax_broadcasted_iota(self, args: list, kwargs: dict, node: cst.CSTNode) -> Iota:
+        shape = shape_of(kwargs.get("shape", args[1]))
+        dimension = known_int(kwargs.get("dimension", args[2]), "dimension")
+        return Iota(shape, tuple(int(k == dimension) for k in range(len(shape))), 0)
+
+    def api_jnp_where(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        if len(args) != 3:
+            raise KernelError("STL002", "unsupported: jnp.where without both branches")
+        return blocks.where(as_block(args[0]), as_block(args[1]), as_block(args[2]))
+
+    def api_jnp_square(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self.binary("*", args[0], args[0])
+
+    def api_jnp_logical_and(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return blocks.binary("&", as_block(args[0]), as_block(args[1]))
+
+    def api_jnp_logical_or(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return blocks.binary("|", as_block(args[0]), as_block(args[1]))
+
+    def api_jnp_dtype(self, args: list, kwargs: dict, node: cst.CSTNode) -> Dtype:
+        return args[0] if isinstance(args[0], Dtype) else Dtype("float32")
+
+    def api_jnp_float32(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return args[0]
+
+    # lax ---------------------------------------------------------------
+
+    def api_lax_fori_loop(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if len(args) != 4:
+            raise KernelError("STL002", "lax.fori_loop takes lower, upper, body and init")
+        lo, hi = (
+            known_int(args[0], "fori_loop lower bound"),
+            known_int(args[1], "fori_loop upper bound"),
+        )
+        body, carry = args[2], args[3]
+        for i in range(lo, hi):
+            carry = self.call_value(body, [i, carry], {}, node)
+            if isinstance(carry, list):
+                carry = tuple(carry)
+        return carry
+
+    def api_lax_div(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
+        a, b = (known_int(x, "lax.div argument") for x in args)
+        if b == 0:
+            raise KernelError("STL002", "lax.div by zero")
+        q = abs(a) // abs(b)
+        return q if (a >= 0) == (b >= 0) else -q
+
+    # math --------------------------------------------------------------
+
+    def api_math_log2(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if args[0] == math.e:
+            # log2(e) exactly: 1 / ln 2, so that exp2(x * log2(e)) is exp(x)
+            term = Unary("recip", blocks.LN2)
+            return blocks.scalar(term, np.asarray(1 / math.log(2)))
+        return math.log2(float(args[0]))
+
+    api_np_log2 = api_math_log2

@@ -1,0 +1,786 @@
+"""The Python-subset interpreter, taught the Pallas API.
+
+The wrapper and the kernel are both interpreted by :class:`PallasInterpreter`
+(the shared interpreter with more values and calls): the wrapper on shapes
+and launch configurations, the kernel on refs and data blocks, one grid step
+at a time (:mod:`grid`). Everything is concrete: sizes come from a case,
+program ids from the grid step, and loops are unrolled.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from ...core.diagnostics import Span
+from ...core.errors import KernelError
+from ...interpreter.core import Interpreter, _Frame, _Return
+from ...interpreter.library import Library
+from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...ir.terms import Load
+from . import blocks, classes
+from .api import (
+    CONSTANTS,
+    IMPORTS,
+    MEMBERS,
+    PY_BUILTINS,
+    Api,
+    Loop,
+    PallasApi,
+    Scope,
+    When,
+    is_number,
+)
+from .blocks import Block
+from .indices import iota_binary, iota_compare, not_mask
+from .values import (
+    Array,
+    At,
+    Bound,
+    Closure,
+    Dtype,
+    Iota,
+    Jitted,
+    Mapped,
+    Output,
+    PallasCall,
+    Partial,
+    Ref,
+    RefView,
+    ShapeDtype,
+    Vmapped,
+    as_block,
+    kind,
+)
+
+
+class Precondition(Exception):
+    """The wrapper raised or failed an assert: the case is outside its domain."""
+
+    def __init__(self, span: Span) -> None:
+        super().__init__("precondition")
+        self.span = span
+
+
+class ScalarTest(Exception):
+    """A symbolic scalar compared with a number (``sm_scale != 1.0``): the case
+    is run again for each outcome (see the front end)."""
+
+    def __init__(self, name: str, value: Any) -> None:
+        super().__init__(f"{name} == {value}")
+        self.name = name
+        self.value = value
+
+
+class PallasInterpreter(PallasApi, Interpreter):
+    def __init__(
+        self,
+        wrapper: cst.MetadataWrapper,
+        positions: dict,
+        path: str,
+        library: Library,
+        concrete_seed: int | None = None,
+        concrete_shift: float = 0.0,
+    ) -> None:
+        super().__init__(
+            wrapper,
+            positions,
+            path,
+            library,
+            induction=False,
+            concrete_seed=concrete_seed,
+            concrete_shift=concrete_shift,
+        )
+        self.program_ids: tuple[int, ...] | None = None
+        self.grid: tuple[int, ...] = ()
+        self.launcher: Any = None  # grid.Launcher, set by the front end
+        self.in_kernel = False
+        self.statement: Span | None = None
+        # outcomes of tests of symbolic scalars this run assumes: (name, value) -> equal
+        self.assumed: dict[tuple[str, Any], bool] = {}
+
+    # ------------------------------------------------------------- modules
+
+    def run_module(self, body: Any = None) -> None:
+        """Module level: imports, functions and constants. A statement that
+        fails poisons its names (reported only if the wrapper uses them); the
+        body of a ``try`` (an import with a fallback) runs, its handlers do not."""
+        for stmt in self.module.body if body is None else body:
+            if isinstance(stmt, cst.Try):
+                self.run_module(stmt.body.body)
+                continue
+            if isinstance(stmt, cst.If):
+                continue  # `if __name__ == "__main__":` and other scripts
+            if isinstance(stmt, cst.SimpleStatementLine) and all(
+                isinstance(small, cst.Expr) for small in stmt.body
+            ):
+                continue  # calls made when the module runs (examples, registrations)
+            before = len(self.diagnostics)
+            self.exec_stmt(stmt)
+            failed = self.diagnostics[before:]
+            del self.diagnostics[before:]
+            for diagnostic in failed:
+                self._reported.discard((diagnostic.span, diagnostic.code))
+                for name in _names_bound(stmt):
+                    reason = f"`{name}` could not be followed: {diagnostic.message}"
+                    self.store(name, Poison(reason))
+
+    def _module(self, dotted: str, node: cst.CSTNode) -> Any:
+        known = IMPORTS.get(dotted)
+        if known is not None:
+            return Module(known)
+        return Poison(f"module `{dotted}` is not part of what the Pallas front end follows")
+
+    def exec_Import(self, node: cst.Import) -> None:
+        for alias in node.names:
+            dotted = _dotted(alias.name)
+            if alias.asname is not None:
+                self.store(alias.asname.name.value, self._module(dotted, alias))  # type: ignore[union-attr]
+            else:
+                top = dotted.split(".")[0]
+                self.store(top, self._module(top, alias))
+
+    def exec_ImportFrom(self, node: cst.ImportFrom) -> None:
+        source = _dotted(node.module) if node.module is not None else ""
+        if source == "__future__":
+            return
+        if isinstance(node.names, cst.ImportStar):
+            raise KernelError("STL002", f"unsupported: `from {source} import *`")
+        for alias in node.names:
+            name = _dotted(alias.name)
+            local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
+            full = f"{source}.{name}"
+            if full in IMPORTS:
+                value: Any = Module(IMPORTS[full])
+            elif source in IMPORTS:
+                value = self._member(IMPORTS[source], name)
+            else:
+                value = Poison(f"`{name}` from `{source}` is not followed by the analyzer")
+            self.store(local, value)
+
+    def _member(self, module: str, name: str) -> Any:
+        constants = CONSTANTS.get(module, {})
+        if name in constants:
+            return constants[name]
+        if name in MEMBERS.get(module, set()):
+            return Api(f"{module}.{name}")
+        return Poison(f"`{module}.{name}` is not part of what the Pallas front end follows")
+
+    def lookup(self, node: cst.Name) -> Any:
+        name = node.value
+        frame = self.frames[-1]
+        if name not in frame.names and name not in self.frames[0].names:
+            if name in PY_BUILTINS:
+                return Builtin(name)
+        return super().lookup(node)
+
+    # ------------------------------------------------------------ functions
+
+    def exec_ClassDef(self, node: cst.ClassDef) -> None:
+        """A dataclass: its fields (with defaults) and methods; nothing else."""
+        decorators = [self.eval(d.decorator) for d in node.decorators]
+        if node.bases or not any(
+            isinstance(d, classes.DataclassDecorator) or d == Api("dataclasses.dataclass")
+            for d in decorators
+        ):
+            raise KernelError("STL002", "unsupported: classes other than plain dataclasses")
+        fields: list[tuple[str, Any]] = []
+        methods: dict[str, tuple[str, Any]] = {}
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        for stmt in body:
+            if isinstance(stmt, cst.FunctionDef):
+                kinds = [_dotted(d.decorator) for d in stmt.decorators]
+                kind_ = (
+                    "classmethod"
+                    if "classmethod" in kinds
+                    else "property"
+                    if ("property" in kinds)
+                    else "method"
+                )
+                if any(k not in ("classmethod", "property") for k in kinds):
+                    raise KernelError("STL002", "unsupported method decorator", node=stmt)
+                plain = stmt.with_changes(decorators=())
+                self.positions[plain] = self.positions[stmt]
+                defaults = {
+                    p.name.value: self.eval(p.default)
+                    for p in (*stmt.params.params, *stmt.params.kwonly_params)
+                    if p.default is not None
+                }
+                methods[stmt.name.value] = (kind_, Closure(plain, {}, defaults))
+                continue
+            if not isinstance(stmt, cst.SimpleStatementLine):
+                raise KernelError("STL002", "unsupported statement in a dataclass", node=stmt)
+            for small in stmt.body:
+                if isinstance(small, cst.AnnAssign) and isinstance(small.target, cst.Name):
+                    default = classes.MISSING if small.value is None else self.eval(small.value)
+                    fields.append((small.target.value, default))
+                elif isinstance(small, cst.Expr) and isinstance(
+                    small.value, (cst.SimpleString, cst.ConcatenatedString)
+                ):
+                    continue  # a docstring
+                elif not isinstance(small, cst.Pass):
+                    raise KernelError("STL002", "unsupported statement in a dataclass", node=small)
+        self.store(node.name.value, classes.ClassValue(node.name.value, tuple(fields), methods))
+
+    def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node.asynchronous is not None:
+            raise KernelError("STL002", "unsupported: async functions", node=node)
+        defaults = {}
+        params = node.params
+        for param in (*params.params, *params.kwonly_params):
+            if param.default is not None:
+                defaults[param.name.value] = self.eval(param.default)
+        if params.star_kwarg is not None:
+            raise KernelError("STL002", "unsupported: **kwargs parameters", node=params)
+        names = self.frames[-1].names if len(self.frames) > 1 else {}
+        value: Any = Closure(node, names, defaults)
+        for decorator in reversed(node.decorators):
+            value = self.decorate(self.eval(decorator.decorator), value, decorator)
+        if value is not None:
+            self.store(node.name.value, value)
+
+    def decorate(self, decorator: Any, func: Any, node: cst.Decorator) -> Any:
+        transparent = (Api("jax.jit"), Api("jax.custom_vjp"))
+        if decorator in transparent:
+            return Jitted(func)
+        if isinstance(decorator, Partial) and decorator.func in transparent:
+            return Jitted(func)
+        if isinstance(decorator, Scope):
+            return func
+        if isinstance(decorator, When):
+            if decorator.holds:
+                self.call_value(func, [], {}, node)
+            return None
+        if isinstance(decorator, Loop):
+            for i in decorator.indices:
+                self.call_value(func, [i], {}, node)
+            return None
+        raise KernelError(
+            "STL002", f"unsupported decorator ({kind(decorator)})", node=node.decorator
+        )
+
+    def eval_Lambda(self, node: cst.Lambda) -> Closure:
+        params = node.params
+        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
+            raise KernelError("STL002", "unsupported: *args in a lambda")
+        names = dict(self.frames[-1].names) if len(self.frames) > 1 else {}
+        defaults = {
+            p.name.value: self.eval(p.default) for p in params.params if p.default is not None
+        }
+        return Closure(node, names, defaults)
+
+    def call_closure(self, func: Closure, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if len(self.frames) > 40:
+            raise KernelError("STL002", "unsupported: functions nested too deeply")
+        params = func.node.params
+        positional = [p.name.value for p in params.params]
+        kwonly = [p.name.value for p in params.kwonly_params]
+        name = func.node.name.value if isinstance(func.node, cst.FunctionDef) else "lambda"
+        star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
+        if len(args) > len(positional) and star is None:
+            raise KernelError("STL002", f"{name}() takes {len(positional)} positional arguments")
+        names = dict(func.names)
+        bound = dict(zip(positional, args))
+        if star is not None:
+            bound[star] = tuple(args[len(positional) :])
+        for key, value in kwargs.items():
+            if key not in positional + kwonly or key in bound:
+                raise KernelError("STL002", f"{name}() got an unexpected argument `{key}`")
+            bound[key] = value
+        for param in positional + kwonly:
+            if param not in bound:
+                if param not in func.defaults:
+                    raise KernelError("STL002", f"{name}() is missing the argument `{param}`")
+                bound[param] = func.defaults[param]
+        names.update(bound)
+        self.frames.append(_Frame(names))
+        try:
+            if isinstance(func.node, cst.Lambda):
+                return self.eval(func.node.body)
+            self.exec_block(func.node.body)
+        except _Return as ret:
+            return ret.value
+        finally:
+            self.frames.pop()
+        return None
+
+    def call_value(self, func: Any, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if isinstance(func, Closure):
+            return self.call_closure(func, args, kwargs, node)
+        if isinstance(func, Partial):
+            merged = dict(func.kwargs)
+            merged.update(kwargs)
+            return self.call_value(func.func, [*func.args, *args], merged, node)
+        if isinstance(func, Jitted):
+            return self.call_value(func.func, args, kwargs, node)
+        if isinstance(func, Vmapped) and not _launches(func):
+            return self.vmap_function(func, args, kwargs, node)
+        if isinstance(func, (PallasCall, Vmapped)):
+            if kwargs:
+                raise KernelError("STL002", "unsupported: keyword arguments to a pallas_call")
+            return self.launcher.launch(func, args, node)
+        if isinstance(func, Api):
+            return self.call_api(func.name, args, kwargs, node)
+        if isinstance(func, Bound):
+            return self.call_bound(func, args, kwargs, node)
+        if isinstance(func, classes.ClassValue):
+            return func.make(args, kwargs)
+        if isinstance(func, classes.BoundMethod):
+            return self.call_value(func.func, [func.receiver, *args], kwargs, node)
+        if isinstance(func, Builtin):
+            return self.call_py(func.name, args, kwargs, node)
+        if isinstance(func, Dtype) and len(args) == 1:
+            return args[0]  # jnp.float32(x): values are real numbers whatever the dtype
+        if isinstance(func, Function):
+            return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
+        raise KernelError("STL002", f"unsupported call of {kind(func)}")
+
+    def vmap_function(self, func: Vmapped, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """``jax.vmap(f)(arrays)`` for a function ``f`` that launches a pallas_call:
+        ``f`` runs on the mapped views; its launches get the batch grid axis."""
+        if kwargs:
+            raise KernelError("STL002", "unsupported: keyword arguments to a vmapped function")
+        axes = (
+            func.in_axes if isinstance(func.in_axes, (tuple, list)) else [func.in_axes] * len(args)
+        )
+        if func.out_axes != 0 or len(axes) != len(args):
+            raise KernelError("STL002", "unsupported: vmap of a function with these axes")
+        views = []
+        for arg, axis in zip(args, axes):
+            if axis is None:
+                views.append(arg)
+            elif isinstance(arg, (Array, Mapped)):
+                views.append(Mapped(arg, axis % len(arg.shape)))
+            else:
+                raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
+        return self.call_value(func.func, views, {}, node)
+
+    def eval_Call(self, node: cst.Call) -> Any:
+        func = self.eval(node.func)
+        args: list = []
+        kwargs: dict[str, Any] = {}
+        for arg in node.args:
+            value = self.eval(arg.value)
+            if arg.star == "*":
+                if not isinstance(value, (tuple, list)):
+                    raise KernelError("STL002", "unsupported: * of a non-sequence", node=arg)
+                args.extend(value)
+            elif arg.star:
+                raise KernelError("STL002", "unsupported: ** in a call", node=arg)
+            elif arg.keyword is not None:
+                kwargs[arg.keyword.value] = value
+            else:
+                args.append(value)
+        try:
+            return self.call_value(func, args, kwargs, node)
+        except (IndexError, TypeError, ValueError, KeyError, AttributeError) as error:
+            # a call with arguments of a form this model does not know
+            raise KernelError(
+                "STL002", f"unsupported: this call cannot be followed ({error})", node=node
+            ) from None
+
+    # ------------------------------------------------------------ statements
+
+    def exec_Raise(self, node: cst.Raise) -> None:
+        if self.in_kernel:
+            raise KernelError("STL002", "unsupported: `raise` in a kernel")
+        raise Precondition(self.span(node))
+
+    def exec_Assert(self, node: cst.Assert) -> None:
+        if not self.truth(self.eval(node.test), node.test):
+            if self.in_kernel:
+                raise KernelError("STL002", "unsupported: a failing assert in a kernel")
+            raise Precondition(self.span(node))
+
+    def exec_Del(self, node: cst.Del) -> None:
+        pass  # `del unused_argument`
+
+    def exec_small(self, node: cst.BaseSmallStatement) -> None:
+        saved = self.statement
+        self.statement = self.span(node)  # where a write to a ref happens
+        try:
+            super().exec_small(node)
+        finally:
+            self.statement = saved
+
+    def assign_target(
+        self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
+    ) -> None:
+        if isinstance(target, cst.Subscript):
+            base = self.eval(target.value)
+            if not isinstance(base, Ref):
+                raise KernelError("STL002", f"unsupported: item assignment to {kind(base)}")
+            index = self.index_of(target)
+            self.launcher.write(base, index, value, None, self.statement or self.span(target))
+            return
+        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, list):
+            value = tuple(value)
+        super().assign_target(target, value, value_node)
+
+    # ---------------------------------------------------------- expressions
+
+    def eval_List(self, node: cst.List) -> list:
+        out: list = []
+        for element in node.elements:
+            value = self.eval(element.value)
+            if isinstance(element, cst.StarredElement):
+                out.extend(value)
+            else:
+                out.append(value)
+        return out
+
+    def eval_Ellipsis(self, node: cst.Ellipsis) -> Any:
+        return Ellipsis
+
+    def eval_Dict(self, node: cst.Dict) -> Any:
+        raise KernelError("STL002", "unsupported: dict literals")
+
+    def eval_Tuple(self, node: cst.Tuple) -> tuple:
+        out: list = []
+        for element in node.elements:
+            value = self.eval(element.value)
+            if isinstance(element, cst.StarredElement):
+                out.extend(value)
+            else:
+                out.append(value)
+        return tuple(out)
+
+    def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
+        value = self.eval(node.expression)
+        if isinstance(value, (Block, Iota)):
+            if isinstance(node.operator, cst.Minus):
+                if isinstance(value, Iota):
+                    return Iota(value.shape, tuple(-c for c in value.coeffs), -value.const)
+                return blocks.unary("neg", value)
+            if isinstance(node.operator, cst.BitInvert) and isinstance(value, Block):
+                return not_mask(value)
+            if isinstance(node.operator, cst.Plus):
+                return value
+            raise KernelError("STL002", "unsupported unary operator on a block")
+        if isinstance(node.operator, cst.Not):
+            return not self.truth(value, node)
+        if isinstance(node.operator, cst.Minus) and is_number(value):
+            return -value
+        return super().eval_UnaryOperation(node)
+
+    def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
+        name = type(node.operator).__name__
+        left, right = self.eval(node.left), self.eval(node.right)
+        if name == "MatrixMultiply":
+            return blocks.dot(as_block(left), as_block(right))
+        bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
+        if name in bitwise:
+            if isinstance(left, bool) and isinstance(right, bool):
+                return {"&": left and right, "|": left or right, "^": left != right}[bitwise[name]]
+            return blocks.binary(bitwise[name], as_block(left), as_block(right))
+        return super().eval_BinaryOperation(node)
+
+    def binary(self, op: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Iota) or isinstance(right, Iota):
+            return iota_binary(op, left, right)
+        if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
+            if op == "**" and right == 2:
+                block = as_block(left)
+                return blocks.binary("*", block, block)
+            if op not in ("+", "-", "*", "/", "maximum", "minimum"):
+                raise KernelError("STL002", f"unsupported operator `{op}` on data blocks")
+            return blocks.binary(op, as_block(left), as_block(right))
+        if isinstance(left, (tuple, list)) and isinstance(right, (tuple, list)) and op == "+":
+            return type(left)([*left, *right])
+        if op in ("maximum", "minimum"):
+            a, b = left, right
+            return max(a, b) if op == "maximum" else min(a, b)
+        if is_number(left) and is_number(right):
+            if op == "/" and isinstance(left, float) or isinstance(right, float):
+                if op == "/" and right == 0:
+                    raise KernelError("STL002", "division by zero")
+        return super().binary(op, left, right)
+
+    def eval_Comparison(self, node: cst.Comparison) -> Any:
+        left = self.eval(node.left)
+        result: Any = True
+        for target in node.comparisons:
+            right = self.eval(target.comparator)
+            holds = self.compare_values(type(target.operator).__name__, left, right, node)
+            if isinstance(holds, Block):
+                if len(node.comparisons) != 1:
+                    raise KernelError("STL002", "unsupported: chained comparison of blocks")
+                return holds
+            if not holds:
+                return False
+            left = right
+        return result
+
+    def compare_values(self, op: str, left: Any, right: Any, node: cst.CSTNode) -> Any:
+        if op in ("Is", "IsNot"):
+            same = left is right or (left is None and right is None)
+            return same if op == "Is" else not same
+        if op in ("In", "NotIn"):
+            if not isinstance(right, (tuple, list)):
+                raise KernelError("STL002", "unsupported: `in` of a non-sequence")
+            found = any(_equal(left, item) for item in right)
+            return found if op == "In" else not found
+        symbols = {
+            "LessThan": "<",
+            "LessThanEqual": "<=",
+            "GreaterThan": ">",
+            "GreaterThanEqual": ">=",
+            "Equal": "==",
+            "NotEqual": "!=",
+        }
+        if op not in symbols:
+            raise KernelError("STL002", "unsupported comparison operator")
+        symbol = symbols[op]
+        if isinstance(left, Iota) or isinstance(right, Iota):
+            return iota_compare(symbol, left, right)
+        scalar = _symbolic_scalar(left, right)
+        if scalar is not None and symbol in ("==", "!="):
+            name, value = scalar
+            if (name, value) not in self.assumed:
+                raise ScalarTest(name, value)
+            equal = self.assumed[(name, value)]
+            return equal if symbol == "==" else not equal
+        if isinstance(left, Block) or isinstance(right, Block):
+            raise KernelError(
+                "STL002",
+                "unsupported: a comparison of data (only index vectors make masks)",
+            )
+        if symbol in ("==", "!="):
+            same = _equal(left, right)
+            return same if symbol == "==" else not same
+        if not (is_number(left) and is_number(right)):
+            raise KernelError("STL002", f"unsupported comparison of {kind(left)} and {kind(right)}")
+        return {
+            "<": left < right,
+            "<=": left <= right,
+            ">": left > right,
+            ">=": left >= right,
+        }[symbol]
+
+    def truth(self, value: Any, node: cst.CSTNode) -> bool:
+        if value is None:
+            return False
+        if isinstance(value, (tuple, list)):
+            return bool(value)
+        if isinstance(value, (Block, Iota)):
+            raise KernelError("STL002", "unsupported: the truth value of a block")
+        if isinstance(value, (Dtype, Ref, Array, Output)):
+            return True
+        return super().truth(value, node)
+
+    def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Any:
+        left = self.eval(node.left)
+        if isinstance(node.operator, cst.And):
+            return self.eval(node.right) if self.truth(left, node.left) else left
+        return left if self.truth(left, node.left) else self.eval(node.right)
+
+    def eval_Attribute(self, node: cst.Attribute) -> Any:
+        base = self.eval(node.value)
+        attr = node.attr.value
+        if isinstance(base, Module):
+            if base.name in IMPORTS.values() or base.name in CONSTANTS:
+                value = self._member(base.name, attr)
+                if isinstance(value, Poison):
+                    raise KernelError("STL002", f"unsupported: {value.reason}")
+                return value
+            return super().eval_Attribute(node)
+        return self.attribute(base, attr)
+
+    def attribute(self, base: Any, attr: str) -> Any:
+        if isinstance(base, classes.Instance):
+            value = base.get(attr)
+            if value is not classes.MISSING:
+                return value
+            kind_, func = base.cls.methods.get(attr, ("", None))
+            if kind_ == "property":
+                return self.call_value(func, [base], {}, None)  # type: ignore[arg-type]
+            if func is not None:
+                return classes.BoundMethod(func, base.cls if kind_ == "classmethod" else base)
+        if isinstance(base, classes.ClassValue):
+            kind_, func = base.methods.get(attr, ("", None))
+            if kind_ == "classmethod":
+                return classes.BoundMethod(func, base)
+            defaults = dict(base.fields)
+            if attr in defaults and defaults[attr] is not classes.MISSING:
+                return defaults[attr]
+        if attr == "shape":
+            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum, Mapped)):
+                return tuple(base.shape)
+            if isinstance(base, Ref):
+                return base.shape
+        if attr == "dtype":
+            if isinstance(base, (Array, ShapeDtype, Output, Mapped)):
+                return base.dtype
+            if isinstance(base, (Ref, Block)):
+                return Dtype("float32")
+        if attr == "ndim" and isinstance(base, (Array, Output, Block, Ref)):
+            return len(base.shape)
+        if attr == "size" and isinstance(base, (Array, Output, Block, Ref)):
+            return int(np.prod(base.shape))
+        if attr == "T" and isinstance(base, Block):
+            return blocks.transpose(base)
+        if attr == "at" and isinstance(base, Ref):
+            return At(base)
+        if attr == "itemsize" and isinstance(base, Dtype):
+            return 2 if "16" in base.name else 1 if "8" in base.name else 4
+        methods = {
+            Block: {"astype", "sum", "max", "min", "mean", "reshape", "T"},
+            blocks.LaneSum: {"astype", "sum", "max"},
+            Iota: {"astype"},
+            Array: {"reshape", "astype"},
+            list: {"append", "extend"},
+            Ref: {"astype"},
+        }
+        for cls, names in methods.items():
+            if isinstance(base, cls) and attr in names:
+                return Bound(base, attr)
+        raise KernelError("STL002", f"unsupported attribute `.{attr}` of {kind(base)}")
+
+    def eval_Subscript(self, node: cst.Subscript) -> Any:
+        base = self.eval(node.value)
+        if isinstance(base, At):
+            return RefView(base.ref, self.index_of(node))
+        if isinstance(base, Ref):
+            return self.launcher.read(base, self.index_of(node), self.span(node))
+        if isinstance(base, (Block, Iota)):
+            return self.launcher.slice_value(base, self.index_of(node))
+        if isinstance(base, (tuple, list)):
+            index = self.index_of(node)
+            if len(index) != 1:
+                raise KernelError("STL002", "unsupported: a multi-dimensional index of a sequence")
+            (item,) = index
+            if isinstance(item, slice):
+                return base[item]
+            if not isinstance(item, int):
+                raise KernelError(
+                    "STL002", f"a sequence index must be an integer, not {kind(item)}"
+                )
+            try:
+                return base[item]
+            except IndexError:
+                raise KernelError("STL002", f"index {item} out of range") from None
+        raise KernelError("STL002", f"unsupported subscript of {kind(base)}")
+
+    def index_of(self, node: cst.Subscript) -> tuple:
+        out: list = []
+        for element in node.slice:
+            part = element.slice
+            if isinstance(part, cst.Slice):
+                if part.step is not None:
+                    raise KernelError("STL002", "unsupported: a slice with a step")
+                lo = None if part.lower is None else self.eval(part.lower)
+                hi = None if part.upper is None else self.eval(part.upper)
+                out.append(slice(lo, hi))
+            else:
+                value = self.eval(part.value)  # type: ignore[union-attr]
+                if isinstance(value, tuple) and len(node.slice) == 1:
+                    out.extend(value)
+                else:
+                    out.append(value)
+        return tuple(out)
+
+    # ---------------------------------------------------------------- calls
+
+    def call_py(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        if name == "len":
+            (value,) = args
+            if isinstance(value, (tuple, list)):
+                return len(value)
+            if isinstance(value, (Array, Block, Ref, Output)):
+                return value.shape[0]
+            raise KernelError("STL002", f"unsupported: len() of {kind(value)}")
+        if name == "slice":
+            return slice(*args)
+        if name in ("tuple", "list"):
+            (value,) = args if args else ((),)
+            if not isinstance(value, (tuple, list, range)):
+                raise KernelError("STL002", f"unsupported: {name}() of {kind(value)}")
+            return tuple(value) if name == "tuple" else list(value)
+        if name in ("ValueError", "TypeError", "NotImplementedError", "AssertionError"):
+            return None
+        if name == "isinstance":
+            raise KernelError("STL002", "unsupported: isinstance()")
+        if name == "float" and args and isinstance(args[0], SpecText):
+            return super().call_builtin(name, args, {}, node)  # type: ignore[arg-type]
+        if name in ("min", "max") and len(args) == 1 and isinstance(args[0], (tuple, list)):
+            return min(args[0]) if name == "min" else max(args[0])
+        if kwargs:
+            raise KernelError("STL002", f"unsupported: keyword arguments to {name}()")
+        return super().call_builtin(name, args, {}, node)  # type: ignore[arg-type]
+
+    def call_bound(self, method: Bound, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        receiver, name = method.receiver, method.name
+        if name == "astype":
+            return receiver
+        if name == "append":
+            receiver.append(args[0])
+            return None
+        if name == "extend":
+            receiver.extend(args[0])
+            return None
+        if name in ("sum", "max", "min", "mean"):
+            return self.reduction(name, [receiver, *args], kwargs)
+        if name == "reshape":
+            shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else tuple(args)
+            if tuple(shape) == tuple(receiver.shape):
+                return receiver
+            raise KernelError("STL002", "unsupported: a reshape that changes the shape")
+        raise KernelError("STL002", f"unsupported method .{name}()")
+
+
+def _launches(func: Any) -> bool:
+    """Whether calling ``func`` launches a pallas_call directly (through vmaps)."""
+    while isinstance(func, (Vmapped, Jitted)):
+        func = func.func
+    return isinstance(func, PallasCall)
+
+
+def _symbolic_scalar(left: Any, right: Any) -> tuple[str, Any] | None:
+    """``(name, number)`` when one side is a symbolic scalar input, the other a number."""
+    for a, b in ((left, right), (right, left)):
+        if isinstance(a, Block) and not a.shape and is_number(b):
+            (cell,) = a.cells
+            if isinstance(cell, Load) and not cell.dims:
+                return cell.tensor, b
+    return None
+
+
+def _equal(a: Any, b: Any) -> bool:
+    if isinstance(a, (Block, Iota)) or isinstance(b, (Block, Iota)):
+        raise KernelError("STL002", "unsupported: == between blocks (use a mask)")
+    return bool(a == b)
+
+
+def _names_bound(stmt: cst.CSTNode) -> list[str]:
+    from ...interpreter.loops import target_names
+
+    if isinstance(stmt, cst.SimpleStatementLine):
+        out = []
+        for small in stmt.body:
+            if isinstance(small, cst.Assign):
+                for t in small.targets:
+                    out += target_names(t.target)
+            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+                out += target_names(small.target)
+            elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
+                small.names, cst.ImportStar
+            ):
+                for alias in small.names:
+                    if alias.asname is not None:
+                        out.append(alias.asname.name.value)  # type: ignore[union-attr]
+                    else:
+                        out.append(_dotted(alias.name).split(".")[0])
+        return out
+    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
+        return [stmt.name.value]
+    return []
+
+
+def _dotted(node: cst.BaseExpression) -> str:
+    if isinstance(node, cst.Name):
+        return node.value
+    if isinstance(node, cst.Attribute):
+        return f"{_dotted(node.value)}.{node.attr.value}"
+    return ""
