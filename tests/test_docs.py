@@ -114,7 +114,8 @@ def test_demo_says_where_the_full_report_went(tmp_path: Path) -> None:
     _stub(
         root / ".venv" / "bin" / "stile-static",
         f'echo "a.py:1:1: STL031 wrong"; echo "{summary}"\n'
-        'case "$*" in "check fixtures/"|*scaled_twice*) exit 1;; *) exit 0;; esac\n',
+        'case "$*" in "check fixtures/"|*scaled_twice*|*other_zero*|*no_correction*) exit 1;;'
+        " *) exit 0;; esac\n",
     )
     demo = subprocess.run([str(root / "tools" / "demo")], cwd=root, capture_output=True, text=True)
     assert demo.returncode == 0, demo.stdout + demo.stderr
