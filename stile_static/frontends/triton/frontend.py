@@ -34,7 +34,12 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from .host import SpecScalar, Tensor, symbolic_strides
-from .interp import TritonInterpreter, _CaseRejected
+from .interp import (
+    VALUE_PRESERVING_DECORATORS,
+    TritonInterpreter,
+    _CaseRejected,
+    decorator_name,
+)
 from .ints import Stride
 
 
@@ -106,12 +111,26 @@ class _WrapperCheck:
     def run(self) -> None:
         function = self.interp.frames[0].names.get(self.node.name.value)
         if not isinstance(function, Function):
+            # a module-level definition fails quietly until used: say why here
+            unknown = [
+                d
+                for d in self.node.decorators
+                if decorator_name(d.decorator) not in VALUE_PRESERVING_DECORATORS
+            ]
+            where = unknown[0] if unknown else self.node.name
+            what = "a decorator the analyzer does not know" if unknown else "its definition"
             self.diag(
                 Diagnostic(
                     self.path,
-                    self.interp.span(self.node.name),
+                    self.interp.span(where),
                     "STL002",
-                    "unsupported: the annotated wrapper cannot be followed (a decorator?)",
+                    f"unsupported: the annotated wrapper cannot be followed ({what})",
+                    help=(
+                        "decorators known to preserve values: "
+                        + ", ".join(f"@{n}" for n in sorted(VALUE_PRESERVING_DECORATORS))
+                        if unknown
+                        else None
+                    ),
                 )
             )
             return

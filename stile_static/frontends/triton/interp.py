@@ -242,10 +242,12 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             )
         value: Any = Function(node, defaults)
         for decorator in reversed(node.decorators):
+            if decorator_name(decorator.decorator) in VALUE_PRESERVING_DECORATORS:
+                continue
             try:
                 applied = self.eval(decorator.decorator)
             except (KernelError, Poisoned):
-                applied = None  # an unknown decorator (a library's, `torch.no_grad()`)
+                applied = None  # a decorator the analyzer does not know
             value = self.decorate(applied, value, decorator)
         self.store(node.name.value, value)
 
@@ -265,10 +267,15 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             return Poison(
                 f"the decorator at line {self.span(node).line} of a kernel is not followed"
             )
-        # Other decorators of host functions (`@torch.no_grad()`, `@staticmethod`, a
-        # library's `@ensure_contiguous`) are taken not to change values: the
-        # function's own body is what its annotation describes.
-        return value
+        # Any other decorator may replace the function (swap its arguments, copy
+        # its outputs): taking it to change nothing could verify what does not run.
+        raise KernelError(
+            "STL002",
+            "unsupported decorator: the analyzer does not know what it does to the function",
+            help="known to preserve values: "
+            + ", ".join(f"@{name}" for name in sorted(VALUE_PRESERVING_DECORATORS)),
+            node=node,
+        )
 
     def call_function(self, func: Function, args: list, kwargs: dict, node: cst.Call) -> Any:
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
@@ -927,3 +934,32 @@ def _is_store(node: cst.CSTNode) -> bool:
 
 def _code(node: cst.CSTNode) -> str:
     return cst.Module([]).code_for_node(node)
+
+
+# Host decorators that return a function computing the same values (gradient
+# modes, caching, static methods); written as in the source, with or without `()`.
+VALUE_PRESERVING_DECORATORS = frozenset(
+    {
+        "torch.no_grad",
+        "torch.inference_mode",
+        "torch.enable_grad",
+        "torch.compiler.disable",
+        "staticmethod",
+        "functools.cache",
+        "functools.lru_cache",
+    }
+)
+
+
+def decorator_name(node: cst.BaseExpression) -> str:
+    """``torch.no_grad`` for ``@torch.no_grad()`` or ``@torch.no_grad``; else ""."""
+    if isinstance(node, cst.Call):
+        node = node.func
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return ""
+    parts.append(node.value)
+    return ".".join(reversed(parts))
