@@ -48,6 +48,9 @@ CODES: dict[str, CodeInfo] = {
     "STL004": CodeInfo(
         "python-error", "Python raises an exception here (TypeError, ZeroDivisionError, ...)"
     ),
+    "STL005": CodeInfo(
+        "compile-error", "the real compiler refuses the kernel (an axis, a shape or a value)"
+    ),
     "STL010": CodeInfo(
         "dim-mismatch", "operands of a binary operation have different dims or dim order"
     ),

@@ -154,6 +154,54 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL005": RuleDoc(
+        why=(
+            "Triton and JAX check a kernel when they compile it: a `program_id` axis outside 0..2, "
+            "an `arange` whose size is not a power of two, a `dot` below the hardware's minimum "
+            "shape. Such a kernel never runs, whatever the analyzer could prove about the values "
+            "it would compute, so it is an error at the expression the compiler rejects."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(3) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=100
+            def double(x, y):
+                n = x.shape[0]
+                double_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=100
+            def double(x, y):
+                n = x.shape[0]
+                double_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)
+                return y
+            """
+        ),
+    ),
     "STL010": RuleDoc(
         why=(
             "NumPy broadcasts or silently transposes operands whose shapes happen to fit: an `M "

@@ -96,12 +96,15 @@ def descriptor_call(
 
 
 def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
-    if name == "program_id":
+    if name in ("program_id", "num_programs"):
         axis = _int(interp, _arg(args, kwargs, 0, "axis"))
-        return interp.program[axis]
-    if name == "num_programs":
-        axis = _int(interp, _arg(args, kwargs, 0, "axis"))
-        return interp.grid[axis]
+        if axis not in (0, 1, 2):
+            raise KernelError(
+                "STL005",
+                f"tl.{name}(axis={axis}): Triton's grid has the axes 0, 1 and 2",
+                help="use an axis 0, 1 or 2, or fold further axes into one with // and %",
+            )
+        return (interp.program if name == "program_id" else interp.grid)[axis]
     if name == "arange":
         start, stop = _int(interp, args[0]), _int(interp, _arg(args, kwargs, 1, "end"))
         return I.arange(start, stop)
