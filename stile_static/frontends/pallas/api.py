@@ -15,6 +15,7 @@ from ...core.errors import KernelError
 from ...interpreter.values import Function, Module
 from ...ir.terms import Unary
 from . import blocks, classes
+from .axes import axis_index
 from .blocks import Block, Undef
 from .values import (
     BlockSpec,
@@ -233,7 +234,10 @@ class PallasApi:
             if isinstance(axis, (tuple, list))
             else [axis]
         )
-        axes = sorted((a % block.ndim for a in axes), reverse=True)
+        indices = [axis_index(a, block.ndim, f"jnp.{name} of a block") for a in axes]
+        if len(set(indices)) != len(indices):
+            raise KernelError("STL005", f"jnp.{name}: an axis is given twice ({axes})")
+        axes = sorted(indices, reverse=True)
         op = "sum" if name == "mean" else REDUCTIONS[name]
         count = 1
         for a in axes:

@@ -33,6 +33,7 @@ from .api import (
     When,
     is_number,
 )
+from .axes import axis_index
 from .blocks import Block
 from .indices import iota_binary, iota_compare, not_mask
 from .values import (
@@ -352,7 +353,7 @@ class PallasInterpreter(PallasApi, Interpreter):
             if axis is None:
                 views.append(arg)
             elif isinstance(arg, (Array, Mapped)):
-                views.append(Mapped(arg, axis % len(arg.shape)))
+                views.append(Mapped(arg, axis_index(axis, len(arg.shape), "jax.vmap's in_axes")))
             else:
                 raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
         return self.call_value(func.func, views, {}, node)
@@ -565,7 +566,14 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(value, (tuple, list)):
             return bool(value)
         if isinstance(value, (Block, Iota)):
-            raise KernelError("STL002", "unsupported: the truth value of a block")
+            raise KernelError(
+                "STL005",
+                f"Python control flow on {kind(value)}: JAX cannot take the truth value of a "
+                "traced array",
+                notes=("JAX raises a TracerBoolConversionError when it traces the kernel",),
+                help="use jnp.where for values, pl.when for statements, lax.fori_loop for loops",
+                node=node,
+            )
         if isinstance(value, (Dtype, Ref, Array, Output)):
             return True
         return super().truth(value, node)
