@@ -37,9 +37,11 @@ from .values import (
     Ref,
     Scratch,
     ShapeDtype,
+    Traced,
     Vmapped,
     as_block,
     kind,
+    untraced,
 )
 
 if TYPE_CHECKING:
@@ -70,7 +72,8 @@ class UserMap:
     def apply(self, interp: PallasInterpreter, ids: tuple[int, ...]) -> tuple[int, ...]:
         saved = interp.in_kernel
         try:
-            result = interp.call_value(self.func, list(ids), {}, None)  # type: ignore[arg-type]
+            args = [Traced(i, f"the index map's argument {k}") for k, i in enumerate(ids)]
+            result = interp.call_value(self.func, args, {}, None)  # type: ignore[arg-type]
         except KernelError as error:
             if error.node is None:
                 error.node = self.span
@@ -88,7 +91,7 @@ class UserMap:
                 node=self.span,
             )
         out = []
-        for r in result:
+        for r in map(untraced, result):
             if isinstance(r, bool) or not isinstance(r, int):
                 raise KernelError(
                     "STL002", f"the index map returns {kind(r)}, not an integer", node=self.span
@@ -494,6 +497,9 @@ def _normalize(
     sizes: list[int | None] = []
     for k, (item, n) in enumerate(zip(items, shape)):
         if isinstance(item, slice):
+            for bound in (item.start, item.stop):
+                if isinstance(bound, Traced):
+                    raise bound.static_error("a slice bound of a ref (use pl.ds(start, size))")
             lo = 0 if item.start is None else item.start
             hi = n if item.stop is None else item.stop
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)):
@@ -507,6 +513,15 @@ def _normalize(
             start, size = _iota_slice(item, k, len(iotas) == len(items))
             starts.append(start)
             sizes.append(size)
+        elif isinstance(item, Traced) and isinstance(item.value, int):
+            # a traced index: JAX does not wrap it, and clamps one out of range
+            if not 0 <= item.value < n:
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: a traced index {item.value} outside 0..{n - 1} of a ref",
+                )
+            starts.append(item.value)
+            sizes.append(None)
         elif isinstance(item, int) and not isinstance(item, bool):
             starts.append(item if item >= 0 else n + item)
             sizes.append(None)
