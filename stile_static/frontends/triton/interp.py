@@ -117,6 +117,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.positive: set[str] = set()  # scalar inputs assumed > 0
         self.swapped_loads: dict[int, tuple] = {}
         self.scratch: list[Scratch] = []  # this program's stores into scratch tensors
+        # where each STL002 was found, repeats included: a case that hits one stops
+        self.unfollowed: list[Span] = []
 
     # ------------------------------------------------------------ module
 
@@ -133,6 +135,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if self.lenient:
             self._reason = error.message
             return
+        if error.code == "STL002":
+            node = error.node if isinstance(error.node, cst.CSTNode) else fallback
+            self.unfollowed.append(error.node if isinstance(error.node, Span) else self.span(node))
         super().report(error, fallback)
 
     def exec_Try(self, node: cst.Try) -> None:
