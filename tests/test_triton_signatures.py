@@ -110,12 +110,12 @@ def test_keywords_in_the_real_apis_names_are_followed() -> None:
 
 
 def test_an_unknown_keyword_is_pythons_type_error_at_the_argument() -> None:
-    body = "x = tl.load(x_ptr + offs, mask=mask, padding=0)\n    tl.store(out_ptr + offs, x, mask=mask)"
+    body = "x = tl.load(x_ptr + offs, mask=mask, padding=0)\n    tl.store(out_ptr + offs, x)"
     assert at(found(body), "STL004") == [(BODY_LINE, 42)]
 
 
 def test_a_missing_dtype_of_tl_zeros_is_a_type_error() -> None:
-    body = "x = tl.load(x_ptr + offs, mask=mask) + tl.zeros((BLOCK,))\n    tl.store(out_ptr + offs, x, mask=mask)"
+    body = "x = tl.load(x_ptr + offs) + tl.zeros((BLOCK,))\n    tl.store(out_ptr + offs, x)"
     assert [line for line, _ in at(found(body), "STL004")] == [BODY_LINE]
 
 
@@ -191,11 +191,7 @@ def test_a_non_constexpr_global_is_refused_and_a_constexpr_one_is_read() -> None
 
 
 def test_dot_below_the_backends_minimum_is_refused() -> None:
-    body = (
-        "a = tl.zeros((16, {k}), dtype=tl.float32)\n"
-        "    c = tl.dot(a, tl.trans(a))\n"
-        "    " + COPY
-    )
+    body = "a = tl.zeros((16, {k}), dtype=tl.float32)\n    c = tl.dot(a, tl.trans(a))\n    " + COPY
     assert [line for line, _ in at(found(body.format(k=2)), "STL005")] == [BODY_LINE + 1]
     assert [line for line, _ in at(found(body.format(k=8)), "STL002")] == [BODY_LINE + 1]
     assert found(body.format(k=16)) == []
