@@ -212,6 +212,10 @@ class PallasFrontEnd(FrontEnd):
         except RecursionError:
             interp.report(KernelError("STL002", "the wrapper nests too deeply to follow"), node)
             return _Run(empty, interp.diagnostics)
+        refused = [d for d in interp.diagnostics if d.code == "STL005"]
+        if refused:
+            # JAX refuses the program: nothing it would compute is meaningful
+            return _Run(empty, refused)
         facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
         for spec in config.specs:
             target = _Target(

@@ -33,6 +33,7 @@ from ...spec.annotations import (
 )
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
+from .cells import Memory
 from .host import SpecScalar, Tensor, symbolic_strides
 from .interp import (
     VALUE_PRESERVING_DECORATORS,
@@ -41,6 +42,7 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
+from .memory import stored_in
 
 
 class TritonFrontEnd(FrontEnd):
@@ -210,6 +212,7 @@ class _WrapperCheck:
         except Poisoned:
             return
         results: dict[str, Result] = {}
+        bound: dict[str, Tensor] = {}
         for name, (target, spec) in specs.items():
             tensor = self.bind_target(name, returned, args, target)
             if tensor is None:
@@ -227,11 +230,12 @@ class _WrapperCheck:
                 return
             tensor.dims = spec.out_dims
             tensor.target = name
+            bound[name] = tensor
             results[name] = Result(name, target.span, spec, target.text, target.span)
         input_infos = list(config.inputs)
         variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
         for variant in range(variants):
-            interp.stored = []
+            interp.memory = Memory()
             interp.store_failed = False
             described = []
             complete = True
@@ -243,6 +247,12 @@ class _WrapperCheck:
                     complete = False
                 except Poisoned:
                     complete = False
+            interp.stored = []
+            for name, tensor in bound.items():
+                stored, undefined = stored_in(interp.memory, tensor, name)
+                interp.stored.extend(stored)
+                for error in undefined:
+                    interp.report(error, self.node)
             run_results = {
                 name: replace(r, complete=complete and not interp.store_failed)
                 for name, r in results.items()

@@ -26,6 +26,7 @@ from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import ints as I
+from .cells import Memory
 from .host import (
     BoundMethod,
     Closure,
@@ -115,7 +116,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.store_failed = False
         self.positive: set[str] = set()  # scalar inputs assumed > 0
         self.swapped_loads: dict[int, tuple] = {}
-        self.scratch: list[Scratch] = []  # this program's stores into scratch tensors
+        self.scratch: list[Scratch] = []  # this program's stores read back by pointer
+        self.memory = Memory()  # what every store of the case's launches left where
         self.constexpr_globals = constexpr_globals(self.module)
 
     # ------------------------------------------------------------ module
