@@ -271,6 +271,10 @@ class PallasFrontEnd(FrontEnd):
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
+        refused = [d for d in interp.diagnostics if d.code == "STL005"]
+        if refused:
+            # JAX refuses the program: nothing it would compute is meaningful
+            return _Run(empty, refused)
         if any(d.code == "STL002" for d in interp.diagnostics):
             return _Run(empty, interp.diagnostics)  # what the wrapper returns is not known
         facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)

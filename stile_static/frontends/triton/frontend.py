@@ -35,6 +35,7 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, nothing_checked, unfollowed, with_not_checked
+from .cells import Memory
 from .host import SpecScalar, Tensor, symbolic_strides
 from .interp import (
     VALUE_PRESERVING_DECORATORS,
@@ -43,6 +44,7 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
+from .memory import stored_in
 
 
 class TritonFrontEnd(FrontEnd):
@@ -242,6 +244,7 @@ class _WrapperCheck:
         if self.unfollowed_since(mark):
             return  # the wrapper was not followed: what it launched is not known
         results: dict[str, Result] = {}
+        bound: dict[str, Tensor] = {}
         for name, (target, spec) in specs.items():
             tensor = self.bind_target(name, returned, args, target)
             if tensor is None:
@@ -259,12 +262,13 @@ class _WrapperCheck:
                 return
             tensor.dims = spec.out_dims
             tensor.target = name
+            bound[name] = tensor
             results[name] = Result(name, target.span, spec, target.text, target.span)
         input_infos = list(config.inputs)
         variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
         for variant in range(variants):
             start = len(interp.unfollowed)
-            interp.stored = []
+            interp.memory = Memory()
             interp.store_failed = False
             described = []
             complete = True
@@ -276,15 +280,21 @@ class _WrapperCheck:
                     complete = False
                 except Poisoned:
                     complete = False
-            run_results = {
-                name: replace(r, complete=complete and not interp.store_failed)
-                for name, r in results.items()
-            }
             full_label = ", ".join([label] + [d for d in described if d])
             if self.unfollowed_since(start):
                 # no verdict from a model that was not followed: this run is not checked
                 self.stop_at(start, full_label)
                 continue
+            interp.stored = []
+            for name, tensor in bound.items():
+                stored, undefined = stored_in(interp.memory, tensor, name)
+                interp.stored.extend(stored)
+                for error in undefined:
+                    interp.report(error, self.node)
+            run_results = {
+                name: replace(r, complete=complete and not interp.store_failed)
+                for name, r in results.items()
+            }
             self.analysis.facts.append(self.facts(sizes, input_infos, run_results, full_label))
 
     def bind_target(
@@ -327,8 +337,8 @@ class _WrapperCheck:
         match = re.fullmatch(r"(\w+)\.stride\((-?\d+)\)\s*==\s*1", text)
         if match and isinstance(args.get(match.group(1)), Tensor):
             tensor = args[match.group(1)]
-            k = int(match.group(2)) % max(len(tensor.sizes), 1)
-            if k == len(tensor.sizes) - 1:
+            k, n = int(match.group(2)), len(tensor.sizes)
+            if n and k in (-1, n - 1):
                 return True  # the unit stride of the last dim is assumed anyway
         match = re.fullmatch(r"(\w+)\.is_contiguous\(\)", text)
         if match and isinstance(args.get(match.group(1)), Tensor):
