@@ -300,8 +300,8 @@ class _WrapperCheck:
         match = re.fullmatch(r"(\w+)\.stride\((-?\d+)\)\s*==\s*1", text)
         if match and isinstance(args.get(match.group(1)), Tensor):
             tensor = args[match.group(1)]
-            k = int(match.group(2)) % max(len(tensor.sizes), 1)
-            if k == len(tensor.sizes) - 1:
+            k, n = int(match.group(2)), len(tensor.sizes)
+            if n and k in (-1, n - 1):
                 return True  # the unit stride of the last dim is assumed anyway
         match = re.fullmatch(r"(\w+)\.is_contiguous\(\)", text)
         if match and isinstance(args.get(match.group(1)), Tensor):

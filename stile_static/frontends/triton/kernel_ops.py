@@ -109,10 +109,12 @@ class KernelOps:
             return blocks.lower(fn, t)
         raise KernelError("STL002", f"unsupported: tl.{fn} is not in the term language")
 
-    def call_tl(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+    def call_tl(
+        self, name: str, args: list, kwargs: dict, node: cst.Call, receiver: bool = False
+    ) -> Any:
         from . import tl_calls
 
-        return tl_calls.call(self, name, args, kwargs, node)
+        return tl_calls.call(self, name, args, kwargs, node, receiver)
 
     # ------------------------------------------------------------ memory
 
