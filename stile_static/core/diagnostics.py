@@ -104,6 +104,10 @@ CODES: dict[str, CodeInfo] = {
         "a case violates the wrapper's `assert` or `if ... raise`; it is reported and not checked",
         severity="warning",
     ),
+    "STL047": CodeInfo(
+        "race",
+        "a load of an element that another program of the same launch stores",
+    ),
     "STL050": CodeInfo("cross-check", "the NumPy cross-check disagrees with the spec"),
     "STL060": CodeInfo(
         "unused-suppression", "a `# stile: ignore` comment silences nothing on its line"

@@ -999,6 +999,67 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL047": RuleDoc(
+        why=(
+            "Programs of one launch run in no fixed order, on a GPU at the same time. A load "
+            "of an element that another program of the same launch stores may see it before "
+            "or after that store: the result depends on scheduling. What a launch stores is "
+            "seen by the launches after it, and a program sees its own stores in program "
+            "order; the diagnostic sits at the load and names the other program's store."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def normalize_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr, ALL: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                e = tl.exp(tl.load(x_ptr + offs, mask=offs < n))
+                tl.store(y_ptr + offs, e, mask=offs < n)
+                every = tl.arange(0, ALL)  # other programs store most of these
+                total = tl.sum(tl.load(y_ptr + every, mask=every < n, other=0.0), axis=0)
+                tl.store(y_ptr + offs, e / total, mask=offs < n)
+
+
+            # stile: y = exp(x[N]) / sum[N](exp(x[N]))
+            # stile: case N=100
+            def normalize(x, y):
+                n = x.shape[0]
+                normalize_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32, ALL=128)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def exp_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, tl.exp(tl.load(x_ptr + offs, mask=offs < n)), mask=offs < n)
+
+
+            @triton.jit
+            def divide_kernel(y_ptr, n, ALL: tl.constexpr):
+                every = tl.arange(0, ALL)  # stored by the launch before: complete
+                e = tl.load(y_ptr + every, mask=every < n, other=0.0)
+                tl.store(y_ptr + every, e / tl.sum(e, axis=0), mask=every < n)
+
+
+            # stile: y = exp(x[N]) / sum[N](exp(x[N]))
+            # stile: case N=100
+            def normalize(x, y):
+                n = x.shape[0]
+                exp_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)
+                divide_kernel[(1,)](y, n, ALL=128)
+                return y
+            """
+        ),
+    ),
     "STL050": RuleDoc(
         why=(
             "With `--cross-check`, the kernel is run with NumPy on seeded random inputs and "
