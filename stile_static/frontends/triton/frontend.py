@@ -34,7 +34,7 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from .cells import Memory
-from .host import SpecScalar, Tensor, symbolic_strides
+from .host import HostCopy, Launch, SpecScalar, Tensor, symbolic_strides
 from .interp import (
     VALUE_PRESERVING_DECORATORS,
     TritonInterpreter,
@@ -42,7 +42,7 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
-from .memory import stored_in
+from .memory import host_copy, stored_in
 
 
 class TritonFrontEnd(FrontEnd):
@@ -233,7 +233,10 @@ class _WrapperCheck:
             bound[name] = tensor
             results[name] = Result(name, target.span, spec, target.text, target.span)
         input_infos = list(config.inputs)
-        variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
+        variants = max(
+            [len(launch.kernel.configs) for launch in interp.launches if isinstance(launch, Launch)]
+            + [1]
+        )
         for variant in range(variants):
             interp.memory = Memory()
             interp.store_failed = False
@@ -241,6 +244,9 @@ class _WrapperCheck:
             complete = True
             for launch in interp.launches:
                 try:
+                    if isinstance(launch, HostCopy):
+                        host_copy(interp.memory, launch.dst, launch.src)
+                        continue
                     described.append(interp.run_launch(launch, variant))
                 except KernelError as error:
                     interp.report(error, launch.node)
