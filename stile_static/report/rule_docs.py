@@ -562,6 +562,57 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL024": RuleDoc(
+        why=(
+            "A check that checks nothing must not pass. When the wrapper's own preconditions "
+            "(an `assert` or an `if ... raise` on the sizes) reject every case tried, the case "
+            "lines or the default sizes, no configuration runs and no obligation exists: the file "
+            "would otherwise pass with 0 obligations verified. The error, at the first `# stile:` "
+            "line, lists each case and the precondition that rejected it (each also has its "
+            "STL045 warning). When some cases run, the rejected ones are only STL045 warnings."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 256 == 0, "n must be a multiple of 256"
+                double_kernel[(n // 256,)](x, y, n, BLOCK=256)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=512
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 256 == 0, "n must be a multiple of 256"
+                double_kernel[(n // 256,)](x, y, n, BLOCK=256)
+                return y
+            """
+        ),
+    ),
     "STL030": RuleDoc(
         why=(
             "The tile written to a result must have exactly the result's dims in the spec's "

@@ -120,6 +120,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.scratch: list[Scratch] = []  # this program's stores read back by pointer
         self.memory = Memory()  # what every store of the case's launches left where
         self.constexpr_globals = constexpr_globals(self.module)
+        # where each STL002 was found, repeats included: a case that hits one stops
+        self.unfollowed: list[Span] = []
 
     # ------------------------------------------------------------ module
 
@@ -136,6 +138,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if self.lenient:
             self._reason = error.message
             return
+        if error.code == "STL002":
+            node = error.node if isinstance(error.node, cst.CSTNode) else fallback
+            self.unfollowed.append(error.node if isinstance(error.node, Span) else self.span(node))
         super().report(error, fallback)
 
     def exec_Try(self, node: cst.Try) -> None:
