@@ -32,7 +32,8 @@ element is stored twice when two lanes of one store, or two programs of one laun
 write it (a later store of the same program, or of a later launch, overwrites it); a
 load of an element that another program of the same launch stores, before or after
 it, is a race and must sit on a line that expects STL047. Tensors the host copies with
-a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards.
+a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards, and
+the elements the host writes with `copy_` count as stored.
 Each case runs on two draws: standard normal, and shifted by -3.
 
 Triton 3.6 and later have no block pointers: fixtures that use them are reported as not
@@ -199,6 +200,16 @@ class Memory:
             self.bad.update((kind, line, name) for name in hits)
             self.twice.update((line, name) for name in rewritten)
 
+    def host_wrote(self, tensor: Any) -> None:
+        """The host wrote every element of ``tensor`` (``copy_``): each counts as stored."""
+        for number, (_, buffer, _, _) in enumerate(self.buffers):
+            if buffer.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr():
+                counts = self.writes.setdefault(number, np.zeros(buffer.numel(), np.int64))
+                where = self.torch.arange(buffer.numel()).as_strided(
+                    tuple(tensor.shape), tensor.stride(), tensor.storage_offset()
+                )
+                counts[where.numpy().ravel()] += 1
+
     def never_written(self, tensor: Any) -> bool:
         """Whether some element of ``tensor`` (a view of one of the buffers) was stored
         by no program."""
@@ -271,6 +282,16 @@ def watch_tensor_copies(torch: Any) -> None:
             return out
 
         setattr(torch.Tensor, name, copying)
+    copy_into = torch.Tensor.copy_
+
+    def copy_(self: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
+        out = copy_into(self, src, *args, **kwargs)
+        current = getattr(GuardedTorch, "current", None)
+        if current is not None:
+            current.host_wrote(self)
+        return out
+
+    torch.Tensor.copy_ = copy_
 
 
 class GuardedTorch:
