@@ -101,6 +101,10 @@ CODES: dict[str, CodeInfo] = {
         "a case violates the wrapper's `assert` or `if ... raise`; it is reported and not checked",
         severity="warning",
     ),
+    "STL046": CodeInfo(
+        "int32-overflow",
+        "a pointer offset computed in int32 (or int64) wraps, so the address is wrong",
+    ),
     "STL050": CodeInfo("cross-check", "the NumPy cross-check disagrees with the spec"),
     "STL060": CodeInfo(
         "unused-suppression", "a `# stile: ignore` comment silences nothing on its line"

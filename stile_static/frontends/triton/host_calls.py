@@ -116,9 +116,7 @@ class HostCalls:
             return self.tensor_method(base, name, args, kwargs)
         if isinstance(base, Block):
             if name == "to":
-                if kwargs.get("bitcast"):
-                    raise KernelError("STL002", "unsupported: a bitcast reinterprets the bits")
-                return base
+                return self.cast(base, args[0] if args else kwargs.get("dtype"), kwargs, node)
             if name in ("sum", "max", "min"):
                 return self.call_tl(name, [base, *args], kwargs, node)
             if name in ("trans", "permute"):
@@ -129,7 +127,9 @@ class HostCalls:
             from . import tl_calls
 
             return tl_calls.descriptor_call(self, base, name, args, node)
-        if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum, int)) and name == "to":
+        if isinstance(base, (Ints, Mask, blocks.BlockSum, int)) and name == "to":
+            return self.cast(base, args[0] if args else kwargs.get("dtype"), kwargs, node)
+        if isinstance(base, Ptr) and name == "to":
             return base
         if isinstance(base, blocks.BlockSum) and name == "sum":
             return self.call_tl(name, [base, *args], kwargs, node)

@@ -104,14 +104,17 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
                 f"tl.{name}(axis={axis}): Triton's grid has the axes 0, 1 and 2",
                 help="use an axis 0, 1 or 2, or fold further axes into one with // and %",
             )
-        return (interp.program if name == "program_id" else interp.grid)[axis]
+        # an int32 scalar tensor, as in Triton (not a Python int: it wraps, divides like C)
+        return I.typed((interp.program if name == "program_id" else interp.grid)[axis], "int32")
     if name == "arange":
         start, stop = _int(interp, args[0]), _int(interp, _arg(args, kwargs, 1, "end"))
         return I.arange(start, stop)
     if name == "cdiv":
         a, b = args
         if isinstance(a, Ints) or isinstance(b, Ints):
-            return I.binary("//", I.binary("+", a, I.binary("-", b, 1)), b)
+            # Triton's definition, in the operands' type: (x + div - 1) // div
+            site = I.Site(interp.span(node), interp.source_of(node))
+            return I.binary("//", I.binary("+", a, I.binary("-", b, 1, site), site), b, site)
         return -(-_int(interp, a) // _int(interp, b))
     if name in HINTS:
         return args[0]
@@ -123,7 +126,8 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
         bounds = [_int(interp, a) for a in args[:3]]
         if "step" in kwargs:
             bounds.append(_int(interp, kwargs["step"]))
-        return range(*bounds)
+        # a static_range is unrolled at compile time: its index is a Python int
+        return range(*bounds) if name == "range" else tuple(range(*bounds))
     if name == "load":
         ptr = _arg(args, kwargs, 0, "pointer")
         mask = _arg(args, kwargs, 1, "mask", None)
@@ -194,9 +198,7 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
         if not any(isinstance(v, (Block, blocks.BlockSum)) for v in args[:2]) and all(
             isinstance(v, (int, Ints)) and not isinstance(v, bool) for v in args[:2]
         ):
-            x, y = (I.concrete(I.lift(v), f"tl.{name}") for v in args[:2])
-            fn = np.maximum if name == "maximum" else np.minimum
-            return I.make(np.broadcast_shapes(x.shape, y.shape), {None: fn(x, y)})
+            return I.minimum_maximum(name, args[0], args[1])
         a, b = (interp.as_block(v) for v in args[:2])
         if name == "minimum" and "minimum" not in T.BINARY_OPS:
             # min(a, b) = -max(-a, -b), exactly
@@ -268,7 +270,7 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
             return I.expand(value, index)
         return blocks.expand(interp.as_block(value), index)
     if name == "cast":
-        return args[0]
+        return interp.cast(args[0], _arg(args, kwargs, 1, "dtype"), kwargs, node)
     if isinstance(name, DType):  # pragma: no cover - dtypes are values, not calls
         return args[0]
     raise KernelError("STL002", f"unsupported: tl.{name}")
