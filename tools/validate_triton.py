@@ -24,9 +24,14 @@ with padded rows (unless the annotation assumes, or the wrapper asserts, that it
 contiguous) and guards around it, and every load and store of the interpreter is
 checked and counted. An access outside a tensor's elements, an element stored twice,
 or an output element no program stores is a fault reported at its fixture line, and
-must sit on a line that expects STL042 (or STL043), STL041 or STL040 respectively (in
-a fixture expecting STL046, an int32 offset that wraps, accesses built from the wrapped
-value may go outside anywhere).
+must sit on a line that expects STL042 (or STL043), STL041 or STL040 respectively. An
+element is stored twice when two lanes of one store, or two programs of one launch,
+write it (a later store of the same program, or of a later launch, overwrites it); a
+load of an element that another program of the same launch stores, before or after
+it, is a race and must sit on a line that expects STL047. Tensors the host copies with
+a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards. In a fixture
+expecting STL046 (an int32 offset that wraps), accesses built from the wrapped value may
+go outside anywhere.
 Each case runs on two draws: standard normal, and shifted by -3.
 
 Triton 3.6 and later have no block pointers: fixtures that use them are reported as not
@@ -98,6 +103,12 @@ class Memory:
     bad: set[tuple[str, int, str]] = field(default_factory=set)  # (read/write, line, tensor)
     writes: dict[int, np.ndarray] = field(default_factory=dict)  # stores per element, by buffer
     twice: set[tuple[int, str]] = field(default_factory=set)  # (line, tensor) of rewrites
+    races: set[tuple[int, str]] = field(default_factory=set)  # (load line, tensor)
+    launch: int = 0  # launches so far: programs of one launch run in no order on a GPU
+    writer: dict[int, np.ndarray] = field(default_factory=dict)  # (launch, program) code
+    reader: dict[int, np.ndarray] = field(default_factory=dict)  # last reader's code
+    read_line: dict[int, np.ndarray] = field(default_factory=dict)  # and its load's line
+    readers: dict[int, np.ndarray] = field(default_factory=dict)  # read by two programs
 
     def alloc(
         self, name: str, shape: tuple[int, ...], dtype: Any, pad: int, data: Any = None
@@ -123,13 +134,28 @@ class Memory:
         self.buffers.append((name, buffer, inside, sentinel))
         return tensor
 
-    def check(self, kind: str, addresses: np.ndarray) -> None:
+    def adopt(self, name: str, tensor: Any) -> None:
+        """A tensor the host made with a tensor method (a copy): watched, without guards."""
+        storage = tensor.untyped_storage()
+        for _, buffer, _, _ in self.buffers:
+            if buffer.untyped_storage().data_ptr() == storage.data_ptr():
+                return
+        flat = tensor.as_strided((storage.nbytes() // tensor.element_size(),), (1,), 0)
+        inside = self.torch.ones(flat.shape, dtype=self.torch.bool)
+        self.buffers.append((name, flat, inside, math.nan))
+
+    def check(self, kind: str, addresses: np.ndarray, program: Any = (0, 0, 0)) -> None:
         """Record each address a load or store touches outside the elements of the
-        tensors (in the guards, the row padding, or no buffer at all), and each element
-        a store writes again, with the line of the fixture that made the access."""
+        tensors (in the guards, the row padding, or no buffer at all), each element a
+        store writes again in one launch (from two lanes, or after another program), and
+        each element one program loads and another of the same launch stores (a race),
+        with the line of the fixture that made the access."""
         left = np.asarray(addresses, dtype=np.uint64).ravel()
         hits: set[str] = set()
         rewritten: set[str] = set()
+        me = self.launch * 2**32 + (program[0] * 2**20 + program[1] * 2**10 + program[2])
+        launch_start = self.launch * 2**32
+        line = _fixture_line(self.fixture)
         for number, (name, buffer, inside, _) in enumerate(self.buffers):
             base, size = buffer.data_ptr(), buffer.element_size()
             here = (left >= base) & (left < base + size * buffer.numel())
@@ -137,17 +163,37 @@ class Memory:
                 index = ((left[here] - base) // size).astype(np.int64)
                 if not inside.numpy()[index].all():
                     hits.add(name)
+                none = np.full(buffer.numel(), -1, np.int64)
+                writer = self.writer.setdefault(number, none.copy())
+                reader = self.reader.setdefault(number, none.copy())
+                read_line = self.read_line.setdefault(number, none.copy())
+                readers = self.readers.setdefault(number, none.copy())
+                # the launch of the code, and whether another program of it made it
+                this_launch = (writer[index] >= launch_start) & (writer[index] != me)
                 if kind == "write":
                     fresh = np.zeros(buffer.numel(), np.int64)
                     counts = self.writes.setdefault(number, fresh)
-                    if counts[index].any() or np.unique(index).size < index.size:
+                    if this_launch.any() or np.unique(index).size < index.size:
                         rewritten.add(name)
                     np.add.at(counts, index, 1)
+                    other = (reader[index] >= launch_start) & (reader[index] != me)
+                    other |= readers[index] >= launch_start
+                    for at in read_line[index][other][:1]:
+                        self.races.add((int(at), name))
+                    writer[index] = me
+                else:
+                    if this_launch.any():
+                        self.races.add((line, name))
+                    was = reader[index]
+                    readers[index] = np.where(
+                        (was >= launch_start) & (was != me), me, readers[index]
+                    )
+                    reader[index] = me
+                    read_line[index] = line
                 left = left[~here]
         if left.size:
             hits.add("no tensor")
         if hits or rewritten:
-            line = _fixture_line(self.fixture)
             self.bad.update((kind, line, name) for name in hits)
             self.twice.update((line, name) for name in rewritten)
 
@@ -188,15 +234,41 @@ def watch_memory_accesses(builder: Any) -> None:
 
     def masked_load(self: Any, ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
         on = np.broadcast_to(mask.data, ptrs.data.shape)
-        GuardedTorch.current.check("read", ptrs.data[on])
+        GuardedTorch.current.check("read", ptrs.data[on], self.grid_idx)
         return load(self, ptrs, mask, *args, **kwargs)
 
     def masked_store(self: Any, ptrs: Any, value: Any, mask: Any, *args: Any, **kw: Any) -> Any:
         on = np.broadcast_to(mask.data, ptrs.data.shape)
-        GuardedTorch.current.check("write", ptrs.data[on])
+        GuardedTorch.current.check("write", ptrs.data[on], self.grid_idx)
         return store(self, ptrs, value, mask, *args, **kw)
 
     builder.create_masked_load, builder.create_masked_store = masked_load, masked_store
+    grid_dim = builder.set_grid_dim
+
+    def set_grid_dim(self: Any, *dims: Any) -> Any:
+        GuardedTorch.current.launch += 1  # set once per launch, before its programs run
+        return grid_dim(self, *dims)
+
+    builder.set_grid_dim = set_grid_dim
+
+
+# tensor methods that may return a copy: the copy is memory the kernels may use too
+COPYING_METHODS = ("float", "half", "double", "bfloat16", "to", "clone", "contiguous", "cpu")
+
+
+def watch_tensor_copies(torch: Any) -> None:
+    for name in COPYING_METHODS:
+        method = getattr(torch.Tensor, name)
+
+        def copying(self: Any, *args: Any, _method: Any = method, _name: str = name, **kw: Any):
+            out = _method(self, *args, **kw)
+            if isinstance(out, torch.Tensor) and out.data_ptr() != self.data_ptr():
+                current = getattr(GuardedTorch, "current", None)
+                if current is not None:
+                    current.adopt(f".{_name}()", out)
+            return out
+
+        setattr(torch.Tensor, name, copying)
 
 
 class GuardedTorch:
@@ -280,6 +352,7 @@ class Row:
     out_of_bounds: frozenset[int] = frozenset()  # lines of loads/stores that went outside
     rewrites: frozenset[int] = frozenset()  # lines of stores that wrote an element again
     unwritten: frozenset[int] = frozenset()  # annotation lines of outputs not all written
+    races: frozenset[int] = frozenset()  # lines of loads racing with another program's store
 
 
 class CpuDriver:
@@ -390,13 +463,16 @@ def run_case(
         if REMOVED_BLOCK_POINTERS in str(exc):
             return Row(ann.name, case, label, None, NOT_RUN)
         return Row(ann.name, case, label, None, f"fault: {type(exc).__name__}: {_short(exc)}")
-    faults, out_of_bounds, rewrites, unwritten = [], set(), set(), set()
+    faults, out_of_bounds, rewrites, unwritten, races = [], set(), set(), set(), set()
     for kind, line, name in sorted(memory.bad, key=lambda b: (b[1], b[0], b[2])):
         faults.append(f"{kind} outside {name} at line {line}")
         out_of_bounds.add(line)
     for line, name in sorted(memory.twice):
         faults.append(f"{name} written again at line {line}")
         rewrites.add(line)
+    for line, name in sorted(memory.races):
+        faults.append(f"the load of {name} at line {line} races with another program's store")
+        races.add(line)
     outputs = {str(o.target): _target_value(o.target, kwargs, result) for o in ann.outputs}
     for output in ann.outputs:
         if memory.never_written(outputs[str(output.target)]):
@@ -413,7 +489,12 @@ def run_case(
     if changed:
         faults.append("changed input " + ", ".join(changed))
     if faults:
-        evidence = (frozenset(out_of_bounds), frozenset(rewrites), frozenset(unwritten))
+        evidence = (
+            frozenset(out_of_bounds),
+            frozenset(rewrites),
+            frozenset(unwritten),
+            frozenset(races),
+        )
         return Row(ann.name, case, label, None, "fault: " + "; ".join(faults), *evidence)
     worst, agrees = 0.0, True
     for output in ann.outputs:
@@ -510,12 +591,23 @@ def check_fixture(
     twice = {line for line, c in codes.items() if "STL041" in c}
     missed = frozenset().union(*(r.unwritten for r in rows))
     never = {line for line, c in codes.items() if "STL040" in c}
-    for code, expected, observed in (("STL041", twice, again), ("STL040", never, missed)):
+    raced = frozenset().union(*(r.races for r in rows))
+    racing = {line for line, c in codes.items() if "STL047" in c}
+    for code, expected, observed in (
+        ("STL041", twice, again),
+        ("STL040", never, missed),
+        ("STL047", racing, raced),
+    ):
         for line in sorted(expected - observed):
             print(f"NOTE {path.name}:{line}: {code} expected, but no run showed it in Triton")
         for line in sorted(observed - expected) if not wild else ():
             print(f"NOTE {path.name}:{line}: {code} not expected, but a run showed it in Triton")
-    consistent = twice <= again and never <= missed and (wild or (again, missed) == (twice, never))
+    consistent = (
+        twice <= again
+        and never <= missed
+        and racing <= raced
+        and (wild or (again, missed, raced) == (twice, never, racing))
+    )
     return rows, kind, ok and wanted <= seen <= allowed and consistent
 
 
@@ -544,6 +636,7 @@ def main() -> int:
     from triton.runtime.interpreter import InterpreterBuilder
 
     watch_memory_accesses(InterpreterBuilder)
+    watch_tensor_copies(torch)
     triton.runtime.driver.set_active(CpuDriver(torch))
 
     paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures" / "triton").glob("*.py"))
