@@ -15,7 +15,10 @@ inputs, and what it writes to each target is compared with the spec evaluated by
 stile-static's NumPy evaluator (float64). Prints a table (fixture, case, config, max abs
 error, agrees?, expected) and the command that made it. A correct fixture must agree on
 every case; a buggy twin (one with an expected error code inline) must disagree or fault
-on at least one; a case marked `# E: STL045` must fail the wrapper's assert. Exit status
+on at least one; a case marked `# E: STL045` must fail the wrapper's assert, and so must
+every case of a wrapper whose first `# stile:` line is marked `# E: STL024`; a fixture
+whose only expected error is STL002 claims nothing about its values (its runs are shown,
+any outcome is as expected). Exit status
 0 when every fixture run behaves as its inline expectations say.
 
 The run watches memory the way a sanitizer would: every tensor (the inputs, and what
@@ -29,9 +32,9 @@ element is stored twice when two lanes of one store, or two programs of one laun
 write it (a later store of the same program, or of a later launch, overwrites it); a
 load of an element that another program of the same launch stores, before or after
 it, is a race and must sit on a line that expects STL047. Tensors the host copies with
-a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards. In a fixture
-expecting STL046 (an int32 offset that wraps), accesses built from the wrapped value may
-go outside anywhere.
+a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards, and
+the elements the host writes with `copy_` count as stored. In a fixture expecting STL046 (an
+int32 offset that wraps), accesses built from the wrapped value may go outside anywhere.
 Each case runs on two draws: standard normal, and shifted by -3.
 
 Triton 3.6 and later have no block pointers: fixtures that use them are reported as not
@@ -69,6 +72,7 @@ EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
 CONTIGUOUS = re.compile(r"\b([A-Za-z_]\w*)\.is_contiguous\(\)")
 SAME_STRIDE = re.compile(r"\b([A-Za-z_]\w*)\.stride\(\d+\)\s*==\s*([A-Za-z_]\w*)\.stride\(\d+\)")
 WARNINGS = {"STL045"}
+NOTHING_CHECKED = "STL024"  # at the annotation: the wrapper rejects every case
 # the random inputs of each case: a standard normal draw, then one shifted by -3 (all
 # negative rows, large means: where masked-lane and normalisation bugs show most)
 DRAWS = (("N(0,1)", 0.0), ("N(-3,1)", -3.0))
@@ -197,6 +201,16 @@ class Memory:
             self.bad.update((kind, line, name) for name in hits)
             self.twice.update((line, name) for name in rewritten)
 
+    def host_wrote(self, tensor: Any) -> None:
+        """The host wrote every element of ``tensor`` (``copy_``): each counts as stored."""
+        for number, (_, buffer, _, _) in enumerate(self.buffers):
+            if buffer.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr():
+                counts = self.writes.setdefault(number, np.zeros(buffer.numel(), np.int64))
+                where = self.torch.arange(buffer.numel()).as_strided(
+                    tuple(tensor.shape), tensor.stride(), tensor.storage_offset()
+                )
+                counts[where.numpy().ravel()] += 1
+
     def never_written(self, tensor: Any) -> bool:
         """Whether some element of ``tensor`` (a view of one of the buffers) was stored
         by no program."""
@@ -269,6 +283,16 @@ def watch_tensor_copies(torch: Any) -> None:
             return out
 
         setattr(torch.Tensor, name, copying)
+    copy_into = torch.Tensor.copy_
+
+    def copy_(self: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
+        out = copy_into(self, src, *args, **kwargs)
+        current = getattr(GuardedTorch, "current", None)
+        if current is not None:
+            current.host_wrote(self)
+        return out
+
+    torch.Tensor.copy_ = copy_
 
 
 class GuardedTorch:
@@ -531,8 +555,12 @@ def check_fixture(
     (None: this Triton cannot run it)."""
     text = path.read_text()
     codes = expected_codes(text)
-    errors = set().union(*codes.values()) - WARNINGS if codes else set()
+    errors = set().union(*codes.values()) - WARNINGS - {NOTHING_CHECKED} if codes else set()
     kind = "buggy" if errors else "correct"
+    if errors == {"STL002"}:
+        # what the analyzer does not follow says nothing about the kernel's values:
+        # any outcome of the real run is as expected (the table shows which it was)
+        kind = "unsupported"
     found = find_annotations(text, str(path))
     problems = list(found.diagnostics)
     confs = []
@@ -559,8 +587,11 @@ def check_fixture(
             chunk.append(Row(path.name, *astuple(row)[1:]))
         rows += chunk
         span = conf.case.span
-        if span is not None and "STL045" in codes.get(span.line, ()):
+        rejected = NOTHING_CHECKED in codes.get(conf.annotation.span.line, ())
+        if rejected or (span is not None and "STL045" in codes.get(span.line, ())):
             as_expected.append(all(r.status.startswith("assert") for r in chunk))
+        elif kind == "unsupported":
+            as_expected.append(True)
         elif kind == "correct":
             as_expected.append(all(r.status == "agrees" for r in chunk))
         else:
@@ -568,7 +599,7 @@ def check_fixture(
             as_expected.append(bool(wrong))
     if any(r.status == NOT_RUN for r in rows):
         return rows, kind, None
-    ok = all(as_expected) if kind == "correct" else any(as_expected)
+    ok = all(as_expected) if kind in ("correct", "unsupported") else any(as_expected)
     # the real interpreter's out-of-bounds accesses are where the fixture expects them:
     # every STL042 line goes outside in some run, and nothing goes outside elsewhere
     # (a wrong stride, STL043, may run outside too)
@@ -608,6 +639,8 @@ def check_fixture(
         and racing <= raced
         and (wild or (again, missed, raced) == (twice, never, racing))
     )
+    if kind == "unsupported":
+        return rows, kind, ok  # nor about where the kernel's accesses go
     return rows, kind, ok and wanted <= seen <= allowed and consistent
 
 

@@ -112,6 +112,11 @@ CODES: dict[str, CodeInfo] = {
         "race",
         "a load of an element that another program of the same launch stores",
     ),
+    "STL048": CodeInfo(
+        "grid-order",
+        "a Pallas grid that is right only when run in order on one core: an output block "
+        "revisited, or a value carried across a grid axis marked parallel",
+    ),
     "STL050": CodeInfo("cross-check", "the NumPy cross-check disagrees with the spec"),
     "STL060": CodeInfo(
         "unused-suppression", "a `# stile: ignore` comment silences nothing on its line"

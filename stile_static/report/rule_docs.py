@@ -1119,6 +1119,74 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL048": RuleDoc(
+        why=(
+            "A TPU runs a Pallas grid in order, one step after another, and keeps an output "
+            "block in fast memory only while consecutive steps map to it: when the block index "
+            "changes the block is written back, and a later step that maps to it again starts "
+            'from a buffer that does not hold it. Grid axes marked "parallel" may be split '
+            "between the cores of a chip and run in any order, so nothing may be carried from "
+            "one step to the next across them. A kernel that relies on either gives the right "
+            "numbers under `interpret=True` and wrong ones on the chip (JAX's TPU interpret "
+            "mode raises `Revisited block` for the first)."
+        ),
+        example=_code(
+            """
+            import jax
+            import jax.numpy as jnp
+            from jax.experimental import pallas as pl
+
+
+            def column_sum_kernel(x_ref, o_ref):
+                @pl.when(pl.program_id(0) == 0)
+                def _init():
+                    o_ref[...] = jnp.zeros_like(o_ref)
+
+                o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+            # stile: return = sum[M](x[M N])
+            # stile: case M=32 N=256
+            def column_sum(x):
+                m, n = x.shape
+                return pl.pallas_call(
+                    column_sum_kernel,
+                    out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+                    grid=(m // 8, n // 128),  # the row blocks outermost: blocks are revisited
+                    in_specs=[pl.BlockSpec((8, 128), lambda i, j: (i, j))],
+                    out_specs=pl.BlockSpec((128,), lambda i, j: (j,)),
+                )(x)
+            """
+        ),
+        instead=_code(
+            """
+            import jax
+            import jax.numpy as jnp
+            from jax.experimental import pallas as pl
+
+
+            def column_sum_kernel(x_ref, o_ref):
+                @pl.when(pl.program_id(1) == 0)
+                def _init():
+                    o_ref[...] = jnp.zeros_like(o_ref)
+
+                o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+            # stile: return = sum[M](x[M N])
+            # stile: case M=32 N=256
+            def column_sum(x):
+                m, n = x.shape
+                return pl.pallas_call(
+                    column_sum_kernel,
+                    out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+                    grid=(n // 128, m // 8),  # the reduction axis innermost
+                    in_specs=[pl.BlockSpec((8, 128), lambda j, i: (i, j))],
+                    out_specs=pl.BlockSpec((128,), lambda j, i: (j,)),
+                )(x)
+            """
+        ),
+    ),
     "STL050": RuleDoc(
         why=(
             "With `--cross-check`, the kernel is run with NumPy on seeded random inputs and "

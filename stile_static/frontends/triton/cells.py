@@ -359,21 +359,22 @@ class Memory:
     # ------------------------------------------------------------ host copies
 
     def copy(self, dst: Cells, src: Cells | None, initial: Term | None, dims) -> None:
-        """``dst`` now holds what ``src`` holds (or, for an input, its values)."""
+        """``dst`` now holds what ``src`` holds (``None``: an input, whose values are
+        ``initial``); its terms run along ``dims``."""
+        result = all(dst.known)
         if src is None:
             dst.owner[...] = -1
             dst.rival[...] = -1
             dst.initial = initial
-            dst.dims = list(dims) if dims else dst.dims
-            dst.known = [bool(dims)] * len(dst.sizes)
-            return
-        dst.owner[...] = src.owner
-        dst.piece[...] = src.piece
-        dst.rival[...] = src.rival
-        dst.rival_piece[...] = src.rival_piece
-        dst.initial = src.initial
-        dst.dims = list(src.dims)
-        dst.known = list(src.known)
+            dst.known = [True] * len(dst.sizes)
+        else:
+            dst.owner[...] = src.owner
+            dst.piece[...] = src.piece
+            dst.rival[...] = src.rival
+            dst.rival_piece[...] = src.rival_piece
+            dst.initial = src.initial
+            dst.known = [True] * len(dst.sizes) if result else list(src.known)
+        dst.dims = list(dims)
 
     # ------------------------------------------------------------ final content
 

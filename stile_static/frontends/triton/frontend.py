@@ -36,7 +36,7 @@ from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, nothing_checked, unfollowed, with_not_checked
 from .cells import Memory
-from .host import SpecScalar, Tensor, symbolic_strides
+from .host import HostCopy, Launch, SpecScalar, Tensor, symbolic_strides
 from .interp import (
     VALUE_PRESERVING_DECORATORS,
     TritonInterpreter,
@@ -44,7 +44,7 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
-from .memory import stored_in
+from .memory import host_copy, stored_in
 
 
 class TritonFrontEnd(FrontEnd):
@@ -265,7 +265,10 @@ class _WrapperCheck:
             bound[name] = tensor
             results[name] = Result(name, target.span, spec, target.text, target.span)
         input_infos = list(config.inputs)
-        variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
+        variants = max(
+            [len(launch.kernel.configs) for launch in interp.launches if isinstance(launch, Launch)]
+            + [1]
+        )
         for variant in range(variants):
             start = len(interp.unfollowed)
             interp.memory = Memory()
@@ -274,6 +277,9 @@ class _WrapperCheck:
             complete = True
             for launch in interp.launches:
                 try:
+                    if isinstance(launch, HostCopy):
+                        host_copy(interp.memory, launch.dst, launch.src)
+                        continue
                     described.append(interp.run_launch(launch, variant))
                 except KernelError as error:
                     interp.report(error, launch.node)

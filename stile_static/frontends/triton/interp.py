@@ -42,6 +42,7 @@ from .host import (
     Tensor,
     describe,
     row_major,
+    symbolic_strides,
 )
 from .host_calls import HostCalls
 from .ints import Ints, Mask, Ptr
@@ -706,7 +707,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             if attr == "shape":
                 return tuple(base.sizes)
             if attr in ("dtype",):
-                return DType("tensor")
+                return DType(base.dtype or "tensor")
             if attr in ("device", "is_cuda"):
                 return Opaque(attr) if attr == "device" else True
             if attr == "ndim":
@@ -954,7 +955,12 @@ class TritonLibrary(Library):
         # a new tensor is named by the variable it is first bound to
         if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
             value.name = name
-            value.strides = row_major(name, value.sizes)
+            contiguous = value.contiguous
+            value.strides = (
+                row_major(name, value.sizes)
+                if contiguous
+                else symbolic_strides(name, len(value.sizes))
+            )
         return value
 
 
