@@ -5,7 +5,9 @@ severity), ``unsupported`` (errors, but only ones that make no claim about the
 kernel: STL002 "could not follow", STL024 "nothing checked", STL033 "not
 proven"), and ``wrong`` (any other error: STL031, STL032, STL040, STL042,
 STL044, STL005, ...: a claim that the kernel is wrong or refused). An analyzer
-that raises is ``crashed``: an internal error is a bug whatever the kernel does.
+that raises, or reports an internal error (the front end's catch-all turns an
+exception into STL002 "internal error"), is ``crashed``: that is a bug whatever
+the kernel does.
 
 A disagreement is ``verified`` for a kernel that is wrong when run, ``wrong``
 for one that is correct when run, or ``crashed``. How "correct when run" is
@@ -37,6 +39,9 @@ def analyzer_verdict(source: str) -> Verdict:
     errors = [d for d in report.diagnostics if d.severity == "error"]
     codes = tuple(sorted({d.code for d in errors}))
     why = "; ".join(f"line {d.span.line}: {d.code} {d.message}" for d in errors[:2])
+    internal = [d for d in errors if "internal error" in d.message]
+    if internal:  # the front end's catch-all: an exception inside the analyzer
+        return Verdict("crashed", codes, f"line {internal[0].span.line}: {internal[0].message}")
     if not errors:
         if not report.proved:
             return Verdict("unsupported", (), "nothing proved")
