@@ -52,9 +52,16 @@ def test_blocks_of_a_ragged_grid_verify() -> None:
 
 
 def test_an_index_map_to_another_block_is_a_wrong_value_at_the_write() -> None:
-    body = ADD.format(y_map="lambda i: (2 - i if i < 3 else 3,)")
+    body = ADD.format(y_map="lambda i: (jnp.where(i < 3, 2 - i, 3),)")
     found, _ = _check(body)
     assert found == {(_line(body, "o_ref[...] ="), "STL031")}  # x block i + y block 2 - i
+
+
+def test_python_control_flow_in_an_index_map_is_what_jax_refuses() -> None:
+    # the index map's arguments are traced: `if` on them is a TracerBoolConversionError
+    body = ADD.format(y_map="lambda i: (2 - i if i < 3 else 3,)")
+    found, _ = _check(body)
+    assert found == {(_line(body, "2 - i if i < 3"), "STL005")}
 
 
 def test_an_index_map_past_the_end_is_reported_at_the_block_spec() -> None:

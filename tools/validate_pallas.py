@@ -4,7 +4,8 @@ The analyzer never imports jax; this script is the one place that does, to check
 that the Pallas fixtures mean what their annotations and expected diagnostics say:
 a correct fixture must agree with its spec on every ``case``, and a buggy twin
 whose bug changes values must disagree (or fail) on at least one case. A case
-line marked ``# E: STL045`` must be rejected by the wrapper's precondition.
+line marked ``# E: STL045`` must be rejected by the wrapper's precondition, and so
+must every case of a wrapper whose first ``# stile:`` line is marked ``# E: STL024``.
 
 The ``# stile:`` lines are read by the project's own annotation parser and the
 specs evaluated by its NumPy evaluator; specs that also appear in ``REFERENCES``
@@ -49,6 +50,7 @@ FIXTURES = ROOT / "fixtures" / "pallas"
 # them must disagree with its spec somewhere.
 VALUE_BUGS = {"STL031", "STL032", "STL040", "STL041", "STL042", "STL043", "STL044"}
 PRECONDITION = "STL045"
+NOTHING_CHECKED = "STL024"  # at the annotation: the wrapper rejects every case
 _EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
 # float32 kernels against a float64 spec, relative to the spec's magnitude
 TOLERANCE = 1e-4
@@ -258,7 +260,9 @@ def run_fixture(path: Path, seed: int) -> list[Row]:
         wrapper = getattr(module, annotation.name)
         for number, config in enumerate(resolved.configurations):
             line = config.case.span.line if config.case.span else None
-            rejects = PRECONDITION in codes.get(line, set())
+            rejects = PRECONDITION in codes.get(line, set()) or NOTHING_CHECKED in codes.get(
+                annotation.span.line, set()
+            )
             row = run_case(wrapper, config, rejects, seed + number)
             if len(found.annotations) > 1:
                 row = dataclasses.replace(row, case=f"{annotation.name}: {row.case}")

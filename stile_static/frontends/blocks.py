@@ -413,7 +413,9 @@ def reduce(block: Block, axis: int, op: str, available: Callable[[str], bool]) -
     """
     if not available(op):
         raise KernelError("STL002", f"unsupported: a `{op}` reduction")
-    axis = axis % block.ndim if block.ndim else 0
+    if not 0 <= axis < block.ndim:
+        # the front end checks the axis as its language does: no wrapping here
+        raise KernelError("STL002", f"axis {axis} of a {block.ndim}-d block")
     n = block.shape[axis]
     rest_shape = block.shape[:axis] + block.shape[axis + 1 :]
     rows = np.moveaxis(block.pieces, axis, -1).reshape(-1, n)

@@ -9,6 +9,8 @@ value of the enclosing variable), then the module's, then the builtins
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -143,40 +145,88 @@ def is_generator(func: cst.FunctionDef) -> bool:
     return finder.found
 
 
-def bind_arguments(func: Function, args: list, kwargs: dict[str, Any]) -> dict[str, Any]:
-    """The frame of a call: parameters bound as Python binds them (else its TypeError)."""
-    name = func.node.name.value
+@dataclass(frozen=True)
+class Signature:
+    """The parameters of a callable, as ``inspect.signature`` lists them: the binder
+    of Python functions and the tables of library functions share it."""
+
+    name: str
+    positional: tuple[str, ...] = ()  # positional or keyword
+    posonly: tuple[str, ...] = ()
+    kwonly: tuple[str, ...] = ()
+    defaults: tuple[tuple[str, Any], ...] = ()  # by name, positional and keyword-only alike
+    star: str | None = None  # the name of ``*args``
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return (*self.posonly, *self.positional, *self.kwonly)
+
+
+def function_signature(func: Function) -> Signature:
+    """The signature of a function the kernel defines."""
     p = func.node.params
-    positional = [*p.posonly_params, *p.params]
-    posonly = {q.name.value for q in p.posonly_params}
-    star = p.star_arg if isinstance(p.star_arg, cst.Param) else None
     if isinstance(p.star_kwarg, cst.Param):
         raise KernelError("STL002", "unsupported: **kwargs parameters", node=p.star_kwarg)
+    star = p.star_arg if isinstance(p.star_arg, cst.Param) else None
+    return Signature(
+        func.node.name.value,
+        tuple(q.name.value for q in p.params),
+        tuple(q.name.value for q in p.posonly_params),
+        tuple(q.name.value for q in p.kwonly_params),
+        tuple(func.defaults.items()),
+        star.name.value if star is not None else None,
+    )
+
+
+def bind_arguments(func: Function, args: list, kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The frame of a call: parameters bound as Python binds them (else its TypeError)."""
+    return bind_signature(function_signature(func), args, kwargs)
+
+
+def bind_signature(
+    sig: Signature,
+    args: list,
+    kwargs: dict[str, Any],
+    where: Callable[[str], cst.CSTNode | None] | None = None,
+) -> dict[str, Any]:
+    """``args`` and ``kwargs`` bound to ``sig``'s parameters as Python binds them, the
+    defaults filled in; a call Python refuses is its TypeError (``where`` locates a
+    keyword argument, so the error points at it)."""
+    name = sig.name
+    positional = [*sig.posonly, *sig.positional]
     names: dict[str, Any] = {}
     for param, value in zip(positional, args):
-        names[param.name.value] = value
+        names[param] = value
     extra = tuple(args[len(positional) :])
-    if extra and star is None:
+    if extra and sig.star is None:
         raise python_error(
             TypeError(f"{name}() takes {len(positional)} positional arguments, {len(args)} given")
         )
-    if star is not None:
-        names[star.name.value] = extra
-    keywords = {q.name.value for q in [*p.params, *p.kwonly_params]}
+    if sig.star is not None:
+        names[sig.star] = extra
+    keywords = {*sig.positional, *sig.kwonly}
     for key, value in kwargs.items():
-        if key in posonly:
+        node = where(key) if where is not None else None
+        if key in sig.posonly:
             raise python_error(
-                TypeError(f"{name}() got some positional-only arguments passed as keyword: '{key}'")
+                TypeError(
+                    f"{name}() got some positional-only arguments passed as keyword: '{key}'"
+                ),
+                node,
             )
         if key not in keywords:
-            raise python_error(TypeError(f"{name}() got an unexpected keyword argument '{key}'"))
+            raise python_error(
+                TypeError(f"{name}() got an unexpected keyword argument '{key}'"), node
+            )
         if key in names:
-            raise python_error(TypeError(f"{name}() got multiple values for argument '{key}'"))
+            raise python_error(
+                TypeError(f"{name}() got multiple values for argument '{key}'"), node
+            )
         names[key] = value
-    for param in parameters(func.node):
-        key = param.name.value
+    defaults = dict(sig.defaults)
+    for key in sig.names:
         if key not in names:
-            if key not in func.defaults:
+            if key not in defaults:
                 raise python_error(TypeError(f"{name}() missing required argument: '{key}'"))
-            names[key] = func.defaults[key]
+            names[key] = defaults[key]
     return names

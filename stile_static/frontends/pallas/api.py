@@ -15,6 +15,7 @@ from ...core.errors import KernelError
 from ...interpreter.values import Function, Module
 from ...ir.terms import Unary
 from . import blocks, classes
+from .axes import axis_index
 from .blocks import Block, Undef
 from .values import (
     BlockSpec,
@@ -31,9 +32,11 @@ from .values import (
     Scratch,
     ShapeDtype,
     Squeezed,
+    Traced,
     Vmapped,
     as_block,
     kind,
+    untraced,
 )
 
 
@@ -190,11 +193,27 @@ def python_unary(fn: str, value: Any) -> float:
 
 
 def known_int(value: Any, what: str) -> int:
+    """A static integer: one JAX knows when it traces (a traced one is STL005)."""
+    if isinstance(value, Traced):
+        raise value.static_error(f"the {what}")
     if isinstance(value, bool) or not isinstance(value, int):
         if isinstance(value, float) and value.is_integer():
             return int(value)
         raise KernelError("STL002", f"the {what} must be a known integer, found {kind(value)}")
     return value
+
+
+def dynamic_int(value: Any, what: str) -> int:
+    """An integer that JAX may trace (a ``pl.ds`` start, a loop bound)."""
+    return known_int(untraced(value), what)
+
+
+def traced_if(result: Any, *args: Any) -> Any:
+    """``result`` traced when one of ``args`` is (arithmetic on a traced scalar)."""
+    for a in args:
+        if isinstance(a, Traced):
+            return Traced(result, a.origin)
+    return result
 
 
 def shape_items(shape: Any) -> tuple:
@@ -233,7 +252,10 @@ class PallasApi:
             if isinstance(axis, (tuple, list))
             else [axis]
         )
-        axes = sorted((a % block.ndim for a in axes), reverse=True)
+        indices = [axis_index(a, block.ndim, f"jnp.{name} of a block") for a in axes]
+        if len(set(indices)) != len(indices):
+            raise KernelError("STL005", f"jnp.{name}: an axis is given twice ({axes})")
+        axes = sorted(indices, reverse=True)
         op = "sum" if name == "mean" else REDUCTIONS[name]
         count = 1
         for a in axes:
@@ -371,11 +393,11 @@ class PallasApi:
         shape = kwargs.get("shape", args[0] if args else ())
         return Scratch(shape_of(shape), self.span(node))
 
-    def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        a, b = (known_int(x, "pl.cdiv argument") for x in args)
+    def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        a, b = (dynamic_int(x, "pl.cdiv argument") for x in args)
         if b == 0:
             raise KernelError("STL002", "pl.cdiv by zero")
-        return -(-a // b)
+        return traced_if(-(-a // b), *args)
 
     def api_pl_next_power_of_2(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
         n = known_int(args[0], "next_power_of_2 argument")
@@ -389,7 +411,7 @@ class PallasApi:
             raise KernelError(
                 "STL002", f"pl.program_id({axis}) of a grid with {len(self.program_ids)} axes"
             )
-        return self.program_ids[axis]
+        return Traced(self.program_ids[axis], f"pl.program_id({axis})")
 
     def api_pl_num_programs(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
         axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
@@ -402,16 +424,16 @@ class PallasApi:
         size = kwargs.get("size", args[1] if len(args) > 1 else None)
         if size is None:
             start, size = 0, start
-        return Ds(known_int(start, "pl.ds start"), known_int(size, "pl.ds size"))
+        return Ds(dynamic_int(start, "pl.ds start"), known_int(size, "pl.ds size"))
 
     api_pl_dslice = api_pl_ds
 
     def api_pl_when(self, args: list, kwargs: dict, node: cst.CSTNode) -> When:
         (cond,) = args
-        return When(self.truth(cond, node))
+        return When(self.truth(untraced(cond), node))
 
     def api_pl_loop(self, args: list, kwargs: dict, node: cst.CSTNode) -> Loop:
-        ints = [known_int(a, "pl.loop bound") for a in args]
+        ints = [dynamic_int(a, "pl.loop bound") for a in args]
         step = kwargs.get("step", 1)
         return Loop(range(*ints, step) if len(ints) == 2 else range(*ints))
 
@@ -536,9 +558,13 @@ class PallasApi:
         dimension = known_int(kwargs.get("dimension", args[2]), "dimension")
         return Iota(shape, tuple(int(k == dimension) for k in range(len(shape))), 0)
 
-    def api_jnp_where(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+    def api_jnp_where(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         if len(args) != 3:
             raise KernelError("STL002", "unsupported: jnp.where without both branches")
+        scalars = [untraced(a) for a in args]
+        if isinstance(scalars[0], bool) and all(is_number(v) for v in scalars[1:]):
+            # of scalars (a traced program id): one of the two, still traced
+            return traced_if(scalars[1] if scalars[0] else scalars[2], *args)
         return blocks.where(as_block(args[0]), as_block(args[1]), as_block(args[2]))
 
     def api_jnp_square(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
@@ -562,22 +588,23 @@ class PallasApi:
         if len(args) != 4:
             raise KernelError("STL002", "lax.fori_loop takes lower, upper, body and init")
         lo, hi = (
-            known_int(args[0], "fori_loop lower bound"),
-            known_int(args[1], "fori_loop upper bound"),
+            dynamic_int(args[0], "fori_loop lower bound"),
+            dynamic_int(args[1], "fori_loop upper bound"),
         )
-        body, carry = args[2], args[3]
+        body, carry = args[2], _traced_carry(args[3])
         for i in range(lo, hi):
-            carry = self.call_value(body, [i, carry], {}, node)
+            index = Traced(i, "the index of lax.fori_loop")
+            carry = _traced_carry(self.call_value(body, [index, carry], {}, node))
             if isinstance(carry, list):
                 carry = tuple(carry)
         return carry
 
-    def api_lax_div(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        a, b = (known_int(x, "lax.div argument") for x in args)
+    def api_lax_div(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        a, b = (dynamic_int(x, "lax.div argument") for x in args)
         if b == 0:
             raise KernelError("STL002", "lax.div by zero")
         q = abs(a) // abs(b)
-        return q if (a >= 0) == (b >= 0) else -q
+        return traced_if(q if (a >= 0) == (b >= 0) else -q, *args)
 
     # math --------------------------------------------------------------
 
@@ -589,3 +616,12 @@ class PallasApi:
         return math.log2(float(args[0]))
 
     api_np_log2 = api_math_log2
+
+
+def _traced_carry(carry: Any) -> Any:
+    """A loop carry is traced: numbers in it become traced scalars."""
+    if isinstance(carry, (tuple, list)):
+        return type(carry)(_traced_carry(c) for c in carry)
+    if is_number(carry) or isinstance(carry, bool):
+        return Traced(carry, "the carry of lax.fori_loop")
+    return carry

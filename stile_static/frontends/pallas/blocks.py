@@ -45,6 +45,7 @@ from ...ir.terms import (
     constraint,
     show_short,
 )
+from .axes import axis_index
 
 
 @dataclass(frozen=True)
@@ -577,7 +578,7 @@ def reduce(block: Any, op: str, axis: int, keepdims: bool = False, what: str = "
     if op == "min" and "minimum" not in BINARY_OPS:
         raise KernelError("STL002", "unsupported: a min reduction has no counterpart in terms")
     what = what or f"the {op} reduction"
-    axis = axis % block.ndim if block.ndim else 0
+    axis = axis_index(axis, block.ndim, what)
     counts = block.counts()
     grid = np.array(block.cells, dtype=object).reshape(counts)
     moved = np.moveaxis(grid, axis, -1)
@@ -614,7 +615,7 @@ def reduce(block: Any, op: str, axis: int, keepdims: bool = False, what: str = "
 def expand(block: Block, axis: int) -> Block:
     """A new axis of size 1 at ``axis`` (``x[:, None]``, ``keepdims``)."""
     block = settle(block, "a new axis")
-    axis = axis % (block.ndim + 1)
+    axis = axis_index(axis, block.ndim + 1, "a new axis of a block")
     value = None if block.value is None else np.expand_dims(block.value, axis)
     return Block(
         block.shape[:axis] + (1,) + block.shape[axis:],

@@ -15,16 +15,19 @@ import itertools
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
+import libcst as cst
 import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
 from ...ir.terms import Load
 from . import blocks
+from .axes import axis_index
 from .blocks import Axis, Block, Undef
 from .values import (
     Array,
     BlockSpec,
+    Closure,
     Ds,
     Iota,
     Jitted,
@@ -34,9 +37,11 @@ from .values import (
     Ref,
     Scratch,
     ShapeDtype,
+    Traced,
     Vmapped,
     as_block,
     kind,
+    untraced,
 )
 
 if TYPE_CHECKING:
@@ -67,7 +72,8 @@ class UserMap:
     def apply(self, interp: PallasInterpreter, ids: tuple[int, ...]) -> tuple[int, ...]:
         saved = interp.in_kernel
         try:
-            result = interp.call_value(self.func, list(ids), {}, None)  # type: ignore[arg-type]
+            args = [Traced(i, f"the index map's argument {k}") for k, i in enumerate(ids)]
+            result = interp.call_value(self.func, args, {}, None)  # type: ignore[arg-type]
         except KernelError as error:
             if error.node is None:
                 error.node = self.span
@@ -77,13 +83,15 @@ class UserMap:
         result = result if isinstance(result, (tuple, list)) else (result,)
         if len(result) != self.rank:
             raise KernelError(
-                "STL002",
+                "STL005",
                 f"the index map returns {len(result)} block indices for a block of "
                 f"{self.rank} axes",
+                notes=("JAX raises a ValueError when it traces the index map",),
+                help=f"return one block index per axis of the block ({self.rank})",
                 node=self.span,
             )
         out = []
-        for r in result:
+        for r in map(untraced, result):
             if isinstance(r, bool) or not isinstance(r, int):
                 raise KernelError(
                     "STL002", f"the index map returns {kind(r)}, not an integer", node=self.span
@@ -168,8 +176,8 @@ class Launcher:
                 raise KernelError("STL002", f"unsupported scratch shape ({kind(s)})")
         grid = func.grid
         for op in inputs + outputs:
-            if isinstance(op.index_map, UserMap) and op.index_map.rank != len(op.block):
-                raise KernelError("STL002", "an index map of the wrong rank", node=op.span)
+            if isinstance(op.index_map, UserMap):
+                _check_arity(op.index_map.func, len(grid), op.span)
         return Lowered(func.kernel, grid, 0, inputs, outputs, tuple(func.scratch_shapes), single)
 
     def _lower_vmap(self, func: Vmapped, shapes: list[tuple[int, ...]], span: Span) -> Lowered:
@@ -182,18 +190,20 @@ class Launcher:
         if len(sizes) != 1:
             raise KernelError("STL002", "vmap needs mapped axes of one size")
         (batch,) = sizes
-        inner_shapes = [
-            s if a is None else s[: a % len(s)] + s[a % len(s) + 1 :] for s, a in zip(shapes, axes)
+        axes = [
+            None if a is None else axis_index(a, len(s), "jax.vmap's in_axes", span)
+            for s, a in zip(shapes, axes)
         ]
+        inner_shapes = [s if a is None else s[:a] + s[a + 1 :] for s, a in zip(shapes, axes)]
         inner = self.lower(func.func, inner_shapes, span)
-        inputs = tuple(
-            _batch(op, None if a is None else a % len(shape), batch)
-            for op, a, shape in zip(inner.inputs, axes, shapes)
-        )
+        inputs = tuple(_batch(op, a, batch) for op, a in zip(inner.inputs, axes))
         out_axis = func.out_axes
         if isinstance(out_axis, (tuple, list)) or out_axis is None:
             raise KernelError("STL002", "unsupported: vmap out_axes other than one integer")
-        outputs = tuple(_batch(op, out_axis % (len(op.shape) + 1), batch) for op in inner.outputs)
+        outputs = tuple(
+            _batch(op, axis_index(out_axis, len(op.shape) + 1, "jax.vmap's out_axes", span), batch)
+            for op in inner.outputs
+        )
         return Lowered(
             inner.kernel,
             (batch, *inner.grid),
@@ -487,6 +497,9 @@ def _normalize(
     sizes: list[int | None] = []
     for k, (item, n) in enumerate(zip(items, shape)):
         if isinstance(item, slice):
+            for bound in (item.start, item.stop):
+                if isinstance(bound, Traced):
+                    raise bound.static_error("a slice bound of a ref (use pl.ds(start, size))")
             lo = 0 if item.start is None else item.start
             hi = n if item.stop is None else item.stop
             if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)):
@@ -500,6 +513,15 @@ def _normalize(
             start, size = _iota_slice(item, k, len(iotas) == len(items))
             starts.append(start)
             sizes.append(size)
+        elif isinstance(item, Traced) and isinstance(item.value, int):
+            # a traced index: JAX does not wrap it, and clamps one out of range
+            if not 0 <= item.value < n:
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: a traced index {item.value} outside 0..{n - 1} of a ref",
+                )
+            starts.append(item.value)
+            sizes.append(None)
         elif isinstance(item, int) and not isinstance(item, bool):
             starts.append(item if item >= 0 else n + item)
             sizes.append(None)
@@ -566,7 +588,13 @@ def _operands(specs: Any, shapes: list[tuple[int, ...]], span: Span, what: str) 
     elif not isinstance(specs, (tuple, list)):
         raise KernelError("STL002", f"unsupported {what} ({kind(specs)})")
     if len(specs) != len(shapes):
-        raise KernelError("STL002", f"{len(specs)} {what} for {len(shapes)} arrays", node=span)
+        raise KernelError(
+            "STL005",
+            f"{len(specs)} {what} for {len(shapes)} arrays",
+            notes=("JAX raises a ValueError: the specs and the arrays must match one to one",),
+            help=f"give one entry of {what} per array",
+            node=span,
+        )
     out = []
     for spec, shape in zip(specs, shapes):
         if spec is None or (isinstance(spec, BlockSpec) and spec.block_shape is None):
@@ -581,8 +609,12 @@ def _operands(specs: Any, shapes: list[tuple[int, ...]], span: Span, what: str) 
         assert block is not None
         if len(block) != len(shape):
             raise KernelError(
-                "STL002",
-                f"a block shape of {len(block)} axes for an array of {len(shape)}",
+                "STL005",
+                f"a block shape of {len(block)} axes for an array of {len(shape)}: {block} "
+                f"for shape {shape}",
+                notes=("JAX raises a ValueError: the block and the array must have one rank",),
+                help="give the block one size per axis of the array (None or "
+                "pl.Squeezed() for an axis the kernel does not see)",
                 node=spec.span,
             )
         index_map = (
@@ -592,6 +624,28 @@ def _operands(specs: Any, shapes: list[tuple[int, ...]], span: Span, what: str) 
         )
         out.append(Operand(shape, block, index_map, spec.span))
     return tuple(out)
+
+
+def _check_arity(func: Any, rank: int, span: Span) -> None:
+    """JAX calls an index map with one argument per grid axis: a map that cannot
+    take that many is the TypeError JAX raises when it traces the call."""
+    if not isinstance(func, Closure):
+        return  # other callables are checked when they are called
+    params = func.node.params
+    if isinstance(params.star_arg, cst.Param):
+        return
+    names = [p.name.value for p in (*params.posonly_params, *params.params)]
+    required = [n for n in names if n not in func.defaults]
+    kwonly = [p.name.value for p in params.kwonly_params if p.name.value not in func.defaults]
+    if len(required) <= rank <= len(names) and not kwonly:
+        return
+    raise KernelError(
+        "STL005",
+        f"the index map takes {len(names)} arguments, the grid has {rank} axes",
+        notes=("JAX calls an index map with one block index per grid axis (a TypeError here)",),
+        help=f"give the index map {rank} parameters, one per grid axis",
+        node=span,
+    )
 
 
 def _batch(op: Operand, axis: int | None, batch: int) -> Operand:

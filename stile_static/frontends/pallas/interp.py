@@ -33,6 +33,7 @@ from .api import (
     When,
     is_number,
 )
+from .axes import axis_index
 from .blocks import Block
 from .indices import iota_binary, iota_compare, not_mask
 from .values import (
@@ -50,9 +51,11 @@ from .values import (
     Ref,
     RefView,
     ShapeDtype,
+    Traced,
     Vmapped,
     as_block,
     kind,
+    untraced,
 )
 
 
@@ -255,7 +258,7 @@ class PallasInterpreter(PallasApi, Interpreter):
             return None
         if isinstance(decorator, Loop):
             for i in decorator.indices:
-                self.call_value(func, [i], {}, node)
+                self.call_value(func, [Traced(i, "the index of pl.loop")], {}, node)
             return None
         raise KernelError(
             "STL002", f"unsupported decorator ({kind(decorator)})", node=node.decorator
@@ -352,7 +355,7 @@ class PallasInterpreter(PallasApi, Interpreter):
             if axis is None:
                 views.append(arg)
             elif isinstance(arg, (Array, Mapped)):
-                views.append(Mapped(arg, axis % len(arg.shape)))
+                views.append(Mapped(arg, axis_index(axis, len(arg.shape), "jax.vmap's in_axes")))
             else:
                 raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
         return self.call_value(func.func, views, {}, node)
@@ -463,6 +466,9 @@ class PallasInterpreter(PallasApi, Interpreter):
             return not self.truth(value, node)
         if isinstance(node.operator, cst.Minus) and is_number(value):
             return -value
+        if isinstance(value, Traced) and isinstance(node.operator, (cst.Minus, cst.Plus)):
+            sign = -1 if isinstance(node.operator, cst.Minus) else 1
+            return Traced(sign * value.value, value.origin)
         return super().eval_UnaryOperation(node)
 
     def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
@@ -478,6 +484,13 @@ class PallasInterpreter(PallasApi, Interpreter):
         return super().eval_BinaryOperation(node)
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Traced) or isinstance(right, Traced):
+            origin = (left if isinstance(left, Traced) else right).origin
+            a, b = untraced(left), untraced(right)
+            result = self.binary(op, a, b)
+            if is_number(result) or isinstance(result, bool):
+                return Traced(result, origin)
+            return result
         if isinstance(left, Iota) or isinstance(right, Iota):
             return iota_binary(op, left, right)
         if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
@@ -508,6 +521,10 @@ class PallasInterpreter(PallasApi, Interpreter):
                 if len(node.comparisons) != 1:
                     raise KernelError("STL002", "unsupported: chained comparison of blocks")
                 return holds
+            if isinstance(holds, Traced):
+                if len(node.comparisons) != 1:  # `a < b < c` is `a < b and b < c`
+                    raise holds.static_error("a chained comparison", node)
+                return holds
             if not holds:
                 return False
             left = right
@@ -533,6 +550,10 @@ class PallasInterpreter(PallasApi, Interpreter):
         if op not in symbols:
             raise KernelError("STL002", "unsupported comparison operator")
         symbol = symbols[op]
+        if isinstance(left, Traced) or isinstance(right, Traced):
+            origin = (left if isinstance(left, Traced) else right).origin
+            result = self.compare_values(op, untraced(left), untraced(right), node)
+            return Traced(result, origin) if isinstance(result, bool) else result
         if isinstance(left, Iota) or isinstance(right, Iota):
             return iota_compare(symbol, left, right)
         scalar = _symbolic_scalar(left, right)
@@ -560,12 +581,21 @@ class PallasInterpreter(PallasApi, Interpreter):
         }[symbol]
 
     def truth(self, value: Any, node: cst.CSTNode) -> bool:
+        if isinstance(value, Traced):
+            raise value.static_error("Python control flow (`if`, `while`, `and`, `not`)", node)
         if value is None:
             return False
         if isinstance(value, (tuple, list)):
             return bool(value)
         if isinstance(value, (Block, Iota)):
-            raise KernelError("STL002", "unsupported: the truth value of a block")
+            raise KernelError(
+                "STL005",
+                f"Python control flow on {kind(value)}: JAX cannot take the truth value of a "
+                "traced array",
+                notes=("JAX raises a TracerBoolConversionError when it traces the kernel",),
+                help="use jnp.where for values, pl.when for statements, lax.fori_loop for loops",
+                node=node,
+            )
         if isinstance(value, (Dtype, Ref, Array, Output)):
             return True
         return super().truth(value, node)
@@ -651,6 +681,8 @@ class PallasInterpreter(PallasApi, Interpreter):
             if len(index) != 1:
                 raise KernelError("STL002", "unsupported: a multi-dimensional index of a sequence")
             (item,) = index
+            if isinstance(item, Traced):
+                raise item.static_error("an index of a Python sequence", node)
             if isinstance(item, slice):
                 return base[item]
             if not isinstance(item, int):
@@ -684,6 +716,11 @@ class PallasInterpreter(PallasApi, Interpreter):
     # ---------------------------------------------------------------- calls
 
     def call_py(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        for value in [*args, *kwargs.values()]:
+            if isinstance(value, Traced):
+                if name == "abs":
+                    return Traced(abs(value.value), value.origin)
+                raise value.static_error(f"{name}()", node)
         if name == "len":
             (value,) = args
             if isinstance(value, (tuple, list)):

@@ -68,6 +68,33 @@ class Output:
 
 
 @dataclass(frozen=True)
+class Traced:
+    """A scalar JAX traces: a program id, a loop index, an index map's argument,
+    or a value computed from them. Its value is known here (the grid step is
+    concrete), but JAX knows it only when the kernel runs, so Python control flow
+    on it (``if``, ``while``, ``and``, ``range``, ``min``) is what JAX refuses."""
+
+    value: int | float | bool
+    origin: str  # what it was computed from, for messages
+
+    def static_error(self, what: str, node: Any = None) -> KernelError:
+        return KernelError(
+            "STL005",
+            f"{what} needs a value known when JAX traces the kernel, found one computed "
+            f"from {self.origin}",
+            notes=("JAX raises a TracerBoolConversionError or ConcretizationTypeError here",),
+            help="use jnp.where for values, pl.when for statements, lax.fori_loop for loops, "
+            "pl.ds(start, size) for a slice whose start is traced",
+            node=node,
+        )
+
+
+def untraced(value: Any) -> Any:
+    """The value a traced scalar stands for (anything else unchanged)."""
+    return value.value if isinstance(value, Traced) else value
+
+
+@dataclass(frozen=True)
 class Squeezed:
     """``pl.Squeezed()`` (or ``None``) in a block shape: one index, no axis."""
 
@@ -217,6 +244,7 @@ def as_block(value: Any, what: str = "value") -> Block:
 
     if isinstance(value, (Block, blocks.LaneSum)):
         return value  # type: ignore[return-value]
+    value = untraced(value)
     if isinstance(value, bool):
         return blocks.scalar(value, np.asarray(value))
     if isinstance(value, (int, float)) or type(value).__name__ == "Fraction":
@@ -239,6 +267,8 @@ def kind(value: Any) -> str:
         return "an index vector"
     if isinstance(value, Array):
         return f"array {value.name}"
+    if isinstance(value, Traced):
+        return f"a traced scalar (from {value.origin})"
     return type(value).__name__
 
 

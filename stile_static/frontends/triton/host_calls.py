@@ -14,10 +14,12 @@ import libcst as cst
 import numpy as np
 
 from ...core.errors import KernelError
-from ...interpreter.values import Builtin, Function, SpecText
+from ...interpreter.values import Builtin, Function, SpecText, python_error
 from .. import blocks
 from ..blocks import Block
+from . import host_copies
 from . import ints as I
+from . import signatures as S
 from .host import (
     BoundMethod,
     Config,
@@ -33,32 +35,43 @@ from .ints import Ints, Mask, Ptr
 
 class HostCalls:
     def call_triton(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        sig = S.TRITON.get(name)
+        if sig is None:
+            raise KernelError("STL002", f"unsupported: triton.{name}")
+        a = S.bind(f"triton.{name}", sig, args, kwargs, node)
         if name == "jit":
-            if args and isinstance(args[0], (Function, Kernel)):
-                return args[0] if isinstance(args[0], Kernel) else Kernel(args[0])
+            fn = a["fn"]
+            if isinstance(fn, (Function, Kernel)):
+                return fn if isinstance(fn, Kernel) else Kernel(fn)
             return Decorator("jit")
         if name == "cdiv":
-            a, b = (self.host_int(v) for v in args)
-            return -(-a // b)
+            x, y = self.host_int(a["x"]), self.host_int(a["y"])
+            if y == 0:
+                raise python_error(ZeroDivisionError("integer division or modulo by zero"))
+            return -(-x // y)
         if name == "next_power_of_2":
-            n = self.host_int(args[0])
+            n = self.host_int(a["n"])
             return 1 if n <= 1 else 1 << (n - 1).bit_length()
         if name == "Config":
-            values = dict(args[0]) if args else dict(kwargs.get("kwargs", {}))
-            return Config(tuple(values.items()), self.span(node))
+            table = a["kwargs"]
+            if not isinstance(table, dict):
+                raise KernelError(
+                    "STL002", "unsupported: triton.Config of something other than a dict"
+                )
+            return Config(tuple(table.items()), self.span(node))
         if name == "autotune":
-            configs = kwargs.get("configs", args[0] if args else [])
-            if not all(isinstance(c, Config) for c in configs):
+            configs = a["configs"]
+            if not isinstance(configs, (tuple, list)) or not all(
+                isinstance(c, Config) for c in configs
+            ):
                 raise KernelError(
                     "STL002", "unsupported: autotune configs must be triton.Config(...)"
                 )
             return Decorator("autotune", configs=tuple(configs))
-        if name == "heuristics":
-            table = args[0] if args else kwargs.get("values", {})
-            if not isinstance(table, dict):
-                raise KernelError("STL002", "unsupported: heuristics must be a dict of lambdas")
-            return Decorator("heuristics", heuristics=tuple(table.items()))
-        raise KernelError("STL002", f"unsupported: triton.{name}")
+        table = a["values"]  # heuristics
+        if not isinstance(table, dict):
+            raise KernelError("STL002", "unsupported: heuristics must be a dict of lambdas")
+        return Decorator("heuristics", heuristics=tuple(table.items()))
 
     def is_instance(self, value: Any, kinds: Any) -> bool:
         """``isinstance`` for Python's own types; anything else is not followed."""
@@ -96,15 +109,18 @@ class HostCalls:
         return tuple(self.host_int(a) for a in args)
 
     def call_torch(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        sig = S.TORCH.get(name)
+        if sig is None:
+            raise KernelError("STL002", f"unsupported: torch.{name}")
+        a = S.bind(f"torch.{name}", sig, args, kwargs, node)
         init = "zeros" if name.startswith("zeros") else "empty"
+        dtype = host_copies.dtype_argument(a["dtype"])
         if name in ("empty_like", "zeros_like"):
-            like = args[0]
+            like = a["input"]
             if not isinstance(like, Tensor):
                 raise KernelError("STL002", f"torch.{name} of {describe(like)}")
-            return new_tensor("<new>", like.sizes, init)
-        if name in ("empty", "zeros"):
-            return new_tensor("<new>", self._sizes(args), init)
-        raise KernelError("STL002", f"unsupported: torch.{name}")
+            return new_tensor("<new>", like.sizes, init, dtype if a["dtype"] else like.dtype)
+        return new_tensor("<new>", self._sizes(list(a["size"])), init, dtype or "float32")
 
     def make_contiguous(self, tensor: Any) -> None:
         if isinstance(tensor, Tensor) and tensor.base is None:
@@ -113,18 +129,16 @@ class HostCalls:
     def call_bound(self, method: BoundMethod, args: list, kwargs: dict, node: cst.Call) -> Any:
         base, name = method.base, method.name
         if isinstance(base, Tensor):
+            if name in host_copies.COPY_METHODS:
+                return host_copies.method(self, base, name, args, kwargs, node)
             return self.tensor_method(base, name, args, kwargs)
         if isinstance(base, Block):
             if name == "to":
-                if kwargs.get("bitcast"):
-                    raise KernelError("STL002", "unsupported: a bitcast reinterprets the bits")
-                return base
-            if name in ("sum", "max", "min"):
-                return self.call_tl(name, [base, *args], kwargs, node)
-            if name in ("trans", "permute"):
-                return self.call_tl("trans", [base, *args], kwargs, node)
+                return self.call_tl("cast", [base, *args], kwargs, node, receiver=True)
+            if name in ("sum", "max", "min", "trans", "permute"):
+                return self.call_tl(name, [base, *args], kwargs, node, receiver=True)
             if name in ("reshape", "view", "broadcast_to", "expand_dims"):
-                return self.call_tl(name, [base, *args], kwargs, node)
+                return self.call_tl(name, [base, *args], kwargs, node, receiver=True)
         if isinstance(base, I.Descriptor):
             from . import tl_calls
 
@@ -132,18 +146,19 @@ class HostCalls:
         if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum, int)) and name == "to":
             return base
         if isinstance(base, blocks.BlockSum) and name == "sum":
-            return self.call_tl(name, [base, *args], kwargs, node)
+            return self.call_tl(name, [base, *args], kwargs, node, receiver=True)
         raise KernelError("STL002", f"unsupported method .{name}() of {describe(base)}")
 
     def tensor_method(self, t: Tensor, name: str, args: list, kwargs: dict) -> Any:
-        if name == "stride":
-            if not args:
+        sig = S.TENSOR.get(name)
+        a = S.bind(f"tensor.{name}", sig, args, kwargs, None) if sig is not None else {}
+        if name in ("stride", "size"):
+            if a["dim"] is None:
+                if name == "size":
+                    return tuple(t.sizes)
                 return tuple(self.stride(t, k) for k in range(len(t.sizes)))
-            k = self.host_int(args[0])
-            k = k % len(t.sizes) if t.sizes else 0
-            return self.stride(t, k)
-        if name == "size":
-            return tuple(t.sizes) if not args else t.sizes[self.host_int(args[0])]
+            k = self._dim(t, a["dim"])
+            return self.stride(t, k) if name == "stride" else t.sizes[k]
         if name == "numel":
             return t.numel
         if name == "dim":
@@ -186,11 +201,23 @@ class HostCalls:
             return view
         if name in ("new_empty", "new_zeros"):
             return new_tensor(
-                "<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty"
+                "<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty", t.dtype
             )
-        if name in ("to", "cuda", "float", "half"):
-            return t
         raise KernelError("STL002", f"unsupported tensor method .{name}()")
+
+    def _dim(self, t: Tensor, value: Any) -> int:
+        """A dim of ``t`` as torch reads one: negative from the end, else IndexError."""
+        k = self.host_int(value)
+        n = len(t.sizes)
+        low, high = (-n, n - 1) if n else (-1, 0)  # a 0-d tensor takes 0 and -1
+        if not low <= k <= high:
+            raise python_error(
+                IndexError(
+                    f"Dimension out of range (expected to be in range of [{low}, {high}], "
+                    f"but got {k})"
+                )
+            )
+        return k + n if k < 0 else k
 
     def stride(self, t: Tensor, k: int) -> Any:
         if k == len(t.sizes) - 1:

@@ -26,6 +26,7 @@ from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import ints as I
+from .cells import Memory
 from .host import (
     BoundMethod,
     Closure,
@@ -40,6 +41,7 @@ from .host import (
     Tensor,
     describe,
     row_major,
+    symbolic_strides,
 )
 from .host_calls import HostCalls
 from .ints import Ints, Mask, Ptr
@@ -59,7 +61,7 @@ KNOWN = {
     "math": "math",
 }
 TL_FUNCTIONS = (
-    "program_id num_programs arange load store zeros full zeros_like full_like dot trans "
+    "program_id num_programs arange load store zeros full zeros_like dot trans "
     "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs where maximum "
     "minimum cdiv multiple_of max_contiguous max_constancy assume static_assert "
     "static_print device_assert debug_barrier constexpr range static_range broadcast_to "
@@ -75,7 +77,6 @@ TORCH_FUNCTIONS = "empty empty_like zeros zeros_like".split()
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
 HINT_CALLS = (
     "tl.assume",
-    "tl.static_assert",
     "tl.device_assert",
     "tl.static_print",
     "tl.debug_barrier",
@@ -116,7 +117,11 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.store_failed = False
         self.positive: set[str] = set()  # scalar inputs assumed > 0
         self.swapped_loads: dict[int, tuple] = {}
-        self.scratch: list[Scratch] = []  # this program's stores into scratch tensors
+        self.scratch: list[Scratch] = []  # this program's stores read back by pointer
+        self.memory = Memory()  # what every store of the case's launches left where
+        self.constexpr_globals = constexpr_globals(self.module)
+        # where each STL002 was found, repeats included: a case that hits one stops
+        self.unfollowed: list[Span] = []
 
     # ------------------------------------------------------------ module
 
@@ -133,6 +138,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if self.lenient:
             self._reason = error.message
             return
+        if error.code == "STL002":
+            node = error.node if isinstance(error.node, cst.CSTNode) else fallback
+            self.unfollowed.append(error.node if isinstance(error.node, Span) else self.span(node))
         super().report(error, fallback)
 
     def exec_Try(self, node: cst.Try) -> None:
@@ -220,7 +228,29 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             return SpecText("__stile__", node)  # the file is read, never run as a script
         if node.value in EXTRA_BUILTINS and not self._defined(node.value):
             return Builtin(node.value)
-        return super().lookup(node)
+        value = super().lookup(node)
+        if self.in_kernel and self._scope_of(node) is self.frames[0]:
+            self._check_global(node, value)
+        return value
+
+    def _check_global(self, node: cst.Name, value: Any) -> None:
+        """Triton's compiler lets a kernel read only globals that are ``tl.constexpr``
+        objects (and modules, jit functions, dtypes and the like)."""
+        name = node.value
+        if name in self.constexpr_globals or not _is_plain_global(value):
+            return
+        raise KernelError(
+            "STL005",
+            f"the kernel reads the module global `{name}`, which is not a tl.constexpr",
+            notes=(
+                "Triton refuses the kernel (NameError: Cannot access global variable "
+                f"{name} from within @jit'ed function)",
+                "annotating the global (`X: tl.constexpr = ...`) is not enough",
+            ),
+            help=f"define it as `{name} = tl.constexpr(...)`, or pass it to the kernel as a "
+            "`tl.constexpr` parameter",
+            node=node,
+        )
 
     def _defined(self, name: str) -> bool:
         return name in self.frames[-1].names or name in self.frames[0].names
@@ -646,7 +676,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             if attr == "shape":
                 return tuple(base.sizes)
             if attr in ("dtype",):
-                return DType("tensor")
+                return DType(base.dtype or "tensor")
             if attr in ("device", "is_cuda"):
                 return Opaque(attr) if attr == "device" else True
             if attr == "ndim":
@@ -891,7 +921,12 @@ class TritonLibrary(Library):
         # a new tensor is named by the variable it is first bound to
         if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
             value.name = name
-            value.strides = row_major(name, value.sizes)
+            contiguous = value.contiguous
+            value.strides = (
+                row_major(name, value.sizes)
+                if contiguous
+                else symbolic_strides(name, len(value.sizes))
+            )
         return value
 
 
@@ -949,6 +984,34 @@ VALUE_PRESERVING_DECORATORS = frozenset(
         "functools.lru_cache",
     }
 )
+
+
+def _is_plain_global(value: Any) -> bool:
+    """A Python value a kernel may not read from a module global (Triton accepts modules,
+    jit functions, dtypes and ``tl.constexpr`` objects)."""
+    return isinstance(
+        value, (int, float, str, tuple, list, dict, SpecText, Special, Function, Closure, Tensor)
+    )
+
+
+def constexpr_globals(module: cst.Module) -> frozenset[str]:
+    """The module globals bound to ``tl.constexpr(...)`` (the only data globals a kernel
+    may read)."""
+    names: set[str] = set()
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            value = small.value if isinstance(small, (cst.Assign, cst.AnnAssign)) else None
+            if not isinstance(value, cst.Call) or not decorator_name(value).endswith("constexpr"):
+                continue
+            targets = (
+                [t.target for t in small.targets]
+                if isinstance(small, cst.Assign)
+                else [small.target]  # type: ignore[union-attr]
+            )
+            names.update(t.value for t in targets if isinstance(t, cst.Name))
+    return frozenset(names)
 
 
 def decorator_name(node: cst.BaseExpression) -> str:

@@ -7,13 +7,14 @@ launch runs every program of its grid for one autotune config.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Any
 
 import libcst as cst
 import numpy as np
 
-from ...core.errors import KernelError
+from ...core.errors import KernelError, Poisoned
 from ...interpreter.values import Function
 from ...ir import terms as T
 from ...ir.terms import Load, Term
@@ -30,7 +31,7 @@ from .host import (
     describe,
 )
 from .ints import Ints, Mask, Ptr
-from .memory import Scratch, load_block, read_back, scalar_piece, store_block, swapped
+from .memory import load_block, read_back, scalar_piece, store_block, swapped
 
 
 class KernelOps:
@@ -108,10 +109,12 @@ class KernelOps:
             return blocks.lower(fn, t)
         raise KernelError("STL002", f"unsupported: tl.{fn} is not in the term language")
 
-    def call_tl(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+    def call_tl(
+        self, name: str, args: list, kwargs: dict, node: cst.Call, receiver: bool = False
+    ) -> Any:
         from . import tl_calls
 
-        return tl_calls.call(self, name, args, kwargs, node)
+        return tl_calls.call(self, name, args, kwargs, node, receiver)
 
     # ------------------------------------------------------------ memory
 
@@ -122,14 +125,15 @@ class KernelOps:
             np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
         )
         other_block = None if other is None else self.as_block(other)
-        base = ptr.tensor.base or ptr.tensor
-        if base.written and base.role == "new" and base.target is None:
-            again = read_back(self.scratch, ptr.tensor, ptr, admitted)
+        if self.scratch:
+            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted)
             if again is not None:
                 fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
                 return blocks.select(admitted, again, fill)
-        block, error = load_block(ptr.tensor, ptr, admitted, other_block, self.span(node))
-        if error is not None:
+        block, errors = load_block(
+            ptr.tensor, ptr, admitted, other_block, self.span(node), self.memory
+        )
+        for error in errors:
             self.flag(error, node)
         base = ptr.tensor.base or ptr.tensor
         if base.dims and swapped(list(block.axes), base.dims):
@@ -161,13 +165,11 @@ class KernelOps:
             np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
         )
         block = self.as_block(value)
-        stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node))
+        stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node), self.memory)
         for error in errors:
             self.flag(error, node)
-        if isinstance(stored, Scratch):
+        if stored is not None:
             self.scratch.append(stored)
-        elif stored is not None:
-            self.stored.append(stored)
 
     # ------------------------------------------------------------ launches
 
@@ -206,16 +208,47 @@ class KernelOps:
         self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
         args = [self.kernel_value(a) for a in launch.args]
         kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
+        self.memory.begin_launch()
+        saved = (
+            copy.deepcopy(self.memory),
+            len(self.diagnostics),
+            set(self._reported),
+            self.reports,
+            self.store_failed,
+        )
+        self.run_programs(kernel, args, kwargs, launch, planning=True)
+        if self.memory.read_initial:
+            # a load read elements no store had written yet: another program of this
+            # launch may store them later (a race). Run the launch again, knowing which
+            # program stores each element, so that the load reports the race itself.
+            plan = self.memory.plan()
+            memory, ndiag, reported, reports, failed = saved
+            self.memory = memory
+            del self.diagnostics[ndiag:]
+            self._reported, self.reports, self.store_failed = reported, reports, failed
+            self.memory.planned = plan
+            self.run_programs(kernel, args, kwargs, launch)
+        return described
+
+    def run_programs(
+        self, kernel: Any, args: list, kwargs: dict, launch: Launch, planning: bool = False
+    ) -> None:
+        """Every program of the grid in order. When ``planning``, a program that fails
+        after a load of unwritten elements does not stop the others: the launch is run
+        again anyway, and which program stores what must be known for all of them."""
         for pid in itertools.product(*(range(n) for n in self.grid)):
             self.program = pid
+            self.memory.program = pid
             self.scratch = []
             self.in_kernel = True
             self.steps = 0
             try:
                 self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
+            except (KernelError, Poisoned):
+                if not (planning and self.memory.read_initial):
+                    raise
             finally:
                 self.in_kernel = False
-        return described
 
     def kernel_value(self, value: Any) -> Any:
         if isinstance(value, Tensor):

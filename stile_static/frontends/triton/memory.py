@@ -12,7 +12,8 @@ target's spec on the elements they land on) and writes (for coverage).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from fractions import Fraction
 
 import numpy as np
 
@@ -23,6 +24,7 @@ from ...ir.terms import Const, Load, Term, free_dims
 from .. import blocks
 from ..blocks import Axis, Block, Undef
 from . import ints as I
+from .cells import Cells, Memory, placeholder
 from .host import Tensor
 from .ints import Ptr
 
@@ -39,21 +41,26 @@ class Stored:
 
 @dataclass(frozen=True, eq=False)
 class Scratch:
-    """A store into a tensor no target names: the block, and where its lanes went."""
+    """A store whose value is no function of the elements it lands on: the block, where
+    its lanes went, and its record in :class:`~.cells.Memory`."""
 
     tensor: int
     index: tuple[np.ndarray, ...]
     lanes: np.ndarray
     value: Block
+    record: int
 
 
 def read_back(
-    scratch: list[Scratch], tensor: Tensor, ptr: Ptr, admitted: np.ndarray
+    scratch: list[Scratch], memory: Memory, tensor: Tensor, ptr: Ptr, admitted: np.ndarray
 ) -> Block | None:
-    """The block an earlier store of this program left exactly where this load reads."""
+    """The block an earlier store of this program left exactly where this load reads,
+    when no later store wrote over it."""
     index, inside, error = decode(tensor, ptr, admitted, "a load")
     if error is not None:
         return None
+    base = tensor.base or tensor
+    cells = memory.of(base.serial)
     for record in reversed(scratch):
         if record.tensor != (tensor.base or tensor).serial or record.value.shape != ptr.shape:
             continue
@@ -61,8 +68,10 @@ def read_back(
             (np.broadcast_to(a, ptr.shape)[admitted] == b[admitted]).all()
             for a, b in zip(index, record.index)
         )
-        if same and not (admitted & ~record.lanes).any():
-            return record.value
+        if same and not (admitted & ~record.lanes).any() and cells is not None:
+            at = tuple(np.broadcast_to(i, ptr.shape)[admitted] for i in record.index)
+            if (cells.owner[at] == record.record).all():
+                return record.value
     return None
 
 
@@ -221,14 +230,32 @@ def load_block(
     admitted: np.ndarray,
     other: Block | None,
     span: Span,
-) -> tuple[Block, KernelError | None]:
+    memory: Memory,
+) -> tuple[Block, list[KernelError]]:
+    """The block a load reads: an input's values, or what the last earlier store (or the
+    initial content) left in each element it reads."""
+    errors: list[KernelError] = []
     shape = ptr.shape
     index, inside, error = decode(tensor, ptr, admitted, "a load")
     base = tensor.base or tensor
-    dims = base.dims or tuple(f"_{base.name}{k}" for k in range(len(base.sizes)))
     wrapped = ptr.offset.wrapped
     regular = inside & ~wrapped
+    if base.role == "input":
+        dims = base.dims or tuple(placeholder(base.name, k) for k in range(len(base.sizes)))
+        mem_choice = np.zeros(shape, np.int64)
+        options: list = [Load(base.name, dims)]
+        real = set(dims)
+    else:
+        cells = cells_of(memory, base)
+        dims = tuple(cells.dims)
+        mem_choice, options, race = memory.load(cells, index, regular, span)
+        if race is not None:
+            errors.append(race)
+        real = {d for d, known in zip(cells.dims, cells.known) if known}
     axes, fixed = classify(index, dims, regular, shape)
+    # a dim no stored term depends on (a scratch tensor's own) runs along nothing
+    axes = [ax if ax is None or ax.dim in real else None for ax in axes]
+    fixed = {d: i for d, i in fixed.items() if d in real}
     if error is not None:
         # the admitted lanes, outside ones included, say how the pointer runs
         try:
@@ -237,19 +264,7 @@ def load_block(
             along = []
         if swapped(along, dims):
             error = swapped_error(base.name, along, dims, error)
-    if base.role == "input":
-        loaded: Term | Undef = Load(base.name, dims)
-    elif base.written:
-        raise KernelError(
-            "STL002",
-            f"unsupported: a load from {base.name}, which the kernel also writes",
-            help="a program may read back only the elements it stored itself, with the same "
-            "pointer block",
-        )
-    elif base.init == "zeros":
-        loaded = Const(__import__("fractions").Fraction(0))
-    else:
-        loaded = Undef(span, f"read from {base.name}, which nothing wrote")
+        errors.append(error)
     no_other = Undef(span, "masked off by a load without `other=`")
     other_piece: Term | Undef = no_other
     if other is not None:
@@ -259,14 +274,21 @@ def load_block(
         fixed_other = dict(other.fixed)
         if fixed_other:
             raise KernelError("STL002", "unsupported: `other=` that depends on a dim")
-    choice = np.where(regular, 0, np.where(admitted & wrapped & inside, 2, 1))
+    masked, wrap = len(options), len(options) + 1
+    choice = np.where(regular, mem_choice, np.where(admitted & wrapped & inside, wrap, masked))
     # lanes outside the tensor that the mask admitted (reported) are undefined too
-    choice = np.where(admitted & ~inside, 2, choice)
+    choice = np.where(admitted & ~inside, wrap, choice)
     wrapped_piece = Undef(span, "wrapped back into range by `%`")
     if error is not None:
         wrapped_piece = Undef(span, "outside the tensor", reported=True)
-    block = blocks.loaded(shape, axes, fixed, choice, [loaded, other_piece, wrapped_piece])
-    return block, error
+    block = blocks.loaded(shape, axes, fixed, choice, [*options, other_piece, wrapped_piece])
+    return block, errors
+
+
+def cells_of(memory: Memory, base: Tensor) -> Cells:
+    """The cells of a tensor that is not an input, made with its initial content."""
+    initial = Const(Fraction(0)) if base.init == "zeros" else None
+    return memory.make(base.serial, base.name, base.sizes, base.dims, initial)
 
 
 def store_block(
@@ -275,8 +297,11 @@ def store_block(
     admitted: np.ndarray,
     value: Block,
     span: Span,
-) -> tuple[Stored | Scratch | None, list[KernelError]]:
-    """Check one store; for a target, what it writes where."""
+    memory: Memory,
+) -> tuple[Scratch | None, list[KernelError]]:
+    """Check one store and record it in ``memory``; a store whose value is no function
+    of the elements it lands on comes back as :class:`Scratch` (to be read back with
+    the same pointer)."""
     errors: list[KernelError] = []
     shape = ptr.shape
     value = blocks.broadcast(value, shape)
@@ -286,14 +311,57 @@ def store_block(
     base = tensor.base or tensor
     if base.role == "input":
         raise KernelError("STL002", f"unsupported: the kernel writes its input {base.name}")
-    if base.target is None:
-        base.written = True
-        # a scratch tensor: what this program wrote can be read back (see load_block)
+    lanes = inside
+    if base.target is not None:
+        errors.extend(_check_target_store(base, index, lanes, value, span))
+        # reported here: a later read of these lanes is not reported again
+        value = Block(
+            value.shape,
+            value.axes,
+            value.fixed,
+            value.pieces,
+            tuple(replace(t, reported=True) if isinstance(t, Undef) else t for t in value.terms),
+        )
+    twice = _written_twice(base, index, lanes, shape)
+    if twice is not None:
+        errors.append(twice)
+    cells = cells_of(memory, base)
+    race = memory.store(cells, index, lanes, value, span)
+    if race is not None:
+        errors.append(race)
+    if memory.records[-1].terms is None and lanes.any():
         shaped = tuple(np.broadcast_to(i, shape) for i in index)
-        return Scratch(base.serial, shaped, inside, value), errors
+        return Scratch(base.serial, shaped, inside, value, len(memory.records) - 1), errors
+    return None, errors
+
+
+def _written_twice(
+    base: Tensor, index: list[np.ndarray], lanes: np.ndarray, shape: tuple[int, ...]
+) -> KernelError | None:
+    counts = np.zeros(base.sizes, np.int64)
+    idx = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
+    np.add.at(counts, idx, 1)
+    if not (counts > 1).any():
+        return None
+    element = tuple(int(i) for i in np.argwhere(counts > 1)[0])
+    dims = base.dims or tuple(f"dim{k}" for k in range(len(base.sizes)))
+    where = ", ".join(f"{d}={i}" for d, i in zip(dims, element))
+    return KernelError(
+        "STL041",
+        f"this store writes {base.name}[{where}] from two lanes",
+        help="every element must be written by exactly one lane of one program",
+    )
+
+
+def _check_target_store(
+    base: Tensor, index: list[np.ndarray], lanes: np.ndarray, value: Block, span: Span
+) -> list[KernelError]:
+    """A result's elements hold terms over its spec's dims: each stored lane must be the
+    value computed for the element it lands on, and defined."""
+    errors: list[KernelError] = []
+    shape = lanes.shape
     dims = base.dims
     assert dims is not None
-    lanes = inside
     coords = blocks.coordinates(value)
     for k, d in enumerate(dims):
         if d in coords:
@@ -307,38 +375,13 @@ def store_block(
                     notes=(f"the stored block: {value.describe()}",),
                     help="the stored block and the pointer must run along the same elements",
                 )
-    counts = np.zeros(base.sizes, np.int64)
-    idx = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
-    np.add.at(counts, idx, 1)
-    if (counts > 1).any():
-        element = tuple(int(i) for i in np.argwhere(counts > 1)[0])
-        where = ", ".join(f"{d}={i}" for d, i in zip(dims, element))
-        errors.append(
-            KernelError(
-                "STL041",
-                f"this store writes {base.name}[{where}] from two lanes",
-                help="every element must be written by exactly one lane of one program",
-            )
-        )
-    stored = Stored(base.target, span)
-    written = counts > 0
-    stored.boxes = blocks.boxes(written)
     for pid, piece in enumerate(value.terms):
         on = lanes & (value.pieces == pid)
         if not on.any():
             continue
         if isinstance(piece, Undef):
-            if piece.reported:
-                continue
-            errors.append(
-                KernelError(
-                    "STL044",
-                    f"the store writes lanes whose value is undefined ({piece.why})",
-                    notes=(f"stored at line {span.line}",),
-                    help="mask the store the same way as the load, or give the load `other=`",
-                    node=piece.span,
-                )
-            )
+            if not piece.reported:
+                errors.append(undefined_stored(piece, span))
             continue
         extra = sorted(free_dims(piece) - set(dims))
         if extra:
@@ -349,7 +392,64 @@ def store_block(
                 notes=(f"{base.name} has dims {' '.join(dims)}",),
                 help=f"reduce over {extra[0]} before storing",
             )
-        mask = np.zeros(base.sizes, bool)
-        mask[tuple(np.broadcast_to(i, shape)[on] for i in index)] = True
-        stored.pieces.append((piece, blocks.boxes(mask)))
-    return stored, errors
+    return errors
+
+
+def undefined_stored(piece: Undef, span: Span) -> KernelError:
+    return KernelError(
+        "STL044",
+        f"the store writes lanes whose value is undefined ({piece.why})",
+        notes=(f"stored at line {span.line}",),
+        help="mask the store the same way as the load, or give the load `other=`",
+        node=piece.span,
+    )
+
+
+def stored_in(memory: Memory, base: Tensor, target: str) -> tuple[list[Stored], list[KernelError]]:
+    """What the stores left in a result at the end, store by store, and the STL044
+    errors of undefined values that reached it through a scratch tensor or a copy."""
+    cells = memory.of(base.serial)
+    if cells is None:
+        return [], []
+    out: dict[int, Stored] = {}
+    errors: list[KernelError] = []
+    for record, term, mask in memory.final(cells):
+        stored = out.setdefault(id(record), Stored(target, record.span))
+        stored.boxes.extend(blocks.boxes(mask))
+        if isinstance(term, Undef):
+            if not term.reported:
+                errors.append(undefined_stored(term, record.span))
+            continue
+        stored.pieces.append((term, blocks.boxes(mask)))
+    return list(out.values()), errors
+
+
+def host_copy(memory: Memory, dst: Tensor, src: Tensor) -> None:
+    """``dst`` takes what ``src`` holds now (see :mod:`.host_copies`)."""
+    target, source = dst.base or dst, src.base or src
+    if target.sizes != dst.sizes or source.sizes != src.sizes:
+        raise KernelError("STL002", "unsupported: a copy into or out of a reshaped view")
+    cells = cells_of(memory, target)
+    if source.role == "input":
+        assert source.dims is not None
+        dims: tuple[str, ...] | list[str] = source.dims
+        held = None
+        initial: Term | None = Load(source.name, source.dims)
+    else:
+        held = cells_of(memory, source)
+        dims, initial = held.dims, held.initial
+    if all(cells.known):
+        # a result's terms are over its spec's dims: the source must use the same ones
+        clash = [
+            (a, b)
+            for a, b, known in zip(cells.dims, dims, held.known if held else [True] * len(dims))
+            if known and a != b
+        ]
+        if clash:
+            raise KernelError(
+                "STL002",
+                f"unsupported: a copy into {target.name} (dims {' '.join(cells.dims)}) of "
+                f"{source.name}, whose elements run along {' '.join(dims)}",
+            )
+        dims = list(cells.dims)
+    memory.copy(cells, held, initial, dims)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING, Any
 
 import libcst as cst
@@ -12,7 +13,8 @@ from ...ir import terms as T
 from .. import blocks
 from ..blocks import Block, fold_binary
 from . import ints as I
-from .host import DType
+from . import signatures as S
+from .host import describe
 from .ints import Ints, Mask, Ptr
 
 if TYPE_CHECKING:
@@ -20,17 +22,9 @@ if TYPE_CHECKING:
 
 UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "sigmoid", "abs")
 HINTS = ("multiple_of", "max_contiguous", "max_constancy")
-NO_OPS = ("assume", "static_assert", "static_print", "device_assert", "debug_barrier")
-
-
-def _arg(args: list, kwargs: dict, i: int, name: str, default: Any = ...) -> Any:
-    if len(args) > i:
-        return args[i]
-    if name in kwargs:
-        return kwargs[name]
-    if default is ...:
-        raise KernelError("STL002", f"missing argument `{name}`")
-    return default
+NO_OPS = ("assume", "static_print", "device_assert", "debug_barrier")
+MAX_NUMEL = 1 << 20  # triton's TRITON_MAX_TENSOR_NUMEL
+DOT_MIN_K = (4, 16)  # below the first: refused for every dtype; below the second: for some
 
 
 def _shape(interp: TritonInterpreter, value: Any) -> tuple[int, ...]:
@@ -50,13 +44,13 @@ def _available_reduce(op: str) -> bool:
 
 
 def reduce(block: Block, axis: Any, op: str, keep_dims: bool = False) -> Block:
+    """``op`` over ``axis`` (checked and made non-negative by the caller), or over all."""
     if axis is None:
         out = block
         for _ in range(block.ndim):
             out = reduce(out, 0, op)
-        return out
-    axis = int(axis)
-    if not -block.ndim <= axis < block.ndim:
+        return blocks.reshape_unit(out, (1,) * block.ndim) if keep_dims else out
+    if not 0 <= axis < block.ndim:  # pragma: no cover - the callers check
         raise KernelError("STL002", f"axis {axis} of a {block.ndim}-d block")
     if op == "min" and not _available_reduce("min"):
         negated = blocks.elementwise([block], lambda t: blocks.fold_unary("neg", t))
@@ -66,19 +60,72 @@ def reduce(block: Block, axis: Any, op: str, keep_dims: bool = False) -> Block:
         out = blocks.reduce(block, axis, op, _available_reduce)
     if keep_dims:
         index: list[object] = [slice(None)] * out.ndim
-        index.insert(axis % block.ndim, None)
+        index.insert(axis, None)
         out = blocks.expand(out, index)
     return out
 
 
-def _block_access(interp: TritonInterpreter, ptr: I.BlockPtr, kwargs: dict) -> tuple:
+def _block_access(interp: TritonInterpreter, ptr: I.BlockPtr, bound: dict) -> tuple:
     """A block pointer's lanes, the mask of its ``boundary_check`` and the padding."""
-    checked = kwargs.get("boundary_check") or ()
+    checked = bound.get("boundary_check") or ()
     mask = I.Mask(ptr.inside([_int(interp, k) for k in checked])) if checked else None
-    padding = kwargs.get("padding_option")
+    padding = bound.get("padding_option")
     padding = padding.value if hasattr(padding, "value") else padding
     other = {"zero": 0.0, "nan": None, None: None, "": None}.get(padding)
     return ptr.pointer(), mask, other
+
+
+def _no_mask_on_block_ptr(bound: dict, at: Any, params: tuple[str, ...]) -> None:
+    """A block pointer is masked by its ``boundary_check``; the compiler refuses more."""
+    for param in params:
+        if bound[param] is not None:
+            raise KernelError(
+                "STL005",
+                f"`{param}=` of an access through a block pointer",
+                notes=(
+                    "Triton refuses the kernel (ValueError: `mask` and `other` arguments "
+                    "cannot be specified for block pointers)",
+                ),
+                help="use `boundary_check=` (and `padding_option=`) instead",
+                node=at(param),
+            )
+
+
+def _plain_pointer(bound: dict, at: Any) -> None:
+    """``boundary_check`` and ``padding_option`` are for block pointers only."""
+    for param in ("boundary_check", "padding_option"):
+        value = bound.get(param)
+        plain = value.value if hasattr(value, "value") else value
+        if plain not in ((), [], "", None):
+            raise KernelError(
+                "STL005",
+                f"`{param}=` of an access through a tensor of pointers",
+                notes=(
+                    f"Triton refuses the kernel (ValueError: `{param}` is not supported "
+                    "for a tensor of pointers)",
+                ),
+                help="mask the access with `mask=` (and `other=`)",
+                node=at(param),
+            )
+
+
+def _static_assert(cond: Any, msg: Any, node: Any) -> None:
+    """``tl.static_assert``: checked when the kernel compiles."""
+    if not isinstance(cond, (bool, int)):
+        raise KernelError(
+            "STL002",
+            f"unsupported: tl.static_assert of {describe(cond)} (not known when compiling)",
+            node=node,
+        )
+    if not cond:
+        text = msg.value if hasattr(msg, "value") else msg
+        raise KernelError(
+            "STL005",
+            "tl.static_assert fails" + (f": {text}" if text else ""),
+            notes=("Triton refuses the kernel (CompileTimeAssertionFailure)",),
+            help="the kernel is compiled for these constexpr values: change them, or the assertion",
+            node=node,
+        )
 
 
 def descriptor_call(
@@ -95,9 +142,26 @@ def descriptor_call(
     return interp.do_store(ptr.pointer(), args[1], mask, node)
 
 
-def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+def call(
+    interp: TritonInterpreter,
+    name: str,
+    args: list,
+    kwargs: dict,
+    node: cst.Call,
+    receiver: bool = False,
+) -> Any:
+    """``tl.name(*args, **kwargs)``, bound to the real signature first (``receiver``: a
+    method call ``x.name(...)``, whose ``x`` is ``args[0]``)."""
+    sig = S.TL.get(name)
+    if sig is None:
+        raise KernelError("STL002", f"unsupported: tl.{name}")
+    a = S.bind(f"tl.{name}", sig, args, kwargs, node, receiver)
+
+    def at(param: str) -> Any:
+        return S.argument_node(node, sig, param, receiver)
+
     if name in ("program_id", "num_programs"):
-        axis = _int(interp, _arg(args, kwargs, 0, "axis"))
+        axis = _int(interp, a["axis"])
         if axis not in (0, 1, 2):
             raise KernelError(
                 "STL005",
@@ -106,46 +170,51 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
             )
         return (interp.program if name == "program_id" else interp.grid)[axis]
     if name == "arange":
-        start, stop = _int(interp, args[0]), _int(interp, _arg(args, kwargs, 1, "end"))
+        start, stop = _constexpr_int(a["start"], "start", at), _constexpr_int(a["end"], "end", at)
+        _check_arange(start, stop)
         return I.arange(start, stop)
     if name == "cdiv":
-        a, b = args
-        if isinstance(a, Ints) or isinstance(b, Ints):
-            return I.binary("//", I.binary("+", a, I.binary("-", b, 1)), b)
-        return -(-_int(interp, a) // _int(interp, b))
+        x, y = a["x"], a["div"]
+        if isinstance(x, Ints) or isinstance(y, Ints):
+            return I.binary("//", I.binary("+", x, I.binary("-", y, 1)), y)
+        return -(-_int(interp, x) // _int(interp, y))
     if name in HINTS:
-        return args[0]
+        return a["input"]
+    if name == "static_assert":
+        return _static_assert(a["cond"], a["msg"], at("cond"))
     if name in NO_OPS:
         return None
     if name == "constexpr":
-        return args[0] if args else None
+        return a["value"]
     if name in ("range", "static_range"):
-        bounds = [_int(interp, a) for a in args[:3]]
-        if "step" in kwargs:
-            bounds.append(_int(interp, kwargs["step"]))
-        return range(*bounds)
+        bounds = [a["arg1"], a["arg2"], a["step"]]
+        ints = [_int(interp, b) for b in bounds if b is not None]
+        if a["arg2"] is None and a["step"] is not None:
+            ints = [0, *ints]  # range(stop, step=s) is range(0, stop, s)
+        return range(*ints)
     if name == "load":
-        ptr = _arg(args, kwargs, 0, "pointer")
-        mask = _arg(args, kwargs, 1, "mask", None)
-        other = _arg(args, kwargs, 2, "other", None)
+        ptr, mask, other = a["pointer"], a["mask"], a["other"]
         if isinstance(ptr, I.BlockPtr):
-            ptr, mask, other = _block_access(interp, ptr, kwargs)
+            _no_mask_on_block_ptr(a, at, ("mask", "other"))
+            ptr, mask, other = _block_access(interp, ptr, a)
+        else:
+            _plain_pointer(a, at)
         return interp.do_load(ptr, mask, other, node)
     if name == "store":
-        ptr = _arg(args, kwargs, 0, "pointer")
-        value = _arg(args, kwargs, 1, "value")
-        mask = _arg(args, kwargs, 2, "mask", None)
+        ptr, value, mask = a["pointer"], a["value"], a["mask"]
         if isinstance(ptr, I.BlockPtr):
-            ptr, mask, _ = _block_access(interp, ptr, kwargs)
+            _no_mask_on_block_ptr(a, at, ("mask",))
+            ptr, mask, _ = _block_access(interp, ptr, a)
+        else:
+            _plain_pointer(a, at)
         return interp.do_store(ptr, value, mask, node)
     if name == "make_block_ptr":
-        base = _arg(args, kwargs, 0, "base")
+        base = a["base"]
         if not isinstance(base, Ptr) or base.shape:
             raise KernelError("STL002", "tl.make_block_ptr needs a scalar pointer as its base")
-        shape = tuple(_arg(args, kwargs, 1, "shape"))
-        strides = tuple(_arg(args, kwargs, 2, "strides"))
-        offsets = tuple(_arg(args, kwargs, 3, "offsets"))
-        block_shape = _shape(interp, _arg(args, kwargs, 4, "block_shape"))
+        shape, strides, offsets = (tuple(a[k]) for k in ("shape", "strides", "offsets"))
+        block_shape = _shape(interp, a["block_shape"])
+        check_block_shape(block_shape, at("block_shape"))
         if not len(shape) == len(strides) == len(offsets) == len(block_shape):
             raise KernelError(
                 "STL002",
@@ -154,112 +223,120 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
             )
         return I.BlockPtr(base, shape, strides, offsets, block_shape)
     if name == "advance":
-        ptr = _arg(args, kwargs, 0, "base")
+        ptr = a["base"]
         if not isinstance(ptr, I.BlockPtr):
             raise KernelError("STL002", "tl.advance of something other than a block pointer")
-        return ptr.advance(tuple(_arg(args, kwargs, 1, "offsets")))
+        return ptr.advance(tuple(a["offsets"]))
     if name == "make_tensor_descriptor":
-        base = _arg(args, kwargs, 0, "base")
+        base = a["base"]
         if not isinstance(base, Ptr) or base.shape:
             raise KernelError("STL002", "tl.make_tensor_descriptor needs a scalar pointer")
-        shape = tuple(_arg(args, kwargs, 1, "shape"))
-        strides = tuple(_arg(args, kwargs, 2, "strides"))
-        block_shape = _shape(interp, _arg(args, kwargs, 3, "block_shape"))
-        return I.Descriptor(base, shape, strides, block_shape)
+        block_shape = _shape(interp, a["block_shape"])
+        check_block_shape(block_shape, at("block_shape"))
+        return I.Descriptor(base, tuple(a["shape"]), tuple(a["strides"]), block_shape)
     if name in ("zeros", "full"):
-        shape = _shape(interp, _arg(args, kwargs, 0, "shape"))
-        value = 0 if name == "zeros" else _arg(args, kwargs, 1, "value")
-        piece = interp.as_block(value)
-        return blocks.broadcast(piece, shape)
-    if name in ("zeros_like", "full_like"):
-        like = interp.as_block(args[0])
-        value = 0 if name == "zeros_like" else _arg(args, kwargs, 1, "value")
-        return blocks.broadcast(interp.as_block(value), like.shape)
+        shape = _shape(interp, a["shape"])
+        check_block_shape(shape, at("shape"))
+        value = 0 if name == "zeros" else a["value"]
+        return blocks.broadcast(interp.as_block(value), shape)
+    if name == "zeros_like":
+        like = interp.as_block(a["input"])
+        return blocks.broadcast(interp.as_block(0), like.shape)
     if name in ("sum", "max", "min"):
-        value = _arg(args, kwargs, 0, "input")
-        axis = _arg(args, kwargs, 1, "axis", None)
+        value, axis, keep_dims = a["input"], a["axis"], bool(a["keep_dims"])
+        if axis is not None:
+            axis = _axis(interp, axis, _ndim(value), at("axis"), f"tl.{name}")
         if isinstance(value, blocks.BlockSum) and name == "sum":
-            if kwargs.get("keep_dims") or axis is None and value.ndim != 1:
+            if keep_dims or axis is None and value.ndim != 1:
                 raise KernelError("STL002", "unsupported: this reduction of an accumulated block")
-            return blocks.sum_lanes(value, 0 if axis is None else int(axis))
-        block = interp.as_block(value)
-        if kwargs.get("return_indices"):
-            raise KernelError("STL002", f"unsupported: tl.{name}(..., return_indices=True)")
-        return reduce(block, axis, name, bool(kwargs.get("keep_dims", False)))
+            return blocks.sum_lanes(value, 0 if axis is None else axis)
+        return reduce(interp.as_block(value), axis, name, keep_dims)
     if name in UNARY:
-        block = interp.as_block(_arg(args, kwargs, 0, "x"))
+        block = interp.as_block(a["x"])
         fn = {"sqrt_rn": "sqrt"}.get(name, name)
         return blocks.elementwise([block], lambda t: interp.unary_term(fn, t))
     if name in ("maximum", "minimum"):
-        if not any(isinstance(v, (Block, blocks.BlockSum)) for v in args[:2]) and all(
-            isinstance(v, (int, Ints)) and not isinstance(v, bool) for v in args[:2]
+        pair = [a["x"], a["y"]]
+        if not any(isinstance(v, (Block, blocks.BlockSum)) for v in pair) and all(
+            isinstance(v, (int, Ints)) and not isinstance(v, bool) for v in pair
         ):
-            x, y = (I.concrete(I.lift(v), f"tl.{name}") for v in args[:2])
+            x, y = (I.concrete(I.lift(v), f"tl.{name}") for v in pair)
             fn = np.maximum if name == "maximum" else np.minimum
             return I.make(np.broadcast_shapes(x.shape, y.shape), {None: fn(x, y)})
-        a, b = (interp.as_block(v) for v in args[:2])
+        left, right = (interp.as_block(v) for v in pair)
         if name == "minimum" and "minimum" not in T.BINARY_OPS:
             # min(a, b) = -max(-a, -b), exactly
             def build(x: T.Term, y: T.Term) -> T.Term:
                 neg = blocks.fold_unary
                 return neg("neg", fold_binary("maximum", neg("neg", x), neg("neg", y)))
 
-            return blocks.elementwise([a, b], build)
-        return blocks.elementwise([a, b], lambda x, y: fold_binary(name, x, y))
+            return blocks.elementwise([left, right], build)
+        return blocks.elementwise([left, right], lambda x, y: fold_binary(name, x, y))
     if name in ("fdiv", "div_rn"):
-        return interp.data_binary("/", args[0], args[1])
+        return interp.data_binary("/", a["x"], a["y"])
     if name == "fma":
-        return interp.data_binary("+", interp.data_binary("*", args[0], args[1]), args[2])
+        return interp.data_binary("+", interp.data_binary("*", a["x"], a["y"]), a["z"])
     if name == "where":
-        cond = _arg(args, kwargs, 0, "condition")
+        cond = a["condition"]
         if isinstance(cond, Block):
             raise KernelError("STL002", "unsupported: tl.where on a condition over data values")
-        a, b = interp.as_block(args[1]), interp.as_block(args[2])
+        x, y = interp.as_block(a["x"]), interp.as_block(a["y"])
         if isinstance(cond, bool):
-            return a if cond else b
+            return x if cond else y
         mask = I.mask_array(cond)
-        shape = tuple(np.broadcast_shapes(mask.shape, a.shape, b.shape))
-        return blocks.select(np.broadcast_to(mask, shape), a, b)
+        shape = tuple(np.broadcast_shapes(mask.shape, x.shape, y.shape))
+        return blocks.select(np.broadcast_to(mask, shape), x, y)
     if name == "dot":
-        a, b = interp.as_block(args[0]), interp.as_block(_arg(args, kwargs, 1, "b"))
-        acc = _arg(args, kwargs, 2, "acc", None)
-        if kwargs.get("trans_a"):  # the keyword arguments of Triton 2.0
-            a = blocks.transpose(a)
-        if kwargs.get("trans_b"):
-            b = blocks.transpose(b)
+        x, y = interp.as_block(a["input"]), interp.as_block(a["other"])
+        _check_dot(x, y, at("input"))
         try:
-            out = blocks.dot(a, b)
+            out = blocks.dot(x, y)
         except blocks.LayoutMismatch as error:
-            raise interp.blame_swapped([args[0], args[1]], error) from None
-        if acc is not None:
+            raise interp.blame_swapped([a["input"], a["other"]], error) from None
+        if a["acc"] is not None:
             out = blocks.elementwise(
-                [interp.as_block(acc), out], lambda x, y: fold_binary("+", x, y)
+                [interp.as_block(a["acc"]), out], lambda p, q: fold_binary("+", p, q)
             )
         return out
     if name in ("trans", "permute"):
-        block = interp.as_block(args[0])
-        order = args[1:] if len(args) > 1 else kwargs.get("dims")
-        if order and len(order) == 1 and isinstance(order[0], (tuple, list)):
-            order = order[0]
-        return blocks.transpose(block, [int(o) for o in order] if order else None)
+        block = interp.as_block(a["input"])
+        order = list(a["dims"])
+        if len(order) == 1 and isinstance(order[0], (tuple, list)):
+            order = list(order[0])
+        if not order:
+            if name == "permute":
+                raise KernelError("STL005", "tl.permute needs the order of the dims", node=node)
+            return blocks.transpose(block)
+        dims = [_int(interp, o) for o in order]
+        if sorted(dims) != list(range(block.ndim)):
+            raise KernelError(
+                "STL005",
+                f"tl.{name} of a {block.ndim}-d block with dims {dims}: "
+                f"expected a permutation of {list(range(block.ndim))}",
+                help="name each dim of the block once",
+                node=node,
+            )
+        return blocks.transpose(block, dims)
     if name in ("reshape", "view"):
-        block = interp.as_block(args[0])
-        shape = _shape(interp, args[1] if len(args) == 2 else list(args[1:]))
+        block = interp.as_block(a["input"])
+        shape = _shape(interp, _dims(a["shape"]))
+        check_block_shape(shape, node)
         return blocks.reshape_unit(block, shape)
     if name == "broadcast_to":
-        value = args[0]
-        shape = _shape(interp, args[1] if len(args) == 2 else list(args[1:]))
+        value = a["input"]
+        shape = _shape(interp, _dims(a["shape"]))
+        check_block_shape(shape, node)
         if isinstance(value, Ints):
             return I.broadcast(value, shape)
         if isinstance(value, Ptr):
             return Ptr(value.tensor, I.broadcast(value.offset, shape))
         return blocks.broadcast(interp.as_block(value), shape)
     if name == "expand_dims":
-        value = args[0]
-        axis = _int(interp, _arg(args, kwargs, 1, "axis"))
-        ndim = value.ndim if isinstance(value, Block) else len(value.shape)
+        value = a["input"]
+        ndim = _ndim(value)
+        axis = _axis(interp, a["axis"], ndim + 1, at("axis"), "tl.expand_dims")
         index: list[object] = [slice(None)] * ndim
-        index.insert(axis % (ndim + 1), None)
+        index.insert(axis, None)
         if isinstance(value, Block):
             return blocks.expand(value, index)
         if isinstance(value, Ptr):
@@ -268,7 +345,124 @@ def call(interp: TritonInterpreter, name: str, args: list, kwargs: dict, node: c
             return I.expand(value, index)
         return blocks.expand(interp.as_block(value), index)
     if name == "cast":
-        return args[0]
-    if isinstance(name, DType):  # pragma: no cover - dtypes are values, not calls
-        return args[0]
-    raise KernelError("STL002", f"unsupported: tl.{name}")
+        return a["input"]
+    raise KernelError("STL002", f"unsupported: tl.{name}")  # pragma: no cover - the table
+
+
+def _dims(value: Any) -> Any:
+    """``*shape`` given as one tuple or as separate ints."""
+    if len(value) == 1 and isinstance(value[0], (tuple, list)):
+        return value[0]
+    return list(value)
+
+
+def _ndim(value: Any) -> int:
+    if isinstance(value, (Block, blocks.BlockSum)):
+        return value.ndim
+    if isinstance(value, Mask):
+        return value.array.ndim
+    shape = getattr(value, "shape", None)
+    return len(shape) if isinstance(shape, tuple) else 0
+
+
+def _axis(interp: TritonInterpreter, value: Any, ndim: int, where: Any, what: str) -> int:
+    """An axis of ``ndim`` axes, negative ones from the end; outside, the compiler refuses."""
+    axis = _int(interp, value)
+    if not -ndim <= axis < ndim:
+        raise KernelError(
+            "STL005",
+            f"{what}: axis {axis} is out of range: expected {-ndim} <= axis < {ndim}",
+            notes=("Triton refuses the kernel (ValueError: invalid axis)",),
+            help=f"use an axis from 0 to {ndim - 1} (or -1 for the last)",
+            node=where,
+        )
+    return axis + ndim if axis < 0 else axis
+
+
+def _constexpr_int(value: Any, param: str, at: Any) -> int:
+    """A bound of ``tl.arange``: Triton needs it known when compiling."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise KernelError(
+            "STL005",
+            f"tl.arange's `{param}` must be a tl.constexpr, found {describe(value)}",
+            notes=(
+                "Triton refuses the kernel (ValueError: arange's arguments must be of "
+                "type tl.constexpr)",
+            ),
+            help="pass the bound as a `tl.constexpr` parameter, and mask the lanes past "
+            "the runtime size",
+            node=at(param),
+        )
+    return value
+
+
+def _check_arange(start: int, stop: int) -> None:
+    if start >> 32 or stop >> 32:
+        raise KernelError("STL005", f"tl.arange({start}, {stop}) does not fit in int32")
+    if stop <= start:
+        raise KernelError(
+            "STL005", f"tl.arange({start}, {stop}): the end must be greater than the start"
+        )
+    size = stop - start
+    if size & (size - 1):
+        raise KernelError(
+            "STL005",
+            f"tl.arange({start}, {stop}) has {size} lanes, which is not a power of two",
+            notes=("Triton refuses the kernel (ValueError: arange's range must be a power of 2)",),
+            help=f"use {1 << size.bit_length()} lanes (`triton.next_power_of_2`) and mask "
+            "the lanes past the size",
+        )
+    check_block_shape((size,), None)
+
+
+def check_block_shape(shape: tuple[int, ...], node: Any) -> None:
+    """Every dim of a block a power of two, at most 2**20 elements in all (Triton's
+    ``validate_block_shape``)."""
+    for n in shape:
+        if n < 1 or n & (n - 1):
+            raise KernelError(
+                "STL005",
+                f"a block of shape {list(shape)}: {n} is not a power of two",
+                notes=(
+                    "Triton refuses the kernel (ValueError: Shape element must be a power of 2)",
+                ),
+                help="round each dim up to a power of two and mask the extra lanes",
+                node=node,
+            )
+    numel = math.prod(shape)
+    if numel > MAX_NUMEL:
+        raise KernelError(
+            "STL005",
+            f"a block of shape {list(shape)} has {numel} elements, more than Triton's "
+            f"maximum of {MAX_NUMEL}",
+            help="split the work over more programs or loop over smaller blocks",
+            node=node,
+        )
+
+
+def _check_dot(x: Block, y: Block, node: Any) -> None:
+    """The CUDA backend's smallest ``tl.dot`` (triton 3.9: M, N >= 1, K >= 4 for 64-bit,
+    8 for 32-bit, 16 for 16-bit and 32 for 8-bit inputs; the analyzer does not follow
+    dtypes, so a K that only some dtypes accept is not followed)."""
+    if x.ndim != 2 or y.ndim != 2:
+        return  # blocks.dot says so
+    k = x.shape[1]
+    if k < DOT_MIN_K[0]:
+        raise KernelError(
+            "STL005",
+            f"tl.dot of a {list(x.shape)} block with a {list(y.shape)} block: K = {k}, "
+            f"below the CUDA backend's minimum of {DOT_MIN_K[0]} for any input dtype",
+            notes=(
+                "Triton refuses the kernel (AssertionError: Input shapes should have K >= ...)",
+            ),
+            help="make the contracted dim (BLOCK_K) 16 or more",
+            node=node,
+        )
+    if k < DOT_MIN_K[1]:
+        raise KernelError(
+            "STL002",
+            f"unsupported: tl.dot with K = {k}: Triton compiles it for 32-bit (K >= 8) or "
+            "64-bit (K >= 4) inputs only, and the analyzer does not follow dtypes",
+            help="make the contracted dim (BLOCK_K) 16 or more",
+            node=node,
+        )
