@@ -11,6 +11,7 @@ coverage).
 from __future__ import annotations
 
 import itertools
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,16 @@ from .grid import Abort, Launcher, WriteBack
 from .interp import PallasInterpreter, Precondition, ScalarTest
 from .ranges import conditions, restrict
 from .values import Array, Closure, Jitted, Output, Partial
+
+
+def _rejection(code: str) -> str:
+    """Why a case is rejected, from the line of the precondition that stops it."""
+    raised = re.match(r"raise\s+([\w.]+)", code)
+    if raised:
+        return f"the wrapper raises {raised.group(1)}"
+    if len(code) > 60:
+        code = code[:57] + "..."
+    return f"`{code}` fails for this case" if code else "the wrapper rejects it"
 
 
 def _wrapper_def(value: Any) -> cst.FunctionDef | None:
@@ -249,9 +260,7 @@ class PallasFrontEnd(FrontEnd):
         except Precondition as stop:
             lines = source.text.splitlines()
             code = lines[stop.span.line - 1].strip() if stop.span.line <= len(lines) else ""
-            reason = f"`{code}` fails for this case" if code else "the wrapper rejects it"
-            if code.startswith("raise"):
-                reason = f"the wrapper reaches `{code}`"
+            reason = _rejection(code)
             rejected = Rejected(str(config.case), reason, stop.span, config.case.span)
             interp.diagnostics.append(
                 Diagnostic(
@@ -266,7 +275,7 @@ class PallasFrontEnd(FrontEnd):
             return _Run(empty, interp.diagnostics, rejected=rejected)
         except Abort:
             # after a block past the end, the rest of the case is not meaningful
-            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL002")]
+            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL048", "STL002")]
             return _Run(empty, kept)
         except KernelError as error:
             interp.report(error, node)
@@ -427,7 +436,7 @@ class PallasFrontEnd(FrontEnd):
             if isinstance(cell, Undef):
                 interp.report(
                     KernelError(
-                        "STL044",
+                        cell.code,
                         f"the write-back of {target.name} stores undefined lanes: {cell.what}",
                         node=cell.span or wb.span,
                         notes=(f"written back from the write at line {wb.span.line}",),
