@@ -275,7 +275,7 @@ class PallasFrontEnd(FrontEnd):
             return _Run(empty, interp.diagnostics, rejected=rejected)
         except Abort:
             # after a block past the end, the rest of the case is not meaningful
-            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL002")]
+            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL048", "STL002")]
             return _Run(empty, kept)
         except KernelError as error:
             interp.report(error, node)
@@ -436,7 +436,7 @@ class PallasFrontEnd(FrontEnd):
             if isinstance(cell, Undef):
                 interp.report(
                     KernelError(
-                        "STL044",
+                        cell.code,
                         f"the write-back of {target.name} stores undefined lanes: {cell.what}",
                         node=cell.span or wb.span,
                         notes=(f"written back from the write at line {wb.span.line}",),
