@@ -329,7 +329,8 @@ def store_block(
     race = memory.store(cells, index, lanes, value, span)
     if race is not None:
         errors.append(race)
-    if memory.records[-1].terms is None and lanes.any():
+    # a store with no lane inside records nothing (the last record is another store's)
+    if lanes.any() and memory.records[-1].terms is None:
         shaped = tuple(np.broadcast_to(i, shape) for i in index)
         return Scratch(base.serial, shaped, inside, value, len(memory.records) - 1), errors
     return None, errors
@@ -363,9 +364,12 @@ def _check_target_store(
     dims = base.dims
     assert dims is not None
     coords = blocks.coordinates(value)
+    # lanes without a value (reported where they arise) land nowhere in particular
+    undefined = [p for p, t in enumerate(value.terms) if isinstance(t, Undef)]
+    valued = lanes & ~np.isin(np.broadcast_to(value.pieces, shape), undefined)
     for k, d in enumerate(dims):
         if d in coords:
-            differ = lanes & (np.broadcast_to(coords[d], shape) != index[k])
+            differ = valued & (np.broadcast_to(coords[d], shape) != index[k])
             if differ.any():
                 lane = tuple(int(i) for i in np.argwhere(differ)[0])
                 raise KernelError(
