@@ -195,3 +195,11 @@ def test_an_int64_argument_does_not_wrap() -> None:
     assert [code for _, code, _ in _check(wraps)] == ["STL046"]
     wide = source.replace("x.stride(0), N, BLOCK=4", "x.stride(0), N, 2**31 + 2, BLOCK=4")
     assert _check(wide) == []  # an argument that needs int64 is int64
+
+
+def test_bitwise_operators_on_typed_ints() -> None:
+    x = _lanes((-6, -1, 0, 5, 2**31 - 1))
+    assert list(I.binary("&", x, 3).part(None)) == [-6 & 3, -1 & 3, 0, 5 & 3, 3]  # type: ignore[union-attr]
+    assert list(I.binary("^", x, -1).part(None)) == [5, 0, -1, -6, -(2**31)]  # type: ignore[union-attr]
+    assert I.binary("|", x, 1).origin is None  # type: ignore[union-attr]
+    assert list(I.binary(">>", x, 1).part(None)) == [-3, -1, 0, 2, 2**30 - 1]  # type: ignore[union-attr]
