@@ -352,7 +352,8 @@ class RealCompiler:
                 signature[name], values[name] = "constexpr", value
             else:
                 signature[name] = self._type(value)
-        key = (jit.fn.__name__, tuple(signature.items()), tuple(values.items()))
+        code = jit.fn.__code__  # kernels of one name in different fixtures differ
+        key = (code.co_filename, jit.fn.__name__, tuple(signature.items()), tuple(values.items()))
         if key not in self.done:
             try:
                 source = ASTSource(jit, signature, values)
