@@ -15,7 +15,10 @@ inputs, and what it writes to each target is compared with the spec evaluated by
 stile-static's NumPy evaluator (float64). Prints a table (fixture, case, config, max abs
 error, agrees?, expected) and the command that made it. A correct fixture must agree on
 every case; a buggy twin (one with an expected error code inline) must disagree or fault
-on at least one; a case marked `# E: STL045` must fail the wrapper's assert. Exit status
+on at least one; a case marked `# E: STL045` must fail the wrapper's assert, and so must
+every case of a wrapper whose first `# stile:` line is marked `# E: STL024`; a fixture
+whose only expected error is STL002 claims nothing about its values (its runs are shown,
+any outcome is as expected). Exit status
 0 when every fixture run behaves as its inline expectations say.
 
 The run watches memory the way a sanitizer would: every tensor (the inputs, and what
@@ -24,7 +27,13 @@ with padded rows (unless the annotation assumes, or the wrapper asserts, that it
 contiguous) and guards around it, and every load and store of the interpreter is
 checked and counted. An access outside a tensor's elements, an element stored twice,
 or an output element no program stores is a fault reported at its fixture line, and
-must sit on a line that expects STL042 (or STL043), STL041 or STL040 respectively.
+must sit on a line that expects STL042 (or STL043), STL041 or STL040 respectively. An
+element is stored twice when two lanes of one store, or two programs of one launch,
+write it (a later store of the same program, or of a later launch, overwrites it); a
+load of an element that another program of the same launch stores, before or after
+it, is a race and must sit on a line that expects STL047. Tensors the host copies with
+a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards, and
+the elements the host writes with `copy_` count as stored.
 Each case runs on two draws: standard normal, and shifted by -3.
 
 With --compile, every launch is also compiled by Triton's own compiler for a CUDA
@@ -68,6 +77,7 @@ EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
 CONTIGUOUS = re.compile(r"\b([A-Za-z_]\w*)\.is_contiguous\(\)")
 SAME_STRIDE = re.compile(r"\b([A-Za-z_]\w*)\.stride\(\d+\)\s*==\s*([A-Za-z_]\w*)\.stride\(\d+\)")
 WARNINGS = {"STL045"}
+NOTHING_CHECKED = "STL024"  # at the annotation: the wrapper rejects every case
 # the random inputs of each case: a standard normal draw, then one shifted by -3 (all
 # negative rows, large means: where masked-lane and normalisation bugs show most)
 DRAWS = (("N(0,1)", 0.0), ("N(-3,1)", -3.0))
@@ -102,6 +112,12 @@ class Memory:
     bad: set[tuple[str, int, str]] = field(default_factory=set)  # (read/write, line, tensor)
     writes: dict[int, np.ndarray] = field(default_factory=dict)  # stores per element, by buffer
     twice: set[tuple[int, str]] = field(default_factory=set)  # (line, tensor) of rewrites
+    races: set[tuple[int, str]] = field(default_factory=set)  # (load line, tensor)
+    launch: int = 0  # launches so far: programs of one launch run in no order on a GPU
+    writer: dict[int, np.ndarray] = field(default_factory=dict)  # (launch, program) code
+    reader: dict[int, np.ndarray] = field(default_factory=dict)  # last reader's code
+    read_line: dict[int, np.ndarray] = field(default_factory=dict)  # and its load's line
+    readers: dict[int, np.ndarray] = field(default_factory=dict)  # read by two programs
 
     def alloc(
         self, name: str, shape: tuple[int, ...], dtype: Any, pad: int, data: Any = None
@@ -127,13 +143,28 @@ class Memory:
         self.buffers.append((name, buffer, inside, sentinel))
         return tensor
 
-    def check(self, kind: str, addresses: np.ndarray) -> None:
+    def adopt(self, name: str, tensor: Any) -> None:
+        """A tensor the host made with a tensor method (a copy): watched, without guards."""
+        storage = tensor.untyped_storage()
+        for _, buffer, _, _ in self.buffers:
+            if buffer.untyped_storage().data_ptr() == storage.data_ptr():
+                return
+        flat = tensor.as_strided((storage.nbytes() // tensor.element_size(),), (1,), 0)
+        inside = self.torch.ones(flat.shape, dtype=self.torch.bool)
+        self.buffers.append((name, flat, inside, math.nan))
+
+    def check(self, kind: str, addresses: np.ndarray, program: Any = (0, 0, 0)) -> None:
         """Record each address a load or store touches outside the elements of the
-        tensors (in the guards, the row padding, or no buffer at all), and each element
-        a store writes again, with the line of the fixture that made the access."""
+        tensors (in the guards, the row padding, or no buffer at all), each element a
+        store writes again in one launch (from two lanes, or after another program), and
+        each element one program loads and another of the same launch stores (a race),
+        with the line of the fixture that made the access."""
         left = np.asarray(addresses, dtype=np.uint64).ravel()
         hits: set[str] = set()
         rewritten: set[str] = set()
+        me = self.launch * 2**32 + (program[0] * 2**20 + program[1] * 2**10 + program[2])
+        launch_start = self.launch * 2**32
+        line = _fixture_line(self.fixture)
         for number, (name, buffer, inside, _) in enumerate(self.buffers):
             base, size = buffer.data_ptr(), buffer.element_size()
             here = (left >= base) & (left < base + size * buffer.numel())
@@ -141,19 +172,49 @@ class Memory:
                 index = ((left[here] - base) // size).astype(np.int64)
                 if not inside.numpy()[index].all():
                     hits.add(name)
+                none = np.full(buffer.numel(), -1, np.int64)
+                writer = self.writer.setdefault(number, none.copy())
+                reader = self.reader.setdefault(number, none.copy())
+                read_line = self.read_line.setdefault(number, none.copy())
+                readers = self.readers.setdefault(number, none.copy())
+                # the launch of the code, and whether another program of it made it
+                this_launch = (writer[index] >= launch_start) & (writer[index] != me)
                 if kind == "write":
                     fresh = np.zeros(buffer.numel(), np.int64)
                     counts = self.writes.setdefault(number, fresh)
-                    if counts[index].any() or np.unique(index).size < index.size:
+                    if this_launch.any() or np.unique(index).size < index.size:
                         rewritten.add(name)
                     np.add.at(counts, index, 1)
+                    other = (reader[index] >= launch_start) & (reader[index] != me)
+                    other |= readers[index] >= launch_start
+                    for at in read_line[index][other][:1]:
+                        self.races.add((int(at), name))
+                    writer[index] = me
+                else:
+                    if this_launch.any():
+                        self.races.add((line, name))
+                    was = reader[index]
+                    readers[index] = np.where(
+                        (was >= launch_start) & (was != me), me, readers[index]
+                    )
+                    reader[index] = me
+                    read_line[index] = line
                 left = left[~here]
         if left.size:
             hits.add("no tensor")
         if hits or rewritten:
-            line = _fixture_line(self.fixture)
             self.bad.update((kind, line, name) for name in hits)
             self.twice.update((line, name) for name in rewritten)
+
+    def host_wrote(self, tensor: Any) -> None:
+        """The host wrote every element of ``tensor`` (``copy_``): each counts as stored."""
+        for number, (_, buffer, _, _) in enumerate(self.buffers):
+            if buffer.untyped_storage().data_ptr() == tensor.untyped_storage().data_ptr():
+                counts = self.writes.setdefault(number, np.zeros(buffer.numel(), np.int64))
+                where = self.torch.arange(buffer.numel()).as_strided(
+                    tuple(tensor.shape), tensor.stride(), tensor.storage_offset()
+                )
+                counts[where.numpy().ravel()] += 1
 
     def never_written(self, tensor: Any) -> bool:
         """Whether some element of ``tensor`` (a view of one of the buffers) was stored
@@ -192,15 +253,51 @@ def watch_memory_accesses(builder: Any) -> None:
 
     def masked_load(self: Any, ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
         on = np.broadcast_to(mask.data, ptrs.data.shape)
-        GuardedTorch.current.check("read", ptrs.data[on])
+        GuardedTorch.current.check("read", ptrs.data[on], self.grid_idx)
         return load(self, ptrs, mask, *args, **kwargs)
 
     def masked_store(self: Any, ptrs: Any, value: Any, mask: Any, *args: Any, **kw: Any) -> Any:
         on = np.broadcast_to(mask.data, ptrs.data.shape)
-        GuardedTorch.current.check("write", ptrs.data[on])
+        GuardedTorch.current.check("write", ptrs.data[on], self.grid_idx)
         return store(self, ptrs, value, mask, *args, **kw)
 
     builder.create_masked_load, builder.create_masked_store = masked_load, masked_store
+    grid_dim = builder.set_grid_dim
+
+    def set_grid_dim(self: Any, *dims: Any) -> Any:
+        GuardedTorch.current.launch += 1  # set once per launch, before its programs run
+        return grid_dim(self, *dims)
+
+    builder.set_grid_dim = set_grid_dim
+
+
+# tensor methods that may return a copy: the copy is memory the kernels may use too
+COPYING_METHODS = ("float", "half", "double", "bfloat16", "to", "clone", "contiguous", "cpu")
+
+
+def watch_tensor_copies(torch: Any) -> None:
+    for name in COPYING_METHODS:
+        method = getattr(torch.Tensor, name)
+
+        def copying(self: Any, *args: Any, _method: Any = method, _name: str = name, **kw: Any):
+            out = _method(self, *args, **kw)
+            if isinstance(out, torch.Tensor) and out.data_ptr() != self.data_ptr():
+                current = getattr(GuardedTorch, "current", None)
+                if current is not None:
+                    current.adopt(f".{_name}()", out)
+            return out
+
+        setattr(torch.Tensor, name, copying)
+    copy_into = torch.Tensor.copy_
+
+    def copy_(self: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
+        out = copy_into(self, src, *args, **kwargs)
+        current = getattr(GuardedTorch, "current", None)
+        if current is not None:
+            current.host_wrote(self)
+        return out
+
+    torch.Tensor.copy_ = copy_
 
 
 class GuardedTorch:
@@ -284,6 +381,7 @@ class Row:
     out_of_bounds: frozenset[int] = frozenset()  # lines of loads/stores that went outside
     rewrites: frozenset[int] = frozenset()  # lines of stores that wrote an element again
     unwritten: frozenset[int] = frozenset()  # annotation lines of outputs not all written
+    races: frozenset[int] = frozenset()  # lines of loads racing with another program's store
 
 
 class CpuDriver:
@@ -515,13 +613,16 @@ def run_case(
         if REMOVED_BLOCK_POINTERS in str(exc):
             return Row(ann.name, case, label, None, NOT_RUN)
         return Row(ann.name, case, label, None, f"fault: {type(exc).__name__}: {_short(exc)}")
-    faults, out_of_bounds, rewrites, unwritten = [], set(), set(), set()
+    faults, out_of_bounds, rewrites, unwritten, races = [], set(), set(), set(), set()
     for kind, line, name in sorted(memory.bad, key=lambda b: (b[1], b[0], b[2])):
         faults.append(f"{kind} outside {name} at line {line}")
         out_of_bounds.add(line)
     for line, name in sorted(memory.twice):
         faults.append(f"{name} written again at line {line}")
         rewrites.add(line)
+    for line, name in sorted(memory.races):
+        faults.append(f"the load of {name} at line {line} races with another program's store")
+        races.add(line)
     outputs = {str(o.target): _target_value(o.target, kwargs, result) for o in ann.outputs}
     for output in ann.outputs:
         if memory.never_written(outputs[str(output.target)]):
@@ -538,7 +639,12 @@ def run_case(
     if changed:
         faults.append("changed input " + ", ".join(changed))
     if faults:
-        evidence = (frozenset(out_of_bounds), frozenset(rewrites), frozenset(unwritten))
+        evidence = (
+            frozenset(out_of_bounds),
+            frozenset(rewrites),
+            frozenset(unwritten),
+            frozenset(races),
+        )
         return Row(ann.name, case, label, None, "fault: " + "; ".join(faults), *evidence)
     worst, agrees = 0.0, True
     for output in ann.outputs:
@@ -575,8 +681,12 @@ def check_fixture(
     (None: this Triton cannot run it)."""
     text = path.read_text()
     codes = expected_codes(text)
-    errors = set().union(*codes.values()) - WARNINGS if codes else set()
+    errors = set().union(*codes.values()) - WARNINGS - {NOTHING_CHECKED} if codes else set()
     kind = "buggy" if errors else "correct"
+    if errors == {"STL002"}:
+        # what the analyzer does not follow says nothing about the kernel's values:
+        # any outcome of the real run is as expected (the table shows which it was)
+        kind = "unsupported"
     found = find_annotations(text, str(path))
     problems = list(found.diagnostics)
     confs = []
@@ -606,8 +716,11 @@ def check_fixture(
             chunk.append(Row(path.name, *astuple(row)[1:]))
         rows += chunk
         span = conf.case.span
-        if span is not None and "STL045" in codes.get(span.line, ()):
+        rejected = NOTHING_CHECKED in codes.get(conf.annotation.span.line, ())
+        if rejected or (span is not None and "STL045" in codes.get(span.line, ())):
             as_expected.append(all(r.status.startswith("assert") for r in chunk))
+        elif kind == "unsupported":
+            as_expected.append(True)
         elif kind == "correct":
             as_expected.append(all(r.status == "agrees" for r in chunk))
         else:
@@ -615,7 +728,7 @@ def check_fixture(
             as_expected.append(bool(wrong))
     if any(r.status == NOT_RUN for r in rows):
         return rows, kind, None
-    ok = all(as_expected) if kind == "correct" else any(as_expected)
+    ok = all(as_expected) if kind in ("correct", "unsupported") else any(as_expected)
     # the real interpreter's out-of-bounds accesses are where the fixture expects them:
     # every STL042 line goes outside in some run, and nothing goes outside elsewhere
     # (a wrong stride, STL043, may run outside too)
@@ -634,12 +747,25 @@ def check_fixture(
     twice = {line for line, c in codes.items() if "STL041" in c}
     missed = frozenset().union(*(r.unwritten for r in rows))
     never = {line for line, c in codes.items() if "STL040" in c}
-    for code, expected, observed in (("STL041", twice, again), ("STL040", never, missed)):
+    raced = frozenset().union(*(r.races for r in rows))
+    racing = {line for line, c in codes.items() if "STL047" in c}
+    for code, expected, observed in (
+        ("STL041", twice, again),
+        ("STL040", never, missed),
+        ("STL047", racing, raced),
+    ):
         for line in sorted(expected - observed):
             print(f"NOTE {path.name}:{line}: {code} expected, but no run showed it in Triton")
         for line in sorted(observed - expected) if not wild else ():
             print(f"NOTE {path.name}:{line}: {code} not expected, but a run showed it in Triton")
-    consistent = twice <= again and never <= missed and (wild or (again, missed) == (twice, never))
+    consistent = (
+        twice <= again
+        and never <= missed
+        and racing <= raced
+        and (wild or (again, missed, raced) == (twice, never, racing))
+    )
+    if kind == "unsupported":
+        return rows, kind, ok  # nor about where the kernel's accesses go
     return rows, kind, ok and wanted <= seen <= allowed and consistent
 
 
@@ -678,6 +804,7 @@ def main() -> int:
     from triton.runtime.interpreter import InterpreterBuilder
 
     watch_memory_accesses(InterpreterBuilder)
+    watch_tensor_copies(torch)
     triton.runtime.driver.set_active(CpuDriver(torch))
 
     command = " ".join(["python", "tools/validate_triton.py", *sys.argv[1:]])

@@ -562,6 +562,57 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL024": RuleDoc(
+        why=(
+            "A check that checks nothing must not pass. When the wrapper's own preconditions "
+            "(an `assert` or an `if ... raise` on the sizes) reject every case tried, the case "
+            "lines or the default sizes, no configuration runs and no obligation exists: the file "
+            "would otherwise pass with 0 obligations verified. The error, at the first `# stile:` "
+            "line, lists each case and the precondition that rejected it (each also has its "
+            "STL045 warning). When some cases run, the rejected ones are only STL045 warnings."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 256 == 0, "n must be a multiple of 256"
+                double_kernel[(n // 256,)](x, y, n, BLOCK=256)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=512
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 256 == 0, "n must be a multiple of 256"
+                double_kernel[(n // 256,)](x, y, n, BLOCK=256)
+                return y
+            """
+        ),
+    ),
     "STL030": RuleDoc(
         why=(
             "The tile written to a result must have exactly the result's dims in the spec's "
@@ -945,6 +996,135 @@ RULE_DOCS: dict[str, RuleDoc] = {
                 assert n % 64 == 0, "n must be a multiple of 64"
                 double_kernel[(n // 64,)](x, y, n, BLOCK=64)
                 return y
+            """
+        ),
+    ),
+    "STL047": RuleDoc(
+        why=(
+            "Programs of one launch run in no fixed order, on a GPU at the same time. A load "
+            "of an element that another program of the same launch stores may see it before "
+            "or after that store: the result depends on scheduling. What a launch stores is "
+            "seen by the launches after it, and a program sees its own stores in program "
+            "order; the diagnostic sits at the load and names the other program's store."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def normalize_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr, ALL: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                e = tl.exp(tl.load(x_ptr + offs, mask=offs < n))
+                tl.store(y_ptr + offs, e, mask=offs < n)
+                every = tl.arange(0, ALL)  # other programs store most of these
+                total = tl.sum(tl.load(y_ptr + every, mask=every < n, other=0.0), axis=0)
+                tl.store(y_ptr + offs, e / total, mask=offs < n)
+
+
+            # stile: y = exp(x[N]) / sum[N](exp(x[N]))
+            # stile: case N=100
+            def normalize(x, y):
+                n = x.shape[0]
+                normalize_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32, ALL=128)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def exp_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, tl.exp(tl.load(x_ptr + offs, mask=offs < n)), mask=offs < n)
+
+
+            @triton.jit
+            def divide_kernel(y_ptr, n, ALL: tl.constexpr):
+                every = tl.arange(0, ALL)  # stored by the launch before: complete
+                e = tl.load(y_ptr + every, mask=every < n, other=0.0)
+                tl.store(y_ptr + every, e / tl.sum(e, axis=0), mask=every < n)
+
+
+            # stile: y = exp(x[N]) / sum[N](exp(x[N]))
+            # stile: case N=100
+            def normalize(x, y):
+                n = x.shape[0]
+                exp_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)
+                divide_kernel[(1,)](y, n, ALL=128)
+                return y
+            """
+        ),
+    ),
+    "STL048": RuleDoc(
+        why=(
+            "A TPU runs a Pallas grid in order, one step after another, and keeps an output "
+            "block in fast memory only while consecutive steps map to it: when the block index "
+            "changes the block is written back, and a later step that maps to it again starts "
+            'from a buffer that does not hold it. Grid axes marked "parallel" may be split '
+            "between the cores of a chip and run in any order, so nothing may be carried from "
+            "one step to the next across them. A kernel that relies on either gives the right "
+            "numbers under `interpret=True` and wrong ones on the chip (JAX's TPU interpret "
+            "mode raises `Revisited block` for the first)."
+        ),
+        example=_code(
+            """
+            import jax
+            import jax.numpy as jnp
+            from jax.experimental import pallas as pl
+
+
+            def column_sum_kernel(x_ref, o_ref):
+                @pl.when(pl.program_id(0) == 0)
+                def _init():
+                    o_ref[...] = jnp.zeros_like(o_ref)
+
+                o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+            # stile: return = sum[M](x[M N])
+            # stile: case M=32 N=256
+            def column_sum(x):
+                m, n = x.shape
+                return pl.pallas_call(
+                    column_sum_kernel,
+                    out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+                    grid=(m // 8, n // 128),  # the row blocks outermost: blocks are revisited
+                    in_specs=[pl.BlockSpec((8, 128), lambda i, j: (i, j))],
+                    out_specs=pl.BlockSpec((128,), lambda i, j: (j,)),
+                )(x)
+            """
+        ),
+        instead=_code(
+            """
+            import jax
+            import jax.numpy as jnp
+            from jax.experimental import pallas as pl
+
+
+            def column_sum_kernel(x_ref, o_ref):
+                @pl.when(pl.program_id(1) == 0)
+                def _init():
+                    o_ref[...] = jnp.zeros_like(o_ref)
+
+                o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+            # stile: return = sum[M](x[M N])
+            # stile: case M=32 N=256
+            def column_sum(x):
+                m, n = x.shape
+                return pl.pallas_call(
+                    column_sum_kernel,
+                    out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+                    grid=(n // 128, m // 8),  # the reduction axis innermost
+                    in_specs=[pl.BlockSpec((8, 128), lambda j, i: (i, j))],
+                    out_specs=pl.BlockSpec((128,), lambda j, i: (j,)),
+                )(x)
             """
         ),
     ),

@@ -1,9 +1,10 @@
 """The analyzer's verdict on a generated Triton kernel, and when it disagrees with a run.
 
 Three verdicts: "verified" (something proved, no diagnostic of error severity),
-"wrong" (an error other than STL002: a claim that the kernel computes something
-else, touches memory it must not, or is refused by the compiler), "unsupported"
-(STL002 errors only, or nothing proved: no claim either way). A disagreement is a
+"wrong" (an error that claims the kernel computes something else, touches memory
+it must not, races, or is refused by the compiler: every error code but those of
+``NO_CLAIM``), "unsupported" (errors of ``NO_CLAIM`` only, or nothing proved: no
+claim either way). A disagreement is a
 verified kernel that is wrong when run, or a kernel claimed wrong that is correct
 when run; "unsupported" never disagrees.
 """
@@ -14,7 +15,10 @@ from dataclasses import dataclass
 
 from stile_static.check.checker import check_source
 
-UNSUPPORTED = "STL002"
+# STL002 unsupported, STL024 nothing checked, STL033 not proven: the analyzer gives up
+# or finds no proof, and says nothing about the kernel; STL020-STL023, a spec or an
+# annotation it cannot read (a fault of the generator, which the tool reports)
+NO_CLAIM = frozenset({"STL002", "STL024", "STL033", "STL020", "STL021", "STL022", "STL023"})
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ def analyzer_verdict(source: str) -> Verdict:
     report = check_source(source, "kernel.py")
     errors = [d for d in report.diagnostics if d.severity == "error"]
     shown = "; ".join(f"{d.span.line}: {d.code} {d.message.splitlines()[0]}" for d in errors[:3])
-    if any(d.code != UNSUPPORTED for d in errors):
+    if any(d.code not in NO_CLAIM for d in errors):
         return Verdict("wrong", shown)
     if errors:
         return Verdict("unsupported", shown)

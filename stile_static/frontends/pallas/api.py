@@ -17,9 +17,11 @@ from ...ir.terms import Unary
 from . import blocks, classes
 from .axes import axis_index
 from .blocks import Block, Undef
+from .semantics import parallel_axes
 from .values import (
     BlockSpec,
     Closure,
+    CompilerParams,
     Ds,
     Dtype,
     GridSpec,
@@ -54,10 +56,6 @@ class Api:
 
     def __repr__(self) -> str:
         return f"Api({self.name})"
-
-
-class Config:
-    """Compiler parameters and other launch options that do not change values."""
 
 
 IMPORTS = {
@@ -150,9 +148,27 @@ CONSTANTS: dict[str, dict[str, Any]] = {
     "jnp": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES}},
     "math": {"e": math.e, "inf": float("inf"), "pi": math.pi},
     "np": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES if d != "bfloat16"}},
+    "pltpu": {
+        "PARALLEL": "parallel",
+        "ARBITRARY": "arbitrary",
+        "CORE_PARALLEL": "core_parallel",
+        "SUBCORE_PARALLEL": "subcore_parallel",
+    },
 }
 PY_BUILTINS = {"range", "min", "max", "abs", "float", "int", "len", "slice", "tuple", "list"}
 PY_BUILTINS |= {"isinstance", "ValueError", "TypeError", "NotImplementedError", "AssertionError"}
+
+
+def argument_node(call: Any, keyword: str, position: int | None = None) -> Any:
+    """The argument of ``call`` given as ``keyword`` (or at ``position``), for a
+    diagnostic at the argument itself; the call when it is not written there."""
+    if isinstance(call, cst.Call):
+        for k, arg in enumerate(call.args):
+            if arg.keyword is not None and arg.keyword.value == keyword:
+                return arg
+            if arg.keyword is None and not arg.star and k == position:
+                return arg
+    return call
 
 
 def is_number(value: Any) -> bool:
@@ -268,7 +284,9 @@ class PallasApi:
     def call_api(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         module, _, fn = name.rpartition(".")
         if fn in IGNORED_CONFIG:
-            return Config()
+            if args:
+                raise KernelError("STL002", f"unsupported: positional arguments to {name}()")
+            return CompilerParams(module, tuple(kwargs.items()), self.span(node))
         handler = getattr(self, f"api_{module.replace('.', '_')}_{fn}", None)
         if handler is not None:
             return handler(args, kwargs, node)
@@ -346,7 +364,27 @@ class PallasApi:
             scratch = tuple(kwargs.get("scratch_shapes", ()) or ())
         if "out_shape" not in kwargs:
             raise KernelError("STL002", "pallas_call without out_shape")
-        return PallasCall(kernel, grid, ins, outs, kwargs["out_shape"], scratch, self.span(node))
+        aliases = kwargs.get("input_output_aliases")
+        if aliases:
+            raise KernelError(
+                "STL002",
+                "unsupported: input_output_aliases (an output that starts as an input) is "
+                "not modelled",
+                node=argument_node(node, "input_output_aliases"),
+            )
+        params = kwargs.get("compiler_params")
+        parallel = parallel_axes(params, len(grid), argument_node(node, "compiler_params"))
+        return PallasCall(
+            kernel,
+            grid,
+            ins,
+            outs,
+            kwargs["out_shape"],
+            scratch,
+            self.span(node),
+            parallel,
+            params.span if isinstance(params, CompilerParams) else None,
+        )
 
     def api_pl_BlockSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> BlockSpec:
         shape = kwargs.get("block_shape")

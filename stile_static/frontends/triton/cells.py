@@ -60,9 +60,12 @@ class Cells:
     piece: np.ndarray = field(init=False)  # index into that record's terms
     rival: np.ndarray = field(init=False)  # a record of another program of the same launch
     rival_piece: np.ndarray = field(init=False)
+    serial: int = -1  # the tensor's
     reads: list[Read] = field(default_factory=list)
     first_read: np.ndarray = field(init=False)  # index into reads, -1: not read this launch
     other_read: np.ndarray = field(init=False)  # a read by a second program
+    launch_writer: np.ndarray = field(init=False)  # record of this launch's first store
+    launch_writers: np.ndarray = field(init=False)  # whether two programs of it store
 
     def __post_init__(self) -> None:
         self.owner = np.full(self.sizes, -1, np.int64)
@@ -75,6 +78,18 @@ class Cells:
         self.reads = []
         self.first_read = np.full(self.sizes, -1, np.int64)
         self.other_read = np.full(self.sizes, -1, np.int64)
+        self.launch_writer = np.full(self.sizes, -1, np.int64)
+        self.launch_writers = np.zeros(self.sizes, bool)
+
+
+@dataclass(frozen=True)
+class Planned:
+    """Which program of a launch stores each element of a tensor, learnt from a first run
+    of the launch: a load can tell a race before the other program has run."""
+
+    writer: np.ndarray  # per element: -1, or the index of a store into ``stores``
+    several: np.ndarray  # stored by two programs
+    stores: tuple[Record, ...]
 
 
 def placeholder(name: str, k: int) -> str:
@@ -98,9 +113,24 @@ class Memory:
     cells: dict[int, Cells] = field(default_factory=dict)
     launch: int = -1
     program: tuple[int, ...] = (0, 0, 0)
+    # what a first run of the current launch stored, by tensor (see Planned)
+    planned: dict[int, Planned] = field(default_factory=dict)
+    read_initial: bool = False  # a load of this launch read what no store had written
+
+    def plan(self) -> dict[int, Planned]:
+        """The stores of the current launch so far, for a rerun of it (see Planned)."""
+        out = {}
+        for serial, cells in self.cells.items():
+            if (cells.launch_writer >= 0).any():
+                out[serial] = Planned(
+                    cells.launch_writer.copy(), cells.launch_writers.copy(), tuple(self.records)
+                )
+        return out
 
     def begin_launch(self) -> None:
         self.launch += 1
+        self.planned = {}
+        self.read_initial = False
         for cells in self.cells.values():
             cells.forget_reads()
 
@@ -115,7 +145,7 @@ class Memory:
         if cells is None:
             rank = len(sizes)
             named = list(dims) if dims else [placeholder(name, k) for k in range(rank)]
-            cells = Cells(name, tuple(sizes), named, [bool(dims)] * rank, initial)
+            cells = Cells(name, tuple(sizes), named, [bool(dims)] * rank, initial, serial)
             self.cells[serial] = cells
         return cells
 
@@ -141,6 +171,31 @@ class Memory:
         rival = cells.rival[at]
         error = None
         raced = np.zeros(owner.shape, bool)
+        if (owner < 0).any():
+            self.read_initial = True
+        plan = self.planned.get(cells.serial)
+        if plan is not None:
+            writer = plan.writer[at]
+            others = (writer >= 0) & (
+                plan.several[at]
+                | np.array(
+                    [w >= 0 and plan.stores[w].program != self.program for w in writer.tolist()],
+                    dtype=bool,
+                ).reshape(writer.shape)
+            )
+            if others.any():
+                raced |= others
+                k = int(np.argwhere(others)[0][0])
+                store = plan.stores[int(writer[k])]
+                writer_program = store.program
+                if writer_program == self.program:
+                    writer_program = next(
+                        r.program
+                        for r in plan.stores
+                        if r.launch == self.launch and r.program != self.program
+                    )
+                element = tuple(int(a[k]) for a in at)
+                error = race(cells, element, span, store.span, writer_program, self.program)
         for n in np.unique(owner[owner >= 0]):
             record = self.records[int(n)]
             here = owner == n
@@ -177,7 +232,7 @@ class Memory:
         keys: dict[tuple[int, int], int] = {}
         picked = np.zeros(owner.shape, np.int64)
         for k, (n, p) in enumerate(zip(owner.tolist(), piece.tolist())):
-            if n < 0:
+            if n < 0 and not raced[k]:
                 continue
             if raced[k]:
                 key = (-2, 0)
@@ -245,6 +300,13 @@ class Memory:
         cells.rival_piece[at] = np.where(racing, cells.piece[at], 0)
         cells.owner[at] = n
         cells.piece[at] = np.broadcast_to(value.pieces, shape)[lanes]
+        first = cells.launch_writer[at]
+        other = np.array(
+            [f >= 0 and self.records[f].program != self.program for f in first.tolist()],
+            dtype=bool,
+        ).reshape(first.shape)
+        cells.launch_writers[at] |= other
+        cells.launch_writer[at] = np.where(first >= 0, first, n)
         return error
 
     def _read_race(
@@ -297,21 +359,22 @@ class Memory:
     # ------------------------------------------------------------ host copies
 
     def copy(self, dst: Cells, src: Cells | None, initial: Term | None, dims) -> None:
-        """``dst`` now holds what ``src`` holds (or, for an input, its values)."""
+        """``dst`` now holds what ``src`` holds (``None``: an input, whose values are
+        ``initial``); its terms run along ``dims``."""
+        result = all(dst.known)
         if src is None:
             dst.owner[...] = -1
             dst.rival[...] = -1
             dst.initial = initial
-            dst.dims = list(dims) if dims else dst.dims
-            dst.known = [bool(dims)] * len(dst.sizes)
-            return
-        dst.owner[...] = src.owner
-        dst.piece[...] = src.piece
-        dst.rival[...] = src.rival
-        dst.rival_piece[...] = src.rival_piece
-        dst.initial = src.initial
-        dst.dims = list(src.dims)
-        dst.known = list(src.known)
+            dst.known = [True] * len(dst.sizes)
+        else:
+            dst.owner[...] = src.owner
+            dst.piece[...] = src.piece
+            dst.rival[...] = src.rival
+            dst.rival_piece[...] = src.rival_piece
+            dst.initial = src.initial
+            dst.known = [True] * len(dst.sizes) if result else list(src.known)
+        dst.dims = list(dims)
 
     # ------------------------------------------------------------ final content
 

@@ -41,6 +41,7 @@ from .host import (
     Tensor,
     describe,
     row_major,
+    symbolic_strides,
 )
 from .host_calls import HostCalls
 from .ints import Ints, Mask, Ptr
@@ -119,6 +120,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.scratch: list[Scratch] = []  # this program's stores read back by pointer
         self.memory = Memory()  # what every store of the case's launches left where
         self.constexpr_globals = constexpr_globals(self.module)
+        # where each STL002 was found, repeats included: a case that hits one stops
+        self.unfollowed: list[Span] = []
 
     # ------------------------------------------------------------ module
 
@@ -135,6 +138,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if self.lenient:
             self._reason = error.message
             return
+        if error.code == "STL002":
+            node = error.node if isinstance(error.node, cst.CSTNode) else fallback
+            self.unfollowed.append(error.node if isinstance(error.node, Span) else self.span(node))
         super().report(error, fallback)
 
     def exec_Try(self, node: cst.Try) -> None:
@@ -670,7 +676,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             if attr == "shape":
                 return tuple(base.sizes)
             if attr in ("dtype",):
-                return DType("tensor")
+                return DType(base.dtype or "tensor")
             if attr in ("device", "is_cuda"):
                 return Opaque(attr) if attr == "device" else True
             if attr == "ndim":
@@ -915,7 +921,12 @@ class TritonLibrary(Library):
         # a new tensor is named by the variable it is first bound to
         if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
             value.name = name
-            value.strides = row_major(name, value.sizes)
+            contiguous = value.contiguous
+            value.strides = (
+                row_major(name, value.sizes)
+                if contiguous
+                else symbolic_strides(name, len(value.sizes))
+            )
         return value
 
 

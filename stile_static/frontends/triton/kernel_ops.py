@@ -7,13 +7,14 @@ launch runs every program of its grid for one autotune config.
 
 from __future__ import annotations
 
+import copy
 import itertools
 from typing import Any
 
 import libcst as cst
 import numpy as np
 
-from ...core.errors import KernelError
+from ...core.errors import KernelError, Poisoned
 from ...interpreter.values import Function
 from ...ir import terms as T
 from ...ir.terms import Load, Term
@@ -208,6 +209,33 @@ class KernelOps:
         args = [self.kernel_value(a) for a in launch.args]
         kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
         self.memory.begin_launch()
+        saved = (
+            copy.deepcopy(self.memory),
+            len(self.diagnostics),
+            set(self._reported),
+            self.reports,
+            self.store_failed,
+        )
+        self.run_programs(kernel, args, kwargs, launch, planning=True)
+        if self.memory.read_initial:
+            # a load read elements no store had written yet: another program of this
+            # launch may store them later (a race). Run the launch again, knowing which
+            # program stores each element, so that the load reports the race itself.
+            plan = self.memory.plan()
+            memory, ndiag, reported, reports, failed = saved
+            self.memory = memory
+            del self.diagnostics[ndiag:]
+            self._reported, self.reports, self.store_failed = reported, reports, failed
+            self.memory.planned = plan
+            self.run_programs(kernel, args, kwargs, launch)
+        return described
+
+    def run_programs(
+        self, kernel: Any, args: list, kwargs: dict, launch: Launch, planning: bool = False
+    ) -> None:
+        """Every program of the grid in order. When ``planning``, a program that fails
+        after a load of unwritten elements does not stop the others: the launch is run
+        again anyway, and which program stores what must be known for all of them."""
         for pid in itertools.product(*(range(n) for n in self.grid)):
             self.program = pid
             self.memory.program = pid
@@ -216,9 +244,11 @@ class KernelOps:
             self.steps = 0
             try:
                 self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
+            except (KernelError, Poisoned):
+                if not (planning and self.memory.read_initial):
+                    raise
             finally:
                 self.in_kernel = False
-        return described
 
     def kernel_value(self, value: Any) -> Any:
         if isinstance(value, Tensor):

@@ -422,3 +422,34 @@ def stored_in(memory: Memory, base: Tensor, target: str) -> tuple[list[Stored], 
             continue
         stored.pieces.append((term, blocks.boxes(mask)))
     return list(out.values()), errors
+
+
+def host_copy(memory: Memory, dst: Tensor, src: Tensor) -> None:
+    """``dst`` takes what ``src`` holds now (see :mod:`.host_copies`)."""
+    target, source = dst.base or dst, src.base or src
+    if target.sizes != dst.sizes or source.sizes != src.sizes:
+        raise KernelError("STL002", "unsupported: a copy into or out of a reshaped view")
+    cells = cells_of(memory, target)
+    if source.role == "input":
+        assert source.dims is not None
+        dims: tuple[str, ...] | list[str] = source.dims
+        held = None
+        initial: Term | None = Load(source.name, source.dims)
+    else:
+        held = cells_of(memory, source)
+        dims, initial = held.dims, held.initial
+    if all(cells.known):
+        # a result's terms are over its spec's dims: the source must use the same ones
+        clash = [
+            (a, b)
+            for a, b, known in zip(cells.dims, dims, held.known if held else [True] * len(dims))
+            if known and a != b
+        ]
+        if clash:
+            raise KernelError(
+                "STL002",
+                f"unsupported: a copy into {target.name} (dims {' '.join(cells.dims)}) of "
+                f"{source.name}, whose elements run along {' '.join(dims)}",
+            )
+        dims = list(cells.dims)
+    memory.copy(cells, held, initial, dims)
