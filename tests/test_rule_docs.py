@@ -22,6 +22,7 @@ FRONT_END_CODES = {
     "STL043",
     "STL044",
     "STL045",
+    "STL046",
     "STL047",
     "STL048",
 }

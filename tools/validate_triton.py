@@ -33,7 +33,8 @@ write it (a later store of the same program, or of a later launch, overwrites it
 load of an element that another program of the same launch stores, before or after
 it, is a race and must sit on a line that expects STL047. Tensors the host copies with
 a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards, and
-the elements the host writes with `copy_` count as stored.
+the elements the host writes with `copy_` count as stored. In a fixture expecting STL046 (an
+int32 offset that wraps), accesses built from the wrapped value may go outside anywhere.
 Each case runs on two draws: standard normal, and shifted by -3.
 
 With --compile, every launch is also compiled by Triton's own compiler for a CUDA
@@ -735,6 +736,10 @@ def check_fixture(
     seen = frozenset().union(*(r.out_of_bounds for r in rows))
     wanted = {line for line, c in codes.items() if "STL042" in c}
     allowed = {line for line, c in codes.items() if c & {"STL042", "STL043"}}
+    if any("STL046" in c for c in codes.values()):
+        # an offset that wraps (STL046, at the expression that wraps) may send any
+        # load or store built from it outside
+        allowed |= seen
     for line in sorted(wanted - seen):
         print(f"NOTE {path.name}:{line}: STL042 expected, but no run went out of bounds there")
     for line in sorted(seen - allowed):

@@ -104,6 +104,10 @@ CODES: dict[str, CodeInfo] = {
         "a case violates the wrapper's `assert` or `if ... raise`; it is reported and not checked",
         severity="warning",
     ),
+    "STL046": CodeInfo(
+        "int32-overflow",
+        "a pointer offset computed in int32 (or int64) wraps, so the address is wrong",
+    ),
     "STL047": CodeInfo(
         "race",
         "a load of an element that another program of the same launch stores",

@@ -999,6 +999,65 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL046": RuleDoc(
+        why=(
+            "Triton computes with the types of its operands: program ids, `tl.arange` and "
+            "integer arguments that fit are int32, and int32 arithmetic wraps around past "
+            "2**31 - 1. An offset that wraps goes to another address, silently: a negative "
+            "slot, a row of another tensor. It is the usual failure of kernels on tensors of "
+            "more than 2**31 elements, or with counters that grow without bound. The message "
+            "gives the values that wrap; widen an operand with `.to(tl.int64)` before the "
+            "operation so that the offset is computed in 64 bits."
+        ),
+        example=_code(
+            """
+            import torch
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def ring_row_sum_kernel(x_ptr, y_ptr, stride, n_rows, n, head, BLOCK: tl.constexpr):
+                slot = (head + tl.program_id(0)) % n_rows  # int32: wraps near 2**31
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + slot * stride + cols, mask=cols < n, other=0.0)
+                tl.store(y_ptr + slot, tl.sum(x, axis=0))
+
+
+            # stile: return = sum[N](x[M N])
+            # stile: case M=4 N=10 head=2147483646
+            def ring_row_sum(x, head):
+                m, n = x.shape
+                y = torch.empty(m, device=x.device, dtype=x.dtype)
+                ring_row_sum_kernel[(m,)](x, y, x.stride(0), m, n, head, BLOCK=16)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import torch
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def ring_row_sum_kernel(x_ptr, y_ptr, stride, n_rows, n, head, BLOCK: tl.constexpr):
+                slot = (head.to(tl.int64) + tl.program_id(0)) % n_rows
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + slot * stride + cols, mask=cols < n, other=0.0)
+                tl.store(y_ptr + slot, tl.sum(x, axis=0))
+
+
+            # stile: return = sum[N](x[M N])
+            # stile: case M=4 N=10 head=2147483646
+            def ring_row_sum(x, head):
+                m, n = x.shape
+                y = torch.empty(m, device=x.device, dtype=x.dtype)
+                ring_row_sum_kernel[(m,)](x, y, x.stride(0), m, n, head, BLOCK=16)
+                return y
+            """
+        ),
+    ),
     "STL047": RuleDoc(
         why=(
             "Programs of one launch run in no fixed order, on a GPU at the same time. A load "

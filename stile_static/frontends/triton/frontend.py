@@ -187,12 +187,12 @@ class _WrapperCheck:
                 args[name] = SpecScalar(name)
             elif name in declared:
                 shape = tuple(sizes[d] for d in declared[name])
-                strides = symbolic_strides(name, len(shape))
+                strides = symbolic_strides(name, shape)
                 args[name] = Tensor(name, shape, declared[name], strides, "input", "input")
             elif name in specs:
                 _, spec = specs[name]
                 shape = tuple(sizes[d] for d in spec.out_dims)
-                strides = symbolic_strides(name, len(shape))
+                strides = symbolic_strides(name, shape)
                 args[name] = Tensor(
                     name, shape, spec.out_dims, strides, "param", "empty", target=name
                 )

@@ -143,7 +143,9 @@ class HostCalls:
             from . import tl_calls
 
             return tl_calls.descriptor_call(self, base, name, args, node)
-        if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum, int)) and name == "to":
+        if isinstance(base, (Ints, Mask, blocks.BlockSum, int)) and name == "to":
+            return self.call_tl("cast", [base, *args], kwargs, node, receiver=True)
+        if isinstance(base, Ptr) and name == "to":
             return base
         if isinstance(base, blocks.BlockSum) and name == "sum":
             return self.call_tl(name, [base, *args], kwargs, node, receiver=True)

@@ -168,7 +168,8 @@ def call(
                 f"tl.{name}(axis={axis}): Triton's grid has the axes 0, 1 and 2",
                 help="use an axis 0, 1 or 2, or fold further axes into one with // and %",
             )
-        return (interp.program if name == "program_id" else interp.grid)[axis]
+        # an int32 scalar tensor, as in Triton (not a Python int: it wraps, divides like C)
+        return I.typed((interp.program if name == "program_id" else interp.grid)[axis], "int32")
     if name == "arange":
         start, stop = _constexpr_int(a["start"], "start", at), _constexpr_int(a["end"], "end", at)
         _check_arange(start, stop)
@@ -176,7 +177,9 @@ def call(
     if name == "cdiv":
         x, y = a["x"], a["div"]
         if isinstance(x, Ints) or isinstance(y, Ints):
-            return I.binary("//", I.binary("+", x, I.binary("-", y, 1)), y)
+            # Triton's definition, in the operands' type: (x + div - 1) // div
+            site = I.Site(interp.span(node), interp.source_of(node))
+            return I.binary("//", I.binary("+", x, I.binary("-", y, 1, site), site), y, site)
         return -(-_int(interp, x) // _int(interp, y))
     if name in HINTS:
         return a["input"]
@@ -191,7 +194,8 @@ def call(
         ints = [_int(interp, b) for b in bounds if b is not None]
         if a["arg2"] is None and a["step"] is not None:
             ints = [0, *ints]  # range(stop, step=s) is range(0, stop, s)
-        return range(*ints)
+        # a static_range is unrolled at compile time: its index is a Python int
+        return range(*ints) if name == "range" else tuple(range(*ints))
     if name == "load":
         ptr, mask, other = a["pointer"], a["mask"], a["other"]
         if isinstance(ptr, I.BlockPtr):
@@ -260,9 +264,7 @@ def call(
         if not any(isinstance(v, (Block, blocks.BlockSum)) for v in pair) and all(
             isinstance(v, (int, Ints)) and not isinstance(v, bool) for v in pair
         ):
-            x, y = (I.concrete(I.lift(v), f"tl.{name}") for v in pair)
-            fn = np.maximum if name == "maximum" else np.minimum
-            return I.make(np.broadcast_shapes(x.shape, y.shape), {None: fn(x, y)})
+            return I.minimum_maximum(name, pair[0], pair[1])
         left, right = (interp.as_block(v) for v in pair)
         if name == "minimum" and "minimum" not in T.BINARY_OPS:
             # min(a, b) = -max(-a, -b), exactly
@@ -345,7 +347,7 @@ def call(
             return I.expand(value, index)
         return blocks.expand(interp.as_block(value), index)
     if name == "cast":
-        return a["input"]
+        return interp.cast(a["input"], a["dtype"], {"bitcast": a["bitcast"]}, node)
     raise KernelError("STL002", f"unsupported: tl.{name}")  # pragma: no cover - the table
 
 
