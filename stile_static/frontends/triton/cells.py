@@ -17,6 +17,7 @@ launch stores, before or after it in the interpretation's order, is a race
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -92,6 +93,18 @@ class Planned:
     stores: tuple[Record, ...]
 
 
+ARRAYS = (
+    "owner",
+    "piece",
+    "rival",
+    "rival_piece",
+    "first_read",
+    "other_read",
+    "launch_writer",
+    "launch_writers",
+)
+
+
 def placeholder(name: str, k: int) -> str:
     return f"_{name}{k}"
 
@@ -126,6 +139,17 @@ class Memory:
                     cells.launch_writer.copy(), cells.launch_writers.copy(), tuple(self.records)
                 )
         return out
+
+    def snapshot(self) -> Memory:
+        """A copy to go back to: the arrays copied, the records (immutable) shared."""
+        cells = {}
+        for serial, c in self.cells.items():
+            twin = copy.copy(c)
+            for name in ARRAYS:
+                setattr(twin, name, getattr(c, name).copy())
+            twin.dims, twin.known, twin.reads = list(c.dims), list(c.known), list(c.reads)
+            cells[serial] = twin
+        return Memory(list(self.records), cells, self.launch, self.program, dict(self.planned))
 
     def begin_launch(self) -> None:
         self.launch += 1

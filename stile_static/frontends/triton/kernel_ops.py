@@ -7,7 +7,6 @@ launch runs every program of its grid for one autotune config.
 
 from __future__ import annotations
 
-import copy
 import itertools
 from typing import Any
 
@@ -270,7 +269,7 @@ class KernelOps:
         kwargs = {k: self.kernel_value(v, k in constexprs) for k, v in meta.items()}
         self.memory.begin_launch()
         saved = (
-            copy.deepcopy(self.memory),
+            self.memory.snapshot(),
             len(self.diagnostics),
             set(self._reported),
             self.reports,

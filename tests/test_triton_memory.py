@@ -1,0 +1,174 @@
+"""Triton memory order and host copies: what a load sees, and where writes land."""
+
+from __future__ import annotations
+
+import textwrap
+
+from stile_static.check.checker import check_source
+
+HEADER = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def put_kernel(x_ptr, y_ptr, n, c, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask) + c, mask=mask)
+
+"""
+
+
+def codes(text: str) -> set[tuple[int, str]]:
+    report = check_source(textwrap.dedent(text), "k.py")
+    return {(d.span.line, d.code) for d in report.diagnostics}
+
+
+def wrapper(body: str, spec: str = "return = x[N]") -> str:
+    lines = "\n".join("    " + line for line in textwrap.dedent(body).strip().splitlines())
+    return HEADER + f"\n# stile: {spec}\n# stile: case N=100\ndef f(x):\n{lines}\n"
+
+
+def test_a_second_launch_that_overwrites_the_first_leaves_its_values() -> None:
+    body = """
+        y = torch.empty_like(x)
+        put_kernel[(4,)](x, y, 100, 1.0, BLOCK=32)
+        put_kernel[(4,)](x, y, 100, 0.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body)) == set()
+    swapped = body.replace("1.0", "@").replace("0.0", "1.0").replace("@", "0.0")
+    assert (10, "STL031") in codes(wrapper(swapped))
+
+
+def test_a_later_launch_reads_what_an_earlier_one_stored() -> None:
+    first = "put_kernel[(4,)](x, t, 100, 1.0, BLOCK=32)"
+    second = "put_kernel[(4,)](t, y, 100, -1.0, BLOCK=32)"
+    body = "t = torch.empty_like(x)\ny = torch.empty_like(x)\n{}\n{}\nreturn y"
+    assert codes(wrapper(body.format(first, second))) == set()
+    # read before it is written: torch.empty's content is undefined
+    assert (10, "STL044") in codes(wrapper(body.format(second, first)))
+
+
+def test_a_zeros_buffer_reads_zero_until_written() -> None:
+    body = """
+        t = torch.zeros_like(x)
+        y = torch.empty_like(x)
+        put_kernel[(4,)](t, y, 100, 0.0, BLOCK=32)
+        return y
+    """
+    assert (10, "STL031") in codes(wrapper(body))
+    assert codes(wrapper(body, spec="return = 0 * x[N]")) == set()
+
+
+RACE = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def shift_kernel(x_ptr, y_ptr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs))
+    other = ((pid + {step}) % 2) * BLOCK + tl.arange(0, BLOCK)
+    v = tl.load(y_ptr + other)
+    tl.store(y_ptr + offs, v)
+
+
+# stile: return = x[N]
+# stile: case N=64
+def f(x):
+    y = torch.empty_like(x)
+    shift_kernel[(2,)](x, y, BLOCK=32)
+    return y
+"""
+
+
+def test_a_load_of_another_programs_store_is_a_race_in_either_order() -> None:
+    found = codes(RACE.format(step=1))
+    assert (12, "STL047") in found
+    assert not {code for _, code in found} - {"STL047"}  # no value read from a race
+    # reading back its own block is program order: no race, and verified
+    assert codes(RACE.format(step=2)) == set()
+
+
+def test_the_race_names_the_other_programs_store() -> None:
+    report = check_source(RACE.format(step=1), "k.py")
+    (race,) = [d for d in report.diagnostics if d.code == "STL047"]
+    assert race.span.line == 12
+    assert "line 10" in race.message and "program (1, 0, 0)" in race.message
+
+
+def copy_case(make: str, back: str = "") -> str:
+    return wrapper(
+        f"""
+        out = {make}
+        acc = out.{{method}}
+        put_kernel[(4,)](x, acc, 100, 0.0, BLOCK=32)
+        {back}
+        return out
+        """
+    )
+
+
+def test_float_of_a_float32_tensor_is_itself_and_of_a_half_one_a_copy() -> None:
+    same = copy_case("torch.empty(x.shape[0])").format(method="float()")
+    assert codes(same) == set()
+    half = copy_case("torch.empty_like(x, dtype=torch.float16)").format(method="float()")
+    assert {code for _, code in codes(half)} == {"STL040"}
+    back = copy_case("torch.empty_like(x, dtype=torch.float16)", "out.copy_(acc)")
+    assert codes(back.format(method="float()")) == set()
+
+
+def test_to_follows_the_dtype_and_copy_keyword() -> None:
+    make = "torch.empty(x.shape[0], dtype=torch.float16)"
+    assert codes(copy_case(make).format(method="to(torch.float16)")) == set()
+    assert {c for _, c in codes(copy_case(make).format(method="to(torch.float32)"))} == {"STL040"}
+    forced = copy_case(make).format(method="to(torch.float16, copy=True)")
+    assert {c for _, c in codes(forced)} == {"STL040"}
+    assert codes(copy_case(make).format(method="cuda()")) == set()
+
+
+def test_clone_always_copies() -> None:
+    clone = copy_case("torch.empty_like(x)").format(method="clone()")
+    assert {c for _, c in codes(clone)} == {"STL040"}
+
+
+def test_a_copy_made_before_a_launch_does_not_see_its_stores() -> None:
+    snap = "snapshot = y.clone()"
+    body = """
+        y = torch.zeros_like(x)
+        {}
+        put_kernel[(4,)](x, y, 100, 0.0, BLOCK=32)
+        {}
+        out = torch.empty_like(x)
+        put_kernel[(4,)](snapshot, out, 100, 0.0, BLOCK=32)
+        return out
+    """
+    assert (10, "STL031") in codes(wrapper(body.format(snap, "")))  # the snapshot holds zeros
+    assert codes(wrapper(body.format("", snap))) == set()
+
+
+def test_a_copy_of_a_parameter_of_unknown_dtype_is_unsupported() -> None:
+    text = HEADER + textwrap.dedent(
+        """
+        # stile: y = x[N]
+        # stile: case N=100
+        def f(x, y):
+            acc = y.float()
+            put_kernel[(4,)](x, acc, 100, 0.0, BLOCK=32)
+            return y
+        """
+    )
+    assert (16, "STL002") in codes(text)
+
+
+def test_empty_like_keeps_the_dtype_so_float_of_it_depends_on_the_input() -> None:
+    unknown = copy_case("torch.empty_like(x)").format(method="float()")
+    assert (17, "STL002") in codes(unknown)
+    stated = copy_case("torch.empty_like(x, dtype=torch.float32)").format(method="float()")
+    assert codes(stated) == set()
