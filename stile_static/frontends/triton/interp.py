@@ -520,16 +520,19 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if not self.sites or not self.in_kernel:
             return None
         node = self.sites[-1]
+        return I.Site(self.span(node), lambda: self._render_site(node))
+
+    def _render_site(self, node: cst.CSTNode) -> tuple[str, tuple[str, ...]]:
         if isinstance(node, cst.AugAssign):
             left, right = node.target, node.value
-            source = f"{self.source_of(left)} {self.source_of(node.operator).split('=')[0]} "
-            source += self.source_of(right)
+            op = self.source_of(node.operator).split("=")[0]
+            source = f"{self.source_of(left)} {op} {self.source_of(right)}"
         elif isinstance(node, cst.BinaryOperation):
             left, right = node.left, node.right
             source = self.source_of(node.with_changes(lpar=(), rpar=()))
         else:
-            return I.Site(self.span(node), self.source_of(node))
-        return I.Site(self.span(node), source, (_operand(self, left), _operand(self, right)))
+            return self.source_of(node), ()
+        return source, (_operand(self, left), _operand(self, right))
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
         if isinstance(left, Ptr) or isinstance(right, Ptr):
