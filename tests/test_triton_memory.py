@@ -247,3 +247,41 @@ def test_what_two_programs_of_one_launch_both_stored_is_no_value_later() -> None
     assert (15, "STL047") in found
     assert not {code for _, code in found} - {"STL047"}
     assert codes(TWO_WRITERS.format(programs=1)) == set()
+
+
+PARTS = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def part_kernel(x_ptr, p_ptr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    tl.store(p_ptr + pid, tl.sum(tl.load(x_ptr + offs), axis=0))
+
+
+@triton.jit
+def total_kernel(x_ptr, p_ptr, y_ptr, N: tl.constexpr, PARTS: tl.constexpr):
+    offs = tl.arange(0, N)
+    total = tl.sum(tl.load(p_ptr + tl.arange(0, PARTS)), axis=0)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs) / total)
+
+
+# stile: return = x[N] / sum[N](x[N])
+# stile: case N=64
+def f(x):
+    p = torch.empty((2,))
+    y = torch.empty_like(x)
+    part_kernel[(2,)](x, p, BLOCK=32)
+    total_kernel[(1,)](x, p, y, N=64, PARTS={parts})
+    return y
+"""
+
+
+def test_partial_sums_one_per_slot_are_read_back_by_a_later_launch() -> None:
+    assert codes(PARTS.format(parts=2)) == set()
+    # only the first partial sum: the kernel really computes something else
+    assert {code for _, code in codes(PARTS.format(parts=1))} <= {"STL031", "STL032"}
+    assert codes(PARTS.format(parts=1))
