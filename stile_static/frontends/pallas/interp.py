@@ -376,13 +376,9 @@ class PallasInterpreter(PallasApi, Interpreter):
                 kwargs[arg.keyword.value] = value
             else:
                 args.append(value)
-        try:
-            return self.call_value(func, args, kwargs, node)
-        except (IndexError, TypeError, ValueError, KeyError, AttributeError) as error:
-            # a call with arguments of a form this model does not know
-            raise KernelError(
-                "STL002", f"unsupported: this call cannot be followed ({error})", node=node
-            ) from None
+        # an exception other than a KernelError is the analyzer's own: the front end
+        # reports it as an internal error at the statement (frontends/cases.py)
+        return self.call_value(func, args, kwargs, node)
 
     # ------------------------------------------------------------ statements
 

@@ -66,8 +66,13 @@ def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> An
     """Facts for every configuration of every annotated wrapper. Errors of the
     annotation itself are the checker's to report (it does so for every file)."""
     interp = TritonInterpreter(source.wrapper, dict(source.positions), source.path)
-    interp.run_module()
     analysis = Analysis([], [], {})
+    try:
+        interp.run_module()
+    except Exception as error:  # an analyzer bug: the module's names are not all known
+        interp.report(unfollowed(error), source.module)
+        analysis.diagnostics.extend(interp.diagnostics)
+        return analysis
     stopped: dict[Span, list[str]] = {}
     for annotation in find_annotations(source.module, source.path).annotations:
         check = _WrapperCheck(interp, annotation, analysis, concrete, stopped)

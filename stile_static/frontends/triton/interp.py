@@ -470,6 +470,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return I.binary("*", value, -1)
         if isinstance(op, cst.BitInvert) and isinstance(value, Mask):
             return Mask(~value.array)
+        if isinstance(op, cst.BitInvert) and isinstance(value, Ints):
+            return I.binary("^", value, -1)  # ~x == x ^ -1 in two's complement
         if isinstance(op, cst.Not) and isinstance(value, Mask):
             return Mask(~value.array)
         return self._unary_plain(op, value, node)
@@ -616,6 +618,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 "STL002", "unsupported: a comparison of data values (only of integer blocks)"
             )
         if isinstance(left, Ints) or isinstance(right, Ints):
+            if _real_operand(left) or _real_operand(right):
+                return bool(I.COMPARE[op](_as_real(left, op), _as_real(right, op)))
             return I.compare(op, left, right)
         if op in ("==", "!="):
             a = left.value if isinstance(left, SpecText) else left

@@ -283,6 +283,11 @@ def binary(op: str, left: Any, right: Any, site: Site | None = None) -> Ints | i
                 if int(np.max(np.abs(arr))) * int(np.max(np.abs(factor))) >= IT.EXACT_LIMIT:
                     IT.exact(np.asarray([IT.EXACT_LIMIT]))
         return fit({k: v * factor for k, v in other.parts.items()})
+    if op in ("&", "|", "^"):
+        # bitwise on two's complement: values in range stay in range
+        x, y = concrete(a, op), concrete(b, op)
+        fn = {"&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor}[op]
+        return fit({None: fn(x, y)})
     if op in ("//", "%", "<<", ">>"):
         x, y = concrete(a, op), concrete(b, op)
         if op in ("//", "%") and (np.broadcast_to(y, shape) == 0).any():
