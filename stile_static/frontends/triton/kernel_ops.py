@@ -182,7 +182,7 @@ class KernelOps:
         I.check_offset(ptr, admitted, "the load")
         other_block = None if other is None else self.as_block(other)
         if self.scratch:
-            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted)
+            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted, self.span(node))
             if again is not None:
                 fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
                 return blocks.select(admitted, again, fill)
