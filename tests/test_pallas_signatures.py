@@ -283,3 +283,10 @@ def test_a_gpu_kernel_accumulating_across_grid_steps_is_a_grid_order_error() -> 
     body = GPU_COLUMN_SUM.replace("from jax.experimental.pallas import triton as plgpu\n", "")
     found, proved = _check(body)
     assert found == set() and proved > 0
+
+
+def test_a_while_loop_on_a_program_id_is_what_jax_refuses() -> None:
+    line = "while pl.program_id(0) < 0: pass"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, _ = _check(body)
+    assert found == {(_line(body, line), "STL005")}
