@@ -211,3 +211,9 @@ def test_an_unknown_keyword_of_a_torch_call_is_a_type_error() -> None:
     host = "BLOCK = 32\n    t = torch.empty(4, bogus=1)"
     line = line_of(source(COPY, host), "bogus")
     assert [found_line for found_line, _ in at(found(COPY, host), "STL004")] == [line]
+
+
+@pytest.mark.parametrize("cond", ["n > 0", "tl.program_id(0) >= 0"])
+def test_a_static_assert_on_a_runtime_value_is_refused(cond: str) -> None:
+    body = f"tl.static_assert({cond})\n    " + COPY
+    assert [line for line, _ in at(found(body), "STL005")] == [BODY_LINE]
