@@ -181,17 +181,24 @@ def _static_assert(cond: Any, msg: Any, node: Any) -> None:
 
 
 def descriptor_call(
-    interp: TritonInterpreter, desc: I.Descriptor, name: str, args: list, node: cst.Call
+    interp: TritonInterpreter,
+    desc: I.Descriptor,
+    name: str,
+    args: list,
+    kwargs: dict,
+    node: cst.Call,
 ) -> Any:
     """``desc.load([offsets])`` and ``desc.store([offsets], value)``: every dim is
     bounds-checked, reads outside are zero and writes outside are dropped."""
-    if name not in ("load", "store") or not args:
+    sig = S.DESCRIPTOR.get(name)
+    if sig is None:
         raise KernelError("STL002", f"unsupported: tensor descriptor .{name}()")
-    ptr = desc.at(tuple(args[0]))
+    a = S.bind(f"tensor_descriptor.{name}", sig, args, kwargs, node)
+    ptr = desc.at(tuple(a["offsets"]))
     mask = I.Mask(ptr.inside(range(len(ptr.block_shape))))
     if name == "load":
         return interp.do_load(ptr.pointer(), mask, 0.0, node)
-    return interp.do_store(ptr.pointer(), args[1], mask, node)
+    return interp.do_store(ptr.pointer(), a["value"], mask, node)
 
 
 def call(
