@@ -959,7 +959,7 @@ class TritonLibrary(Library):
             value.strides = (
                 row_major(name, value.sizes)
                 if contiguous
-                else symbolic_strides(name, len(value.sizes))
+                else symbolic_strides(name, value.sizes)
             )
         return value
 
