@@ -348,7 +348,7 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(func, Builtin):
             return self.call_py(func.name, args, kwargs, node)
         if isinstance(func, Dtype) and len(args) == 1:
-            return args[0]  # jnp.float32(x): values are real numbers whatever the dtype
+            return cast(args[0], func, node)  # jnp.float32(x)
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
         raise KernelError("STL002", f"unsupported call of {kind(func)}")
@@ -500,6 +500,12 @@ class PallasInterpreter(PallasApi, Interpreter):
             return blocks.dot(as_block(left), as_block(right))
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
+            traced = [v for v in (left, right) if isinstance(v, Traced)]
+            a, b = untraced(left), untraced(right)
+            if traced and all(isinstance(v, (bool, int)) for v in (a, b)):
+                # `(pl.program_id(0) == 0) & (i == 0)`: a traced bool (or int)
+                result = {"&": a & b, "|": a | b, "^": a ^ b}[bitwise[name]]
+                return Traced(result, traced[0].origin)
             if isinstance(left, bool) and isinstance(right, bool):
                 return {"&": left and right, "|": left or right, "^": left != right}[bitwise[name]]
             return blocks.binary(bitwise[name], as_block(left), as_block(right))
@@ -772,7 +778,8 @@ class PallasInterpreter(PallasApi, Interpreter):
     def call_bound(self, method: Bound, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         receiver, name = method.receiver, method.name
         if name == "astype":
-            return receiver
+            dtype = args[0] if args else kwargs.get("dtype")
+            return cast(receiver, dtype, node)
         if name == "append":
             receiver.append(args[0])
             return None
@@ -787,6 +794,34 @@ class PallasInterpreter(PallasApi, Interpreter):
                 return receiver
             raise KernelError("STL002", "unsupported: a reshape that changes the shape")
         raise KernelError("STL002", f"unsupported method .{name}()")
+
+
+INTEGER_DTYPES = ("int", "uint", "bool")
+
+
+def cast(value: Any, dtype: Any, node: cst.CSTNode) -> Any:
+    """``value.astype(dtype)``: a float type changes only the rounding, which is not
+    modelled (values are real numbers); an integer type truncates data, which is
+    not followed (STL002). Index vectors and traced scalars are integers already."""
+    name = dtype.name if isinstance(dtype, Dtype) else getattr(dtype, "value", None)
+    if not isinstance(name, str):
+        raise KernelError("STL002", f"unsupported: a cast to {kind(dtype)}", node=node)
+    if not name.startswith(INTEGER_DTYPES):
+        return value
+    if (
+        isinstance(value, Iota)
+        or (isinstance(value, Traced) and isinstance(value.value, int))
+        or (isinstance(value, int) and not isinstance(value, bool))
+    ):
+        return value
+    raise KernelError(
+        "STL002",
+        f"unsupported: a cast of {kind(value)} to {name}, which truncates toward zero "
+        "(and wraps), is not followed",
+        notes=("the analyzer takes data as real numbers; an integer cast changes them",),
+        help="keep the data in a float type, or check this kernel by other means",
+        node=node,
+    )
 
 
 def _launches(func: Any) -> bool:

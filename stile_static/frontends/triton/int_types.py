@@ -145,7 +145,9 @@ class Overflow:
 
     def threshold(self) -> str:
         """From which value of each operand the expression overflows, the other fixed."""
-        _, hi = bounds(self.dtype)
+        lo, hi = bounds(self.dtype)
+        if self.op == "to":
+            return f"a cast to {self.dtype} keeps only the values {lo:,} to {hi:,}"
         if len(self.operands) != 2:
             return ""
         (a_src, a, _), (b_src, b, _) = self.operands
@@ -168,6 +170,8 @@ class Overflow:
         return ""
 
     def fix(self) -> str:
+        if self.op == "to":
+            return "do not narrow an offset: keep it int32, or widen it with `.to(tl.int64)`"
         typed = [src for src, _, is_typed in self.operands if is_typed]
         if len(self.operands) == 2 and typed:
             (a_src, _, a_typed), (b_src, _, _) = self.operands
