@@ -54,7 +54,7 @@ def test_typed_scalars_divide_like_c_and_python_ints_like_python(x: int, y: int)
 
 def test_int32_wraps_at_2_to_the_31_and_marks_the_lanes() -> None:
     top = I.typed(2**31 - 1, "int32")
-    out = I.binary("+", top, 1, I.Site(None, "top + 1", ("top", "1")))
+    out = I.binary("+", top, 1, I.Site.of(None, "top + 1", ("top", "1")))
     assert isinstance(out, I.Ints) and int(out.part(None)) == -(2**31)
     assert out.lanes_overflowed().all() and out.origin is not None
     assert (out.origin.exact, out.origin.wrapped) == (2**31, -(2**31))
@@ -195,3 +195,11 @@ def test_an_int64_argument_does_not_wrap() -> None:
     assert [code for _, code, _ in _check(wraps)] == ["STL046"]
     wide = source.replace("x.stride(0), N, BLOCK=4", "x.stride(0), N, 2**31 + 2, BLOCK=4")
     assert _check(wide) == []  # an argument that needs int64 is int64
+
+
+def test_bitwise_operators_on_typed_ints() -> None:
+    x = _lanes((-6, -1, 0, 5, 2**31 - 1))
+    assert list(I.binary("&", x, 3).part(None)) == [-6 & 3, -1 & 3, 0, 5 & 3, 3]  # type: ignore[union-attr]
+    assert list(I.binary("^", x, -1).part(None)) == [5, 0, -1, -6, -(2**31)]  # type: ignore[union-attr]
+    assert I.binary("|", x, 1).origin is None  # type: ignore[union-attr]
+    assert list(I.binary(">>", x, 1).part(None)) == [-3, -1, 0, 2, 2**30 - 1]  # type: ignore[union-attr]

@@ -634,10 +634,10 @@ def _reshape(block: Block, sizes: tuple[int | None, ...], full: tuple[int, ...])
 
 def _relabel(block: Block, span: Span, ref: Ref) -> Block:
     def fix(cell: Any) -> Any:
-        if isinstance(cell, Undef) and cell.span is None:
-            return replace(cell, span=span)
         if isinstance(cell, Undef) and cell.fresh:
             return Undef(span, f"the block of {ref.name} read before it is written")
+        if isinstance(cell, Undef) and cell.span is None:
+            return replace(cell, span=span)
         return cell
 
     return replace(block, cells=tuple(fix(c) for c in block.cells))

@@ -272,10 +272,12 @@ class Memory:
                     options.append(terms[p])
             picked[k] = keys[key]
         choice[lanes] = picked
-        self._note_read(cells, at, span)
+        self.note_read(cells, at, span)
         return choice, options, error
 
-    def _note_read(self, cells: Cells, at: tuple[np.ndarray, ...], span: Span) -> None:
+    def note_read(self, cells: Cells, at: tuple[np.ndarray, ...], span: Span) -> None:
+        """Remember that this program read these elements (a later store by another
+        program of this launch races with it)."""
         cells.reads.append(Read(self.program, span))
         me = len(cells.reads) - 1
         first = cells.first_read[at]

@@ -470,6 +470,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return I.binary("*", value, -1)
         if isinstance(op, cst.BitInvert) and isinstance(value, Mask):
             return Mask(~value.array)
+        if isinstance(op, cst.BitInvert) and isinstance(value, Ints):
+            return I.binary("^", value, -1)  # ~x == x ^ -1 in two's complement
         if isinstance(op, cst.Not) and isinstance(value, Mask):
             return Mask(~value.array)
         return self._unary_plain(op, value, node)
@@ -518,16 +520,19 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if not self.sites or not self.in_kernel:
             return None
         node = self.sites[-1]
+        return I.Site(self.span(node), lambda: self._render_site(node))
+
+    def _render_site(self, node: cst.CSTNode) -> tuple[str, tuple[str, ...]]:
         if isinstance(node, cst.AugAssign):
             left, right = node.target, node.value
-            source = f"{self.source_of(left)} {self.source_of(node.operator).split('=')[0]} "
-            source += self.source_of(right)
+            op = self.source_of(node.operator).split("=")[0]
+            source = f"{self.source_of(left)} {op} {self.source_of(right)}"
         elif isinstance(node, cst.BinaryOperation):
             left, right = node.left, node.right
             source = self.source_of(node.with_changes(lpar=(), rpar=()))
         else:
-            return I.Site(self.span(node), self.source_of(node))
-        return I.Site(self.span(node), source, (_operand(self, left), _operand(self, right)))
+            return self.source_of(node), ()
+        return source, (_operand(self, left), _operand(self, right))
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
         if isinstance(left, Ptr) or isinstance(right, Ptr):
@@ -616,6 +621,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 "STL002", "unsupported: a comparison of data values (only of integer blocks)"
             )
         if isinstance(left, Ints) or isinstance(right, Ints):
+            if _real_operand(left) or _real_operand(right):
+                return bool(I.COMPARE[op](_as_real(left, op), _as_real(right, op)))
             return I.compare(op, left, right)
         if op in ("==", "!="):
             a = left.value if isinstance(left, SpecText) else left
@@ -957,9 +964,7 @@ class TritonLibrary(Library):
             value.name = name
             contiguous = value.contiguous
             value.strides = (
-                row_major(name, value.sizes)
-                if contiguous
-                else symbolic_strides(name, len(value.sizes))
+                row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
             )
         return value
 

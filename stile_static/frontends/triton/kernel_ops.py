@@ -134,7 +134,7 @@ class KernelOps:
             return I.make(value.array.shape, {None: value.array.astype(np.int64)}, dtype=name)
         if isinstance(value, (Ints, int)) and not isinstance(value, bool):
             if to_int:
-                site = I.Site(self.span(node), self.source_of(node))
+                site = I.Site(self.span(node), lambda: (self.source_of(node), ()))
                 return I.retype(value, name, site)
             if name in FLOAT_TYPES:
                 if isinstance(value, int):
@@ -182,7 +182,7 @@ class KernelOps:
         I.check_offset(ptr, admitted, "the load")
         other_block = None if other is None else self.as_block(other)
         if self.scratch:
-            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted)
+            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted, self.span(node))
             if again is not None:
                 fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
                 return blocks.select(admitted, again, fill)

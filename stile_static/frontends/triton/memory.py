@@ -52,7 +52,12 @@ class Scratch:
 
 
 def read_back(
-    scratch: list[Scratch], memory: Memory, tensor: Tensor, ptr: Ptr, admitted: np.ndarray
+    scratch: list[Scratch],
+    memory: Memory,
+    tensor: Tensor,
+    ptr: Ptr,
+    admitted: np.ndarray,
+    span: Span,
 ) -> Block | None:
     """The block an earlier store of this program left exactly where this load reads,
     when no later store wrote over it."""
@@ -71,6 +76,7 @@ def read_back(
         if same and not (admitted & ~record.lanes).any() and cells is not None:
             at = tuple(np.broadcast_to(i, ptr.shape)[admitted] for i in record.index)
             if (cells.owner[at] == record.record).all():
+                memory.note_read(cells, at, span)
                 return record.value
     return None
 

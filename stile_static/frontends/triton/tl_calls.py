@@ -237,7 +237,7 @@ def call(
         x, y = a["x"], a["div"]
         if isinstance(x, Ints) or isinstance(y, Ints):
             # Triton's definition, in the operands' type: (x + div - 1) // div
-            site = I.Site(interp.span(node), interp.source_of(node))
+            site = I.Site(interp.span(node), lambda: (interp.source_of(node), ()))
             return I.binary("//", I.binary("+", x, I.binary("-", y, 1, site), site), y, site)
         return -(-_int(interp, x) // _int(interp, y))
     if name in HINTS:
