@@ -59,6 +59,19 @@ from .values import (
 )
 
 
+def _reading_arguments(error: BaseException) -> bool:
+    """Whether ``error`` was raised in the body of a Pallas API handler itself (as
+    reading ``args[1]`` of a call with one argument does), not deeper."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    code = tb.tb_frame.f_code
+    api_module = code.co_filename.endswith(("pallas/api.py", "pallas\\api.py"))
+    return api_module and (code.co_name.startswith("api_") or code.co_name == "call_api")
+
+
 class Precondition(Exception):
     """The wrapper raised or failed an assert: the case is outside its domain."""
 
@@ -376,9 +389,22 @@ class PallasInterpreter(PallasApi, Interpreter):
                 kwargs[arg.keyword.value] = value
             else:
                 args.append(value)
-        # an exception other than a KernelError is the analyzer's own: the front end
-        # reports it as an internal error at the statement (frontends/cases.py)
-        return self.call_value(func, args, kwargs, node)
+        try:
+            return self.call_value(func, args, kwargs, node)
+        except (IndexError, TypeError, ValueError, KeyError) as error:
+            # raised by a modelled API function reading its own arguments: a form of
+            # the call its model does not take. Anything raised deeper is the
+            # analyzer's own, reported as an internal error (frontends/cases.py).
+            if not _reading_arguments(error):
+                raise
+            name = getattr(func, "name", None) or "this function"
+            raise KernelError(
+                "STL002",
+                f"unsupported: the arguments of {name}() are not in a form the analyzer "
+                f"follows ({type(error).__name__}: {error})",
+                help="pass the arguments as the API's documentation names them, positionally",
+                node=node,
+            ) from None
 
     # ------------------------------------------------------------ statements
 

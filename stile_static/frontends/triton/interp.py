@@ -22,7 +22,8 @@ from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...interpreter.scopes import bind_arguments
+from ...interpreter.values import PYTHON_ERROR, Builtin, Function, Module, Poison, SpecText
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import int_types as IT
@@ -278,8 +279,16 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 continue
             try:
                 applied = self.eval(decorator.decorator)
-            except (KernelError, Poisoned):
+            except KernelError as error:
+                if error.code == PYTHON_ERROR:
+                    # a known decorator called as Python refuses (`autotune` without
+                    # `key`): importing the file raises, at the decorator
+                    Interpreter.report(self, error, decorator)
+                    value = Poison(f"`{node.name.value}` is not defined: its decorator raises")
+                    break
                 applied = None  # a decorator the analyzer does not know
+            except Poisoned:
+                applied = None
             value = self.decorate(applied, value, decorator)
         self.store(node.name.value, value)
 
@@ -313,16 +322,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
         if not kwonly:
             return super().call_function(func, args, kwargs, node)
-        params = [p.name.value for p in func.node.params.params]
-        names = dict(zip(params, args))
-        for key, value in kwargs.items():
-            names[key] = value
-        for param in params + kwonly:
-            if param not in names:
-                if param not in func.defaults:
-                    raise KernelError("STL002", f"missing argument `{param}`")
-                names[param] = func.defaults[param]
-        self.frames.append(_Frame(names))
+        self.frames.append(_Frame(bind_arguments(func, args, kwargs)))
         try:
             self.exec_block(func.node.body)
         except _Return as ret:
@@ -964,9 +964,7 @@ class TritonLibrary(Library):
             value.name = name
             contiguous = value.contiguous
             value.strides = (
-                row_major(name, value.sizes)
-                if contiguous
-                else symbolic_strides(name, len(value.sizes))
+                row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
             )
         return value
 
