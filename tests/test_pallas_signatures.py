@@ -290,3 +290,11 @@ def test_a_while_loop_on_a_program_id_is_what_jax_refuses() -> None:
     body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
     found, _ = _check(body)
     assert found == {(_line(body, line), "STL005")}
+
+
+def test_an_integer_output_is_unsupported_at_its_dtype() -> None:
+    body = ROW_SUM.format(loop="jnp.sum(x_ref[...], axis=1)", extra="").replace(
+        "jax.ShapeDtypeStruct((m,), x.dtype)", "jax.ShapeDtypeStruct((m,), jnp.int32)"
+    )
+    found, _ = _check(body)
+    assert found == {(_line(body, "jnp.int32"), "STL002")}

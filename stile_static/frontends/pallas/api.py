@@ -219,6 +219,22 @@ def known_int(value: Any, what: str) -> int:
     return value
 
 
+def float_dtype(dtype: Any, what: str, node: Any) -> Dtype:
+    """The element type of an output or a buffer: a float type, whose rounding is
+    not modelled; an integer one (which truncates what is stored) is not followed."""
+    name = dtype.name if isinstance(dtype, Dtype) else getattr(dtype, "value", None)
+    if not isinstance(name, str):
+        raise KernelError("STL002", f"unsupported: {what} of element type {kind(dtype)}", node=node)
+    if not name.startswith(("float", "bfloat")):
+        raise KernelError(
+            "STL002",
+            f"unsupported: {what} of type {name} (integer data is not followed: casts to it "
+            "truncate)",
+            node=argument_node(node, "dtype", 1),
+        )
+    return Dtype(name)
+
+
 def dynamic_int(value: Any, what: str) -> int:
     """An integer that JAX may trace (a ``pl.ds`` start, a loop bound)."""
     return known_int(untraced(value), what)
@@ -331,7 +347,7 @@ class PallasApi:
     def api_jax_ShapeDtypeStruct(self, args: list, kwargs: dict, node: cst.CSTNode) -> ShapeDtype:
         shape = kwargs.get("shape", args[0] if args else None)
         dtype = kwargs.get("dtype", args[1] if len(args) > 1 else Dtype("float32"))
-        return ShapeDtype(shape_of(shape), dtype if isinstance(dtype, Dtype) else Dtype("float32"))
+        return ShapeDtype(shape_of(shape), float_dtype(dtype, "an output", node))
 
     def api_jax_named_scope(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scope:
         return Scope()
@@ -449,6 +465,7 @@ class PallasApi:
 
     def api_pltpu_VMEM(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scratch:
         shape = kwargs.get("shape", args[0] if args else ())
+        float_dtype(kwargs.get("dtype"), "a scratch buffer", node)
         return Scratch(shape_of(shape), self.span(node))
 
     def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
