@@ -317,6 +317,23 @@ def judge(seed: int) -> dict[str, Any]:
     }
 
 
+def _family_table(rows: list[dict[str, Any]]) -> None:
+    from tests.differential.triton_generate import kernel
+
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        family = kernel(random.Random(row["seed"])).splitlines()[0].split()[-1]
+        entry = counts.setdefault(family, [0] * 5)
+        flags = (True, row["verdict"] == "verified", not row["correct"])
+        flags += (row["verdict"] == "unsupported", row["disagrees"])
+        for k, flag in enumerate(flags):
+            entry[k] += flag
+    print("| family | kernels | verified | wrong when run | unsupported | disagreements |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for family, (n, v, w, u, d) in sorted(counts.items()):
+        print(f"| {family} | {n} | {v} | {w} | {u} | {d} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -330,6 +347,9 @@ def main() -> None:
         help=f"write the ground truth to {SAMPLE.relative_to(ROOT)}",
     )
     parser.add_argument("--show", action="store_true", help="print the source of each disagreement")
+    parser.add_argument(
+        "--by-family", action="store_true", help="a table of the verdicts per generator family"
+    )
     args = parser.parse_args()
     try:
         import torch  # noqa: F401
@@ -368,6 +388,8 @@ def main() -> None:
         f"kernels {len(rows)}, verified {verified}, wrong when run {wrong}, "
         f"unsupported {unsupported}, disagreements {disagreements}"
     )
+    if args.by_family:
+        _family_table(rows)
     if args.record:
         import torch
         import triton
