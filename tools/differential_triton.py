@@ -14,7 +14,9 @@ environment made by tools/_real_venv.sh (the project and its tests never need it
 A kernel is *correct when run* when every run returns, writes every output element
 with the spec's value, and makes no access a sanitizer would flag. The memory is
 watched as tools/validate_triton.py does it (guards around every tensor, padded
-rows, so that an out-of-bounds read counts even where it does not crash), plus:
+rows, so that an out-of-bounds read counts even where it does not crash; a row
+stride of its own per tensor, and a unit stride in the last dim, which the analyzer
+assumes of every tensor: README, "Pointers and strides"), plus:
 
 - a masked load without `other` gives NaN in the masked lanes (the interpreter
   gives 0, a GPU whatever the register held): a kernel that uses them is wrong;
@@ -22,9 +24,13 @@ rows, so that an out-of-bounds read counts even where it does not crash), plus:
   writes is a race, wrong whatever the interpreter's order of programs made of it;
   a store that a later launch (or later in the same program) overwrites is not;
 - a kernel the interpreter refuses (an exception: a non-power-of-two `tl.arange`,
-  a `program_id` axis past 2) is wrong: the compiler refuses it too. The generator
-  makes no kernel that the compiler refuses and the interpreter accepts, so an
-  STL005 claim is judged by the interpreter's refusal.
+  bounds of `tl.arange` that are not constexpr, a `program_id` axis past 2) is
+  wrong: the compiler refuses it too. The generator makes no kernel that the
+  compiler refuses and the interpreter accepts, nor one that the interpreter alone
+  refuses (`.to()` of a float argument, a Python float there), so an STL005 claim
+  is judged by the interpreter's refusal;
+- an access outside every tensor of the run is masked off after it is reported:
+  the interpreter would really make it, and a wild store corrupts the process.
 
 The analyzer's verdict (tests/differential/triton_verdict.py) is verified, wrong or
 unsupported; a disagreement is verified-but-wrong-when-run or

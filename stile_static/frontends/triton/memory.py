@@ -329,7 +329,8 @@ def store_block(
     race = memory.store(cells, index, lanes, value, span)
     if race is not None:
         errors.append(race)
-    if memory.records[-1].terms is None and lanes.any():
+    # a store that admits no lane records nothing (there may be no record yet)
+    if lanes.any() and memory.records[-1].terms is None:
         shaped = tuple(np.broadcast_to(i, shape) for i in index)
         return Scratch(base.serial, shaped, inside, value, len(memory.records) - 1), errors
     return None, errors
