@@ -318,3 +318,16 @@ def f(x):
 def test_a_zero_dimensional_tensor_holds_what_was_stored() -> None:
     assert codes(SCALAR.format(factor=2)) == set()
     assert (14, "STL031") in codes(SCALAR.format(factor=3))
+
+
+def test_element_size_follows_the_dtype() -> None:
+    body = """
+        h = torch.empty(x.shape[0], dtype=torch.float16)
+        assert h.element_size() == 2 and x.element_size() == 4
+        y = torch.empty_like(x)
+        put_kernel[(4,)](x, y, 100, 0.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body)) == set()
+    wrong = body.replace("== 2", "== 4")
+    assert {code for _, code in codes(wrapper(wrong))} == {"STL024", "STL045"}
