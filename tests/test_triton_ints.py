@@ -54,7 +54,7 @@ def test_typed_scalars_divide_like_c_and_python_ints_like_python(x: int, y: int)
 
 def test_int32_wraps_at_2_to_the_31_and_marks_the_lanes() -> None:
     top = I.typed(2**31 - 1, "int32")
-    out = I.binary("+", top, 1, I.Site(None, "top + 1", ("top", "1")))
+    out = I.binary("+", top, 1, I.Site.of(None, "top + 1", ("top", "1")))
     assert isinstance(out, I.Ints) and int(out.part(None)) == -(2**31)
     assert out.lanes_overflowed().all() and out.origin is not None
     assert (out.origin.exact, out.origin.wrapped) == (2**31, -(2**31))

@@ -142,7 +142,7 @@ class HostCalls:
         if isinstance(base, I.Descriptor):
             from . import tl_calls
 
-            return tl_calls.descriptor_call(self, base, name, args, node)
+            return tl_calls.descriptor_call(self, base, name, args, kwargs, node)
         if isinstance(base, (Ints, Mask, blocks.BlockSum, int)) and name == "to":
             return self.call_tl("cast", [base, *args], kwargs, node, receiver=True)
         if isinstance(base, Ptr) and name == "to":

@@ -152,9 +152,7 @@ def _copy(interp: Any, t: Tensor, dtype: str | None, node: cst.Call) -> Tensor:
     """A new tensor with ``t``'s content at this point of the wrapper."""
     if t.base is not None and t.base.sizes != t.sizes:
         raise KernelError("STL002", f"unsupported: a copy of a reshaped view of {t.name}")
-    strides = (
-        row_major("<new>", t.sizes) if t.contiguous else symbolic_strides("<new>", len(t.sizes))
-    )
+    strides = row_major("<new>", t.sizes) if t.contiguous else symbolic_strides("<new>", t.sizes)
     copy = Tensor("<new>", t.sizes, None, strides, "new", "copy", dtype=dtype)
     interp.launches.append(HostCopy(copy, t, node))
     return copy

@@ -22,7 +22,8 @@ from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...interpreter.scopes import bind_arguments
+from ...interpreter.values import PYTHON_ERROR, Builtin, Function, Module, Poison, SpecText
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import int_types as IT
@@ -279,8 +280,16 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 continue
             try:
                 applied = self.eval(decorator.decorator)
-            except (KernelError, Poisoned):
+            except KernelError as error:
+                if error.code == PYTHON_ERROR:
+                    # a known decorator called as Python refuses (`autotune` without
+                    # `key`): importing the file raises, at the decorator
+                    Interpreter.report(self, error, decorator)
+                    value = Poison(f"`{node.name.value}` is not defined: its decorator raises")
+                    break
                 applied = None  # a decorator the analyzer does not know
+            except Poisoned:
+                applied = None
             value = self.decorate(applied, value, decorator)
         self.store(node.name.value, value)
 
@@ -314,16 +323,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
         if not kwonly:
             return super().call_function(func, args, kwargs, node)
-        params = [p.name.value for p in func.node.params.params]
-        names = dict(zip(params, args))
-        for key, value in kwargs.items():
-            names[key] = value
-        for param in params + kwonly:
-            if param not in names:
-                if param not in func.defaults:
-                    raise KernelError("STL002", f"missing argument `{param}`")
-                names[param] = func.defaults[param]
-        self.frames.append(_Frame(names))
+        self.frames.append(_Frame(bind_arguments(func, args, kwargs)))
         try:
             self.exec_block(func.node.body)
         except _Return as ret:
@@ -521,16 +521,19 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if not self.sites or not self.in_kernel:
             return None
         node = self.sites[-1]
+        return I.Site(self.span(node), lambda: self._render_site(node))
+
+    def _render_site(self, node: cst.CSTNode) -> tuple[str, tuple[str, ...]]:
         if isinstance(node, cst.AugAssign):
             left, right = node.target, node.value
-            source = f"{self.source_of(left)} {self.source_of(node.operator).split('=')[0]} "
-            source += self.source_of(right)
+            op = self.source_of(node.operator).split("=")[0]
+            source = f"{self.source_of(left)} {op} {self.source_of(right)}"
         elif isinstance(node, cst.BinaryOperation):
             left, right = node.left, node.right
             source = self.source_of(node.with_changes(lpar=(), rpar=()))
         else:
-            return I.Site(self.span(node), self.source_of(node))
-        return I.Site(self.span(node), source, (_operand(self, left), _operand(self, right)))
+            return self.source_of(node), ()
+        return source, (_operand(self, left), _operand(self, right))
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
         if isinstance(left, Ptr) or isinstance(right, Ptr):
@@ -962,9 +965,7 @@ class TritonLibrary(Library):
             value.name = name
             contiguous = value.contiguous
             value.strides = (
-                row_major(name, value.sizes)
-                if contiguous
-                else symbolic_strides(name, len(value.sizes))
+                row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
             )
         return value
 

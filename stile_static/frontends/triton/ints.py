@@ -19,7 +19,7 @@ the expression it wrapped at, so a pointer offset built from it is STL046.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,11 +90,15 @@ class Ints:
 
 @dataclass(frozen=True)
 class Site:
-    """The expression an integer operation comes from, for STL046."""
+    """The expression an integer operation comes from, for STL046: its text and its
+    operands' are rendered only when something wraps (rendering is slow)."""
 
     span: Span | None
-    source: str
-    operands: tuple[str, ...] = ()
+    render: Callable[[], tuple[str, tuple[str, ...]]]
+
+    @staticmethod
+    def of(span: Span | None, source: str, operands: tuple[str, ...] = ()) -> Site:
+        return Site(span, lambda: (source, operands))
 
 
 @dataclass(frozen=True, eq=False)
@@ -235,7 +239,7 @@ def _overflow(
 ) -> Overflow:
     lane = tuple(int(i) for i in np.argwhere(out)[0]) if value.ndim else ()
     shown = []
-    names = site.operands if site is not None else ()
+    source, names = site.render() if site is not None else ("", ())
     for k, x in enumerate(operands):
         v = np.broadcast_to(least_value(x), value.shape)[lane]
         source = names[k] if k < len(names) else ""
@@ -243,7 +247,7 @@ def _overflow(
     exact = int(value[lane])
     return Overflow(
         site.span if site else None,
-        site.source if site else "",
+        source,
         op,
         dtype,
         exact,
@@ -265,9 +269,10 @@ def binary(op: str, left: Any, right: Any, site: Site | None = None) -> Ints | i
 
     if op in ("+", "-"):
         sign = 1 if op == "+" else -1
-        for x in (a, b):
-            for arr in x.parts.values():
-                IT.exact(arr)
+        if dtype == "int64":  # int32 and pointer offsets stay far below 2**62
+            for x in (a, b):
+                for arr in x.parts.values():
+                    IT.exact(arr)
         parts = {k: a.part(k) + sign * b.part(k) for k in {**a.parts, **b.parts}}
         return fit(parts)
     if op == "*":

@@ -134,7 +134,7 @@ class KernelOps:
             return I.make(value.array.shape, {None: value.array.astype(np.int64)}, dtype=name)
         if isinstance(value, (Ints, int)) and not isinstance(value, bool):
             if to_int:
-                site = I.Site(self.span(node), self.source_of(node))
+                site = I.Site(self.span(node), lambda: (self.source_of(node), ()))
                 return I.retype(value, name, site)
             if name in FLOAT_TYPES:
                 if isinstance(value, int):
