@@ -275,15 +275,16 @@ class PallasFrontEnd(FrontEnd):
             return _Run(empty, interp.diagnostics, rejected=rejected)
         except Abort:
             # after a block past the end, the rest of the case is not meaningful
-            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL002")]
+            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL048", "STL002")]
             return _Run(empty, kept)
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
-        refused = [d for d in interp.diagnostics if d.code == "STL005"]
-        if refused:
-            # JAX refuses the program: nothing it would compute is meaningful
-            return _Run(empty, refused)
+        if any(d.code in ("STL004", "STL005") for d in interp.diagnostics):
+            # Python or JAX raises while tracing: the program never runs, and what
+            # it would have written is not a finding of its own
+            kept = [d for d in interp.diagnostics if d.code in ("STL002", "STL004", "STL005")]
+            return _Run(empty, kept)
         if any(d.code == "STL002" for d in interp.diagnostics):
             return _Run(empty, interp.diagnostics)  # what the wrapper returns is not known
         facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
@@ -436,7 +437,7 @@ class PallasFrontEnd(FrontEnd):
             if isinstance(cell, Undef):
                 interp.report(
                     KernelError(
-                        "STL044",
+                        cell.code,
                         f"the write-back of {target.name} stores undefined lanes: {cell.what}",
                         node=cell.span or wb.span,
                         notes=(f"written back from the write at line {wb.span.line}",),

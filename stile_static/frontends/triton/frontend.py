@@ -66,8 +66,13 @@ def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> An
     """Facts for every configuration of every annotated wrapper. Errors of the
     annotation itself are the checker's to report (it does so for every file)."""
     interp = TritonInterpreter(source.wrapper, dict(source.positions), source.path)
-    interp.run_module()
     analysis = Analysis([], [], {})
+    try:
+        interp.run_module()
+    except Exception as error:  # an analyzer bug: the module's names are not all known
+        interp.report(unfollowed(error), source.module)
+        analysis.diagnostics.extend(interp.diagnostics)
+        return analysis
     stopped: dict[Span, list[str]] = {}
     for annotation in find_annotations(source.module, source.path).annotations:
         check = _WrapperCheck(interp, annotation, analysis, concrete, stopped)
@@ -187,12 +192,12 @@ class _WrapperCheck:
                 args[name] = SpecScalar(name)
             elif name in declared:
                 shape = tuple(sizes[d] for d in declared[name])
-                strides = symbolic_strides(name, len(shape))
+                strides = symbolic_strides(name, shape)
                 args[name] = Tensor(name, shape, declared[name], strides, "input", "input")
             elif name in specs:
                 _, spec = specs[name]
                 shape = tuple(sizes[d] for d in spec.out_dims)
-                strides = symbolic_strides(name, len(shape))
+                strides = symbolic_strides(name, shape)
                 args[name] = Tensor(
                     name, shape, spec.out_dims, strides, "param", "empty", target=name
                 )

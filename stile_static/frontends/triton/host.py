@@ -63,8 +63,10 @@ def row_major(name: str, sizes: tuple[int, ...]) -> tuple[Stride, ...]:
     return tuple(out)
 
 
-def symbolic_strides(name: str, rank: int) -> tuple[Stride, ...]:
-    return tuple(Stride(name, k) for k in range(rank - 1))
+def symbolic_strides(name: str, sizes: tuple[int, ...]) -> tuple[Stride, ...]:
+    """Unknown strides; each remembers its row-major value, the least one possible."""
+    dense = [s.value for s in row_major(name, sizes)]
+    return tuple(Stride(name, k, None, dense[k]) for k in range(len(sizes) - 1))
 
 
 def new_tensor(name: str, sizes: tuple[int, ...], init: str, dtype: str | None) -> Tensor:

@@ -32,6 +32,18 @@ from .host import (
     symbolic_strides,
 )
 
+ELEMENT_SIZES = {
+    "float64": 8,
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+}
 CAST_METHODS = {"float": "float32", "half": "float16", "double": "float64", "bfloat16": "bfloat16"}
 COPY_METHODS = frozenset({*CAST_METHODS, "to", "clone", "cpu", "cuda", "contiguous", "copy_"})
 # keywords these methods take that leave values and layout as they are
@@ -140,9 +152,7 @@ def _copy(interp: Any, t: Tensor, dtype: str | None, node: cst.Call) -> Tensor:
     """A new tensor with ``t``'s content at this point of the wrapper."""
     if t.base is not None and t.base.sizes != t.sizes:
         raise KernelError("STL002", f"unsupported: a copy of a reshaped view of {t.name}")
-    strides = (
-        row_major("<new>", t.sizes) if t.contiguous else symbolic_strides("<new>", len(t.sizes))
-    )
+    strides = row_major("<new>", t.sizes) if t.contiguous else symbolic_strides("<new>", t.sizes)
     copy = Tensor("<new>", t.sizes, None, strides, "new", "copy", dtype=dtype)
     interp.launches.append(HostCopy(copy, t, node))
     return copy

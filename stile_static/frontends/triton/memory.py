@@ -52,7 +52,12 @@ class Scratch:
 
 
 def read_back(
-    scratch: list[Scratch], memory: Memory, tensor: Tensor, ptr: Ptr, admitted: np.ndarray
+    scratch: list[Scratch],
+    memory: Memory,
+    tensor: Tensor,
+    ptr: Ptr,
+    admitted: np.ndarray,
+    span: Span,
 ) -> Block | None:
     """The block an earlier store of this program left exactly where this load reads,
     when no later store wrote over it."""
@@ -71,6 +76,7 @@ def read_back(
         if same and not (admitted & ~record.lanes).any() and cells is not None:
             at = tuple(np.broadcast_to(i, ptr.shape)[admitted] for i in record.index)
             if (cells.owner[at] == record.record).all():
+                memory.note_read(cells, at, span)
                 return record.value
     return None
 
@@ -329,7 +335,7 @@ def store_block(
     race = memory.store(cells, index, lanes, value, span)
     if race is not None:
         errors.append(race)
-    # a store that admits no lane records nothing (there may be no record yet)
+    # a store with no lane inside records nothing (the last record is another store's)
     if lanes.any() and memory.records[-1].terms is None:
         shaped = tuple(np.broadcast_to(i, shape) for i in index)
         return Scratch(base.serial, shaped, inside, value, len(memory.records) - 1), errors
@@ -364,9 +370,12 @@ def _check_target_store(
     dims = base.dims
     assert dims is not None
     coords = blocks.coordinates(value)
+    # lanes without a value (reported where they arise) land nowhere in particular
+    undefined = [p for p, t in enumerate(value.terms) if isinstance(t, Undef)]
+    valued = lanes & ~np.isin(np.broadcast_to(value.pieces, shape), undefined)
     for k, d in enumerate(dims):
         if d in coords:
-            differ = lanes & (np.broadcast_to(coords[d], shape) != index[k])
+            differ = valued & (np.broadcast_to(coords[d], shape) != index[k])
             if differ.any():
                 lane = tuple(int(i) for i in np.argwhere(differ)[0])
                 raise KernelError(
