@@ -256,6 +256,14 @@ class PallasApi:
     program_ids: tuple[int, ...] | None
     grid: tuple[int, ...]
     launcher: Any
+    frames: list
+
+    def for_gpu(self, params: Any) -> bool:
+        """Whether the kernel is written for a GPU: GPU compiler parameters, or a
+        GPU backend of Pallas imported by the file."""
+        if isinstance(params, CompilerParams):
+            return params.backend == "plgpu"
+        return any(value == Module("plgpu") for value in self.frames[0].names.values())
 
     def reduction(self, name: str, args: list, kwargs: dict) -> Block:
         block = as_block(args[0])
@@ -383,6 +391,10 @@ class PallasApi:
             )
         params = kwargs.get("compiler_params")
         parallel = parallel_axes(params, len(grid), argument_node(node, "compiler_params"))
+        gpu = self.for_gpu(params)
+        if gpu:
+            # on a GPU every grid step is a program of its own, all running at once
+            parallel = (True,) * len(grid)
         return PallasCall(
             kernel,
             grid,
@@ -392,7 +404,7 @@ class PallasApi:
             scratch,
             self.span(node),
             parallel,
-            params.span if isinstance(params, CompilerParams) else None,
+            params.span if isinstance(params, CompilerParams) and not gpu else None,
         )
 
     def api_pl_BlockSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> BlockSpec:

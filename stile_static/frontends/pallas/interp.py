@@ -419,6 +419,11 @@ class PallasInterpreter(PallasApi, Interpreter):
                 raise KernelError("STL002", "unsupported: a failing assert in a kernel")
             raise Precondition(self.span(node))
 
+    def exec_While(self, node: cst.While) -> None:
+        # a condition JAX traces is what it refuses; any other while loop is not followed
+        self.truth(self.eval(node.test), node.test)
+        raise self._unsupported(node)
+
     def exec_Del(self, node: cst.Del) -> None:
         pass  # `del unused_argument`
 

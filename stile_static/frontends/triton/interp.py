@@ -42,6 +42,7 @@ from .host import (
     Closure,
     Decorator,
     DType,
+    HostCopy,
     Kernel,
     Launch,
     Launcher,
@@ -119,7 +120,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.in_kernel = False
         self.program: tuple[int, ...] = (0, 0, 0)
         self.grid: tuple[int, ...] = (1, 1, 1)
-        self.launches: list[Launch] = []
+        self.launches: list[Launch | HostCopy] = []  # in the order the wrapper makes them
         self.stored: list[Stored] = []
         self.notes: dict[str, str] = {}
         self.aliases: dict[I.Stride, I.Stride] = {}
