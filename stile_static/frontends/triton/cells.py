@@ -167,6 +167,7 @@ class Memory:
         """The cells of a tensor, made on its first store or copy."""
         cells = self.cells.get(serial)
         if cells is None:
+            sizes = tuple(sizes) or (1,)  # a 0-d tensor: one element, at index 0
             rank = len(sizes)
             named = list(dims) if dims else [placeholder(name, k) for k in range(rank)]
             cells = Cells(name, tuple(sizes), named, [bool(dims)] * rank, initial, serial)
@@ -180,6 +181,7 @@ class Memory:
     ) -> tuple[np.ndarray, list, KernelError | None]:
         """Per lane of ``lanes`` (others: 0), which of the returned pieces it reads."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         choice = np.zeros(shape, np.int64)
         initial: Term | Undef = (
             cells.initial
@@ -300,6 +302,7 @@ class Memory:
     ) -> KernelError | None:
         """Record that ``lanes`` of ``value`` land on the elements ``index`` gives."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         if not lanes.any():
             return None
         at = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
@@ -417,6 +420,11 @@ class Memory:
                 for p in np.unique(piece[mine]):
                     out.append((record, record.terms[int(p)], mine & (piece == p)))
         return out
+
+
+def _one_element(index: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The index of a 0-d tensor's one element (see Memory.make)."""
+    return index if index else [np.zeros(shape, np.int64)]
 
 
 def _same(coord: np.ndarray, index: np.ndarray, lanes: np.ndarray, shape) -> bool:

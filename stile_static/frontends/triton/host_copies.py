@@ -32,6 +32,18 @@ from .host import (
     symbolic_strides,
 )
 
+ELEMENT_SIZES = {
+    "float64": 8,
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+}
 CAST_METHODS = {"float": "float32", "half": "float16", "double": "float64", "bfloat16": "bfloat16"}
 COPY_METHODS = frozenset({*CAST_METHODS, "to", "clone", "cpu", "cuda", "contiguous", "copy_"})
 # keywords these methods take that leave values and layout as they are
