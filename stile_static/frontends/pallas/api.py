@@ -478,21 +478,22 @@ class PallasApi:
         n = known_int(args[0], "next_power_of_2 argument")
         return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
-    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
+    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> Traced:
         if self.program_ids is None:
             raise KernelError("STL002", "pl.program_id outside a kernel")
-        if not 0 <= axis < len(self.program_ids):
-            raise KernelError(
-                "STL002", f"pl.program_id({axis}) of a grid with {len(self.program_ids)} axes"
-            )
+        axis = self._grid_axis(kwargs["axis"], "pl.program_id", node)
         return Traced(self.program_ids[axis], f"pl.program_id({axis})")
 
     def api_pl_num_programs(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
-        if self.program_ids is None or not 0 <= axis < len(self.grid):
-            raise KernelError("STL002", f"pl.num_programs({axis}) outside the grid")
-        return self.grid[axis]
+        if self.program_ids is None:
+            raise KernelError("STL002", "pl.num_programs outside a kernel")
+        return self.grid[self._grid_axis(kwargs["axis"], "pl.num_programs", node)]
+
+    def _grid_axis(self, axis: Any, what: str, node: cst.CSTNode) -> int:
+        """A grid axis as JAX takes it: negative ones count from the end; one out of
+        range is the ValueError JAX raises when it traces the kernel."""
+        axis = known_int(axis, f"axis of {what}")
+        return axis_index(axis, len(self.grid), f"{what} of a grid {self.grid}", node)
 
     def api_pl_ds(self, args: list, kwargs: dict, node: cst.CSTNode) -> Ds:
         start = kwargs.get("start", args[0] if args else None)
