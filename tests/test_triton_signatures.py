@@ -256,3 +256,10 @@ def test_autotune_binds_its_signature() -> None:
         f"@triton.autotune({configs.replace('EXTRA', ', pre_hook=print')}, key=[])\n@triton.jit",
     )
     assert "STL002" in {d.code for d in check_source(hooked, "k.py").diagnostics}
+
+
+def test_a_shape_index_out_of_range_is_pythons_index_error() -> None:
+    host = "BLOCK = 32\n    s = x.shape[1]"
+    line = line_of(source(COPY, host), "x.shape[1]")
+    assert [found_line for found_line, _ in at(found(COPY, host), "STL004")] == [line]
+    assert found(COPY, "BLOCK = 32\n    s = x.shape[-1]") == []

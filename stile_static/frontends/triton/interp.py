@@ -23,7 +23,15 @@ from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.scopes import bind_arguments
-from ...interpreter.values import PYTHON_ERROR, Builtin, Function, Module, Poison, SpecText
+from ...interpreter.values import (
+    PYTHON_ERROR,
+    Builtin,
+    Function,
+    Module,
+    Poison,
+    SpecText,
+    python_error,
+)
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import int_types as IT
@@ -826,7 +834,12 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return base[index]
             if isinstance(index, int) and -len(base) <= index < len(base):
                 return base[index]
-            raise KernelError("STL002", f"index {index} out of range of a sequence of {len(base)}")
+            if isinstance(index, int) and not isinstance(index, bool):
+                kind = "tuple" if isinstance(base, tuple) else "list"
+                raise python_error(
+                    IndexError(f"{kind} index out of range ({index} of {len(base)})")
+                )
+            raise KernelError("STL002", f"unsupported: index {describe(index)} of a sequence")
         if isinstance(base, (Block, Ints, Mask, Ptr)):
             if not all(i is None or i == slice(None) for i in items):
                 raise KernelError(
