@@ -321,3 +321,23 @@ def test_reduction_methods_bind_like_the_functions(method: str, code: str | None
     body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
     found, _ = _check(body)
     assert found == (set() if code is None else {(_line(body, line), code)})
+
+
+LEFT = "jnp.sum(x_ref[:, :64], axis=1)"
+
+
+@pytest.mark.parametrize(
+    ("right", "code"),
+    [
+        ("jnp.sum(x_ref[:, -64:], axis=1)", None),  # Python's slice: -64 counts from the end
+        ("jnp.sum(x_ref[:, pl.ds(64, 64)], axis=1)", None),
+        ("jnp.sum(x_ref[:, pl.ds(96, 64)], axis=1)", "STL042"),  # past the block's 128 columns
+        ("jnp.sum(x_ref[:, pl.ds(64 + pl.program_id(0) * 32, 64)], axis=1)", "STL042"),
+    ],
+)
+def test_a_read_past_the_block_is_out_of_bounds(right: str, code: str | None) -> None:
+    line = f"o_ref[...] = {LEFT} + {right}"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})
+    assert (proved > 0) == (code is None)
