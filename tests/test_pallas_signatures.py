@@ -246,3 +246,78 @@ def test_dimension_semantics_of_the_wrong_length_is_refused() -> None:
     body = SCRATCH.format(init=ONCE, update=NOTHING, semantics='("parallel",)')
     found, _ = _check(body)
     assert found == {(_line(body, "compiler_params="), "STL005")}
+
+
+GPU_COLUMN_SUM = """
+from jax.experimental.pallas import triton as plgpu
+
+
+def kernel(x_ref, o_ref):
+    @pl.when(pl.program_id(1) == 0)
+    def _init():
+        o_ref[...] = jnp.zeros_like(o_ref)
+
+    o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+# stile: return = sum[M](x[M N])
+# stile: case M=32 N=256
+def column_sum(x):
+    m, n = x.shape
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+        grid=(n // 128, m // 8),
+        in_specs=[pl.BlockSpec((8, 128), lambda j, i: (i, j))],
+        out_specs=pl.BlockSpec((128,), lambda j, i: (j,)),
+    )(x)
+"""
+
+
+def test_a_gpu_kernel_accumulating_across_grid_steps_is_a_grid_order_error() -> None:
+    # right on a TPU, which runs the grid in order; on a GPU each grid step is a
+    # program of its own, and the programs of one output block race on it
+    body = GPU_COLUMN_SUM
+    found, _ = _check(body)
+    assert found == {(_line(body, "out_specs="), "STL048")}
+    body = GPU_COLUMN_SUM.replace("from jax.experimental.pallas import triton as plgpu\n", "")
+    found, proved = _check(body)
+    assert found == set() and proved > 0
+
+
+def test_a_while_loop_on_a_program_id_is_what_jax_refuses() -> None:
+    line = "while pl.program_id(0) < 0: pass"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, _ = _check(body)
+    assert found == {(_line(body, line), "STL005")}
+
+
+def test_an_integer_output_is_unsupported_at_its_dtype() -> None:
+    body = ROW_SUM.format(loop="jnp.sum(x_ref[...], axis=1)", extra="").replace(
+        "jax.ShapeDtypeStruct((m,), x.dtype)", "jax.ShapeDtypeStruct((m,), jnp.int32)"
+    )
+    found, _ = _check(body)
+    assert found == {(_line(body, "jnp.int32"), "STL002")}
+
+
+@pytest.mark.parametrize(("axis", "code"), [("1", "STL005"), ("-1", None), ("-2", "STL005")])
+def test_a_program_id_axis_is_checked_like_jax(axis: str, code: str | None) -> None:
+    line = f"o_ref[...] = jnp.sum(x_ref[...], axis=1) + 0 * pl.program_id({axis})"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})
+
+
+@pytest.mark.parametrize(
+    ("method", "code"),
+    [
+        ("sum(axis=1)", None),
+        ("sum(1)", None),
+        ("sum(axis=1, where=jnp.arange(128) < 64)", "STL002"),
+    ],
+)
+def test_reduction_methods_bind_like_the_functions(method: str, code: str | None) -> None:
+    line = f"x = x_ref[...]; o_ref[...] = x.{method}"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, _ = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})

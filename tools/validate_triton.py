@@ -467,6 +467,9 @@ class RealCompiler:
             raise CompileRefused(self.done[key])
 
 
+REFUSED = "compile-refused: "  # the lines of --compile-only (a fixture may print too)
+
+
 class CompileRefused(Exception):
     """The compiler refuses a launch."""
 
@@ -495,7 +498,10 @@ def compile_only(paths: list[Path], seed: int) -> int:
         try:
             module = load_fixture(path, triton)
         except Exception as exc:
-            print(json.dumps({"fixture": path.name, "case": -1, "config": -1, "error": str(exc)}))
+            print(
+                REFUSED
+                + json.dumps({"fixture": path.name, "case": -1, "config": -1, "error": str(exc)})
+            )
             continue
         n_configs = max((len(c) for c in PinnedAutotune.configs_seen), default=1)
         for index, conf in enumerate(confs):
@@ -505,7 +511,7 @@ def compile_only(paths: list[Path], seed: int) -> int:
                 if "CompileRefused" in row.status:
                     error = row.status.split("CompileRefused: ", 1)[1]
                     line = {"fixture": path.name, "case": index, "config": config, "error": error}
-                    print(json.dumps(line), flush=True)
+                    print(REFUSED + json.dumps(line), flush=True)
     return 0
 
 
@@ -522,8 +528,8 @@ def refused_by_compiler(paths: list[Path], seed: int) -> dict[tuple[str, int, in
         raise SystemExit(f"--compile failed:\n{done.stderr[-2000:]}")
     out = {}
     for line in done.stdout.splitlines():
-        if line.startswith("{"):
-            item = json.loads(line)
+        if line.startswith(REFUSED):
+            item = json.loads(line[len(REFUSED) :])
             out[(item["fixture"], item["case"], item["config"])] = item["error"]
     return out
 

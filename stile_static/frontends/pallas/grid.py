@@ -373,7 +373,7 @@ class Launcher:
             KernelError(
                 "STL048",
                 f"grid steps {previous} and {ids} write block {state.index} of output {k}, "
-                f'but grid axis {axes[0]} between them is marked "parallel"',
+                f"but grid axis {axes[0]} between them runs in parallel ({_why_parallel(lowered)})",
                 notes=(
                     "the steps of a parallel axis may run on different cores, each with its "
                     "own copy of the output block: the value accumulated across that axis is "
@@ -643,6 +643,12 @@ def _relabel(block: Block, span: Span, ref: Ref) -> Block:
     return replace(block, cells=tuple(fix(c) for c in block.cells))
 
 
+def _why_parallel(lowered: Lowered) -> str:
+    if lowered.semantics_span is not None:
+        return '"parallel" in dimension_semantics'
+    return "a vmapped axis, or any axis of a GPU kernel, whose programs run at once"
+
+
 def _parallel_moves(lowered: Lowered, ids: tuple, previous: tuple) -> list[int]:
     """The "parallel" grid axes whose coordinate differs between two steps."""
     return [a for a, (p, x, y) in enumerate(zip(lowered.parallel, ids, previous)) if p and x != y]
@@ -653,7 +659,7 @@ def _other_core(ref: Ref, lowered: Lowered, ids: tuple, previous: tuple) -> Bloc
     axis = _parallel_moves(lowered, ids, previous)[0]
     what = (
         f"{ref.name} at grid step {ids} holds what an earlier step left in it, but grid axis "
-        f'{axis} changed since and is "parallel": on a chip with several cores that step '
+        f"{axis} changed since and runs in parallel ({_why_parallel(lowered)}): that step "
         "may have run on another core"
     )
     value = ref.content.value
