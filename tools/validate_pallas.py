@@ -1,10 +1,11 @@
-"""Run every Pallas fixture under real JAX (``interpret=True``) and compare it with its spec.
+"""Run every Pallas fixture under real JAX, in two interpret modes, and compare it with its spec.
 
 The analyzer never imports jax; this script is the one place that does, to check
 that the Pallas fixtures mean what their annotations and expected diagnostics say:
 a correct fixture must agree with its spec on every ``case``, and a buggy twin
 whose bug changes values must disagree (or fail) on at least one case. A case
-line marked ``# E: STL045`` must be rejected by the wrapper's precondition.
+line marked ``# E: STL045`` must be rejected by the wrapper's precondition, and so
+must every case of a wrapper whose first ``# stile:`` line is marked ``# E: STL024``.
 
 The ``# stile:`` lines are read by the project's own annotation parser and the
 specs evaluated by its NumPy evaluator; specs that also appear in ``REFERENCES``
@@ -19,9 +20,19 @@ neither the project nor CI ever needs jax::
     /work/venvs/jax/bin/python tools/validate_pallas.py [--summary] [FIXTURE.py ...]
 
 Fixtures say ``interpret=False`` (or nothing) like real code; the script patches
-``pl.pallas_call`` so that every call runs in the interpreter on the CPU. The
-interpreter fills the padding of partial blocks with NaN, so a kernel that lets
+``pl.pallas_call`` so that every call runs in an interpreter on the CPU, once in
+each of two modes: ``interpret=True`` (JAX's Pallas interpreter) and ``tpu``
+(``interpret=pltpu.InterpretParams(num_cores_or_threads=2)``, which follows a
+TPU's rules: an output block is written back when the grid leaves it, a block
+revisited later is an error, and "parallel" grid axes are split between two
+cores and visited in a random order). A case agrees when it agrees in both. The
+interpreters fill the padding of partial blocks with NaN, so a kernel that lets
 padding reach a real output produces NaN there.
+
+A kernel for a GPU (one that imports Pallas's Triton or GPU backend) runs in
+the first mode only.
+
+A fixture expecting STL005 (a program JAX refuses) must raise on every case.
 """
 
 from __future__ import annotations
@@ -47,8 +58,11 @@ FIXTURES = ROOT / "fixtures" / "pallas"
 
 # Codes whose bug changes the numbers a kernel produces: a twin expecting one of
 # them must disagree with its spec somewhere.
-VALUE_BUGS = {"STL031", "STL032", "STL040", "STL041", "STL042", "STL043", "STL044"}
+VALUE_BUGS = {"STL031", "STL032", "STL040", "STL041", "STL042", "STL043", "STL044", "STL048"}
 PRECONDITION = "STL045"
+REFUSED = "STL005"
+MODES = ("interpret", "tpu")
+NOTHING_CHECKED = "STL024"  # at the annotation: the wrapper rejects every case
 _EXPECT = re.compile(r"#\s*E:\s*((?:STL\d{3}\s*)+)")
 # float32 kernels against a float64 spec, relative to the spec's magnitude
 TOLERANCE = 1e-4
@@ -62,7 +76,7 @@ class Row:
     case: str
     error: float | None  # None: the wrapper raised, or the case could not be set up
     agrees: bool
-    expected: str  # "correct", "buggy", or "?" for a fixture that could not be read
+    expected: str  # "correct", "buggy", "refused", or "?" for a fixture that could not be read
     note: str = ""
     spec: str = "-"  # which evaluators gave the spec's value
 
@@ -82,6 +96,8 @@ def expected_codes(text: str) -> dict[int, set[str]]:
 
 def kind(codes: dict[int, set[str]]) -> str:
     every = set().union(*codes.values()) if codes else set()
+    if REFUSED in every:
+        return "refused"
     return "buggy" if every & VALUE_BUGS else "correct"
 
 
@@ -140,8 +156,27 @@ def table_reference(text: str, values: dict[str, Any]) -> np.ndarray | None:
 # --------------------------------------------------------------------------- running
 
 
+_MODE = {"now": "interpret"}
+
+
+def modes_of(text: str) -> tuple[str, ...]:
+    """A kernel written for a GPU (it imports a GPU backend of Pallas: masked
+    loads and stores) does not run in the TPU interpret mode."""
+    gpu = re.search(r"jax\.experimental\.pallas(\.| import )(triton|gpu|mosaic_gpu)", text)
+    return MODES[:1] if gpu else MODES
+
+
+def interpret_value(mode: str) -> Any:
+    if mode == "interpret":
+        return True
+    from jax.experimental.pallas import tpu as pltpu
+
+    return pltpu.InterpretParams(num_cores_or_threads=2)
+
+
 def force_interpret() -> None:
-    """Make every ``pl.pallas_call`` run in the interpreter, whatever the fixture says."""
+    """Make every ``pl.pallas_call`` run in the interpreter of the current mode,
+    whatever the fixture says."""
     from jax.experimental import pallas as pl
 
     original = pl.pallas_call
@@ -150,7 +185,7 @@ def force_interpret() -> None:
 
     @functools.wraps(original)
     def pallas_call(*args: Any, **kwargs: Any) -> Any:
-        kwargs["interpret"] = True
+        kwargs["interpret"] = interpret_value(_MODE["now"])
         return original(*args, **kwargs)
 
     pallas_call.forces_interpret = True  # type: ignore[attr-defined]
@@ -214,10 +249,14 @@ def spec_values(target_spec: Any, config: Any, values: dict[str, Any]) -> tuple[
     return project, "project+table"
 
 
-def run_case(wrapper: Callable[..., Any], config: Any, rejects: bool, seed: int) -> Row:
+def run_case(wrapper: Callable[..., Any], config: Any, rejects: bool, seed: int, mode: str) -> Row:
     """``rejects``: the case line is marked STL045, so the wrapper must raise."""
+    import jax
+
     values = make_inputs(config, seed)
-    label = str(config.case)
+    label = f"{config.case} [{mode}]"
+    _MODE["now"] = mode
+    jax.clear_caches()  # a jitted wrapper traced in the other mode must not be reused
     try:
         result = wrapper(**values, **config.parameter_values)
     except Exception as exc:  # noqa: BLE001 - a case that fails is a result to report
@@ -258,16 +297,22 @@ def run_fixture(path: Path, seed: int) -> list[Row]:
         wrapper = getattr(module, annotation.name)
         for number, config in enumerate(resolved.configurations):
             line = config.case.span.line if config.case.span else None
-            rejects = PRECONDITION in codes.get(line, set())
-            row = run_case(wrapper, config, rejects, seed + number)
-            if len(found.annotations) > 1:
-                row = dataclasses.replace(row, case=f"{annotation.name}: {row.case}")
-            rows.append(dataclasses.replace(row, fixture=path.name, expected=expected))
+            rejects = PRECONDITION in codes.get(line, set()) or NOTHING_CHECKED in codes.get(
+                annotation.span.line, set()
+            )
+            for mode in modes_of(text):
+                row = run_case(wrapper, config, rejects, seed + number, mode)
+                if len(found.annotations) > 1:
+                    row = dataclasses.replace(row, case=f"{annotation.name}: {row.case}")
+                rows.append(dataclasses.replace(row, fixture=path.name, expected=expected))
     return rows or broken("no annotated wrapper")
 
 
 def verdict(rows: list[Row]) -> bool:
-    """A correct fixture agrees on every case; a buggy twin disagrees on at least one."""
+    """A correct fixture agrees on every case; a buggy twin disagrees on at least one;
+    a program JAX refuses raises on every case (in every mode)."""
+    if rows[0].expected == "refused":
+        return all(r.error is None and r.note.startswith(("fails", "raises")) for r in rows)
     if rows[0].expected == "correct":
         return all(r.agrees for r in rows)
     if rows[0].expected == "buggy":
@@ -291,7 +336,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     force_interpret()
 
     print("$", shlex.join([sys.executable, *sys.argv]))
-    print(f"jax {jax.__version__}, interpret=True, seed {args.seed}, tolerance {TOLERANCE:g}\n")
+    print(
+        f"jax {jax.__version__}, modes: interpret=True and tpu (InterpretParams, 2 cores), "
+        f"seed {args.seed}, tolerance {TOLERANCE:g}\n"
+    )
     if args.summary:
         header = ("fixture", "expected", "cases agreeing", "largest error", "as expected?")
     else:
@@ -325,7 +373,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     print(
         f"all {len(paths)} fixtures as expected: each correct one agrees with its spec on"
-        " every case, each buggy twin disagrees (or fails) on at least one"
+        " every case in both modes, each buggy twin disagrees (or fails) on at least one,"
+        " each refused one raises on every case"
     )
     return 0
 

@@ -72,6 +72,9 @@ CODES: dict[str, CodeInfo] = {
     ),
     "STL022": CodeInfo("spec-unknown", "a spec names an unknown dim or input, or misuses a dim"),
     "STL023": CodeInfo("bad-annotation", "a `# stile:` line that cannot be parsed"),
+    "STL024": CodeInfo(
+        "nothing-checked", "the wrapper's preconditions reject every case: nothing is checked"
+    ),
     "STL030": CodeInfo("result-dims", "the written tile's dims or order differ from the spec's"),
     "STL031": CodeInfo(
         "not-equivalent", "the kernel computes something else than the spec (numerics disagree)"
@@ -101,9 +104,18 @@ CODES: dict[str, CodeInfo] = {
         "a case violates the wrapper's `assert` or `if ... raise`; it is reported and not checked",
         severity="warning",
     ),
+    "STL046": CodeInfo(
+        "int32-overflow",
+        "a pointer offset computed in int32 (or int64) wraps, so the address is wrong",
+    ),
     "STL047": CodeInfo(
         "race",
         "a load of an element that another program of the same launch stores",
+    ),
+    "STL048": CodeInfo(
+        "grid-order",
+        "a Pallas grid that is right only when run in order on one core: an output block "
+        "revisited, or a value carried across a grid axis marked parallel",
     ),
     "STL050": CodeInfo("cross-check", "the NumPy cross-check disagrees with the spec"),
     "STL060": CodeInfo(

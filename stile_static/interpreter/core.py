@@ -71,8 +71,25 @@ PYTHON_CALLS = {"range", "min", "max", *ONE_ARGUMENT} | {f"np.{f}" for f in MATH
 KNOWN_MODULES = {"numpy": "np", "math": "math"}
 
 
-class _Budget(Exception):
-    """Unrolling exceeded MAX_STEPS."""
+class StepBudget(Exception):
+    """Unrolling exceeded MAX_STEPS (reported as STL002 where it happened)."""
+
+
+_Budget = StepBudget
+
+
+def locate(error: BaseException, node: cst.CSTNode) -> None:
+    """Remember the innermost statement an exception passed through (see located)."""
+    if getattr(error, "stile_node", None) is None:
+        try:
+            error.stile_node = node  # type: ignore[attr-defined]
+        except AttributeError:
+            pass  # an exception without a __dict__: no location
+
+
+def located(error: BaseException) -> cst.CSTNode | None:
+    """The innermost statement ``error`` was raised in, if it passed through one."""
+    return getattr(error, "stile_node", None)
 
 
 class _Return(Exception):
@@ -194,8 +211,8 @@ class Interpreter(LoopRules):
             self.report(
                 KernelError(
                     "STL002",
-                    f"more than {MAX_STEPS} statements to interpret; "
-                    "the loops are too large to unroll",
+                    f"too large to follow: more than {MAX_STEPS} statements to interpret "
+                    "(the analyzer's step budget); the loops are too large to unroll",
                 ),
                 stmt,
             )
@@ -221,6 +238,10 @@ class Interpreter(LoopRules):
             self._poison_targets(node)
         except Poisoned:
             self._poison_targets(node)
+        except Exception as error:
+            # an error of the analyzer itself: the innermost statement is where it happened
+            locate(error, node)
+            raise
 
     def _unsupported(self, node: cst.CSTNode) -> KernelError:
         kind = {

@@ -562,6 +562,57 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL024": RuleDoc(
+        why=(
+            "A check that checks nothing must not pass. When the wrapper's own preconditions "
+            "(an `assert` or an `if ... raise` on the sizes) reject every case tried, the case "
+            "lines or the default sizes, no configuration runs and no obligation exists: the file "
+            "would otherwise pass with 0 obligations verified. The error, at the first `# stile:` "
+            "line, lists each case and the precondition that rejected it (each also has its "
+            "STL045 warning). When some cases run, the rejected ones are only STL045 warnings."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 256 == 0, "n must be a multiple of 256"
+                double_kernel[(n // 256,)](x, y, n, BLOCK=256)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=512
+            def double(x, y):
+                n = x.shape[0]
+                assert n % 256 == 0, "n must be a multiple of 256"
+                double_kernel[(n // 256,)](x, y, n, BLOCK=256)
+                return y
+            """
+        ),
+    ),
     "STL030": RuleDoc(
         why=(
             "The tile written to a result must have exactly the result's dims in the spec's "
@@ -948,6 +999,65 @@ RULE_DOCS: dict[str, RuleDoc] = {
             """
         ),
     ),
+    "STL046": RuleDoc(
+        why=(
+            "Triton computes with the types of its operands: program ids, `tl.arange` and "
+            "integer arguments that fit are int32, and int32 arithmetic wraps around past "
+            "2**31 - 1. An offset that wraps goes to another address, silently: a negative "
+            "slot, a row of another tensor. It is the usual failure of kernels on tensors of "
+            "more than 2**31 elements, or with counters that grow without bound. The message "
+            "gives the values that wrap; widen an operand with `.to(tl.int64)` before the "
+            "operation so that the offset is computed in 64 bits."
+        ),
+        example=_code(
+            """
+            import torch
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def ring_row_sum_kernel(x_ptr, y_ptr, stride, n_rows, n, head, BLOCK: tl.constexpr):
+                slot = (head + tl.program_id(0)) % n_rows  # int32: wraps near 2**31
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + slot * stride + cols, mask=cols < n, other=0.0)
+                tl.store(y_ptr + slot, tl.sum(x, axis=0))
+
+
+            # stile: return = sum[N](x[M N])
+            # stile: case M=4 N=10 head=2147483646
+            def ring_row_sum(x, head):
+                m, n = x.shape
+                y = torch.empty(m, device=x.device, dtype=x.dtype)
+                ring_row_sum_kernel[(m,)](x, y, x.stride(0), m, n, head, BLOCK=16)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import torch
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def ring_row_sum_kernel(x_ptr, y_ptr, stride, n_rows, n, head, BLOCK: tl.constexpr):
+                slot = (head.to(tl.int64) + tl.program_id(0)) % n_rows
+                cols = tl.arange(0, BLOCK)
+                x = tl.load(x_ptr + slot * stride + cols, mask=cols < n, other=0.0)
+                tl.store(y_ptr + slot, tl.sum(x, axis=0))
+
+
+            # stile: return = sum[N](x[M N])
+            # stile: case M=4 N=10 head=2147483646
+            def ring_row_sum(x, head):
+                m, n = x.shape
+                y = torch.empty(m, device=x.device, dtype=x.dtype)
+                ring_row_sum_kernel[(m,)](x, y, x.stride(0), m, n, head, BLOCK=16)
+                return y
+            """
+        ),
+    ),
     "STL047": RuleDoc(
         why=(
             "Programs of one launch run in no fixed order, on a GPU at the same time. A load "
@@ -1006,6 +1116,74 @@ RULE_DOCS: dict[str, RuleDoc] = {
                 exp_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)
                 divide_kernel[(1,)](y, n, ALL=128)
                 return y
+            """
+        ),
+    ),
+    "STL048": RuleDoc(
+        why=(
+            "A TPU runs a Pallas grid in order, one step after another, and keeps an output "
+            "block in fast memory only while consecutive steps map to it: when the block index "
+            "changes the block is written back, and a later step that maps to it again starts "
+            'from a buffer that does not hold it. Grid axes marked "parallel" may be split '
+            "between the cores of a chip and run in any order, so nothing may be carried from "
+            "one step to the next across them. A kernel that relies on either gives the right "
+            "numbers under `interpret=True` and wrong ones on the chip (JAX's TPU interpret "
+            "mode raises `Revisited block` for the first)."
+        ),
+        example=_code(
+            """
+            import jax
+            import jax.numpy as jnp
+            from jax.experimental import pallas as pl
+
+
+            def column_sum_kernel(x_ref, o_ref):
+                @pl.when(pl.program_id(0) == 0)
+                def _init():
+                    o_ref[...] = jnp.zeros_like(o_ref)
+
+                o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+            # stile: return = sum[M](x[M N])
+            # stile: case M=32 N=256
+            def column_sum(x):
+                m, n = x.shape
+                return pl.pallas_call(
+                    column_sum_kernel,
+                    out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+                    grid=(m // 8, n // 128),  # the row blocks outermost: blocks are revisited
+                    in_specs=[pl.BlockSpec((8, 128), lambda i, j: (i, j))],
+                    out_specs=pl.BlockSpec((128,), lambda i, j: (j,)),
+                )(x)
+            """
+        ),
+        instead=_code(
+            """
+            import jax
+            import jax.numpy as jnp
+            from jax.experimental import pallas as pl
+
+
+            def column_sum_kernel(x_ref, o_ref):
+                @pl.when(pl.program_id(1) == 0)
+                def _init():
+                    o_ref[...] = jnp.zeros_like(o_ref)
+
+                o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+            # stile: return = sum[M](x[M N])
+            # stile: case M=32 N=256
+            def column_sum(x):
+                m, n = x.shape
+                return pl.pallas_call(
+                    column_sum_kernel,
+                    out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+                    grid=(n // 128, m // 8),  # the reduction axis innermost
+                    in_specs=[pl.BlockSpec((8, 128), lambda j, i: (i, j))],
+                    out_specs=pl.BlockSpec((128,), lambda j, i: (j,)),
+                )(x)
             """
         ),
     ),

@@ -81,7 +81,14 @@ def _map_1d(rng: random.Random) -> str:
     block = rng.choice((16, 32, 64))
     mask = _pick(rng, "offs < n", "offs <= n", "offs < n - 1", "offs < BLOCK", p=0.6)
     grid = _pick(rng, f"triton.cdiv(n, {block})", f"n // {block}", f"n // {block} + 1", p=0.7)
-    pid = _pick(rng, "tl.program_id(0)", "tl.program_id(axis=0)", "tl.program_id(1)", p=0.9)
+    pid = _pick(
+        rng,
+        "tl.program_id(0)",
+        "tl.program_id(axis=0)",
+        "tl.program_id(1)",
+        "tl.program_id(3)",
+        p=0.9,
+    )
     in_place = rng.random() < 0.5
     zp = "z_ptr, " if uses_z else ""
     kernel_src = [
@@ -273,7 +280,8 @@ def _int32_wrap(rng: random.Random) -> str:
 
 def _scalar_wrap(rng: random.Random) -> str:
     """y = x * ((a * b) % 7) with a * b past 2**31: int32 wraps, Python does not."""
-    a = rng.choice((50000, 46341, 65536, 40000))
+    # an argument of 2**32 or more is int64 in Triton (it specializes by value): no wrap
+    a = rng.choice((50000, 46341, 65536, 40000, 2**32 + 3))
     b = rng.choice((50000, 46341, 3, 65537))
     wrapped = _c_mod(_wrap32(a * b), 7)
     exact = (a * b) % 7
@@ -298,16 +306,23 @@ def _scalar_wrap(rng: random.Random) -> str:
 
 
 def _float_to_int(rng: random.Random) -> str:
-    """y = x * int(s) in the kernel: a cast to int32 truncates toward zero."""
-    s = rng.choice((2.7, -2.7, 1.5, -0.5, 3.2))
+    """y = x * k with k a float cast to int32 in the kernel, which truncates toward zero:
+    of a float argument, or of the true quotient `a / b` of two integer arguments."""
+    if rng.random() < 0.6:
+        s = rng.choice((2.7, -2.7, 1.5, -0.5, 3.2))
+        params, launch, cast = "s", str(s), "tl.cast(s, tl.int32)"
+    else:
+        a, b = rng.choice(((-7, 2), (7, 2), (-9, 4), (5, -3), (-1, 3)))
+        s = a / b
+        params, launch, cast = "a, b", f"{a}, {b}", "(a / b).to(tl.int32)"
     trunc, floor = int(s), math.floor(s)
     value = _pick(rng, str(trunc), str(floor), str(s), p=0.6)
     kernel_src = (
         "@triton.jit\n"
-        "def cast_kernel(x_ptr, y_ptr, n, s, BLOCK: tl.constexpr):\n"
+        f"def cast_kernel(x_ptr, y_ptr, n, {params}, BLOCK: tl.constexpr):\n"
         "    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)\n"
         "    mask = offs < n\n"
-        "    k = tl.cast(s, tl.int32)\n"
+        f"    k = {cast}\n"
         "    x = tl.load(x_ptr + offs, mask=mask)\n"
         "    tl.store(y_ptr + offs, x * k, mask=mask)"
     )
@@ -315,7 +330,7 @@ def _float_to_int(rng: random.Random) -> str:
         "def run(x):",
         "    n = x.numel()",
         "    y = torch.empty_like(x)",
-        f"    cast_kernel[(triton.cdiv(n, 32),)](x, y, n, {s}, BLOCK=32)",
+        f"    cast_kernel[(triton.cdiv(n, 32),)](x, y, n, {launch}, BLOCK=32)",
         "    return y",
     ]
     return _file([kernel_src], [f"# stile: return = {value} * x[N]", *_cases_1d(rng)], wrapper)
@@ -400,7 +415,7 @@ def _store_then_load(rng: random.Random) -> str:
 def _two_launches(rng: random.Random) -> str:
     """tmp = 2 * x by one kernel, y = tmp + x by a second: in launch order, swapped, or
     with a second launch that overwrites the first one's output."""
-    variant = _pick(rng, "in_order", "swapped", "overwrite", p=0.5)
+    variant = _pick(rng, "in_order", "swapped", "overwrite", "in_place", p=0.5)
     init = rng.choice(("torch.empty_like(x)", "torch.zeros_like(x)"))
     scale_kernel = (
         "@triton.jit\n"
@@ -425,6 +440,11 @@ def _two_launches(rng: random.Random) -> str:
         launches = [second, first]
     elif variant == "overwrite":
         launches = [first, "    scale_kernel[grid](x, t, n, 3.0, BLOCK=32)", second]
+    elif variant == "in_place":  # y = 2 x, then y += x: the second launch reads the first's
+        launches = [
+            "    scale_kernel[grid](x, y, n, 2.0, BLOCK=32)",
+            "    add_kernel[grid](y, x, y, n, BLOCK=32)",
+        ]
     spec = _pick(rng, "3 * x[N]", "4 * x[N]", "x[N]", p=0.6)
     wrapper = [
         "def run(x):",
@@ -475,8 +495,19 @@ HOST_TARGETS = (
     "y.to(torch.float64)",
     "y[:]",
     "y.detach()",
+    "y.half()",
+    "y.to(y.dtype)",
 )
-HOST_INPUTS = ("x", "x.float()", "x.clone()", "x.contiguous()", "x.detach()", "x.view(-1)")
+HOST_INPUTS = (
+    "x",
+    "x.float()",
+    "x.clone()",
+    "x.contiguous()",
+    "x.detach()",
+    "x.view(-1)",
+    "x.half()",
+    "x.to(torch.float64)",
+)
 
 
 def _host_copies(rng: random.Random) -> str:
@@ -566,6 +597,8 @@ def _autotuned(rng: random.Random) -> str:
 
 
 def _heuristic(rng: random.Random) -> str:
+    # `tl.arange(0, n)`: bounds that are not constexpr, which Triton refuses
+    lanes = _pick(rng, "BLOCK", "n", p=0.9)
     rule = _pick(
         rng,
         'triton.next_power_of_2(args["n"])',
@@ -577,7 +610,7 @@ def _heuristic(rng: random.Random) -> str:
         f'@triton.heuristics({{"BLOCK": lambda args: {rule}}})\n'
         "@triton.jit\n"
         "def whole_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):\n"
-        "    offs = tl.arange(0, BLOCK)\n"
+        f"    offs = tl.arange(0, {lanes})\n"
         "    mask = offs < n\n"
         "    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask) * 0.5, mask=mask)"
     )
@@ -588,6 +621,147 @@ def _heuristic(rng: random.Random) -> str:
         "    return y",
     ]
     return _file([kernel_src], ["# stile: return = x[N] / 2", *_cases_1d(rng)], wrapper)
+
+
+def _tile_2d(rng: random.Random) -> str:
+    """2-d blocks over a 2-d grid, rows and columns broadcast with `[:, None]`."""
+    bm, bn = rng.choice((4, 8)), rng.choice((8, 16))
+    mask = _pick(
+        rng,
+        "(rm[:, None] < m) & (rn[None, :] < n)",
+        "rn[None, :] < n",
+        "(rm[:, None] < m) & (rn[None, :] <= n)",
+        p=0.7,
+    )
+    x_strides = _pick(rng, "x.stride(0), x.stride(1)", "x.stride(1), x.stride(0)", p=0.8)
+    y_strides = _pick(rng, "y.stride(0), y.stride(1)", "x.stride(0), x.stride(1)", p=0.8)
+    axes = _pick(rng, "0, 1", "1, 0", p=0.8)
+    grid = _pick(
+        rng, f"triton.cdiv(m, {bm}), triton.cdiv(n, {bn})", f"triton.cdiv(m, {bm}), 1", p=0.8
+    )
+    kernel_src = "\n".join(
+        [
+            "@triton.jit",
+            "def tile_kernel(x_ptr, y_ptr, m, n, sxm, sxn, sym, syn,"
+            " BM: tl.constexpr, BN: tl.constexpr):",
+            f"    rm = tl.program_id({axes[0]}) * BM + tl.arange(0, BM)",
+            f"    rn = tl.program_id({axes[-1]}) * BN + tl.arange(0, BN)",
+            f"    mask = {mask}",
+            "    x = tl.load(x_ptr + rm[:, None] * sxm + rn[None, :] * sxn, mask=mask)",
+            "    y = tl.exp(x) - 1.0",
+            "    tl.store(y_ptr + rm[:, None] * sym + rn[None, :] * syn, y, mask=mask)",
+        ]
+    )
+    wrapper = [
+        "def run(x, y):",
+        "    m, n = x.shape",
+        f"    tile_kernel[({grid})](x, y, m, n, {x_strides}, {y_strides}, BM={bm}, BN={bn})",
+    ]
+    return _file([kernel_src], ["# stile: y = exp(x[M N]) - 1", *_cases_2d(rng)], wrapper)
+
+
+def _neighbour(rng: random.Random) -> str:
+    """A program stores its block and loads it back shifted: a shift of 0 reads its own
+    store; any other reads elements another program of the launch stores (a race)."""
+    shift = _pick(rng, "0", "1", "BLOCK", p=0.5)
+    kernel_src = (
+        "@triton.jit\n"
+        "def shift_kernel(x_ptr, t_ptr, y_ptr, n, BLOCK: tl.constexpr):\n"
+        "    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)\n"
+        "    mask = offs < n\n"
+        "    tl.store(t_ptr + offs, tl.load(x_ptr + offs, mask=mask) * 2.0, mask=mask)\n"
+        f"    back = offs + {shift}\n"
+        "    t = tl.load(t_ptr + back, mask=back < n, other=0.0)\n"
+        "    tl.store(y_ptr + offs, t + 1.0, mask=mask)"
+    )
+    wrapper = [
+        "def run(x):",
+        "    n = x.numel()",
+        "    t = torch.empty_like(x)",
+        "    y = torch.empty_like(x)",
+        "    shift_kernel[(triton.cdiv(n, 16),)](x, t, y, n, BLOCK=16)",
+        "    return y",
+    ]
+    return _file([kernel_src], ["# stile: return = 2 * x[N] + 1", *_cases_1d(rng)], wrapper)
+
+
+def _output_view(rng: random.Random) -> str:
+    """The kernel writes x's rows into a transposed view of the output (`y.t()`), or
+    into a contiguous copy of it, which does not reach y."""
+    view = _pick(rng, "y.t()", "y.t().contiguous()", "y", p=0.6)
+    kernel_src = "\n".join(
+        [
+            "@triton.jit",
+            "def rows_kernel(x_ptr, o_ptr, n, sxm, sxn, som, son, BLOCK: tl.constexpr):",
+            "    row = tl.program_id(0)",
+            "    cols = tl.arange(0, BLOCK)",
+            "    mask = cols < n",
+            "    x = tl.load(x_ptr + row * sxm + cols * sxn, mask=mask)",
+            "    tl.store(o_ptr + row * som + cols * son, x * 2.0, mask=mask)",
+        ]
+    )
+    wrapper = [
+        "def run(x, y):",
+        "    m, n = x.shape",
+        f"    o = {view}",
+        "    strides = x.stride(0), x.stride(1), o.stride(0), o.stride(1)",
+        "    rows_kernel[(m,)](x, o, n, *strides, BLOCK=32)",
+    ]
+    return _file([kernel_src], ["# stile: y = 2 * (x[M N] -> N M)", *_cases_2d(rng)], wrapper)
+
+
+def _keywords(rng: random.Random) -> str:
+    """The real signatures, positional or by keyword: `tl.load(pointer=..., other=...)`,
+    `tl.where(condition=..., x=..., y=...)`, `tl.sum(input=..., axis=..., dtype=...)`;
+    a `dtype` of an integer type casts each element before the sum."""
+    kw = rng.random() < 0.6
+    pid = "tl.program_id(axis=0)" if kw else "tl.program_id(0)"
+    lanes = "tl.arange(start=0, end=BLOCK)" if kw else "tl.arange(0, BLOCK)"
+    if rng.random() < 0.5:
+        load = "tl.load(pointer=x_ptr + offs, mask=mask)" if kw else "tl.load(x_ptr + offs, mask)"
+        value = "tl.where(condition=x > 0, x=x, y=x * 0.5)" if kw else "tl.where(x > 0, x, x * 0.5)"
+        spec = _pick(rng, "maximum(x[N], 0) + minimum(x[N], 0) / 2", "maximum(x[N], 0)", p=0.8)
+        body = [
+            f"    offs = {pid} * BLOCK + {lanes}",
+            "    mask = offs < n",
+            f"    x = {load}",
+            f"    tl.store(pointer=y_ptr + offs, value={value}, mask=mask)",
+        ]
+        wrapper = [
+            "def run(x):",
+            "    n = x.numel()",
+            "    y = torch.empty_like(x)",
+            "    kw_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)",
+            "    return y",
+        ]
+        cases = _cases_1d(rng)
+        params = "x_ptr, y_ptr, n"
+    else:
+        load = "tl.load(pointer=row_ptr + cols, mask=mask, other=0.0)"
+        if not kw:
+            load = "tl.load(row_ptr + cols, mask, 0.0)"
+        dtype = _pick(rng, "", ", dtype=tl.float32", ", dtype=tl.int32", p=0.5)
+        total = f"tl.sum(input=x, axis=0{dtype})" if kw else f"tl.sum(x, 0{dtype})"
+        spec = "sum[N](x[M N])"
+        body = [
+            f"    row_ptr = x_ptr + {pid} * sxm",
+            f"    cols = {lanes}",
+            "    mask = cols < n",
+            f"    x = {load}",
+            f"    tl.store(y_ptr + {pid}, {total})",
+        ]
+        wrapper = [
+            "def run(x):",
+            "    m, n = x.shape",
+            "    y = torch.empty(m, device=x.device)",
+            "    block = triton.next_power_of_2(n)",
+            "    kw_kernel[(m,)](x, y, n, x.stride(0), BLOCK=block)",
+            "    return y",
+        ]
+        cases = _cases_2d(rng)
+        params = "x_ptr, y_ptr, n, sxm"
+    kernel_src = "\n".join(["@triton.jit", f"def kw_kernel({params}, BLOCK: tl.constexpr):", *body])
+    return _file([kernel_src], [f"# stile: return = {spec}", *cases], wrapper)
 
 
 FAMILIES: dict[str, Callable[[random.Random], str]] = {
@@ -607,4 +781,8 @@ FAMILIES: dict[str, Callable[[random.Random], str]] = {
     "host_2d_copies": _host_2d_copies,
     "autotuned": _autotuned,
     "heuristic": _heuristic,
+    "tile_2d": _tile_2d,
+    "neighbour": _neighbour,
+    "output_view": _output_view,
+    "keywords": _keywords,
 }

@@ -58,6 +58,7 @@ class Undef:
     # lanes computed from blocks that hold different elements: a wrong value the
     # term language cannot express (reported where it reaches an output)
     wrong: bool = False
+    code: str = "STL044"  # what reading it is: undefined data, or a grid-order bug
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ coverage).
 from __future__ import annotations
 
 import itertools
+import re
 import zlib
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,6 +21,7 @@ import numpy as np
 
 from ...core.diagnostics import Diagnostic, Span
 from ...core.errors import KernelError
+from ...interpreter.core import StepBudget
 from ...interpreter.library import Library
 from ...ir import symbolic as sym
 from ...ir.obligations import Facts, Obligation, Result, Write
@@ -36,12 +38,23 @@ from ...spec.annotations import (
     is_annotated,
 )
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
+from ..cases import Rejected, nothing_checked, unfollowed, with_not_checked
 from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
 from .interp import PallasInterpreter, Precondition, ScalarTest
 from .ranges import conditions, restrict
 from .values import Array, Closure, Jitted, Output, Partial
+
+
+def _rejection(code: str) -> str:
+    """Why a case is rejected, from the line of the precondition that stops it."""
+    raised = re.match(r"raise\s+([\w.]+)", code)
+    if raised:
+        return f"the wrapper raises {raised.group(1)}"
+    if len(code) > 60:
+        code = code[:57] + "..."
+    return f"`{code}` fails for this case" if code else "the wrapper rejects it"
 
 
 def _wrapper_def(value: Any) -> cst.FunctionDef | None:
@@ -53,6 +66,8 @@ def _wrapper_def(value: Any) -> cst.FunctionDef | None:
 
 
 MAX_SCALAR_TESTS = 4  # tests of symbolic scalars followed per case (2**4 runs at most)
+# verdicts a case that was not followed must not give
+VERDICTS = frozenset({"STL030", "STL031", "STL032", "STL040", "STL041", "STL044"})
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,8 @@ class _Run:
     facts: Facts
     diagnostics: list[Diagnostic]
     hovers: dict[Span, Any] = field(default_factory=dict)  # blocks by source range
+    rejected: Rejected | None = None  # the wrapper's precondition rejects the case
+    stopped: str | None = None  # the case, when an STL002 stopped it (no facts)
 
 
 class PallasFrontEnd(FrontEnd):
@@ -93,12 +110,24 @@ class PallasFrontEnd(FrontEnd):
         diagnostics: list[Diagnostic] = []
         hovers: dict[Span, Any] = {}
         facts: list[Facts] = []
-        for annotation, config in self._configurations(source):
-            for run in self._runs(source, annotation, config, None, 0.0, {}):
-                diagnostics.extend(run.diagnostics)
-                facts.append(run.facts)
-                hovers.update(run.hovers)
-        return Analysis(diagnostics, facts, hovers)
+        stopped: dict[Span, list[str]] = {}
+        for annotation, configs in self._annotations(source):
+            rejected: list[Rejected] = []
+            for config in configs:
+                runs = self._runs(source, annotation, config, None, 0.0, {})
+                for run in runs:
+                    diagnostics.extend(run.diagnostics)
+                    facts.append(run.facts)
+                    hovers.update(run.hovers)
+                    for d in run.diagnostics:
+                        if run.stopped is not None and d.code == "STL002":
+                            stopped.setdefault(d.span, []).append(run.stopped)
+                if runs and all(run.rejected is not None for run in runs):
+                    rejected.append(runs[0].rejected)  # type: ignore[arg-type]
+            empty = nothing_checked(source.path, annotation, rejected, len(configs), source.text)
+            if empty is not None:
+                diagnostics.append(empty)
+        return Analysis(with_not_checked(diagnostics, stopped), facts, hovers)
 
     def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list[Facts]:
         return [
@@ -108,12 +137,16 @@ class PallasFrontEnd(FrontEnd):
         ]
 
     def _configurations(self, source: SourceFile) -> list[tuple[Annotation, Configuration]]:
+        return [(a, config) for a, configs in self._annotations(source) for config in configs]
+
+    def _annotations(
+        self, source: SourceFile
+    ) -> list[tuple[Annotation, tuple[Configuration, ...]]]:
         # the annotation's own errors are reported by the checker for every front end
         found = find_annotations(source.module, source.path)
         return [
-            (annotation, config)
+            (annotation, configurations(annotation, source.path).configurations)
             for annotation in found.annotations
-            for config in configurations(annotation, source.path).configurations
         ]
 
     # ------------------------------------------------------------------ one case
@@ -135,7 +168,14 @@ class PallasFrontEnd(FrontEnd):
             return [self._run_case(source, annotation, config, seed, shift, assumed)]
         except ScalarTest as test:
             if len(assumed) >= MAX_SCALAR_TESTS:
-                raise KernelError("STL002", "too many tests of symbolic scalars") from None
+                span = config.case.span or annotation.span
+                message = (
+                    f"unsupported: more than {MAX_SCALAR_TESTS} tests of symbolic scalars "
+                    "against numbers in one case"
+                )
+                empty = Facts(dict(config.sizes), {}, {}, [], [])
+                diagnostic = Diagnostic(source.path, span, "STL002", message)
+                return [_Run(empty, [diagnostic], stopped=str(config.case))]
             other = dict(assumed)
             other[(test.name, test.value)] = False
             runs = self._runs(source, annotation, config, seed, shift, other)
@@ -157,10 +197,37 @@ class PallasFrontEnd(FrontEnd):
         shift: float,
         assumed: dict[tuple[str, Any], bool],
     ) -> _Run:
+        """One case; an exception of the analyzer stops it (STL002 where it was raised),
+        and a case that hits an STL002 anywhere gives no facts and no verdicts."""
         interp = PallasInterpreter(
             source.wrapper, dict(source.positions), source.path, Library(), seed, shift
         )
         interp.assumed = assumed
+        empty = Facts(dict(config.sizes), {}, {}, [], [])
+        try:
+            run = self._follow_case(source, annotation, config, interp, seed, shift)
+        except ScalarTest:
+            raise  # the case is run again for each outcome (see _runs)
+        except StepBudget:
+            run = _Run(empty, interp.diagnostics)  # reported where the budget ran out
+        except Exception as error:  # an analyzer bug or limit, never a traceback
+            interp.report(unfollowed(error), annotation.function.name)
+            run = _Run(empty, interp.diagnostics)
+        if run.rejected is None and any(d.code == "STL002" for d in run.diagnostics):
+            # no verdict from a model that was not followed: the case is not checked
+            kept = [d for d in run.diagnostics if d.code not in VERDICTS]
+            return _Run(empty, kept, run.hovers, stopped=str(config.case))
+        return run
+
+    def _follow_case(
+        self,
+        source: SourceFile,
+        annotation: Annotation,
+        config: Configuration,
+        interp: PallasInterpreter,
+        seed: int | None,
+        shift: float,
+    ) -> _Run:
         launcher = Launcher(interp)
         interp.launcher = launcher
         sizes = config.sizes
@@ -191,6 +258,10 @@ class PallasFrontEnd(FrontEnd):
         try:
             returned = interp.call_value(wrapper, [], kwargs, node)
         except Precondition as stop:
+            lines = source.text.splitlines()
+            code = lines[stop.span.line - 1].strip() if stop.span.line <= len(lines) else ""
+            reason = _rejection(code)
+            rejected = Rejected(str(config.case), reason, stop.span, config.case.span)
             interp.diagnostics.append(
                 Diagnostic(
                     source.path,
@@ -201,21 +272,21 @@ class PallasFrontEnd(FrontEnd):
                     related=((stop.span, "precondition"),),
                 )
             )
-            return _Run(empty, interp.diagnostics)
+            return _Run(empty, interp.diagnostics, rejected=rejected)
         except Abort:
             # after a block past the end, the rest of the case is not meaningful
-            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL002")]
+            kept = [d for d in interp.diagnostics if d.code in ("STL042", "STL048", "STL002")]
             return _Run(empty, kept)
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
-        except RecursionError:
-            interp.report(KernelError("STL002", "the wrapper nests too deeply to follow"), node)
-            return _Run(empty, interp.diagnostics)
-        refused = [d for d in interp.diagnostics if d.code == "STL005"]
-        if refused:
-            # JAX refuses the program: nothing it would compute is meaningful
-            return _Run(empty, refused)
+        if any(d.code in ("STL004", "STL005") for d in interp.diagnostics):
+            # Python or JAX raises while tracing: the program never runs, and what
+            # it would have written is not a finding of its own
+            kept = [d for d in interp.diagnostics if d.code in ("STL002", "STL004", "STL005")]
+            return _Run(empty, kept)
+        if any(d.code == "STL002" for d in interp.diagnostics):
+            return _Run(empty, interp.diagnostics)  # what the wrapper returns is not known
         facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
         for spec in config.specs:
             target = _Target(
@@ -227,10 +298,6 @@ class PallasFrontEnd(FrontEnd):
                 spec.span,
             )
             self._target(interp, launcher, target, returned, facts, node)
-        if any(d.code == "STL002" for d in interp.diagnostics):
-            # a statement that could not be followed may have written: no coverage
-            for result in facts.results.values():
-                result.complete = False
         return _Run(facts, interp.diagnostics, interp.tile_types)
 
     def _target(
@@ -370,7 +437,7 @@ class PallasFrontEnd(FrontEnd):
             if isinstance(cell, Undef):
                 interp.report(
                     KernelError(
-                        "STL044",
+                        cell.code,
                         f"the write-back of {target.name} stores undefined lanes: {cell.what}",
                         node=cell.span or wb.span,
                         notes=(f"written back from the write at line {wb.span.line}",),

@@ -131,6 +131,8 @@ class Lowered:
     outputs: tuple[Operand, ...]
     scratch: tuple[Scratch, ...]
     single_output: bool
+    parallel: tuple[bool, ...]  # per grid axis: may run on another core (vmap axes do)
+    semantics_span: Span | None  # where dimension_semantics is given
 
 
 @dataclass(frozen=True)
@@ -149,6 +151,10 @@ class _OutState:
     ref: Ref
     operand: Operand
     index: tuple[int, ...] | None = None
+    since: tuple[int, ...] = ()  # the grid step that moved to ``index``
+    left: dict[tuple[int, ...], tuple[tuple[int, ...], tuple[int, ...]]] = field(
+        default_factory=dict
+    )  # blocks visited and left: the first and last step of the visit
 
 
 @dataclass
@@ -178,7 +184,18 @@ class Launcher:
         for op in inputs + outputs:
             if isinstance(op.index_map, UserMap):
                 _check_arity(op.index_map.func, len(grid), op.span)
-        return Lowered(func.kernel, grid, 0, inputs, outputs, tuple(func.scratch_shapes), single)
+        parallel = func.parallel or (False,) * len(grid)
+        return Lowered(
+            func.kernel,
+            grid,
+            0,
+            inputs,
+            outputs,
+            tuple(func.scratch_shapes),
+            single,
+            parallel,
+            func.semantics_span,
+        )
 
     def _lower_vmap(self, func: Vmapped, shapes: list[tuple[int, ...]], span: Span) -> Lowered:
         axes = func.in_axes
@@ -212,6 +229,8 @@ class Launcher:
             outputs,
             inner.scratch,
             inner.single_output,
+            (True, *inner.parallel),
+            inner.semantics_span,
         )
 
     # --------------------------------------------------------------- run
@@ -269,7 +288,13 @@ class Launcher:
             for i, s in enumerate(lowered.scratch)
         ]
         interp.grid = lowered.grid[lowered.hidden :]
+        previous: tuple[int, ...] | None = None
         for ids in itertools.product(*(range(g) for g in lowered.grid)):
+            moved = previous is not None and bool(_parallel_moves(lowered, ids, previous))
+            if moved:
+                # the step may run on another core: what scratch holds is not its own
+                for ref in scratch:
+                    ref.content = _other_core(ref, lowered, ids, previous)
             refs: list[Any] = []
             for op, array, full in zip(lowered.inputs, arrays, fulls):
                 if array is None:
@@ -283,10 +308,16 @@ class Launcher:
             for k, state in enumerate(outputs):
                 index = state.operand.index_map.apply(interp, ids)
                 self._place(state.operand, ids, f"output {k}", None, index)
+                if moved and index == state.index:
+                    assert previous is not None
+                    self._shared_across_cores(lowered, k, state, ids, previous)
                 if index != state.index:
                     if state.index is not None:
                         self._write_back(serial, k, state)
-                    state.index = index
+                        state.left[state.index] = (state.since, previous or ())
+                    if index in state.left:
+                        self._revisit(k, state, index, ids)
+                    state.index, state.since = index, ids
                     state.ref.content = _fresh(state.operand, self._concrete)
                     state.ref.last_write = None
                 refs.append(state.ref)
@@ -298,9 +329,62 @@ class Launcher:
             finally:
                 interp.in_kernel = False
                 interp.program_ids = None
+            previous = ids
         for k, state in enumerate(outputs):
             if state.index is not None:
                 self._write_back(serial, k, state)
+
+    def _revisit(self, k: int, state: _OutState, index: tuple[int, ...], ids: tuple) -> None:
+        """A block of an output visited again after the grid moved to another one:
+        on a TPU it was written back when the grid left it, and the new visit
+        starts from a buffer that does not hold it (JAX's TPU interpret mode
+        raises an error)."""
+        first, last = state.left[index]
+        steps = f"step {first}" if first == last else f"steps {first} to {last}"
+        self.interp.report(
+            KernelError(
+                "STL048",
+                f"grid step {ids} returns to block {index} of output {k}, which the grid "
+                f"left after {steps}",
+                notes=(
+                    "on a TPU an output block is written back when the block index changes; "
+                    "a later visit starts from a buffer that does not hold what was written, "
+                    "so the block's first write-back is lost or clobbered",
+                    "JAX's TPU interpret mode raises `Revisited block` here",
+                ),
+                help="order the grid so that the steps that write one output block are "
+                "consecutive (the reduction axis last)",
+                node=state.operand.span,
+            ),
+            None,  # type: ignore[arg-type]
+        )
+        raise Abort
+
+    def _shared_across_cores(
+        self, lowered: Lowered, k: int, state: _OutState, ids: tuple, previous: tuple
+    ) -> None:
+        """Consecutive steps that differ along a "parallel" axis and share an
+        output block: on a chip with several cores each core writes its own copy
+        of the block back, and one overwrites the other."""
+        axes = [
+            a for a, (p, x, y) in enumerate(zip(lowered.parallel, ids, previous)) if p and x != y
+        ]
+        self.interp.report(
+            KernelError(
+                "STL048",
+                f"grid steps {previous} and {ids} write block {state.index} of output {k}, "
+                f"but grid axis {axes[0]} between them runs in parallel ({_why_parallel(lowered)})",
+                notes=(
+                    "the steps of a parallel axis may run on different cores, each with its "
+                    "own copy of the output block: the value accumulated across that axis is "
+                    "lost (JAX's TPU interpret mode visits parallel axes in a random order)",
+                ),
+                help='mark the axis the kernel accumulates over "arbitrary" in dimension_semantics',
+                node=lowered.semantics_span or state.operand.span,
+            ),
+            None,  # type: ignore[arg-type]
+        )
+        raise Abort
 
     @property
     def _concrete(self) -> bool:
@@ -550,13 +634,40 @@ def _reshape(block: Block, sizes: tuple[int | None, ...], full: tuple[int, ...])
 
 def _relabel(block: Block, span: Span, ref: Ref) -> Block:
     def fix(cell: Any) -> Any:
-        if isinstance(cell, Undef) and cell.span is None:
-            return Undef(span, cell.what)
         if isinstance(cell, Undef) and cell.fresh:
             return Undef(span, f"the block of {ref.name} read before it is written")
+        if isinstance(cell, Undef) and cell.span is None:
+            return replace(cell, span=span)
         return cell
 
     return replace(block, cells=tuple(fix(c) for c in block.cells))
+
+
+def _why_parallel(lowered: Lowered) -> str:
+    if lowered.semantics_span is not None:
+        return '"parallel" in dimension_semantics'
+    return "a vmapped axis, or any axis of a GPU kernel, whose programs run at once"
+
+
+def _parallel_moves(lowered: Lowered, ids: tuple, previous: tuple) -> list[int]:
+    """The "parallel" grid axes whose coordinate differs between two steps."""
+    return [a for a, (p, x, y) in enumerate(zip(lowered.parallel, ids, previous)) if p and x != y]
+
+
+def _other_core(ref: Ref, lowered: Lowered, ids: tuple, previous: tuple) -> Block:
+    """Scratch as a step along a "parallel" axis finds it: possibly another core's."""
+    axis = _parallel_moves(lowered, ids, previous)[0]
+    what = (
+        f"{ref.name} at grid step {ids} holds what an earlier step left in it, but grid axis "
+        f"{axis} changed since and runs in parallel ({_why_parallel(lowered)}): that step "
+        "may have run on another core"
+    )
+    value = ref.content.value
+    return blocks.uniform(
+        ref.shape,
+        Undef(None, what, code="STL048"),
+        value=None if value is None else np.full(ref.shape, np.nan),
+    )
 
 
 def _fresh(op: Operand, concrete: bool = False) -> Block:
@@ -641,7 +752,8 @@ def _check_arity(func: Any, rank: int, span: Span) -> None:
         return
     raise KernelError(
         "STL005",
-        f"the index map takes {len(names)} arguments, the grid has {rank} axes",
+        f"the index map takes {len(names)} arguments, the grid has {rank} "
+        f"{'axis' if rank == 1 else 'axes'}",
         notes=("JAX calls an index map with one block index per grid axis (a TypeError here)",),
         help=f"give the index map {rank} parameters, one per grid axis",
         node=span,

@@ -95,6 +95,15 @@ def untraced(value: Any) -> Any:
 
 
 @dataclass(frozen=True)
+class CompilerParams:
+    """``pltpu.CompilerParams(...)`` (or a GPU backend's): the arguments given."""
+
+    backend: str  # the module: "pltpu", "plgpu" or "pl"
+    arguments: tuple[tuple[str, Any], ...]
+    span: Span
+
+
+@dataclass(frozen=True)
 class Squeezed:
     """``pl.Squeezed()`` (or ``None``) in a block shape: one index, no axis."""
 
@@ -158,6 +167,9 @@ class PallasCall:
     out_shape: Any
     scratch_shapes: tuple[Any, ...]
     span: Span
+    # per grid axis, whether it is marked "parallel" (None: all "arbitrary")
+    parallel: tuple[bool, ...] | None = None
+    semantics_span: Span | None = None  # where dimension_semantics is given
 
 
 @dataclass(frozen=True)

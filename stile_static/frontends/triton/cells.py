@@ -17,6 +17,7 @@ launch stores, before or after it in the interpretation's order, is a race
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -92,6 +93,18 @@ class Planned:
     stores: tuple[Record, ...]
 
 
+ARRAYS = (
+    "owner",
+    "piece",
+    "rival",
+    "rival_piece",
+    "first_read",
+    "other_read",
+    "launch_writer",
+    "launch_writers",
+)
+
+
 def placeholder(name: str, k: int) -> str:
     return f"_{name}{k}"
 
@@ -116,6 +129,8 @@ class Memory:
     # what a first run of the current launch stored, by tensor (see Planned)
     planned: dict[int, Planned] = field(default_factory=dict)
     read_initial: bool = False  # a load of this launch read what no store had written
+    copies: list[int] = field(default_factory=list)  # tensors host copies wrote, in order
+    undecided: list = field(default_factory=list)  # copies that may be the tensor itself
 
     def plan(self) -> dict[int, Planned]:
         """The stores of the current launch so far, for a rerun of it (see Planned)."""
@@ -126,6 +141,26 @@ class Memory:
                     cells.launch_writer.copy(), cells.launch_writers.copy(), tuple(self.records)
                 )
         return out
+
+    def snapshot(self) -> Memory:
+        """A copy to go back to: the arrays copied, the records (immutable) shared."""
+        cells = {}
+        for serial, c in self.cells.items():
+            twin = copy.copy(c)
+            for name in ARRAYS:
+                setattr(twin, name, getattr(c, name).copy())
+            twin.dims, twin.known, twin.reads = list(c.dims), list(c.known), list(c.reads)
+            cells[serial] = twin
+        return Memory(
+            list(self.records),
+            cells,
+            self.launch,
+            self.program,
+            dict(self.planned),
+            self.read_initial,
+            list(self.copies),
+            list(self.undecided),
+        )
 
     def begin_launch(self) -> None:
         self.launch += 1
@@ -143,6 +178,7 @@ class Memory:
         """The cells of a tensor, made on its first store or copy."""
         cells = self.cells.get(serial)
         if cells is None:
+            sizes = tuple(sizes) or (1,)  # a 0-d tensor: one element, at index 0
             rank = len(sizes)
             named = list(dims) if dims else [placeholder(name, k) for k in range(rank)]
             cells = Cells(name, tuple(sizes), named, [bool(dims)] * rank, initial, serial)
@@ -156,6 +192,7 @@ class Memory:
     ) -> tuple[np.ndarray, list, KernelError | None]:
         """Per lane of ``lanes`` (others: 0), which of the returned pieces it reads."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         choice = np.zeros(shape, np.int64)
         initial: Term | Undef = (
             cells.initial
@@ -248,10 +285,12 @@ class Memory:
                     options.append(terms[p])
             picked[k] = keys[key]
         choice[lanes] = picked
-        self._note_read(cells, at, span)
+        self.note_read(cells, at, span)
         return choice, options, error
 
-    def _note_read(self, cells: Cells, at: tuple[np.ndarray, ...], span: Span) -> None:
+    def note_read(self, cells: Cells, at: tuple[np.ndarray, ...], span: Span) -> None:
+        """Remember that this program read these elements (a later store by another
+        program of this launch races with it)."""
         cells.reads.append(Read(self.program, span))
         me = len(cells.reads) - 1
         first = cells.first_read[at]
@@ -274,6 +313,7 @@ class Memory:
     ) -> KernelError | None:
         """Record that ``lanes`` of ``value`` land on the elements ``index`` gives."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         if not lanes.any():
             return None
         at = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
@@ -359,21 +399,22 @@ class Memory:
     # ------------------------------------------------------------ host copies
 
     def copy(self, dst: Cells, src: Cells | None, initial: Term | None, dims) -> None:
-        """``dst`` now holds what ``src`` holds (or, for an input, its values)."""
+        """``dst`` now holds what ``src`` holds (``None``: an input, whose values are
+        ``initial``); its terms run along ``dims``."""
+        result = all(dst.known)
         if src is None:
             dst.owner[...] = -1
             dst.rival[...] = -1
             dst.initial = initial
-            dst.dims = list(dims) if dims else dst.dims
-            dst.known = [bool(dims)] * len(dst.sizes)
-            return
-        dst.owner[...] = src.owner
-        dst.piece[...] = src.piece
-        dst.rival[...] = src.rival
-        dst.rival_piece[...] = src.rival_piece
-        dst.initial = src.initial
-        dst.dims = list(src.dims)
-        dst.known = list(src.known)
+            dst.known = [True] * len(dst.sizes)
+        else:
+            dst.owner[...] = src.owner
+            dst.piece[...] = src.piece
+            dst.rival[...] = src.rival
+            dst.rival_piece[...] = src.rival_piece
+            dst.initial = src.initial
+            dst.known = [True] * len(dst.sizes) if result else list(src.known)
+        dst.dims = list(dims)
 
     # ------------------------------------------------------------ final content
 
@@ -390,6 +431,11 @@ class Memory:
                 for p in np.unique(piece[mine]):
                     out.append((record, record.terms[int(p)], mine & (piece == p)))
         return out
+
+
+def _one_element(index: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The index of a 0-d tensor's one element (see Memory.make)."""
+    return index if index else [np.zeros(shape, np.int64)]
 
 
 def _same(coord: np.ndarray, index: np.ndarray, lanes: np.ndarray, shape) -> bool:

@@ -17,6 +17,7 @@ import numpy as np
 
 from ...core.diagnostics import Diagnostic, Span
 from ...core.errors import KernelError, Poisoned
+from ...interpreter.core import StepBudget
 from ...interpreter.values import Function
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
@@ -33,8 +34,9 @@ from ...spec.annotations import (
 )
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
+from ..cases import Rejected, nothing_checked, unfollowed, with_not_checked
 from .cells import Memory
-from .host import SpecScalar, Tensor, symbolic_strides
+from .host import HostCopy, Launch, SpecScalar, Tensor, symbolic_strides
 from .interp import (
     VALUE_PRESERVING_DECORATORS,
     TritonInterpreter,
@@ -42,7 +44,7 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
-from .memory import stored_in
+from .memory import host_copy, stored_in, undecided_copies
 
 
 class TritonFrontEnd(FrontEnd):
@@ -64,24 +66,22 @@ def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> An
     """Facts for every configuration of every annotated wrapper. Errors of the
     annotation itself are the checker's to report (it does so for every file)."""
     interp = TritonInterpreter(source.wrapper, dict(source.positions), source.path)
-    interp.run_module()
     analysis = Analysis([], [], {})
+    try:
+        interp.run_module()
+    except Exception as error:  # an analyzer bug: the module's names are not all known
+        interp.report(unfollowed(error), source.module)
+        analysis.diagnostics.extend(interp.diagnostics)
+        return analysis
+    stopped: dict[Span, list[str]] = {}
     for annotation in find_annotations(source.module, source.path).annotations:
-        try:
-            _WrapperCheck(interp, annotation, analysis, concrete).run()
-        except (RecursionError, MemoryError, ValueError, TypeError, IndexError, KeyError) as error:
-            # never a traceback: what could not be followed is reported where it starts
-            interp.in_kernel = False
-            analysis.diagnostics.append(
-                Diagnostic(
-                    source.path,
-                    interp.span(annotation.function.name),
-                    "STL002",
-                    f"unsupported: the analyzer could not follow this wrapper or its kernels "
-                    f"({type(error).__name__}: {error})",
-                )
-            )
+        check = _WrapperCheck(interp, annotation, analysis, concrete, stopped)
+        check.run()
+        empty = nothing_checked(source.path, annotation, check.rejected, check.tried, source.text)
+        if empty is not None:
+            analysis.diagnostics.append(empty)
     analysis.diagnostics.extend(interp.diagnostics)
+    analysis.diagnostics[:] = with_not_checked(analysis.diagnostics, stopped)
     analysis.tile_types = interp.tile_types
     return analysis
 
@@ -97,8 +97,13 @@ class _WrapperCheck:
         annotation: Annotation,
         analysis: Analysis,
         concrete: tuple[int, float] | None,
+        stopped: dict[Span, list[str]],
     ) -> None:
         self.concrete = concrete
+        self.stopped = stopped  # the cases each STL002 stopped, by its span
+        self.rejected: list[Rejected] = []
+        self.tried = 0
+        self.labelled: set[int] = set()  # indices into interp.unfollowed
         self.positive: set[str] = set()
         self.interp = interp
         self.annotation = annotation
@@ -137,10 +142,39 @@ class _WrapperCheck:
             )
             return
         for config in configurations(self.annotation, self.path).configurations:
+            self.tried += 1
             self.run_case(function, config)
 
     def run_case(self, function: Function, config: Configuration) -> None:
+        """One case; an exception of the analyzer stops it (STL002 where it was raised),
+        and a case that hit an STL002 anywhere gives no facts."""
         interp = self.interp
+        interp.steps = 0  # the step budget is per case (and per program of a launch)
+        mark = len(interp.unfollowed)
+        try:
+            self.follow_case(function, config)
+        except StepBudget:
+            pass  # reported where the budget ran out
+        except Exception as error:  # an analyzer bug or limit, never a traceback
+            interp.report(unfollowed(error), self.node.name)
+        finally:
+            interp.in_kernel = False
+        self.stop_at(mark, str(config.case))
+
+    def unfollowed_since(self, mark: int) -> bool:
+        return len(self.interp.unfollowed) > mark
+
+    def stop_at(self, mark: int, label: str) -> None:
+        """Name ``label`` as not checked on each STL002 found since ``mark`` (and not
+        already named with the autotune config it was found in)."""
+        for k in range(mark, len(self.interp.unfollowed)):
+            if k not in self.labelled:
+                self.labelled.add(k)
+                self.stopped.setdefault(self.interp.unfollowed[k], []).append(label)
+
+    def follow_case(self, function: Function, config: Configuration) -> None:
+        interp = self.interp
+        mark = len(interp.unfollowed)
         label = str(config.case)
         span = config.case.span or self.annotation.span
         sizes = config.sizes
@@ -158,12 +192,12 @@ class _WrapperCheck:
                 args[name] = SpecScalar(name)
             elif name in declared:
                 shape = tuple(sizes[d] for d in declared[name])
-                strides = symbolic_strides(name, len(shape))
+                strides = symbolic_strides(name, shape)
                 args[name] = Tensor(name, shape, declared[name], strides, "input", "input")
             elif name in specs:
                 _, spec = specs[name]
                 shape = tuple(sizes[d] for d in spec.out_dims)
-                strides = symbolic_strides(name, len(shape))
+                strides = symbolic_strides(name, shape)
                 args[name] = Tensor(
                     name, shape, spec.out_dims, strides, "param", "empty", target=name
                 )
@@ -193,6 +227,7 @@ class _WrapperCheck:
             returned = interp.call_function(function, call_args, {}, self.node)  # type: ignore[arg-type]
         except _CaseRejected as rejected:
             where = interp.span(rejected.node)
+            self.rejected.append(Rejected(label, str(rejected), where, config.case.span))
             self.diag(
                 Diagnostic(
                     self.path,
@@ -211,6 +246,8 @@ class _WrapperCheck:
             return
         except Poisoned:
             return
+        if self.unfollowed_since(mark):
+            return  # the wrapper was not followed: what it launched is not known
         results: dict[str, Result] = {}
         bound: dict[str, Tensor] = {}
         for name, (target, spec) in specs.items():
@@ -233,20 +270,34 @@ class _WrapperCheck:
             bound[name] = tensor
             results[name] = Result(name, target.span, spec, target.text, target.span)
         input_infos = list(config.inputs)
-        variants = max([len(launch.kernel.configs) for launch in interp.launches] + [1])
+        variants = max(
+            [len(launch.kernel.configs) for launch in interp.launches if isinstance(launch, Launch)]
+            + [1]
+        )
         for variant in range(variants):
+            start = len(interp.unfollowed)
             interp.memory = Memory()
             interp.store_failed = False
             described = []
             complete = True
             for launch in interp.launches:
                 try:
+                    if isinstance(launch, HostCopy):
+                        host_copy(interp.memory, launch)
+                        continue
                     described.append(interp.run_launch(launch, variant))
                 except KernelError as error:
                     interp.report(error, launch.node)
                     complete = False
                 except Poisoned:
                     complete = False
+            for error, node in undecided_copies(interp.memory):
+                interp.report(error, node)
+            full_label = ", ".join([label] + [d for d in described if d])
+            if self.unfollowed_since(start):
+                # no verdict from a model that was not followed: this run is not checked
+                self.stop_at(start, full_label)
+                continue
             interp.stored = []
             for name, tensor in bound.items():
                 stored, undefined = stored_in(interp.memory, tensor, name)
@@ -257,7 +308,6 @@ class _WrapperCheck:
                 name: replace(r, complete=complete and not interp.store_failed)
                 for name, r in results.items()
             }
-            full_label = ", ".join([label] + [d for d in described if d])
             self.analysis.facts.append(self.facts(sizes, input_infos, run_results, full_label))
 
     def bind_target(

@@ -36,6 +36,7 @@ class Tensor:
     written: bool = False  # a new tensor the kernel wrote (scratch)
     target: str | None = None  # the `# stile:` target it is bound to
     serial: int = field(default_factory=lambda: next(_serial))
+    dtype: str | None = None  # torch's name ("float32"); None: not known (a parameter)
 
     @property
     def contiguous(self) -> bool:
@@ -62,12 +63,44 @@ def row_major(name: str, sizes: tuple[int, ...]) -> tuple[Stride, ...]:
     return tuple(out)
 
 
-def symbolic_strides(name: str, rank: int) -> tuple[Stride, ...]:
-    return tuple(Stride(name, k) for k in range(rank - 1))
+def symbolic_strides(name: str, sizes: tuple[int, ...]) -> tuple[Stride, ...]:
+    """Unknown strides; each remembers its row-major value, the least one possible."""
+    dense = [s.value for s in row_major(name, sizes)]
+    return tuple(Stride(name, k, None, dense[k]) for k in range(len(sizes) - 1))
 
 
-def new_tensor(name: str, sizes: tuple[int, ...], init: str) -> Tensor:
-    return Tensor(name, tuple(sizes), None, row_major(name, sizes), "new", init)
+def new_tensor(name: str, sizes: tuple[int, ...], init: str, dtype: str | None) -> Tensor:
+    return Tensor(name, tuple(sizes), None, row_major(name, sizes), "new", init, dtype=dtype)
+
+
+# torch's dtype names, aliases to the canonical one
+DTYPE_NAMES = {
+    "float": "float32",
+    "half": "float16",
+    "double": "float64",
+    "long": "int64",
+    "int": "int32",
+    "short": "int16",
+    "bool": "bool",
+}
+FLOAT_DTYPES = frozenset({"float32", "float16", "bfloat16", "float64"})
+
+
+def dtype_name(name: str) -> str:
+    return DTYPE_NAMES.get(name, name)
+
+
+@dataclass
+class HostCopy:
+    """``dst`` takes the content ``src`` has at this point of the wrapper: a copy made by
+    a tensor method (``.float()`` of a half tensor, ``.clone()``) or ``dst.copy_(src)``."""
+
+    dst: Tensor
+    src: Tensor
+    node: cst.CSTNode
+    # whether it is a copy depends on what is not known (a parameter's dtype): the same
+    # content either way, as long as neither tensor is written afterwards
+    maybe: bool = False
 
 
 @dataclass(frozen=True)

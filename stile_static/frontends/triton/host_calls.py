@@ -17,6 +17,7 @@ from ...core.errors import KernelError
 from ...interpreter.values import Builtin, Function, SpecText, python_error
 from .. import blocks
 from ..blocks import Block
+from . import host_copies
 from . import ints as I
 from . import signatures as S
 from .host import (
@@ -113,12 +114,13 @@ class HostCalls:
             raise KernelError("STL002", f"unsupported: torch.{name}")
         a = S.bind(f"torch.{name}", sig, args, kwargs, node)
         init = "zeros" if name.startswith("zeros") else "empty"
+        dtype = host_copies.dtype_argument(a["dtype"])
         if name in ("empty_like", "zeros_like"):
             like = a["input"]
             if not isinstance(like, Tensor):
                 raise KernelError("STL002", f"torch.{name} of {describe(like)}")
-            return new_tensor("<new>", like.sizes, init)
-        return new_tensor("<new>", self._sizes(list(a["size"])), init)
+            return new_tensor("<new>", like.sizes, init, dtype if a["dtype"] else like.dtype)
+        return new_tensor("<new>", self._sizes(list(a["size"])), init, dtype or "float32")
 
     def make_contiguous(self, tensor: Any) -> None:
         if isinstance(tensor, Tensor) and tensor.base is None:
@@ -127,6 +129,8 @@ class HostCalls:
     def call_bound(self, method: BoundMethod, args: list, kwargs: dict, node: cst.Call) -> Any:
         base, name = method.base, method.name
         if isinstance(base, Tensor):
+            if name in host_copies.COPY_METHODS:
+                return host_copies.method(self, base, name, args, kwargs, node)
             return self.tensor_method(base, name, args, kwargs)
         if isinstance(base, Block):
             if name == "to":
@@ -138,8 +142,10 @@ class HostCalls:
         if isinstance(base, I.Descriptor):
             from . import tl_calls
 
-            return tl_calls.descriptor_call(self, base, name, args, node)
-        if isinstance(base, (Ints, Mask, Ptr, blocks.BlockSum, int)) and name == "to":
+            return tl_calls.descriptor_call(self, base, name, args, kwargs, node)
+        if isinstance(base, (Ints, Mask, blocks.BlockSum, int)) and name == "to":
+            return self.call_tl("cast", [base, *args], kwargs, node, receiver=True)
+        if isinstance(base, Ptr) and name == "to":
             return base
         if isinstance(base, blocks.BlockSum) and name == "sum":
             return self.call_tl(name, [base, *args], kwargs, node, receiver=True)
@@ -160,7 +166,8 @@ class HostCalls:
         if name == "dim":
             return len(t.sizes)
         if name == "element_size":
-            return 4
+            # a parameter's dtype is not known: float32's, as the README says
+            return host_copies.ELEMENT_SIZES.get(t.dtype or "float32", 4)
         if name == "is_contiguous":
             return t.contiguous
         if name == "contiguous":
@@ -197,10 +204,8 @@ class HostCalls:
             return view
         if name in ("new_empty", "new_zeros"):
             return new_tensor(
-                "<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty"
+                "<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty", t.dtype
             )
-        if name in ("to", "cuda", "float", "half"):
-            return t
         raise KernelError("STL002", f"unsupported tensor method .{name}()")
 
     def _dim(self, t: Tensor, value: Any) -> int:

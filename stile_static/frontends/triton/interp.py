@@ -22,9 +22,19 @@ from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...interpreter.scopes import bind_arguments
+from ...interpreter.values import (
+    PYTHON_ERROR,
+    Builtin,
+    Function,
+    Module,
+    Poison,
+    SpecText,
+    python_error,
+)
 from .. import blocks
 from ..blocks import Block, fold_unary
+from . import int_types as IT
 from . import ints as I
 from .cells import Memory
 from .host import (
@@ -32,6 +42,7 @@ from .host import (
     Closure,
     Decorator,
     DType,
+    HostCopy,
     Kernel,
     Launch,
     Launcher,
@@ -41,6 +52,7 @@ from .host import (
     Tensor,
     describe,
     row_major,
+    symbolic_strides,
 )
 from .host_calls import HostCalls
 from .ints import Ints, Mask, Ptr
@@ -108,7 +120,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.in_kernel = False
         self.program: tuple[int, ...] = (0, 0, 0)
         self.grid: tuple[int, ...] = (1, 1, 1)
-        self.launches: list[Launch] = []
+        self.launches: list[Launch | HostCopy] = []  # in the order the wrapper makes them
         self.stored: list[Stored] = []
         self.notes: dict[str, str] = {}
         self.aliases: dict[I.Stride, I.Stride] = {}
@@ -119,6 +131,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.scratch: list[Scratch] = []  # this program's stores read back by pointer
         self.memory = Memory()  # what every store of the case's launches left where
         self.constexpr_globals = constexpr_globals(self.module)
+        # where each STL002 was found, repeats included: a case that hits one stops
+        self.unfollowed: list[Span] = []
+        self.sites: list[cst.CSTNode] = []  # binary operations being evaluated
 
     # ------------------------------------------------------------ module
 
@@ -135,6 +150,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if self.lenient:
             self._reason = error.message
             return
+        if error.code == "STL002":
+            node = error.node if isinstance(error.node, cst.CSTNode) else fallback
+            self.unfollowed.append(error.node if isinstance(error.node, Span) else self.span(node))
         super().report(error, fallback)
 
     def exec_Try(self, node: cst.Try) -> None:
@@ -270,8 +288,16 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 continue
             try:
                 applied = self.eval(decorator.decorator)
-            except (KernelError, Poisoned):
+            except KernelError as error:
+                if error.code == PYTHON_ERROR:
+                    # a known decorator called as Python refuses (`autotune` without
+                    # `key`): importing the file raises, at the decorator
+                    Interpreter.report(self, error, decorator)
+                    value = Poison(f"`{node.name.value}` is not defined: its decorator raises")
+                    break
                 applied = None  # a decorator the analyzer does not know
+            except Poisoned:
+                applied = None
             value = self.decorate(applied, value, decorator)
         self.store(node.name.value, value)
 
@@ -305,16 +331,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
         if not kwonly:
             return super().call_function(func, args, kwargs, node)
-        params = [p.name.value for p in func.node.params.params]
-        names = dict(zip(params, args))
-        for key, value in kwargs.items():
-            names[key] = value
-        for param in params + kwonly:
-            if param not in names:
-                if param not in func.defaults:
-                    raise KernelError("STL002", f"missing argument `{param}`")
-                names[param] = func.defaults[param]
-        self.frames.append(_Frame(names))
+        self.frames.append(_Frame(bind_arguments(func, args, kwargs)))
         try:
             self.exec_block(func.node.body)
         except _Return as ret:
@@ -355,7 +372,10 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             raise KernelError(
                 "STL002", "unsupported: only range loops can be followed", node=node.iter
             )
+        typed = self.in_kernel and isinstance(values, range)
         for value in values:
+            if typed:  # the index of a loop the compiler keeps (scf.for) is a tensor
+                value = I.typed(value, IT.argument_type(value))
             self.assign_target(node.target, value, node.iter)
             self.exec_block(node.body)
 
@@ -459,6 +479,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return I.binary("*", value, -1)
         if isinstance(op, cst.BitInvert) and isinstance(value, Mask):
             return Mask(~value.array)
+        if isinstance(op, cst.BitInvert) and isinstance(value, Ints):
+            return I.binary("^", value, -1)  # ~x == x ^ -1 in two's complement
         if isinstance(op, cst.Not) and isinstance(value, Mask):
             return Mask(~value.array)
         return self._unary_plain(op, value, node)
@@ -480,19 +502,46 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
     def eval_BinaryOperation(self, node: cst.BinaryOperation) -> Any:
         name = type(node.operator).__name__
         op = self._BITOPS.get(name)
-        if op is None:
-            return super().eval_BinaryOperation(node)
-        left, right = self.eval(node.left), self.eval(node.right)
-        return self.binary(op, left, right)
+        self.sites.append(node)  # the innermost operation being computed, for STL046
+        try:
+            if op is None:
+                return super().eval_BinaryOperation(node)
+            left, right = self.eval(node.left), self.eval(node.right)
+            return self.binary(op, left, right)
+        finally:
+            self.sites.pop()
 
     def exec_AugAssign(self, node: cst.AugAssign) -> None:
         name = type(node.operator).__name__.replace("Assign", "")
         op = self._BITOPS.get(name)
-        if op is None:
-            super().exec_AugAssign(node)
-            return
-        value = self.binary(op, self.eval(node.target), self.eval(node.value))
-        self.assign_target(node.target, value, node.value)
+        self.sites.append(node)
+        try:
+            if op is None:
+                super().exec_AugAssign(node)
+                return
+            value = self.binary(op, self.eval(node.target), self.eval(node.value))
+            self.assign_target(node.target, value, node.value)
+        finally:
+            self.sites.pop()
+
+    def site(self) -> I.Site | None:
+        """Where the integer operation being computed is written."""
+        if not self.sites or not self.in_kernel:
+            return None
+        node = self.sites[-1]
+        return I.Site(self.span(node), lambda: self._render_site(node))
+
+    def _render_site(self, node: cst.CSTNode) -> tuple[str, tuple[str, ...]]:
+        if isinstance(node, cst.AugAssign):
+            left, right = node.target, node.value
+            op = self.source_of(node.operator).split("=")[0]
+            source = f"{self.source_of(left)} {op} {self.source_of(right)}"
+        elif isinstance(node, cst.BinaryOperation):
+            left, right = node.left, node.right
+            source = self.source_of(node.with_changes(lpar=(), rpar=()))
+        else:
+            return self.source_of(node), ()
+        return source, (_operand(self, left), _operand(self, right))
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
         if isinstance(left, Ptr) or isinstance(right, Ptr):
@@ -516,9 +565,11 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if isinstance(right, Special):
             right = right.value
         if isinstance(left, Ints) or isinstance(right, Ints):
-            if op == "/":
-                raise KernelError("STL002", "unsupported: `/` of integer blocks (use `//`)")
-            return I.binary(op, left, right)
+            if _real_operand(left) or _real_operand(right) or op == "/":
+                # a Triton integer scalar in float arithmetic: its value, as a real
+                left, right = _as_real(left, op), _as_real(right, op)
+                return super().binary(op, left, right)
+            return I.binary(op, left, right, self.site())
         if op in ("<<", ">>", "&", "|", "^"):
             if isinstance(left, int) and isinstance(right, int):
                 return {
@@ -579,6 +630,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 "STL002", "unsupported: a comparison of data values (only of integer blocks)"
             )
         if isinstance(left, Ints) or isinstance(right, Ints):
+            if _real_operand(left) or _real_operand(right):
+                return bool(I.COMPARE[op](_as_real(left, op), _as_real(right, op)))
             return I.compare(op, left, right)
         if op in ("==", "!="):
             a = left.value if isinstance(left, SpecText) else left
@@ -670,7 +723,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             if attr == "shape":
                 return tuple(base.sizes)
             if attr in ("dtype",):
-                return DType("tensor")
+                return DType(base.dtype or "tensor")
             if attr in ("device", "is_cuda"):
                 return Opaque(attr) if attr == "device" else True
             if attr == "ndim":
@@ -781,7 +834,12 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return base[index]
             if isinstance(index, int) and -len(base) <= index < len(base):
                 return base[index]
-            raise KernelError("STL002", f"index {index} out of range of a sequence of {len(base)}")
+            if isinstance(index, int) and not isinstance(index, bool):
+                kind = "tuple" if isinstance(base, tuple) else "list"
+                raise python_error(
+                    IndexError(f"{kind} index out of range ({index} of {len(base)})")
+                )
+            raise KernelError("STL002", f"unsupported: index {describe(index)} of a sequence")
         if isinstance(base, (Block, Ints, Mask, Ptr)):
             if not all(i is None or i == slice(None) for i in items):
                 raise KernelError(
@@ -889,6 +947,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 total = total * v if name == "math.prod" else total + v
             return total
         if name in ("min", "max") and any(isinstance(a, Ints) for a in args):
+            if self.in_kernel and len(args) == 2 and not kwargs:
+                # min/max of Triton integers are tl.minimum/tl.maximum: typed
+                return I.minimum_maximum("minimum" if name == "min" else "maximum", *args)
             args = [int(I.concrete(a, name)) if isinstance(a, Ints) else a for a in args]
         if name == "range":
             args = [int(I.concrete(a, "range")) if isinstance(a, Ints) else a for a in args]
@@ -915,8 +976,33 @@ class TritonLibrary(Library):
         # a new tensor is named by the variable it is first bound to
         if isinstance(value, Tensor) and value.role == "new" and value.name.startswith("<"):
             value.name = name
-            value.strides = row_major(name, value.sizes)
+            contiguous = value.contiguous
+            value.strides = (
+                row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
+            )
         return value
+
+
+def _operand(interp: TritonInterpreter, node: cst.BaseExpression) -> str:
+    """An operand's text, parenthesized when a method call on it would need it."""
+    text = interp.source_of(node)
+    simple = isinstance(node, (cst.Name, cst.Attribute, cst.Call, cst.Subscript, cst.Integer))
+    return text if simple or node.lpar else f"({text})"
+
+
+def _real_operand(value: Any) -> bool:
+    return isinstance(value, (float, Fraction)) and not isinstance(value, bool)
+
+
+def _as_real(value: Any, op: str) -> Any:
+    """A scalar Triton integer read as the number it holds (float arithmetic)."""
+    if not isinstance(value, Ints):
+        return value
+    if value.shape:
+        raise KernelError(
+            "STL002", f"unsupported: `{op}` of an integer block and a float (cast it first)"
+        )
+    return int(I.concrete(value, op))
 
 
 def _plain(value: Any) -> Any:

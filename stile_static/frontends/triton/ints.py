@@ -8,26 +8,47 @@ integers written as ``sum(stride * array) + array``: one concrete NumPy array
 (over the lane grid) per stride symbol, plus the stride-free part. Masks are
 concrete boolean arrays. A :class:`Ptr` is a tensor and an :class:`Ints`
 offset into it.
+
+Integers have Triton's types (:mod:`.int_types`): a kernel's tensors
+(``program_id``, ``arange``, integer arguments and what is computed from them)
+are int32 or int64 and wrap on overflow, ``//`` truncates and ``%`` takes the
+dividend's sign; Python ints (literals, constexprs, the host's values) keep
+Python's semantics among themselves. A lane whose value wrapped is marked, with
+the expression it wrapped at, so a pointer offset built from it is STL046.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from . import int_types as IT
+from .int_types import Overflow
 
 
 @dataclass(frozen=True)
 class Stride:
-    """The stride of ``tensor``'s dim ``dim``, in elements; ``value`` when assumed known."""
+    """The stride of ``tensor``'s dim ``dim``, in elements; ``value`` when assumed known.
+    ``dense`` is its row-major value for the case's sizes, the least a tensor of those
+    sizes with non-overlapping rows has: integer types and wrapping take it."""
 
     tensor: str
     dim: int
     value: int | None = None
+    dense: int | None = field(default=None, compare=False)
+
+    @property
+    def least(self) -> int:
+        if self.value is not None:
+            return self.value
+        if self.dense is None:
+            raise KernelError("STL002", f"unsupported: the size behind {self} is unknown")
+        return self.dense
 
     def __str__(self) -> str:
         return f"{self.tensor}.stride({self.dim})"
@@ -36,11 +57,16 @@ class Stride:
 @dataclass(frozen=True, eq=False)
 class Ints:
     """``sum(s * parts[s]) + parts[None]`` lane by lane; ``wrapped`` marks lanes a
-    ``%`` folded back into range (their index is not a slice of lanes)."""
+    ``%`` folded back into range (their index is not a slice of lanes). ``dtype`` is
+    the Triton type (None: a Python int, unbounded); ``overflowed`` marks lanes whose
+    value wrapped on the way, ``origin`` where the first one did."""
 
     shape: tuple[int, ...]
     parts: dict[Stride | None, np.ndarray]
     wrapped: np.ndarray
+    dtype: str | None = None
+    overflowed: np.ndarray | None = None
+    origin: Overflow | None = None
 
     def part(self, key: Stride | None) -> np.ndarray:
         arr = self.parts.get(key)
@@ -50,10 +76,29 @@ class Ints:
     def symbols(self) -> list[Stride]:
         return [s for s in self.parts if s is not None]
 
+    def lanes_overflowed(self) -> np.ndarray:
+        if self.overflowed is None:
+            return np.zeros(self.shape, bool)
+        return np.broadcast_to(self.overflowed, self.shape)
+
     def describe(self) -> str:
+        kind = f" {self.dtype}" if self.dtype else ""
         if not self.shape:
-            return show_scalar(self)
-        return f"an int block of shape {list(self.shape)}"
+            return f"{show_scalar(self)}{kind and f' ({kind.strip()})'}"
+        return f"an{kind} int block of shape {list(self.shape)}"
+
+
+@dataclass(frozen=True)
+class Site:
+    """The expression an integer operation comes from, for STL046: its text and its
+    operands' are rendered only when something wraps (rendering is slow)."""
+
+    span: Span | None
+    render: Callable[[], tuple[str, tuple[str, ...]]]
+
+    @staticmethod
+    def of(span: Span | None, source: str, operands: tuple[str, ...] = ()) -> Site:
+        return Site(span, lambda: (source, operands))
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,8 +108,15 @@ class Mask:
     array: np.ndarray
 
 
-def make(shape: tuple[int, ...], parts: dict, wrapped: np.ndarray | None = None) -> Ints | int:
-    """An :class:`Ints`, or a plain int when it is one concrete number."""
+def make(
+    shape: tuple[int, ...],
+    parts: dict,
+    wrapped: np.ndarray | None = None,
+    dtype: str | None = None,
+    overflowed: np.ndarray | None = None,
+    origin: Overflow | None = None,
+) -> Ints | int:
+    """An :class:`Ints`, or a plain int when it is one concrete Python int."""
     shape = tuple(shape)
     clean = {}
     for key, arr in parts.items():
@@ -74,9 +126,14 @@ def make(shape: tuple[int, ...], parts: dict, wrapped: np.ndarray | None = None)
     if wrapped is None:
         wrapped = np.zeros(shape, bool)
     wrapped = np.broadcast_to(wrapped, shape)
-    if not shape and list(clean) in ([], [None]) and not wrapped.any():
+    if overflowed is not None:
+        overflowed = np.broadcast_to(overflowed, shape)
+        if not overflowed.any():
+            overflowed, origin = None, None
+    plain = dtype is None and overflowed is None
+    if plain and not shape and list(clean) in ([], [None]) and not wrapped.any():
         return int(clean.get(None, 0))
-    return Ints(shape, clean, wrapped)
+    return Ints(shape, clean, wrapped, dtype, overflowed, origin)
 
 
 def lift(value: Any) -> Ints:
@@ -87,8 +144,13 @@ def lift(value: Any) -> Ints:
     return Ints((), {None: np.asarray(int(value), np.int64)}, np.zeros((), bool))
 
 
+def typed(value: int, dtype: str) -> Ints:
+    """A Triton scalar of ``dtype`` (a program id, an integer argument)."""
+    return Ints((), {None: np.asarray(int(value), np.int64)}, np.zeros((), bool), dtype)
+
+
 def arange(start: int, stop: int) -> Ints | int:
-    return make((stop - start,), {None: np.arange(start, stop)})
+    return make((stop - start,), {None: np.arange(start, stop)}, dtype="int32")
 
 
 def show_scalar(value: Ints) -> str:
@@ -108,14 +170,111 @@ def _shape(a: Ints, b: Ints) -> tuple[int, ...]:
         ) from None
 
 
-def binary(op: str, left: Any, right: Any) -> Ints | int:
+def _dtype(a: Ints, b: Ints) -> str | None:
+    """Triton's type of ``a OP b``; a Python int must fit the typed operand."""
+    dtype = IT.promote(a.dtype, b.dtype)
+    for x in (a, b):
+        if x.dtype is None and dtype is not None and not x.symbols:
+            for v in (int(x.part(None).min()), int(x.part(None).max())):
+                IT.check_scalar(v, dtype)
+    return dtype
+
+
+def least_value(value: Ints) -> np.ndarray:
+    """The lanes' numbers, each stride at its known or least (row-major) value."""
+    total = np.array(value.part(None))
+    for s in value.symbols:
+        IT.exact(value.parts[s])
+        total = total + s.least * value.parts[s]
+    return total
+
+
+def retype(value: Any, dtype: str | None, site: Site | None = None) -> Ints | int:
+    """``value.to(dtype)`` for integer ``dtype`` (None: pointer arithmetic, in 64 bits
+    and exact): a narrowing cast wraps, and marks the lanes whose value it changed."""
+    x = lift(value)
+    if dtype is None or (x.dtype is not None and IT.WIDTHS[dtype] >= IT.WIDTHS[x.dtype]):
+        return make(x.shape, x.parts, x.wrapped, dtype, x.overflowed, x.origin)
+    return _fit(x.shape, dict(x.parts), x, dtype, x.lanes_overflowed(), x.origin, site, (x,), "to")
+
+
+def _fit(
+    shape: tuple[int, ...],
+    parts: dict,
+    wrapped_from: Ints | np.ndarray,
+    dtype: str | None,
+    flagged: np.ndarray,
+    origin: Overflow | None,
+    site: Site | None,
+    operands: tuple[Ints, ...],
+    op: str,
+) -> Ints | int:
+    """The result of an operation computed exactly, wrapped to ``dtype``."""
+    wrapped = wrapped_from.wrapped if isinstance(wrapped_from, Ints) else wrapped_from
+    if dtype is None:
+        return make(shape, parts, wrapped, None, flagged, origin)
+    probe = Ints(shape, {k: np.broadcast_to(v, shape) for k, v in parts.items()}, wrapped)
+    value = least_value(probe)
+    IT.exact(value)
+    lo, hi = IT.bounds(dtype)
+    out = (value < lo) | (value > hi)
+    if not out.any():
+        return make(shape, parts, wrapped, dtype, flagged, origin)
+    if probe.symbols:
+        # the wrapped value of a symbolic stride expression has no form in the
+        # model: an int32 stride product that wraps is address arithmetic gone wrong
+        raise _overflow(value, out, dtype, site, operands, op).error("a pointer built from it")
+    result = IT.wrap(value, dtype)
+    first = origin or _overflow(value, out, dtype, site, operands, op)
+    return make(shape, {None: result}, wrapped, dtype, flagged | out, first)
+
+
+def _overflow(
+    value: np.ndarray,
+    out: np.ndarray,
+    dtype: str,
+    site: Site | None,
+    operands: tuple[Ints, ...],
+    op: str,
+) -> Overflow:
+    lane = tuple(int(i) for i in np.argwhere(out)[0]) if value.ndim else ()
+    shown = []
+    source, names = site.render() if site is not None else ("", ())
+    for k, x in enumerate(operands):
+        v = np.broadcast_to(least_value(x), value.shape)[lane]
+        source = names[k] if k < len(names) else ""
+        shown.append((source, int(v), x.dtype is not None))
+    exact = int(value[lane])
+    return Overflow(
+        site.span if site else None,
+        source,
+        op,
+        dtype,
+        exact,
+        int(IT.wrap(np.asarray(exact), dtype)),
+        tuple(shown),
+    )
+
+
+def binary(op: str, left: Any, right: Any, site: Site | None = None) -> Ints | int:
     a, b = lift(left), lift(right)
     shape = _shape(a, b)
     wrapped = a.wrapped | b.wrapped
+    dtype = _dtype(a, b)
+    flagged = np.broadcast_to(a.lanes_overflowed() | b.lanes_overflowed(), shape)
+    origin = a.origin or b.origin
+
+    def fit(parts: dict, wrap_marks: np.ndarray = wrapped) -> Ints | int:
+        return _fit(shape, parts, wrap_marks, dtype, flagged, origin, site, (a, b), op)
+
     if op in ("+", "-"):
         sign = 1 if op == "+" else -1
+        if dtype == "int64":  # int32 and pointer offsets stay far below 2**62
+            for x in (a, b):
+                for arr in x.parts.values():
+                    IT.exact(arr)
         parts = {k: a.part(k) + sign * b.part(k) for k in {**a.parts, **b.parts}}
-        return make(shape, parts, wrapped)
+        return fit(parts)
     if op == "*":
         if a.symbols and b.symbols:
             raise KernelError(
@@ -124,19 +283,36 @@ def binary(op: str, left: Any, right: Any) -> Ints | int:
             )
         scale, other = (b, a) if not b.symbols else (a, b)
         factor = scale.part(None)
-        return make(shape, {k: v * factor for k, v in other.parts.items()}, wrapped)
+        for arr in other.parts.values():
+            if arr.size and factor.size and np.max(np.abs(arr)) and np.max(np.abs(factor)):
+                if int(np.max(np.abs(arr))) * int(np.max(np.abs(factor))) >= IT.EXACT_LIMIT:
+                    IT.exact(np.asarray([IT.EXACT_LIMIT]))
+        return fit({k: v * factor for k, v in other.parts.items()})
+    if op in ("&", "|", "^"):
+        # bitwise on two's complement: values in range stay in range
+        x, y = concrete(a, op), concrete(b, op)
+        fn = {"&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor}[op]
+        return fit({None: fn(x, y)})
     if op in ("//", "%", "<<", ">>"):
         x, y = concrete(a, op), concrete(b, op)
         if op in ("//", "%") and (np.broadcast_to(y, shape) == 0).any():
             raise KernelError("STL002", "integer division by zero")
+        if op in ("<<", ">>"):
+            if dtype is not None:
+                IT.check_shift(np.asarray(y), dtype)
+            if op == ">>":
+                return fit({None: x >> y})  # arithmetic shift: signed types only
+            IT.exact(np.asarray(x) * 2)
+            return fit({None: x * (np.int64(2) ** np.asarray(y, np.int64))})
+        if dtype is None:  # Python ints: floor division, the divisor's sign
+            result = x // y if op == "//" else x % y
+        else:
+            result = IT.c_div(x, y) if op == "//" else IT.c_mod(x, y)
         if op == "//":
-            return make(shape, {None: x // y}, wrapped)
-        if op == "<<":
-            return make(shape, {None: x << y}, wrapped)
-        if op == ">>":
-            return make(shape, {None: x >> y}, wrapped)
-        result = x % y
-        return make(shape, {None: result}, wrapped | (np.broadcast_to(result != x, shape)))
+            return fit({None: result})
+        if not shape:
+            return fit({None: result})  # one number: no lanes to fold out of order
+        return fit({None: result}, wrapped | (np.broadcast_to(result != x, shape)))
     raise KernelError("STL002", f"unsupported integer operator `{op}`")
 
 
@@ -166,13 +342,26 @@ COMPARE = {
 
 def compare(op: str, left: Any, right: Any) -> Mask | bool:
     a, b = lift(left), lift(right)
-    diff = binary("-", a, b)
+    _dtype(a, b)  # a Python int must fit the typed side
+    # exact: the difference is only a way to compare, it is not computed in the program
+    diff = binary("-", retype(a, None), retype(b, None))
     if isinstance(diff, int):
         return bool(COMPARE[op](diff, 0))
     if diff.symbols and all(s.value is None for s in diff.symbols):
         raise KernelError("STL002", f"unsupported: a comparison involving {diff.symbols[0]}")
     result = COMPARE[op](concrete(diff, op), 0)
     return bool(result) if not diff.shape else Mask(np.asarray(result))
+
+
+def minimum_maximum(name: str, left: Any, right: Any) -> Ints | int:
+    """``tl.minimum``/``tl.maximum`` (and ``min``/``max``) of integers, typed."""
+    a, b = lift(left), lift(right)
+    dtype = _dtype(a, b)
+    x, y = concrete(a, f"tl.{name}"), concrete(b, f"tl.{name}")
+    fn = np.maximum if name == "maximum" else np.minimum
+    shape = _shape(a, b)
+    flagged = np.broadcast_to(a.lanes_overflowed() | b.lanes_overflowed(), shape)
+    return make(shape, {None: fn(x, y)}, None, dtype, flagged, a.origin or b.origin)
 
 
 def mask_array(value: Any, shape: Sequence[int] | None = None) -> np.ndarray:
@@ -198,14 +387,19 @@ def expand(value: Ints | Mask, index: Sequence[object]) -> Ints | Mask:
         return Mask(value.array[key])
     parts = {k: v[key] for k, v in value.parts.items()}
     wrapped = value.wrapped[key]
-    return Ints(wrapped.shape, parts, wrapped)
+    flagged = None if value.overflowed is None else value.lanes_overflowed()[key]
+    return Ints(wrapped.shape, parts, wrapped, value.dtype, flagged, value.origin)
 
 
 def broadcast(value: Ints, shape: tuple[int, ...]) -> Ints:
+    flagged = value.overflowed
     return Ints(
         tuple(shape),
         {k: np.broadcast_to(v, shape) for k, v in value.parts.items()},
         np.broadcast_to(value.wrapped, shape),
+        value.dtype,
+        None if flagged is None else np.broadcast_to(flagged, shape),
+        value.origin,
     )
 
 
@@ -222,10 +416,20 @@ class Ptr:
 
 
 def ptr_add(ptr: Ptr, value: Any, sign: int = 1) -> Ptr:
+    """Pointer arithmetic is 64-bit: the offset is sign-extended and added exactly
+    (lanes that wrapped before stay marked)."""
+    value = retype(value, None)
     if sign < 0:
         value = binary("*", value, -1)
-    offset = binary("+", ptr.offset, value)
+    offset = binary("+", retype(ptr.offset, None), value)
     return Ptr(ptr.tensor, lift(offset))
+
+
+def check_offset(ptr: Ptr, admitted: np.ndarray, use: str) -> None:
+    """STL046 when an admitted lane's offset wrapped on the way."""
+    offset = ptr.offset
+    if offset.origin is not None and (offset.lanes_overflowed() & admitted).any():
+        raise offset.origin.error(use)
 
 
 @dataclass(frozen=True, eq=False)
@@ -242,11 +446,11 @@ class BlockPtr:
     def pointer(self) -> Ptr:
         """Every lane's element: ``base + sum((offset_k + lane_k) * stride_k)``."""
         rank = len(self.block_shape)
-        total: Any = self.base.offset
+        total: Any = retype(self.base.offset, None)
         for k, (start, stride, n) in enumerate(zip(self.offsets, self.strides, self.block_shape)):
             lane = np.arange(n).reshape([n if i == k else 1 for i in range(rank)])
-            index = binary("+", start, make(tuple(lane.shape), {None: lane}))
-            total = binary("+", total, binary("*", index, stride))
+            index = binary("+", retype(start, None), make(tuple(lane.shape), {None: lane}))
+            total = binary("+", total, binary("*", index, retype(stride, None)))
         return Ptr(self.base.tensor, broadcast(lift(total), self.block_shape))
 
     def inside(self, dims: Sequence[int]) -> np.ndarray:

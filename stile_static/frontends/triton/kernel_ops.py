@@ -7,7 +7,6 @@ launch runs every program of its grid for one autotune config.
 
 from __future__ import annotations
 
-import copy
 import itertools
 from typing import Any
 
@@ -20,10 +19,12 @@ from ...ir import terms as T
 from ...ir.terms import Load, Term
 from .. import blocks
 from ..blocks import Block, Undef, fold_binary
+from . import int_types as IT
 from . import ints as I
 from .host import (
     LAUNCH_OPTIONS,
     Closure,
+    DType,
     Launch,
     Special,
     SpecScalar,
@@ -32,6 +33,12 @@ from .host import (
 )
 from .ints import Ints, Mask, Ptr
 from .memory import load_block, read_back, scalar_piece, store_block, swapped
+
+# torch's and Python's names for integer dtypes
+INT_ALIASES = {"long": "int64", "int": "int32", "short": "int16", "bool": "int1"}
+FLOAT_TYPES = frozenset(
+    "float32 float16 bfloat16 float64 float8e4nv float8e5 float half double".split()
+)
 
 
 class KernelOps:
@@ -48,6 +55,8 @@ class KernelOps:
                 "unsupported: a block that adds elements at different offsets lane by lane "
                 "(accumulated over a loop) can only be summed with tl.sum",
             )
+        if isinstance(value, Ints) and not value.shape and not value.symbols:
+            value = int(value.part(None))  # a Triton integer scalar in data: its value
         piece = scalar_piece(value)
         if piece is not None:
             return blocks.uniform(piece)
@@ -109,6 +118,52 @@ class KernelOps:
             return blocks.lower(fn, t)
         raise KernelError("STL002", f"unsupported: tl.{fn} is not in the term language")
 
+    def cast(self, value: Any, dtype: Any, kwargs: dict, node: cst.Call) -> Any:
+        """``value.to(dtype)`` / ``tl.cast(value, dtype)``. Integers convert exactly
+        (wrapping to a narrower width); data cast to an integer type would truncate
+        symbolic reals, which is not followed (STL002)."""
+        if kwargs.get("bitcast"):
+            raise KernelError("STL002", "unsupported: a bitcast reinterprets the bits")
+        name = INT_ALIASES.get(dtype.name, dtype.name) if isinstance(dtype, DType) else ""
+        to_int = name in IT.WIDTHS or name in IT.UNSIGNED
+        if name in IT.UNSIGNED and isinstance(value, (Ints, Mask, int, float, Block)):
+            raise KernelError(
+                "STL002", f"unsupported: a cast to {name} (unsigned integers are not modelled)"
+            )
+        if isinstance(value, Mask) and to_int:
+            return I.make(value.array.shape, {None: value.array.astype(np.int64)}, dtype=name)
+        if isinstance(value, (Ints, int)) and not isinstance(value, bool):
+            if to_int:
+                site = I.Site(self.span(node), lambda: (self.source_of(node), ()))
+                return I.retype(value, name, site)
+            if name in FLOAT_TYPES:
+                if isinstance(value, int):
+                    return float(value)
+                if not value.shape:
+                    return float(int(I.concrete(value, "a cast")))
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: an integer block cast to {name} (integer blocks are "
+                    "followed exactly, float blocks only as loaded data)",
+                )
+            return value
+        if to_int and isinstance(value, float):
+            truncated = int(value)  # C's conversion truncates toward zero
+            if not IT.fits(truncated, name):
+                raise KernelError(
+                    "STL002", f"unsupported: {value} does not fit {name} (the cast is undefined)"
+                )
+            return I.typed(truncated, name)
+        if to_int and isinstance(value, (Block, blocks.BlockSum, SpecScalar, Special)):
+            raise KernelError(
+                "STL002",
+                f"unsupported: a cast of data to {name} truncates toward zero, and data are "
+                "symbolic reals here: the truncated values are not followed",
+                help="keep the values in a float type, or compute the integers from "
+                "program ids, `tl.arange` and integer arguments",
+            )
+        return value
+
     def call_tl(
         self, name: str, args: list, kwargs: dict, node: cst.Call, receiver: bool = False
     ) -> Any:
@@ -124,9 +179,10 @@ class KernelOps:
         admitted = (
             np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
         )
+        I.check_offset(ptr, admitted, "the load")
         other_block = None if other is None else self.as_block(other)
         if self.scratch:
-            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted)
+            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted, self.span(node))
             if again is not None:
                 fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
                 return blocks.select(admitted, again, fill)
@@ -164,6 +220,7 @@ class KernelOps:
         admitted = (
             np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
         )
+        I.check_offset(ptr, admitted, "the store")
         block = self.as_block(value)
         stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node), self.memory)
         for error in errors:
@@ -206,11 +263,13 @@ class KernelOps:
                 "STL002", f"a launch grid has 1 to 3 dims, not {len(sizes)}", node=launch.node
             )
         self.grid = tuple(sizes) + (1,) * (3 - len(sizes))
-        args = [self.kernel_value(a) for a in launch.args]
-        kwargs = {k: self.kernel_value(v) for k, v in meta.items()}
+        constexprs = {p.name.value for p in kernel.function.node.params.params if _constexpr(p)}
+        args = [self.kernel_value(a, p in constexprs) for a, p in zip(launch.args, params)]
+        args += [self.kernel_value(a, False) for a in launch.args[len(params) :]]
+        kwargs = {k: self.kernel_value(v, k in constexprs) for k, v in meta.items()}
         self.memory.begin_launch()
         saved = (
-            copy.deepcopy(self.memory),
+            self.memory.snapshot(),
             len(self.diagnostics),
             set(self._reported),
             self.reports,
@@ -250,9 +309,28 @@ class KernelOps:
             finally:
                 self.in_kernel = False
 
-    def kernel_value(self, value: Any) -> Any:
+    def kernel_value(self, value: Any, constexpr: bool = False) -> Any:
+        """An argument as the kernel sees it: an integer argument that is not a
+        constexpr is an int32 scalar tensor, or int64 when its value needs it."""
         if isinstance(value, Tensor):
             return Ptr(value, I.lift(0))
         if isinstance(value, SpecScalar):
             return blocks.uniform(Load(value.name, ()))
+        if constexpr:
+            return value
+        if isinstance(value, int) and not isinstance(value, bool):
+            return I.typed(value, IT.argument_type(value))
+        if isinstance(value, Ints) and value.dtype is None and not value.shape:
+            least = int(I.least_value(value))
+            return I.retype(value, IT.argument_type(least))
         return value
+
+
+def _constexpr(param: cst.Param) -> bool:
+    """A parameter annotated ``tl.constexpr`` (or ``triton.language.constexpr``)."""
+    if param.annotation is None:
+        return False
+    node = param.annotation.annotation
+    if isinstance(node, cst.Attribute):
+        return node.attr.value == "constexpr"
+    return isinstance(node, cst.Name) and node.value == "constexpr"

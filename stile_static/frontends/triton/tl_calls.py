@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 import numpy as np
 
-from ...core.errors import KernelError
+from ...core.errors import KernelError, Poisoned
 from ...ir import terms as T
 from .. import blocks
 from ..blocks import Block, fold_binary
@@ -109,6 +109,58 @@ def _plain_pointer(bound: dict, at: Any) -> None:
             )
 
 
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+        self.calls: list[cst.Call] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False  # `.attr` is no name of its own
+
+
+RUNTIME_CALLS = ("program_id", "num_programs", "load", "arange")
+
+
+def _compile_time(interp: TritonInterpreter, where: Any) -> None:
+    """A ``tl.static_assert`` condition may read only constexprs: a runtime value (an
+    integer argument, a program id, a load) makes the compiler refuse it."""
+    expr = where.value if isinstance(where, cst.Arg) else None
+    if expr is None:
+        return
+    found = _Names()
+    expr.visit(found)
+    runtime = [c for c in found.calls if _call_name(c.func) in RUNTIME_CALLS]
+    for name in found.names:
+        try:
+            value = interp.lookup(name)
+        except (KernelError, Poisoned):
+            continue
+        if isinstance(value, (Ints, Mask, Ptr, Block, blocks.BlockSum)):
+            runtime.append(name)
+    if runtime:
+        raise KernelError(
+            "STL005",
+            "tl.static_assert of a condition on a value known only when the kernel runs",
+            notes=(
+                "Triton refuses the kernel (NotImplementedError: Assertion condition "
+                "could not be determined at compile-time)",
+            ),
+            help="assert on `tl.constexpr` values only, or use tl.device_assert",
+            node=where,
+        )
+
+
+def _call_name(func: cst.BaseExpression) -> str:
+    return func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
+
+
 def _static_assert(cond: Any, msg: Any, node: Any) -> None:
     """``tl.static_assert``: checked when the kernel compiles."""
     if not isinstance(cond, (bool, int)):
@@ -129,17 +181,24 @@ def _static_assert(cond: Any, msg: Any, node: Any) -> None:
 
 
 def descriptor_call(
-    interp: TritonInterpreter, desc: I.Descriptor, name: str, args: list, node: cst.Call
+    interp: TritonInterpreter,
+    desc: I.Descriptor,
+    name: str,
+    args: list,
+    kwargs: dict,
+    node: cst.Call,
 ) -> Any:
     """``desc.load([offsets])`` and ``desc.store([offsets], value)``: every dim is
     bounds-checked, reads outside are zero and writes outside are dropped."""
-    if name not in ("load", "store") or not args:
+    sig = S.DESCRIPTOR.get(name)
+    if sig is None:
         raise KernelError("STL002", f"unsupported: tensor descriptor .{name}()")
-    ptr = desc.at(tuple(args[0]))
+    a = S.bind(f"tensor_descriptor.{name}", sig, args, kwargs, node)
+    ptr = desc.at(tuple(a["offsets"]))
     mask = I.Mask(ptr.inside(range(len(ptr.block_shape))))
     if name == "load":
         return interp.do_load(ptr.pointer(), mask, 0.0, node)
-    return interp.do_store(ptr.pointer(), args[1], mask, node)
+    return interp.do_store(ptr.pointer(), a["value"], mask, node)
 
 
 def call(
@@ -168,7 +227,8 @@ def call(
                 f"tl.{name}(axis={axis}): Triton's grid has the axes 0, 1 and 2",
                 help="use an axis 0, 1 or 2, or fold further axes into one with // and %",
             )
-        return (interp.program if name == "program_id" else interp.grid)[axis]
+        # an int32 scalar tensor, as in Triton (not a Python int: it wraps, divides like C)
+        return I.typed((interp.program if name == "program_id" else interp.grid)[axis], "int32")
     if name == "arange":
         start, stop = _constexpr_int(a["start"], "start", at), _constexpr_int(a["end"], "end", at)
         _check_arange(start, stop)
@@ -176,11 +236,14 @@ def call(
     if name == "cdiv":
         x, y = a["x"], a["div"]
         if isinstance(x, Ints) or isinstance(y, Ints):
-            return I.binary("//", I.binary("+", x, I.binary("-", y, 1)), y)
+            # Triton's definition, in the operands' type: (x + div - 1) // div
+            site = I.Site(interp.span(node), lambda: (interp.source_of(node), ()))
+            return I.binary("//", I.binary("+", x, I.binary("-", y, 1, site), site), y, site)
         return -(-_int(interp, x) // _int(interp, y))
     if name in HINTS:
         return a["input"]
     if name == "static_assert":
+        _compile_time(interp, at("cond"))
         return _static_assert(a["cond"], a["msg"], at("cond"))
     if name in NO_OPS:
         return None
@@ -191,7 +254,8 @@ def call(
         ints = [_int(interp, b) for b in bounds if b is not None]
         if a["arg2"] is None and a["step"] is not None:
             ints = [0, *ints]  # range(stop, step=s) is range(0, stop, s)
-        return range(*ints)
+        # a static_range is unrolled at compile time: its index is a Python int
+        return range(*ints) if name == "range" else tuple(range(*ints))
     if name == "load":
         ptr, mask, other = a["pointer"], a["mask"], a["other"]
         if isinstance(ptr, I.BlockPtr):
@@ -260,9 +324,7 @@ def call(
         if not any(isinstance(v, (Block, blocks.BlockSum)) for v in pair) and all(
             isinstance(v, (int, Ints)) and not isinstance(v, bool) for v in pair
         ):
-            x, y = (I.concrete(I.lift(v), f"tl.{name}") for v in pair)
-            fn = np.maximum if name == "maximum" else np.minimum
-            return I.make(np.broadcast_shapes(x.shape, y.shape), {None: fn(x, y)})
+            return I.minimum_maximum(name, pair[0], pair[1])
         left, right = (interp.as_block(v) for v in pair)
         if name == "minimum" and "minimum" not in T.BINARY_OPS:
             # min(a, b) = -max(-a, -b), exactly
@@ -345,7 +407,7 @@ def call(
             return I.expand(value, index)
         return blocks.expand(interp.as_block(value), index)
     if name == "cast":
-        return a["input"]
+        return interp.cast(a["input"], a["dtype"], {"bitcast": a["bitcast"]}, node)
     raise KernelError("STL002", f"unsupported: tl.{name}")  # pragma: no cover - the table
 
 
@@ -384,7 +446,8 @@ def _constexpr_int(value: Any, param: str, at: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise KernelError(
             "STL005",
-            f"tl.arange's `{param}` must be a tl.constexpr, found {describe(value)}",
+            f"tl.arange's `{param}` must be a tl.constexpr, found the runtime value "
+            f"{describe(value)}",
             notes=(
                 "Triton refuses the kernel (ValueError: arange's arguments must be of "
                 "type tl.constexpr)",
