@@ -290,3 +290,34 @@ def test_a_while_loop_on_a_program_id_is_what_jax_refuses() -> None:
     body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
     found, _ = _check(body)
     assert found == {(_line(body, line), "STL005")}
+
+
+def test_an_integer_output_is_unsupported_at_its_dtype() -> None:
+    body = ROW_SUM.format(loop="jnp.sum(x_ref[...], axis=1)", extra="").replace(
+        "jax.ShapeDtypeStruct((m,), x.dtype)", "jax.ShapeDtypeStruct((m,), jnp.int32)"
+    )
+    found, _ = _check(body)
+    assert found == {(_line(body, "jnp.int32"), "STL002")}
+
+
+@pytest.mark.parametrize(("axis", "code"), [("1", "STL005"), ("-1", None), ("-2", "STL005")])
+def test_a_program_id_axis_is_checked_like_jax(axis: str, code: str | None) -> None:
+    line = f"o_ref[...] = jnp.sum(x_ref[...], axis=1) + 0 * pl.program_id({axis})"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})
+
+
+@pytest.mark.parametrize(
+    ("method", "code"),
+    [
+        ("sum(axis=1)", None),
+        ("sum(1)", None),
+        ("sum(axis=1, where=jnp.arange(128) < 64)", "STL002"),
+    ],
+)
+def test_reduction_methods_bind_like_the_functions(method: str, code: str | None) -> None:
+    line = f"x = x_ref[...]; o_ref[...] = x.{method}"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, _ = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})

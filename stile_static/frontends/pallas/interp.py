@@ -20,7 +20,7 @@ from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir.terms import Load
-from . import blocks, classes
+from . import blocks, classes, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -792,7 +792,10 @@ class PallasInterpreter(PallasApi, Interpreter):
             receiver.extend(args[0])
             return None
         if name in ("sum", "max", "min", "mean"):
-            return self.reduction(name, [receiver, *args], kwargs)
+            # an array's method takes the arguments of the jnp function after `a`
+            bound = signatures.bind(f"jnp.{name}", [receiver, *args], kwargs, node, True)
+            assert bound is not None
+            return self.reduction(name, *bound)
         if name == "reshape":
             shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else tuple(args)
             if tuple(shape) == tuple(receiver.shape):

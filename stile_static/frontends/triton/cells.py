@@ -129,6 +129,8 @@ class Memory:
     # what a first run of the current launch stored, by tensor (see Planned)
     planned: dict[int, Planned] = field(default_factory=dict)
     read_initial: bool = False  # a load of this launch read what no store had written
+    copies: list[int] = field(default_factory=list)  # tensors host copies wrote, in order
+    undecided: list = field(default_factory=list)  # copies that may be the tensor itself
 
     def plan(self) -> dict[int, Planned]:
         """The stores of the current launch so far, for a rerun of it (see Planned)."""
@@ -149,7 +151,16 @@ class Memory:
                 setattr(twin, name, getattr(c, name).copy())
             twin.dims, twin.known, twin.reads = list(c.dims), list(c.known), list(c.reads)
             cells[serial] = twin
-        return Memory(list(self.records), cells, self.launch, self.program, dict(self.planned))
+        return Memory(
+            list(self.records),
+            cells,
+            self.launch,
+            self.program,
+            dict(self.planned),
+            self.read_initial,
+            list(self.copies),
+            list(self.undecided),
+        )
 
     def begin_launch(self) -> None:
         self.launch += 1
