@@ -147,6 +147,7 @@ def test_the_old_block_spec_order_is_refused() -> None:
         ("o_ref[...] = x_ref[...].sum(axis=1) if pl.program_id(0) == 0 else 0.0", "if pl"),
         ("o_ref[...] = jnp.sum(x_ref[...], axis=1) * min(pl.program_id(0), 1)", "min("),
         ("o_ref[...] = jnp.sum(x_ref[pl.program_id(0) * 0 : 8], axis=1)", "x_ref[pl"),
+        ("o_ref[...] = jnp.sum(x_ref[...], axis=1) * (pl.program_id(0) in (0, 1))", " in (0"),
     ],
 )
 def test_python_on_a_traced_program_id_is_what_jax_refuses(kernel_line: str, text: str) -> None:
