@@ -244,6 +244,12 @@ def _overflow(
         v = np.broadcast_to(least_value(x), value.shape)[lane]
         source = names[k] if k < len(names) else ""
         shown.append((source, int(v), x.dtype is not None))
+    assumed = tuple(
+        f"{s} counts at {s.least:,}, its row-major value: the least it can be for these sizes"
+        for x in operands
+        for s in x.symbols
+        if s.value is None
+    )
     exact = int(value[lane])
     return Overflow(
         site.span if site else None,
@@ -253,6 +259,7 @@ def _overflow(
         exact,
         int(IT.wrap(np.asarray(exact), dtype)),
         tuple(shown),
+        assumed,
     )
 
 
