@@ -217,3 +217,18 @@ def test_a_stride_product_that_wraps_is_stl046_at_once_naming_the_stride() -> No
     # one row less does not wrap: the product keeps its stride symbol
     fine = I.binary("*", I.typed(1, "int32"), row_stride)
     assert isinstance(fine, I.Ints) and fine.symbols == [stride]
+
+
+def test_an_argument_equal_to_1_is_followed_only_where_compiler_and_interpreter_agree() -> None:
+    one = I.typed(1, "int32", weak=True)
+    # the compiler folds the constexpr 1 with Python: (1 - 2) // 2 == -1; an int32
+    # tensor (the interpreter) gives 0
+    minus_one = I.binary("-", one, 2)
+    assert isinstance(minus_one, I.Ints) and minus_one.weak
+    with pytest.raises(KernelError) as error:
+        I.binary("//", minus_one, 2)
+    assert error.value.code == "STL002"
+    assert int(I.binary("//", I.binary("+", one, 5), 2).part(None)) == 3  # type: ignore[union-attr]
+    # met with a tensor, it is a tensor in both
+    mixed = I.binary("*", one, _lanes((1, 2)))
+    assert isinstance(mixed, I.Ints) and not mixed.weak
