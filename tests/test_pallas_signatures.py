@@ -147,6 +147,7 @@ def test_the_old_block_spec_order_is_refused() -> None:
         ("o_ref[...] = x_ref[...].sum(axis=1) if pl.program_id(0) == 0 else 0.0", "if pl"),
         ("o_ref[...] = jnp.sum(x_ref[...], axis=1) * min(pl.program_id(0), 1)", "min("),
         ("o_ref[...] = jnp.sum(x_ref[pl.program_id(0) * 0 : 8], axis=1)", "x_ref[pl"),
+        ("o_ref[...] = jnp.sum(x_ref[...], axis=1) * (pl.program_id(0) in (0, 1))", " in (0"),
     ],
 )
 def test_python_on_a_traced_program_id_is_what_jax_refuses(kernel_line: str, text: str) -> None:
@@ -173,3 +174,171 @@ def test_bind_fills_defaults_and_keeps_the_order() -> None:
     args, kwargs = bind("pl.ds", [3], {"size": 4}, None)  # type: ignore[misc]
     assert args == [3, 4, None] and kwargs == {"start": 3, "size": 4, "stride": None}
     assert bind("jnp.no_such_function", [], {}, None) is None
+
+
+@pytest.mark.parametrize(
+    ("cast", "code"),
+    [
+        ("x.astype(jnp.int32)", "STL002"),  # truncates toward zero: not followed
+        ("x.astype(jnp.float32)", None),  # only the rounding: values are reals
+        ("jnp.int32(x)", "STL002"),
+    ],
+)
+def test_an_integer_cast_of_data_is_unsupported(cast: str, code: str | None) -> None:
+    line = f"x = jnp.sum(x_ref[...], axis=1); o_ref[...] = {cast}"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, _ = _check(body)
+    assert found == (set() if code is None else {(_line(body, cast), code)})
+
+
+def test_an_output_read_before_it_is_written_is_undefined() -> None:
+    # the output buffer of a grid step starts uninitialized (NaN in the TPU interpret mode)
+    line = "o_ref[...] += jnp.sum(x_ref[...], axis=1)"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, proved = _check(body)
+    assert found == {(_line(body, line), "STL044")} and proved == 0
+
+
+SCRATCH = """
+def kernel(x_ref, o_ref, acc_ref):
+    @pl.when({init})
+    def _init():
+        acc_ref[...] = jnp.zeros_like(acc_ref)
+
+    {update}
+    o_ref[...] = x_ref[...] + acc_ref[...]
+
+
+# stile: return = x[M N]
+# stile: case M=16 N=256
+def copy(x):
+    m, n = x.shape
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct((m, n), x.dtype),
+        grid=(m // 8, n // 128),
+        in_specs=[pl.BlockSpec((8, 128), lambda i, j: (i, j))],
+        out_specs=pl.BlockSpec((8, 128), lambda i, j: (i, j)),
+        scratch_shapes=[pltpu.VMEM((8, 128), jnp.float32)],
+        compiler_params=pltpu.CompilerParams(dimension_semantics={semantics}),
+    )(x)
+"""
+ONCE = "(pl.program_id(0) == 0) & (pl.program_id(1) == 0)"  # zeroed on the first step only
+NOTHING = "pass"
+
+
+@pytest.mark.parametrize("init", [ONCE, "pl.program_id(1) >= 0"])
+def test_scratch_that_every_core_sets_up_is_fine(init: str) -> None:
+    semantics = '("arbitrary", "arbitrary")' if init == ONCE else '("parallel", "parallel")'
+    found, proved = _check(SCRATCH.format(init=init, update=NOTHING, semantics=semantics))
+    assert found == set() and proved > 0
+
+
+@pytest.mark.parametrize("semantics", ['("parallel", "arbitrary")', '("parallel", "parallel")'])
+def test_scratch_carried_across_a_parallel_axis_is_a_grid_order_error(semantics: str) -> None:
+    # zeroed on the first grid step only: a step of another row block (or column
+    # block) may run on another core, whose scratch was never zeroed
+    body = SCRATCH.format(init=ONCE, update=NOTHING, semantics=semantics)
+    found, _ = _check(body)
+    assert found == {(_line(body, "o_ref[...] = x_ref[...] + acc_ref[...]"), "STL048")}
+
+
+def test_dimension_semantics_of_the_wrong_length_is_refused() -> None:
+    body = SCRATCH.format(init=ONCE, update=NOTHING, semantics='("parallel",)')
+    found, _ = _check(body)
+    assert found == {(_line(body, "compiler_params="), "STL005")}
+
+
+GPU_COLUMN_SUM = """
+from jax.experimental.pallas import triton as plgpu
+
+
+def kernel(x_ref, o_ref):
+    @pl.when(pl.program_id(1) == 0)
+    def _init():
+        o_ref[...] = jnp.zeros_like(o_ref)
+
+    o_ref[...] += jnp.sum(x_ref[...], axis=0)
+
+
+# stile: return = sum[M](x[M N])
+# stile: case M=32 N=256
+def column_sum(x):
+    m, n = x.shape
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+        grid=(n // 128, m // 8),
+        in_specs=[pl.BlockSpec((8, 128), lambda j, i: (i, j))],
+        out_specs=pl.BlockSpec((128,), lambda j, i: (j,)),
+    )(x)
+"""
+
+
+def test_a_gpu_kernel_accumulating_across_grid_steps_is_a_grid_order_error() -> None:
+    # right on a TPU, which runs the grid in order; on a GPU each grid step is a
+    # program of its own, and the programs of one output block race on it
+    body = GPU_COLUMN_SUM
+    found, _ = _check(body)
+    assert found == {(_line(body, "out_specs="), "STL048")}
+    body = GPU_COLUMN_SUM.replace("from jax.experimental.pallas import triton as plgpu\n", "")
+    found, proved = _check(body)
+    assert found == set() and proved > 0
+
+
+def test_a_while_loop_on_a_program_id_is_what_jax_refuses() -> None:
+    line = "while pl.program_id(0) < 0: pass"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, _ = _check(body)
+    assert found == {(_line(body, line), "STL005")}
+
+
+def test_an_integer_output_is_unsupported_at_its_dtype() -> None:
+    body = ROW_SUM.format(loop="jnp.sum(x_ref[...], axis=1)", extra="").replace(
+        "jax.ShapeDtypeStruct((m,), x.dtype)", "jax.ShapeDtypeStruct((m,), jnp.int32)"
+    )
+    found, _ = _check(body)
+    assert found == {(_line(body, "jnp.int32"), "STL002")}
+
+
+@pytest.mark.parametrize(("axis", "code"), [("1", "STL005"), ("-1", None), ("-2", "STL005")])
+def test_a_program_id_axis_is_checked_like_jax(axis: str, code: str | None) -> None:
+    line = f"o_ref[...] = jnp.sum(x_ref[...], axis=1) + 0 * pl.program_id({axis})"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})
+
+
+@pytest.mark.parametrize(
+    ("method", "code"),
+    [
+        ("sum(axis=1)", None),
+        ("sum(1)", None),
+        ("sum(axis=1, where=jnp.arange(128) < 64)", "STL002"),
+    ],
+)
+def test_reduction_methods_bind_like_the_functions(method: str, code: str | None) -> None:
+    line = f"x = x_ref[...]; o_ref[...] = x.{method}"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, _ = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})
+
+
+LEFT = "jnp.sum(x_ref[:, :64], axis=1)"
+
+
+@pytest.mark.parametrize(
+    ("right", "code"),
+    [
+        ("jnp.sum(x_ref[:, -64:], axis=1)", None),  # Python's slice: -64 counts from the end
+        ("jnp.sum(x_ref[:, pl.ds(64, 64)], axis=1)", None),
+        ("jnp.sum(x_ref[:, pl.ds(96, 64)], axis=1)", "STL042"),  # past the block's 128 columns
+        ("jnp.sum(x_ref[:, pl.ds(64 + pl.program_id(0) * 32, 64)], axis=1)", "STL042"),
+    ],
+)
+def test_a_read_past_the_block_is_out_of_bounds(right: str, code: str | None) -> None:
+    line = f"o_ref[...] = {LEFT} + {right}"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})
+    assert (proved > 0) == (code is None)

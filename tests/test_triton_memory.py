@@ -285,3 +285,82 @@ def test_partial_sums_one_per_slot_are_read_back_by_a_later_launch() -> None:
     # only the first partial sum: the kernel really computes something else
     assert {code for _, code in codes(PARTS.format(parts=1))} <= {"STL031", "STL032"}
     assert codes(PARTS.format(parts=1))
+
+
+SCALAR = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def total_kernel(x_ptr, y_ptr, N: tl.constexpr):
+    offs = tl.arange(0, N)
+    tl.store(y_ptr, tl.sum(tl.load(x_ptr + offs), axis=0))
+
+
+@triton.jit
+def twice_kernel(y_ptr, z_ptr):
+    tl.store(z_ptr, tl.load(y_ptr) * {factor})
+
+
+# stile: return = 2 * sum[N](x[N])
+# stile: case N=64
+def f(x):
+    y = torch.empty(())
+    z = torch.empty(())
+    total_kernel[(1,)](x, y, N=64)
+    twice_kernel[(1,)](y, z)
+    return z
+"""
+
+
+def test_a_zero_dimensional_tensor_holds_what_was_stored() -> None:
+    assert codes(SCALAR.format(factor=2)) == set()
+    assert (14, "STL031") in codes(SCALAR.format(factor=3))
+
+
+def test_element_size_follows_the_dtype() -> None:
+    body = """
+        h = torch.empty(x.shape[0], dtype=torch.float16)
+        assert h.element_size() == 2 and x.element_size() == 4
+        y = torch.empty_like(x)
+        put_kernel[(4,)](x, y, 100, 0.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body)) == set()
+    wrong = body.replace("== 2", "== 4")
+    assert {code for _, code in codes(wrapper(wrong))} == {"STL024", "STL045"}
+
+
+def test_a_conversion_to_an_unknown_dtype_after_the_last_write_is_followed() -> None:
+    body = """
+        out = torch.empty(x.shape[0])
+        put_kernel[(4,)](x, out, 100, 0.0, BLOCK=32)
+        return out.to(x.dtype)
+    """
+    assert codes(wrapper(body)) == set()
+    # itself or a copy, by x's dtype: a write after it may or may not reach the result
+    later = """
+        out = torch.empty(x.shape[0])
+        put_kernel[(4,)](x, out, 100, 1.0, BLOCK=32)
+        result = out.to(x.dtype)
+        put_kernel[(4,)](x, out, 100, 0.0, BLOCK=32)
+        return result
+    """
+    found = codes(wrapper(later))
+    assert (18, "STL002") in found
+    assert not {code for _, code in found} - {"STL002"}
+
+
+def test_an_in_place_kernel_on_a_clone_of_an_input_reads_the_input_values() -> None:
+    body = """
+        y = x.clone()
+        put_kernel[(4,)](y, y, 100, 1.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body, spec="return = x[N] + 1")) == set()
+    assert (10, "STL031") in codes(wrapper(body, spec="return = x[N] + 2"))
+    # in place on the input itself: a write to an input is not followed
+    direct = body.replace("y = x.clone()", "y = x")
+    assert (10, "STL002") in codes(wrapper(direct, spec="return = x[N] + 1"))

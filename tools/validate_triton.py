@@ -396,14 +396,15 @@ class CpuDriver:
         return self.torch.device("cpu")
 
 
-def load_fixture(path: Path, triton: Any) -> Any:
+def load_fixture(path: Path, triton: Any, late: bool = True) -> Any:
     PinnedAutotune.configs_seen = []
     triton.autotune = PinnedAutotune.decorator
     spec = importlib.util.spec_from_file_location(f"fixture_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    _bind_late(module)
+    if late:  # for the interpreter only: the compiler needs the functions themselves
+        _bind_late(module)
     return module
 
 
@@ -467,6 +468,9 @@ class RealCompiler:
             raise CompileRefused(self.done[key])
 
 
+REFUSED = "compile-refused: "  # the lines of --compile-only (a fixture may print too)
+
+
 class CompileRefused(Exception):
     """The compiler refuses a launch."""
 
@@ -493,9 +497,12 @@ def compile_only(paths: list[Path], seed: int) -> int:
         for ann in found.annotations:
             confs += configurations(ann, str(path)).configurations
         try:
-            module = load_fixture(path, triton)
+            module = load_fixture(path, triton, late=False)
         except Exception as exc:
-            print(json.dumps({"fixture": path.name, "case": -1, "config": -1, "error": str(exc)}))
+            print(
+                REFUSED
+                + json.dumps({"fixture": path.name, "case": -1, "config": -1, "error": str(exc)})
+            )
             continue
         n_configs = max((len(c) for c in PinnedAutotune.configs_seen), default=1)
         for index, conf in enumerate(confs):
@@ -505,7 +512,7 @@ def compile_only(paths: list[Path], seed: int) -> int:
                 if "CompileRefused" in row.status:
                     error = row.status.split("CompileRefused: ", 1)[1]
                     line = {"fixture": path.name, "case": index, "config": config, "error": error}
-                    print(json.dumps(line), flush=True)
+                    print(REFUSED + json.dumps(line), flush=True)
     return 0
 
 
@@ -522,8 +529,8 @@ def refused_by_compiler(paths: list[Path], seed: int) -> dict[tuple[str, int, in
         raise SystemExit(f"--compile failed:\n{done.stderr[-2000:]}")
     out = {}
     for line in done.stdout.splitlines():
-        if line.startswith("{"):
-            item = json.loads(line)
+        if line.startswith(REFUSED):
+            item = json.loads(line[len(REFUSED) :])
             out[(item["fixture"], item["case"], item["config"])] = item["error"]
     return out
 

@@ -219,6 +219,22 @@ def known_int(value: Any, what: str) -> int:
     return value
 
 
+def float_dtype(dtype: Any, what: str, node: Any) -> Dtype:
+    """The element type of an output or a buffer: a float type, whose rounding is
+    not modelled; an integer one (which truncates what is stored) is not followed."""
+    name = dtype.name if isinstance(dtype, Dtype) else getattr(dtype, "value", None)
+    if not isinstance(name, str):
+        raise KernelError("STL002", f"unsupported: {what} of element type {kind(dtype)}", node=node)
+    if not name.startswith(("float", "bfloat")):
+        raise KernelError(
+            "STL002",
+            f"unsupported: {what} of type {name} (integer data is not followed: casts to it "
+            "truncate)",
+            node=argument_node(node, "dtype", 1),
+        )
+    return Dtype(name)
+
+
 def dynamic_int(value: Any, what: str) -> int:
     """An integer that JAX may trace (a ``pl.ds`` start, a loop bound)."""
     return known_int(untraced(value), what)
@@ -256,6 +272,14 @@ class PallasApi:
     program_ids: tuple[int, ...] | None
     grid: tuple[int, ...]
     launcher: Any
+    frames: list
+
+    def for_gpu(self, params: Any) -> bool:
+        """Whether the kernel is written for a GPU: GPU compiler parameters, or a
+        GPU backend of Pallas imported by the file."""
+        if isinstance(params, CompilerParams):
+            return params.backend == "plgpu"
+        return any(value == Module("plgpu") for value in self.frames[0].names.values())
 
     def reduction(self, name: str, args: list, kwargs: dict) -> Block:
         block = as_block(args[0])
@@ -323,7 +347,7 @@ class PallasApi:
     def api_jax_ShapeDtypeStruct(self, args: list, kwargs: dict, node: cst.CSTNode) -> ShapeDtype:
         shape = kwargs.get("shape", args[0] if args else None)
         dtype = kwargs.get("dtype", args[1] if len(args) > 1 else Dtype("float32"))
-        return ShapeDtype(shape_of(shape), dtype if isinstance(dtype, Dtype) else Dtype("float32"))
+        return ShapeDtype(shape_of(shape), float_dtype(dtype, "an output", node))
 
     def api_jax_named_scope(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scope:
         return Scope()
@@ -383,6 +407,10 @@ class PallasApi:
             )
         params = kwargs.get("compiler_params")
         parallel = parallel_axes(params, len(grid), argument_node(node, "compiler_params"))
+        gpu = self.for_gpu(params)
+        if gpu:
+            # on a GPU every grid step is a program of its own, all running at once
+            parallel = (True,) * len(grid)
         return PallasCall(
             kernel,
             grid,
@@ -392,7 +420,7 @@ class PallasApi:
             scratch,
             self.span(node),
             parallel,
-            params.span if isinstance(params, CompilerParams) else None,
+            params.span if isinstance(params, CompilerParams) and not gpu else None,
         )
 
     def api_pl_BlockSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> BlockSpec:
@@ -437,6 +465,7 @@ class PallasApi:
 
     def api_pltpu_VMEM(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scratch:
         shape = kwargs.get("shape", args[0] if args else ())
+        float_dtype(kwargs.get("dtype"), "a scratch buffer", node)
         return Scratch(shape_of(shape), self.span(node))
 
     def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
@@ -449,21 +478,22 @@ class PallasApi:
         n = known_int(args[0], "next_power_of_2 argument")
         return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
-    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
+    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> Traced:
         if self.program_ids is None:
             raise KernelError("STL002", "pl.program_id outside a kernel")
-        if not 0 <= axis < len(self.program_ids):
-            raise KernelError(
-                "STL002", f"pl.program_id({axis}) of a grid with {len(self.program_ids)} axes"
-            )
+        axis = self._grid_axis(kwargs["axis"], "pl.program_id", node)
         return Traced(self.program_ids[axis], f"pl.program_id({axis})")
 
     def api_pl_num_programs(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
-        if self.program_ids is None or not 0 <= axis < len(self.grid):
-            raise KernelError("STL002", f"pl.num_programs({axis}) outside the grid")
-        return self.grid[axis]
+        if self.program_ids is None:
+            raise KernelError("STL002", "pl.num_programs outside a kernel")
+        return self.grid[self._grid_axis(kwargs["axis"], "pl.num_programs", node)]
+
+    def _grid_axis(self, axis: Any, what: str, node: cst.CSTNode) -> int:
+        """A grid axis as JAX takes it: negative ones count from the end; one out of
+        range is the ValueError JAX raises when it traces the kernel."""
+        axis = known_int(axis, f"axis of {what}")
+        return axis_index(axis, len(self.grid), f"{what} of a grid {self.grid}", node)
 
     def api_pl_ds(self, args: list, kwargs: dict, node: cst.CSTNode) -> Ds:
         start = kwargs.get("start", args[0] if args else None)
@@ -503,7 +533,7 @@ class PallasApi:
         if not isinstance(ref, Ref):
             raise KernelError("STL002", f"load from {kind(ref)}")
         span = self.span(node)
-        value = self.launcher.read(ref, index, span)
+        value = self.launcher.read(ref, index, span, masked=kwargs.get("mask") is not None)
         mask = kwargs.get("mask")
         if mask is None:
             return value

@@ -11,7 +11,9 @@ place data on devices, name things, or set the rounding of floats, which the
 analyzer takes as real numbers.
 
 ``pl.load``, ``pl.store`` and ``pl.dot`` are gone from jax 0.10.2 and keep the
-forms of the releases that had them.
+forms of the releases that had them (unbound); ``for_loop`` (in :data:`GONE`)
+binds the signature of the last release that had it.
+``tools/check_pallas_signatures.py`` compares this table with an installed jax.
 """
 
 from __future__ import annotations
@@ -304,6 +306,10 @@ SIGNATURES: dict[str, Signature] = {
 }
 
 
+# entries for functions that jax 0.10.2 no longer has
+GONE = frozenset({"for_loop.for_loop"})
+
+
 def _none(value: Any) -> bool:
     return value is None
 
@@ -393,9 +399,10 @@ UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
 }
 
 
-def argument_node(call: Any, sig: Signature, param: str) -> Any:
+def argument_node(call: Any, sig: Signature, param: str, receiver: bool = False) -> Any:
     """The argument of ``call`` that binds ``param`` (the call itself when it cannot be
-    told, e.g. after a ``*args``)."""
+    told, e.g. after a ``*args``); ``receiver``: a method call, whose first parameter
+    is the object before the dot."""
     if not isinstance(call, cst.Call):
         return call
     for arg in call.args:
@@ -404,14 +411,18 @@ def argument_node(call: Any, sig: Signature, param: str) -> Any:
     positional = [*sig.posonly, *sig.positional]
     if param not in positional:
         return call
-    index = positional.index(param)
+    index = positional.index(param) - (1 if receiver else 0)
+    if index < 0:
+        return call
     plain = [arg for arg in call.args if arg.keyword is None]
     if any(arg.star for arg in plain[: index + 1]):
         return call
     return plain[index] if index < len(plain) else call
 
 
-def bind(name: str, args: list, kwargs: dict, call: Any) -> tuple[list, dict] | None:
+def bind(
+    name: str, args: list, kwargs: dict, call: Any, receiver: bool = False
+) -> tuple[list, dict] | None:
     """A call of ``name`` (``pl.ds``) bound to its signature: the positional
     arguments in order with defaults filled, and every parameter by name. None
     for a name without a signature here. A value of a parameter that changes the
@@ -419,7 +430,7 @@ def bind(name: str, args: list, kwargs: dict, call: Any) -> tuple[list, dict] | 
     sig = SIGNATURES.get(name)
     if sig is None:
         return None
-    bound = bind_signature(sig, args, kwargs, lambda key: argument_node(call, sig, key))
+    bound = bind_signature(sig, args, kwargs, lambda key: argument_node(call, sig, key, receiver))
     for rule in UNFOLLOWED.get(name, ()):
         value = bound[rule.param]
         if isinstance(value, SpecText):
@@ -430,7 +441,7 @@ def bind(name: str, args: list, kwargs: dict, call: Any) -> tuple[list, dict] | 
                 f"unsupported: `{rule.param}=` of {name}() is not followed: {rule.what}",
                 notes=("the analyzer follows only the values that leave the result unchanged",),
                 help=f"drop `{rule.param}=`, or check this call by other means",
-                node=argument_node(call, sig, rule.param),
+                node=argument_node(call, sig, rule.param, receiver),
             )
     positional = [bound[p] for p in (*sig.posonly, *sig.positional)]
     if sig.star is not None:

@@ -129,6 +129,8 @@ class Memory:
     # what a first run of the current launch stored, by tensor (see Planned)
     planned: dict[int, Planned] = field(default_factory=dict)
     read_initial: bool = False  # a load of this launch read what no store had written
+    copies: list[int] = field(default_factory=list)  # tensors host copies wrote, in order
+    undecided: list = field(default_factory=list)  # copies that may be the tensor itself
 
     def plan(self) -> dict[int, Planned]:
         """The stores of the current launch so far, for a rerun of it (see Planned)."""
@@ -149,7 +151,16 @@ class Memory:
                 setattr(twin, name, getattr(c, name).copy())
             twin.dims, twin.known, twin.reads = list(c.dims), list(c.known), list(c.reads)
             cells[serial] = twin
-        return Memory(list(self.records), cells, self.launch, self.program, dict(self.planned))
+        return Memory(
+            list(self.records),
+            cells,
+            self.launch,
+            self.program,
+            dict(self.planned),
+            self.read_initial,
+            list(self.copies),
+            list(self.undecided),
+        )
 
     def begin_launch(self) -> None:
         self.launch += 1
@@ -167,6 +178,7 @@ class Memory:
         """The cells of a tensor, made on its first store or copy."""
         cells = self.cells.get(serial)
         if cells is None:
+            sizes = tuple(sizes) or (1,)  # a 0-d tensor: one element, at index 0
             rank = len(sizes)
             named = list(dims) if dims else [placeholder(name, k) for k in range(rank)]
             cells = Cells(name, tuple(sizes), named, [bool(dims)] * rank, initial, serial)
@@ -180,6 +192,7 @@ class Memory:
     ) -> tuple[np.ndarray, list, KernelError | None]:
         """Per lane of ``lanes`` (others: 0), which of the returned pieces it reads."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         choice = np.zeros(shape, np.int64)
         initial: Term | Undef = (
             cells.initial
@@ -300,6 +313,7 @@ class Memory:
     ) -> KernelError | None:
         """Record that ``lanes`` of ``value`` land on the elements ``index`` gives."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         if not lanes.any():
             return None
         at = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
@@ -417,6 +431,11 @@ class Memory:
                 for p in np.unique(piece[mine]):
                     out.append((record, record.terms[int(p)], mine & (piece == p)))
         return out
+
+
+def _one_element(index: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The index of a 0-d tensor's one element (see Memory.make)."""
+    return index if index else [np.zeros(shape, np.int64)]
 
 
 def _same(coord: np.ndarray, index: np.ndarray, lanes: np.ndarray, shape) -> bool:

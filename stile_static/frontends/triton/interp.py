@@ -22,7 +22,16 @@ from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...interpreter.scopes import bind_arguments
+from ...interpreter.values import (
+    PYTHON_ERROR,
+    Builtin,
+    Function,
+    Module,
+    Poison,
+    SpecText,
+    python_error,
+)
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import int_types as IT
@@ -33,6 +42,7 @@ from .host import (
     Closure,
     Decorator,
     DType,
+    HostCopy,
     Kernel,
     Launch,
     Launcher,
@@ -110,7 +120,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.in_kernel = False
         self.program: tuple[int, ...] = (0, 0, 0)
         self.grid: tuple[int, ...] = (1, 1, 1)
-        self.launches: list[Launch] = []
+        self.launches: list[Launch | HostCopy] = []  # in the order the wrapper makes them
         self.stored: list[Stored] = []
         self.notes: dict[str, str] = {}
         self.aliases: dict[I.Stride, I.Stride] = {}
@@ -278,8 +288,16 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 continue
             try:
                 applied = self.eval(decorator.decorator)
-            except (KernelError, Poisoned):
+            except KernelError as error:
+                if error.code == PYTHON_ERROR:
+                    # a known decorator called as Python refuses (`autotune` without
+                    # `key`): importing the file raises, at the decorator
+                    Interpreter.report(self, error, decorator)
+                    value = Poison(f"`{node.name.value}` is not defined: its decorator raises")
+                    break
                 applied = None  # a decorator the analyzer does not know
+            except Poisoned:
+                applied = None
             value = self.decorate(applied, value, decorator)
         self.store(node.name.value, value)
 
@@ -313,16 +331,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
         if not kwonly:
             return super().call_function(func, args, kwargs, node)
-        params = [p.name.value for p in func.node.params.params]
-        names = dict(zip(params, args))
-        for key, value in kwargs.items():
-            names[key] = value
-        for param in params + kwonly:
-            if param not in names:
-                if param not in func.defaults:
-                    raise KernelError("STL002", f"missing argument `{param}`")
-                names[param] = func.defaults[param]
-        self.frames.append(_Frame(names))
+        self.frames.append(_Frame(bind_arguments(func, args, kwargs)))
         try:
             self.exec_block(func.node.body)
         except _Return as ret:
@@ -825,7 +834,12 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return base[index]
             if isinstance(index, int) and -len(base) <= index < len(base):
                 return base[index]
-            raise KernelError("STL002", f"index {index} out of range of a sequence of {len(base)}")
+            if isinstance(index, int) and not isinstance(index, bool):
+                kind = "tuple" if isinstance(base, tuple) else "list"
+                raise python_error(
+                    IndexError(f"{kind} index out of range ({index} of {len(base)})")
+                )
+            raise KernelError("STL002", f"unsupported: index {describe(index)} of a sequence")
         if isinstance(base, (Block, Ints, Mask, Ptr)):
             if not all(i is None or i == slice(None) for i in items):
                 raise KernelError(
@@ -964,9 +978,7 @@ class TritonLibrary(Library):
             value.name = name
             contiguous = value.contiguous
             value.strides = (
-                row_major(name, value.sizes)
-                if contiguous
-                else symbolic_strides(name, len(value.sizes))
+                row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
             )
         return value
 
