@@ -351,3 +351,16 @@ def test_a_conversion_to_an_unknown_dtype_after_the_last_write_is_followed() -> 
     found = codes(wrapper(later))
     assert (18, "STL002") in found
     assert not {code for _, code in found} - {"STL002"}
+
+
+def test_an_in_place_kernel_on_a_clone_of_an_input_reads_the_input_values() -> None:
+    body = """
+        y = x.clone()
+        put_kernel[(4,)](y, y, 100, 1.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body, spec="return = x[N] + 1")) == set()
+    assert (10, "STL031") in codes(wrapper(body, spec="return = x[N] + 2"))
+    # in place on the input itself: a write to an input is not followed
+    direct = body.replace("y = x.clone()", "y = x")
+    assert (10, "STL002") in codes(wrapper(direct, spec="return = x[N] + 1"))

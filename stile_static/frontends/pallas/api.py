@@ -533,7 +533,7 @@ class PallasApi:
         if not isinstance(ref, Ref):
             raise KernelError("STL002", f"load from {kind(ref)}")
         span = self.span(node)
-        value = self.launcher.read(ref, index, span)
+        value = self.launcher.read(ref, index, span, masked=kwargs.get("mask") is not None)
         mask = kwargs.get("mask")
         if mask is None:
             return value

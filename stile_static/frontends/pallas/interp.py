@@ -568,6 +568,13 @@ class PallasInterpreter(PallasApi, Interpreter):
             same = left is right or (left is None and right is None)
             return same if op == "Is" else not same
         if op in ("In", "NotIn"):
+            traced = [
+                v
+                for v in (left, *(right if isinstance(right, (tuple, list)) else ()))
+                if isinstance(v, Traced)
+            ]
+            if traced:  # `in` compares with == and takes the truth of each result
+                raise traced[0].static_error("`in`", node)
             if not isinstance(right, (tuple, list)):
                 raise KernelError("STL002", "unsupported: `in` of a non-sequence")
             found = any(_equal(left, item) for item in right)
