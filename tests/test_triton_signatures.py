@@ -263,3 +263,12 @@ def test_a_shape_index_out_of_range_is_pythons_index_error() -> None:
     line = line_of(source(COPY, host), "x.shape[1]")
     assert [found_line for found_line, _ in at(found(COPY, host), "STL004")] == [line]
     assert found(COPY, "BLOCK = 32\n    s = x.shape[-1]") == []
+
+
+def test_a_cache_operator_with_an_eviction_priority_is_refused_at_the_policy() -> None:
+    both = (
+        "x = tl.load(x_ptr + offs, mask=mask, cache_modifier='.cg', eviction_policy='evict_last')"
+    )
+    assert at(found(both + "\n    " + COPY), "STL005") == [(BODY_LINE, 64)]
+    one = "x = tl.load(x_ptr + offs, mask=mask, eviction_policy='evict_last')"
+    assert found(one + "\n    " + COPY) == []

@@ -396,14 +396,15 @@ class CpuDriver:
         return self.torch.device("cpu")
 
 
-def load_fixture(path: Path, triton: Any) -> Any:
+def load_fixture(path: Path, triton: Any, late: bool = True) -> Any:
     PinnedAutotune.configs_seen = []
     triton.autotune = PinnedAutotune.decorator
     spec = importlib.util.spec_from_file_location(f"fixture_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    _bind_late(module)
+    if late:  # for the interpreter only: the compiler needs the functions themselves
+        _bind_late(module)
     return module
 
 
@@ -496,7 +497,7 @@ def compile_only(paths: list[Path], seed: int) -> int:
         for ann in found.annotations:
             confs += configurations(ann, str(path)).configurations
         try:
-            module = load_fixture(path, triton)
+            module = load_fixture(path, triton, late=False)
         except Exception as exc:
             print(
                 REFUSED

@@ -319,7 +319,8 @@ class KernelOps:
         if constexpr:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
-            return I.typed(value, IT.argument_type(value))
+            # Triton's compiler specializes an argument equal to 1 into a constexpr
+            return I.typed(value, IT.argument_type(value), weak=value == 1)
         if isinstance(value, Ints) and value.dtype is None and not value.shape:
             least = int(I.least_value(value))
             return I.retype(value, IT.argument_type(least))

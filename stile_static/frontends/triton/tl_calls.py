@@ -91,6 +91,29 @@ def _no_mask_on_block_ptr(bound: dict, at: Any, params: tuple[str, ...]) -> None
             )
 
 
+def _cache_hints(bound: dict, at: Any) -> None:
+    """NVIDIA's assembler refuses a cache operator (``.cg``) and an L1 eviction priority
+    on one access (``Modifier '.evict_first' cannot be combined with modifier '.cg'``)."""
+    modifier = _text(bound.get("cache_modifier"))
+    policy = _text(bound.get("eviction_policy"))
+    if modifier and policy in ("evict_first", "evict_last"):
+        raise KernelError(
+            "STL005",
+            f"`cache_modifier={modifier!r}` with `eviction_policy={policy!r}` on one access",
+            notes=(
+                f"the CUDA backend's assembler refuses it (Modifier '.{policy}' cannot be "
+                f"combined with modifier '{modifier}')",
+            ),
+            help="keep one of the two hints",
+            node=at("eviction_policy"),
+        )
+
+
+def _text(value: Any) -> str:
+    plain = value.value if hasattr(value, "value") else value
+    return plain if isinstance(plain, str) else ""
+
+
 def _plain_pointer(bound: dict, at: Any) -> None:
     """``boundary_check`` and ``padding_option`` are for block pointers only."""
     for param in ("boundary_check", "padding_option"):
@@ -263,6 +286,7 @@ def call(
             ptr, mask, other = _block_access(interp, ptr, a)
         else:
             _plain_pointer(a, at)
+        _cache_hints(a, at)
         return interp.do_load(ptr, mask, other, node)
     if name == "store":
         ptr, value, mask = a["pointer"], a["value"], a["mask"]
@@ -271,6 +295,7 @@ def call(
             ptr, mask, _ = _block_access(interp, ptr, a)
         else:
             _plain_pointer(a, at)
+        _cache_hints(a, at)
         return interp.do_store(ptr, value, mask, node)
     if name == "make_block_ptr":
         base = a["base"]
