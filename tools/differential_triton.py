@@ -137,7 +137,7 @@ class Races:
         w_addr = np.concatenate([a for a, _ in cls.writes])
         w_prog = np.concatenate([np.full(a.size, p) for a, p in cls.writes])
         pairs = np.unique(np.stack([w_addr, w_prog.astype(np.uint64)]), axis=1)
-        addrs, counts = np.unique(pairs[0], return_counts=True)
+        _, counts = np.unique(pairs[0], return_counts=True)
         if (counts > 1).any():
             return "two programs of one launch store the same element"
         if cls.reads:
