@@ -147,6 +147,7 @@ def test_the_old_block_spec_order_is_refused() -> None:
         ("o_ref[...] = x_ref[...].sum(axis=1) if pl.program_id(0) == 0 else 0.0", "if pl"),
         ("o_ref[...] = jnp.sum(x_ref[...], axis=1) * min(pl.program_id(0), 1)", "min("),
         ("o_ref[...] = jnp.sum(x_ref[pl.program_id(0) * 0 : 8], axis=1)", "x_ref[pl"),
+        ("o_ref[...] = jnp.sum(x_ref[...], axis=1) * (pl.program_id(0) in (0, 1))", " in (0"),
     ],
 )
 def test_python_on_a_traced_program_id_is_what_jax_refuses(kernel_line: str, text: str) -> None:
@@ -321,3 +322,52 @@ def test_reduction_methods_bind_like_the_functions(method: str, code: str | None
     body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
     found, _ = _check(body)
     assert found == (set() if code is None else {(_line(body, line), code)})
+
+
+LEFT = "jnp.sum(x_ref[:, :64], axis=1)"
+
+
+@pytest.mark.parametrize(
+    ("right", "code"),
+    [
+        ("jnp.sum(x_ref[:, -64:], axis=1)", None),  # Python's slice: -64 counts from the end
+        ("jnp.sum(x_ref[:, pl.ds(64, 64)], axis=1)", None),
+        ("jnp.sum(x_ref[:, pl.ds(96, 64)], axis=1)", "STL042"),  # past the block's 128 columns
+        ("jnp.sum(x_ref[:, pl.ds(64 + pl.program_id(0) * 32, 64)], axis=1)", "STL042"),
+    ],
+)
+def test_a_read_past_the_block_is_out_of_bounds(right: str, code: str | None) -> None:
+    line = f"o_ref[...] = {LEFT} + {right}"
+    body = ROW_SUM.format(loop="0", extra="").replace("    o_ref[...] = 0", "    " + line)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, line), code)})
+    assert (proved > 0) == (code is None)
+
+
+JITTED_ADD = """
+def kernel(x_ref, y_ref, o_ref):
+    o_ref[...] = x_ref[...] + y_ref[...]
+
+
+# stile: return = x[N] + y[N]
+# stile: case N=256 block=64
+@functools.partial(jax.jit, static_argnames={static})
+def add(x, y, block=32):
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        grid=(pl.cdiv(x.shape[0], block),),
+        in_specs=[pl.BlockSpec((block,), lambda i: (i,)), pl.BlockSpec((block,), lambda i: (i,))],
+        out_specs=pl.BlockSpec((block,), lambda i: (i,)),
+    )(x, y)
+"""
+
+
+@pytest.mark.parametrize(("static", "code"), [('["block"]', None), ("()", "STL005")])
+def test_a_block_size_passed_to_jit_must_be_static(static: str, code: str | None) -> None:
+    # a number passed to a jitted function is traced unless it is static; a grid
+    # or a block shape built from a traced value is what JAX refuses
+    body = JITTED_ADD.format(static=static)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, "in_specs="), code)})
+    assert (proved > 0) == (code is None)

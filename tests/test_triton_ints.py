@@ -203,3 +203,32 @@ def test_bitwise_operators_on_typed_ints() -> None:
     assert list(I.binary("^", x, -1).part(None)) == [5, 0, -1, -6, -(2**31)]  # type: ignore[union-attr]
     assert I.binary("|", x, 1).origin is None  # type: ignore[union-attr]
     assert list(I.binary(">>", x, 1).part(None)) == [-3, -1, 0, 2, 2**30 - 1]  # type: ignore[union-attr]
+
+
+def test_a_stride_product_that_wraps_is_stl046_at_once_naming_the_stride() -> None:
+    stride = I.Stride("x", 0, None, 2**30)  # x[3, 2**30]: its row-major stride
+    row_stride = I.retype(I.make((), {stride: np.asarray(1)}), "int32")
+    with pytest.raises(KernelError) as error:
+        I.binary("*", I.typed(2, "int32"), row_stride, I.Site.of(None, "pid * s", ("pid", "s")))
+    assert error.value.code == "STL046"
+    notes = " ".join(error.value.notes)
+    assert "x.stride(0) counts at 1,073,741,824" in notes
+    assert "`pid` >= 2 (with `s` = 1,073,741,824)" in notes
+    # one row less does not wrap: the product keeps its stride symbol
+    fine = I.binary("*", I.typed(1, "int32"), row_stride)
+    assert isinstance(fine, I.Ints) and fine.symbols == [stride]
+
+
+def test_an_argument_equal_to_1_is_followed_only_where_compiler_and_interpreter_agree() -> None:
+    one = I.typed(1, "int32", weak=True)
+    # the compiler folds the constexpr 1 with Python: (1 - 2) // 2 == -1; an int32
+    # tensor (the interpreter) gives 0
+    minus_one = I.binary("-", one, 2)
+    assert isinstance(minus_one, I.Ints) and minus_one.weak
+    with pytest.raises(KernelError) as error:
+        I.binary("//", minus_one, 2)
+    assert error.value.code == "STL002"
+    assert int(I.binary("//", I.binary("+", one, 5), 2).part(None)) == 3  # type: ignore[union-attr]
+    # met with a tensor, it is a tensor in both
+    mixed = I.binary("*", one, _lanes((1, 2)))
+    assert isinstance(mixed, I.Ints) and not mixed.weak

@@ -122,6 +122,7 @@ class Overflow:
     exact: int  # the value without wrapping
     wrapped: int  # the value the program computes
     operands: tuple[tuple[str, int, bool], ...]  # (source, value, typed) of each operand
+    assumed: tuple[str, ...] = ()  # the strides taken at their least value
 
     def error(self, use: str) -> KernelError:
         """STL046: the wrapped value reaches ``use`` (a load's or a store's offset)."""
@@ -134,6 +135,7 @@ class Overflow:
         threshold = self.threshold()
         if threshold:
             notes.append(threshold)
+        notes.extend(self.assumed)
         return KernelError(
             "STL046",
             f"{self.dtype} overflow in a pointer offset: {shown} should be {self.exact:,}, "
