@@ -7,6 +7,7 @@ import io
 import json
 import os
 import pty
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -175,11 +176,7 @@ def test_colour_on_a_terminal_only() -> None:
     )
     assert piped.returncode == 1 and "STL032" in piped.stdout and ESC not in piped.stdout
     # the colours are only added: without them, the terminal shows the plain report
-    plain = on_a_terminal(path, NO_COLOR="1")
-    assert coloured.replace(f"{ESC}0m", "").replace(ESC, "\0") != plain
-    for style in ("1;31m", "1;36m", "1m"):
-        coloured = coloured.replace(ESC + style, "")
-    assert coloured.replace(f"{ESC}0m", "") == plain
+    assert re.sub(r"\x1b\[[0-9;]*m", "", coloured) == on_a_terminal(path, NO_COLOR="1")
 
 
 def test_force_colour_colours_text_but_never_a_file(tmp_path: Path) -> None:

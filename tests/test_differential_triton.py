@@ -22,9 +22,10 @@ from .differential.triton_verdict import analyzer_verdict, disagrees
 
 SAMPLE = Path(__file__).parent / "differential" / "data" / "triton_sample.json"
 
-# Disagreements of the holes of issue 15 being fixed now, by class, as seeds of the
-# sample. One that disappears does not fail the test (it is reported by the summary
-# test's message when it fails for another reason); a new one fails it.
+# Disagreements of the holes of issue 15 still open, by class, as seeds of the sample.
+# One that disappears does not fail the test (the message of a failure lists those
+# that now agree); a new one fails it. The integer (C division, int32 wrap), cast,
+# memory-order and host-copy disagreements the first samples had are fixed.
 KNOWN_DISAGREEMENTS: dict[str, frozenset[int]] = {
     # STL043 for y's strides taken from x in a case of one row: the row stride is
     # multiplied by 0 only and the last strides are both 1, so the kernel is right

@@ -342,3 +342,32 @@ def test_a_read_past_the_block_is_out_of_bounds(right: str, code: str | None) ->
     found, proved = _check(body)
     assert found == (set() if code is None else {(_line(body, line), code)})
     assert (proved > 0) == (code is None)
+
+
+JITTED_ADD = """
+def kernel(x_ref, y_ref, o_ref):
+    o_ref[...] = x_ref[...] + y_ref[...]
+
+
+# stile: return = x[N] + y[N]
+# stile: case N=256 block=64
+@functools.partial(jax.jit, static_argnames={static})
+def add(x, y, block=32):
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        grid=(pl.cdiv(x.shape[0], block),),
+        in_specs=[pl.BlockSpec((block,), lambda i: (i,)), pl.BlockSpec((block,), lambda i: (i,))],
+        out_specs=pl.BlockSpec((block,), lambda i: (i,)),
+    )(x, y)
+"""
+
+
+@pytest.mark.parametrize(("static", "code"), [('["block"]', None), ("()", "STL005")])
+def test_a_block_size_passed_to_jit_must_be_static(static: str, code: str | None) -> None:
+    # a number passed to a jitted function is traced unless it is static; a grid
+    # or a block shape built from a traced value is what JAX refuses
+    body = JITTED_ADD.format(static=static)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, "in_specs="), code)})
+    assert (proved > 0) == (code is None)

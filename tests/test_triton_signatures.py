@@ -272,3 +272,8 @@ def test_a_cache_operator_with_an_eviction_priority_is_refused_at_the_policy() -
     assert at(found(both + "\n    " + COPY), "STL005") == [(BODY_LINE, 64)]
     one = "x = tl.load(x_ptr + offs, mask=mask, eviction_policy='evict_last')"
     assert found(one + "\n    " + COPY) == []
+
+
+def test_a_block_shape_of_a_runtime_value_is_refused() -> None:
+    body = "z = tl.zeros((n,), dtype=tl.float32)\n    " + COPY
+    assert [line for line, _ in at(found(body), "STL005")] == [BODY_LINE]

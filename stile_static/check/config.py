@@ -5,7 +5,8 @@ it (one file per run, as mypy does; ``--config FILE`` names another), and its
 folder is the project root: exclude globs are relative to it and the cache
 lives there. A key that is unknown or has the wrong type is an error naming the
 key and the file, never silently ignored: a typo in ``ignore`` must not turn
-into checks that quietly stop running.
+into checks that quietly stop running. ``per-file-ignores`` (glob -> codes) and
+``extend-exclude`` follow ruff's keys of the same names.
 """
 
 from __future__ import annotations

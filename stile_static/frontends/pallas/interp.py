@@ -32,6 +32,8 @@ from .api import (
     Scope,
     When,
     is_number,
+    jitted,
+    traced_argument,
 )
 from .axes import axis_index
 from .blocks import Block
@@ -258,10 +260,14 @@ class PallasInterpreter(PallasApi, Interpreter):
             self.store(node.name.value, value)
 
     def decorate(self, decorator: Any, func: Any, node: cst.Decorator) -> Any:
-        transparent = (Api("jax.jit"), Api("jax.custom_vjp"))
-        if decorator in transparent:
+        if decorator == Api("jax.jit"):
+            return jitted(func, {})
+        if isinstance(decorator, Partial) and decorator.func == Api("jax.jit"):
+            return jitted(func, dict(decorator.kwargs))
+        transparent = Api("jax.custom_vjp")
+        if decorator == transparent:
             return Jitted(func)
-        if isinstance(decorator, Partial) and decorator.func in transparent:
+        if isinstance(decorator, Partial) and decorator.func == transparent:
             return Jitted(func)
         if isinstance(decorator, Scope):
             return func
@@ -330,6 +336,8 @@ class PallasInterpreter(PallasApi, Interpreter):
             merged.update(kwargs)
             return self.call_value(func.func, [*func.args, *args], merged, node)
         if isinstance(func, Jitted):
+            if func.traces:
+                args, kwargs = self._traced_arguments(func, args, kwargs)
             return self.call_value(func.func, args, kwargs, node)
         if isinstance(func, Vmapped) and not _launches(func):
             return self.vmap_function(func, args, kwargs, node)
@@ -352,6 +360,27 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
         raise KernelError("STL002", f"unsupported call of {kind(func)}")
+
+    def _traced_arguments(self, func: Jitted, args: list, kwargs: dict) -> tuple[list, dict]:
+        """The arguments a jitted function sees: numbers traced unless static."""
+        inner = func.func
+        while isinstance(inner, Jitted):
+            inner = inner.func
+        names: list[str] = []
+        if isinstance(inner, Closure):
+            p = inner.node.params
+            names = [q.name.value for q in (*p.posonly_params, *p.params)]
+        static = set(func.static_names)
+        out_args = []
+        for k, value in enumerate(args):
+            name = names[k] if k < len(names) else f"argument {k}"
+            keep = k in func.static_nums or name in static
+            out_args.append(value if keep else traced_argument(value, name))
+        out_kwargs = {
+            key: value if key in static else traced_argument(value, key)
+            for key, value in kwargs.items()
+        }
+        return out_args, out_kwargs
 
     def vmap_function(self, func: Vmapped, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         """``jax.vmap(f)(arrays)`` for a function ``f`` that launches a pallas_call:

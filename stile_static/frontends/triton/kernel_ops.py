@@ -276,10 +276,10 @@ class KernelOps:
             self.store_failed,
         )
         self.run_programs(kernel, args, kwargs, launch, planning=True)
-        if self.memory.read_initial:
-            # a load read elements no store had written yet: another program of this
-            # launch may store them later (a race). Run the launch again, knowing which
-            # program stores each element, so that the load reports the race itself.
+        if self.memory.run_again:
+            # a load read elements no store had written yet, or that another program
+            # stores later (a race). Run the launch again, knowing which program stores
+            # each element, so that the load reports the race itself and gives no value.
             plan = self.memory.plan()
             memory, ndiag, reported, reports, failed = saved
             self.memory = memory
@@ -304,7 +304,7 @@ class KernelOps:
             try:
                 self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
             except (KernelError, Poisoned):
-                if not (planning and self.memory.read_initial):
+                if not (planning and self.memory.run_again):
                     raise
             finally:
                 self.in_kernel = False
