@@ -123,7 +123,7 @@ def test_unreadable_files_are_diagnostics(
 
 def test_usage_errors_exit_two(capsys: pytest.CaptureFixture[str]) -> None:
     assert main([]) == 2
-    assert main(["check"]) == 2
+    assert main(["check", "--jobs"]) == 2  # (no path is the current folder: see conventions)
     assert main(["check", "x.py", "--format", "yaml"]) == 2
 
 
@@ -160,7 +160,12 @@ def test_github_format(capsys: pytest.CaptureFixture[str]) -> None:
         assert int(match["line"]) == item["line"] and int(match["col"]) == item["column"]
         assert int(match["end_line"]) == item["end_line"]
         assert int(match["end_col"]) == item["end_column"]
-        assert match["message"] == item["message"]
+        # the notes and help follow the message, each on a line of its own
+        lines = [item["message"], *(f"note: {n}" for n in item["notes"])]
+        lines += [f"help: {item['help']}"] if item["help"] else []
+        assert match["message"] == "%0A".join(lines)
+    assert any("%0Ahelp: " in line for line in out.splitlines())
+    assert any("%0Anote: " in line for line in out.splitlines())
 
 
 def test_github_format_escapes_and_warnings() -> None:
@@ -172,6 +177,13 @@ def test_github_format_escapes_and_warnings() -> None:
     assert render_github([StoredReport("a,b:c.py", (d,))]) == (
         "::warning file=a%2Cb%3Ac.py,line=1,col=2,endLine=3,endColumn=4,title=STL002"
         "::STL002 50%25 off%0Asecond\n"
+    )
+    noted = Diagnostic(
+        "k.py", Span(1, 2, 3, 4), "STL031", "wrong", notes=("at 100%", "a\r\nb"), help="fix: it"
+    )
+    assert render_github([StoredReport("k.py", (noted,))]) == (
+        "::error file=k.py,line=1,col=2,endLine=3,endColumn=4,title=STL031"
+        "::STL031 wrong%0Anote: at 100%25%0Anote: a%0D%0Ab%0Ahelp: fix: it\n"
     )
 
 

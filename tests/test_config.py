@@ -188,3 +188,99 @@ def test_code_prefixes() -> None:
     assert resolve_codes(["stl001"], "x") == {"STL001"}
     with pytest.raises(ConfigError, match="x: unknown code `E501`"):
         resolve_codes(["E501"], "x")
+
+
+def test_extend_exclude_adds_to_exclude(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "kernels" / "old").mkdir()
+    (project / "kernels" / "old" / "legacy.py").write_text(SKIPPED)
+
+    def paths(*args: str) -> set[str]:
+        return {Path(i["path"]).as_posix() for i in run(capsys, *args)[1]}
+
+    configure(project, 'extend-exclude = ["old"]\n')
+    assert load_config().excluded == ("old",)
+    assert paths(".") == {"kernels/skipped.py"}
+    configure(project, 'exclude = ["kernels/skipped.py"]\nextend-exclude = ["old"]\n')
+    assert paths(".") == set()
+    assert paths("kernels/old/legacy.py") == set()  # named files too
+    configure(project, 'exclude = ["kernels/skipped.py"]\n')
+    assert paths(".") == {"kernels/old/legacy.py"}
+
+
+def test_per_file_ignores(project: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    (project / "other").mkdir()
+    (project / "other" / "skipped.py").write_text(SKIPPED)
+
+    def reported(*args: str) -> set[tuple[str, str]]:
+        return {(Path(i["path"]).as_posix(), i["code"]) for i in run(capsys, *args)[1]}
+
+    both = {("kernels/skipped.py", "STL032"), ("other/skipped.py", "STL032")}
+    assert reported(".") == both
+    configure(project, '[tool.stile-static.per-file-ignores]\n"kernels/**" = ["STL032"]\n')
+    assert reported(".") == {("other/skipped.py", "STL032")}
+    assert reported("kernels/skipped.py") == set()
+    assert run(capsys, "kernels")[0] == 0
+    # by a folder's name anywhere, by a prefix of codes, and by a file name
+    configure(project, 'per-file-ignores = {"kernels" = ["STL03"]}\n')
+    assert reported(".") == {("other/skipped.py", "STL032")}
+    configure(project, 'per-file-ignores = {"skip*.py" = ["STL032"]}\n')
+    assert reported(".") == set()
+    # negated: every file the glob does not match
+    configure(project, 'per-file-ignores = {"!kernels/**" = ["STL032"]}\n')
+    assert reported(".") == {("kernels/skipped.py", "STL032")}
+    # another code, or a glob that matches nothing, changes nothing
+    configure(project, 'per-file-ignores = {"kernels/**" = ["STL031"], "x/*.py" = ["STL032"]}\n')
+    assert reported(".") == both
+    # the command line's --select and --ignore do not replace them
+    configure(project, 'per-file-ignores = {"other" = ["STL032"]}\n')
+    assert reported(".", "--select", "STL032") == {("kernels/skipped.py", "STL032")}
+    assert reported(".", "--ignore", "STL031") == {("kernels/skipped.py", "STL032")}
+
+
+def test_per_file_ignores_count_as_not_selected_for_unused_suppressions(
+    project: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    line = "    out.assign(total)"
+    assert line in SKIPPED
+    silenced = SKIPPED.replace(line, f"{line}  # stile: ignore[STL032]")
+    (project / "kernels" / "skipped.py").write_text(silenced)
+    configure(project, 'per-file-ignores = {"kernels" = ["STL032"]}\n')
+    status, items, _ = run(capsys, "kernels", "--report-unused-ignores")
+    assert status == 1
+    (item,) = items
+    assert item["code"] == "STL060"
+    assert item["message"] == "unused suppression: `STL032` is not selected"
+
+
+@pytest.mark.parametrize(
+    ("table", "message"),
+    [
+        (
+            'per-file-ignores = ["STL031"]\n',
+            "`per-file-ignores` in [tool.stile-static] must be a table of globs to lists of codes",
+        ),
+        (
+            'per-file-ignores = {"a.py" = "STL031"}\n',
+            "`per-file-ignores` in [tool.stile-static] must be a table of globs to lists of codes",
+        ),
+        (
+            'per-file-ignores = {"a.py" = ["STL999"]}\n',
+            "`per-file-ignores` in [tool.stile-static], glob `a.py`: unknown code `STL999`",
+        ),
+        (
+            'per-file-ignores = {"!" = ["STL031"]}\n',
+            "`per-file-ignores` in [tool.stile-static], glob `!`: the glob is empty",
+        ),
+        (
+            'extend-exclude = "old"\n',
+            "`extend-exclude` in [tool.stile-static] must be a list of glob strings",
+        ),
+    ],
+)
+def test_per_file_ignores_and_extend_exclude_mistakes(
+    project: Path, capsys: pytest.CaptureFixture[str], table: str, message: str
+) -> None:
+    configure(project, table)
+    status, items, err = run(capsys, "kernels")
+    assert status == 2 and items == []
+    assert message in err and str(project / "pyproject.toml") in err

@@ -171,6 +171,26 @@ async def test_the_projects_configuration_holds_in_the_editor(
 
 
 @asyncio_test
+async def test_per_file_ignores_hold_in_the_editor(client: KernelClient, tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.stile-static]\nper-file-ignores = {"wip" = ["STL031"]}\n'
+    )
+    (tmp_path / "wip").mkdir()
+    wrong = (FIXTURES / "seed_matmul_scaled_twice.py").read_text()
+    ignored = client.open(tmp_path / "wip" / "kernel.py", text=wrong)
+    elsewhere = client.open(tmp_path / "kernel.py", text=wrong)
+    assert await client.diagnostics_of(ignored, 1) == []
+    assert [d.code for d in await client.diagnostics_of(elsewhere, 1)] == ["STL031"]
+
+
+@asyncio_test
+async def test_an_ignored_file_has_no_diagnostics_in_the_editor(client: KernelClient) -> None:
+    wrong = (FIXTURES / "seed_matmul_scaled_twice.py").read_text()
+    uri = client.open(ROOT / "ignored_kernel.py", text="# stile: ignore-file\n" + wrong)
+    assert await client.diagnostics_of(uri, 1) == []
+
+
+@asyncio_test
 async def test_file_that_does_not_parse(client: KernelClient) -> None:
     uri = client.open(FIXTURES / "syntax_error.py")
     (diagnostic,) = await client.diagnostics_of(uri, 1)

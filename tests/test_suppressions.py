@@ -7,7 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.check.suppressions import apply_suppressions, find_suppressions
+from stile_static.check.suppressions import (
+    apply_suppressions,
+    find_ignore_file,
+    find_suppressions,
+)
 from stile_static.core.diagnostics import Diagnostic, Span
 from stile_static.report.cli import main
 
@@ -154,3 +158,50 @@ def test_a_file_that_does_not_parse_reports_no_unused_suppression(
     path = write(tmp_path, "from stile import dim  # stile: ignore[STL002]\nM = dim(\n")
     status, items = check(capsys, path, "--report-unused-ignores")
     assert status == 1 and [i["code"] for i in items] == ["STL001"]
+
+
+@pytest.mark.parametrize(
+    ("source", "line"),
+    [
+        ("# stile: ignore-file\nx = 1\n", 1),
+        ("x = 1\n\n#stile:ignore-file   (work in progress)\n", 3),
+        (b"x = 1  # stile: ignore-file\n", 1),
+        ("x = '# stile: ignore-file'\n", None),  # in a string: no comment
+        ("# stile: ignore-file[STL031]\n", None),  # takes no codes
+        ("# stile: ignore-files\n", None),
+        ("# stile: ignore[STL031]\n", None),
+        ("x = 1\n", None),
+    ],
+)
+def test_ignore_file_is_a_comment(source: str | bytes, line: int | None) -> None:
+    assert find_ignore_file(source) == line
+
+
+def test_ignore_file_is_no_line_suppression() -> None:
+    assert find_suppressions("x = 1  # stile: ignore-file\n") == []
+
+
+def test_an_ignored_file_is_not_checked(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    path = write(tmp_path, "# stile: ignore-file\n" + WRONG)
+    status = main(["check", "--no-cache", "-v", path])
+    captured = capsys.readouterr()
+    assert status == 0
+    assert captured.out == "Checked 0 kernel files: 0 obligations verified, 0 errors.\n"
+    # named on the command line, it is skipped on purpose: no "not a kernel" warning
+    assert captured.err.splitlines()[1:] == [f"{path}: skipped: `# stile: ignore-file` at line 1"]
+    # even a file Python cannot compile: it is not looked at
+    broken = write(tmp_path, "# stile: ignore-file\nfrom stile import dim\nM = dim(\n")
+    assert check(capsys, broken) == (0, [])
+    # the same file without the comment is checked
+    assert check(capsys, write(tmp_path, WRONG))[0] == 1
+
+
+def test_an_ignored_file_stays_ignored_from_the_cache(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    path = write(tmp_path, WRONG + "# stile: ignore-file  (last line, any line will do)\n")
+    cache = str(tmp_path / "cache")
+    for _ in range(2):
+        assert main(["check", "-v", "--cache-dir", cache, path]) == 0
+        err = capsys.readouterr().err
+        assert f"{path}: skipped: `# stile: ignore-file` at line " in err

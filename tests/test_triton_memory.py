@@ -172,3 +172,236 @@ def test_empty_like_keeps_the_dtype_so_float_of_it_depends_on_the_input() -> Non
     assert (17, "STL002") in codes(unknown)
     stated = copy_case("torch.empty_like(x, dtype=torch.float32)").format(method="float()")
     assert codes(stated) == set()
+
+
+def test_returning_the_float32_copy_of_a_half_output_is_verified() -> None:
+    body = """
+        out = torch.empty_like(x, dtype=torch.float16)
+        acc = out.float()
+        put_kernel[(4,)](x, acc, 100, 0.0, BLOCK=32)
+        return acc
+    """
+    assert codes(wrapper(body)) == set()
+
+
+ROWS = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def rows_kernel(x_ptr, y_ptr, sx, sy, BLOCK: tl.constexpr):
+    row = tl.program_id(0)
+    cols = tl.arange(0, BLOCK)
+    tl.store(y_ptr + row * sy + cols, tl.load(x_ptr + row * sx + cols))
+
+
+# stile: y = x[M N]
+# stile: case M=4 N=32
+def f(x, y):
+    {body}
+    return y
+"""
+
+
+def test_contiguous_of_an_output_parameter_is_unsupported() -> None:
+    direct = "rows_kernel[(4,)](x, y, x.stride(0), y.stride(0), BLOCK=32)"
+    assert codes(ROWS.format(body=direct)) == set()
+    # a copy if y is not contiguous: the writes would not reach y
+    body = "z = y.contiguous()\n    rows_kernel[(4,)](x, z, x.stride(0), z.stride(0), BLOCK=32)"
+    assert (16, "STL002") in codes(ROWS.format(body=body))
+
+
+TWO_WRITERS = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def both_kernel(x_ptr, t_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(t_ptr + offs, tl.load(x_ptr + offs) * (tl.program_id(0) + 1))
+
+
+@triton.jit
+def copy_kernel(t_ptr, y_ptr, BLOCK: tl.constexpr):
+    offs = tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(t_ptr + offs))
+
+
+# stile: return = x[N]
+# stile: case N=32
+def f(x):
+    t = torch.empty_like(x)
+    y = torch.empty_like(x)
+    both_kernel[({programs},)](x, t, BLOCK=32)
+    copy_kernel[(1,)](t, y, BLOCK=32)
+    return y
+"""
+
+
+def test_what_two_programs_of_one_launch_both_stored_is_no_value_later() -> None:
+    found = codes(TWO_WRITERS.format(programs=2))
+    assert (15, "STL047") in found
+    assert not {code for _, code in found} - {"STL047"}
+    assert codes(TWO_WRITERS.format(programs=1)) == set()
+
+
+PARTS = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def part_kernel(x_ptr, p_ptr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    tl.store(p_ptr + pid, tl.sum(tl.load(x_ptr + offs), axis=0))
+
+
+@triton.jit
+def total_kernel(x_ptr, p_ptr, y_ptr, N: tl.constexpr, PARTS: tl.constexpr):
+    offs = tl.arange(0, N)
+    total = tl.sum(tl.load(p_ptr + tl.arange(0, PARTS)), axis=0)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs) / total)
+
+
+# stile: return = x[N] / sum[N](x[N])
+# stile: case N=64
+def f(x):
+    p = torch.empty((2,))
+    y = torch.empty_like(x)
+    part_kernel[(2,)](x, p, BLOCK=32)
+    total_kernel[(1,)](x, p, y, N=64, PARTS={parts})
+    return y
+"""
+
+
+def test_partial_sums_one_per_slot_are_read_back_by_a_later_launch() -> None:
+    assert codes(PARTS.format(parts=2)) == set()
+    # only the first partial sum: the kernel really computes something else
+    assert {code for _, code in codes(PARTS.format(parts=1))} <= {"STL031", "STL032"}
+    assert codes(PARTS.format(parts=1))
+
+
+SCALAR = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def total_kernel(x_ptr, y_ptr, N: tl.constexpr):
+    offs = tl.arange(0, N)
+    tl.store(y_ptr, tl.sum(tl.load(x_ptr + offs), axis=0))
+
+
+@triton.jit
+def twice_kernel(y_ptr, z_ptr):
+    tl.store(z_ptr, tl.load(y_ptr) * {factor})
+
+
+# stile: return = 2 * sum[N](x[N])
+# stile: case N=64
+def f(x):
+    y = torch.empty(())
+    z = torch.empty(())
+    total_kernel[(1,)](x, y, N=64)
+    twice_kernel[(1,)](y, z)
+    return z
+"""
+
+
+def test_a_zero_dimensional_tensor_holds_what_was_stored() -> None:
+    assert codes(SCALAR.format(factor=2)) == set()
+    assert (14, "STL031") in codes(SCALAR.format(factor=3))
+
+
+def test_element_size_follows_the_dtype() -> None:
+    body = """
+        h = torch.empty(x.shape[0], dtype=torch.float16)
+        assert h.element_size() == 2 and x.element_size() == 4
+        y = torch.empty_like(x)
+        put_kernel[(4,)](x, y, 100, 0.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body)) == set()
+    wrong = body.replace("== 2", "== 4")
+    assert {code for _, code in codes(wrapper(wrong))} == {"STL024", "STL045"}
+
+
+def test_a_conversion_to_an_unknown_dtype_after_the_last_write_is_followed() -> None:
+    body = """
+        out = torch.empty(x.shape[0])
+        put_kernel[(4,)](x, out, 100, 0.0, BLOCK=32)
+        return out.to(x.dtype)
+    """
+    assert codes(wrapper(body)) == set()
+    # itself or a copy, by x's dtype: a write after it may or may not reach the result
+    later = """
+        out = torch.empty(x.shape[0])
+        put_kernel[(4,)](x, out, 100, 1.0, BLOCK=32)
+        result = out.to(x.dtype)
+        put_kernel[(4,)](x, out, 100, 0.0, BLOCK=32)
+        return result
+    """
+    found = codes(wrapper(later))
+    assert (18, "STL002") in found
+    assert not {code for _, code in found} - {"STL002"}
+
+
+def test_an_in_place_kernel_on_a_clone_of_an_input_reads_the_input_values() -> None:
+    body = """
+        y = x.clone()
+        put_kernel[(4,)](y, y, 100, 1.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body, spec="return = x[N] + 1")) == set()
+    assert (10, "STL031") in codes(wrapper(body, spec="return = x[N] + 2"))
+    # in place on the input itself: a write to an input is not followed
+    direct = body.replace("y = x.clone()", "y = x")
+    assert (10, "STL002") in codes(wrapper(direct, spec="return = x[N] + 1"))
+
+
+LATE = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def put_kernel(x_ptr, y_ptr, c, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs) + c)
+
+
+@triton.jit
+def next_kernel(y_ptr, z_ptr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    other = (1 - pid) * BLOCK + tl.arange(0, BLOCK)
+    v = tl.load(y_ptr + offs)
+    tl.store(y_ptr + other, v * 0.0)
+    tl.store(z_ptr + offs, v)
+
+
+# stile: return = 0 * x[N]
+# stile: case N=64
+def f(x):
+    y = torch.empty_like(x)
+    z = torch.empty_like(x)
+    put_kernel[(2,)](x, y, 1.0, BLOCK=32)
+    next_kernel[(2,)](y, z, BLOCK=32)
+    return z
+"""
+
+
+def test_a_race_with_a_later_program_gives_no_value_from_an_earlier_launch() -> None:
+    # program 0 reads its block of y (the first launch's values), which program 1 of the
+    # same launch then overwrites with zeros: a race, and no STL031 from either value
+    found = codes(LATE)
+    assert (17, "STL047") in found
+    assert not {code for _, code in found} - {"STL047"}

@@ -211,3 +211,69 @@ def test_an_unknown_keyword_of_a_torch_call_is_a_type_error() -> None:
     host = "BLOCK = 32\n    t = torch.empty(4, bogus=1)"
     line = line_of(source(COPY, host), "bogus")
     assert [found_line for found_line, _ in at(found(COPY, host), "STL004")] == [line]
+
+
+@pytest.mark.parametrize("cond", ["n > 0", "tl.program_id(0) >= 0"])
+def test_a_static_assert_on_a_runtime_value_is_refused(cond: str) -> None:
+    body = f"tl.static_assert({cond})\n    " + COPY
+    assert [line for line, _ in at(found(body), "STL005")] == [BODY_LINE]
+
+
+def test_a_method_calls_axis_is_located_past_its_receiver() -> None:
+    body = "x = tl.load(x_ptr + offs, mask=mask)\n    s = x.sum(axis=1)\n    " + COPY
+    assert at(found(body), "STL005") == [(BODY_LINE + 1, 15)]
+
+
+@pytest.mark.parametrize(
+    ("line", "code"),
+    [
+        (
+            "z = tl.zeros((16, 16), dtype=tl.float32)\n    c = tl.dot(z, z, trans_b=True)",
+            "STL004",
+        ),
+        ("t = tl.permute(tl.zeros((16, 16), dtype=tl.float32), (0, 0))", "STL005"),
+        ("t = tl.load(x_ptr + offs, mask=mask, boundary_check=(0,))", "STL005"),
+        ("t = tl.reshape(tl.zeros((16, 16), dtype=tl.float32), 256, can_reorder=True)", "STL002"),
+        ("t = tl.max(tl.zeros((16,), dtype=tl.float32), axis=0, return_indices=True)", "STL002"),
+    ],
+)
+def test_refused_and_unfollowed_kernel_calls(line: str, code: str) -> None:
+    where = BODY_LINE + line.count("\n")
+    assert [found_line for found_line, _ in at(found(line + "\n    " + COPY), code)] == [where]
+
+
+def test_autotune_binds_its_signature() -> None:
+    text = HEADER.format(body=COPY, host="BLOCK = 32", globals="")
+    configs = '[triton.Config({"X": 1}, num_warps=4EXTRA)]'
+    missing_key = text.replace(
+        "@triton.jit", f"@triton.autotune({configs.replace('EXTRA', '')})\n@triton.jit"
+    )
+    diagnostics = check_source(missing_key, "k.py").diagnostics
+    assert [d.span.line for d in diagnostics if d.code == "STL004"] == [6]  # the decorator
+    assert "STL040" not in {d.code for d in diagnostics}  # nothing runs: nothing is missing
+    hooked = text.replace(
+        "@triton.jit",
+        f"@triton.autotune({configs.replace('EXTRA', ', pre_hook=print')}, key=[])\n@triton.jit",
+    )
+    assert "STL002" in {d.code for d in check_source(hooked, "k.py").diagnostics}
+
+
+def test_a_shape_index_out_of_range_is_pythons_index_error() -> None:
+    host = "BLOCK = 32\n    s = x.shape[1]"
+    line = line_of(source(COPY, host), "x.shape[1]")
+    assert [found_line for found_line, _ in at(found(COPY, host), "STL004")] == [line]
+    assert found(COPY, "BLOCK = 32\n    s = x.shape[-1]") == []
+
+
+def test_a_cache_operator_with_an_eviction_priority_is_refused_at_the_policy() -> None:
+    both = (
+        "x = tl.load(x_ptr + offs, mask=mask, cache_modifier='.cg', eviction_policy='evict_last')"
+    )
+    assert at(found(both + "\n    " + COPY), "STL005") == [(BODY_LINE, 64)]
+    one = "x = tl.load(x_ptr + offs, mask=mask, eviction_policy='evict_last')"
+    assert found(one + "\n    " + COPY) == []
+
+
+def test_a_block_shape_of_a_runtime_value_is_refused() -> None:
+    body = "z = tl.zeros((n,), dtype=tl.float32)\n    " + COPY
+    assert [line for line, _ in at(found(body), "STL005")] == [BODY_LINE]

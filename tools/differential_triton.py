@@ -14,17 +14,24 @@ environment made by tools/_real_venv.sh (the project and its tests never need it
 A kernel is *correct when run* when every run returns, writes every output element
 with the spec's value, and makes no access a sanitizer would flag. The memory is
 watched as tools/validate_triton.py does it (guards around every tensor, padded
-rows, so that an out-of-bounds read counts even where it does not crash), plus:
+rows, so that an out-of-bounds read counts even where it does not crash; a row
+stride of its own per tensor, and a unit stride in the last dim, which the analyzer
+assumes of every tensor: README, "Pointers and strides"), plus:
 
-- a masked load without `other` gives NaN in the masked lanes (the interpreter
-  gives 0, a GPU whatever the register held): a kernel that uses them is wrong;
+- a masked load without `other` gives NaN in the masked lanes on the first draw,
+  huge values (+3e30, -1e30) on the second (the interpreter gives 0, a GPU whatever
+  the register held): a kernel that uses them is wrong;
 - within one launch, an element one program writes and another program reads or
   writes is a race, wrong whatever the interpreter's order of programs made of it;
   a store that a later launch (or later in the same program) overwrites is not;
 - a kernel the interpreter refuses (an exception: a non-power-of-two `tl.arange`,
-  a `program_id` axis past 2) is wrong: the compiler refuses it too. The generator
-  makes no kernel that the compiler refuses and the interpreter accepts, so an
-  STL005 claim is judged by the interpreter's refusal.
+  bounds of `tl.arange` that are not constexpr, a `program_id` axis past 2) is
+  wrong: the compiler refuses it too. The generator makes no kernel that the
+  compiler refuses and the interpreter accepts, nor one that the interpreter alone
+  refuses (`.to()` of a float argument, a Python float there), so an STL005 claim
+  is judged by the interpreter's refusal;
+- an access outside every tensor of the run is masked off after it is reported:
+  the interpreter would really make it, and a wild store corrupts the process.
 
 The analyzer's verdict (tests/differential/triton_verdict.py) is verified, wrong or
 unsupported; a disagreement is verified-but-wrong-when-run or
@@ -86,6 +93,15 @@ def _setup() -> None:
     _STATE.update(torch=torch, triton=triton, vt=vt, dir=tempfile.mkdtemp(prefix="stile-dt-"))
 
 
+class Poison:
+    """What a masked lane loaded without `other` holds in the run in progress: it is
+    undefined on a GPU, so each draw puts something else there: NaN (which spoils
+    any arithmetic, but which `tl.max` and `tl.min` skip, as the GPU's maxnum does),
+    then huge finite values, +3e30 and -1e30 in turn (which win a max, a min, a sum)."""
+
+    draw = 0
+
+
 def _poison_masked_lanes(interpreter: Any) -> None:
     builder = interpreter.InterpreterBuilder
     load = builder.create_masked_load
@@ -95,8 +111,12 @@ def _poison_masked_lanes(interpreter: Any) -> None:
             dtype_tt = ptrs.get_element_ty()
             dtype_np = interpreter._get_np_dtype(dtype_tt)
             if np.issubdtype(dtype_np, np.floating):
-                nan = np.full(ptrs.data.shape, np.nan, dtype=dtype_np)
-                other = interpreter.TensorHandle(nan, dtype_tt)
+                if Poison.draw == 0:
+                    junk = np.full(ptrs.data.shape, np.nan, dtype=dtype_np)
+                else:
+                    lanes = np.arange(ptrs.data.size).reshape(ptrs.data.shape)
+                    junk = np.where(lanes % 2 == 0, 3e30, -1e30).astype(dtype_np)
+                other = interpreter.TensorHandle(junk, dtype_tt)
         return load(self, ptrs, mask, other, *args)
 
     builder.create_masked_load = masked_load
@@ -266,6 +286,7 @@ def _one_run(
             shape = expected[name].shape
             kwargs[name] = memory.alloc(name, shape, torch.float32, padding.get(name, 0))
     Races.found = []
+    Poison.draw = draw
     try:
         with np.errstate(all="ignore"):
             result = wrapper(**kwargs)
@@ -317,6 +338,23 @@ def judge(seed: int) -> dict[str, Any]:
     }
 
 
+def _family_table(rows: list[dict[str, Any]]) -> None:
+    from tests.differential.triton_generate import kernel
+
+    counts: dict[str, list[int]] = {}
+    for row in rows:
+        family = kernel(random.Random(row["seed"])).splitlines()[0].split()[-1]
+        entry = counts.setdefault(family, [0] * 5)
+        flags = (True, row["verdict"] == "verified", not row["correct"])
+        flags += (row["verdict"] == "unsupported", row["disagrees"])
+        for k, flag in enumerate(flags):
+            entry[k] += flag
+    print("| family | kernels | verified | wrong when run | unsupported | disagreements |")
+    print("|---|---:|---:|---:|---:|---:|")
+    for family, (n, v, w, u, d) in sorted(counts.items()):
+        print(f"| {family} | {n} | {v} | {w} | {u} | {d} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -330,6 +368,9 @@ def main() -> None:
         help=f"write the ground truth to {SAMPLE.relative_to(ROOT)}",
     )
     parser.add_argument("--show", action="store_true", help="print the source of each disagreement")
+    parser.add_argument(
+        "--by-family", action="store_true", help="a table of the verdicts per generator family"
+    )
     args = parser.parse_args()
     try:
         import torch  # noqa: F401
@@ -368,6 +409,8 @@ def main() -> None:
         f"kernels {len(rows)}, verified {verified}, wrong when run {wrong}, "
         f"unsupported {unsupported}, disagreements {disagreements}"
     )
+    if args.by_family:
+        _family_table(rows)
     if args.record:
         import torch
         import triton

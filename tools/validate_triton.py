@@ -37,6 +37,12 @@ the elements the host writes with `copy_` count as stored. In a fixture expectin
 int32 offset that wraps), accesses built from the wrapped value may go outside anywhere.
 Each case runs on two draws: standard normal, and shifted by -3.
 
+With --compile, every launch is also compiled by Triton's own compiler for a CUDA
+target (sm_90; no GPU is needed), before the interpreter runs it: the interpreter skips
+checks the compiler makes (a `tl.dot` below the backend's minimum, a kernel reading a
+module global that is not a `tl.constexpr`), and a launch the compiler refuses is a
+fault ("compile: ...") of that run.
+
 Triton 3.6 and later have no block pointers: fixtures that use them are reported as not
 run there (triton 3.5.1 runs them; its interpreter needs NumPy < 2.3).
 """
@@ -390,15 +396,143 @@ class CpuDriver:
         return self.torch.device("cpu")
 
 
-def load_fixture(path: Path, triton: Any) -> Any:
+def load_fixture(path: Path, triton: Any, late: bool = True) -> Any:
     PinnedAutotune.configs_seen = []
     triton.autotune = PinnedAutotune.decorator
     spec = importlib.util.spec_from_file_location(f"fixture_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    _bind_late(module)
+    if late:  # for the interpreter only: the compiler needs the functions themselves
+        _bind_late(module)
     return module
+
+
+class RealCompiler:
+    """``--compile``: each launch compiled by Triton's compiler for a CUDA target.
+
+    Runs in a process of its own without the interpreter (``--compile-only``), so that
+    the kernels and the jit helpers they call are the compiler's ``JITFunction``s: each
+    case's wrapper is called, and each launch is compiled instead of run."""
+
+    def __init__(self, triton: Any, torch: Any) -> None:
+        self.triton, self.torch = triton, torch
+        self.done: dict[tuple, str | None] = {}
+
+    def _type(self, value: Any) -> str:
+        if isinstance(value, self.torch.Tensor):
+            names = {
+                self.torch.float32: "fp32",
+                self.torch.float16: "fp16",
+                self.torch.bfloat16: "bf16",
+                self.torch.float64: "fp64",
+                self.torch.int32: "i32",
+                self.torch.int64: "i64",
+            }
+            return "*" + names[value.dtype]
+        if isinstance(value, bool):
+            return "i1"
+        if isinstance(value, int):
+            return "i32" if -(2**31) <= value < 2**31 else "i64"
+        if isinstance(value, float):
+            return "fp32"
+        raise TypeError(f"no Triton type for {type(value).__name__}")
+
+    def compile(self, jit: Any, args: tuple, kwargs: dict) -> None:
+        from triton.backends.compiler import GPUTarget
+        from triton.compiler import ASTSource
+
+        sig = inspect.signature(jit.fn)
+        bound = sig.bind(*args, **{k: v for k, v in kwargs.items() if k in sig.parameters})
+        bound.apply_defaults()
+        constexprs = {p.name for p in jit.params if p.is_constexpr}
+        signature, values = {}, {}
+        for name, value in bound.arguments.items():
+            if name in constexprs or value is None:
+                signature[name], values[name] = "constexpr", value
+            else:
+                signature[name] = self._type(value)
+        code = jit.fn.__code__  # kernels of one name in different fixtures differ
+        key = (code.co_filename, jit.fn.__name__, tuple(signature.items()), tuple(values.items()))
+        if key not in self.done:
+            try:
+                source = ASTSource(jit, signature, values)
+                self.triton.compile(source, target=GPUTarget("cuda", 90, 32))
+                self.done[key] = None
+            except Exception as exc:
+                # the compiler's message ends with what it refuses (after the source lines)
+                lines = [line for line in str(exc).splitlines() if line.strip()]
+                cause = exc.__cause__
+                self.done[key] = repr(cause) if cause else (lines or [repr(exc)])[-1]
+        if self.done[key] is not None:
+            raise CompileRefused(self.done[key])
+
+
+REFUSED = "compile-refused: "  # the lines of --compile-only (a fixture may print too)
+
+
+class CompileRefused(Exception):
+    """The compiler refuses a launch."""
+
+
+def compile_only(paths: list[Path], seed: int) -> int:
+    """Print, as JSON lines, what the compiler refuses in each run of each fixture."""
+    import json
+
+    import torch
+    import triton
+    from triton.runtime.jit import JITFunction
+
+    triton.runtime.driver.set_active(CpuDriver(torch))
+    compiler = RealCompiler(triton, torch)
+
+    def compiled_run(self: Any, *args: Any, grid: Any, warmup: Any, **kwargs: Any) -> Any:
+        compiler.compile(self, args, kwargs)  # and nothing is run
+
+    JITFunction.run = compiled_run
+    for path in paths:
+        text = path.read_text()
+        found = find_annotations(text, str(path))
+        confs = []
+        for ann in found.annotations:
+            confs += configurations(ann, str(path)).configurations
+        try:
+            module = load_fixture(path, triton, late=False)
+        except Exception as exc:
+            print(
+                REFUSED
+                + json.dumps({"fixture": path.name, "case": -1, "config": -1, "error": str(exc)})
+            )
+            continue
+        n_configs = max((len(c) for c in PinnedAutotune.configs_seen), default=1)
+        for index, conf in enumerate(confs):
+            for config in range(n_configs):
+                PinnedAutotune.chosen = config
+                row = run_case(module, conf, index, 0, seed, torch, "compile")
+                if "CompileRefused" in row.status:
+                    error = row.status.split("CompileRefused: ", 1)[1]
+                    line = {"fixture": path.name, "case": index, "config": config, "error": error}
+                    print(REFUSED + json.dumps(line), flush=True)
+    return 0
+
+
+def refused_by_compiler(paths: list[Path], seed: int) -> dict[tuple[str, int, int], str]:
+    """``compile_only`` in a process without the interpreter: (fixture, case, config) ->
+    what the compiler says."""
+    import json
+    import subprocess
+
+    env = {k: v for k, v in os.environ.items() if k != "TRITON_INTERPRET"}
+    command = [sys.executable, __file__, "--compile-only", "--seed", str(seed), *map(str, paths)]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise SystemExit(f"--compile failed:\n{done.stderr[-2000:]}")
+    out = {}
+    for line in done.stdout.splitlines():
+        if line.startswith(REFUSED):
+            item = json.loads(line[len(REFUSED) :])
+            out[(item["fixture"], item["case"], item["config"])] = item["error"]
+    return out
 
 
 def _bind_late(module: Any) -> None:
@@ -549,7 +683,7 @@ def _short(exc: Exception) -> str:
 
 
 def check_fixture(
-    path: Path, seed: int, torch: Any, triton: Any
+    path: Path, seed: int, torch: Any, triton: Any, refused: dict | None = None
 ) -> tuple[list[Row], str, bool | None]:
     """The rows of one fixture, what it is expected to be, and whether it behaved so
     (None: this Triton cannot run it)."""
@@ -584,6 +718,9 @@ def check_fixture(
             label = DRAWS[draw][0]
             label += f", config {config}" if PinnedAutotune.configs_seen else ""
             row = run_case(module, conf, index, draw, seed, torch, label)
+            error = (refused or {}).get((path.name, index, config))
+            if error is not None:  # the compiler refuses what the interpreter may run
+                row = Row(row.fixture, row.case, row.config, None, f"fault: compile: {error}")
             chunk.append(Row(path.name, *astuple(row)[1:]))
         rows += chunk
         span = conf.case.span
@@ -661,8 +798,18 @@ def main() -> int:
     parser.add_argument(
         "--summary", action="store_true", help="one line per fixture instead of one per run"
     )
+    parser.add_argument(
+        "--compile",
+        action="store_true",
+        help="also compile each launch with Triton's compiler for a CUDA target",
+    )
+    parser.add_argument("--compile-only", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("fixtures", nargs="*", help="fixture files (default: fixtures/triton/*.py)")
     args = parser.parse_args()
+    paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures" / "triton").glob("*.py"))
+    if args.compile_only:
+        return compile_only(paths, args.seed)
+    refused = refused_by_compiler(paths, args.seed) if args.compile else {}
     os.environ["TRITON_INTERPRET"] = "1"  # before triton is imported
     import torch
     import triton
@@ -672,7 +819,6 @@ def main() -> int:
     watch_tensor_copies(torch)
     triton.runtime.driver.set_active(CpuDriver(torch))
 
-    paths = [Path(p) for p in args.fixtures] or sorted((ROOT / "fixtures" / "triton").glob("*.py"))
     command = " ".join(["python", "tools/validate_triton.py", *sys.argv[1:]])
     print(f"Command: {command}  (TRITON_INTERPRET=1 is set by the script)")
     versions = f"triton {triton.__version__}, torch {torch.__version__}, NumPy {np.__version__}"
@@ -686,7 +832,7 @@ def main() -> int:
         print("|---|---|---|---:|---|---|")
     failures, not_run = [], []
     for path in paths:
-        rows, kind, ok = check_fixture(path, args.seed, torch, triton)
+        rows, kind, ok = check_fixture(path, args.seed, torch, triton, refused)
         if args.summary:
             print(_summary_line(path.name, kind, rows, ok), flush=True)
         for row in rows if not args.summary else ():

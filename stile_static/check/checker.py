@@ -26,6 +26,7 @@ from ..prover.verify import Verdict, Verifier
 from ..spec.annotations import annotation_diagnostics, is_annotated
 from .crosscheck import cross_check
 from .one_per_bug import blame, fold_cross_check
+from .suppressions import find_ignore_file
 
 T = TypeVar("T")
 DEEP_RECURSION = 200_000
@@ -46,6 +47,7 @@ class FileReport:
     proved: list[tuple[Span, str, Verdict]] = field(default_factory=list)
     is_kernel: bool = True
     tile_types: dict[Span, Any] = field(default_factory=dict)  # for hovers
+    ignored_at: int | None = None  # the line of a `# stile: ignore-file` that skipped it
 
 
 def _file_error(
@@ -135,6 +137,9 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
             data = data.decode("utf-8")
         except UnicodeDecodeError as error:
             return _file_error(path, f"not UTF-8 text (byte {error.start} cannot be decoded)")
+    ignored_at = find_ignore_file(data)
+    if ignored_at is not None:  # the author asked for it: checked no more than a non-kernel
+        return FileReport(path, is_kernel=False, ignored_at=ignored_at)
     try:
         # the whole compiler, symbol table included (a duplicate parameter, `return`
         # outside a function): a file Python refuses never runs, so it is never verified

@@ -5,7 +5,8 @@ it (one file per run, as mypy does; ``--config FILE`` names another), and its
 folder is the project root: exclude globs are relative to it and the cache
 lives there. A key that is unknown or has the wrong type is an error naming the
 key and the file, never silently ignored: a typo in ``ignore`` must not turn
-into checks that quietly stop running.
+into checks that quietly stop running. ``per-file-ignores`` (glob -> codes) and
+``extend-exclude`` follow ruff's keys of the same names.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from ..core.diagnostics import CODES
+from .discovery import Glob, relative_path
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -36,17 +38,32 @@ class Config:
     root: Path = Path(".")  # the project root: the file's folder, else the current directory
     include: tuple[str, ...] = ("*.py",)
     exclude: tuple[str, ...] = ()
+    extend_exclude: tuple[str, ...] = ()  # added to exclude (a shared file's, say)
     select: tuple[str, ...] | None = None  # None: every code
     ignore: tuple[str, ...] = ()
     cross_check: bool = False
     seed: int = 0
     report_unused_ignores: bool = False
+    per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (glob, codes), in order
+
+    @property
+    def excluded(self) -> tuple[str, ...]:
+        return self.exclude + self.extend_exclude
 
 
 def _strings(value: Any) -> tuple[str, ...] | None:
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(value)
     return None
+
+
+def _globs_to_codes(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...] | None:
+    if not isinstance(value, dict):
+        return None
+    pairs = [(glob, _strings(codes)) for glob, codes in value.items()]
+    if any(codes is None for _, codes in pairs):
+        return None
+    return tuple((glob, codes) for glob, codes in pairs if codes is not None)
 
 
 def _bool(value: Any) -> bool | None:
@@ -61,11 +78,17 @@ def _int(value: Any) -> int | None:
 _KEYS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "include": ("include", "a list of glob strings", _strings),
     "exclude": ("exclude", "a list of glob strings", _strings),
+    "extend-exclude": ("extend_exclude", "a list of glob strings", _strings),
     "select": ("select", "a list of codes", _strings),
     "ignore": ("ignore", "a list of codes", _strings),
     "cross-check": ("cross_check", "true or false", _bool),
     "seed": ("seed", "an integer", _int),
     "report-unused-ignores": ("report_unused_ignores", "true or false", _bool),
+    "per-file-ignores": (
+        "per_file_ignores",
+        "a table of globs to lists of codes",
+        _globs_to_codes,
+    ),
 }
 
 
@@ -115,7 +138,9 @@ def parse_config(path: Path) -> Config:
     for key in ("select", "ignore"):
         if key in values:
             resolve_codes(values[key], f"{path}: `{key}` in [{TABLE}]")
-    return Config(path=path, root=path.parent, **values)
+    config = Config(path=path, root=path.parent, **values)
+    PerFileIgnores.of(config)  # unknown codes are errors now, not when a file matches
+    return config
 
 
 def _describe(value: Any) -> str:
@@ -141,6 +166,43 @@ class CodeSelection:
 
     def __contains__(self, code: str) -> bool:
         return code in self.enabled
+
+    def without(self, codes: frozenset[str]) -> CodeSelection:
+        return self if not codes else CodeSelection(self.enabled - codes)
+
+
+@dataclass(frozen=True)
+class PerFileIgnores:
+    """``per-file-ignores``: codes not reported in the files a glob matches, as ruff's.
+
+    A glob matches as ``exclude`` does (a name anywhere, or a path from the root
+    when it has a ``/``, the file or a folder it is in); ``!`` in front negates it:
+    the codes are ignored in every file it does not match.
+    """
+
+    root: Path = Path(".")
+    rules: tuple[tuple[Glob, bool, frozenset[str]], ...] = ()  # (glob, negated, codes)
+
+    @classmethod
+    def of(cls, config: Config) -> PerFileIgnores:
+        rules = []
+        for pattern, codes in config.per_file_ignores:
+            where = f"{config.path}: `per-file-ignores` in [{TABLE}], glob `{pattern}`"
+            negated = pattern.startswith("!")
+            glob = Glob(pattern[1:] if negated else pattern)
+            if not glob.pattern.strip():
+                raise ConfigError(f"{where}: the glob is empty")
+            rules.append((glob, negated, resolve_codes(codes, where) if codes else frozenset()))
+        return cls(config.root.absolute(), tuple(rules))
+
+    def codes_for(self, path: str) -> frozenset[str]:
+        """The codes ignored in the file at ``path``."""
+        relative = relative_path(self.root, path)
+        codes: set[str] = set()
+        for glob, negated, ignored in self.rules:
+            if glob.matches_path(relative) != negated:
+                codes |= ignored
+        return frozenset(codes)
 
 
 def selection_of(

@@ -46,6 +46,14 @@ class Glob:
     def matches(self, text: str) -> bool:
         return self._regex.fullmatch(text) is not None
 
+    def matches_path(self, relative: str) -> bool:
+        """Whether the file at ``relative`` (to the root, ``/`` between parts) or a folder
+        it is in matches: by any one name, or from the root when the glob has a ``/``."""
+        parts = relative.split("/")
+        if not self.anchored:
+            return any(self.matches(part) for part in parts)
+        return any(self.matches("/".join(parts[: i + 1])) for i in range(len(parts)))
+
 
 def _translate(glob: str) -> str:
     """A glob as a regular expression in which only ``**`` crosses ``/``."""
@@ -93,6 +101,15 @@ def _class_end(part: str, start: int) -> int:
     return part.find("]", first + 1 if part[first : first + 1] == "]" else first)
 
 
+def relative_path(root: Path, path: str | os.PathLike[str]) -> str:
+    """``path`` relative to ``root`` (absolute) with ``/``; absolute when outside it."""
+    absolute = Path(os.path.abspath(path))
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return absolute.as_posix()
+
+
 @dataclass(frozen=True)
 class FileFilter:
     root: Path
@@ -108,21 +125,11 @@ class FileFilter:
         )
 
     def relative(self, path: str | os.PathLike[str]) -> str:
-        """``path`` relative to the root with ``/``; absolute when outside the root."""
-        absolute = Path(os.path.abspath(path))
-        try:
-            return absolute.relative_to(self.root).as_posix()
-        except ValueError:
-            return absolute.as_posix()
+        return relative_path(self.root, path)
 
     def excluded(self, path: str | os.PathLike[str]) -> bool:
-        parts = self.relative(path).split("/")
-        prefixes = ["/".join(parts[: i + 1]) for i in range(len(parts))]
-        for glob in self.exclude:
-            candidates = prefixes if glob.anchored else parts
-            if any(glob.matches(c) for c in candidates):
-                return True
-        return False
+        relative = self.relative(path)
+        return any(glob.matches_path(relative) for glob in self.exclude)
 
     def included(self, path: str | os.PathLike[str]) -> bool:
         relative = self.relative(path)

@@ -53,6 +53,7 @@ class StoredReport:
     diagnostics: tuple[Diagnostic, ...] = ()
     proved: tuple[tuple[Span, str, ProofForms], ...] = ()
     is_kernel: bool = True
+    ignored_at: int | None = None  # the line of a `# stile: ignore-file` that skipped it
 
     @classmethod
     def of(cls, report: ReportLike) -> StoredReport:
@@ -64,6 +65,7 @@ class StoredReport:
                 for span, target, v in report.proved
             ),
             report.is_kernel,
+            getattr(report, "ignored_at", None),
         )
 
     def at_path(self, path: str) -> StoredReport:
@@ -78,6 +80,7 @@ def encode(report: StoredReport) -> dict[str, Any]:
     return {
         "path": report.path,
         "is_kernel": report.is_kernel,
+        "ignored_at": report.ignored_at,
         "diagnostics": [_encode_diagnostic(d) for d in report.diagnostics],
         "proved": [
             {
@@ -107,6 +110,7 @@ def decode(data: Any) -> StoredReport:
             for p in map(_dict, _list(obj["proved"]))
         ),
         is_kernel=_bool(obj["is_kernel"]),
+        ignored_at=_optional_int(obj["ignored_at"]),
     )
 
 
@@ -176,3 +180,7 @@ def _int(data: Any) -> int:
 
 def _bool(data: Any) -> bool:
     return _typed(bool, data)
+
+
+def _optional_int(data: Any) -> int | None:
+    return None if data is None else _int(data)

@@ -5,6 +5,9 @@ range spans several lines is matched on its first line, where the text
 format points. Comments are found with ``tokenize``, so a ``#`` inside a string
 is never taken for one. With ``report_unused`` a comment that silences nothing
 (or names a code that silenced nothing) is itself reported, as STL060.
+
+A ``# stile: ignore-file`` comment anywhere in a file skips the whole file: it
+is not checked, as a file that is not a kernel (``find_ignore_file``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,9 @@ from ..core.diagnostics import CODES, Diagnostic, Span
 
 UNUSED = "STL060"
 _DIRECTIVE = re.compile(r"#\s*stile:\s*ignore(?![\w-])(?:\[(?P<codes>[^\]]*)\])?")
+# No codes: a file is checked or not. `ignore-file[...]` is not this directive (nor any).
+_IGNORE_FILE = re.compile(r"#\s*stile:\s*ignore-file(?![\w\[-])")
+IGNORE_FILE = "# stile: ignore-file"
 
 
 @dataclass(frozen=True)
@@ -44,6 +50,17 @@ def find_suppressions(source: bytes | str) -> list[Suppression]:
             codes = None if raw is None else tuple(c.strip() for c in raw.split(",") if c.strip())
             found.append(Suppression(span, codes))
     return found
+
+
+def find_ignore_file(source: bytes | str) -> int | None:
+    """The line of the first ``# stile: ignore-file`` comment, or None when there is none."""
+    text = source.decode("utf-8", "replace") if isinstance(source, bytes) else source
+    if "ignore-file" not in text:
+        return None  # most files: no tokenizing
+    for token in _comments(source):
+        if _IGNORE_FILE.search(token.string):
+            return token.start[0]
+    return None
 
 
 def _comments(source: bytes | str) -> Iterator[tokenize.TokenInfo]:

@@ -1,13 +1,16 @@
-"""Command line: ``stile-static check PATH...``, ``stile-static rule CODE``, ``stile-static lsp``.
+"""Command line: ``stile-static check [PATH...]``, ``stile-static rule CODE``, ``stile-static lsp``.
 
-Exit status: 0 when no error diagnostics, 1 when there are, 2 for usage,
-configuration or internal errors. Settings come from ``[tool.stile-static]``
-in the nearest pyproject.toml (config.py); flags given here override them.
+Exit status: 0 when no error diagnostics (or with ``--exit-zero``), 1 when
+there are, 2 for usage, configuration or internal errors, 141 when the reader
+of standard output went away (``| head``). Settings come from
+``[tool.stile-static]`` in the nearest pyproject.toml (config.py); flags given
+here override them.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import traceback
 from collections.abc import Sequence
@@ -15,16 +18,26 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..check.cache import FOLDER_NAME, Cache
-from ..check.config import CodeSelection, Config, ConfigError, load_config, selection_of
+from ..check.config import (
+    CodeSelection,
+    Config,
+    ConfigError,
+    PerFileIgnores,
+    load_config,
+    selection_of,
+)
 from ..check.discovery import SKIPPED_FOLDERS, FileFilter, kernel_files, named_files
 from ..check.results import StoredReport
 from ..check.runner import Analysis, Checked, check_paths, default_jobs
-from ..check.suppressions import UNUSED, apply_suppressions, find_suppressions
+from ..check.suppressions import IGNORE_FILE, UNUSED, apply_suppressions, find_suppressions
 from ..core.diagnostics import CODES
-from .reporters import FORMATS, render
+from .colour import ANSI, PLAIN, wants_colour
+from .reporters import FORMATS, STATISTICS_FORMATS, View, render
 from .version import version
 
 __all__ = ["SKIPPED_FOLDERS", "build_parser", "kernel_files", "main"]
+
+CLOSED_PIPE = 141  # 128 + SIGPIPE: what a shell reports for a process a closed pipe ended
 
 
 def _positive_int(text: str) -> int:
@@ -41,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     commands = parser.add_subparsers(dest="command", required=True)
     check = commands.add_parser("check", help="check kernel files or folders")
-    check.add_argument("paths", nargs="+", metavar="PATH")
+    check.add_argument(
+        "paths", nargs="*", metavar="PATH", help="files or folders (default: the current folder)"
+    )
     check.add_argument("--format", choices=FORMATS, default="text")
     check.add_argument("--output", metavar="FILE", help="write the report to FILE, not stdout")
     check.add_argument(
@@ -75,6 +90,27 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help='with --format json: print {"diagnostics": [...], "summary": {...}}, '
         "not the bare list",
+    )
+    check.add_argument(
+        "--statistics",
+        action="store_true",
+        help="print a count per code instead of the diagnostics (text or json)",
+    )
+    check.add_argument(
+        "-e",
+        "--exit-zero",
+        action="store_true",
+        help="exit with 0 even when there are error diagnostics",
+    )
+    talk = check.add_mutually_exclusive_group()
+    talk.add_argument(
+        "-q", "--quiet", action="store_true", help="print the diagnostics only, no summary line"
+    )
+    talk.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also say on standard error which configuration was read and what each file was",
     )
     check.add_argument(
         "--report-unused-ignores",
@@ -113,6 +149,7 @@ class Settings:
     file_filter: FileFilter
     cache_dir: Path | None  # None: no cache
     jobs: int
+    per_file: PerFileIgnores = PerFileIgnores()
 
 
 def settings(args: argparse.Namespace, config: Config) -> Settings:
@@ -139,9 +176,10 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         ),
         selection=selection,
         report_unused=report_unused,
-        file_filter=FileFilter.of(config.root, config.include, config.exclude),
+        file_filter=FileFilter.of(config.root, config.include, config.excluded),
         cache_dir=cache_dir,
         jobs=args.jobs or default_jobs(),
+        per_file=PerFileIgnores.of(config),
     )
 
 
@@ -150,9 +188,10 @@ def _codes(values: Sequence[str]) -> list[str]:
 
 
 def finish(checked: Checked, run: Settings) -> StoredReport:
-    """The report as shown: codes not selected dropped, suppression comments applied."""
+    """The report as shown: codes not selected (here) dropped, suppression comments applied."""
     report = checked.report
-    diagnostics = [d for d in report.diagnostics if d.code in run.selection]
+    selection = run.selection.without(run.per_file.codes_for(report.path))
+    diagnostics = [d for d in report.diagnostics if d.code in selection]
     source = checked.source
     if report.is_kernel and source is not None and b"stile:" in source:
         # A file that did not parse was not analyzed: every comment in it would look unused.
@@ -161,20 +200,29 @@ def finish(checked: Checked, run: Settings) -> StoredReport:
             diagnostics,
             find_suppressions(source),
             report.path,
-            report_unused=run.report_unused and analyzed and UNUSED in run.selection,
-            enabled=run.selection,
+            report_unused=run.report_unused and analyzed and UNUSED in selection,
+            enabled=selection,
         )
         diagnostics = sorted(outcome.kept + outcome.unused, key=lambda d: d.sort_key)
     return replace(report, diagnostics=tuple(diagnostics))
 
 
 def run_check(args: argparse.Namespace) -> int:
+    if args.statistics and args.format not in STATISTICS_FORMATS:
+        formats = " or ".join(STATISTICS_FORMATS)
+        print(f"stile-static: --statistics prints {formats}, not {args.format}", file=sys.stderr)
+        return 2
     try:
-        run = settings(args, load_config(args.config))
+        config = load_config(args.config)
+        run = settings(args, config)
     except ConfigError as error:
         print(f"stile-static: {error}", file=sys.stderr)
         return 2
-    files = kernel_files(args.paths, run.file_filter)
+    if args.verbose:
+        read = config.path or "none found; the defaults apply"
+        print(f"stile-static: configuration: {read}", file=sys.stderr)
+    paths = args.paths or ["."]  # as ruff and mypy: no path is the current folder
+    files = kernel_files(paths, run.file_filter)
     cache = None if run.cache_dir is None else Cache.open(run.cache_dir)
     try:
         checked = check_paths(files, run.analysis, cache, run.jobs)
@@ -183,8 +231,19 @@ def run_check(args: argparse.Namespace) -> int:
         print("stile-static: internal error (please report it)", file=sys.stderr)
         return 2
     reports = [finish(c, run) for c in checked]
-    warn_not_kernels(reports, named_files(args.paths))
-    text = render(reports, args.format, show_proofs=args.show_proofs, with_summary=args.summary)
+    if args.verbose:
+        for c, report in zip(checked, reports):
+            print(f"{report.path}: {what_it_was(c, report)}", file=sys.stderr)
+    warn_not_kernels(reports, named_files(paths))
+    to_terminal = not args.output and args.format == "text"
+    view = View(
+        show_proofs=args.show_proofs,
+        with_summary=args.summary,
+        quiet=args.quiet,
+        statistics=args.statistics,
+        palette=ANSI if to_terminal and wants_colour(sys.stdout, os.environ) else PLAIN,
+    )
+    text = render(reports, args.format, view)
     if args.output:
         try:
             output = Path(args.output)
@@ -196,7 +255,16 @@ def run_check(args: argparse.Namespace) -> int:
     else:
         sys.stdout.write(text)
     errors = any(d.severity == "error" for r in reports for d in r.diagnostics)
-    return 1 if errors else 0
+    return 1 if errors and not args.exit_zero else 0
+
+
+def what_it_was(checked: Checked, report: StoredReport) -> str:
+    """A file's fate in a word or two, for ``--verbose``."""
+    if report.ignored_at is not None:
+        return f"skipped: `{IGNORE_FILE}` at line {report.ignored_at}"
+    if not report.is_kernel:
+        return "skipped: not a kernel file" if checked.source is not None else "cannot be read"
+    return "checked (answered from the cache)" if checked.cached else "checked"
 
 
 NOT_A_KERNEL = (
@@ -213,7 +281,12 @@ def warn_not_kernels(reports: Sequence[StoredReport], named: set[str]) -> None:
     stays 0: pre-commit names every staged Python file, kernels or not.
     """
     for report in reports:
-        if report.path in named and not report.is_kernel and not report.diagnostics:
+        if (
+            report.path in named
+            and not report.is_kernel
+            and not report.diagnostics
+            and report.ignored_at is None  # skipped on purpose: nothing to warn about
+        ):
             print(f"{report.path}: warning: {NOT_A_KERNEL}", file=sys.stderr)
 
 
@@ -233,6 +306,19 @@ def run_rule(code: str | None) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    try:
+        status = run_command(argv)
+        sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
+    except BrokenPipeError:
+        # The reader went away (`stile-static rule | head -1`): end quietly, with
+        # standard output on devnull so that the flush at exit does not fail again.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return CLOSED_PIPE
+    return status
+
+
+def run_command(argv: list[str] | None = None) -> int:
     parser = build_parser()
     try:
         args = parser.parse_args(argv)

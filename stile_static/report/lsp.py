@@ -17,7 +17,13 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.workspace import PositionCodec
 
-from ..check.config import CodeSelection, ConfigError, load_config, selection_of
+from ..check.config import (
+    CodeSelection,
+    ConfigError,
+    PerFileIgnores,
+    load_config,
+    selection_of,
+)
 from ..check.suppressions import apply_suppressions, find_suppressions
 from ..core.diagnostics import Diagnostic, Span
 from .check_worker import CheckWorker, Outcome, WorkerError
@@ -123,9 +129,11 @@ class StileLanguageServer(LanguageServer):
         self.publish(uri, checked)
 
     def _selection(self, path: str) -> CodeSelection:
-        """The codes the nearest ``[tool.stile-static]`` reports (all, if it is broken)."""
+        """The codes the nearest ``[tool.stile-static]`` reports in ``path`` (all, if it
+        is broken): its select and ignore, less its per-file-ignores for ``path``."""
         try:
-            return selection_of(load_config(cwd=Path(path).parent))
+            config = load_config(cwd=Path(path).parent)
+            return selection_of(config).without(PerFileIgnores.of(config).codes_for(path))
         except ConfigError as error:
             self.window_log_message(
                 types.LogMessageParams(type=types.MessageType.Warning, message=str(error))

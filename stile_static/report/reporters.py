@@ -3,32 +3,58 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from ..check.results import ReportLike
-from ..core.diagnostics import Diagnostic, Span
+from ..core.diagnostics import CODES, CodeInfo, Diagnostic, Span
+from .colour import PLAIN, Palette
 
 FORMATS = ("text", "json", "sarif", "github")
+STATISTICS_FORMATS = ("text", "json")  # the formats --statistics can be printed in
 VERIFIED = ""  # the code of a verified obligation's entry: none, it is no diagnostic
 
 
-def render(
-    reports: Sequence[ReportLike], fmt: str, show_proofs: bool = False, with_summary: bool = False
-) -> str:
+@dataclass(frozen=True)
+class View:
+    """How a report is shown: the flags that change the output, not the verdicts."""
+
+    show_proofs: bool = False
+    with_summary: bool = False  # JSON: an object with the counts, not the bare list
+    quiet: bool = False  # text: no summary line
+    statistics: bool = False  # a count per code instead of the diagnostics
+    palette: Palette = PLAIN  # text only
+
+
+def render(reports: Sequence[ReportLike], fmt: str, view: View = View()) -> str:
+    if view.statistics:
+        if fmt == "json":
+            return render_statistics_json(reports, with_summary=view.with_summary)
+        return render_statistics(reports, quiet=view.quiet, palette=view.palette)
     if fmt == "json":
-        return render_json(reports, show_proofs=show_proofs, with_summary=with_summary)
+        return render_json(reports, show_proofs=view.show_proofs, with_summary=view.with_summary)
     if fmt == "github":
         return render_github(reports)
     if fmt == "sarif":
         from .sarif import render_sarif  # the rule docs are only needed here
 
-        return render_sarif(reports, show_proofs=show_proofs)
-    return render_text(reports, show_proofs=show_proofs)
+        return render_sarif(reports, show_proofs=view.show_proofs)
+    return render_text(
+        reports, show_proofs=view.show_proofs, quiet=view.quiet, palette=view.palette
+    )
 
 
-def diagnostic_line(d: Diagnostic) -> str:
-    code = f" {d.code}" if d.code else ""  # a verified obligation has no code
-    return f"{d.path}:{d.span.line}:{d.span.column}:{code} {d.message}"
+def diagnostic_line(d: Diagnostic, palette: Palette = PLAIN) -> str:
+    where = palette.paint(f"{d.path}:{d.span.line}:{d.span.column}:", "path")
+    if not d.code:  # a verified obligation has no code
+        return f"{where} {palette.paint(d.message, 'verified')}"
+    code = palette.paint(d.code, _style(d.severity))
+    return f"{where} {code} {d.message}"
+
+
+def _style(severity: str) -> str:
+    return severity if severity in ("error", "warning") else "note"
 
 
 def proof_notes(report: ReportLike) -> list[Diagnostic]:
@@ -55,16 +81,57 @@ def entries(report: ReportLike, show_proofs: bool) -> list[Diagnostic]:
     return sorted(both, key=lambda d: (d.span.line, d.span.column))  # stable: errors first
 
 
-def render_text(reports: Sequence[ReportLike], show_proofs: bool = False) -> str:
+def render_text(
+    reports: Sequence[ReportLike],
+    show_proofs: bool = False,
+    quiet: bool = False,
+    palette: Palette = PLAIN,
+) -> str:
     lines: list[str] = []
+    note, help_ = palette.paint("note", "note"), palette.paint("help", "help")
     for report in reports:
         for d in entries(report, show_proofs):
-            lines.append(diagnostic_line(d))
-            lines += [f"    = note: {n}" for n in d.notes]
+            lines.append(diagnostic_line(d, palette))
+            lines += [f"    = {note}: {n}" for n in d.notes]
             if d.help:
-                lines.append(f"    = help: {d.help}")
-    lines.append(summary(reports))
-    return "\n".join(lines) + "\n"
+                lines.append(f"    = {help_}: {d.help}")
+    if not quiet:
+        lines.append(summary(reports, palette))
+    return "".join(line + "\n" for line in lines)
+
+
+def statistics(reports: Sequence[ReportLike]) -> list[tuple[str, int]]:
+    """(code, count) of each code reported, the most frequent first, as ruff's ``--statistics``."""
+    tally = Counter(d.code for r in reports for d in r.diagnostics if d.code)
+    return sorted(tally.items(), key=lambda item: (-item[1], item[0]))
+
+
+def _info(code: str) -> CodeInfo:
+    return CODES.get(code) or CodeInfo("", "")
+
+
+def render_statistics(
+    reports: Sequence[ReportLike], quiet: bool = False, palette: Palette = PLAIN
+) -> str:
+    """One line per code: its count, the code and its name; then the summary line."""
+    rows = statistics(reports)
+    width = max((len(str(count)) for _, count in rows), default=1)
+    lines = [
+        f"{count:>{width}}  {palette.paint(code, _style(_info(code).severity))}  {_info(code).name}"
+        for code, count in rows
+    ]
+    if not quiet:
+        lines.append(summary(reports, palette))
+    return "".join(line + "\n" for line in lines)
+
+
+def render_statistics_json(reports: Sequence[ReportLike], with_summary: bool = False) -> str:
+    items = [
+        {"code": code, "name": _info(code).name, "count": count}
+        for code, count in statistics(reports)
+    ]
+    data: object = {"statistics": items, "summary": counts(reports)} if with_summary else items
+    return json.dumps(data, indent=2) + "\n"
 
 
 def counts(reports: Sequence[ReportLike]) -> dict[str, int]:
@@ -77,7 +144,7 @@ def counts(reports: Sequence[ReportLike]) -> dict[str, int]:
     }
 
 
-def summary(reports: Sequence[ReportLike]) -> str:
+def summary(reports: Sequence[ReportLike], palette: Palette = PLAIN) -> str:
     numbers = counts(reports)
     kernels, proved, errors = (
         numbers["files_checked"],
@@ -85,10 +152,11 @@ def summary(reports: Sequence[ReportLike]) -> str:
         numbers["errors"],
     )
     files = "file" if kernels == 1 else "files"
-    return (
+    line = (
         f"Checked {kernels} kernel {files}: {proved} obligation"
         f"{'' if proved == 1 else 's'} verified, {errors} error{'' if errors == 1 else 's'}."
     )
+    return palette.paint(line, "error" if errors else "verified" if proved else "path")
 
 
 def _span_fields(span: Span) -> dict[str, int]:
@@ -127,7 +195,8 @@ _GITHUB_LEVELS = {"error": "error", "warning": "warning"}
 
 
 def render_github(reports: Sequence[ReportLike]) -> str:
-    """One ``::error``/``::warning``/``::notice`` annotation line per diagnostic."""
+    """One ``::error``/``::warning``/``::notice`` annotation per diagnostic: the message,
+    then its notes and help on lines of their own (escaped, so still one command line)."""
     lines = []
     for r in reports:
         for d in r.diagnostics:
@@ -137,8 +206,14 @@ def render_github(reports: Sequence[ReportLike]) -> str:
                 f"file={_property(d.path)},line={s.line},col={s.column},"
                 f"endLine={s.end_line},endColumn={s.end_column},title={_property(d.code)}"
             )
-            lines.append(f"::{level} {properties}::{_data(f'{d.code} {d.message}')}")
+            lines.append(f"::{level} {properties}::{_data(annotation_text(d))}")
     return "".join(line + "\n" for line in lines)
+
+
+def annotation_text(d: Diagnostic) -> str:
+    """The message with its notes and help, one per line, as SARIF's message text."""
+    text = "\n".join([f"{d.code} {d.message}", *(f"note: {n}" for n in d.notes)])
+    return f"{text}\nhelp: {d.help}" if d.help else text
 
 
 def _data(text: str) -> str:

@@ -496,7 +496,6 @@ HOST_TARGETS = (
     "y[:]",
     "y.detach()",
     "y.half()",
-    "y.cpu()",
     "y.to(y.dtype)",
 )
 HOST_INPUTS = (
@@ -598,6 +597,8 @@ def _autotuned(rng: random.Random) -> str:
 
 
 def _heuristic(rng: random.Random) -> str:
+    # `tl.arange(0, n)`: bounds that are not constexpr, which Triton refuses
+    lanes = _pick(rng, "BLOCK", "n", p=0.9)
     rule = _pick(
         rng,
         'triton.next_power_of_2(args["n"])',
@@ -609,7 +610,7 @@ def _heuristic(rng: random.Random) -> str:
         f'@triton.heuristics({{"BLOCK": lambda args: {rule}}})\n'
         "@triton.jit\n"
         "def whole_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):\n"
-        "    offs = tl.arange(0, BLOCK)\n"
+        f"    offs = tl.arange(0, {lanes})\n"
         "    mask = offs < n\n"
         "    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=mask) * 0.5, mask=mask)"
     )
@@ -709,6 +710,60 @@ def _output_view(rng: random.Random) -> str:
     return _file([kernel_src], ["# stile: y = 2 * (x[M N] -> N M)", *_cases_2d(rng)], wrapper)
 
 
+def _keywords(rng: random.Random) -> str:
+    """The real signatures, positional or by keyword: `tl.load(pointer=..., other=...)`,
+    `tl.where(condition=..., x=..., y=...)`, `tl.sum(input=..., axis=..., dtype=...)`;
+    a `dtype` of an integer type casts each element before the sum."""
+    kw = rng.random() < 0.6
+    pid = "tl.program_id(axis=0)" if kw else "tl.program_id(0)"
+    lanes = "tl.arange(start=0, end=BLOCK)" if kw else "tl.arange(0, BLOCK)"
+    if rng.random() < 0.5:
+        load = "tl.load(pointer=x_ptr + offs, mask=mask)" if kw else "tl.load(x_ptr + offs, mask)"
+        value = "tl.where(condition=x > 0, x=x, y=x * 0.5)" if kw else "tl.where(x > 0, x, x * 0.5)"
+        spec = _pick(rng, "maximum(x[N], 0) + minimum(x[N], 0) / 2", "maximum(x[N], 0)", p=0.8)
+        body = [
+            f"    offs = {pid} * BLOCK + {lanes}",
+            "    mask = offs < n",
+            f"    x = {load}",
+            f"    tl.store(pointer=y_ptr + offs, value={value}, mask=mask)",
+        ]
+        wrapper = [
+            "def run(x):",
+            "    n = x.numel()",
+            "    y = torch.empty_like(x)",
+            "    kw_kernel[(triton.cdiv(n, 32),)](x, y, n, BLOCK=32)",
+            "    return y",
+        ]
+        cases = _cases_1d(rng)
+        params = "x_ptr, y_ptr, n"
+    else:
+        load = "tl.load(pointer=row_ptr + cols, mask=mask, other=0.0)"
+        if not kw:
+            load = "tl.load(row_ptr + cols, mask, 0.0)"
+        dtype = _pick(rng, "", ", dtype=tl.float32", ", dtype=tl.int32", p=0.5)
+        total = f"tl.sum(input=x, axis=0{dtype})" if kw else f"tl.sum(x, 0{dtype})"
+        spec = "sum[N](x[M N])"
+        body = [
+            f"    row_ptr = x_ptr + {pid} * sxm",
+            f"    cols = {lanes}",
+            "    mask = cols < n",
+            f"    x = {load}",
+            f"    tl.store(y_ptr + {pid}, {total})",
+        ]
+        wrapper = [
+            "def run(x):",
+            "    m, n = x.shape",
+            "    y = torch.empty(m, device=x.device)",
+            "    block = triton.next_power_of_2(n)",
+            "    kw_kernel[(m,)](x, y, n, x.stride(0), BLOCK=block)",
+            "    return y",
+        ]
+        cases = _cases_2d(rng)
+        params = "x_ptr, y_ptr, n, sxm"
+    kernel_src = "\n".join(["@triton.jit", f"def kw_kernel({params}, BLOCK: tl.constexpr):", *body])
+    return _file([kernel_src], [f"# stile: return = {spec}", *cases], wrapper)
+
+
 FAMILIES: dict[str, Callable[[random.Random], str]] = {
     "map_1d": _map_1d,
     "strided_2d": _strided_2d,
@@ -729,4 +784,5 @@ FAMILIES: dict[str, Callable[[random.Random], str]] = {
     "tile_2d": _tile_2d,
     "neighbour": _neighbour,
     "output_view": _output_view,
+    "keywords": _keywords,
 }

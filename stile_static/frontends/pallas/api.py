@@ -14,7 +14,7 @@ import numpy as np
 from ...core.errors import KernelError
 from ...interpreter.values import Function, Module
 from ...ir.terms import Unary
-from . import blocks, classes
+from . import blocks, classes, signatures
 from .axes import axis_index
 from .blocks import Block, Undef
 from .semantics import parallel_axes
@@ -219,6 +219,48 @@ def known_int(value: Any, what: str) -> int:
     return value
 
 
+def float_dtype(dtype: Any, what: str, node: Any) -> Dtype:
+    """The element type of an output or a buffer: a float type, whose rounding is
+    not modelled; an integer one (which truncates what is stored) is not followed."""
+    name = dtype.name if isinstance(dtype, Dtype) else getattr(dtype, "value", None)
+    if not isinstance(name, str):
+        raise KernelError("STL002", f"unsupported: {what} of element type {kind(dtype)}", node=node)
+    if not name.startswith(("float", "bfloat")):
+        raise KernelError(
+            "STL002",
+            f"unsupported: {what} of type {name} (integer data is not followed: casts to it "
+            "truncate)",
+            node=argument_node(node, "dtype", 1),
+        )
+    return Dtype(name)
+
+
+def jitted(func: Any, options: dict) -> Jitted:
+    """``jax.jit(func, static_argnames=..., static_argnums=...)``."""
+
+    def listed(value: Any) -> tuple:
+        items = value if isinstance(value, (tuple, list)) else () if value is None else (value,)
+        return tuple(getattr(item, "value", item) for item in items)
+
+    names = listed(options.get("static_argnames"))
+    nums = listed(options.get("static_argnums"))
+    if not all(isinstance(n, str) for n in names) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in nums
+    ):
+        raise KernelError("STL002", "unsupported: static_argnames or static_argnums of this form")
+    return Jitted(func, True, names, nums)
+
+
+def traced_argument(value: Any, name: str) -> Any:
+    """An argument of a jitted function that is not static: JAX traces the numbers
+    in it (a tuple of block sizes becomes a tuple of tracers)."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(traced_argument(v, name) for v in value)
+    if is_number(value) or isinstance(value, bool):
+        return Traced(value, f"`{name}`, an argument of a jitted function that is not static")
+    return value
+
+
 def dynamic_int(value: Any, what: str) -> int:
     """An integer that JAX may trace (a ``pl.ds`` start, a loop bound)."""
     return known_int(untraced(value), what)
@@ -256,6 +298,14 @@ class PallasApi:
     program_ids: tuple[int, ...] | None
     grid: tuple[int, ...]
     launcher: Any
+    frames: list
+
+    def for_gpu(self, params: Any) -> bool:
+        """Whether the kernel is written for a GPU: GPU compiler parameters, or a
+        GPU backend of Pallas imported by the file."""
+        if isinstance(params, CompilerParams):
+            return params.backend == "plgpu"
+        return any(value == Module("plgpu") for value in self.frames[0].names.values())
 
     def reduction(self, name: str, args: list, kwargs: dict) -> Block:
         block = as_block(args[0])
@@ -282,11 +332,18 @@ class PallasApi:
         return block
 
     def call_api(self, name: str, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """A call of the API, bound to the real signature first (see :mod:`signatures`):
+        handlers get the positional arguments in order with defaults filled, and
+        every parameter by name."""
         module, _, fn = name.rpartition(".")
+        bound = signatures.bind(name, args, kwargs, node)
+        if bound is not None:
+            args, kwargs = bound
         if fn in IGNORED_CONFIG:
-            if args:
+            if bound is None and args:
                 raise KernelError("STL002", f"unsupported: positional arguments to {name}()")
-            return CompilerParams(module, tuple(kwargs.items()), self.span(node))
+            arguments = signatures.given(name, kwargs) if bound else tuple(kwargs.items())
+            return CompilerParams(module, arguments, self.span(node))
         handler = getattr(self, f"api_{module.replace('.', '_')}_{fn}", None)
         if handler is not None:
             return handler(args, kwargs, node)
@@ -304,7 +361,12 @@ class PallasApi:
     # jax ---------------------------------------------------------------
 
     def api_jax_jit(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
-        return Jitted(args[0]) if args else Partial(Api("jax.jit"), (), tuple(kwargs.items()))
+        options = tuple(
+            (k, kwargs[k]) for k in ("static_argnames", "static_argnums") if kwargs[k] is not None
+        )
+        if args[0] is signatures.NOT_GIVEN:  # jax.jit(static_argnames=...) as a decorator
+            return Partial(Api("jax.jit"), (), options)
+        return jitted(args[0], dict(options))
 
     def api_jax_vmap(self, args: list, kwargs: dict, node: cst.CSTNode) -> Vmapped:
         in_axes = kwargs.get("in_axes", args[1] if len(args) > 1 else 0)
@@ -314,7 +376,7 @@ class PallasApi:
     def api_jax_ShapeDtypeStruct(self, args: list, kwargs: dict, node: cst.CSTNode) -> ShapeDtype:
         shape = kwargs.get("shape", args[0] if args else None)
         dtype = kwargs.get("dtype", args[1] if len(args) > 1 else Dtype("float32"))
-        return ShapeDtype(shape_of(shape), dtype if isinstance(dtype, Dtype) else Dtype("float32"))
+        return ShapeDtype(shape_of(shape), float_dtype(dtype, "an output", node))
 
     def api_jax_named_scope(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scope:
         return Scope()
@@ -374,6 +436,10 @@ class PallasApi:
             )
         params = kwargs.get("compiler_params")
         parallel = parallel_axes(params, len(grid), argument_node(node, "compiler_params"))
+        gpu = self.for_gpu(params)
+        if gpu:
+            # on a GPU every grid step is a program of its own, all running at once
+            parallel = (True,) * len(grid)
         return PallasCall(
             kernel,
             grid,
@@ -383,23 +449,22 @@ class PallasApi:
             scratch,
             self.span(node),
             parallel,
-            params.span if isinstance(params, CompilerParams) else None,
+            params.span if isinstance(params, CompilerParams) and not gpu else None,
         )
 
     def api_pl_BlockSpec(self, args: list, kwargs: dict, node: cst.CSTNode) -> BlockSpec:
-        shape = kwargs.get("block_shape")
-        index_map = kwargs.get("index_map")
-        positional = list(args)
-        # the older order was BlockSpec(index_map, block_shape)
-        if positional and isinstance(positional[0], (Closure, Partial, Function)):
-            index_map = positional.pop(0)
-            if positional:
-                shape = positional.pop(0)
-        else:
-            if positional:
-                shape = positional.pop(0)
-            if positional:
-                index_map = positional.pop(0)
+        shape, index_map = kwargs["block_shape"], kwargs["index_map"]
+        if isinstance(shape, (Closure, Partial, Function)):
+            raise KernelError(
+                "STL005",
+                "the block shape of this BlockSpec is a function: jax 0.10.2 takes "
+                "BlockSpec(block_shape, index_map)",
+                notes=("the order BlockSpec(index_map, block_shape) is gone from JAX",),
+                help="swap the two arguments, or pass them as block_shape= and index_map=",
+                node=signatures.argument_node(
+                    node, signatures.SIGNATURES["pl.BlockSpec"], "block_shape"
+                ),
+            )
         block_shape = None
         if shape is not None:
             block_shape = tuple(
@@ -429,6 +494,7 @@ class PallasApi:
 
     def api_pltpu_VMEM(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scratch:
         shape = kwargs.get("shape", args[0] if args else ())
+        float_dtype(kwargs.get("dtype"), "a scratch buffer", node)
         return Scratch(shape_of(shape), self.span(node))
 
     def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
@@ -441,21 +507,22 @@ class PallasApi:
         n = known_int(args[0], "next_power_of_2 argument")
         return 1 if n <= 1 else 1 << (n - 1).bit_length()
 
-    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
+    def api_pl_program_id(self, args: list, kwargs: dict, node: cst.CSTNode) -> Traced:
         if self.program_ids is None:
             raise KernelError("STL002", "pl.program_id outside a kernel")
-        if not 0 <= axis < len(self.program_ids):
-            raise KernelError(
-                "STL002", f"pl.program_id({axis}) of a grid with {len(self.program_ids)} axes"
-            )
+        axis = self._grid_axis(kwargs["axis"], "pl.program_id", node)
         return Traced(self.program_ids[axis], f"pl.program_id({axis})")
 
     def api_pl_num_programs(self, args: list, kwargs: dict, node: cst.CSTNode) -> int:
-        axis = known_int(kwargs.get("axis", args[0] if args else 0), "axis")
-        if self.program_ids is None or not 0 <= axis < len(self.grid):
-            raise KernelError("STL002", f"pl.num_programs({axis}) outside the grid")
-        return self.grid[axis]
+        if self.program_ids is None:
+            raise KernelError("STL002", "pl.num_programs outside a kernel")
+        return self.grid[self._grid_axis(kwargs["axis"], "pl.num_programs", node)]
+
+    def _grid_axis(self, axis: Any, what: str, node: cst.CSTNode) -> int:
+        """A grid axis as JAX takes it: negative ones count from the end; one out of
+        range is the ValueError JAX raises when it traces the kernel."""
+        axis = known_int(axis, f"axis of {what}")
+        return axis_index(axis, len(self.grid), f"{what} of a grid {self.grid}", node)
 
     def api_pl_ds(self, args: list, kwargs: dict, node: cst.CSTNode) -> Ds:
         start = kwargs.get("start", args[0] if args else None)
@@ -495,7 +562,7 @@ class PallasApi:
         if not isinstance(ref, Ref):
             raise KernelError("STL002", f"load from {kind(ref)}")
         span = self.span(node)
-        value = self.launcher.read(ref, index, span)
+        value = self.launcher.read(ref, index, span, masked=kwargs.get("mask") is not None)
         mask = kwargs.get("mask")
         if mask is None:
             return value
@@ -584,12 +651,14 @@ class PallasApi:
         return self._filled(self._like(args[0]), fill)
 
     def api_jnp_arange(self, args: list, kwargs: dict, node: cst.CSTNode) -> Iota:
-        ints = [known_int(a, "jnp.arange bound") for a in args]
-        if len(ints) == 1:
-            return Iota((ints[0],), (1,), 0)
-        if len(ints) == 2:
-            return Iota((max(ints[1] - ints[0], 0),), (1,), ints[0])
-        raise KernelError("STL002", "unsupported: jnp.arange with a step")
+        start, stop, step = args[0], args[1], args[2]
+        if step is not None and step != 1:
+            raise KernelError("STL002", "unsupported: jnp.arange with a step")
+        lo = known_int(start, "jnp.arange bound")
+        if stop is None:
+            return Iota((lo,), (1,), 0)
+        hi = known_int(stop, "jnp.arange bound")
+        return Iota((max(hi - lo, 0),), (1,), lo)
 
     def api_lax_broadcasted_iota(self, args: list, kwargs: dict, node: cst.CSTNode) -> Iota:
         shape = shape_of(kwargs.get("shape", args[1]))
@@ -597,7 +666,7 @@ class PallasApi:
         return Iota(shape, tuple(int(k == dimension) for k in range(len(shape))), 0)
 
     def api_jnp_where(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
-        if len(args) != 3:
+        if len(args) != 3 or args[1] is None or args[2] is None:
             raise KernelError("STL002", "unsupported: jnp.where without both branches")
         scalars = [untraced(a) for a in args]
         if isinstance(scalars[0], bool) and all(is_number(v) for v in scalars[1:]):

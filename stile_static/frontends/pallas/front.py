@@ -267,8 +267,10 @@ class PallasFrontEnd(FrontEnd):
                     source.path,
                     config.case.span or annotation.span,
                     "STL045",
-                    f"case {config.case} violates the wrapper's precondition; it is not checked",
+                    f"case {config.case} violates the wrapper's precondition: {reason} "
+                    f"(line {stop.span.line}); it is not checked",
                     severity="warning",
+                    help="drop the case, or change its sizes to ones the wrapper accepts",
                     related=((stop.span, "precondition"),),
                 )
             )
@@ -280,10 +282,11 @@ class PallasFrontEnd(FrontEnd):
         except KernelError as error:
             interp.report(error, node)
             return _Run(empty, interp.diagnostics)
-        refused = [d for d in interp.diagnostics if d.code == "STL005"]
-        if refused:
-            # JAX refuses the program: nothing it would compute is meaningful
-            return _Run(empty, refused)
+        if any(d.code in ("STL004", "STL005") for d in interp.diagnostics):
+            # Python or JAX raises while tracing: the program never runs, and what
+            # it would have written is not a finding of its own
+            kept = [d for d in interp.diagnostics if d.code in ("STL002", "STL004", "STL005")]
+            return _Run(empty, kept)
         if any(d.code == "STL002" for d in interp.diagnostics):
             return _Run(empty, interp.diagnostics)  # what the wrapper returns is not known
         facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)

@@ -373,7 +373,7 @@ class Launcher:
             KernelError(
                 "STL048",
                 f"grid steps {previous} and {ids} write block {state.index} of output {k}, "
-                f'but grid axis {axes[0]} between them is marked "parallel"',
+                f"but grid axis {axes[0]} between them runs in parallel ({_why_parallel(lowered)})",
                 notes=(
                     "the steps of a parallel axis may run on different cores, each with its "
                     "own copy of the output block: the value accumulated across that axis is "
@@ -454,8 +454,15 @@ class Launcher:
 
     # ----------------------------------------------------- refs and blocks
 
-    def read(self, ref: Ref, index: tuple, span: Span) -> Block:
+    def read(self, ref: Ref, index: tuple, span: Span, masked: bool = False) -> Block:
+        """The window of a ref that ``index`` names. Past the end of the ref's block
+        (not under a load's mask) it is STL042: JAX refuses a static one when it
+        traces the kernel, its interpreter shifts a traced one back inside (a
+        dynamic slice), the TPU interpret mode raises, and a TPU reads whatever
+        lies past the buffer."""
         starts, sizes = _normalize(index, ref.shape)
+        if not masked:
+            self._check_read_inside(ref, starts, sizes, span)
         beyond = Undef(span, f"positions past the end of the block of {ref.name}")
         block = blocks.window(ref.content, starts, sizes, beyond)
         return _relabel(block, span, ref)
@@ -480,6 +487,28 @@ class Launcher:
             value = None if ref.content.value is None else np.full(ref.shape, np.nan)
             ref.content = blocks.wrong(ref.shape, error, value)
         ref.last_write = span
+
+    def _check_read_inside(
+        self, ref: Ref, starts: tuple[int, ...], sizes: tuple[int | None, ...], span: Span
+    ) -> None:
+        for axis, (start, size, n) in enumerate(zip(starts, sizes, ref.shape)):
+            stop = start + (1 if size is None else size)
+            if start < 0 or stop > n:
+                self.interp.report(
+                    KernelError(
+                        "STL042",
+                        f"the read of {ref.name} takes [{start}:{stop}) along axis {axis}, "
+                        f"past the end of its block (shape {ref.shape})",
+                        notes=(
+                            "JAX's interpreter moves such a window back inside the block, "
+                            "its TPU interpret mode raises, and a TPU reads past the buffer",
+                        ),
+                        help="read inside the block, or use a masked load",
+                        node=span,
+                    ),
+                    None,  # type: ignore[arg-type]
+                )
+                raise Abort
 
     def _check_inside(
         self,
@@ -584,12 +613,15 @@ def _normalize(
             for bound in (item.start, item.stop):
                 if isinstance(bound, Traced):
                     raise bound.static_error("a slice bound of a ref (use pl.ds(start, size))")
-            lo = 0 if item.start is None else item.start
-            hi = n if item.stop is None else item.stop
-            if not all(isinstance(v, int) and not isinstance(v, bool) for v in (lo, hi)):
+            if not all(
+                v is None or (isinstance(v, int) and not isinstance(v, bool))
+                for v in (item.start, item.stop)
+            ):
                 raise KernelError("STL002", "a slice bound must be a known integer")
+            # Python's slice: negative bounds count from the end, both are clipped
+            lo, hi, _ = slice(item.start, item.stop).indices(n)
             starts.append(lo)
-            sizes.append(hi - lo)
+            sizes.append(max(hi - lo, 0))
         elif isinstance(item, Ds):
             starts.append(item.start)
             sizes.append(item.size)
@@ -598,16 +630,13 @@ def _normalize(
             starts.append(start)
             sizes.append(size)
         elif isinstance(item, Traced) and isinstance(item.value, int):
-            # a traced index: JAX does not wrap it, and clamps one out of range
-            if not 0 <= item.value < n:
-                raise KernelError(
-                    "STL002",
-                    f"unsupported: a traced index {item.value} outside 0..{n - 1} of a ref",
-                )
+            # a traced index is not wrapped; one out of range is checked where it is used
             starts.append(item.value)
             sizes.append(None)
         elif isinstance(item, int) and not isinstance(item, bool):
-            starts.append(item if item >= 0 else n + item)
+            # negative indices in range count from the end, as in Python; JAX's
+            # interpreter clamps one out of range, which is checked where it is used
+            starts.append(item + n if -n <= item < 0 else item)
             sizes.append(None)
         else:
             raise KernelError("STL002", f"unsupported index ({kind(item)})")
@@ -634,13 +663,19 @@ def _reshape(block: Block, sizes: tuple[int | None, ...], full: tuple[int, ...])
 
 def _relabel(block: Block, span: Span, ref: Ref) -> Block:
     def fix(cell: Any) -> Any:
-        if isinstance(cell, Undef) and cell.span is None:
-            return replace(cell, span=span)
         if isinstance(cell, Undef) and cell.fresh:
             return Undef(span, f"the block of {ref.name} read before it is written")
+        if isinstance(cell, Undef) and cell.span is None:
+            return replace(cell, span=span)
         return cell
 
     return replace(block, cells=tuple(fix(c) for c in block.cells))
+
+
+def _why_parallel(lowered: Lowered) -> str:
+    if lowered.semantics_span is not None:
+        return '"parallel" in dimension_semantics'
+    return "a vmapped axis, or any axis of a GPU kernel, whose programs run at once"
 
 
 def _parallel_moves(lowered: Lowered, ids: tuple, previous: tuple) -> list[int]:
@@ -653,7 +688,7 @@ def _other_core(ref: Ref, lowered: Lowered, ids: tuple, previous: tuple) -> Bloc
     axis = _parallel_moves(lowered, ids, previous)[0]
     what = (
         f"{ref.name} at grid step {ids} holds what an earlier step left in it, but grid axis "
-        f'{axis} changed since and is "parallel": on a chip with several cores that step '
+        f"{axis} changed since and runs in parallel ({_why_parallel(lowered)}): that step "
         "may have run on another core"
     )
     value = ref.content.value

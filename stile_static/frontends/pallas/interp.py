@@ -20,7 +20,7 @@ from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir.terms import Load
-from . import blocks, classes
+from . import blocks, classes, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -32,6 +32,8 @@ from .api import (
     Scope,
     When,
     is_number,
+    jitted,
+    traced_argument,
 )
 from .axes import axis_index
 from .blocks import Block
@@ -57,6 +59,19 @@ from .values import (
     kind,
     untraced,
 )
+
+
+def _reading_arguments(error: BaseException) -> bool:
+    """Whether ``error`` was raised in the body of a Pallas API handler itself (as
+    reading ``args[1]`` of a call with one argument does), not deeper."""
+    tb = error.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    if tb is None:
+        return False
+    code = tb.tb_frame.f_code
+    api_module = code.co_filename.endswith(("pallas/api.py", "pallas\\api.py"))
+    return api_module and (code.co_name.startswith("api_") or code.co_name == "call_api")
 
 
 class Precondition(Exception):
@@ -245,10 +260,14 @@ class PallasInterpreter(PallasApi, Interpreter):
             self.store(node.name.value, value)
 
     def decorate(self, decorator: Any, func: Any, node: cst.Decorator) -> Any:
-        transparent = (Api("jax.jit"), Api("jax.custom_vjp"))
-        if decorator in transparent:
+        if decorator == Api("jax.jit"):
+            return jitted(func, {})
+        if isinstance(decorator, Partial) and decorator.func == Api("jax.jit"):
+            return jitted(func, dict(decorator.kwargs))
+        transparent = Api("jax.custom_vjp")
+        if decorator == transparent:
             return Jitted(func)
-        if isinstance(decorator, Partial) and decorator.func in transparent:
+        if isinstance(decorator, Partial) and decorator.func == transparent:
             return Jitted(func)
         if isinstance(decorator, Scope):
             return func
@@ -317,6 +336,8 @@ class PallasInterpreter(PallasApi, Interpreter):
             merged.update(kwargs)
             return self.call_value(func.func, [*func.args, *args], merged, node)
         if isinstance(func, Jitted):
+            if func.traces:
+                args, kwargs = self._traced_arguments(func, args, kwargs)
             return self.call_value(func.func, args, kwargs, node)
         if isinstance(func, Vmapped) and not _launches(func):
             return self.vmap_function(func, args, kwargs, node)
@@ -335,10 +356,31 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(func, Builtin):
             return self.call_py(func.name, args, kwargs, node)
         if isinstance(func, Dtype) and len(args) == 1:
-            return args[0]  # jnp.float32(x): values are real numbers whatever the dtype
+            return cast(args[0], func, node)  # jnp.float32(x)
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
         raise KernelError("STL002", f"unsupported call of {kind(func)}")
+
+    def _traced_arguments(self, func: Jitted, args: list, kwargs: dict) -> tuple[list, dict]:
+        """The arguments a jitted function sees: numbers traced unless static."""
+        inner = func.func
+        while isinstance(inner, Jitted):
+            inner = inner.func
+        names: list[str] = []
+        if isinstance(inner, Closure):
+            p = inner.node.params
+            names = [q.name.value for q in (*p.posonly_params, *p.params)]
+        static = set(func.static_names)
+        out_args = []
+        for k, value in enumerate(args):
+            name = names[k] if k < len(names) else f"argument {k}"
+            keep = k in func.static_nums or name in static
+            out_args.append(value if keep else traced_argument(value, name))
+        out_kwargs = {
+            key: value if key in static else traced_argument(value, key)
+            for key, value in kwargs.items()
+        }
+        return out_args, out_kwargs
 
     def vmap_function(self, func: Vmapped, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         """``jax.vmap(f)(arrays)`` for a function ``f`` that launches a pallas_call:
@@ -376,9 +418,22 @@ class PallasInterpreter(PallasApi, Interpreter):
                 kwargs[arg.keyword.value] = value
             else:
                 args.append(value)
-        # an exception other than a KernelError is the analyzer's own: the front end
-        # reports it as an internal error at the statement (frontends/cases.py)
-        return self.call_value(func, args, kwargs, node)
+        try:
+            return self.call_value(func, args, kwargs, node)
+        except (IndexError, TypeError, ValueError, KeyError) as error:
+            # raised by a modelled API function reading its own arguments: a form of
+            # the call its model does not take. Anything raised deeper is the
+            # analyzer's own, reported as an internal error (frontends/cases.py).
+            if not _reading_arguments(error):
+                raise
+            name = getattr(func, "name", None) or "this function"
+            raise KernelError(
+                "STL002",
+                f"unsupported: the arguments of {name}() are not in a form the analyzer "
+                f"follows ({type(error).__name__}: {error})",
+                help="pass the arguments as the API's documentation names them, positionally",
+                node=node,
+            ) from None
 
     # ------------------------------------------------------------ statements
 
@@ -392,6 +447,11 @@ class PallasInterpreter(PallasApi, Interpreter):
             if self.in_kernel:
                 raise KernelError("STL002", "unsupported: a failing assert in a kernel")
             raise Precondition(self.span(node))
+
+    def exec_While(self, node: cst.While) -> None:
+        # a condition JAX traces is what it refuses; any other while loop is not followed
+        self.truth(self.eval(node.test), node.test)
+        raise self._unsupported(node)
 
     def exec_Del(self, node: cst.Del) -> None:
         pass  # `del unused_argument`
@@ -474,6 +534,12 @@ class PallasInterpreter(PallasApi, Interpreter):
             return blocks.dot(as_block(left), as_block(right))
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
+            traced = [v for v in (left, right) if isinstance(v, Traced)]
+            a, b = untraced(left), untraced(right)
+            if traced and all(isinstance(v, (bool, int)) for v in (a, b)):
+                # `(pl.program_id(0) == 0) & (i == 0)`: a traced bool (or int)
+                result = {"&": a & b, "|": a | b, "^": a ^ b}[bitwise[name]]
+                return Traced(result, traced[0].origin)
             if isinstance(left, bool) and isinstance(right, bool):
                 return {"&": left and right, "|": left or right, "^": left != right}[bitwise[name]]
             return blocks.binary(bitwise[name], as_block(left), as_block(right))
@@ -531,6 +597,13 @@ class PallasInterpreter(PallasApi, Interpreter):
             same = left is right or (left is None and right is None)
             return same if op == "Is" else not same
         if op in ("In", "NotIn"):
+            traced = [
+                v
+                for v in (left, *(right if isinstance(right, (tuple, list)) else ()))
+                if isinstance(v, Traced)
+            ]
+            if traced:  # `in` compares with == and takes the truth of each result
+                raise traced[0].static_error("`in`", node)
             if not isinstance(right, (tuple, list)):
                 raise KernelError("STL002", "unsupported: `in` of a non-sequence")
             found = any(_equal(left, item) for item in right)
@@ -746,7 +819,8 @@ class PallasInterpreter(PallasApi, Interpreter):
     def call_bound(self, method: Bound, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         receiver, name = method.receiver, method.name
         if name == "astype":
-            return receiver
+            dtype = args[0] if args else kwargs.get("dtype")
+            return cast(receiver, dtype, node)
         if name == "append":
             receiver.append(args[0])
             return None
@@ -754,13 +828,44 @@ class PallasInterpreter(PallasApi, Interpreter):
             receiver.extend(args[0])
             return None
         if name in ("sum", "max", "min", "mean"):
-            return self.reduction(name, [receiver, *args], kwargs)
+            # an array's method takes the arguments of the jnp function after `a`
+            bound = signatures.bind(f"jnp.{name}", [receiver, *args], kwargs, node, True)
+            assert bound is not None
+            return self.reduction(name, *bound)
         if name == "reshape":
             shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else tuple(args)
             if tuple(shape) == tuple(receiver.shape):
                 return receiver
             raise KernelError("STL002", "unsupported: a reshape that changes the shape")
         raise KernelError("STL002", f"unsupported method .{name}()")
+
+
+INTEGER_DTYPES = ("int", "uint", "bool")
+
+
+def cast(value: Any, dtype: Any, node: cst.CSTNode) -> Any:
+    """``value.astype(dtype)``: a float type changes only the rounding, which is not
+    modelled (values are real numbers); an integer type truncates data, which is
+    not followed (STL002). Index vectors and traced scalars are integers already."""
+    name = dtype.name if isinstance(dtype, Dtype) else getattr(dtype, "value", None)
+    if not isinstance(name, str):
+        raise KernelError("STL002", f"unsupported: a cast to {kind(dtype)}", node=node)
+    if not name.startswith(INTEGER_DTYPES):
+        return value
+    if (
+        isinstance(value, Iota)
+        or (isinstance(value, Traced) and isinstance(value.value, int))
+        or (isinstance(value, int) and not isinstance(value, bool))
+    ):
+        return value
+    raise KernelError(
+        "STL002",
+        f"unsupported: a cast of {kind(value)} to {name}, which truncates toward zero "
+        "(and wraps), is not followed",
+        notes=("the analyzer takes data as real numbers; an integer cast changes them",),
+        help="keep the data in a float type, or check this kernel by other means",
+        node=node,
+    )
 
 
 def _launches(func: Any) -> bool:

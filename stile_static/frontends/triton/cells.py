@@ -128,7 +128,11 @@ class Memory:
     program: tuple[int, ...] = (0, 0, 0)
     # what a first run of the current launch stored, by tensor (see Planned)
     planned: dict[int, Planned] = field(default_factory=dict)
-    read_initial: bool = False  # a load of this launch read what no store had written
+    # a load of this launch read what no store had written yet, or what another program
+    # stores later: run the launch again knowing who stores what (see Planned)
+    run_again: bool = False
+    copies: list[int] = field(default_factory=list)  # tensors host copies wrote, in order
+    undecided: list = field(default_factory=list)  # copies that may be the tensor itself
 
     def plan(self) -> dict[int, Planned]:
         """The stores of the current launch so far, for a rerun of it (see Planned)."""
@@ -149,12 +153,21 @@ class Memory:
                 setattr(twin, name, getattr(c, name).copy())
             twin.dims, twin.known, twin.reads = list(c.dims), list(c.known), list(c.reads)
             cells[serial] = twin
-        return Memory(list(self.records), cells, self.launch, self.program, dict(self.planned))
+        return Memory(
+            list(self.records),
+            cells,
+            self.launch,
+            self.program,
+            dict(self.planned),
+            self.run_again,
+            list(self.copies),
+            list(self.undecided),
+        )
 
     def begin_launch(self) -> None:
         self.launch += 1
         self.planned = {}
-        self.read_initial = False
+        self.run_again = False
         for cells in self.cells.values():
             cells.forget_reads()
 
@@ -167,6 +180,7 @@ class Memory:
         """The cells of a tensor, made on its first store or copy."""
         cells = self.cells.get(serial)
         if cells is None:
+            sizes = tuple(sizes) or (1,)  # a 0-d tensor: one element, at index 0
             rank = len(sizes)
             named = list(dims) if dims else [placeholder(name, k) for k in range(rank)]
             cells = Cells(name, tuple(sizes), named, [bool(dims)] * rank, initial, serial)
@@ -180,6 +194,7 @@ class Memory:
     ) -> tuple[np.ndarray, list, KernelError | None]:
         """Per lane of ``lanes`` (others: 0), which of the returned pieces it reads."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         choice = np.zeros(shape, np.int64)
         initial: Term | Undef = (
             cells.initial
@@ -196,7 +211,7 @@ class Memory:
         error = None
         raced = np.zeros(owner.shape, bool)
         if (owner < 0).any():
-            self.read_initial = True
+            self.run_again = True
         plan = self.planned.get(cells.serial)
         if plan is not None:
             writer = plan.writer[at]
@@ -272,10 +287,12 @@ class Memory:
                     options.append(terms[p])
             picked[k] = keys[key]
         choice[lanes] = picked
-        self._note_read(cells, at, span)
+        self.note_read(cells, at, span)
         return choice, options, error
 
-    def _note_read(self, cells: Cells, at: tuple[np.ndarray, ...], span: Span) -> None:
+    def note_read(self, cells: Cells, at: tuple[np.ndarray, ...], span: Span) -> None:
+        """Remember that this program read these elements (a later store by another
+        program of this launch races with it)."""
         cells.reads.append(Read(self.program, span))
         me = len(cells.reads) - 1
         first = cells.first_read[at]
@@ -298,10 +315,13 @@ class Memory:
     ) -> KernelError | None:
         """Record that ``lanes`` of ``value`` land on the elements ``index`` gives."""
         shape = lanes.shape
+        index = _one_element(index, shape)
         if not lanes.any():
             return None
         at = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
         error = self._read_race(cells, at, span)
+        if error is not None:
+            self.run_again = True  # the load used a value this store may precede
         terms: tuple[Term | Undef, ...] | None = tuple(
             replace(t, reported=True) if isinstance(t, Undef) else t for t in value.terms
         )
@@ -415,6 +435,11 @@ class Memory:
                 for p in np.unique(piece[mine]):
                     out.append((record, record.terms[int(p)], mine & (piece == p)))
         return out
+
+
+def _one_element(index: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:
+    """The index of a 0-d tensor's one element (see Memory.make)."""
+    return index if index else [np.zeros(shape, np.int64)]
 
 
 def _same(coord: np.ndarray, index: np.ndarray, lanes: np.ndarray, shape) -> bool:

@@ -44,7 +44,7 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
-from .memory import host_copy, stored_in
+from .memory import host_copy, stored_in, undecided_copies
 
 
 class TritonFrontEnd(FrontEnd):
@@ -283,7 +283,7 @@ class _WrapperCheck:
             for launch in interp.launches:
                 try:
                     if isinstance(launch, HostCopy):
-                        host_copy(interp.memory, launch.dst, launch.src)
+                        host_copy(interp.memory, launch)
                         continue
                     described.append(interp.run_launch(launch, variant))
                 except KernelError as error:
@@ -291,6 +291,8 @@ class _WrapperCheck:
                     complete = False
                 except Poisoned:
                     complete = False
+            for error, node in undecided_copies(interp.memory):
+                interp.report(error, node)
             full_label = ", ".join([label] + [d for d in described if d])
             if self.unfollowed_since(start):
                 # no verdict from a model that was not followed: this run is not checked

@@ -98,6 +98,9 @@ class HostCopy:
     dst: Tensor
     src: Tensor
     node: cst.CSTNode
+    # whether it is a copy depends on what is not known (a parameter's dtype): the same
+    # content either way, as long as neither tensor is written afterwards
+    maybe: bool = False
 
 
 @dataclass(frozen=True)

@@ -142,7 +142,7 @@ class HostCalls:
         if isinstance(base, I.Descriptor):
             from . import tl_calls
 
-            return tl_calls.descriptor_call(self, base, name, args, node)
+            return tl_calls.descriptor_call(self, base, name, args, kwargs, node)
         if isinstance(base, (Ints, Mask, blocks.BlockSum, int)) and name == "to":
             return self.call_tl("cast", [base, *args], kwargs, node, receiver=True)
         if isinstance(base, Ptr) and name == "to":
@@ -166,7 +166,8 @@ class HostCalls:
         if name == "dim":
             return len(t.sizes)
         if name == "element_size":
-            return 4
+            # a parameter's dtype is not known: float32's, as the README says
+            return host_copies.ELEMENT_SIZES.get(t.dtype or "float32", 4)
         if name == "is_contiguous":
             return t.contiguous
         if name == "contiguous":

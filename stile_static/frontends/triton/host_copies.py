@@ -9,8 +9,9 @@ tensor itself; ``.contiguous()`` copies only a tensor that is not contiguous;
 strides of a dense tensor (torch's ``preserve_format``): row-major for a new
 tensor, unknown for a parameter. A copy is a :class:`~.host.HostCopy` event
 among the launches, so it takes the content its source has at that point of
-the wrapper; writes into it do not reach the original. Where the dtype of the
-tensor is not known (a parameter) and the answer depends on it, STL002.
+the wrapper; writes into it do not reach the original. Where the answer depends
+on a dtype that is not known (a parameter's), the content is the same either
+way: followed, unless the copy or the original is written afterwards (STL002).
 """
 
 from __future__ import annotations
@@ -32,6 +33,18 @@ from .host import (
     symbolic_strides,
 )
 
+ELEMENT_SIZES = {
+    "float64": 8,
+    "float32": 4,
+    "float16": 2,
+    "bfloat16": 2,
+    "int64": 8,
+    "int32": 4,
+    "int16": 2,
+    "int8": 1,
+    "uint8": 1,
+    "bool": 1,
+}
 CAST_METHODS = {"float": "float32", "half": "float16", "double": "float64", "bfloat16": "bfloat16"}
 COPY_METHODS = frozenset({*CAST_METHODS, "to", "clone", "cpu", "cuda", "contiguous", "copy_"})
 # keywords these methods take that leave values and layout as they are
@@ -127,24 +140,24 @@ def _cast(
     if t.role == "input" and not always and (dtype is None or dtype in FLOAT_DTYPES):
         # itself or a copy: the same values either way, and a write to it is STL002
         return t
-    raise KernelError(
-        "STL002",
-        f"unsupported: whether {what} copies {t.name} depends on its dtype, which is not known",
-        notes=("a copy is a new tensor: writes into it do not reach the original",),
-        help="make the tensor in the wrapper with an explicit dtype=",
-        node=node,
-    )
+    if dtype is not None and dtype not in FLOAT_DTYPES:
+        raise KernelError(
+            "STL002",
+            f"unsupported: {what} may cast {t.name} to {dtype}, which truncates its values",
+            node=node,
+        )
+    # itself or a copy, by a dtype that is not known: the same content either way, and a
+    # later write to either is STL002 (see memory.undecided_copies)
+    return _copy(interp, t, dtype or t.dtype, node, maybe=not always)
 
 
-def _copy(interp: Any, t: Tensor, dtype: str | None, node: cst.Call) -> Tensor:
+def _copy(interp: Any, t: Tensor, dtype: str | None, node: cst.Call, maybe: bool = False) -> Tensor:
     """A new tensor with ``t``'s content at this point of the wrapper."""
     if t.base is not None and t.base.sizes != t.sizes:
         raise KernelError("STL002", f"unsupported: a copy of a reshaped view of {t.name}")
-    strides = (
-        row_major("<new>", t.sizes) if t.contiguous else symbolic_strides("<new>", len(t.sizes))
-    )
+    strides = row_major("<new>", t.sizes) if t.contiguous else symbolic_strides("<new>", t.sizes)
     copy = Tensor("<new>", t.sizes, None, strides, "new", "copy", dtype=dtype)
-    interp.launches.append(HostCopy(copy, t, node))
+    interp.launches.append(HostCopy(copy, t, node, maybe))
     return copy
 
 

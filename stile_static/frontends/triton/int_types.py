@@ -122,6 +122,7 @@ class Overflow:
     exact: int  # the value without wrapping
     wrapped: int  # the value the program computes
     operands: tuple[tuple[str, int, bool], ...]  # (source, value, typed) of each operand
+    assumed: tuple[str, ...] = ()  # the strides taken at their least value
 
     def error(self, use: str) -> KernelError:
         """STL046: the wrapped value reaches ``use`` (a load's or a store's offset)."""
@@ -134,6 +135,7 @@ class Overflow:
         threshold = self.threshold()
         if threshold:
             notes.append(threshold)
+        notes.extend(self.assumed)
         return KernelError(
             "STL046",
             f"{self.dtype} overflow in a pointer offset: {shown} should be {self.exact:,}, "
@@ -145,7 +147,9 @@ class Overflow:
 
     def threshold(self) -> str:
         """From which value of each operand the expression overflows, the other fixed."""
-        _, hi = bounds(self.dtype)
+        lo, hi = bounds(self.dtype)
+        if self.op == "to":
+            return f"a cast to {self.dtype} keeps only the values {lo:,} to {hi:,}"
         if len(self.operands) != 2:
             return ""
         (a_src, a, _), (b_src, b, _) = self.operands
@@ -168,6 +172,8 @@ class Overflow:
         return ""
 
     def fix(self) -> str:
+        if self.op == "to":
+            return "do not narrow an offset: keep it int32, or widen it with `.to(tl.int64)`"
         typed = [src for src, _, is_typed in self.operands if is_typed]
         if len(self.operands) == 2 and typed:
             (a_src, _, a_typed), (b_src, _, _) = self.operands

@@ -22,7 +22,16 @@ from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...interpreter.scopes import bind_arguments
+from ...interpreter.values import (
+    PYTHON_ERROR,
+    Builtin,
+    Function,
+    Module,
+    Poison,
+    SpecText,
+    python_error,
+)
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import int_types as IT
@@ -33,6 +42,7 @@ from .host import (
     Closure,
     Decorator,
     DType,
+    HostCopy,
     Kernel,
     Launch,
     Launcher,
@@ -110,7 +120,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.in_kernel = False
         self.program: tuple[int, ...] = (0, 0, 0)
         self.grid: tuple[int, ...] = (1, 1, 1)
-        self.launches: list[Launch] = []
+        self.launches: list[Launch | HostCopy] = []  # in the order the wrapper makes them
         self.stored: list[Stored] = []
         self.notes: dict[str, str] = {}
         self.aliases: dict[I.Stride, I.Stride] = {}
@@ -278,8 +288,16 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 continue
             try:
                 applied = self.eval(decorator.decorator)
-            except (KernelError, Poisoned):
+            except KernelError as error:
+                if error.code == PYTHON_ERROR:
+                    # a known decorator called as Python refuses (`autotune` without
+                    # `key`): importing the file raises, at the decorator
+                    Interpreter.report(self, error, decorator)
+                    value = Poison(f"`{node.name.value}` is not defined: its decorator raises")
+                    break
                 applied = None  # a decorator the analyzer does not know
+            except Poisoned:
+                applied = None
             value = self.decorate(applied, value, decorator)
         self.store(node.name.value, value)
 
@@ -313,16 +331,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
         if not kwonly:
             return super().call_function(func, args, kwargs, node)
-        params = [p.name.value for p in func.node.params.params]
-        names = dict(zip(params, args))
-        for key, value in kwargs.items():
-            names[key] = value
-        for param in params + kwonly:
-            if param not in names:
-                if param not in func.defaults:
-                    raise KernelError("STL002", f"missing argument `{param}`")
-                names[param] = func.defaults[param]
-        self.frames.append(_Frame(names))
+        self.frames.append(_Frame(bind_arguments(func, args, kwargs)))
         try:
             self.exec_block(func.node.body)
         except _Return as ret:
@@ -470,6 +479,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return I.binary("*", value, -1)
         if isinstance(op, cst.BitInvert) and isinstance(value, Mask):
             return Mask(~value.array)
+        if isinstance(op, cst.BitInvert) and isinstance(value, Ints):
+            return I.binary("^", value, -1)  # ~x == x ^ -1 in two's complement
         if isinstance(op, cst.Not) and isinstance(value, Mask):
             return Mask(~value.array)
         return self._unary_plain(op, value, node)
@@ -518,16 +529,19 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if not self.sites or not self.in_kernel:
             return None
         node = self.sites[-1]
+        return I.Site(self.span(node), lambda: self._render_site(node))
+
+    def _render_site(self, node: cst.CSTNode) -> tuple[str, tuple[str, ...]]:
         if isinstance(node, cst.AugAssign):
             left, right = node.target, node.value
-            source = f"{self.source_of(left)} {self.source_of(node.operator).split('=')[0]} "
-            source += self.source_of(right)
+            op = self.source_of(node.operator).split("=")[0]
+            source = f"{self.source_of(left)} {op} {self.source_of(right)}"
         elif isinstance(node, cst.BinaryOperation):
             left, right = node.left, node.right
             source = self.source_of(node.with_changes(lpar=(), rpar=()))
         else:
-            return I.Site(self.span(node), self.source_of(node))
-        return I.Site(self.span(node), source, (_operand(self, left), _operand(self, right)))
+            return self.source_of(node), ()
+        return source, (_operand(self, left), _operand(self, right))
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
         if isinstance(left, Ptr) or isinstance(right, Ptr):
@@ -616,6 +630,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 "STL002", "unsupported: a comparison of data values (only of integer blocks)"
             )
         if isinstance(left, Ints) or isinstance(right, Ints):
+            if _real_operand(left) or _real_operand(right):
+                return bool(I.COMPARE[op](_as_real(left, op), _as_real(right, op)))
             return I.compare(op, left, right)
         if op in ("==", "!="):
             a = left.value if isinstance(left, SpecText) else left
@@ -818,7 +834,12 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return base[index]
             if isinstance(index, int) and -len(base) <= index < len(base):
                 return base[index]
-            raise KernelError("STL002", f"index {index} out of range of a sequence of {len(base)}")
+            if isinstance(index, int) and not isinstance(index, bool):
+                kind = "tuple" if isinstance(base, tuple) else "list"
+                raise python_error(
+                    IndexError(f"{kind} index out of range ({index} of {len(base)})")
+                )
+            raise KernelError("STL002", f"unsupported: index {describe(index)} of a sequence")
         if isinstance(base, (Block, Ints, Mask, Ptr)):
             if not all(i is None or i == slice(None) for i in items):
                 raise KernelError(
@@ -957,9 +978,7 @@ class TritonLibrary(Library):
             value.name = name
             contiguous = value.contiguous
             value.strides = (
-                row_major(name, value.sizes)
-                if contiguous
-                else symbolic_strides(name, len(value.sizes))
+                row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
             )
         return value
 

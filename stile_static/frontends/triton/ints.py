@@ -19,8 +19,8 @@ the expression it wrapped at, so a pointer offset built from it is STL046.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -67,6 +67,9 @@ class Ints:
     dtype: str | None = None
     overflowed: np.ndarray | None = None
     origin: Overflow | None = None
+    # an argument equal to 1 (or computed from one and Python ints only): Triton's
+    # compiler makes such an argument a constexpr, folded with Python's semantics
+    weak: bool = False
 
     def part(self, key: Stride | None) -> np.ndarray:
         arr = self.parts.get(key)
@@ -90,11 +93,15 @@ class Ints:
 
 @dataclass(frozen=True)
 class Site:
-    """The expression an integer operation comes from, for STL046."""
+    """The expression an integer operation comes from, for STL046: its text and its
+    operands' are rendered only when something wraps (rendering is slow)."""
 
     span: Span | None
-    source: str
-    operands: tuple[str, ...] = ()
+    render: Callable[[], tuple[str, tuple[str, ...]]]
+
+    @staticmethod
+    def of(span: Span | None, source: str, operands: tuple[str, ...] = ()) -> Site:
+        return Site(span, lambda: (source, operands))
 
 
 @dataclass(frozen=True, eq=False)
@@ -140,9 +147,10 @@ def lift(value: Any) -> Ints:
     return Ints((), {None: np.asarray(int(value), np.int64)}, np.zeros((), bool))
 
 
-def typed(value: int, dtype: str) -> Ints:
+def typed(value: int, dtype: str, weak: bool = False) -> Ints:
     """A Triton scalar of ``dtype`` (a program id, an integer argument)."""
-    return Ints((), {None: np.asarray(int(value), np.int64)}, np.zeros((), bool), dtype)
+    arr = np.asarray(int(value), np.int64)
+    return Ints((), {None: arr}, np.zeros((), bool), dtype, None, None, weak)
 
 
 def arange(start: int, stop: int) -> Ints | int:
@@ -235,25 +243,57 @@ def _overflow(
 ) -> Overflow:
     lane = tuple(int(i) for i in np.argwhere(out)[0]) if value.ndim else ()
     shown = []
-    names = site.operands if site is not None else ()
+    source, names = site.render() if site is not None else ("", ())
     for k, x in enumerate(operands):
         v = np.broadcast_to(least_value(x), value.shape)[lane]
-        source = names[k] if k < len(names) else ""
-        shown.append((source, int(v), x.dtype is not None))
+        name = names[k] if k < len(names) else ""
+        shown.append((name, int(v), x.dtype is not None))
+    assumed = tuple(
+        f"{s} counts at {s.least:,}, its row-major value: the least it can be for these sizes"
+        for x in operands
+        for s in x.symbols
+        if s.value is None
+    )
     exact = int(value[lane])
     return Overflow(
         site.span if site else None,
-        site.source if site else "",
+        source,
         op,
         dtype,
         exact,
         int(IT.wrap(np.asarray(exact), dtype)),
         tuple(shown),
+        assumed,
     )
 
 
 def binary(op: str, left: Any, right: Any, site: Site | None = None) -> Ints | int:
     a, b = lift(left), lift(right)
+    if (a.weak or b.weak) and all(x.weak or x.dtype is None for x in (a, b)):
+        return _weak_binary(op, a, b, site)
+    return _binary(op, a, b, site)
+
+
+def _weak_binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
+    """An operation on an argument equal to 1 and Python ints: the interpreter computes
+    it on an int32 tensor, the compiler on a constexpr with Python's semantics. Followed
+    only where both give the same value."""
+    typed = lift(_binary(op, a, b, site))
+    folded = lift(_binary(op, lift(retype(a, None)), lift(retype(b, None)), None))
+    if typed.origin is not None or (least_value(typed) != least_value(folded)).any():
+        raise KernelError(
+            "STL002",
+            f"unsupported: `{op}` on an integer argument equal to 1 gives "
+            f"{int(least_value(folded).flat[0])} where Triton's compiler makes the argument "
+            f"a constexpr (Python's semantics), {int(least_value(typed).flat[0])} on an "
+            "int32 tensor (the interpreter's)",
+            help="add the argument to `do_not_specialize`, or avoid `//`, `%` and overflow "
+            "on it before it meets a tensor",
+        )
+    return replace(typed, weak=True)
+
+
+def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
     shape = _shape(a, b)
     wrapped = a.wrapped | b.wrapped
     dtype = _dtype(a, b)
@@ -265,9 +305,10 @@ def binary(op: str, left: Any, right: Any, site: Site | None = None) -> Ints | i
 
     if op in ("+", "-"):
         sign = 1 if op == "+" else -1
-        for x in (a, b):
-            for arr in x.parts.values():
-                IT.exact(arr)
+        if dtype == "int64":  # int32 and pointer offsets stay far below 2**62
+            for x in (a, b):
+                for arr in x.parts.values():
+                    IT.exact(arr)
         parts = {k: a.part(k) + sign * b.part(k) for k in {**a.parts, **b.parts}}
         return fit(parts)
     if op == "*":
@@ -283,6 +324,11 @@ def binary(op: str, left: Any, right: Any, site: Site | None = None) -> Ints | i
                 if int(np.max(np.abs(arr))) * int(np.max(np.abs(factor))) >= IT.EXACT_LIMIT:
                     IT.exact(np.asarray([IT.EXACT_LIMIT]))
         return fit({k: v * factor for k, v in other.parts.items()})
+    if op in ("&", "|", "^"):
+        # bitwise on two's complement: values in range stay in range
+        x, y = concrete(a, op), concrete(b, op)
+        fn = {"&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor}[op]
+        return fit({None: fn(x, y)})
     if op in ("//", "%", "<<", ">>"):
         x, y = concrete(a, op), concrete(b, op)
         if op in ("//", "%") and (np.broadcast_to(y, shape) == 0).any():

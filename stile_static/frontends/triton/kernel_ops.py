@@ -134,7 +134,7 @@ class KernelOps:
             return I.make(value.array.shape, {None: value.array.astype(np.int64)}, dtype=name)
         if isinstance(value, (Ints, int)) and not isinstance(value, bool):
             if to_int:
-                site = I.Site(self.span(node), self.source_of(node))
+                site = I.Site(self.span(node), lambda: (self.source_of(node), ()))
                 return I.retype(value, name, site)
             if name in FLOAT_TYPES:
                 if isinstance(value, int):
@@ -182,7 +182,7 @@ class KernelOps:
         I.check_offset(ptr, admitted, "the load")
         other_block = None if other is None else self.as_block(other)
         if self.scratch:
-            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted)
+            again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted, self.span(node))
             if again is not None:
                 fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
                 return blocks.select(admitted, again, fill)
@@ -276,10 +276,10 @@ class KernelOps:
             self.store_failed,
         )
         self.run_programs(kernel, args, kwargs, launch, planning=True)
-        if self.memory.read_initial:
-            # a load read elements no store had written yet: another program of this
-            # launch may store them later (a race). Run the launch again, knowing which
-            # program stores each element, so that the load reports the race itself.
+        if self.memory.run_again:
+            # a load read elements no store had written yet, or that another program
+            # stores later (a race). Run the launch again, knowing which program stores
+            # each element, so that the load reports the race itself and gives no value.
             plan = self.memory.plan()
             memory, ndiag, reported, reports, failed = saved
             self.memory = memory
@@ -304,7 +304,7 @@ class KernelOps:
             try:
                 self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
             except (KernelError, Poisoned):
-                if not (planning and self.memory.read_initial):
+                if not (planning and self.memory.run_again):
                     raise
             finally:
                 self.in_kernel = False
@@ -319,7 +319,8 @@ class KernelOps:
         if constexpr:
             return value
         if isinstance(value, int) and not isinstance(value, bool):
-            return I.typed(value, IT.argument_type(value))
+            # Triton's compiler specializes an argument equal to 1 into a constexpr
+            return I.typed(value, IT.argument_type(value), weak=value == 1)
         if isinstance(value, Ints) and value.dtype is None and not value.shape:
             least = int(I.least_value(value))
             return I.retype(value, IT.argument_type(least))

@@ -25,7 +25,7 @@ from .. import blocks
 from ..blocks import Axis, Block, Undef
 from . import ints as I
 from .cells import Cells, Memory, placeholder
-from .host import Tensor
+from .host import HostCopy, Tensor
 from .ints import Ptr
 
 
@@ -52,7 +52,12 @@ class Scratch:
 
 
 def read_back(
-    scratch: list[Scratch], memory: Memory, tensor: Tensor, ptr: Ptr, admitted: np.ndarray
+    scratch: list[Scratch],
+    memory: Memory,
+    tensor: Tensor,
+    ptr: Ptr,
+    admitted: np.ndarray,
+    span: Span,
 ) -> Block | None:
     """The block an earlier store of this program left exactly where this load reads,
     when no later store wrote over it."""
@@ -71,6 +76,7 @@ def read_back(
         if same and not (admitted & ~record.lanes).any() and cells is not None:
             at = tuple(np.broadcast_to(i, ptr.shape)[admitted] for i in record.index)
             if (cells.owner[at] == record.record).all():
+                memory.note_read(cells, at, span)
                 return record.value
     return None
 
@@ -428,9 +434,15 @@ def stored_in(memory: Memory, base: Tensor, target: str) -> tuple[list[Stored], 
     return list(out.values()), errors
 
 
-def host_copy(memory: Memory, dst: Tensor, src: Tensor) -> None:
+def host_copy(memory: Memory, event: HostCopy) -> None:
     """``dst`` takes what ``src`` holds now (see :mod:`.host_copies`)."""
+    dst, src = event.dst, event.src
     target, source = dst.base or dst, src.base or src
+    memory.copies.append(target.serial)
+    if event.maybe:
+        memory.undecided.append(
+            Undecided(target.serial, source.serial, len(memory.records), len(memory.copies), event)
+        )
     if target.sizes != dst.sizes or source.sizes != src.sizes:
         raise KernelError("STL002", "unsupported: a copy into or out of a reshaped view")
     cells = cells_of(memory, target)
@@ -457,3 +469,44 @@ def host_copy(memory: Memory, dst: Tensor, src: Tensor) -> None:
             )
         dims = list(cells.dims)
     memory.copy(cells, held, initial, dims)
+
+
+@dataclass(frozen=True)
+class Undecided:
+    """A host copy that may be the tensor itself: where the records and copies stood."""
+
+    dst: int
+    src: int
+    records: int
+    copies: int
+    event: HostCopy
+
+
+def undecided_copies(memory: Memory) -> list[tuple[KernelError, object]]:
+    """STL002 for each copy that may be the tensor itself, when the copy or the original
+    was written after it: whether the write reaches the other depends on a dtype."""
+    out = []
+    for u in memory.undecided:
+        touched = set(memory.copies[u.copies :])
+        for serial in (u.dst, u.src):
+            cells = memory.of(serial)
+            if cells is not None and (
+                (cells.owner >= u.records).any() or (cells.rival >= u.records).any()
+            ):
+                touched.add(serial)
+        if touched & {u.dst, u.src}:
+            name = u.event.src.name
+            out.append(
+                (
+                    KernelError(
+                        "STL002",
+                        f"unsupported: whether this makes a copy of {name} depends on its "
+                        "dtype, which is not known, and one of the two is written afterwards",
+                        notes=("a copy is a new tensor: writes into it do not reach the original",),
+                        help=f"give {name} an explicit dtype, or write before the conversion",
+                        node=u.event.node,
+                    ),
+                    u.event.node,
+                )
+            )
+    return out

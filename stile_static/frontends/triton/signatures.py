@@ -151,6 +151,12 @@ TL: dict[str, Signature] = {
     ),
 }
 
+# methods of a tensor descriptor (``tl.make_tensor_descriptor``)
+DESCRIPTOR: dict[str, Signature] = {
+    "load": _sig("load", "offsets"),
+    "store": _sig("store", "offsets value"),
+}
+
 TRITON: dict[str, Signature] = {
     "jit": _sig(
         "jit",

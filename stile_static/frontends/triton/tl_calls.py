@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 import libcst as cst
 import numpy as np
 
-from ...core.errors import KernelError
+from ...core.errors import KernelError, Poisoned
 from ...ir import terms as T
 from .. import blocks
 from ..blocks import Block, fold_binary
@@ -28,6 +28,19 @@ DOT_MIN_K = (4, 16)  # below the first: refused for every dtype; below the secon
 
 
 def _shape(interp: TritonInterpreter, value: Any) -> tuple[int, ...]:
+    """A block shape: ints known when the kernel compiles (a runtime value is refused)."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    for item in items:
+        if isinstance(item, Ints):
+            raise KernelError(
+                "STL005",
+                f"a block shape of the runtime value {describe(item)}",
+                notes=(
+                    "Triton refuses the kernel (TypeError: Shape element must have type "
+                    "`constexpr[int]`)",
+                ),
+                help="give block sizes as `tl.constexpr` parameters",
+            )
     if isinstance(value, int):
         return (value,)
     if not isinstance(value, (tuple, list)):
@@ -91,6 +104,29 @@ def _no_mask_on_block_ptr(bound: dict, at: Any, params: tuple[str, ...]) -> None
             )
 
 
+def _cache_hints(bound: dict, at: Any) -> None:
+    """NVIDIA's assembler refuses a cache operator (``.cg``) and an L1 eviction priority
+    on one access (``Modifier '.evict_first' cannot be combined with modifier '.cg'``)."""
+    modifier = _text(bound.get("cache_modifier"))
+    policy = _text(bound.get("eviction_policy"))
+    if modifier and policy in ("evict_first", "evict_last"):
+        raise KernelError(
+            "STL005",
+            f"`cache_modifier={modifier!r}` with `eviction_policy={policy!r}` on one access",
+            notes=(
+                f"the CUDA backend's assembler refuses it (Modifier '.{policy}' cannot be "
+                f"combined with modifier '{modifier}')",
+            ),
+            help="keep one of the two hints",
+            node=at("eviction_policy"),
+        )
+
+
+def _text(value: Any) -> str:
+    plain = value.value if hasattr(value, "value") else value
+    return plain if isinstance(plain, str) else ""
+
+
 def _plain_pointer(bound: dict, at: Any) -> None:
     """``boundary_check`` and ``padding_option`` are for block pointers only."""
     for param in ("boundary_check", "padding_option"):
@@ -107,6 +143,58 @@ def _plain_pointer(bound: dict, at: Any) -> None:
                 help="mask the access with `mask=` (and `other=`)",
                 node=at(param),
             )
+
+
+class _Names(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.names: list[cst.Name] = []
+        self.calls: list[cst.Call] = []
+
+    def visit_Name(self, node: cst.Name) -> None:
+        self.names.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+
+    def visit_Attribute(self, node: cst.Attribute) -> bool:
+        node.value.visit(self)
+        return False  # `.attr` is no name of its own
+
+
+RUNTIME_CALLS = ("program_id", "num_programs", "load", "arange")
+
+
+def _compile_time(interp: TritonInterpreter, where: Any) -> None:
+    """A ``tl.static_assert`` condition may read only constexprs: a runtime value (an
+    integer argument, a program id, a load) makes the compiler refuse it."""
+    expr = where.value if isinstance(where, cst.Arg) else None
+    if expr is None:
+        return
+    found = _Names()
+    expr.visit(found)
+    runtime = [c for c in found.calls if _call_name(c.func) in RUNTIME_CALLS]
+    for name in found.names:
+        try:
+            value = interp.lookup(name)
+        except (KernelError, Poisoned):
+            continue
+        if isinstance(value, (Ints, Mask, Ptr, Block, blocks.BlockSum)):
+            runtime.append(name)
+    if runtime:
+        raise KernelError(
+            "STL005",
+            "tl.static_assert of a condition on a value known only when the kernel runs",
+            notes=(
+                "Triton refuses the kernel (NotImplementedError: Assertion condition "
+                "could not be determined at compile-time)",
+            ),
+            help="assert on `tl.constexpr` values only, or use tl.device_assert",
+            node=where,
+        )
+
+
+def _call_name(func: cst.BaseExpression) -> str:
+    return func.attr.value if isinstance(func, cst.Attribute) else getattr(func, "value", "")
 
 
 def _static_assert(cond: Any, msg: Any, node: Any) -> None:
@@ -129,17 +217,24 @@ def _static_assert(cond: Any, msg: Any, node: Any) -> None:
 
 
 def descriptor_call(
-    interp: TritonInterpreter, desc: I.Descriptor, name: str, args: list, node: cst.Call
+    interp: TritonInterpreter,
+    desc: I.Descriptor,
+    name: str,
+    args: list,
+    kwargs: dict,
+    node: cst.Call,
 ) -> Any:
     """``desc.load([offsets])`` and ``desc.store([offsets], value)``: every dim is
     bounds-checked, reads outside are zero and writes outside are dropped."""
-    if name not in ("load", "store") or not args:
+    sig = S.DESCRIPTOR.get(name)
+    if sig is None:
         raise KernelError("STL002", f"unsupported: tensor descriptor .{name}()")
-    ptr = desc.at(tuple(args[0]))
+    a = S.bind(f"tensor_descriptor.{name}", sig, args, kwargs, node)
+    ptr = desc.at(tuple(a["offsets"]))
     mask = I.Mask(ptr.inside(range(len(ptr.block_shape))))
     if name == "load":
         return interp.do_load(ptr.pointer(), mask, 0.0, node)
-    return interp.do_store(ptr.pointer(), args[1], mask, node)
+    return interp.do_store(ptr.pointer(), a["value"], mask, node)
 
 
 def call(
@@ -178,12 +273,13 @@ def call(
         x, y = a["x"], a["div"]
         if isinstance(x, Ints) or isinstance(y, Ints):
             # Triton's definition, in the operands' type: (x + div - 1) // div
-            site = I.Site(interp.span(node), interp.source_of(node))
+            site = I.Site(interp.span(node), lambda: (interp.source_of(node), ()))
             return I.binary("//", I.binary("+", x, I.binary("-", y, 1, site), site), y, site)
         return -(-_int(interp, x) // _int(interp, y))
     if name in HINTS:
         return a["input"]
     if name == "static_assert":
+        _compile_time(interp, at("cond"))
         return _static_assert(a["cond"], a["msg"], at("cond"))
     if name in NO_OPS:
         return None
@@ -203,6 +299,7 @@ def call(
             ptr, mask, other = _block_access(interp, ptr, a)
         else:
             _plain_pointer(a, at)
+        _cache_hints(a, at)
         return interp.do_load(ptr, mask, other, node)
     if name == "store":
         ptr, value, mask = a["pointer"], a["value"], a["mask"]
@@ -211,6 +308,7 @@ def call(
             ptr, mask, _ = _block_access(interp, ptr, a)
         else:
             _plain_pointer(a, at)
+        _cache_hints(a, at)
         return interp.do_store(ptr, value, mask, node)
     if name == "make_block_ptr":
         base = a["base"]
@@ -386,7 +484,8 @@ def _constexpr_int(value: Any, param: str, at: Any) -> int:
     if isinstance(value, bool) or not isinstance(value, int):
         raise KernelError(
             "STL005",
-            f"tl.arange's `{param}` must be a tl.constexpr, found {describe(value)}",
+            f"tl.arange's `{param}` must be a tl.constexpr, found the runtime value "
+            f"{describe(value)}",
             notes=(
                 "Triton refuses the kernel (ValueError: arange's arguments must be of "
                 "type tl.constexpr)",
