@@ -374,8 +374,10 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             )
         typed = self.in_kernel and isinstance(values, range)
         for value in values:
-            if typed:  # the index of a loop the compiler keeps (scf.for) is a tensor
-                value = I.typed(value, IT.argument_type(value))
+            if typed:
+                # the index of a loop the compiler keeps (scf.for) is an int32 tensor;
+                # Triton's interpreter runs it as a Python int: followed where both agree
+                value = I.typed(value, IT.argument_type(value), weak=True)
             self.assign_target(node.target, value, node.iter)
             self.exec_block(node.body)
 
