@@ -371,3 +371,12 @@ def test_a_block_size_passed_to_jit_must_be_static(static: str, code: str | None
     found, proved = _check(body)
     assert found == (set() if code is None else {(_line(body, "in_specs="), code)})
     assert (proved > 0) == (code is None)
+
+
+@pytest.mark.parametrize("fn", ["logical_and", "logical_or"])
+def test_pl_when_of_a_logical_combination_of_program_ids(fn: str) -> None:
+    # jnp.logical_and of traced scalars is a traced bool, which pl.when takes
+    init = f"jnp.{fn}(pl.program_id(0) >= 0, pl.program_id(1) == 0)"
+    semantics = '("parallel", "arbitrary")'
+    found, proved = _check(SCRATCH.format(init=init, update=NOTHING, semantics=semantics))
+    assert found == set() and proved > 0

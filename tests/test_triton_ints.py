@@ -160,6 +160,7 @@ def test_a_product_that_wraps_in_an_offset_is_stl046_with_its_threshold() -> Non
     assert "should be 2,147,483,648" in text and "found -2,147,483,648" in text
     # from which value of each operand the product overflows
     assert "`pid` >= 2 (with `SCALE` = 1,073,741,824)" in text
+    assert "`pid * SCALE` should be 2,147,483,648" in text
     assert "`pid.to(tl.int64) * SCALE`" in text
 
 

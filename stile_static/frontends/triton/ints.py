@@ -246,8 +246,8 @@ def _overflow(
     source, names = site.render() if site is not None else ("", ())
     for k, x in enumerate(operands):
         v = np.broadcast_to(least_value(x), value.shape)[lane]
-        source = names[k] if k < len(names) else ""
-        shown.append((source, int(v), x.dtype is not None))
+        name = names[k] if k < len(names) else ""
+        shown.append((name, int(v), x.dtype is not None))
     assumed = tuple(
         f"{s} counts at {s.least:,}, its row-major value: the least it can be for these sizes"
         for x in operands
