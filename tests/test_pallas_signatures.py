@@ -380,3 +380,10 @@ def test_pl_when_of_a_logical_combination_of_program_ids(fn: str) -> None:
     semantics = '("parallel", "arbitrary")'
     found, proved = _check(SCRATCH.format(init=init, update=NOTHING, semantics=semantics))
     assert found == set() and proved > 0
+
+
+def test_the_base_class_of_compiler_params_is_refused() -> None:
+    body = SCRATCH.format(init=ONCE, update=NOTHING, semantics='("arbitrary", "arbitrary")')
+    body = body.replace("pltpu.CompilerParams(", "pl.CompilerParams(")
+    found, _ = _check(body)
+    assert found == {(_line(body, "compiler_params="), "STL005")}
