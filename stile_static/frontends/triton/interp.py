@@ -43,6 +43,7 @@ from .host import (
     Decorator,
     DType,
     HostCopy,
+    HostFill,
     Kernel,
     Launch,
     Launcher,
@@ -120,7 +121,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.in_kernel = False
         self.program: tuple[int, ...] = (0, 0, 0)
         self.grid: tuple[int, ...] = (1, 1, 1)
-        self.launches: list[Launch | HostCopy] = []  # in the order the wrapper makes them
+        # launches and host writes, in the order the wrapper makes them
+        self.launches: list[Launch | HostCopy | HostFill] = []
         self.stored: list[Stored] = []
         self.notes: dict[str, str] = {}
         self.aliases: dict[I.Stride, I.Stride] = {}
