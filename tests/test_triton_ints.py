@@ -233,3 +233,14 @@ def test_an_argument_equal_to_1_is_followed_only_where_compiler_and_interpreter_
     # met with a tensor, it is a tensor in both
     mixed = I.binary("*", one, _lanes((1, 2)))
     assert isinstance(mixed, I.Ints) and not mixed.weak
+
+
+def test_a_loop_index_is_followed_where_compiler_and_interpreter_agree() -> None:
+    source = KERNEL.format(row="pid", scale=1).replace(
+        "    offs = tl.arange(0, BLOCK)\n",
+        "    offs = tl.arange(0, BLOCK)\n    for k in range(0, 2):\n        row = {}\n",
+    )
+    # (k - 1) // 2: 0 on the compiler's int32 index, -1 on the interpreter's Python int
+    found = _check(source.replace("{}", "pid + (k - 1) // 2 - (k - 1) // 2"))
+    assert [code for _, code, _ in found] == ["STL002"]
+    assert _check(source.replace("{}", "pid + (k + 1) // 2 - (k + 1) // 2")) == []
