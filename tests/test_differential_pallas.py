@@ -31,12 +31,9 @@ SAMPLE = Path(__file__).parent / "differential" / "data" / "pallas_sample.json"
 # (issue 15), by class, as seeds of the sample. One that disappears does not fail
 # the test; a new one does. `tools/differential_pallas.py --replay` lists them.
 KNOWN_DISAGREEMENTS: dict[str, frozenset[int]] = {
-    # class 4, casts: `.astype(jnp.int32)` of a float truncates toward zero; the
-    # analyzer takes every dtype as real numbers and verifies the kernel
-    "int casts": frozenset({46, 57, 379, 399, 513}),
-    # class 5, arguments dropped: the `stride` of `pl.ds(start, size, stride=2)` is
-    # ignored, so a strided slice is read as the contiguous one
-    "pl.ds stride": frozenset({13, 47, 52, 80, 96, 131, 173, 184, 218, 242, 280, 388, 452}),
+    # None left. Fixed so far: Python `if` on a traced value (now STL005),
+    # accumulation across a "parallel" axis and non-consecutive output revisits
+    # (STL048), float `.astype(jnp.int32)` and the `stride` of `pl.ds` (STL002).
 }
 KNOWN = frozenset().union(*KNOWN_DISAGREEMENTS.values())
 
