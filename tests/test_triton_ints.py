@@ -244,3 +244,13 @@ def test_a_loop_index_is_followed_where_compiler_and_interpreter_agree() -> None
     found = _check(source.replace("{}", "pid + (k - 1) // 2 - (k - 1) // 2"))
     assert [code for _, code, _ in found] == ["STL002"]
     assert _check(source.replace("{}", "pid + (k + 1) // 2 - (k + 1) // 2")) == []
+
+
+def test_a_float_scalar_cast_to_int_is_rounded_to_float32_then_truncated() -> None:
+    source = KERNEL.format(row="tl.cast(SCALE, tl.int32) + pid - {}", scale=1)
+    # 2.9999999999 is 3.0 in float32: row pid + 3 - 3
+    assert _check(source.replace("SCALE=1", "SCALE=2.9999999999").replace("{}", "3")) == []
+    # -1.5 truncates toward zero: -1
+    assert _check(source.replace("SCALE=1", "SCALE=-1.5").replace("{}", "-1")) == []
+    wrong = _check(source.replace("SCALE=1", "SCALE=-1.5").replace("{}", "-2"))
+    assert [code for _, code, _ in wrong] == ["STL031"]

@@ -8,6 +8,7 @@ launch runs every program of its grid for one autotune config.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import libcst as cst
@@ -148,6 +149,13 @@ class KernelOps:
                 )
             return value
         if to_int and isinstance(value, float):
+            # a Python float meeting Triton is a float32 scalar when it fits one
+            # (`to_tensor_type`): rounded to float32 first, then truncated toward zero
+            tiny, huge = 2.0**-126, (2 - 2.0**-23) * 2.0**127
+            if value == 0 or tiny <= abs(value) <= huge:
+                value = float(np.float32(value))
+            if not math.isfinite(value):
+                raise KernelError("STL002", f"unsupported: {value} cast to {name} is undefined")
             truncated = int(value)  # C's conversion truncates toward zero
             if not IT.fits(truncated, name):
                 raise KernelError(
