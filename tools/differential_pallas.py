@@ -32,6 +32,7 @@ Usage::
     python tools/differential_pallas.py --kernels 500 [--start 0] [--jobs 2]
     python tools/differential_pallas.py --kernels 520 --record
     python tools/differential_pallas.py --replay   # the sample, today's analyzer, no jax
+    python tools/differential_pallas.py --kernels 2000 --start 520 --record --sample /tmp/b.json
 
 It runs itself with the environment that has the real jax (``.venv-jax``, made by
 ``tools/_real_venv.sh`` on first use); the project and its tests never need jax.
@@ -215,18 +216,21 @@ def main() -> None:
     parser.add_argument("--kernels", type=int, default=500)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--record", action="store_true", help=f"write {SAMPLE.name}")
+    parser.add_argument("--record", action="store_true", help="write the truth to --sample")
     parser.add_argument(
-        "--replay", action="store_true", help=f"judge {SAMPLE.name} again, without jax"
+        "--replay", action="store_true", help="judge the --sample again, without jax"
+    )
+    parser.add_argument(
+        "--sample", type=Path, default=SAMPLE, help=f"default: {SAMPLE.relative_to(ROOT)}"
     )
     args = parser.parse_args()
     if args.replay:
-        recorded = json.loads(SAMPLE.read_text())
+        recorded = json.loads(args.sample.read_text())
         rows = [replayed(r) for r in recorded["kernels"]]
         for row in rows:
             if row.disagreement is not None:
                 _report(row)
-        command = "python tools/differential_pallas.py --replay"
+        command = f"python tools/differential_pallas.py --replay --sample {args.sample.name}"
         sys.exit(_summary(rows, f"{command}  (truth recorded with jax {recorded['jax']})"))
     _ensure_real_jax()
     import jax
@@ -244,14 +248,14 @@ def main() -> None:
             if row.disagreement is not None:
                 _report(row)
     if args.record:
-        SAMPLE.parent.mkdir(parents=True, exist_ok=True)
+        args.sample.parent.mkdir(parents=True, exist_ok=True)
         kernels = [
             {k: v for k, v in asdict(r).items() if k not in ("verdict", "codes", "disagreement")}
             for r in rows
         ]
         recorded = {"jax": jax.__version__, "modes": list(MODES), "cores": CORES}
-        SAMPLE.write_text(json.dumps({**recorded, "kernels": kernels}, indent=1) + "\n")
-        print(f"recorded {len(rows)} kernels in {SAMPLE.relative_to(ROOT)}")
+        args.sample.write_text(json.dumps({**recorded, "kernels": kernels}, indent=1) + "\n")
+        print(f"recorded {len(rows)} kernels in {args.sample}")
     command = f"python tools/differential_pallas.py --kernels {args.kernels} --start {args.start}"
     sys.exit(_summary(rows, f"{command}  (jax {jax.__version__})"))
 
