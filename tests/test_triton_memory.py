@@ -405,3 +405,26 @@ def test_a_race_with_a_later_program_gives_no_value_from_an_earlier_launch() -> 
     found = codes(LATE)
     assert (17, "STL047") in found
     assert not {code for _, code in found} - {"STL047"}
+
+
+def test_zero_and_fill_write_every_element_on_the_host() -> None:
+    body = """
+        acc = torch.empty_like(x)
+        acc.{fill}
+        y = torch.empty_like(x)
+        put_kernel[(4,)](acc, y, 100, 0.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body.format(fill="zero_()"), spec="return = 0 * x[N]")) == set()
+    assert codes(wrapper(body.format(fill="fill_(2.0)"), spec="return = 0 * x[N] + 2")) == set()
+    assert (10, "STL031") in codes(
+        wrapper(body.format(fill="fill_(1.0)"), spec="return = 0 * x[N]")
+    )
+    # a fill after the launch that stored the result overwrites it
+    after = """
+        y = torch.empty_like(x)
+        put_kernel[(4,)](x, y, 100, 0.0, BLOCK=32)
+        y.zero_()
+        return y
+    """
+    assert (18, "STL031") in codes(wrapper(after))  # at the zero_(), which wrote last

@@ -677,11 +677,18 @@ class PallasApi:
     def api_jnp_square(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         return self.binary("*", args[0], args[0])
 
-    def api_jnp_logical_and(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
-        return blocks.binary("&", as_block(args[0]), as_block(args[1]))
+    def api_jnp_logical_and(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self._logical("&", args)
 
-    def api_jnp_logical_or(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
-        return blocks.binary("|", as_block(args[0]), as_block(args[1]))
+    def api_jnp_logical_or(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self._logical("|", args)
+
+    def _logical(self, op: str, args: list) -> Any:
+        a, b = (untraced(v) for v in args[:2])
+        if isinstance(a, (bool, int)) and isinstance(b, (bool, int)):
+            # of scalars (`pl.program_id(0) == 0`): a scalar, traced if either is
+            return traced_if(bool(a and b) if op == "&" else bool(a or b), *args)
+        return blocks.binary(op, as_block(args[0]), as_block(args[1]))
 
     def api_jnp_dtype(self, args: list, kwargs: dict, node: cst.CSTNode) -> Dtype:
         return args[0] if isinstance(args[0], Dtype) else Dtype("float32")

@@ -118,6 +118,9 @@ class PallasInterpreter(PallasApi, Interpreter):
         self.statement: Span | None = None
         # outcomes of tests of symbolic scalars this run assumes: (name, value) -> equal
         self.assumed: dict[tuple[str, Any], bool] = {}
+        # symbolic scalars passed to a jitted function as arguments that are not
+        # static: JAX traces them, so the wrapper cannot branch on their value
+        self.traced_scalars: set[str] = set()
 
     # ------------------------------------------------------------- modules
 
@@ -380,6 +383,16 @@ class PallasInterpreter(PallasApi, Interpreter):
             key: value if key in static else traced_argument(value, key)
             for key, value in kwargs.items()
         }
+        kept = {
+            n
+            for k, n in enumerate(names)
+            if k < len(args) and (k in func.static_nums or n in static)
+        }
+        kept |= static & set(kwargs)
+        for name, value in [*zip(names, args), *kwargs.items()]:
+            scalar = _symbolic_scalar(value, 0)
+            if scalar is not None and name not in kept:
+                self.traced_scalars.add(scalar[0])
         return out_args, out_kwargs
 
     def vmap_function(self, func: Vmapped, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
@@ -626,6 +639,8 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(left, Iota) or isinstance(right, Iota):
             return iota_compare(symbol, left, right)
         scalar = _symbolic_scalar(left, right)
+        if scalar is not None and scalar[0] in self.traced_scalars:
+            scalar = None  # a traced scalar: a comparison of data, not a case split
         if scalar is not None and symbol in ("==", "!="):
             name, value = scalar
             if (name, value) not in self.assumed:
