@@ -22,19 +22,11 @@ from .differential.triton_verdict import analyzer_verdict, disagrees
 
 SAMPLE = Path(__file__).parent / "differential" / "data" / "triton_sample.json"
 
-# Disagreements of the holes of issue 15 being fixed now, by class, as seeds of the
-# sample. One that disappears does not fail the test (it is reported by the summary
-# test's message when it fails for another reason); a new one fails it.
+# Disagreements of the holes of issue 15 still open, by class, as seeds of the sample.
+# One that disappears does not fail the test (the message of a failure lists those
+# that now agree); a new one fails it. The integer (C division, int32 wrap), cast,
+# memory-order and host-copy disagreements the first samples had are fixed.
 KNOWN_DISAGREEMENTS: dict[str, frozenset[int]] = {
-    # class 3, integers: `//` and `%` are C's in a kernel (Python's on the host), and
-    # int32 arithmetic wraps (of scalars, and of pointer offsets scaled past 2**31)
-    "integers": frozenset(
-        {13, 65, 73, 77, 97, 103, 109, 111, 124, 138, 144, 151, 154, 175, 177, 182, 216}
-        | {232, 244, 247, 251, 261, 289, 298, 317, 337, 343, 387, 406, 408, 413, 430}
-        | {435, 447, 448, 456, 463, 464, 497}
-    ),
-    # class 4, casts: a float cast to int32 truncates toward zero
-    "casts": frozenset({2, 57, 69, 123, 198, 246, 255, 303, 318, 356, 373, 382, 396, 399}),
     # STL043 for y's strides taken from x in a case of one row: the row stride is
     # multiplied by 0 only and the last strides are both 1, so the kernel is right
     "strides": frozenset({171}),

@@ -342,3 +342,75 @@ def test_a_read_past_the_block_is_out_of_bounds(right: str, code: str | None) ->
     found, proved = _check(body)
     assert found == (set() if code is None else {(_line(body, line), code)})
     assert (proved > 0) == (code is None)
+
+
+JITTED_ADD = """
+def kernel(x_ref, y_ref, o_ref):
+    o_ref[...] = x_ref[...] + y_ref[...]
+
+
+# stile: return = x[N] + y[N]
+# stile: case N=256 block=64
+@functools.partial(jax.jit, static_argnames={static})
+def add(x, y, block=32):
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        grid=(pl.cdiv(x.shape[0], block),),
+        in_specs=[pl.BlockSpec((block,), lambda i: (i,)), pl.BlockSpec((block,), lambda i: (i,))],
+        out_specs=pl.BlockSpec((block,), lambda i: (i,)),
+    )(x, y)
+"""
+
+
+@pytest.mark.parametrize(("static", "code"), [('["block"]', None), ("()", "STL005")])
+def test_a_block_size_passed_to_jit_must_be_static(static: str, code: str | None) -> None:
+    # a number passed to a jitted function is traced unless it is static; a grid
+    # or a block shape built from a traced value is what JAX refuses
+    body = JITTED_ADD.format(static=static)
+    found, proved = _check(body)
+    assert found == (set() if code is None else {(_line(body, "in_specs="), code)})
+    assert (proved > 0) == (code is None)
+
+
+@pytest.mark.parametrize("fn", ["logical_and", "logical_or"])
+def test_pl_when_of_a_logical_combination_of_program_ids(fn: str) -> None:
+    # jnp.logical_and of traced scalars is a traced bool, which pl.when takes
+    init = f"jnp.{fn}(pl.program_id(0) >= 0, pl.program_id(1) == 0)"
+    semantics = '("parallel", "arbitrary")'
+    found, proved = _check(SCRATCH.format(init=init, update=NOTHING, semantics=semantics))
+    assert found == set() and proved > 0
+
+
+def test_the_base_class_of_compiler_params_is_refused() -> None:
+    body = SCRATCH.format(init=ONCE, update=NOTHING, semantics='("arbitrary", "arbitrary")')
+    body = body.replace("pltpu.CompilerParams(", "pl.CompilerParams(")
+    found, _ = _check(body)
+    assert found == {(_line(body, "compiler_params="), "STL005")}
+
+
+SCALED = """
+def kernel(x_ref, o_ref, *, scale):
+    factor = 2.0
+    if scale != 1.0:
+        factor = factor * scale
+    o_ref[...] = x_ref[...] * factor
+
+
+# stile: return = 2 * scale * x[N]
+# stile: case N=8
+@functools.partial(jax.jit, static_argnames={static})
+def f(x, scale):
+    k = functools.partial(kernel, scale=scale)
+    return pl.pallas_call(k, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype))(x)
+"""
+
+
+def test_a_test_of_a_scalar_splits_the_case_only_when_it_is_static() -> None:
+    found, proved = _check(SCALED.format(static='["scale"]'))
+    assert found == set() and proved == 2
+    # not static: JAX traces scale, and `if scale != 1.0` is not a Python test any more
+    body = SCALED.format(static="()")
+    found, proved = _check(body)
+    # (a comparison of data is not followed; JAX would refuse the `if` on it)
+    assert found == {(_line(body, "if scale != 1.0"), "STL002")} and proved == 0

@@ -160,6 +160,7 @@ def test_a_product_that_wraps_in_an_offset_is_stl046_with_its_threshold() -> Non
     assert "should be 2,147,483,648" in text and "found -2,147,483,648" in text
     # from which value of each operand the product overflows
     assert "`pid` >= 2 (with `SCALE` = 1,073,741,824)" in text
+    assert "`pid * SCALE` should be 2,147,483,648" in text
     assert "`pid.to(tl.int64) * SCALE`" in text
 
 
@@ -232,3 +233,39 @@ def test_an_argument_equal_to_1_is_followed_only_where_compiler_and_interpreter_
     # met with a tensor, it is a tensor in both
     mixed = I.binary("*", one, _lanes((1, 2)))
     assert isinstance(mixed, I.Ints) and not mixed.weak
+
+
+def test_a_loop_index_is_followed_where_compiler_and_interpreter_agree() -> None:
+    source = KERNEL.format(row="pid", scale=1).replace(
+        "    offs = tl.arange(0, BLOCK)\n",
+        "    offs = tl.arange(0, BLOCK)\n    for k in range(0, 2):\n        row = {}\n",
+    )
+    # (k - 1) // 2: 0 on the compiler's int32 index, -1 on the interpreter's Python int
+    found = _check(source.replace("{}", "pid + (k - 1) // 2 - (k - 1) // 2"))
+    assert [code for _, code, _ in found] == ["STL002"]
+    assert _check(source.replace("{}", "pid + (k + 1) // 2 - (k + 1) // 2")) == []
+
+
+def test_a_float_scalar_cast_to_int_is_rounded_to_float32_then_truncated() -> None:
+    source = KERNEL.format(row="tl.cast(SCALE, tl.int32) + pid - {}", scale=1)
+    # 2.9999999999 is 3.0 in float32: row pid + 3 - 3
+    assert _check(source.replace("SCALE=1", "SCALE=2.9999999999").replace("{}", "3")) == []
+    # -1.5 truncates toward zero: -1
+    assert _check(source.replace("SCALE=1", "SCALE=-1.5").replace("{}", "-1")) == []
+    wrong = _check(source.replace("SCALE=1", "SCALE=-1.5").replace("{}", "-2"))
+    assert [code for _, code, _ in wrong] == ["STL031"]
+
+
+def test_a_computed_float_cast_to_int_near_an_integer_is_stl002() -> None:
+    source = KERNEL.format(row="tl.cast(SCALE * 3.0, tl.int32) + pid - {}", scale=1)
+    # 1.0 * 3.0 is 3 in reals; computed in float32 it might be 2.9999998
+    near = _check(source.replace("SCALE=1", "SCALE=1.0").replace("{}", "3"))
+    assert [code for _, code, _ in near] == ["STL002"]
+    # 1.1 * 3.0 = 3.3: truncates to 3 whatever the rounding
+    assert _check(source.replace("SCALE=1", "SCALE=1.1").replace("{}", "3")) == []
+
+
+def test_floor_division_of_floats_in_a_kernel_is_stl002() -> None:
+    source = KERNEL.format(row="tl.cast(SCALE // 2.0, tl.int32) + pid", scale=1)
+    found = _check(source.replace("SCALE=1", "SCALE=-1.5"))
+    assert [code for _, code, _ in found] == ["STL002"]

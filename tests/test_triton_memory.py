@@ -364,3 +364,67 @@ def test_an_in_place_kernel_on_a_clone_of_an_input_reads_the_input_values() -> N
     # in place on the input itself: a write to an input is not followed
     direct = body.replace("y = x.clone()", "y = x")
     assert (10, "STL002") in codes(wrapper(direct, spec="return = x[N] + 1"))
+
+
+LATE = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def put_kernel(x_ptr, y_ptr, c, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs) + c)
+
+
+@triton.jit
+def next_kernel(y_ptr, z_ptr, BLOCK: tl.constexpr):
+    pid = tl.program_id(0)
+    offs = pid * BLOCK + tl.arange(0, BLOCK)
+    other = (1 - pid) * BLOCK + tl.arange(0, BLOCK)
+    v = tl.load(y_ptr + offs)
+    tl.store(y_ptr + other, v * 0.0)
+    tl.store(z_ptr + offs, v)
+
+
+# stile: return = 0 * x[N]
+# stile: case N=64
+def f(x):
+    y = torch.empty_like(x)
+    z = torch.empty_like(x)
+    put_kernel[(2,)](x, y, 1.0, BLOCK=32)
+    next_kernel[(2,)](y, z, BLOCK=32)
+    return z
+"""
+
+
+def test_a_race_with_a_later_program_gives_no_value_from_an_earlier_launch() -> None:
+    # program 0 reads its block of y (the first launch's values), which program 1 of the
+    # same launch then overwrites with zeros: a race, and no STL031 from either value
+    found = codes(LATE)
+    assert (17, "STL047") in found
+    assert not {code for _, code in found} - {"STL047"}
+
+
+def test_zero_and_fill_write_every_element_on_the_host() -> None:
+    body = """
+        acc = torch.empty_like(x)
+        acc.{fill}
+        y = torch.empty_like(x)
+        put_kernel[(4,)](acc, y, 100, 0.0, BLOCK=32)
+        return y
+    """
+    assert codes(wrapper(body.format(fill="zero_()"), spec="return = 0 * x[N]")) == set()
+    assert codes(wrapper(body.format(fill="fill_(2.0)"), spec="return = 0 * x[N] + 2")) == set()
+    assert (10, "STL031") in codes(
+        wrapper(body.format(fill="fill_(1.0)"), spec="return = 0 * x[N]")
+    )
+    # a fill after the launch that stored the result overwrites it
+    after = """
+        y = torch.empty_like(x)
+        put_kernel[(4,)](x, y, 100, 0.0, BLOCK=32)
+        y.zero_()
+        return y
+    """
+    assert (18, "STL031") in codes(wrapper(after))  # at the zero_(), which wrote last

@@ -272,3 +272,18 @@ def test_a_cache_operator_with_an_eviction_priority_is_refused_at_the_policy() -
     assert at(found(both + "\n    " + COPY), "STL005") == [(BODY_LINE, 64)]
     one = "x = tl.load(x_ptr + offs, mask=mask, eviction_policy='evict_last')"
     assert found(one + "\n    " + COPY) == []
+
+
+def test_a_block_shape_of_a_runtime_value_is_refused() -> None:
+    body = "z = tl.zeros((n,), dtype=tl.float32)\n    " + COPY
+    assert [line for line, _ in at(found(body), "STL005")] == [BODY_LINE]
+
+
+def test_new_tensors_bind_their_signature_and_a_bad_reshape_is_torchs_error() -> None:
+    assert found(COPY, "BLOCK = 32\n    t = x.new_zeros((4, 2), dtype=torch.float16)") == []
+    host = "BLOCK = 32\n    t = x.new_empty(4, bogus=1)"
+    assert [line for line, _ in at(found(COPY, host), "STL004")] == [
+        line_of(source(COPY, host), "bogus")
+    ]
+    host = "BLOCK = 32\n    t = x.reshape(3, -1)"
+    assert at(found(COPY, host), "STL004")  # N = 32 elements in rows of 3: RuntimeError

@@ -31,6 +31,8 @@ Usage::
 
     python tools/differential_pallas.py --kernels 500 [--start 0] [--jobs 2]
     python tools/differential_pallas.py --kernels 520 --record
+    python tools/differential_pallas.py --replay   # the sample, today's analyzer, no jax
+    python tools/differential_pallas.py --kernels 2000 --start 520 --record --sample /tmp/b.json
 
 It runs itself with the environment that has the real jax (``.venv-jax``, made by
 ``tools/_real_venv.sh`` on first use); the project and its tests never need jax.
@@ -178,18 +180,63 @@ def _init_worker() -> None:
     jax.config.update("jax_platforms", "cpu")
 
 
+def replayed(row: dict[str, Any]) -> Judged:
+    """A recorded kernel judged again by today's analyzer against its recorded truth."""
+    sys.path.insert(0, str(ROOT))
+    from tests.differential.pallas_generate import generated, source_hash
+    from tests.differential.pallas_verdict import analyzer_verdict, disagreement
+
+    made = generated(random.Random(row["seed"]))
+    if source_hash(made.source) != row["hash"]:
+        raise SystemExit(f"seed {row['seed']}: the generator drifted from the sample; record again")
+    verdict = analyzer_verdict(made.source)
+    return Judged(
+        row["seed"],
+        row["hash"],
+        row["family"],
+        row["bug"],
+        row["correct"],
+        row["why"],
+        verdict.kind,
+        verdict.codes,
+        disagreement(verdict, row["correct"]),
+    )
+
+
+def _report(row: Judged) -> None:
+    print(
+        f"seed {row.seed} ({row.family}, bug {row.bug}): analyzer {row.verdict}"
+        f" {' '.join(row.codes)}; real run: {row.why}; {row.disagreement}",
+        flush=True,
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--kernels", type=int, default=500)
     parser.add_argument("--start", type=int, default=0)
     parser.add_argument("--jobs", type=int, default=1)
-    parser.add_argument("--record", action="store_true", help=f"write {SAMPLE.name}")
+    parser.add_argument("--record", action="store_true", help="write the truth to --sample")
+    parser.add_argument(
+        "--replay", action="store_true", help="judge the --sample again, without jax"
+    )
+    parser.add_argument(
+        "--sample", type=Path, default=SAMPLE, help=f"default: {SAMPLE.relative_to(ROOT)}"
+    )
     args = parser.parse_args()
+    if args.replay:
+        recorded = json.loads(args.sample.read_text())
+        rows = [replayed(r) for r in recorded["kernels"]]
+        for row in rows:
+            if row.disagreement is not None:
+                _report(row)
+        command = f"python tools/differential_pallas.py --replay --sample {args.sample.name}"
+        sys.exit(_summary(rows, f"{command}  (truth recorded with jax {recorded['jax']})"))
     _ensure_real_jax()
     import jax
 
     seeds = range(args.start, args.start + args.kernels)
-    rows: list[Judged] = []
+    rows = []
     # spawned, not forked: jax and the checker's threads do not survive a fork
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_init_worker) as pool:
@@ -199,31 +246,32 @@ def main() -> None:
                 found = sum(r.disagreement is not None for r in rows)
                 print(f"... {done} kernels, {found} disagreements", file=sys.stderr, flush=True)
             if row.disagreement is not None:
-                print(
-                    f"seed {row.seed} ({row.family}, bug {row.bug}): analyzer {row.verdict}"
-                    f" {' '.join(row.codes)}; real run: {row.why}; {row.disagreement}",
-                    flush=True,
-                )
+                _report(row)
     if args.record:
-        SAMPLE.parent.mkdir(parents=True, exist_ok=True)
+        args.sample.parent.mkdir(parents=True, exist_ok=True)
         kernels = [
             {k: v for k, v in asdict(r).items() if k not in ("verdict", "codes", "disagreement")}
             for r in rows
         ]
         recorded = {"jax": jax.__version__, "modes": list(MODES), "cores": CORES}
-        SAMPLE.write_text(json.dumps({**recorded, "kernels": kernels}, indent=1) + "\n")
-        print(f"recorded {len(rows)} kernels in {SAMPLE.relative_to(ROOT)}")
+        args.sample.write_text(json.dumps({**recorded, "kernels": kernels}, indent=1) + "\n")
+        print(f"recorded {len(rows)} kernels in {args.sample}")
+    command = f"python tools/differential_pallas.py --kernels {args.kernels} --start {args.start}"
+    sys.exit(_summary(rows, f"{command}  (jax {jax.__version__})"))
+
+
+def _summary(rows: list[Judged], command: str) -> int:
+    """Print the line for the README; the exit status: 1 when there are disagreements."""
     verified = sum(r.verdict == "verified" for r in rows)
     wrong = sum(not r.correct for r in rows)
     unsupported = sum(r.verdict == "unsupported" for r in rows)
     found = sum(r.disagreement is not None for r in rows)
     print(
-        f"Command: python tools/differential_pallas.py --kernels {args.kernels}"
-        f" --start {args.start}  (jax {jax.__version__})\n"
+        f"Command: {command}\n"
         f"kernels {len(rows)}, verified {verified}, wrong when run {wrong},"
         f" unsupported {unsupported}, disagreements {found}"
     )
-    sys.exit(1 if found else 0)
+    return 1 if found else 0
 
 
 if __name__ == "__main__":

@@ -18,8 +18,9 @@ rows, so that an out-of-bounds read counts even where it does not crash; a row
 stride of its own per tensor, and a unit stride in the last dim, which the analyzer
 assumes of every tensor: README, "Pointers and strides"), plus:
 
-- a masked load without `other` gives NaN in the masked lanes (the interpreter
-  gives 0, a GPU whatever the register held): a kernel that uses them is wrong;
+- a masked load without `other` gives +3e30 in the masked lanes on the first draw,
+  -3e30 on the second (the interpreter gives 0, a GPU whatever the register held):
+  a kernel that uses them is wrong;
 - within one launch, an element one program writes and another program reads or
   writes is a race, wrong whatever the interpreter's order of programs made of it;
   a store that a later launch (or later in the same program) overwrites is not;
@@ -92,6 +93,15 @@ def _setup() -> None:
     _STATE.update(torch=torch, triton=triton, vt=vt, dir=tempfile.mkdtemp(prefix="stile-dt-"))
 
 
+class Poison:
+    """What a masked lane loaded without `other` holds in the run in progress: it is
+    undefined on a GPU, so each draw puts something else there, a value that wins a
+    max (+3e30) on the first and a min (-3e30) on the second; either spoils a sum.
+    (Not NaN: `tl.max` and `tl.min` skip it, as the GPU's maxnum does.)"""
+
+    draw = 0
+
+
 def _poison_masked_lanes(interpreter: Any) -> None:
     builder = interpreter.InterpreterBuilder
     load = builder.create_masked_load
@@ -101,8 +111,8 @@ def _poison_masked_lanes(interpreter: Any) -> None:
             dtype_tt = ptrs.get_element_ty()
             dtype_np = interpreter._get_np_dtype(dtype_tt)
             if np.issubdtype(dtype_np, np.floating):
-                nan = np.full(ptrs.data.shape, np.nan, dtype=dtype_np)
-                other = interpreter.TensorHandle(nan, dtype_tt)
+                junk = np.full(ptrs.data.shape, 3e30 if Poison.draw == 0 else -3e30, dtype_np)
+                other = interpreter.TensorHandle(junk, dtype_tt)
         return load(self, ptrs, mask, other, *args)
 
     builder.create_masked_load = masked_load
@@ -123,7 +133,7 @@ class Races:
         w_addr = np.concatenate([a for a, _ in cls.writes])
         w_prog = np.concatenate([np.full(a.size, p) for a, p in cls.writes])
         pairs = np.unique(np.stack([w_addr, w_prog.astype(np.uint64)]), axis=1)
-        addrs, counts = np.unique(pairs[0], return_counts=True)
+        _, counts = np.unique(pairs[0], return_counts=True)
         if (counts > 1).any():
             return "two programs of one launch store the same element"
         if cls.reads:
@@ -272,6 +282,7 @@ def _one_run(
             shape = expected[name].shape
             kwargs[name] = memory.alloc(name, shape, torch.float32, padding.get(name, 0))
     Races.found = []
+    Poison.draw = draw
     try:
         with np.errstate(all="ignore"):
             result = wrapper(**kwargs)

@@ -33,8 +33,9 @@ write it (a later store of the same program, or of a later launch, overwrites it
 load of an element that another program of the same launch stores, before or after
 it, is a race and must sit on a line that expects STL047. Tensors the host copies with
 a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards, and
-the elements the host writes with `copy_` count as stored. In a fixture expecting STL046 (an
-int32 offset that wraps), accesses built from the wrapped value may go outside anywhere.
+the elements the host writes with `copy_`, `zero_` and `fill_` count as stored. In a
+fixture expecting STL046 (an int32 offset that wraps), accesses built from the wrapped
+value may go outside anywhere.
 Each case runs on two draws: standard normal, and shifted by -3.
 
 With --compile, every launch is also compiled by Triton's own compiler for a CUDA
@@ -289,16 +290,27 @@ def watch_tensor_copies(torch: Any) -> None:
             return out
 
         setattr(torch.Tensor, name, copying)
-    copy_into = torch.Tensor.copy_
+    for name in HOST_WRITES:
+        write = getattr(torch.Tensor, name)
+        RAW[name] = write
 
-    def copy_(self: Any, src: Any, *args: Any, **kwargs: Any) -> Any:
-        out = copy_into(self, src, *args, **kwargs)
-        current = getattr(GuardedTorch, "current", None)
-        if current is not None:
-            current.host_wrote(self)
-        return out
+        def writing(self: Any, *args: Any, _write: Any = write, **kwargs: Any) -> Any:
+            out = _write(self, *args, **kwargs)
+            current = getattr(GuardedTorch, "current", None)
+            if current is not None:
+                current.host_wrote(self)
+            return out
 
-    torch.Tensor.copy_ = copy_
+        setattr(torch.Tensor, name, writing)
+
+
+# the host's writes into a tensor: its elements count as stored
+HOST_WRITES = ("copy_", "zero_", "fill_")
+RAW: dict[str, Any] = {}  # the methods themselves, for the allocations' own fills
+
+
+def _raw(name: str, tensor: Any, *args: Any) -> Any:
+    return RAW.get(name, getattr(type(tensor), name))(tensor, *args)
 
 
 class GuardedTorch:
@@ -324,17 +336,17 @@ class GuardedTorch:
 
     def zeros(self, *size: Any, dtype: Any = None, **_: Any) -> Any:
         t = self.memory.alloc("torch.zeros", self._shape(size), dtype or self._torch.float32, 0)
-        return t.fill_(0)
+        return _raw("fill_", t, 0)
 
     def full(self, size: Any, value: float, dtype: Any = None, **_: Any) -> Any:
         t = self.memory.alloc("torch.full", self._shape((size,)), dtype or self._torch.float32, 0)
-        return t.fill_(value)
+        return _raw("fill_", t, value)
 
     def empty_like(self, other: Any, dtype: Any = None, **_: Any) -> Any:
         return self.memory.alloc("torch.empty_like", tuple(other.shape), dtype or other.dtype, 0)
 
     def zeros_like(self, other: Any, dtype: Any = None, **_: Any) -> Any:
-        return self.empty_like(other, dtype).fill_(0)
+        return _raw("fill_", self.empty_like(other, dtype), 0)
 
 
 # --- autotune, one config at a time ---------------------------------------------------

@@ -235,6 +235,32 @@ def float_dtype(dtype: Any, what: str, node: Any) -> Dtype:
     return Dtype(name)
 
 
+def jitted(func: Any, options: dict) -> Jitted:
+    """``jax.jit(func, static_argnames=..., static_argnums=...)``."""
+
+    def listed(value: Any) -> tuple:
+        items = value if isinstance(value, (tuple, list)) else () if value is None else (value,)
+        return tuple(getattr(item, "value", item) for item in items)
+
+    names = listed(options.get("static_argnames"))
+    nums = listed(options.get("static_argnums"))
+    if not all(isinstance(n, str) for n in names) or not all(
+        isinstance(n, int) and not isinstance(n, bool) for n in nums
+    ):
+        raise KernelError("STL002", "unsupported: static_argnames or static_argnums of this form")
+    return Jitted(func, True, names, nums)
+
+
+def traced_argument(value: Any, name: str) -> Any:
+    """An argument of a jitted function that is not static: JAX traces the numbers
+    in it (a tuple of block sizes becomes a tuple of tracers)."""
+    if isinstance(value, (tuple, list)):
+        return type(value)(traced_argument(v, name) for v in value)
+    if is_number(value) or isinstance(value, bool):
+        return Traced(value, f"`{name}`, an argument of a jitted function that is not static")
+    return value
+
+
 def dynamic_int(value: Any, what: str) -> int:
     """An integer that JAX may trace (a ``pl.ds`` start, a loop bound)."""
     return known_int(untraced(value), what)
@@ -335,9 +361,12 @@ class PallasApi:
     # jax ---------------------------------------------------------------
 
     def api_jax_jit(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        options = tuple(
+            (k, kwargs[k]) for k in ("static_argnames", "static_argnums") if kwargs[k] is not None
+        )
         if args[0] is signatures.NOT_GIVEN:  # jax.jit(static_argnames=...) as a decorator
-            return Partial(Api("jax.jit"), (), ())
-        return Jitted(args[0])
+            return Partial(Api("jax.jit"), (), options)
+        return jitted(args[0], dict(options))
 
     def api_jax_vmap(self, args: list, kwargs: dict, node: cst.CSTNode) -> Vmapped:
         in_axes = kwargs.get("in_axes", args[1] if len(args) > 1 else 0)
@@ -648,11 +677,18 @@ class PallasApi:
     def api_jnp_square(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         return self.binary("*", args[0], args[0])
 
-    def api_jnp_logical_and(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
-        return blocks.binary("&", as_block(args[0]), as_block(args[1]))
+    def api_jnp_logical_and(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self._logical("&", args)
 
-    def api_jnp_logical_or(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
-        return blocks.binary("|", as_block(args[0]), as_block(args[1]))
+    def api_jnp_logical_or(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self._logical("|", args)
+
+    def _logical(self, op: str, args: list) -> Any:
+        a, b = (untraced(v) for v in args[:2])
+        if isinstance(a, (bool, int)) and isinstance(b, (bool, int)):
+            # of scalars (`pl.program_id(0) == 0`): a scalar, traced if either is
+            return traced_if(bool(a and b) if op == "&" else bool(a or b), *args)
+        return blocks.binary(op, as_block(args[0]), as_block(args[1]))
 
     def api_jnp_dtype(self, args: list, kwargs: dict, node: cst.CSTNode) -> Dtype:
         return args[0] if isinstance(args[0], Dtype) else Dtype("float32")

@@ -267,8 +267,10 @@ class PallasFrontEnd(FrontEnd):
                     source.path,
                     config.case.span or annotation.span,
                     "STL045",
-                    f"case {config.case} violates the wrapper's precondition; it is not checked",
+                    f"case {config.case} violates the wrapper's precondition: {reason} "
+                    f"(line {stop.span.line}); it is not checked",
                     severity="warning",
+                    help="drop the case, or change its sizes to ones the wrapper accepts",
                     related=((stop.span, "precondition"),),
                 )
             )

@@ -32,6 +32,8 @@ from .api import (
     Scope,
     When,
     is_number,
+    jitted,
+    traced_argument,
 )
 from .axes import axis_index
 from .blocks import Block
@@ -116,6 +118,9 @@ class PallasInterpreter(PallasApi, Interpreter):
         self.statement: Span | None = None
         # outcomes of tests of symbolic scalars this run assumes: (name, value) -> equal
         self.assumed: dict[tuple[str, Any], bool] = {}
+        # symbolic scalars passed to a jitted function as arguments that are not
+        # static: JAX traces them, so the wrapper cannot branch on their value
+        self.traced_scalars: set[str] = set()
 
     # ------------------------------------------------------------- modules
 
@@ -258,10 +263,14 @@ class PallasInterpreter(PallasApi, Interpreter):
             self.store(node.name.value, value)
 
     def decorate(self, decorator: Any, func: Any, node: cst.Decorator) -> Any:
-        transparent = (Api("jax.jit"), Api("jax.custom_vjp"))
-        if decorator in transparent:
+        if decorator == Api("jax.jit"):
+            return jitted(func, {})
+        if isinstance(decorator, Partial) and decorator.func == Api("jax.jit"):
+            return jitted(func, dict(decorator.kwargs))
+        transparent = Api("jax.custom_vjp")
+        if decorator == transparent:
             return Jitted(func)
-        if isinstance(decorator, Partial) and decorator.func in transparent:
+        if isinstance(decorator, Partial) and decorator.func == transparent:
             return Jitted(func)
         if isinstance(decorator, Scope):
             return func
@@ -330,6 +339,8 @@ class PallasInterpreter(PallasApi, Interpreter):
             merged.update(kwargs)
             return self.call_value(func.func, [*func.args, *args], merged, node)
         if isinstance(func, Jitted):
+            if func.traces:
+                args, kwargs = self._traced_arguments(func, args, kwargs)
             return self.call_value(func.func, args, kwargs, node)
         if isinstance(func, Vmapped) and not _launches(func):
             return self.vmap_function(func, args, kwargs, node)
@@ -352,6 +363,37 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
         raise KernelError("STL002", f"unsupported call of {kind(func)}")
+
+    def _traced_arguments(self, func: Jitted, args: list, kwargs: dict) -> tuple[list, dict]:
+        """The arguments a jitted function sees: numbers traced unless static."""
+        inner = func.func
+        while isinstance(inner, Jitted):
+            inner = inner.func
+        names: list[str] = []
+        if isinstance(inner, Closure):
+            p = inner.node.params
+            names = [q.name.value for q in (*p.posonly_params, *p.params)]
+        static = set(func.static_names)
+        out_args = []
+        for k, value in enumerate(args):
+            name = names[k] if k < len(names) else f"argument {k}"
+            keep = k in func.static_nums or name in static
+            out_args.append(value if keep else traced_argument(value, name))
+        out_kwargs = {
+            key: value if key in static else traced_argument(value, key)
+            for key, value in kwargs.items()
+        }
+        kept = {
+            n
+            for k, n in enumerate(names)
+            if k < len(args) and (k in func.static_nums or n in static)
+        }
+        kept |= static & set(kwargs)
+        for name, value in [*zip(names, args), *kwargs.items()]:
+            scalar = _symbolic_scalar(value, 0)
+            if scalar is not None and name not in kept:
+                self.traced_scalars.add(scalar[0])
+        return out_args, out_kwargs
 
     def vmap_function(self, func: Vmapped, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         """``jax.vmap(f)(arrays)`` for a function ``f`` that launches a pallas_call:
@@ -597,6 +639,8 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(left, Iota) or isinstance(right, Iota):
             return iota_compare(symbol, left, right)
         scalar = _symbolic_scalar(left, right)
+        if scalar is not None and scalar[0] in self.traced_scalars:
+            scalar = None  # a traced scalar: a comparison of data, not a case split
         if scalar is not None and symbol in ("==", "!="):
             name, value = scalar
             if (name, value) not in self.assumed:

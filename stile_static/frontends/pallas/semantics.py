@@ -45,6 +45,14 @@ def parallel_axes(params: Any, rank: int, node: Any = None) -> tuple[bool, ...] 
             help="write compiler_params=pltpu.CompilerParams(dimension_semantics=...)",
             node=node,
         )
+    if params.backend == "pl":
+        raise KernelError(
+            "STL005",
+            "pl.CompilerParams is the base class of the backends' parameters: JAX cannot make one",
+            notes=("jax 0.10.2 raises `TypeError: Protocols cannot be instantiated`",),
+            help="use pltpu.CompilerParams (TPU) or the GPU backend's CompilerParams",
+            node=params.span,
+        )
     if params.backend != "pltpu":
         return None  # GPU backends: warps and stages, not values
     semantics = None

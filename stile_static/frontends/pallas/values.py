@@ -128,9 +128,14 @@ class Partial:
 
 @dataclass(frozen=True)
 class Jitted:
-    """``jax.jit(f)`` (a decorator or a call): calling it calls ``f``."""
+    """``jax.jit(f)`` (a decorator or a call): calling it calls ``f``, with the
+    numbers it is passed traced unless they are static (``traces``: jax.jit, not
+    custom_vjp)."""
 
     func: Any
+    traces: bool = False
+    static_names: tuple[str, ...] = ()
+    static_nums: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -128,7 +128,9 @@ class Memory:
     program: tuple[int, ...] = (0, 0, 0)
     # what a first run of the current launch stored, by tensor (see Planned)
     planned: dict[int, Planned] = field(default_factory=dict)
-    read_initial: bool = False  # a load of this launch read what no store had written
+    # a load of this launch read what no store had written yet, or what another program
+    # stores later: run the launch again knowing who stores what (see Planned)
+    run_again: bool = False
     copies: list[int] = field(default_factory=list)  # tensors host copies wrote, in order
     undecided: list = field(default_factory=list)  # copies that may be the tensor itself
 
@@ -157,7 +159,7 @@ class Memory:
             self.launch,
             self.program,
             dict(self.planned),
-            self.read_initial,
+            self.run_again,
             list(self.copies),
             list(self.undecided),
         )
@@ -165,7 +167,7 @@ class Memory:
     def begin_launch(self) -> None:
         self.launch += 1
         self.planned = {}
-        self.read_initial = False
+        self.run_again = False
         for cells in self.cells.values():
             cells.forget_reads()
 
@@ -209,7 +211,7 @@ class Memory:
         error = None
         raced = np.zeros(owner.shape, bool)
         if (owner < 0).any():
-            self.read_initial = True
+            self.run_again = True
         plan = self.planned.get(cells.serial)
         if plan is not None:
             writer = plan.writer[at]
@@ -318,6 +320,8 @@ class Memory:
             return None
         at = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
         error = self._read_race(cells, at, span)
+        if error is not None:
+            self.run_again = True  # the load used a value this store may precede
         terms: tuple[Term | Undef, ...] | None = tuple(
             replace(t, reported=True) if isinstance(t, Undef) else t for t in value.terms
         )

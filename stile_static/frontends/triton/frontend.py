@@ -36,7 +36,7 @@ from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, nothing_checked, unfollowed, with_not_checked
 from .cells import Memory
-from .host import HostCopy, Launch, SpecScalar, Tensor, symbolic_strides
+from .host import HostCopy, HostFill, Launch, SpecScalar, Tensor, symbolic_strides
 from .interp import (
     VALUE_PRESERVING_DECORATORS,
     TritonInterpreter,
@@ -44,7 +44,7 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
-from .memory import host_copy, stored_in, undecided_copies
+from .memory import host_copy, host_fill, stored_in, undecided_copies
 
 
 class TritonFrontEnd(FrontEnd):
@@ -284,6 +284,9 @@ class _WrapperCheck:
                 try:
                     if isinstance(launch, HostCopy):
                         host_copy(interp.memory, launch)
+                        continue
+                    if isinstance(launch, HostFill):
+                        host_fill(interp.memory, launch)
                         continue
                     described.append(interp.run_launch(launch, variant))
                 except KernelError as error:

@@ -91,6 +91,16 @@ def dtype_name(name: str) -> str:
 
 
 @dataclass
+class HostFill:
+    """``dst.zero_()`` or ``dst.fill_(value)``: the host writes ``term`` into every element."""
+
+    dst: Tensor
+    term: Any
+    span: Span
+    node: cst.CSTNode
+
+
+@dataclass
 class HostCopy:
     """``dst`` takes the content ``src`` has at this point of the wrapper: a copy made by
     a tensor method (``.float()`` of a half tensor, ``.clone()``) or ``dst.copy_(src)``."""

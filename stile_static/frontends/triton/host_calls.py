@@ -187,7 +187,9 @@ class HostCalls:
             if tuple(sizes) == t.sizes:
                 return t
             if math.prod(sizes) != t.numel:
-                raise KernelError("STL002", f"cannot reshape {list(t.sizes)} to {sizes}")
+                raise python_error(  # what torch raises
+                    RuntimeError(f"shape '{sizes}' is invalid for input of size {t.numel}")
+                )
             if t.role != "input" and not t.contiguous:
                 raise KernelError(
                     "STL002", "unsupported: a reshaped view of a tensor that may not be contiguous"
@@ -203,9 +205,9 @@ class HostCalls:
             )
             return view
         if name in ("new_empty", "new_zeros"):
-            return new_tensor(
-                "<new>", self._sizes(args), "zeros" if name == "new_zeros" else "empty", t.dtype
-            )
+            init = "zeros" if name == "new_zeros" else "empty"
+            dtype = host_copies.dtype_argument(a["dtype"]) if a["dtype"] is not None else t.dtype
+            return new_tensor("<new>", self._sizes(list(a["size"])), init, dtype)
         raise KernelError("STL002", f"unsupported tensor method .{name}()")
 
     def _dim(self, t: Tensor, value: Any) -> int:

@@ -25,6 +25,7 @@ from .host import (
     FLOAT_DTYPES,
     DType,
     HostCopy,
+    HostFill,
     Opaque,
     Tensor,
     describe,
@@ -46,7 +47,9 @@ ELEMENT_SIZES = {
     "bool": 1,
 }
 CAST_METHODS = {"float": "float32", "half": "float16", "double": "float64", "bfloat16": "bfloat16"}
-COPY_METHODS = frozenset({*CAST_METHODS, "to", "clone", "cpu", "cuda", "contiguous", "copy_"})
+COPY_METHODS = frozenset(
+    {*CAST_METHODS, "to", "clone", "cpu", "cuda", "contiguous", "copy_", "zero_", "fill_"}
+)
 # keywords these methods take that leave values and layout as they are
 HARMLESS = frozenset({"non_blocking", "device", "memory_format_preserve"})
 
@@ -54,6 +57,8 @@ HARMLESS = frozenset({"non_blocking", "device", "memory_format_preserve"})
 def method(interp: Any, t: Tensor, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
     if name == "copy_":
         return _copy_into(interp, t, args, kwargs, node)
+    if name in ("zero_", "fill_"):
+        return _fill(interp, t, name, args, kwargs, node)
     if name == "contiguous":
         _no_keywords(name, kwargs, {"memory_format"}, node)
         if t.contiguous:
@@ -159,6 +164,28 @@ def _copy(interp: Any, t: Tensor, dtype: str | None, node: cst.Call, maybe: bool
     copy = Tensor("<new>", t.sizes, None, strides, "new", "copy", dtype=dtype)
     interp.launches.append(HostCopy(copy, t, node, maybe))
     return copy
+
+
+def _fill(interp: Any, t: Tensor, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+    from .memory import scalar_piece
+
+    if name == "zero_":
+        _no_keywords(name, kwargs, set(), node)
+        if args:
+            raise KernelError("STL002", "unsupported: arguments of .zero_()", node=node)
+        value: Any = 0
+    else:
+        _no_keywords(name, {k: v for k, v in kwargs.items() if k != "value"}, set(), node)
+        value = kwargs.get("value", args[0] if args else None)
+    term = scalar_piece(value)
+    if term is None or len(args) > (0 if name == "zero_" else 1):
+        raise KernelError("STL002", f"unsupported: .{name}() with {describe(value)}", node=node)
+    if (t.base or t).role == "input":
+        raise KernelError("STL002", f"unsupported: the wrapper writes its input {t.name}")
+    if t.base is not None and t.base.sizes != t.sizes:
+        raise KernelError("STL002", f"unsupported: .{name}() of a reshaped view of {t.name}")
+    interp.launches.append(HostFill(t, term, interp.span(node), node))
+    return t
 
 
 def _copy_into(interp: Any, t: Tensor, args: list, kwargs: dict, node: cst.Call) -> Tensor:

@@ -43,6 +43,7 @@ from .host import (
     Decorator,
     DType,
     HostCopy,
+    HostFill,
     Kernel,
     Launch,
     Launcher,
@@ -120,7 +121,8 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         self.in_kernel = False
         self.program: tuple[int, ...] = (0, 0, 0)
         self.grid: tuple[int, ...] = (1, 1, 1)
-        self.launches: list[Launch | HostCopy] = []  # in the order the wrapper makes them
+        # launches and host writes, in the order the wrapper makes them
+        self.launches: list[Launch | HostCopy | HostFill] = []
         self.stored: list[Stored] = []
         self.notes: dict[str, str] = {}
         self.aliases: dict[I.Stride, I.Stride] = {}
@@ -374,8 +376,10 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             )
         typed = self.in_kernel and isinstance(values, range)
         for value in values:
-            if typed:  # the index of a loop the compiler keeps (scf.for) is a tensor
-                value = I.typed(value, IT.argument_type(value))
+            if typed:
+                # the index of a loop the compiler keeps (scf.for) is an int32 tensor;
+                # Triton's interpreter runs it as a Python int: followed where both agree
+                value = I.typed(value, IT.argument_type(value), weak=True)
             self.assign_target(node.target, value, node.iter)
             self.exec_block(node.body)
 
@@ -586,6 +590,11 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             if op == "*" and isinstance(right, int):
                 return left * right
             raise KernelError("STL002", f"unsupported `{op}` on a sequence")
+        if self.in_kernel and op in ("//", "%") and (_real_operand(left) or _real_operand(right)):
+            # Python's float floor division and modulo are not Triton's on float32
+            # tensors (rounding, and the sign of a remainder), and a constexpr's are
+            # Python's: which one runs depends on where the float comes from
+            raise KernelError("STL002", f"unsupported: `{op}` of floats inside a kernel")
         return super().binary(op, left, right)
 
     def eval_Comparison(self, node: cst.Comparison) -> Any:

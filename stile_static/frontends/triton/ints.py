@@ -67,8 +67,9 @@ class Ints:
     dtype: str | None = None
     overflowed: np.ndarray | None = None
     origin: Overflow | None = None
-    # an argument equal to 1 (or computed from one and Python ints only): Triton's
-    # compiler makes such an argument a constexpr, folded with Python's semantics
+    # typed for one of Triton's two runners, a Python int for the other (an argument
+    # equal to 1: a constexpr to the compiler; a loop index: a Python int to the
+    # interpreter), and combined with Python ints only: followed where both agree
     weak: bool = False
 
     def part(self, key: Stride | None) -> np.ndarray:
@@ -246,8 +247,8 @@ def _overflow(
     source, names = site.render() if site is not None else ("", ())
     for k, x in enumerate(operands):
         v = np.broadcast_to(least_value(x), value.shape)[lane]
-        source = names[k] if k < len(names) else ""
-        shown.append((source, int(v), x.dtype is not None))
+        name = names[k] if k < len(names) else ""
+        shown.append((name, int(v), x.dtype is not None))
     assumed = tuple(
         f"{s} counts at {s.least:,}, its row-major value: the least it can be for these sizes"
         for x in operands
@@ -275,20 +276,21 @@ def binary(op: str, left: Any, right: Any, site: Site | None = None) -> Ints | i
 
 
 def _weak_binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
-    """An operation on an argument equal to 1 and Python ints: the interpreter computes
-    it on an int32 tensor, the compiler on a constexpr with Python's semantics. Followed
-    only where both give the same value."""
+    """An operation on a weak integer and Python ints, computed on an int32 tensor by
+    one of Triton's runners and with Python's semantics by the other: followed only
+    where both give the same value."""
     typed = lift(_binary(op, a, b, site))
     folded = lift(_binary(op, lift(retype(a, None)), lift(retype(b, None)), None))
     if typed.origin is not None or (least_value(typed) != least_value(folded)).any():
         raise KernelError(
             "STL002",
-            f"unsupported: `{op}` on an integer argument equal to 1 gives "
-            f"{int(least_value(folded).flat[0])} where Triton's compiler makes the argument "
-            f"a constexpr (Python's semantics), {int(least_value(typed).flat[0])} on an "
-            "int32 tensor (the interpreter's)",
-            help="add the argument to `do_not_specialize`, or avoid `//`, `%` and overflow "
-            "on it before it meets a tensor",
+            f"unsupported: `{op}` gives {int(least_value(folded).flat[0])} with Python's "
+            f"semantics and {int(least_value(typed).flat[0])} on an int32 tensor, and "
+            "Triton runs it either way: an argument equal to 1 is a constexpr to the "
+            "compiler and an int32 tensor to the interpreter, a `range` loop's index an "
+            "int32 tensor to the compiler and a Python int to the interpreter",
+            help="make the operand a tensor first (e.g. add `tl.program_id(0) * 0`), or "
+            "avoid `//`, `%` and overflow on it before it meets a tensor",
         )
     return replace(typed, weak=True)
 

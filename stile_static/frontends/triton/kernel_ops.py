@@ -8,6 +8,7 @@ launch runs every program of its grid for one autotune config.
 from __future__ import annotations
 
 import itertools
+import math
 from typing import Any
 
 import libcst as cst
@@ -15,6 +16,7 @@ import numpy as np
 
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.values import Function
+from ...ir import reals
 from ...ir import terms as T
 from ...ir.terms import Load, Term
 from .. import blocks
@@ -148,6 +150,23 @@ class KernelOps:
                 )
             return value
         if to_int and isinstance(value, float):
+            # a Python float meeting Triton is a float32 scalar when it fits one
+            # (`to_tensor_type`): rounded to float32 first, then truncated toward zero
+            tiny, huge = 2.0**-126, (2 - 2.0**-23) * 2.0**127
+            computed = isinstance(value, reals.Real)  # arithmetic, not a literal or argument
+            if value == 0 or tiny <= abs(value) <= huge:
+                value = float(np.float32(value))
+            if computed and abs(value - round(value)) <= abs(value) * 2.0**-18 + tiny:
+                # float arithmetic rounds (not modelled): a value this close to an
+                # integer may truncate to either side of it
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: a computed float ({value}) cast to {name}: so close to "
+                    "an integer, its truncation depends on rounding, which is not modelled",
+                    help="compute the integer with integer arithmetic (`//`, `tl.cdiv`)",
+                )
+            if not math.isfinite(value):
+                raise KernelError("STL002", f"unsupported: {value} cast to {name} is undefined")
             truncated = int(value)  # C's conversion truncates toward zero
             if not IT.fits(truncated, name):
                 raise KernelError(
@@ -276,10 +295,10 @@ class KernelOps:
             self.store_failed,
         )
         self.run_programs(kernel, args, kwargs, launch, planning=True)
-        if self.memory.read_initial:
-            # a load read elements no store had written yet: another program of this
-            # launch may store them later (a race). Run the launch again, knowing which
-            # program stores each element, so that the load reports the race itself.
+        if self.memory.run_again:
+            # a load read elements no store had written yet, or that another program
+            # stores later (a race). Run the launch again, knowing which program stores
+            # each element, so that the load reports the race itself and gives no value.
             plan = self.memory.plan()
             memory, ndiag, reported, reports, failed = saved
             self.memory = memory
@@ -304,7 +323,7 @@ class KernelOps:
             try:
                 self.call_function(kernel.function, list(args), dict(kwargs), launch.node)
             except (KernelError, Poisoned):
-                if not (planning and self.memory.read_initial):
+                if not (planning and self.memory.run_again):
                     raise
             finally:
                 self.in_kernel = False

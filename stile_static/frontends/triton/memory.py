@@ -24,8 +24,8 @@ from ...ir.terms import Const, Load, Term, free_dims
 from .. import blocks
 from ..blocks import Axis, Block, Undef
 from . import ints as I
-from .cells import Cells, Memory, placeholder
-from .host import HostCopy, Tensor
+from .cells import Cells, Memory, Record, placeholder
+from .host import HostCopy, HostFill, Tensor
 from .ints import Ptr
 
 
@@ -510,3 +510,17 @@ def undecided_copies(memory: Memory) -> list[tuple[KernelError, object]]:
                 )
             )
     return out
+
+
+HOST = (-1, -1, -1)  # the program a host write is recorded as: it races with none
+
+
+def host_fill(memory: Memory, event: HostFill) -> None:
+    """Every element of ``dst`` now holds ``event.term`` (``zero_``, ``fill_``)."""
+    base = event.dst.base or event.dst
+    cells = cells_of(memory, base)
+    memory.records.append(Record(memory.launch, HOST, event.span, (event.term,)))
+    cells.owner[...] = len(memory.records) - 1
+    cells.piece[...] = 0
+    cells.rival[...] = -1
+    memory.copies.append(base.serial)

@@ -237,6 +237,17 @@ TENSOR: dict[str, Signature] = {
     "is_contiguous": _sig("is_contiguous", "memory_format", memory_format=None),
     "contiguous": _sig("contiguous", "memory_format", memory_format=None),
     "flatten": _sig("flatten", "start_dim end_dim", start_dim=0, end_dim=-1),
+    **{
+        name: _sig(
+            name,
+            "",
+            "dtype device requires_grad layout pin_memory",
+            "size",
+            pin_memory=False,
+            **_NEW,
+        )
+        for name in ("new_empty", "new_zeros")
+    },
 }
 
 FLOAT_DTYPES = frozenset(

@@ -28,6 +28,19 @@ DOT_MIN_K = (4, 16)  # below the first: refused for every dtype; below the secon
 
 
 def _shape(interp: TritonInterpreter, value: Any) -> tuple[int, ...]:
+    """A block shape: ints known when the kernel compiles (a runtime value is refused)."""
+    items = value if isinstance(value, (tuple, list)) else (value,)
+    for item in items:
+        if isinstance(item, Ints):
+            raise KernelError(
+                "STL005",
+                f"a block shape of the runtime value {describe(item)}",
+                notes=(
+                    "Triton refuses the kernel (TypeError: Shape element must have type "
+                    "`constexpr[int]`)",
+                ),
+                help="give block sizes as `tl.constexpr` parameters",
+            )
     if isinstance(value, int):
         return (value,)
     if not isinstance(value, (tuple, list)):
