@@ -263,3 +263,9 @@ def test_a_computed_float_cast_to_int_near_an_integer_is_stl002() -> None:
     assert [code for _, code, _ in near] == ["STL002"]
     # 1.1 * 3.0 = 3.3: truncates to 3 whatever the rounding
     assert _check(source.replace("SCALE=1", "SCALE=1.1").replace("{}", "3")) == []
+
+
+def test_floor_division_of_floats_in_a_kernel_is_stl002() -> None:
+    source = KERNEL.format(row="tl.cast(SCALE // 2.0, tl.int32) + pid", scale=1)
+    found = _check(source.replace("SCALE=1", "SCALE=-1.5"))
+    assert [code for _, code, _ in found] == ["STL002"]
