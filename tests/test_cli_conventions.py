@@ -238,3 +238,18 @@ def test_verbose_says_what_each_file_was(folder: Path, capsys: pytest.CaptureFix
 def test_quiet_and_verbose_exclude_each_other(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["check", "x.py", "-q", "-v"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+
+
+def test_github_annotations_carry_what_sarif_carries(capsys: pytest.CaptureFixture[str]) -> None:
+    paths = [str(FIXTURES / n) for n in ("kernel_type_errors.py", "row_sum_last_tile_skipped.py")]
+    status = main(["check", "--no-cache", "--jobs", "1", "--format", "github", *paths])
+    github = capsys.readouterr().out.splitlines()
+    main(["check", "--no-cache", "--jobs", "1", "--format", "sarif", *paths])
+    results = json.loads(capsys.readouterr().out)["runs"][0]["results"]
+    assert status == 1 and len(github) == len(results) > 1
+    for line, result in zip(github, results):
+        data = line.split("::", 2)[2]
+        text = data.replace("%0A", "\n").replace("%0D", "\r").replace("%25", "%")
+        assert text == f"{result['ruleId']} {result['message']['text']}"
+    assert any("\nhelp: " in r["message"]["text"] for r in results)
+    assert any("\nnote: " in r["message"]["text"] for r in results)

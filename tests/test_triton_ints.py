@@ -254,3 +254,18 @@ def test_a_float_scalar_cast_to_int_is_rounded_to_float32_then_truncated() -> No
     assert _check(source.replace("SCALE=1", "SCALE=-1.5").replace("{}", "-1")) == []
     wrong = _check(source.replace("SCALE=1", "SCALE=-1.5").replace("{}", "-2"))
     assert [code for _, code, _ in wrong] == ["STL031"]
+
+
+def test_a_computed_float_cast_to_int_near_an_integer_is_stl002() -> None:
+    source = KERNEL.format(row="tl.cast(SCALE * 3.0, tl.int32) + pid - {}", scale=1)
+    # 1.0 * 3.0 is 3 in reals; computed in float32 it might be 2.9999998
+    near = _check(source.replace("SCALE=1", "SCALE=1.0").replace("{}", "3"))
+    assert [code for _, code, _ in near] == ["STL002"]
+    # 1.1 * 3.0 = 3.3: truncates to 3 whatever the rounding
+    assert _check(source.replace("SCALE=1", "SCALE=1.1").replace("{}", "3")) == []
+
+
+def test_floor_division_of_floats_in_a_kernel_is_stl002() -> None:
+    source = KERNEL.format(row="tl.cast(SCALE // 2.0, tl.int32) + pid", scale=1)
+    found = _check(source.replace("SCALE=1", "SCALE=-1.5"))
+    assert [code for _, code, _ in found] == ["STL002"]

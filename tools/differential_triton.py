@@ -18,9 +18,9 @@ rows, so that an out-of-bounds read counts even where it does not crash; a row
 stride of its own per tensor, and a unit stride in the last dim, which the analyzer
 assumes of every tensor: README, "Pointers and strides"), plus:
 
-- a masked load without `other` gives NaN in the masked lanes on the first draw,
-  huge values (+3e30, -1e30) on the second (the interpreter gives 0, a GPU whatever
-  the register held): a kernel that uses them is wrong;
+- a masked load without `other` gives +3e30 in the masked lanes on the first draw,
+  -3e30 on the second (the interpreter gives 0, a GPU whatever the register held):
+  a kernel that uses them is wrong;
 - within one launch, an element one program writes and another program reads or
   writes is a race, wrong whatever the interpreter's order of programs made of it;
   a store that a later launch (or later in the same program) overwrites is not;
@@ -95,9 +95,9 @@ def _setup() -> None:
 
 class Poison:
     """What a masked lane loaded without `other` holds in the run in progress: it is
-    undefined on a GPU, so each draw puts something else there: NaN (which spoils
-    any arithmetic, but which `tl.max` and `tl.min` skip, as the GPU's maxnum does),
-    then huge finite values, +3e30 and -1e30 in turn (which win a max, a min, a sum)."""
+    undefined on a GPU, so each draw puts something else there, a value that wins a
+    max (+3e30) on the first and a min (-3e30) on the second; either spoils a sum.
+    (Not NaN: `tl.max` and `tl.min` skip it, as the GPU's maxnum does.)"""
 
     draw = 0
 
@@ -111,11 +111,7 @@ def _poison_masked_lanes(interpreter: Any) -> None:
             dtype_tt = ptrs.get_element_ty()
             dtype_np = interpreter._get_np_dtype(dtype_tt)
             if np.issubdtype(dtype_np, np.floating):
-                if Poison.draw == 0:
-                    junk = np.full(ptrs.data.shape, np.nan, dtype=dtype_np)
-                else:
-                    lanes = np.arange(ptrs.data.size).reshape(ptrs.data.shape)
-                    junk = np.where(lanes % 2 == 0, 3e30, -1e30).astype(dtype_np)
+                junk = np.full(ptrs.data.shape, 3e30 if Poison.draw == 0 else -3e30, dtype_np)
                 other = interpreter.TensorHandle(junk, dtype_tt)
         return load(self, ptrs, mask, other, *args)
 
@@ -137,7 +133,7 @@ class Races:
         w_addr = np.concatenate([a for a, _ in cls.writes])
         w_prog = np.concatenate([np.full(a.size, p) for a, p in cls.writes])
         pairs = np.unique(np.stack([w_addr, w_prog.astype(np.uint64)]), axis=1)
-        addrs, counts = np.unique(pairs[0], return_counts=True)
+        _, counts = np.unique(pairs[0], return_counts=True)
         if (counts > 1).any():
             return "two programs of one launch store the same element"
         if cls.reads:

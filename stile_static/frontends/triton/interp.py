@@ -590,6 +590,11 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             if op == "*" and isinstance(right, int):
                 return left * right
             raise KernelError("STL002", f"unsupported `{op}` on a sequence")
+        if self.in_kernel and op in ("//", "%") and (_real_operand(left) or _real_operand(right)):
+            # Python's float floor division and modulo are not Triton's on float32
+            # tensors (rounding, and the sign of a remainder), and a constexpr's are
+            # Python's: which one runs depends on where the float comes from
+            raise KernelError("STL002", f"unsupported: `{op}` of floats inside a kernel")
         return super().binary(op, left, right)
 
     def eval_Comparison(self, node: cst.Comparison) -> Any:

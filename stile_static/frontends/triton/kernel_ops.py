@@ -16,6 +16,7 @@ import numpy as np
 
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.values import Function
+from ...ir import reals
 from ...ir import terms as T
 from ...ir.terms import Load, Term
 from .. import blocks
@@ -152,8 +153,18 @@ class KernelOps:
             # a Python float meeting Triton is a float32 scalar when it fits one
             # (`to_tensor_type`): rounded to float32 first, then truncated toward zero
             tiny, huge = 2.0**-126, (2 - 2.0**-23) * 2.0**127
+            computed = isinstance(value, reals.Real)  # arithmetic, not a literal or argument
             if value == 0 or tiny <= abs(value) <= huge:
                 value = float(np.float32(value))
+            if computed and abs(value - round(value)) <= abs(value) * 2.0**-18 + tiny:
+                # float arithmetic rounds (not modelled): a value this close to an
+                # integer may truncate to either side of it
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: a computed float ({value}) cast to {name}: so close to "
+                    "an integer, its truncation depends on rounding, which is not modelled",
+                    help="compute the integer with integer arithmetic (`//`, `tl.cdiv`)",
+                )
             if not math.isfinite(value):
                 raise KernelError("STL002", f"unsupported: {value} cast to {name} is undefined")
             truncated = int(value)  # C's conversion truncates toward zero
