@@ -308,7 +308,10 @@ def run_rule(code: str | None) -> int:
 def main(argv: list[str] | None = None) -> int:
     try:
         status = run_command(argv)
-        sys.stdout.flush()  # here, where a closed pipe can be caught, not at exit
+        # here, where a closed pipe can be caught, not at exit; the language server
+        # closes standard output itself when the client says exit
+        if not sys.stdout.closed:
+            sys.stdout.flush()
     except BrokenPipeError:
         # The reader went away (`stile-static rule | head -1`): end quietly, with
         # standard output on devnull so that the flush at exit does not fail again.
