@@ -26,11 +26,7 @@ SAMPLE = Path(__file__).parent / "differential" / "data" / "triton_sample.json"
 # One that disappears does not fail the test (the message of a failure lists those
 # that now agree); a new one fails it. The integer (C division, int32 wrap), cast,
 # memory-order and host-copy disagreements the first samples had are fixed.
-KNOWN_DISAGREEMENTS: dict[str, frozenset[int]] = {
-    # STL043 for y's strides taken from x in a case of one row: the row stride is
-    # multiplied by 0 only and the last strides are both 1, so the kernel is right
-    "strides": frozenset({171}),
-}
+KNOWN_DISAGREEMENTS: dict[str, frozenset[int]] = {}
 KNOWN = frozenset().union(*KNOWN_DISAGREEMENTS.values())
 
 

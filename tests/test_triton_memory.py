@@ -428,3 +428,35 @@ def test_zero_and_fill_write_every_element_on_the_host() -> None:
         return y
     """
     assert (18, "STL031") in codes(wrapper(after))  # at the zero_(), which wrote last
+
+
+COPY_2D = """\
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def copy_kernel(x_ptr, y_ptr, m, n, sxm, sxn, sym, syn, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.arange(0, BM)[:, None]
+    cols = tl.arange(0, BN)[None, :]
+    mask = (rows < m) & (cols < n)
+    x = tl.load(x_ptr + rows * sxm + cols * sxn, mask=mask)
+    tl.store(y_ptr + rows * sym + cols * syn, x, mask=mask)
+
+
+# stile: return = x[M N]
+# stile: case M={m} N=8
+def f(x):
+    y = torch.empty_like(x)
+    copy_kernel[(1,)](x, y, x.shape[0], x.shape[1], x.stride(0), x.stride(1),
+                      x.stride(0), x.stride(1), BM=4, BN=8)
+    return y
+"""
+
+
+def test_a_foreign_stride_multiplied_by_zero_on_every_accessed_lane_is_no_wrong_stride() -> None:
+    # one row: y's row stride taken from x only ever meets row 0, so no address uses it
+    assert codes(COPY_2D.format(m=1)) == set()
+    # more rows: the store's addresses do depend on it
+    assert (12, "STL043") in codes(COPY_2D.format(m=3))

@@ -81,13 +81,25 @@ def read_back(
     return None
 
 
-def _base_indices(tensor: Tensor, ptr: Ptr) -> list[np.ndarray]:
+def _base_indices(tensor: Tensor, ptr: Ptr, admitted: np.ndarray | None = None) -> list[np.ndarray]:
     """The index along each dim of ``tensor`` (a view: of its base), lane by lane."""
     offset = ptr.offset
     rank = len(tensor.sizes)
     index = [np.zeros(offset.shape, np.int64) for _ in range(rank)]
     own = {s: k for k, s in enumerate(tensor.strides)}
     foreign = [s for s in offset.symbols if s not in own]
+    if foreign and admitted is not None:
+        # a stride multiplied by 0 on every lane that accesses memory adds nothing
+        # to any address: it is no wrong stride (a row index of a one-row case)
+        unused = [
+            s
+            for s in foreign
+            if not np.broadcast_to(offset.parts[s], admitted.shape)[admitted].any()
+        ]
+        if unused:
+            parts = {k: v for k, v in offset.parts.items() if k not in unused}
+            offset = replace(offset, parts=parts)
+            foreign = [s for s in foreign if s not in unused]
     if foreign and tensor.contiguous and all(s.value is not None for s in foreign):
         # strides with known values on a contiguous tensor: the offset is a number
         offset = I.lift(I.make(offset.shape, {None: I.concrete(offset, "")}, offset.wrapped))
@@ -134,7 +146,7 @@ def decode(
 ) -> tuple[list[np.ndarray], np.ndarray, KernelError | None]:
     """Indices per dim of the element each lane addresses, the admitted lanes that
     are inside the tensor, and the STL042 error for the first lane outside it."""
-    index = _base_indices(tensor, ptr)
+    index = _base_indices(tensor, ptr, admitted)
     base = tensor.base or tensor
     outside = np.zeros(ptr.shape, bool)
     for k, idx in enumerate(index):
