@@ -4,8 +4,8 @@ Usage: python tools/differential_triton.py --kernels N [--start S] [--jobs J] [-
 
 Each kernel of tests/differential/triton_generate.py (seeds S .. S+N-1) is run for
 real: imported with TRITON_INTERPRET=1 (triton and torch on the CPU), its wrapper
-called on every case of its `# stile:` annotation (ragged sizes included), on two
-random draws (N(0,1) and N(-3,1)) and with every autotune config, and what it
+called on every case of its `# stile:` annotation (ragged sizes included), on three
+random draws (N(0,1), N(-3,1) and N(-8,1)) and with every autotune config, and what it
 returns or writes compared with the spec evaluated in NumPy (float64, within
 tools/validate_triton.py's tolerance). The analyzer checks the same source. The
 tool needs torch and triton: run with any Python, it re-executes itself in the
@@ -61,6 +61,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 SAMPLE = ROOT / "tests" / "differential" / "data" / "triton_sample.json"
+
+# The validator's two draws and one more: under N(-3,1) a row of 33 values has a
+# positive one 4% of the time, which hides an `other=0.0` that a max then picks
+# (seed 16879); under N(-8,1) no row of these sizes has one.
+DRAWS = (("N(0,1)", 0.0), ("N(-3,1)", -3.0), ("N(-8,1)", -8.0))
 
 
 def _reexec_in_real_venv() -> None:
@@ -233,12 +238,12 @@ def run_for_real(source: str, seed: int) -> tuple[bool, str]:
             return False, f"import: {vt._short(exc)}"
         n_configs = max((len(c) for c in vt.PinnedAutotune.configs_seen), default=1)
         for index, conf in enumerate(confs):
-            for draw in range(len(vt.DRAWS)):
+            for draw in range(len(DRAWS)):
                 for config in range(n_configs):
                     vt.PinnedAutotune.chosen = config
                     why = _one_run(module, conf, index, draw, seed, torch, vt)
                     if why is not None:
-                        where = f"case {conf.case}, {vt.DRAWS[draw][0]}"
+                        where = f"case {conf.case}, {DRAWS[draw][0]}"
                         where += f", config {config}" if n_configs > 1 else ""
                         return False, f"{where}: {why}"
         return True, "correct"
@@ -264,7 +269,7 @@ def _one_run(
     kwargs: dict[str, Any] = dict(conf.parameter_values)
     for tensor in ann.tensors:
         shape = tuple(sizes[d] for d in tensor.dims)
-        values = rng.standard_normal(shape) + vt.DRAWS[draw][1]
+        values = rng.standard_normal(shape) + DRAWS[draw][1]
         env[tensor.name] = values.astype(np.float32).astype(np.float64)
         kwargs[tensor.name] = memory.alloc(
             tensor.name, shape, torch.float32, padding.get(tensor.name, 0), env[tensor.name]
