@@ -230,3 +230,24 @@ def bind_signature(
                 raise python_error(TypeError(f"{name}() missing required argument: '{key}'"))
             names[key] = defaults[key]
     return names
+
+
+def argument_node(call: Any, sig: Signature, param: str, receiver: bool = False) -> Any:
+    """The argument of ``call`` that binds ``param`` (the call itself when it cannot be
+    told, e.g. after a ``*args``); ``receiver``: a method call, whose first parameter
+    is the object before the dot. Where a diagnostic about a parameter goes."""
+    if not isinstance(call, cst.Call):
+        return call
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == param:
+            return arg
+    positional = [*sig.posonly, *sig.positional]
+    if param not in positional:
+        return call
+    index = positional.index(param) - (1 if receiver else 0)
+    if index < 0:
+        return call
+    plain = [arg for arg in call.args if arg.keyword is None]
+    if any(arg.star for arg in plain[: index + 1]):
+        return call
+    return plain[index] if index < len(plain) else call

@@ -22,10 +22,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import libcst as cst
-
 from ...core.errors import KernelError
-from ...interpreter.scopes import Signature, bind_signature
+from ...interpreter.scopes import Signature, argument_node, bind_signature
 from ...interpreter.values import SpecText
 from .values import Dtype
 
@@ -397,27 +395,6 @@ UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
     "pl.loop": (Unfollowed("init_carry", _none, "the body takes and returns a carry"),),
     "for_loop.for_loop": (Unfollowed("reverse", _false, "the steps run in reverse"),),
 }
-
-
-def argument_node(call: Any, sig: Signature, param: str, receiver: bool = False) -> Any:
-    """The argument of ``call`` that binds ``param`` (the call itself when it cannot be
-    told, e.g. after a ``*args``); ``receiver``: a method call, whose first parameter
-    is the object before the dot."""
-    if not isinstance(call, cst.Call):
-        return call
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == param:
-            return arg
-    positional = [*sig.posonly, *sig.positional]
-    if param not in positional:
-        return call
-    index = positional.index(param) - (1 if receiver else 0)
-    if index < 0:
-        return call
-    plain = [arg for arg in call.args if arg.keyword is None]
-    if any(arg.star for arg in plain[: index + 1]):
-        return call
-    return plain[index] if index < len(plain) else call
 
 
 def bind(

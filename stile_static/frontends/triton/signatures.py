@@ -18,10 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import libcst as cst
-
 from ...core.errors import KernelError
-from ...interpreter.scopes import Signature, bind_signature
+from ...interpreter.scopes import Signature, argument_node, bind_signature
 from .host import DType
 
 _NONE = ("none",)  # a placeholder default: a real default the analyzer never looks at
@@ -310,28 +308,6 @@ UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
         Unfollowed("end_dim", lambda v: v == -1, "only some dims are flattened"),
     ),
 }
-
-
-def argument_node(call: Any, sig: Signature, param: str, receiver: bool = False) -> Any:
-    """The argument of ``call`` that binds ``param`` (the call itself when it cannot be
-    told, e.g. after a ``*args``); ``receiver``: a method call, whose first bound
-    argument is the object before the dot."""
-    if not isinstance(call, cst.Call):
-        return call
-    for arg in call.args:
-        if arg.keyword is not None and arg.keyword.value == param:
-            return arg
-    positional = [*sig.posonly, *sig.positional]
-    if param not in positional:
-        return call
-    index = positional.index(param) - (1 if receiver else 0)
-    plain = []
-    for arg in call.args:
-        if arg.star:
-            break
-        if arg.keyword is None:
-            plain.append(arg)
-    return plain[index] if 0 <= index < len(plain) else call
 
 
 def bind(
