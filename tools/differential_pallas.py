@@ -33,6 +33,11 @@ Usage::
     python tools/differential_pallas.py --kernels 520 --record
     python tools/differential_pallas.py --replay   # the sample, today's analyzer, no jax
     python tools/differential_pallas.py --kernels 2000 --start 520 --record --sample /tmp/b.json
+    python tools/differential_pallas.py --kernels 10000 --start 1120 --jobs 2 --resume /tmp/run
+
+A long run takes hours (about a second of CPU per kernel): ``--resume DIR`` judges the
+seeds in blocks of 250, keeps each block's rows in ``DIR`` as it ends, and on a second
+start judges only the blocks not kept yet; the summary covers every block.
 
 It runs itself with the environment that has the real jax (``.venv-jax``, made by
 ``tools/_real_venv.sh`` on first use); the project and its tests never need jax.
@@ -223,6 +228,7 @@ def main() -> None:
     parser.add_argument(
         "--sample", type=Path, default=SAMPLE, help=f"default: {SAMPLE.relative_to(ROOT)}"
     )
+    parser.add_argument("--resume", type=Path, help="keep blocks of rows here; skip kept ones")
     args = parser.parse_args()
     if args.replay:
         recorded = json.loads(args.sample.read_text())
@@ -236,17 +242,7 @@ def main() -> None:
     import jax
 
     seeds = range(args.start, args.start + args.kernels)
-    rows = []
-    # spawned, not forked: jax and the checker's threads do not survive a fork
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(args.jobs, mp_context=context, initializer=_init_worker) as pool:
-        for done, row in enumerate(pool.map(judge, seeds, chunksize=10), 1):
-            rows.append(row)
-            if done % 100 == 0:
-                found = sum(r.disagreement is not None for r in rows)
-                print(f"... {done} kernels, {found} disagreements", file=sys.stderr, flush=True)
-            if row.disagreement is not None:
-                _report(row)
+    rows = _resumed(seeds, args.jobs, args.resume) if args.resume else _judged(seeds, args.jobs)
     if args.record:
         args.sample.parent.mkdir(parents=True, exist_ok=True)
         kernels = [
@@ -258,6 +254,42 @@ def main() -> None:
         print(f"recorded {len(rows)} kernels in {args.sample}")
     command = f"python tools/differential_pallas.py --kernels {args.kernels} --start {args.start}"
     sys.exit(_summary(rows, f"{command}  (jax {jax.__version__})"))
+
+
+def _judged(seeds: range, jobs: int) -> list[Judged]:
+    rows = []
+    # spawned, not forked: jax and the checker's threads do not survive a fork
+    context = multiprocessing.get_context("spawn")
+    with ProcessPoolExecutor(jobs, mp_context=context, initializer=_init_worker) as pool:
+        for done, row in enumerate(pool.map(judge, seeds, chunksize=10), 1):
+            rows.append(row)
+            if done % 100 == 0:
+                found = sum(r.disagreement is not None for r in rows)
+                print(f"... {done} kernels, {found} disagreements", file=sys.stderr, flush=True)
+            if row.disagreement is not None:
+                _report(row)
+    return rows
+
+
+def _resumed(seeds: range, jobs: int, folder: Path, block: int = 250) -> list[Judged]:
+    """The rows of ``seeds``, judged a block at a time, each block kept in ``folder``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rows: list[Judged] = []
+    for first in range(seeds.start, seeds.stop, block):
+        kept = folder / f"{first}-{min(first + block, seeds.stop)}.json"
+        if kept.exists():
+            done = [
+                Judged(**{**r, "codes": tuple(r["codes"])}) for r in json.loads(kept.read_text())
+            ]
+            for row in done:
+                if row.disagreement is not None:
+                    _report(row)
+        else:
+            done = _judged(range(first, min(first + block, seeds.stop)), jobs)
+            kept.write_text(json.dumps([asdict(r) for r in done]) + "\n")
+        rows.extend(done)
+        print(f"... {len(rows)} of {len(seeds)} kernels judged", file=sys.stderr, flush=True)
+    return rows
 
 
 def _summary(rows: list[Judged], command: str) -> int:
