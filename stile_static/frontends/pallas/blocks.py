@@ -645,65 +645,6 @@ def transpose(block: Block, order: tuple[int, ...] | None = None) -> Block:
     )
 
 
-def dot(left: Block, right: Block) -> Block:
-    """``left @ right`` for 2-d blocks: a sum over the shared axis, cell by cell."""
-    left, right = settle(left, "a dot"), settle(right, "a dot")
-    if left.ndim != 2 or right.ndim != 2:
-        raise KernelError("STL002", "unsupported: dot of blocks that are not 2-d")
-    m, k = left.shape
-    k2, n = right.shape
-    if k != k2:
-        raise KernelError("STL002", f"dot of shapes {left.shape} and {right.shape}")
-    try:
-        inner = _merge_axis(
-            left.axes[1],
-            right.axes[0],
-            "dot",
-            left.axes[1].describe(k),
-            right.axes[0].describe(k),
-        )
-        fixed = merge_fixed([left.fixed, right.fixed], (left.axes[0], right.axes[1], inner), "dot")
-    except Misaligned as error:
-        value = None
-        if left.value is not None and right.value is not None:
-            value = np.matmul(left.value, right.value)
-        return wrong((m, n), error, value)
-    out_axes = (left.axes[0], right.axes[1])
-    if out_axes[0].dim is not None and out_axes[0].dim == out_axes[1].dim:
-        raise KernelError(
-            "STL002", f"unsupported: a dot whose result has {out_axes[0].dim} on both axes"
-        )
-    if inner.dim is not None and inner.dim in (out_axes[0].dim, out_axes[1].dim):
-        raise KernelError("STL002", f"unsupported: a dot that sums over {inner.dim} and keeps it")
-    kcuts = tuple(sorted(set(left.cuts[1]) | set(right.cuts[0])))
-    a = refine(left, (left.cuts[0], kcuts))
-    b = refine(right, (kcuts, right.cuts[1]))
-    nk = len(kcuts) - 1
-    na, nb = len(left.cuts[0]) - 1, len(right.cuts[1]) - 1
-    cells: list[Cell] = []
-    for i in range(na):
-        for j in range(nb):
-            parts: list[Term] = []
-            undefined: Undef | None = None
-            for p in range(nk):
-                x, y = a[i * nk + p], b[p * nb + j]
-                for cell in (x, y):
-                    if isinstance(cell, Undef):
-                        undefined = undefined or cell
-                    if isinstance(cell, bool):
-                        raise KernelError("STL002", "unsupported: dot of a mask")
-                if isinstance(x, Undef) or isinstance(y, Undef):
-                    continue
-                if is_identity(x, "sum") or is_identity(y, "sum"):
-                    continue
-                parts.append(_piece("sum", inner, kcuts[p], kcuts[p + 1], _fold("*", x, y)))
-            cells.append(undefined or _combine("sum", parts))
-    value = None
-    if left.value is not None and right.value is not None:
-        value = np.matmul(left.value, right.value)
-    return Block((m, n), out_axes, (left.cuts[0], right.cuts[1]), tuple(cells), fixed, value)
-
-
 def window(
     block: Block, starts: tuple[int, ...], sizes: tuple[int | None, ...], beyond: Undef
 ) -> Block:

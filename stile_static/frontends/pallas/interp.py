@@ -20,7 +20,7 @@ from ...interpreter.core import Interpreter, _Frame, _Return
 from ...interpreter.library import Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir.terms import Load
-from . import blocks, classes, signatures
+from . import blocks, classes, contractions, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -544,7 +544,7 @@ class PallasInterpreter(PallasApi, Interpreter):
         name = type(node.operator).__name__
         left, right = self.eval(node.left), self.eval(node.right)
         if name == "MatrixMultiply":
-            return blocks.dot(as_block(left), as_block(right))
+            return contractions.matmul(as_block(left), as_block(right), "`@`", node)
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
             traced = [v for v in (left, right) if isinstance(v, Traced)]
