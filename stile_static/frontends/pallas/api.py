@@ -159,6 +159,9 @@ CONSTANTS: dict[str, dict[str, Any]] = {
         "experimental": Module("jax.experimental"),
     },
     "jax.experimental": {"pallas": Module("pl")},
+    "lax": {"Precision": Module("lax.Precision")},
+    # the precision of a contraction sets only its rounding
+    "lax.Precision": {p: f"Precision.{p}" for p in ("DEFAULT", "HIGH", "HIGHEST")},
     "jnp": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES}},
     "math": {"e": math.e, "inf": float("inf"), "pi": math.pi},
     "np": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES if d != "bfloat16"}},

@@ -266,7 +266,7 @@ def broadcast_to(block: Block, shape: tuple[int, ...]) -> Block:
         return block
     extra = len(shape) - block.ndim
     if extra < 0:
-        raise KernelError("STL002", f"cannot broadcast shape {block.shape} to {shape}")
+        raise not_broadcast(block.shape, shape)
     axes = [NO_DIM] * extra + list(block.axes)
     cuts = [(0, 1)] * extra + list(block.cuts)
     fixed = dict(block.fixed)
@@ -274,7 +274,7 @@ def broadcast_to(block: Block, shape: tuple[int, ...]) -> Block:
         if have == want:
             continue
         if have != 1:
-            raise KernelError("STL002", f"shapes {block.shape} and {shape} do not broadcast")
+            raise not_broadcast(block.shape, shape)
         if axes[k].dim is not None:
             fixed[axes[k].dim] = axes[k].offset
         axes[k] = NO_DIM
@@ -289,9 +289,20 @@ def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise KernelError(
-            "STL002", f"shapes {' and '.join(map(str, shapes))} do not broadcast"
-        ) from None
+        raise not_broadcast(*shapes) from None
+
+
+def not_broadcast(*shapes: tuple[int, ...]) -> KernelError:
+    """Shapes that NumPy's rules do not broadcast: JAX refuses the operation."""
+    return KernelError(
+        "STL005",
+        f"shapes {' and '.join(map(str, shapes))} do not broadcast",
+        notes=(
+            "JAX raises a TypeError or ValueError when it traces this: each axis must "
+            "have equal sizes or size 1",
+        ),
+        help="check the block shapes and the axes of the operands (a transpose missing?)",
+    )
 
 
 def align(blocks: list[Block], what: str) -> tuple[list[Block], tuple[Axis, ...], tuple]:
