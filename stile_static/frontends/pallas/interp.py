@@ -569,9 +569,12 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(left, Iota) or isinstance(right, Iota):
             return iota_binary(op, left, right)
         if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
-            if op == "**" and right == 2:
-                block = as_block(left)
-                return blocks.binary("*", block, block)
+            if op == "**" and type(right) is int and 1 <= right <= 8:
+                # a small integer power is a product (gelu's ``x ** 3``)
+                block = base = as_block(left)
+                for _ in range(right - 1):
+                    block = blocks.binary("*", block, base)
+                return block
             if op not in ("+", "-", "*", "/", "maximum", "minimum"):
                 raise KernelError("STL002", f"unsupported operator `{op}` on data blocks")
             return blocks.binary(op, as_block(left), as_block(right))
