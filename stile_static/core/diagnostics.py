@@ -51,7 +51,7 @@ class CodeInfo:
     severity: str = "error"  # the severity its diagnostics have
 
 
-# One entry per code; the README table is generated from (and tested against) this.
+# One entry per code; the table of docs/codes.md and the pages docs/rules/ are tested against this.
 CODES: dict[str, CodeInfo] = {
     "STL001": CodeInfo("parse-error", "the file cannot be read or is not valid Python"),
     "STL002": CodeInfo(

@@ -172,7 +172,7 @@ class HostCalls:
         if name == "dim":
             return len(t.sizes)
         if name == "element_size":
-            # a parameter's dtype is not known: float32's, as the README says
+            # a parameter's dtype is not known: float32's, as docs/triton.md says
             return host_copies.ELEMENT_SIZES.get(t.dtype or "float32", 4)
         if name == "is_contiguous":
             return t.contiguous

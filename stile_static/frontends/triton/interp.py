@@ -762,7 +762,7 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             return DType(f"{base.name}.{attr}")
         if isinstance(base, Opaque):
             if attr == "backend":
-                return "cuda"  # the target is taken to be a CUDA GPU (see README)
+                return "cuda"  # the target is taken to be a CUDA GPU (see docs/triton.md)
             return Opaque(f"{base.what}.{attr}")
         if isinstance(base, Kernel) and attr == "fn":
             return base
