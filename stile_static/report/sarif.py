@@ -97,6 +97,9 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
         result.update(ruleId=PASSED_RULE, kind="pass", level="none")
     if d.code in index:
         result["ruleIndex"] = index[d.code]
+    if d.scope is not None:
+        # the case (sizes, autotune config) the result was found or proven in
+        result["properties"] = {"scope": d.scope.as_json()}
     if d.related:
         result["relatedLocations"] = [
             {"id": i, "physicalLocation": _physical(d.path, span), "message": {"text": label}}
