@@ -132,6 +132,7 @@ class Config:
 
     kwargs: tuple[tuple[str, Any], ...]
     span: Span
+    options: tuple[tuple[str, Any], ...] = ()  # num_warps, num_stages, num_ctas as written
 
 
 @dataclass(eq=False)

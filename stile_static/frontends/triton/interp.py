@@ -79,7 +79,8 @@ TL_FUNCTIONS = (
     "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs where maximum "
     "minimum cdiv multiple_of max_contiguous max_constancy assume static_assert "
     "static_print device_assert debug_barrier constexpr range static_range broadcast_to "
-    "expand_dims reshape view fma cast fdiv div_rn make_block_ptr advance make_tensor_descriptor"
+    "expand_dims reshape view fma cast fdiv div_rn make_block_ptr advance make_tensor_descriptor "
+    "atomic_add atomic_max atomic_min"
 ).split()
 DTYPES = (
     "float32 float16 bfloat16 float64 float8e4nv float8e5 int1 int8 int16 int32 int64 "
@@ -87,7 +88,7 @@ DTYPES = (
 ).split()
 KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
 MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
-TORCH_FUNCTIONS = "empty empty_like zeros zeros_like".split()
+TORCH_FUNCTIONS = "empty empty_like zeros zeros_like full".split()
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
 HINT_CALLS = (
     "tl.assume",
@@ -712,7 +713,7 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return DType(f"{base.name}.{attr}")
         if isinstance(base, Opaque):
             if attr == "backend":
-                return "cuda"  # the target is taken to be a CUDA GPU (see README)
+                return "cuda"  # the target is taken to be a CUDA GPU (see docs/triton.md)
             return Opaque(f"{base.what}.{attr}")
         if isinstance(base, Kernel) and attr == "fn":
             return base
