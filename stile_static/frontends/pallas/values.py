@@ -3,14 +3,14 @@ wrapper, refs and index vectors of the kernel."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import libcst as cst
 import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from ...interpreter.values import Closure as Closure
 from ...ir import constants
 from ...ir.reals import Real, Written
 from . import blocks
@@ -108,15 +108,6 @@ class CompilerParams:
 @dataclass(frozen=True)
 class Squeezed:
     """``pl.Squeezed()`` (or ``None``) in a block shape: one index, no axis."""
-
-
-@dataclass(frozen=True)
-class Closure:
-    """A ``lambda`` or nested ``def`` with the names of the frame it was made in."""
-
-    node: cst.Lambda | cst.FunctionDef
-    names: dict[str, Any] = field(compare=False)
-    defaults: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)

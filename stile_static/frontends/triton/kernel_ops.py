@@ -254,7 +254,7 @@ class KernelOps:
         config = kernel.configs[variant % len(kernel.configs)] if kernel.configs else None
         described = ""
         if config is not None:
-            chosen = ", ".join(f"{k}={v}" for k, v in config.kwargs)
+            chosen = ", ".join(f"{k}={v}" for k, v in (*config.kwargs, *config.options))
             described = (
                 f"autotune config {variant % len(kernel.configs) + 1} of "
                 f"{len(kernel.configs)} ({chosen})"

@@ -142,6 +142,10 @@ TL: dict[str, Signature] = {
     ),
     "fdiv": _sig("fdiv", "x y ieee_rounding approx", ieee_rounding=False, approx=False),
     "div_rn": _sig("div_rn", "x y"),
+    **{
+        op: _sig(op, "pointer val mask sem scope", mask=None, sem=None, scope=None)
+        for op in ("atomic_add", "atomic_max", "atomic_min")
+    },
     "make_block_ptr": _sig("make_block_ptr", "base shape strides offsets block_shape order"),
     "advance": _sig("advance", "base offsets"),
     "make_tensor_descriptor": _sig(
@@ -215,6 +219,9 @@ TORCH: dict[str, Signature] = {
         **_NEW,
     ),
     "zeros": _sig("zeros", "", "out dtype layout device requires_grad", "size", out=None, **_NEW),
+    "full": _sig(
+        "full", "size fill_value", "out dtype layout device requires_grad", out=None, **_NEW
+    ),
     **{
         name: _sig(
             name,
@@ -305,6 +312,7 @@ UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
     ),
     "torch.empty": (Unfollowed("out", _none, "the result is written into another tensor"),),
     "torch.zeros": (Unfollowed("out", _none, "the result is written into another tensor"),),
+    "torch.full": (Unfollowed("out", _none, "the result is written into another tensor"),),
     "tensor.flatten": (
         Unfollowed("start_dim", lambda v: v == 0, "only some dims are flattened"),
         Unfollowed("end_dim", lambda v: v == -1, "only some dims are flattened"),

@@ -12,6 +12,7 @@ from ...core.errors import KernelError, Poisoned
 from ...ir import terms as T
 from .. import blocks
 from ..blocks import Block, fold_binary
+from . import atomics
 from . import ints as I
 from . import signatures as S
 from .host import describe
@@ -337,6 +338,9 @@ def call(
             _plain_pointer(a, at)
         _cache_hints(a, at)
         return interp.do_store(ptr, value, mask, node)
+    if name in atomics.OPS:
+        atomics.check_options(a, at, name)
+        return atomics.update(interp, name, a["pointer"], a["val"], a["mask"], node)
     if name == "make_block_ptr":
         base = a["base"]
         if not isinstance(base, Ptr) or base.shape:
