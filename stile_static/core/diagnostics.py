@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from .scope import Scope
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,21 @@ class Diagnostic:
     notes: tuple[str, ...] = field(default=())
     help: str | None = None
     related: tuple[tuple[Span, str], ...] = field(default=())
+    # the case (sizes, autotune config) it was found in, for an annotated wrapper
+    scope: Scope | None = None
 
     @property
     def sort_key(self) -> tuple:
         return (self.path, self.span.line, self.span.column, self.code)
+
+
+def in_scope(d: Diagnostic, scope: Scope | None, *notes: str) -> Diagnostic:
+    """``d`` naming the configuration it was found in (a note, and its ``scope``
+    field for JSON and SARIF), unless it names one already. A file whose sizes
+    are its own (the typed-NumPy dialect) has no case to name."""
+    if scope is None or d.scope is not None or scope.kind == "file":
+        return d
+    return replace(d, notes=(*d.notes, f"in {scope}", *notes), scope=scope)
 
 
 @dataclass(frozen=True)

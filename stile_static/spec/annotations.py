@@ -34,6 +34,7 @@ import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from ..core.diagnostics import Diagnostic, Span
+from ..core.scope import Scope
 from ..ir.specs import InputInfo, Spec
 from ..ir.terms import Binary, Load, Reduce, Term, Unary, Where, const
 from .parser import KEYWORDS, NAMING, SpecError, parse_spec, spec_tokens
@@ -116,10 +117,21 @@ class Case:
     dims: tuple[tuple[str, int], ...]
     values: tuple[tuple[str, Any], ...] = ()
     span: Span | None = None
+    chosen: tuple[str, ...] = ()  # dims whose sizes default_cases picked (no case line gives them)
 
     def __str__(self) -> str:
         items = [f"{n}={v}" for n, v in self.dims] + [f"{n}={v!r}" for n, v in self.values]
         return " ".join(items)
+
+    def scope(self, config: str = "") -> Scope:
+        """What a verdict reached in this case covers (``config``: the autotune configs)."""
+        return Scope(
+            "default" if self.span is None else "case",
+            self.dims,
+            tuple((n, repr(v)) for n, v in self.values),
+            self.chosen,
+            config,
+        )
 
 
 @dataclass(frozen=True)
@@ -786,7 +798,7 @@ def configurations(annotation: Annotation, path: str = "<string>") -> Resolved:
         for fill in fills:
             dims = tuple((d, given.get(d) or dict(fill.dims)[d]) for d in annotation.dims)
             extra = tuple((d, s) for d, s in case.dims if d not in annotation.dims)
-            full = Case(dims + extra, case.values, case.span)
+            full = Case(dims + extra, case.values, case.span, tuple(missing))
             if full not in cases:
                 cases.append(full)
     done: list[Configuration] = []

@@ -58,7 +58,13 @@ class HostCalls:
                 raise KernelError(
                     "STL002", "unsupported: triton.Config of something other than a dict"
                 )
-            return Config(tuple(table.items()), self.span(node))
+            # the launch options a config sets: they change no value, but two configs
+            # that differ only in them are still two configs to name apart
+            given = {*kwargs, *("num_warps num_stages num_ctas".split()[: len(args) - 1])}
+            options = tuple(
+                (k, a[k]) for k in ("num_warps", "num_stages", "num_ctas") if k in given
+            )
+            return Config(tuple(table.items()), self.span(node), options)
         if name == "autotune":
             configs = a["configs"]
             if not isinstance(configs, (tuple, list)) or not all(
