@@ -25,7 +25,7 @@ def run(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
 def test_verified_kernel_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
     status, out = run(capsys, str(FIXTURES / "seed_matmul.py"), "--show-proofs")
     assert status == 0
-    assert "verified: c equals its spec" in out
+    assert "verified for sizes M=10 N=10 K=10: c equals its spec" in out
     assert "1 obligation verified, 0 errors" in out
 
 
@@ -277,7 +277,9 @@ def test_json_show_proofs_are_notes(capsys: pytest.CaptureFixture[str]) -> None:
     (proof,) = [i for i in items if i["severity"] == "note"]
     assert proof["path"] == paths[0] and proof["code"] is None
     assert (proof["line"], proof["column"]) == (23, 9)
-    assert proof["message"] == "verified: c equals its spec"
+    assert proof["message"] == "verified for sizes M=10 N=10 K=10: c equals its spec"
+    assert proof["scope"]["kind"] == "file"
+    assert proof["scope"]["sizes"] == {"M": 10, "N": 10, "K": 10}
     assert proof["notes"] == [
         "kernel: 6 * sum[N 0:10](a[M, N] * b[N, K])",
         "spec:   6 * sum[N 0:10](a[M, N] * b[N, K])",

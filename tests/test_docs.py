@@ -1,4 +1,4 @@
-"""The README matches what a user meets: codes, fixtures, installation, the tools/ scripts."""
+"""The README and docs/ match what a user meets: codes, fixtures, installation, examples, tools/."""
 
 from __future__ import annotations
 
@@ -16,10 +16,38 @@ else:  # the project depends on tomli there
 
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
+DOCS = ROOT / "docs"
+CODES_PAGE = DOCS / "codes.md"
+TIMING_PAGE = DOCS / "timing.md"  # the fixture timing table
 
 
-def test_readme_lists_every_code() -> None:
-    text = README.read_text()
+def _all_docs() -> str:
+    """The front page and every page of the documentation site."""
+    pages = [README, *sorted(DOCS.rglob("*.md"))]
+    return "\n".join(page.read_text() for page in pages)
+
+
+def test_the_front_page_is_short() -> None:
+    assert len(README.read_bytes()) <= 15_000
+
+
+def test_the_front_page_shows_the_real_output_of_its_examples() -> None:
+    """Each `$ stile-static ...` block of the README is what that command prints."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import readme_examples
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    shown = readme_examples.blocks(README.read_text())
+    assert len(shown) >= 4  # a verified and a caught run of each of Triton and Pallas
+    for command, output in shown:
+        assert output == readme_examples.run(command), (
+            f"{command}: refresh with `.venv/bin/python tools/readme_examples.py`"
+        )
+
+
+def test_docs_list_every_code() -> None:
+    text = CODES_PAGE.read_text()
     for code, info in CODES.items():
         assert f"| {code} | {info.name} | {info.summary} |" in text, code
 
@@ -37,7 +65,7 @@ def test_fixture_table_matches_the_fixtures() -> None:
 
     # a fixture in a subfolder is named by its path in fixtures/ (pallas/add.py)
     row = re.compile(r"^\| ([\w./]+\.py) \| [\d.]+[^|]* \| \d+ \| ([^|]+) \|$", re.M)
-    rows = dict(row.findall(README.read_text()))
+    rows = dict(row.findall(TIMING_PAGE.read_text()))
     files = fixture_files()
     names = [p.relative_to(FIXTURES).as_posix() for p in files]
     assert sorted(rows) == sorted(names)
@@ -50,7 +78,7 @@ def test_benchmarks_name_the_current_number_of_fixtures() -> None:
     from .fixture_expectations import fixture_files
 
     """A figure measured on fewer fixtures says so: the text names today's number."""
-    notes = re.findall(r"`stile-static check fixtures/` \(([^)]*)\)", README.read_text())
+    notes = re.findall(r"`stile-static check fixtures/` \(([^)]*)\)", _all_docs())
     assert notes
     for note in notes:
         assert re.search(rf"\b{len(fixture_files())} files\b", note), note
@@ -62,7 +90,7 @@ def test_installation_works_without_pypi() -> None:
     assert "pip install 'git+https://github.com/OWNER/stile-static@v0.1.0'" in install
     assert "`OWNER/stile-static` is a placeholder" in install
     assert "There is no `stile` package to install, and checking never needs one" in install
-    text = README.read_text()
+    text = _all_docs()
     # not on PyPI: every pip install names a clone or a git URL
     for line in re.findall(r"pip install [^\n]*", text):
         assert "-e " in line or "git+https://" in line, line
@@ -74,7 +102,7 @@ def test_installation_works_without_pypi() -> None:
 def test_pre_commit_rev_is_the_release_tag() -> None:
     """The README's `rev` is the tag of this version (created on release)."""
     version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    revs = re.findall(r"^\s+rev: (\S+)", README.read_text(), re.M)
+    revs = re.findall(r"^\s+rev: (\S+)", _all_docs(), re.M)
     assert revs == [f"v{version}"]
 
 

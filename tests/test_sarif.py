@@ -84,6 +84,10 @@ def test_every_code_is_a_rule_with_help(
         assert "## Why is this bad?" in rule["help"]["markdown"]
         assert RULE_DOCS[code].example in rule["help"]["markdown"]
         assert "Example:" in rule["help"]["text"]
+        # the code's page, an absolute URI as SARIF requires, of a file that exists
+        assert rule["helpUri"].startswith("file:///"), code
+        assert rule["helpUri"].endswith(f"/docs/rules/{code}.md"), code
+        assert Path(rule["helpUri"].removeprefix("file://")).is_file(), code
 
 
 def test_relative_paths_are_relative_to_srcroot(
@@ -124,7 +128,10 @@ def test_show_proofs_are_passing_results(
     (proof,) = passed
     # SARIF: a result of kind "pass" has level "none"; code scanning wants a ruleId
     assert proof["level"] == "none" and proof["ruleId"] == "STL031"
-    assert proof["message"]["text"].startswith("verified: c equals its spec\nnote: kernel: ")
+    assert proof["message"]["text"].startswith(
+        "verified for sizes M=10 N=10 K=10: c equals its spec\nnote: kernel: "
+    )
+    assert proof["properties"]["scope"]["text"] == "sizes M=10 N=10 K=10"
     assert proof["locations"][0]["physicalLocation"]["region"]["startLine"] == 23
     failed = [r for r in run["results"] if r.get("kind", "fail") == "fail"]
     assert [r["ruleId"] for r in failed] == ["STL030"]

@@ -64,7 +64,7 @@ def test_a_branch_on_data_is_unsupported_at_its_location() -> None:
 
 
 def test_an_unknown_triton_function_is_unsupported_at_its_location() -> None:
-    body = "tl.atomic_add(out_ptr + offs, x + y, mask=mask)"
+    body = "tl.atomic_xchg(out_ptr + offs, x + y, mask=mask)"
     found = codes(ADD.format(body=body))
     assert (12, "STL002") in found
 

@@ -2,7 +2,7 @@
 
 Usage: .venv/bin/python tools/bench_cache.py [--runs 5]
 Cold runs each start from a fresh, empty cache folder; warm runs reuse one that
-a first run filled. Prints a Markdown table (quoted in the README) and the
+a first run filled. Prints a Markdown table (quoted in docs/ci.md) and the
 command that made it.
 """
 

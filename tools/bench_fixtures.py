@@ -1,7 +1,7 @@
 """Time `stile-static check` on each bundled fixture, whole process, median of runs.
 
 Usage: .venv/bin/python tools/bench_fixtures.py [--runs 5]
-Prints a Markdown table (quoted in the README) and the command that made it.
+Prints a Markdown table (quoted in docs/timing.md) and the command that made it.
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ every result element exactly once with the spec's value. The test suite runs
 a few hundred of these kernels; this runs as many as asked, in parallel.
 
 Usage: .venv/bin/python tools/differential.py [--kernels 5000] [--start 0] [--jobs 2]
-Prints each disagreement's seed and reason, then one line for the README:
+Prints each disagreement's seed and reason, then one line for docs/semantics.md:
 kernels tried, verified, found wrong by the real run, and disagreements.
 """
 

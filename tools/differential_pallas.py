@@ -293,7 +293,7 @@ def _resumed(seeds: range, jobs: int, folder: Path, block: int = 250) -> list[Ju
 
 
 def _summary(rows: list[Judged], command: str) -> int:
-    """Print the line for the README; the exit status: 1 when there are disagreements."""
+    """Print the line for docs/pallas.md; the exit status: 1 when there are disagreements."""
     verified = sum(r.verdict == "verified" for r in rows)
     wrong = sum(not r.correct for r in rows)
     unsupported = sum(r.verdict == "unsupported" for r in rows)

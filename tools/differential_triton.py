@@ -16,7 +16,7 @@ with the spec's value, and makes no access a sanitizer would flag. The memory is
 watched as tools/validate_triton.py does it (guards around every tensor, padded
 rows, so that an out-of-bounds read counts even where it does not crash; a row
 stride of its own per tensor, and a unit stride in the last dim, which the analyzer
-assumes of every tensor: README, "Pointers and strides"), plus:
+assumes of every tensor: docs/triton.md, "Pointers and strides"), plus:
 
 - a masked load without `other` gives +3e30 in the masked lanes on the first draw,
   -3e30 on the second (the interpreter gives 0, a GPU whatever the register held):

@@ -31,7 +31,9 @@ must sit on a line that expects STL042 (or STL043), STL041 or STL040 respectivel
 element is stored twice when two lanes of one store, or two programs of one launch,
 write it (a later store of the same program, or of a later launch, overwrites it); a
 load of an element that another program of the same launch stores, before or after
-it, is a race and must sit on a line that expects STL047. Tensors the host copies with
+it, is a race and must sit on a line that expects STL047. Atomics (`tl.atomic_add`,
+...) count as stores, except that atomics of several programs into one element are no
+rewrite: only a plain access of that element by another program races. Tensors the host copies with
 a tensor method (`.float()`, `.clone()`, ...) are watched too, without guards, and
 the elements the host writes with `copy_`, `zero_` and `fill_` count as stored. In a
 fixture expecting STL046 (an int32 offset that wraps), accesses built from the wrapped
@@ -120,6 +122,7 @@ class Memory:
     reader: dict[int, np.ndarray] = field(default_factory=dict)  # last reader's code
     read_line: dict[int, np.ndarray] = field(default_factory=dict)  # and its load's line
     readers: dict[int, np.ndarray] = field(default_factory=dict)  # read by two programs
+    atomic: dict[int, np.ndarray] = field(default_factory=dict)  # last write an atomic one
 
     def alloc(
         self, name: str, shape: tuple[int, ...], dtype: Any, pad: int, data: Any = None
@@ -181,7 +184,21 @@ class Memory:
                 readers = self.readers.setdefault(number, none.copy())
                 # the launch of the code, and whether another program of it made it
                 this_launch = (writer[index] >= launch_start) & (writer[index] != me)
-                if kind == "write":
+                atomic = self.atomic.setdefault(number, np.zeros(buffer.numel(), bool))
+                if kind == "atomic":
+                    # atomics of several programs into one element commute: no rewrite;
+                    # a plain store or load of it by another program is a race
+                    fresh = np.zeros(buffer.numel(), np.int64)
+                    np.add.at(self.writes.setdefault(number, fresh), index, 1)
+                    other = (reader[index] >= launch_start) & (reader[index] != me)
+                    other |= readers[index] >= launch_start
+                    for at in read_line[index][other][:1]:
+                        self.races.add((int(at), name))
+                    if (this_launch & ~atomic[index]).any():
+                        self.races.add((line, name))
+                    writer[index] = me
+                    atomic[index] = True
+                elif kind == "write":
                     fresh = np.zeros(buffer.numel(), np.int64)
                     counts = self.writes.setdefault(number, fresh)
                     if this_launch.any() or np.unique(index).size < index.size:
@@ -192,6 +209,7 @@ class Memory:
                     for at in read_line[index][other][:1]:
                         self.races.add((int(at), name))
                     writer[index] = me
+                    atomic[index] = False
                 else:
                     if this_launch.any():
                         self.races.add((line, name))
@@ -250,7 +268,8 @@ def _fixture_line(fixture: str) -> int:
 
 def watch_memory_accesses(builder: Any) -> None:
     """Make the interpreter's loads and stores (plain, masked, block-pointer and
-    descriptor ones all end in these two) report what they touch to the current run."""
+    descriptor ones all end in these two) and atomics report what they touch to the
+    current run."""
     load, store = builder.create_masked_load, builder.create_masked_store
 
     def masked_load(self: Any, ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
@@ -264,6 +283,18 @@ def watch_memory_accesses(builder: Any) -> None:
         return store(self, ptrs, value, mask, *args, **kw)
 
     builder.create_masked_load, builder.create_masked_store = masked_load, masked_store
+    rmw, cas = builder.create_atomic_rmw, builder.create_atomic_cas
+
+    def atomic_rmw(self: Any, op: Any, ptrs: Any, value: Any, mask: Any, *args: Any) -> Any:
+        on = np.broadcast_to(mask.data, ptrs.data.shape)
+        GuardedTorch.current.check("atomic", ptrs.data[on], self.grid_idx)
+        return rmw(self, op, ptrs, value, mask, *args)
+
+    def atomic_cas(self: Any, ptrs: Any, *args: Any) -> Any:
+        GuardedTorch.current.check("atomic", ptrs.data, self.grid_idx)
+        return cas(self, ptrs, *args)
+
+    builder.create_atomic_rmw, builder.create_atomic_cas = atomic_rmw, atomic_cas
     grid_dim = builder.set_grid_dim
 
     def set_grid_dim(self: Any, *dims: Any) -> Any:
@@ -545,6 +576,26 @@ def refused_by_compiler(paths: list[Path], seed: int) -> dict[tuple[str, int, in
             item = json.loads(line[len(REFUSED) :])
             out[(item["fixture"], item["case"], item["config"])] = item["error"]
     return out
+
+
+def stand_in_for_libdevice() -> None:
+    """Triton's interpreter has no libdevice (its functions fault on the CPU): the ones
+    fixtures call are replaced by exact identities in triton.language's own functions,
+    e.g. tanh(x) = 2 * sigmoid(2x) - 1, for the interpreter run only."""
+    import triton.language as tl
+    from triton.language.extra import libdevice
+
+    stand_ins = {"tanh": lambda x: 2 * tl.sigmoid(2 * x) - 1, "erf": lambda x: tl.erf(x)}
+    homes = [libdevice]
+    try:
+        from triton.language.extra.cuda import libdevice as cuda_libdevice
+
+        homes.append(cuda_libdevice)
+    except ImportError:  # pragma: no cover - a build without the CUDA backend
+        pass
+    for home in homes:
+        for name, function in stand_ins.items():
+            setattr(home, name, function)
 
 
 def _bind_late(module: Any) -> None:
@@ -829,6 +880,7 @@ def main() -> int:
 
     watch_memory_accesses(InterpreterBuilder)
     watch_tensor_copies(torch)
+    stand_in_for_libdevice()
     triton.runtime.driver.set_active(CpuDriver(torch))
 
     command = " ".join(["python", "tools/validate_triton.py", *sys.argv[1:]])

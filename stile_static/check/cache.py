@@ -25,7 +25,7 @@ from pathlib import Path
 from .results import StoredReport, decode, encode
 
 FOLDER_NAME = ".stile_cache"
-SCHEMA = "1"  # bump when the entry format changes
+SCHEMA = "2"  # bump when the entry format changes
 CACHEDIR_TAG = (
     "Signature: 8a477f597d28d172789f06886806bc55\n"
     "# This file is a cache directory tag created by stile-static.\n"

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from ..core.diagnostics import Diagnostic, Span
+from ..core.diagnostics import Diagnostic, Span, in_scope
 from ..frontends import SourceFile, front_end_for
 from ..ir.obligations import Facts
 from ..prover import egraph as prover
@@ -210,7 +210,7 @@ def _verify(
             continue
         broken = [s for s in ob.assumes if s in failed]
         if verdict.status == "proved" and not broken:
-            report.proved.append((ob.span, ob.target, verdict))
+            report.proved.append((ob.span, ob.target, replace(verdict, scope=facts.scope)))
         elif verdict.status == "proved":
             # proven only from loop invariants that do not hold: not a verification
             for s in broken:
@@ -229,9 +229,7 @@ def _verify(
 
 def _in_configuration(d: Diagnostic, facts: Facts) -> Diagnostic:
     """``d`` with the configuration it was found in, when the file has several."""
-    if not facts.label:
-        return d
-    return replace(d, notes=(*d.notes, f"in case {facts.label}", *facts.notes))
+    return in_scope(d, facts.scope, *facts.notes)
 
 
 def _verdict_diagnostic(

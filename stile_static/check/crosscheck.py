@@ -10,11 +10,9 @@ the e-graph is checked against numbers computed another way.
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import numpy as np
 
-from ..core.diagnostics import Diagnostic, Span
+from ..core.diagnostics import Diagnostic, Span, in_scope
 from ..frontends import FrontEnd, SourceFile
 from ..interpreter.core import MAX_STEPS
 from ..ir.obligations import Facts, Obligation
@@ -38,9 +36,7 @@ def cross_check(front_end: FrontEnd, source: SourceFile, seed: int) -> list[Diag
                 # a note (iterations sampled) does not hide a failure at its place
                 if (d.span, d.code, d.severity) not in seen:
                     seen.add((d.span, d.code, d.severity))
-                    found.append(
-                        replace(d, notes=(*d.notes, f"in case {f.label}")) if f.label else d
-                    )
+                    found.append(in_scope(d, f.scope))
         notes = notes or [d for d in found if d.severity == "note"]
         found = [d for d in found if d.severity != "note"]
         complete = all(f.complete for f in runs)

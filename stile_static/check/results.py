@@ -14,6 +14,7 @@ from dataclasses import dataclass, replace
 from typing import Any, Protocol
 
 from ..core.diagnostics import Diagnostic, Span
+from ..core.scope import Scope
 
 
 class ProofLike(Protocol):
@@ -23,6 +24,8 @@ class ProofLike(Protocol):
     def kernel_form(self) -> str: ...
     @property
     def spec_form(self) -> str: ...
+    @property
+    def scope(self) -> Scope | None: ...
 
 
 class ReportLike(Protocol):
@@ -45,6 +48,7 @@ class ProofForms:
     status: str
     kernel_form: str
     spec_form: str
+    scope: Scope | None = None
 
 
 @dataclass(frozen=True)
@@ -61,7 +65,7 @@ class StoredReport:
             report.path,
             tuple(report.diagnostics),
             tuple(
-                (span, target, ProofForms(v.status, v.kernel_form, v.spec_form))
+                (span, target, ProofForms(v.status, v.kernel_form, v.spec_form, v.scope))
                 for span, target, v in report.proved
             ),
             report.is_kernel,
@@ -89,6 +93,7 @@ def encode(report: StoredReport) -> dict[str, Any]:
                 "status": forms.status,
                 "kernel_form": forms.kernel_form,
                 "spec_form": forms.spec_form,
+                "scope": _encode_scope(forms.scope),
             }
             for span, target, forms in report.proved
         ],
@@ -105,7 +110,12 @@ def decode(data: Any) -> StoredReport:
             (
                 _decode_span(p["span"]),
                 _str(p["target"]),
-                ProofForms(_str(p["status"]), _str(p["kernel_form"]), _str(p["spec_form"])),
+                ProofForms(
+                    _str(p["status"]),
+                    _str(p["kernel_form"]),
+                    _str(p["spec_form"]),
+                    _decode_scope(p["scope"]),
+                ),
             )
             for p in map(_dict, _list(obj["proved"]))
         ),
@@ -124,6 +134,7 @@ def _encode_diagnostic(d: Diagnostic) -> dict[str, Any]:
         "notes": list(d.notes),
         "help": d.help,
         "related": [[_encode_span(span), label] for span, label in d.related],
+        "scope": _encode_scope(d.scope),
     }
 
 
@@ -139,7 +150,16 @@ def _decode_diagnostic(data: Any) -> Diagnostic:
         notes=tuple(_str(n) for n in _list(obj["notes"])),
         help=None if help_ is None else _str(help_),
         related=tuple(_decode_related(r) for r in _list(obj["related"])),
+        scope=_decode_scope(obj["scope"]),
     )
+
+
+def _encode_scope(scope: Scope | None) -> dict[str, Any] | None:
+    return None if scope is None else scope.as_json()
+
+
+def _decode_scope(data: Any) -> Scope | None:
+    return None if data is None else Scope.from_json(_dict(data))
 
 
 def _decode_related(data: Any) -> tuple[Span, str]:

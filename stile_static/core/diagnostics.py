@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+
+from .scope import Scope
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,21 @@ class Diagnostic:
     notes: tuple[str, ...] = field(default=())
     help: str | None = None
     related: tuple[tuple[Span, str], ...] = field(default=())
+    # the case (sizes, autotune config) it was found in, for an annotated wrapper
+    scope: Scope | None = None
 
     @property
     def sort_key(self) -> tuple:
         return (self.path, self.span.line, self.span.column, self.code)
+
+
+def in_scope(d: Diagnostic, scope: Scope | None, *notes: str) -> Diagnostic:
+    """``d`` naming the configuration it was found in (a note, and its ``scope``
+    field for JSON and SARIF), unless it names one already. A file whose sizes
+    are its own (the typed-NumPy dialect) has no case to name."""
+    if scope is None or d.scope is not None or scope.kind == "file":
+        return d
+    return replace(d, notes=(*d.notes, f"in {scope}", *notes), scope=scope)
 
 
 @dataclass(frozen=True)
@@ -38,7 +51,7 @@ class CodeInfo:
     severity: str = "error"  # the severity its diagnostics have
 
 
-# One entry per code; the README table is generated from (and tested against) this.
+# One entry per code; the table of docs/codes.md and the pages docs/rules/ are tested against this.
 CODES: dict[str, CodeInfo] = {
     "STL001": CodeInfo("parse-error", "the file cannot be read or is not valid Python"),
     "STL002": CodeInfo(

@@ -18,10 +18,21 @@ from dataclasses import dataclass, replace
 
 import libcst as cst
 
-from ..core.diagnostics import Diagnostic, Span
+from ..core.diagnostics import Diagnostic, Span, in_scope
 from ..core.errors import KernelError
+from ..core.scope import Scope
 from ..interpreter.core import located
 from ..spec.annotations import Annotation
+
+# codes whose own message or notes say which cases they concern (STL045 names its
+# case, an STL002 the cases it stopped); every other finding of a case is named by
+# in_case
+NAMES_ITS_CASE = frozenset({"STL002", "STL045"})
+
+
+def in_case(diagnostics: Iterable[Diagnostic], scope: Scope) -> list[Diagnostic]:
+    """Each finding with the case (and autotune config) it was found in."""
+    return [d if d.code in NAMES_ITS_CASE else in_scope(d, scope) for d in diagnostics]
 
 
 @dataclass(frozen=True)
@@ -120,7 +131,9 @@ def _unique(items: Iterable[tuple[Span, str]]) -> list[tuple[Span, str]]:
 
 
 __all__ = [
+    "NAMES_ITS_CASE",
     "Rejected",
+    "in_case",
     "nothing_checked",
     "unfollowed",
     "with_not_checked",

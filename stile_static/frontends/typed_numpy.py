@@ -11,13 +11,14 @@ live in :mod:`stile_static.ir.tiles`.
 from __future__ import annotations
 
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import libcst as cst
 import numpy as np
 
 from ..core.errors import KernelError
+from ..core.scope import Scope
 from ..interpreter.core import Interpreter, dotted, spec_error
 from ..interpreter.library import NOT_MINE, Library
 from ..interpreter.values import Builtin, Method, Module, SpecText, as_int, as_number, kind
@@ -460,6 +461,7 @@ class TypedNumpyFrontEnd(FrontEnd):
     def analyse(self, source: SourceFile) -> Analysis:
         interp = self.interpreter(source)
         facts = interp.run()
+        facts = replace(facts, scope=Scope("file", tuple(facts.dims.items())))
         return Analysis(list(interp.diagnostics), [facts], interp.tile_types)
 
     def run_concretely(self, source: SourceFile, seed: int, shift: float) -> list:

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..core.diagnostics import Span
+from ..core.scope import Scope
 from .specs import InputInfo, Spec
 from .symbolic import LoopVar
 from .tiles import Slice, Tile
@@ -80,5 +81,6 @@ class Facts:
     input_values: dict[str, np.ndarray] = field(default_factory=dict)  # concrete domain only
     complete: bool = True  # False when the file was too large to interpret to the end
     iterations: tuple[Iteration, ...] = ()  # of unrolled loops, in execution order
-    label: str = ""  # the configuration checked, when a file has several (a Triton case)
+    # the configuration checked (a case of an annotated wrapper, the file's own sizes)
+    scope: Scope | None = None
     notes: tuple[str, ...] = ()  # said beside every diagnostic of this configuration

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..core.scope import Scope
 from ..ir import regions
 from ..ir.obligations import Obligation
 from ..ir.symbolic import LoopVar
@@ -43,6 +44,7 @@ class Verdict:
     counterexample: Counterexample | None = None
     reduction_note: tuple[bool, str] | None = None
     shared: tuple[str, ...] = ()  # definitions of the names in the forms (``s1 = ...``)
+    scope: Scope | None = None  # the configuration it was reached in (set by the checker)
 
 
 # The canonical forms of correct kernels stay a few hundred characters at any

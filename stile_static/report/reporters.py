@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..check.results import ReportLike
 from ..core.diagnostics import CODES, CodeInfo, Diagnostic, Span
+from ..core.scope import Scope
 from .colour import PLAIN, Palette
 
 FORMATS = ("text", "json", "sarif", "github")
@@ -60,17 +61,30 @@ def _style(severity: str) -> str:
 def proof_notes(report: ReportLike) -> list[Diagnostic]:
     """Each verified obligation as an entry of severity "note" and no code, for
     ``--show-proofs``: the kernel's simplified expression beside the spec's."""
+    # several obligations of one case can read the same (the blocks of a Pallas
+    # output with one form): one entry for them, which says how many
+    alike = Counter(
+        (span, target, verdict.scope, verdict.kernel_form, verdict.spec_form)
+        for span, target, verdict in report.proved
+    )
     return [
         Diagnostic(
             report.path,
             span,
             VERIFIED,
-            f"verified: {target} equals its spec",
+            f"verified{_for(scope)}: {target} equals its spec"
+            + (f" ({count} obligations)" if count > 1 else ""),
             severity="note",
-            notes=(f"kernel: {verdict.kernel_form}", f"spec:   {verdict.spec_form}"),
+            notes=(f"kernel: {kernel}", f"spec:   {spec}"),
+            scope=scope,
         )
-        for span, target, verdict in report.proved
+        for (span, target, scope, kernel, spec), count in alike.items()
     ]
+
+
+def _for(scope: Scope | None) -> str:
+    """`` for case M=7 N=100``: what the proof covers (every case is proven on its own)."""
+    return f" for {scope}" if scope is not None else ""
 
 
 def entries(report: ReportLike, show_proofs: bool) -> list[Diagnostic]:
@@ -182,6 +196,7 @@ def render_json(
             "notes": list(d.notes),
             "help": d.help,
             "related": [{**_span_fields(span), "message": label} for span, label in d.related],
+            "scope": d.scope.as_json() if d.scope is not None else None,
         }
         for r in reports
         for d in entries(r, show_proofs)

@@ -18,6 +18,7 @@ from ..check.results import ReportLike
 from ..core.diagnostics import CODES, Diagnostic, Span
 from .reporters import VERIFIED, counts, entries
 from .rule_docs import RULE_DOCS, rule_markdown, rule_text
+from .rule_pages import help_uri
 from .version import version
 
 SCHEMA_URI = (
@@ -73,6 +74,9 @@ def _rule(code: str) -> dict[str, Any]:
     }
     if code in RULE_DOCS:
         rule["fullDescription"] = {"text": RULE_DOCS[code].why}
+    uri = help_uri(code)
+    if uri is not None:  # the code's page where this installation has it (rule_pages.py)
+        rule["helpUri"] = uri
     return rule
 
 
@@ -93,6 +97,9 @@ def _result(d: Diagnostic, index: dict[str, int]) -> dict[str, Any]:
         result.update(ruleId=PASSED_RULE, kind="pass", level="none")
     if d.code in index:
         result["ruleIndex"] = index[d.code]
+    if d.scope is not None:
+        # the case (sizes, autotune config) the result was found or proven in
+        result["properties"] = {"scope": d.scope.as_json()}
     if d.related:
         result["relatedLocations"] = [
             {"id": i, "physicalLocation": _physical(d.path, span), "message": {"text": label}}

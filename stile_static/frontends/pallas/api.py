@@ -13,6 +13,8 @@ import numpy as np
 
 from ...core.errors import KernelError
 from ...interpreter.values import Function, Module, SpecText
+from ...ir import activations
+from ...ir.reals import Real
 from ...ir.terms import Unary
 from . import blocks, classes, contractions, signatures
 from .axes import axis_index
@@ -78,6 +80,7 @@ IMPORTS = {
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int8", "uint8", "int4", "uint4")
 UNARY = {"exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "sqrt": "sqrt"}
 UNARY |= {"rsqrt": "rsqrt", "sigmoid": "sigmoid", "sin": "sin", "cos": "cos"}
+UNARY |= {"abs": "abs", "tanh": "tanh", "erf": "erf", "logistic": "sigmoid"}
 REDUCTIONS = {"sum": "sum", "max": "max", "min": "min", "amax": "max", "amin": "min"}
 IGNORED_CONFIG = (
     "TPUCompilerParams",
@@ -87,7 +90,7 @@ IGNORED_CONFIG = (
 )
 MEMBERS: dict[str, set[str]] = {
     "jax": {"jit", "vmap", "ShapeDtypeStruct", "custom_vjp", "named_scope"},
-    "jax.nn": {"relu", "sigmoid"},
+    "jax.nn": {"relu", "sigmoid", "gelu"},
     "for_loop": {"for_loop"},
     "jnp": {
         "zeros",
@@ -110,22 +113,13 @@ MEMBERS: dict[str, set[str]] = {
         "square",
         "float32",
         "dtype",
-        *UNARY,
+        "clip",
+        *(f for f in UNARY if f not in ("erf", "logistic")),
         *REDUCTIONS,
     },
-    "lax": {
-        "fori_loop",
-        "div",
-        "dot",
-        "dot_general",
-        "rsqrt",
-        "exp",
-        "exp2",
-        "log",
-        "broadcasted_iota",
-        "max",
-        "min",
-    },
+    "lax": {"fori_loop", "div", "rsqrt", "exp", "exp2", "log", "broadcasted_iota", "max", "min"}
+    | {"tanh", "erf", "abs", "logistic"}
+    | {"dot", "dot_general"},
     "pl": {
         "pallas_call",
         "BlockSpec",
@@ -218,6 +212,10 @@ def python_unary(fn: str, value: Any) -> float:
         "sin": math.sin,
         "cos": math.cos,
         "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
+        "abs": abs,
+        "tanh": math.tanh,
+        "erf": math.erf,
+        "logistic": lambda v: 1 / (1 + math.exp(-v)),
     }
     try:
         return table[fn](x)
@@ -424,6 +422,41 @@ class PallasApi:
 
     def api_jax_nn_sigmoid(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         return blocks.unary("sigmoid", as_block(args[0]))
+
+    def api_jax_nn_gelu(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """jax.nn.gelu: the tanh approximation unless ``approximate=False`` (jax's default
+        is the approximation, torch's the exact erf form)."""
+        approximate = untraced(args[1])
+        if not isinstance(approximate, bool):
+            raise KernelError(
+                "STL002",
+                f"unsupported: jax.nn.gelu with approximate={kind(approximate)} (expected "
+                "True or False)",
+                node=argument_node(node, "approximate", 1),
+            )
+        x = args[0]
+        half_x = self.binary("*", activations.HALF.value, x)
+        if approximate:  # the terms of activations.gelu_tanh, operation by operation
+            cube = self.binary("*", self.binary("*", x, x), x)
+            inner = self.binary("+", x, self.binary("*", activations.GELU_CUBIC.value, cube))
+            arg = self.binary("*", activations.SQRT_2_OVER_PI.value, inner)
+            return self.binary(
+                "*", half_x, self.binary("+", 1, blocks.unary("tanh", as_block(arg)))
+            )
+        root = Real(math.sqrt(2), activations.SQRT_2)  # those of activations.gelu
+        erf = blocks.unary("erf", as_block(self.binary("/", x, root)))
+        return self.binary("*", half_x, self.binary("+", 1, erf))
+
+    def api_jnp_clip(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """jnp.clip(x, min, max) is minimum(maximum(x, min), max); either bound may be None."""
+        out = args[0]
+        if out is None:
+            raise KernelError("STL002", "unsupported: jnp.clip without an array")
+        if args[1] is not None:
+            out = self.binary("maximum", out, args[1])
+        if args[2] is not None:
+            out = self.binary("minimum", out, args[2])
+        return out
 
     def api_functools_partial(self, args: list, kwargs: dict, node: cst.CSTNode) -> Partial:
         return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))

@@ -31,6 +31,7 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from ...ir.numpy_ops import UNARY_UFUNCS
 from ...ir.terms import (
     BINARY_OPS,
     UNARY_FUNCTIONS,
@@ -402,6 +403,9 @@ NUMPY_UNARY = {
     "sigmoid": lambda v: 1 / (1 + np.exp(-v)),
     "sin": np.sin,
     "cos": np.cos,
+    "abs": np.abs,
+    "tanh": np.tanh,
+    "erf": UNARY_UFUNCS["erf"],
     "neg": np.negative,
     "recip": np.reciprocal,
 }

@@ -38,7 +38,7 @@ from ...spec.annotations import (
     is_annotated,
 )
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
-from ..cases import Rejected, nothing_checked, unfollowed, with_not_checked
+from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
 from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
@@ -181,7 +181,7 @@ class PallasFrontEnd(FrontEnd):
             runs = self._runs(source, annotation, config, seed, shift, other)
             case = config.case
             values = tuple(v for v in case.values if v[0] != test.name)
-            equal = Case(case.dims, (*values, (test.name, test.value)), case.span)
+            equal = Case(case.dims, (*values, (test.name, test.value)), case.span, case.chosen)
             try:
                 bound = configure(annotation, equal, source.path)
             except ValueError:
@@ -213,6 +213,7 @@ class PallasFrontEnd(FrontEnd):
         except Exception as error:  # an analyzer bug or limit, never a traceback
             interp.report(unfollowed(error), annotation.function.name)
             run = _Run(empty, interp.diagnostics)
+        run.diagnostics = in_case(run.diagnostics, config.case.scope())
         if run.rejected is None and any(d.code == "STL002" for d in run.diagnostics):
             # no verdict from a model that was not followed: the case is not checked
             kept = [d for d in run.diagnostics if d.code not in VERDICTS]
@@ -289,7 +290,16 @@ class PallasFrontEnd(FrontEnd):
             return _Run(empty, kept)
         if any(d.code == "STL002" for d in interp.diagnostics):
             return _Run(empty, interp.diagnostics)  # what the wrapper returns is not known
-        facts = Facts(dict(sizes), inputs, {}, [], [], dict(launcher.inputs), complete=True)
+        facts = Facts(
+            dict(sizes),
+            inputs,
+            {},
+            [],
+            [],
+            dict(launcher.inputs),
+            complete=True,
+            scope=config.case.scope(),
+        )
         for spec in config.specs:
             target = _Target(
                 str(spec.target),

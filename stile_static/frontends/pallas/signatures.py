@@ -58,7 +58,7 @@ def _sig(
 
 
 _PLACED = dict(device=None, out_sharding=None)
-_UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sin", "cos", "square")
+_UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sin", "cos", "square", "abs", "tanh")
 _REDUCE = "a axis out keepdims initial where"
 _REDUCE_DEFAULTS = dict(axis=None, out=None, keepdims=False, initial=None, where=None)
 
@@ -111,6 +111,8 @@ SIGNATURES: dict[str, Signature] = {
     "jax.named_scope": _sig("named_scope", "name"),
     "jax.nn.relu": _sig("relu", "x"),
     "jax.nn.sigmoid": _sig("sigmoid", "x"),
+    "jax.nn.gelu": _sig("gelu", "x approximate", approximate=True),
+    "jnp.clip": _sig("clip", "min max", "", None, "arr", arr=None, min=None, max=None),
     **{
         f"jnp.{name}": _sig(name, "shape dtype", "device out_sharding", dtype=None, **_PLACED)
         for name in ("zeros", "ones")
@@ -226,8 +228,10 @@ SIGNATURES: dict[str, Signature] = {
     ),
     **{
         f"lax.{name}": _sig(name, "x", "accuracy", accuracy=None)
-        for name in ("rsqrt", "exp", "exp2", "log")
+        for name in ("rsqrt", "exp", "exp2", "log", "tanh", "logistic")
     },
+    "lax.erf": _sig("erf", "x"),
+    "lax.abs": _sig("abs", "x"),
     "lax.broadcasted_iota": _sig(
         "broadcasted_iota", "dtype shape dimension", "out_sharding", out_sharding=None
     ),

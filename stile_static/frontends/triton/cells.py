@@ -38,6 +38,9 @@ class Record:
     program: tuple[int, ...]
     span: Span
     terms: tuple[Term | Undef, ...] | None
+    # an atomic read-modify-write (``tl.atomic_add``): atomics of several programs of one
+    # launch into one element commute, so they are no race among themselves
+    atomic: bool = False
 
 
 @dataclass(frozen=True)
@@ -212,6 +215,11 @@ class Memory:
         raced = np.zeros(owner.shape, bool)
         if (owner < 0).any():
             self.run_again = True
+        if any(
+            self.records[int(n)].atomic and self.records[int(n)].launch == self.launch
+            for n in np.unique(owner[owner >= 0])
+        ):
+            self.run_again = True  # other programs may add to it later: the plan tells
         plan = self.planned.get(cells.serial)
         if plan is not None:
             writer = plan.writer[at]
@@ -290,6 +298,68 @@ class Memory:
         self.note_read(cells, at, span)
         return choice, options, error
 
+    def held(
+        self, cells: Cells, index: list[np.ndarray], lanes: np.ndarray, span: Span, what: str
+    ) -> tuple[np.ndarray, list, KernelError | None]:
+        """What an atomic update of ``lanes`` finds in the elements (as :meth:`load`):
+        the atomics of other programs of this launch commute with it, their plain
+        stores do not (STL047)."""
+        shape = lanes.shape
+        index = _one_element(index, shape)
+        choice = np.zeros(shape, np.int64)
+        initial: Term | Undef = (
+            cells.initial
+            if cells.initial is not None
+            else Undef(span, f"{what} adds to {cells.name}, whose initial content is undefined")
+        )
+        options: list = [initial]
+        if not lanes.any():
+            return choice, options, None
+        at = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
+        owner, piece, rival = cells.owner[at], cells.piece[at], cells.rival[at]
+        error = None
+        picked = np.zeros(owner.shape, np.int64)
+        keys: dict[tuple[int, int], int] = {}
+        for k, (n, p) in enumerate(zip(owner.tolist(), piece.tolist())):
+            if n < 0:
+                continue
+            record = self.records[n]
+            mine = record.launch != self.launch or record.program == self.program
+            plain_rival = not mine and not record.atomic
+            if plain_rival or rival[k] >= 0:
+                if error is None:
+                    element = tuple(int(a[k]) for a in at)
+                    error = KernelError(
+                        "STL047",
+                        f"this atomic update of {_where(cells.name, cells.dims, element)} "
+                        f"meets a plain store of it by {_program(record.program)} of the "
+                        "same launch: which value the element ends with depends on their "
+                        "order",
+                        notes=(f"stored at line {record.span.line}",),
+                        help="update the element with atomics only within one launch",
+                        node=span,
+                    )
+                key = (-2, 0)
+            else:
+                key = (n, p)
+            if key not in keys:
+                keys[key] = len(options)
+                if key[0] == -2:
+                    options.append(Undef(span, "raced", reported=True))
+                else:
+                    if record.terms is None:
+                        raise KernelError(
+                            "STL002",
+                            f"unsupported: {what} of what a store left in {cells.name} "
+                            "that is no function of the element alone",
+                            notes=(f"stored at line {record.span.line}",),
+                            node=span,
+                        )
+                    options.append(record.terms[p])
+            picked[k] = keys[key]
+        choice[lanes] = picked
+        return choice, options, error
+
     def note_read(self, cells: Cells, at: tuple[np.ndarray, ...], span: Span) -> None:
         """Remember that this program read these elements (a later store by another
         program of this launch races with it)."""
@@ -312,8 +382,10 @@ class Memory:
         lanes: np.ndarray,
         value: Block,
         span: Span,
+        atomic: bool = False,
     ) -> KernelError | None:
-        """Record that ``lanes`` of ``value`` land on the elements ``index`` gives."""
+        """Record that ``lanes`` of ``value`` land on the elements ``index`` gives
+        (``atomic``: an atomic update, whose value already holds what was there)."""
         shape = lanes.shape
         index = _one_element(index, shape)
         if not lanes.any():
@@ -327,7 +399,7 @@ class Memory:
         )
         if not self._align(cells, index, lanes, value):
             terms = None
-        record = Record(self.launch, self.program, span, terms)
+        record = Record(self.launch, self.program, span, terms, atomic)
         self.records.append(record)
         n = len(self.records) - 1
         before = cells.owner[at]
@@ -336,12 +408,20 @@ class Memory:
                 b >= 0
                 and self.records[int(b)].launch == self.launch
                 and self.records[int(b)].program != self.program
+                and not (atomic and self.records[int(b)].atomic)
                 for b in before.tolist()
             ],
             dtype=bool,
         )
-        cells.rival[at] = np.where(racing, before, -1)
-        cells.rival_piece[at] = np.where(racing, cells.piece[at], 0)
+        if atomic:  # an earlier race on the element stays one
+            racing_before = cells.rival[at] >= 0
+            cells.rival_piece[at] = np.where(
+                racing, cells.piece[at], np.where(racing_before, cells.rival_piece[at], 0)
+            )
+            cells.rival[at] = np.where(racing, before, cells.rival[at])
+        else:
+            cells.rival[at] = np.where(racing, before, -1)
+            cells.rival_piece[at] = np.where(racing, cells.piece[at], 0)
         cells.owner[at] = n
         cells.piece[at] = np.broadcast_to(value.pieces, shape)[lanes]
         first = cells.launch_writer[at]

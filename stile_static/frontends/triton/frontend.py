@@ -17,6 +17,7 @@ import numpy as np
 
 from ...core.diagnostics import Diagnostic, Span
 from ...core.errors import KernelError, Poisoned
+from ...core.scope import Scope
 from ...interpreter.core import StepBudget
 from ...interpreter.values import Function
 from ...ir.obligations import Facts, Obligation, Result, Write
@@ -34,7 +35,7 @@ from ...spec.annotations import (
 )
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
-from ..cases import Rejected, nothing_checked, unfollowed, with_not_checked
+from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
 from .cells import Memory
 from .host import HostCopy, HostFill, Launch, SpecScalar, Tensor, symbolic_strides
 from .interp import (
@@ -173,6 +174,16 @@ class _WrapperCheck:
                 self.stopped.setdefault(self.interp.unfollowed[k], []).append(label)
 
     def follow_case(self, function: Function, config: Configuration) -> None:
+        first = len(self.interp.diagnostics)
+        try:
+            self.follow_configs(function, config)
+        finally:
+            # what the wrapper or its launches got wrong names the case it was found in
+            # (the first: the same finding in a later case is not reported again)
+            found = self.interp.diagnostics
+            found[first:] = in_case(found[first:], config.case.scope())
+
+    def follow_configs(self, function: Function, config: Configuration) -> None:
         interp = self.interp
         mark = len(interp.unfollowed)
         label = str(config.case)
@@ -276,6 +287,7 @@ class _WrapperCheck:
         )
         for variant in range(variants):
             start = len(interp.unfollowed)
+            first = len(interp.diagnostics)
             interp.memory = Memory()
             interp.store_failed = False
             described = []
@@ -296,7 +308,10 @@ class _WrapperCheck:
                     complete = False
             for error, node in undecided_copies(interp.memory):
                 interp.report(error, node)
+            tuned = ", ".join(d for d in described if d)
             full_label = ", ".join([label] + [d for d in described if d])
+            scope = config.case.scope(tuned)
+            interp.diagnostics[first:] = in_case(interp.diagnostics[first:], scope)
             if self.unfollowed_since(start):
                 # no verdict from a model that was not followed: this run is not checked
                 self.stop_at(start, full_label)
@@ -311,7 +326,7 @@ class _WrapperCheck:
                 name: replace(r, complete=complete and not interp.store_failed)
                 for name, r in results.items()
             }
-            self.analysis.facts.append(self.facts(sizes, input_infos, run_results, full_label))
+            self.analysis.facts.append(self.facts(sizes, input_infos, run_results, scope))
 
     def bind_target(
         self, name: str, returned: object, args: dict, target: TargetSpec
@@ -386,7 +401,11 @@ class _WrapperCheck:
         return False
 
     def facts(
-        self, sizes: dict[str, int], inputs: list[InputInfo], results: dict[str, Result], label: str
+        self,
+        sizes: dict[str, int],
+        inputs: list[InputInfo],
+        results: dict[str, Result],
+        scope: Scope,
     ) -> Facts:
         obligations: list[Obligation] = []
         writes: list[Write] = []
@@ -470,7 +489,7 @@ class _WrapperCheck:
             obligations,
             writes,
             values,
-            label=label,
+            scope=scope,
             notes=notes,
         )
 

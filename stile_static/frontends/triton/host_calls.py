@@ -58,7 +58,13 @@ class HostCalls:
                 raise KernelError(
                     "STL002", "unsupported: triton.Config of something other than a dict"
                 )
-            return Config(tuple(table.items()), self.span(node))
+            # the launch options a config sets: they change no value, but two configs
+            # that differ only in them are still two configs to name apart
+            given = {*kwargs, *("num_warps num_stages num_ctas".split()[: len(args) - 1])}
+            options = tuple(
+                (k, a[k]) for k in ("num_warps", "num_stages", "num_ctas") if k in given
+            )
+            return Config(tuple(table.items()), self.span(node), options)
         if name == "autotune":
             configs = a["configs"]
             if not isinstance(configs, (tuple, list)) or not all(
@@ -115,6 +121,17 @@ class HostCalls:
         a = S.bind(f"torch.{name}", sig, args, kwargs, node)
         init = "zeros" if name.startswith("zeros") else "empty"
         dtype = host_copies.dtype_argument(a["dtype"])
+        if name == "full":
+            # torch's dtype from the value when none is given: float32 for a float
+            fill = a["fill_value"]
+            if dtype is None and not isinstance(fill, float):
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: torch.full of {describe(fill)} without `dtype=`",
+                    node=node,
+                )
+            full = new_tensor("<new>", self._sizes(list(a["size"])), "empty", dtype or "float32")
+            return host_copies.method(self, full, "fill_", [fill], {}, node)
         if name in ("empty_like", "zeros_like"):
             like = a["input"]
             if not isinstance(like, Tensor):
@@ -166,7 +183,7 @@ class HostCalls:
         if name == "dim":
             return len(t.sizes)
         if name == "element_size":
-            # a parameter's dtype is not known: float32's, as the README says
+            # a parameter's dtype is not known: float32's, as docs/triton.md says
             return host_copies.ELEMENT_SIZES.get(t.dtype or "float32", 4)
         if name == "is_contiguous":
             return t.contiguous

@@ -19,6 +19,7 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from ...ir import reals
 from ...ir import terms as T
 from ...ir.terms import Const, Load, Term, free_dims
 from .. import blocks
@@ -237,6 +238,8 @@ def scalar_piece(value: object) -> Term | None:
         return None
     if isinstance(value, (int, Fraction)):
         return Const(Fraction(value))
+    if isinstance(value, reals.Real) and value.exact is not None:
+        return value.exact  # the real a literal or a constant expression stands for
     if isinstance(value, float):
         return T.const(value)
     return None
@@ -331,15 +334,8 @@ def store_block(
         raise KernelError("STL002", f"unsupported: the kernel writes its input {base.name}")
     lanes = inside
     if base.target is not None:
-        errors.extend(_check_target_store(base, index, lanes, value, span))
-        # reported here: a later read of these lanes is not reported again
-        value = Block(
-            value.shape,
-            value.axes,
-            value.fixed,
-            value.pieces,
-            tuple(replace(t, reported=True) if isinstance(t, Undef) else t for t in value.terms),
-        )
+        errors.extend(check_target_store(base, index, lanes, value, span))
+        value = mark_reported(value)
     twice = _written_twice(base, index, lanes, shape)
     if twice is not None:
         errors.append(twice)
@@ -352,6 +348,13 @@ def store_block(
         shaped = tuple(np.broadcast_to(i, shape) for i in index)
         return Scratch(base.serial, shaped, inside, value, len(memory.records) - 1), errors
     return None, errors
+
+
+def mark_reported(value: Block) -> Block:
+    """The block with its undefined lanes marked reported (a store into a result reports
+    them): a later read of these lanes is not reported again."""
+    terms = tuple(replace(t, reported=True) if isinstance(t, Undef) else t for t in value.terms)
+    return Block(value.shape, value.axes, value.fixed, value.pieces, terms)
 
 
 def _written_twice(
@@ -372,7 +375,7 @@ def _written_twice(
     )
 
 
-def _check_target_store(
+def check_target_store(
     base: Tensor, index: list[np.ndarray], lanes: np.ndarray, value: Block, span: Span
 ) -> list[KernelError]:
     """A result's elements hold terms over its spec's dims: each stored lane must be the

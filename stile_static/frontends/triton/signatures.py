@@ -41,7 +41,7 @@ def _sig(
     )
 
 
-_UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "sigmoid", "abs")
+_UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "sigmoid", "abs", "erf")
 _HINTS = ("multiple_of", "max_contiguous", "max_constancy")
 
 TL: dict[str, Signature] = {
@@ -96,6 +96,8 @@ TL: dict[str, Signature] = {
         for op in ("max", "min")
     },
     **{op: _sig(op, "x") for op in _UNARY},
+    "tanh": _sig("tanh", "arg0"),  # libdevice's (tl.math has no tanh since triton 3.0)
+    "clamp": _sig("clamp", "x min max propagate_nan", propagate_nan=_NONE),
     "where": _sig("where", "condition x y"),
     "maximum": _sig("maximum", "x y propagate_nan", propagate_nan=_NONE),
     "minimum": _sig("minimum", "x y propagate_nan", propagate_nan=_NONE),
@@ -140,6 +142,10 @@ TL: dict[str, Signature] = {
     ),
     "fdiv": _sig("fdiv", "x y ieee_rounding approx", ieee_rounding=False, approx=False),
     "div_rn": _sig("div_rn", "x y"),
+    **{
+        op: _sig(op, "pointer val mask sem scope", mask=None, sem=None, scope=None)
+        for op in ("atomic_add", "atomic_max", "atomic_min")
+    },
     "make_block_ptr": _sig("make_block_ptr", "base shape strides offsets block_shape order"),
     "advance": _sig("advance", "base offsets"),
     "make_tensor_descriptor": _sig(
@@ -213,6 +219,9 @@ TORCH: dict[str, Signature] = {
         **_NEW,
     ),
     "zeros": _sig("zeros", "", "out dtype layout device requires_grad", "size", out=None, **_NEW),
+    "full": _sig(
+        "full", "size fill_value", "out dtype layout device requires_grad", out=None, **_NEW
+    ),
     **{
         name: _sig(
             name,
@@ -303,6 +312,7 @@ UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
     ),
     "torch.empty": (Unfollowed("out", _none, "the result is written into another tensor"),),
     "torch.zeros": (Unfollowed("out", _none, "the result is written into another tensor"),),
+    "torch.full": (Unfollowed("out", _none, "the result is written into another tensor"),),
     "tensor.flatten": (
         Unfollowed("start_dim", lambda v: v == 0, "only some dims are flattened"),
         Unfollowed("end_dim", lambda v: v == -1, "only some dims are flattened"),

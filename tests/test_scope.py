@@ -1,0 +1,98 @@
+"""Every verdict says what it covers: its case, default sizes, autotune config."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from stile_static.check.checker import check_file
+from stile_static.check.results import StoredReport, decode, encode
+from stile_static.core.scope import Scope
+from stile_static.report.cli import main
+from stile_static.report.reporters import proof_notes
+
+FIXTURES = Path(__file__).parent.parent / "fixtures"
+TRITON = FIXTURES / "triton"
+
+
+def test_scope_text_of_each_kind() -> None:
+    assert str(Scope("case", (("M", 7), ("N", 100)))) == "case M=7 N=100"
+    assert str(Scope("default", (("M", 7), ("N", 100)), chosen=("M", "N"))) == (
+        "default sizes M=7 N=100 (no case line)"
+    )
+    partial = Scope("case", (("M", 7), ("N", 3)), (("block", "32"),), chosen=("N",))
+    assert str(partial) == "case M=7 block=32 with default sizes N=3"
+    tuned = Scope("case", (("N", 5),), config="autotune config 2 of 3 (BLOCK=64)")
+    assert str(tuned) == "case N=5, autotune config 2 of 3 (BLOCK=64)"
+    assert str(Scope("all-sizes")) == "all sizes"
+    assert Scope.from_json(tuned.as_json()) == tuned
+    with pytest.raises(ValueError):
+        Scope.from_json({"kind": "case"})
+
+
+def test_each_case_of_a_triton_kernel_is_its_own_proof() -> None:
+    report = check_file(str(TRITON / "softmax.py"))
+    lines = [d.message for d in proof_notes(report)]
+    assert lines == [
+        "verified for case M=7 N=100: y equals its spec",
+        "verified for case M=16 N=64: y equals its spec",
+        "verified for case M=3 N=5: y equals its spec",
+    ]
+
+
+def test_autotune_configs_are_named_with_their_launch_options() -> None:
+    report = check_file(str(TRITON / "matmul.py"))
+    texts = {str(v.scope) for _, _, v in report.proved}
+    assert len(texts) == len(report.proved) == 9  # 3 cases x 3 configs, none alike
+    assert any(
+        t.startswith("case M=40 K=70 N=50, autotune config 3 of 3 (") and "num_warps=2" in t
+        for t in texts
+    )
+
+
+def test_default_sizes_say_they_are_defaults(tmp_path: Path) -> None:
+    text = (TRITON / "softmax.py").read_text()
+    kernel = tmp_path / "softmax.py"
+    kernel.write_text("".join(line for line in text.splitlines(True) if "stile: case" not in line))
+    report = check_file(str(kernel))
+    scopes = [v.scope for _, _, v in report.proved]
+    assert scopes and all(s is not None and s.kind == "default" for s in scopes)
+    assert "verified for default sizes M=7 N=100 (no case line)" in proof_notes(report)[0].message
+
+
+def test_triton_finding_of_the_interpreter_names_its_case() -> None:
+    (d,) = [d for d in check_file(str(TRITON / "softmax_store_unmasked.py")).diagnostics]
+    assert d.code == "STL042"
+    assert d.scope is not None and d.scope.kind == "case"
+    assert f"in {d.scope}" in d.notes
+
+
+def test_pallas_findings_name_their_case() -> None:
+    report = check_file(str(FIXTURES / "pallas" / "add_block_past_end.py"))
+    found = [d for d in report.diagnostics if d.code == "STL042"]
+    assert found
+    for d in found:
+        assert d.scope is not None
+        size = dict(d.scope.sizes)["N"]
+        assert f"(N has {size})" in d.message and f"in {d.scope}" in d.notes
+
+
+def test_pallas_blocks_proven_alike_are_one_entry() -> None:
+    report = check_file(str(FIXTURES / "pallas" / "matmul.py"))
+    notes = proof_notes(report)
+    assert len(notes) < len(report.proved)
+    assert any(n.message.endswith("obligations)") for n in notes)
+
+
+def test_json_and_the_cache_carry_the_scope(capsys: pytest.CaptureFixture[str]) -> None:
+    path = str(TRITON / "matmul_k_loop_short.py")
+    assert main(["check", path, "--format", "json", "--no-cache"]) == 1
+    (item,) = [i for i in json.loads(capsys.readouterr().out) if i["code"] == "STL032"]
+    assert item["scope"]["sizes"] == {"M": 40, "K": 70, "N": 50}
+    assert item["scope"]["config"].startswith("autotune config 1 of 3")
+    assert f"in {item['scope']['text']}" in item["notes"]
+    stored = StoredReport.of(check_file(str(TRITON / "softmax.py")))
+    assert decode(json.loads(json.dumps(encode(stored)))) == stored
+    assert all(forms.scope is not None for _, _, forms in stored.proved)
