@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,7 @@ from stile_static.check.one_per_bug import AGREES
 from stile_static.core.diagnostics import CODES
 from stile_static.report.cli import main
 from stile_static.report.rule_docs import RULE_DOCS, rule_markdown
+from stile_static.report.rule_pages import installed_page, link_line
 
 # Reported after the checker, by the command line (tests/test_suppressions.py)
 AFTER_THE_CHECKER = {"STL060"}
@@ -82,7 +85,24 @@ def test_unused_suppression_example(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 def test_rule_command(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["rule", "STL032"]) == 0
-    assert capsys.readouterr().out == rule_markdown("STL032")
+    out = capsys.readouterr().out
+    assert out == rule_markdown("STL032") + "\n" + link_line("STL032")
+    assert out.splitlines()[-1].startswith("Documentation: docs/rules/STL032.md in the")
     assert main(["rule"]) == 0
     assert len(capsys.readouterr().out.splitlines()) == len(CODES)
     assert main(["rule", "STL999"]) == 2
+
+
+def test_every_code_has_its_page_in_the_repository() -> None:
+    """`stile-static rule` and SARIF's helpUri name a page that exists."""
+    for code in CODES:
+        page = installed_page(code)
+        assert page is not None and page.name == f"{code}.md", code
+        assert page.read_text().startswith(rule_markdown(code)), code
+    out_of_date = subprocess.run(
+        [sys.executable, "tools/rule_pages.py", "--check"],
+        cwd=Path(__file__).resolve().parent.parent,
+        capture_output=True,
+        text=True,
+    )
+    assert out_of_date.returncode == 0, out_of_date.stdout + "run tools/rule_pages.py"

@@ -84,6 +84,10 @@ def test_every_code_is_a_rule_with_help(
         assert "## Why is this bad?" in rule["help"]["markdown"]
         assert RULE_DOCS[code].example in rule["help"]["markdown"]
         assert "Example:" in rule["help"]["text"]
+        # the code's page, an absolute URI as SARIF requires, of a file that exists
+        assert rule["helpUri"].startswith("file:///"), code
+        assert rule["helpUri"].endswith(f"/docs/rules/{code}.md"), code
+        assert Path(rule["helpUri"].removeprefix("file://")).is_file(), code
 
 
 def test_relative_paths_are_relative_to_srcroot(

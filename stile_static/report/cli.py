@@ -292,6 +292,7 @@ def warn_not_kernels(reports: Sequence[StoredReport], named: set[str]) -> None:
 
 def run_rule(code: str | None) -> int:
     from .rule_docs import rule_markdown
+    from .rule_pages import link_line
 
     if code is None:
         width = max(len(info.name) for info in CODES.values())
@@ -301,7 +302,7 @@ def run_rule(code: str | None) -> int:
     if code.upper() not in CODES:
         print(f"stile-static: unknown code `{code}`", file=sys.stderr)
         return 2
-    sys.stdout.write(rule_markdown(code.upper()))
+    sys.stdout.write(rule_markdown(code.upper()) + "\n" + link_line(code.upper()))
     return 0
 
 

@@ -18,6 +18,7 @@ from ..check.results import ReportLike
 from ..core.diagnostics import CODES, Diagnostic, Span
 from .reporters import VERIFIED, counts, entries
 from .rule_docs import RULE_DOCS, rule_markdown, rule_text
+from .rule_pages import help_uri
 from .version import version
 
 SCHEMA_URI = (
@@ -73,6 +74,9 @@ def _rule(code: str) -> dict[str, Any]:
     }
     if code in RULE_DOCS:
         rule["fullDescription"] = {"text": RULE_DOCS[code].why}
+    uri = help_uri(code)
+    if uri is not None:  # the code's page where this installation has it (rule_pages.py)
+        rule["helpUri"] = uri
     return rule
 
 
