@@ -123,10 +123,10 @@ PALLAS_WHILE = textwrap.dedent(
 
     def sum_kernel(x_ref, o_ref):
         o_ref[...] = x_ref[...] * 0.0
-        k = 0
-        while k < 1:
+        try:  # not followed inside a function
             o_ref[...] = x_ref[...]
-            k += 1
+        finally:
+            pass
 
 
     # stile: return = x[N]

@@ -15,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 
 import libcst as cst
 
-from ..core.errors import KernelError
 from .values import python_error
 
 if TYPE_CHECKING:
@@ -156,6 +155,7 @@ class Signature:
     kwonly: tuple[str, ...] = ()
     defaults: tuple[tuple[str, Any], ...] = ()  # by name, positional and keyword-only alike
     star: str | None = None  # the name of ``*args``
+    kwstar: str | None = None  # the name of ``**kwargs``
 
     @property
     def names(self) -> tuple[str, ...]:
@@ -165,9 +165,8 @@ class Signature:
 def function_signature(func: Function) -> Signature:
     """The signature of a function the kernel defines."""
     p = func.node.params
-    if isinstance(p.star_kwarg, cst.Param):
-        raise KernelError("STL002", "unsupported: **kwargs parameters", node=p.star_kwarg)
     star = p.star_arg if isinstance(p.star_arg, cst.Param) else None
+    kwstar = p.star_kwarg if isinstance(p.star_kwarg, cst.Param) else None
     return Signature(
         func.node.name.value,
         tuple(q.name.value for q in p.params),
@@ -175,6 +174,7 @@ def function_signature(func: Function) -> Signature:
         tuple(q.name.value for q in p.kwonly_params),
         tuple(func.defaults.items()),
         star.name.value if star is not None else None,
+        kwstar.name.value if kwstar is not None else None,
     )
 
 
@@ -205,8 +205,12 @@ def bind_signature(
     if sig.star is not None:
         names[sig.star] = extra
     keywords = {*sig.positional, *sig.kwonly}
+    extra_keywords: dict[str, Any] = {}
     for key, value in kwargs.items():
         node = where(key) if where is not None else None
+        if key in sig.posonly and sig.kwstar is not None:
+            extra_keywords[key] = value  # Python passes it to **kwargs
+            continue
         if key in sig.posonly:
             raise python_error(
                 TypeError(
@@ -214,6 +218,9 @@ def bind_signature(
                 ),
                 node,
             )
+        if key not in keywords and sig.kwstar is not None:
+            extra_keywords[key] = value
+            continue
         if key not in keywords:
             raise python_error(
                 TypeError(f"{name}() got an unexpected keyword argument '{key}'"), node
@@ -229,6 +236,8 @@ def bind_signature(
             if key not in defaults:
                 raise python_error(TypeError(f"{name}() missing required argument: '{key}'"))
             names[key] = defaults[key]
+    if sig.kwstar is not None:
+        names[sig.kwstar] = extra_keywords
     return names
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import libcst as cst
@@ -41,6 +41,23 @@ class Function:
     # the frames of the calls it was defined in, innermost first: a closure reads
     # their variables' current values
     enclosing: tuple[Any, ...] = ()
+
+
+@dataclass(frozen=True)
+class Closure:
+    """A ``lambda`` or nested ``def`` with the names of the frame it was made in."""
+
+    node: cst.Lambda | cst.FunctionDef
+    names: dict[str, Any] = field(compare=False)
+    defaults: dict[str, Any] = field(default_factory=dict, compare=False)
+
+
+@dataclass(frozen=True)
+class PythonMethod:
+    """A method of a list, dict or tuple, bound to its receiver."""
+
+    receiver: Any = field(compare=False)
+    name: str
 
 
 @dataclass(frozen=True)

@@ -16,11 +16,16 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
-from ...interpreter.core import Interpreter, _Frame, _Return
-from ...interpreter.library import Library
+from ...interpreter.host import (
+    HOST_BUILTINS,
+    HostInterpreter,
+    catches_import_error,
+    names_bound,
+)
+from ...interpreter.library import NOT_MINE, Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir.terms import Load
-from . import blocks, classes, signatures
+from . import blocks, classes, contractions, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -92,7 +97,7 @@ class ScalarTest(Exception):
         self.value = value
 
 
-class PallasInterpreter(PallasApi, Interpreter):
+class PallasInterpreter(PallasApi, HostInterpreter):
     def __init__(
         self,
         wrapper: cst.MetadataWrapper,
@@ -124,13 +129,20 @@ class PallasInterpreter(PallasApi, Interpreter):
 
     # ------------------------------------------------------------- modules
 
-    def run_module(self, body: Any = None) -> None:
+    def run_module(self, body: Any = None) -> int:
         """Module level: imports, functions and constants. A statement that
         fails poisons its names (reported only if the wrapper uses them); the
-        body of a ``try`` (an import with a fallback) runs, its handlers do not."""
+        body of a ``try`` (an import with a fallback) runs, and its handler of
+        ImportError when the body could not be followed. The statements that
+        failed are counted."""
+        failures = 0
         for stmt in self.module.body if body is None else body:
             if isinstance(stmt, cst.Try):
-                self.run_module(stmt.body.body)
+                failed = self.run_module(stmt.body.body) or self.poisoned(stmt.body.body)
+                handler = next((h for h in stmt.handlers if catches_import_error(h)), None)
+                if failed and handler is not None:
+                    failed = self.run_module(handler.body.body)
+                failures += failed
                 continue
             if isinstance(stmt, cst.If):
                 continue  # `if __name__ == "__main__":` and other scripts
@@ -142,11 +154,13 @@ class PallasInterpreter(PallasApi, Interpreter):
             self.exec_stmt(stmt)
             failed = self.diagnostics[before:]
             del self.diagnostics[before:]
+            failures += bool(failed)
             for diagnostic in failed:
                 self._reported.discard((diagnostic.span, diagnostic.code))
-                for name in _names_bound(stmt):
+                for name in names_bound(stmt):
                     reason = f"`{name}` could not be followed: {diagnostic.message}"
                     self.store(name, Poison(reason))
+        return failures
 
     def _module(self, dotted: str, node: cst.CSTNode) -> Any:
         known = IMPORTS.get(dotted)
@@ -193,7 +207,7 @@ class PallasInterpreter(PallasApi, Interpreter):
         name = node.value
         frame = self.frames[-1]
         if name not in frame.names and name not in self.frames[0].names:
-            if name in PY_BUILTINS:
+            if name in PY_BUILTINS or name in HOST_BUILTINS:
                 return Builtin(name)
         return super().lookup(node)
 
@@ -253,8 +267,6 @@ class PallasInterpreter(PallasApi, Interpreter):
         for param in (*params.params, *params.kwonly_params):
             if param.default is not None:
                 defaults[param.name.value] = self.eval(param.default)
-        if params.star_kwarg is not None:
-            raise KernelError("STL002", "unsupported: **kwargs parameters", node=params)
         names = self.frames[-1].names if len(self.frames) > 1 else {}
         value: Any = Closure(node, names, defaults)
         for decorator in reversed(node.decorators):
@@ -285,51 +297,6 @@ class PallasInterpreter(PallasApi, Interpreter):
         raise KernelError(
             "STL002", f"unsupported decorator ({kind(decorator)})", node=node.decorator
         )
-
-    def eval_Lambda(self, node: cst.Lambda) -> Closure:
-        params = node.params
-        if isinstance(params.star_arg, cst.Param) or params.star_kwarg is not None:
-            raise KernelError("STL002", "unsupported: *args in a lambda")
-        names = dict(self.frames[-1].names) if len(self.frames) > 1 else {}
-        defaults = {
-            p.name.value: self.eval(p.default) for p in params.params if p.default is not None
-        }
-        return Closure(node, names, defaults)
-
-    def call_closure(self, func: Closure, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
-        if len(self.frames) > 40:
-            raise KernelError("STL002", "unsupported: functions nested too deeply")
-        params = func.node.params
-        positional = [p.name.value for p in params.params]
-        kwonly = [p.name.value for p in params.kwonly_params]
-        name = func.node.name.value if isinstance(func.node, cst.FunctionDef) else "lambda"
-        star = params.star_arg.name.value if isinstance(params.star_arg, cst.Param) else None
-        if len(args) > len(positional) and star is None:
-            raise KernelError("STL002", f"{name}() takes {len(positional)} positional arguments")
-        names = dict(func.names)
-        bound = dict(zip(positional, args))
-        if star is not None:
-            bound[star] = tuple(args[len(positional) :])
-        for key, value in kwargs.items():
-            if key not in positional + kwonly or key in bound:
-                raise KernelError("STL002", f"{name}() got an unexpected argument `{key}`")
-            bound[key] = value
-        for param in positional + kwonly:
-            if param not in bound:
-                if param not in func.defaults:
-                    raise KernelError("STL002", f"{name}() is missing the argument `{param}`")
-                bound[param] = func.defaults[param]
-        names.update(bound)
-        self.frames.append(_Frame(names))
-        try:
-            if isinstance(func.node, cst.Lambda):
-                return self.eval(func.node.body)
-            self.exec_block(func.node.body)
-        except _Return as ret:
-            return ret.value
-        finally:
-            self.frames.pop()
-        return None
 
     def call_value(self, func: Any, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         if isinstance(func, Closure):
@@ -362,7 +329,7 @@ class PallasInterpreter(PallasApi, Interpreter):
             return cast(args[0], func, node)  # jnp.float32(x)
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)  # type: ignore[arg-type]
-        raise KernelError("STL002", f"unsupported call of {kind(func)}")
+        return super().call_value(func, args, kwargs, node)
 
     def _traced_arguments(self, func: Jitted, args: list, kwargs: dict) -> tuple[list, dict]:
         """The arguments a jitted function sees: numbers traced unless static."""
@@ -417,20 +384,7 @@ class PallasInterpreter(PallasApi, Interpreter):
 
     def eval_Call(self, node: cst.Call) -> Any:
         func = self.eval(node.func)
-        args: list = []
-        kwargs: dict[str, Any] = {}
-        for arg in node.args:
-            value = self.eval(arg.value)
-            if arg.star == "*":
-                if not isinstance(value, (tuple, list)):
-                    raise KernelError("STL002", "unsupported: * of a non-sequence", node=arg)
-                args.extend(value)
-            elif arg.star:
-                raise KernelError("STL002", "unsupported: ** in a call", node=arg)
-            elif arg.keyword is not None:
-                kwargs[arg.keyword.value] = value
-            else:
-                args.append(value)
+        args, kwargs = self.call_arguments(node)
         try:
             return self.call_value(func, args, kwargs, node)
         except (IndexError, TypeError, ValueError, KeyError) as error:
@@ -461,11 +415,6 @@ class PallasInterpreter(PallasApi, Interpreter):
                 raise KernelError("STL002", "unsupported: a failing assert in a kernel")
             raise Precondition(self.span(node))
 
-    def exec_While(self, node: cst.While) -> None:
-        # a condition JAX traces is what it refuses; any other while loop is not followed
-        self.truth(self.eval(node.test), node.test)
-        raise self._unsupported(node)
-
     def exec_Del(self, node: cst.Del) -> None:
         pass  # `del unused_argument`
 
@@ -477,47 +426,13 @@ class PallasInterpreter(PallasApi, Interpreter):
         finally:
             self.statement = saved
 
-    def assign_target(
-        self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode
-    ) -> None:
-        if isinstance(target, cst.Subscript):
-            base = self.eval(target.value)
-            if not isinstance(base, Ref):
-                raise KernelError("STL002", f"unsupported: item assignment to {kind(base)}")
-            index = self.index_of(target)
-            self.launcher.write(base, index, value, None, self.statement or self.span(target))
-            return
-        if isinstance(target, (cst.Tuple, cst.List)) and isinstance(value, list):
-            value = tuple(value)
-        super().assign_target(target, value, value_node)
+    def assign_item(self, base: Any, target: cst.Subscript, value: Any) -> None:
+        if not isinstance(base, Ref):
+            raise KernelError("STL002", f"unsupported: item assignment to {kind(base)}")
+        index = self.index_of(target)
+        self.launcher.write(base, index, value, None, self.statement or self.span(target))
 
     # ---------------------------------------------------------- expressions
-
-    def eval_List(self, node: cst.List) -> list:
-        out: list = []
-        for element in node.elements:
-            value = self.eval(element.value)
-            if isinstance(element, cst.StarredElement):
-                out.extend(value)
-            else:
-                out.append(value)
-        return out
-
-    def eval_Ellipsis(self, node: cst.Ellipsis) -> Any:
-        return Ellipsis
-
-    def eval_Dict(self, node: cst.Dict) -> Any:
-        raise KernelError("STL002", "unsupported: dict literals")
-
-    def eval_Tuple(self, node: cst.Tuple) -> tuple:
-        out: list = []
-        for element in node.elements:
-            value = self.eval(element.value)
-            if isinstance(element, cst.StarredElement):
-                out.extend(value)
-            else:
-                out.append(value)
-        return tuple(out)
 
     def eval_UnaryOperation(self, node: cst.UnaryOperation) -> Any:
         value = self.eval(node.expression)
@@ -544,7 +459,7 @@ class PallasInterpreter(PallasApi, Interpreter):
         name = type(node.operator).__name__
         left, right = self.eval(node.left), self.eval(node.right)
         if name == "MatrixMultiply":
-            return blocks.dot(as_block(left), as_block(right))
+            return contractions.matmul(as_block(left), as_block(right), "`@`", node)
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
             traced = [v for v in (left, right) if isinstance(v, Traced)]
@@ -569,9 +484,12 @@ class PallasInterpreter(PallasApi, Interpreter):
         if isinstance(left, Iota) or isinstance(right, Iota):
             return iota_binary(op, left, right)
         if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
-            if op == "**" and right == 2:
-                block = as_block(left)
-                return blocks.binary("*", block, block)
+            if op == "**" and type(right) is int and 1 <= right <= 8:
+                # a small integer power is a product (gelu's ``x ** 3``)
+                block = base = as_block(left)
+                for _ in range(right - 1):
+                    block = blocks.binary("*", block, base)
+                return block
             if op not in ("+", "-", "*", "/", "maximum", "minimum"):
                 raise KernelError("STL002", f"unsupported operator `{op}` on data blocks")
             return blocks.binary(op, as_block(left), as_block(right))
@@ -703,6 +621,9 @@ class PallasInterpreter(PallasApi, Interpreter):
         return self.attribute(base, attr)
 
     def attribute(self, base: Any, attr: str) -> Any:
+        method = self.python_attribute(base, attr)
+        if method is not NOT_MINE:
+            return method
         if isinstance(base, classes.Instance):
             value = base.get(attr)
             if value is not classes.MISSING:
@@ -744,7 +665,6 @@ class PallasInterpreter(PallasApi, Interpreter):
             blocks.LaneSum: {"astype", "sum", "max"},
             Iota: {"astype"},
             Array: {"reshape", "astype"},
-            list: {"append", "extend"},
             Ref: {"astype"},
         }
         for cls, names in methods.items():
@@ -760,6 +680,14 @@ class PallasInterpreter(PallasApi, Interpreter):
             return self.launcher.read(base, self.index_of(node), self.span(node))
         if isinstance(base, (Block, Iota)):
             return self.launcher.slice_value(base, self.index_of(node))
+        if isinstance(base, dict):
+            index = self.index_of(node)
+            if len(index) != 1 or isinstance(index[0], Traced):
+                raise KernelError("STL002", "unsupported: this key of a dict")
+            key = index[0].value if isinstance(index[0], SpecText) else index[0]
+            if key not in base:
+                raise KernelError("STL002", f"no key {key!r} in the dict")
+            return base[key]
         if isinstance(base, (tuple, list)):
             index = self.index_of(node)
             if len(index) != 1:
@@ -805,6 +733,9 @@ class PallasInterpreter(PallasApi, Interpreter):
                 if name == "abs":
                     return Traced(abs(value.value), value.origin)
                 raise value.static_error(f"{name}()", node)
+        python = self.python_call(name, args, kwargs, node)
+        if python is not NOT_MINE:
+            return python
         if name == "len":
             (value,) = args
             if isinstance(value, (tuple, list)):
@@ -836,12 +767,6 @@ class PallasInterpreter(PallasApi, Interpreter):
         if name == "astype":
             dtype = args[0] if args else kwargs.get("dtype")
             return cast(receiver, dtype, node)
-        if name == "append":
-            receiver.append(args[0])
-            return None
-        if name == "extend":
-            receiver.extend(args[0])
-            return None
         if name in ("sum", "max", "min", "mean"):
             # an array's method takes the arguments of the jnp function after `a`
             bound = signatures.bind(f"jnp.{name}", [receiver, *args], kwargs, node, True)
@@ -904,31 +829,6 @@ def _equal(a: Any, b: Any) -> bool:
     if isinstance(a, (Block, Iota)) or isinstance(b, (Block, Iota)):
         raise KernelError("STL002", "unsupported: == between blocks (use a mask)")
     return bool(a == b)
-
-
-def _names_bound(stmt: cst.CSTNode) -> list[str]:
-    from ...interpreter.loops import target_names
-
-    if isinstance(stmt, cst.SimpleStatementLine):
-        out = []
-        for small in stmt.body:
-            if isinstance(small, cst.Assign):
-                for t in small.targets:
-                    out += target_names(t.target)
-            elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
-                out += target_names(small.target)
-            elif isinstance(small, (cst.Import, cst.ImportFrom)) and not isinstance(
-                small.names, cst.ImportStar
-            ):
-                for alias in small.names:
-                    if alias.asname is not None:
-                        out.append(alias.asname.name.value)  # type: ignore[union-attr]
-                    else:
-                        out.append(_dotted(alias.name).split(".")[0])
-        return out
-    if isinstance(stmt, (cst.FunctionDef, cst.ClassDef)):
-        return [stmt.name.value]
-    return []
 
 
 def _dotted(node: cst.BaseExpression) -> str:

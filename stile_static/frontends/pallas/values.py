@@ -3,14 +3,16 @@ wrapper, refs and index vectors of the kernel."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-import libcst as cst
 import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from ...interpreter.values import Closure as Closure
+from ...ir import constants
+from ...ir.reals import Real, Written
 from . import blocks
 from .blocks import Block
 
@@ -106,15 +108,6 @@ class CompilerParams:
 @dataclass(frozen=True)
 class Squeezed:
     """``pl.Squeezed()`` (or ``None``) in a block shape: one index, no axis."""
-
-
-@dataclass(frozen=True)
-class Closure:
-    """A ``lambda`` or nested ``def`` with the names of the frame it was made in."""
-
-    node: cst.Lambda | cst.FunctionDef
-    names: dict[str, Any] = field(compare=False)
-    defaults: dict[str, Any] = field(default_factory=dict, compare=False)
 
 
 @dataclass(frozen=True)
@@ -264,6 +257,13 @@ def as_block(value: Any, what: str = "value") -> Block:
     value = untraced(value)
     if isinstance(value, bool):
         return blocks.scalar(value, np.asarray(value))
+    if isinstance(value, Written):
+        named = constants.recognise(value.text)
+        if named is not None and named[2] is not None:
+            return blocks.scalar(named[2], np.asarray(float(value)))
+    if isinstance(value, Real) and value.exact is not None:
+        # the real a literal or constant expression stands for (``0.1`` is one tenth)
+        return blocks.scalar(value.exact, np.asarray(float(value)))
     if isinstance(value, (int, float)) or type(value).__name__ == "Fraction":
         return blocks.scalar(const(value), np.asarray(float(value)))
     if isinstance(value, Iota):

@@ -18,6 +18,7 @@ from typing import Any
 import libcst as cst
 
 from ...core.diagnostics import Span
+from ...interpreter.values import Closure as Closure
 from ...interpreter.values import Function
 from .ints import Stride
 
@@ -132,14 +133,6 @@ class Config:
     kwargs: tuple[tuple[str, Any], ...]
     span: Span
     options: tuple[tuple[str, Any], ...] = ()  # num_warps, num_stages, num_ctas as written
-
-
-@dataclass(frozen=True)
-class Closure:
-    """A ``lambda`` and the names it can see where it was written."""
-
-    node: cst.Lambda
-    names: dict
 
 
 @dataclass(eq=False)

@@ -12,7 +12,6 @@ are blocks (:mod:`..blocks`); loads and stores go through :mod:`.memory`.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
 
@@ -21,7 +20,9 @@ import libcst as cst
 from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.core import Interpreter, _Frame, _Return
-from ...interpreter.library import Library
+from ...interpreter.host import HOST_BUILTINS, HostInterpreter
+from ...interpreter.library import NOT_MINE, Library
+from ...interpreter.loops import _Break, _Continue
 from ...interpreter.scopes import bind_arguments
 from ...interpreter.values import (
     PYTHON_ERROR,
@@ -29,9 +30,11 @@ from ...interpreter.values import (
     Function,
     Module,
     Poison,
+    PythonMethod,
     SpecText,
     python_error,
 )
+from ...ir import constants, reals
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import int_types as IT
@@ -74,7 +77,7 @@ KNOWN = {
 }
 TL_FUNCTIONS = (
     "program_id num_programs arange load store zeros full zeros_like dot trans "
-    "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs where maximum "
+    "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs erf clamp where maximum "
     "minimum cdiv multiple_of max_contiguous max_constancy assume static_assert "
     "static_print device_assert debug_barrier constexpr range static_range broadcast_to "
     "expand_dims reshape view fma cast fdiv div_rn make_block_ptr advance make_tensor_descriptor "
@@ -85,7 +88,7 @@ DTYPES = (
     "uint8 uint16 uint32 uint64"
 ).split()
 KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
-MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
+MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs erf tanh fma div_rn fdiv sqrt_rn".split()
 TORCH_FUNCTIONS = "empty empty_like zeros zeros_like full".split()
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
 HINT_CALLS = (
@@ -96,14 +99,6 @@ HINT_CALLS = (
 )
 EXTRA_BUILTINS = ("len", "tuple", "list", "bool", "print", "isinstance", "sum", "str", "dict")
 
-# float literals read as the exact constant they round (float32 precision)
-SPECIAL_CONSTANTS = {
-    "log2(e)": 1 / math.log(2),
-    "ln(2)": math.log(2),
-    "pi": math.pi,
-    "sqrt(2)": math.sqrt(2),
-}
-
 
 class _CaseRejected(Exception):
     """An ``assert`` of the wrapper fails for this case."""
@@ -113,7 +108,7 @@ class _CaseRejected(Exception):
         self.node = node
 
 
-class TritonInterpreter(HostCalls, KernelOps, Interpreter):
+class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
     def __init__(self, wrapper: cst.MetadataWrapper, positions: dict, path: str) -> None:
         super().__init__(wrapper, positions, path, TritonLibrary(), induction=False)
         self.lenient = False  # module level: errors only poison names
@@ -157,20 +152,6 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             node = error.node if isinstance(error.node, cst.CSTNode) else fallback
             self.unfollowed.append(error.node if isinstance(error.node, Span) else self.span(node))
         super().report(error, fallback)
-
-    def exec_Try(self, node: cst.Try) -> None:
-        """At module level, the import-fallback idiom: the body, or, when the body
-        cannot be followed, the first handler (then ``else`` and ``finally``)."""
-        if not self.lenient:
-            raise self._unsupported(node)
-        before = self.failures
-        self.exec_block(node.body)
-        if self.failures > before and node.handlers:
-            self.exec_block(node.handlers[0].body)
-        elif node.orelse is not None:
-            self.exec_block(node.orelse.body)
-        if node.finalbody is not None:
-            self.exec_block(node.finalbody.body)
 
     def flag(self, error: KernelError, node: cst.CSTNode) -> None:
         """Report without stopping the statement."""
@@ -241,7 +222,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
     def lookup(self, node: cst.Name) -> Any:
         if node.value == "__name__":
             return SpecText("__stile__", node)  # the file is read, never run as a script
-        if node.value in EXTRA_BUILTINS and not self._defined(node.value):
+        if (node.value in EXTRA_BUILTINS or node.value in HOST_BUILTINS) and not self._defined(
+            node.value
+        ):
             return Builtin(node.value)
         value = super().lookup(node)
         if self.in_kernel and self._scope_of(node) is self.frames[0]:
@@ -273,18 +256,11 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
     def exec_FunctionDef(self, node: cst.FunctionDef) -> None:
         if node.asynchronous is not None:
             raise KernelError("STL002", "unsupported: async functions", node=node)
-        defaults = {}
-        params = list(node.params.params) + list(node.params.kwonly_params)
-        for param in params:
-            if param.default is not None:
-                defaults[param.name.value] = self.eval(param.default)
+        defaults = self.parameter_defaults(node.params)
         star = node.params.star_arg
-        if (
+        varargs = (
             star not in (None, cst.MaybeSentinel.DEFAULT) and not isinstance(star, cst.ParamStar)
-        ) or node.params.star_kwarg:
-            raise KernelError(
-                "STL002", "unsupported: *args or **kwargs parameters", node=node.params
-            )
+        ) or node.params.star_kwarg is not None
         value: Any = Function(node, defaults)
         for decorator in reversed(node.decorators):
             if decorator_name(decorator.decorator) in VALUE_PRESERVING_DECORATORS:
@@ -302,6 +278,12 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             except Poisoned:
                 applied = None
             value = self.decorate(applied, value, decorator)
+        if varargs and isinstance(value, Kernel):
+            # host functions take *args and **kwargs as Python does; a kernel's
+            # parameters are what its launches bind, one by one
+            raise KernelError(
+                "STL002", "unsupported: *args or **kwargs parameters of a kernel", node=node.params
+            )
         self.store(node.name.value, value)
 
     def decorate(self, decorator: Any, value: Any, node: cst.CSTNode) -> Any:
@@ -367,8 +349,10 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if node.orelse is not None or node.asynchronous is not None:
             raise KernelError("STL002", "unsupported: `for ... else` or `async for`")
         loop = self.eval(node.iter)
-        if isinstance(loop, (tuple, list)):
-            values: Any = loop
+        if isinstance(loop, (tuple, list, dict)) and not self.in_kernel:
+            values: Any = self.iterate(loop, node.iter)
+        elif isinstance(loop, (tuple, list)):
+            values = loop
         elif isinstance(loop, range):
             values = loop
         else:
@@ -382,92 +366,50 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 # Triton's interpreter runs it as a Python int: followed where both agree
                 value = I.typed(value, IT.argument_type(value), weak=True)
             self.assign_target(node.target, value, node.iter)
-            self.exec_block(node.body)
+            try:
+                self.exec_block(node.body)
+            except _Break:
+                if self.in_kernel:
+                    raise KernelError("STL002", "unsupported: `break` in a kernel loop") from None
+                break
+            except _Continue:
+                if self.in_kernel:
+                    raise KernelError(
+                        "STL002", "unsupported: `continue` in a kernel loop"
+                    ) from None
+                continue
 
     def exec_Expr(self, node: cst.Expr) -> None:
         if isinstance(node.value, (cst.SimpleString, cst.ConcatenatedString)):
             return
         self.eval(node.value)
 
+    def exec_While(self, node: cst.While) -> None:
+        if self.in_kernel:
+            # a kernel's while loop is an scf.while whose carried values are typed
+            # by the compiler: not followed
+            raise self._unsupported(node)
+        super().exec_While(node)
+
+    def null_context(self, value: Any) -> bool:
+        return isinstance(value, Opaque) and value.what in NULL_CONTEXTS
+
     # ------------------------------------------------------------ expressions
 
     def eval_Float(self, node: cst.Float) -> Any:
         value = float(node.evaluated_value)
-        digits = len(node.value.replace(".", "").replace("-", "").lstrip("0").split("e")[0])
-        if digits >= 6:
-            for name, exact in SPECIAL_CONSTANTS.items():
-                if abs(value - exact) <= exact * 2.0**-23:
-                    self.notes[node.value] = f"{node.value} is read as {name}"
-                    return Special(exact, name, self.span(node))
-        return value
+        named = constants.recognise(node.value)
+        if named is not None:
+            name, exact, _ = named
+            self.notes[node.value] = f"{node.value} is read as {name}"
+            return Special(exact, name, self.span(node))
+        if not math.isfinite(value):
+            return value
+        # the number its author wrote (``0.1`` is one tenth), as a spec's ``0.1`` is
+        return reals.literal(node.value)
 
     def eval_Integer(self, node: cst.Integer) -> int:
         return int(node.evaluated_value)
-
-    def eval_List(self, node: cst.List) -> list:
-        return [self.eval(e.value) for e in node.elements]
-
-    def eval_Tuple(self, node: cst.Tuple) -> tuple:
-        return tuple(self.eval(e.value) for e in node.elements)
-
-    def eval_Dict(self, node: cst.Dict) -> dict:
-        out = {}
-        for element in node.elements:
-            if not isinstance(element, cst.DictElement):
-                raise KernelError("STL002", "unsupported: `**` in a dict")
-            key = self.eval(element.key)
-            out[key.value if isinstance(key, SpecText) else key] = self.eval(element.value)
-        return out
-
-    def eval_Set(self, node: cst.Set) -> list:
-        values: list = []
-        for e in node.elements:
-            value = self.eval(e.value)
-            if value not in values:
-                values.append(value)
-        return values
-
-    def eval_ListComp(self, node: cst.ListComp) -> list:
-        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
-
-    def eval_SetComp(self, node: cst.SetComp) -> list:
-        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
-
-    def eval_GeneratorExp(self, node: cst.GeneratorExp) -> list:
-        return self.comprehension(node.for_in, lambda: [self.eval(node.elt)])
-
-    def eval_DictComp(self, node: cst.DictComp) -> dict:
-        def item() -> list:
-            key = self.eval(node.key)
-            return [(key.value if isinstance(key, SpecText) else key, self.eval(node.value))]
-
-        return dict(self.comprehension(node.for_in, item))
-
-    def comprehension(self, clause: cst.CompFor, produce: Callable[[], list]) -> list:
-        """``[... for x in xs if c for y in ys]``, in a scope of its own."""
-        self.frames.append(_Frame(dict(self.frames[-1].names)))
-        try:
-            return self._clauses(clause, produce)
-        finally:
-            self.frames.pop()
-
-    def _clauses(self, clause: cst.CompFor | None, produce: Callable[[], list]) -> list:
-        if clause is None:
-            return produce()
-        items = self.eval(clause.iter)
-        if isinstance(items, dict):
-            items = list(items)
-        if not isinstance(items, (list, tuple, range)):
-            raise KernelError("STL002", "unsupported: a comprehension over this value")
-        out: list = []
-        for item in items:
-            self.assign_target(clause.target, item, clause.iter)
-            if all(self.truth(self.eval(c.test), c.test) for c in clause.ifs):
-                out.extend(self._clauses(clause.inner_for_in, produce))
-        return out
-
-    def eval_Lambda(self, node: cst.Lambda) -> Closure:
-        return Closure(node, dict(self.frames[-1].names))
 
     def eval_FormattedString(self, node: cst.FormattedString) -> SpecText:
         return SpecText("", node)
@@ -727,6 +669,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         return self.attribute(self.eval(node.value), node.attr.value)
 
     def attribute(self, base: Any, attr: str) -> Any:
+        method = self.python_attribute(base, attr)
+        if method is not NOT_MINE:
+            return method
         if isinstance(base, Module):
             return self.module_attribute(base.name, attr)
         if isinstance(base, Tensor):
@@ -796,7 +741,16 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
                 return Builtin(f"torch.{attr}")
             if attr in DTYPES or attr in ("float", "half", "long", "int", "bfloat16"):
                 return DType(attr)
-            if attr in ("cuda", "device", "Tensor", "float8_e4m3fn", "float8_e5m2"):
+            if attr in (
+                "cuda",
+                "device",
+                "Tensor",
+                "float8_e4m3fn",
+                "float8_e5m2",
+                "no_grad",
+                "inference_mode",
+                "enable_grad",
+            ):
                 return Opaque(f"torch.{attr}")
         if module in ("np", "math"):
             table = {
@@ -869,27 +823,11 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         func = self.eval(node.func)
         if isinstance(func, Builtin) and func.name in HINT_CALLS:
             return None  # hints to the compiler: their arguments are not even evaluated
-        args: list = []
-        kwargs: dict[str, Any] = {}
-        for arg in node.args:
-            if arg.star == "*":
-                value = self.eval(arg.value)
-                if not isinstance(value, (tuple, list)):
-                    raise KernelError("STL002", "unsupported: * of a non-sequence", node=arg)
-                args.extend(value)
-                continue
-            if arg.star == "**":
-                value = self.eval(arg.value)
-                if not isinstance(value, dict):
-                    raise KernelError("STL002", "unsupported: ** of a non-dict", node=arg)
-                kwargs.update(value)
-                continue
-            value = self.eval(arg.value)
-            if arg.keyword is not None:
-                kwargs[arg.keyword.value] = value
-            else:
-                args.append(value)
+        args, kwargs = self.call_arguments(node)
         return self.call(func, args, kwargs, node)
+
+    def call_value(self, func: Any, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return self.call(func, args, kwargs, node)  # type: ignore[arg-type]
 
     def call(self, func: Any, args: list, kwargs: dict, node: cst.Call) -> Any:
         if isinstance(func, Kernel):
@@ -902,7 +840,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
             self.launches.append(Launch(func.kernel, func.grid, args, kwargs, node))
             return None
         if isinstance(func, Closure):
-            return self.call_closure(func, args, kwargs)
+            return self.call_closure(func, args, kwargs, node)
+        if isinstance(func, PythonMethod):
+            return self.call_python_method(func, args, kwargs, node)
         if isinstance(func, BoundMethod):
             return self.call_bound(func, args, kwargs, node)
         if isinstance(func, Function):
@@ -912,17 +852,6 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if isinstance(func, Opaque) and not self.in_kernel:
             return Opaque(f"{func.what}()")  # a runtime query: its value is never looked into
         raise KernelError("STL002", f"unsupported call of {describe(func)}")
-
-    def call_closure(self, func: Closure, args: list, kwargs: dict) -> Any:
-        params = [p.name.value for p in func.node.params.params]
-        names = dict(func.names)
-        names.update(zip(params, args))
-        names.update(kwargs)
-        self.frames.append(_Frame(names))
-        try:
-            return self.eval(func.node.body)
-        finally:
-            self.frames.pop()
 
     def call_builtin(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
         if name.startswith("tl."):
@@ -934,6 +863,9 @@ class TritonInterpreter(HostCalls, KernelOps, Interpreter):
         if name.startswith("torch."):
             return self.call_torch(name[6:], args, kwargs, node)
         args = [a.value if isinstance(a, Special) else a for a in args]
+        python = self.python_call(name, args, kwargs, node)
+        if python is not NOT_MINE:
+            return python
         if name == "len":
             return len(args[0])
         if name in ("tuple", "list"):
@@ -991,6 +923,18 @@ class TritonLibrary(Library):
                 row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
             )
         return value
+
+
+# context managers known to change no value: device selection, gradient modes
+NULL_CONTEXTS = frozenset(
+    {
+        "torch.cuda.device()",
+        "torch.device()",
+        "torch.no_grad()",
+        "torch.inference_mode()",
+        "torch.enable_grad()",
+    }
+)
 
 
 def _operand(interp: TritonInterpreter, node: cst.BaseExpression) -> str:
