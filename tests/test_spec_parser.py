@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping
 from fractions import Fraction
 
@@ -338,6 +339,22 @@ ADDED: list[tuple[str, tuple[str, ...], Callable[[Arrays], np.ndarray]]] = [
         lambda v: np.exp2(v["a"]) + v["a"] - v["x"],
     ),
     ("sigmoid(M N)", ("M", "N"), lambda v: 1 / (1 + np.exp(-v["a"]))),
+    ("abs(M N) + tanh(M N)", ("M", "N"), lambda v: np.abs(v["a"]) + np.tanh(v["a"])),
+    ("relu(M N)", ("M", "N"), lambda v: np.maximum(v["a"], 0)),
+    ("clamp(M N, -1, 0.5)", ("M", "N"), lambda v: np.clip(v["a"], -1, 0.5)),
+    ("erf(M N)", ("M", "N"), lambda v: np.vectorize(math.erf)(v["a"])),
+    (
+        "gelu(M N)",
+        ("M", "N"),
+        lambda v: 0.5 * v["a"] * (1 + np.vectorize(math.erf)(v["a"] / np.sqrt(2))),
+    ),
+    (
+        "gelu_tanh(M N)",
+        ("M", "N"),
+        lambda v: (
+            0.5 * v["a"] * (1 + np.tanh(np.sqrt(2 / np.pi) * (v["a"] + 0.044715 * v["a"] ** 3)))
+        ),
+    ),
     ("minimum(M N, 0)", ("M", "N"), lambda v: np.minimum(v["a"], 0)),
     ("eps * N", ("N",), lambda v: 0.125 * v["x"]),
     ("eps[] + 1", (), lambda v: np.asarray(1.125)),
@@ -442,7 +459,7 @@ def test_added_syntax_errors(text: str, span: tuple[int, int], message: str) -> 
         ("where(a < 3, N, 0)", (6, 7), "`a` is an input, not a dim"),
         ("mean[K](M N)", (5, 6), "reduces over K"),
         ("var[Z](M N)", (4, 5), "unknown dim `Z`"),
-        ("tanh(M N)", (0, 4), "unknown function `tanh`"),
+        ("atan(M N)", (0, 4), "unknown function `atan`"),
     ],
 )
 def test_added_naming_errors(text: str, span: tuple[int, int], message: str) -> None:
@@ -455,7 +472,8 @@ def test_added_naming_errors(text: str, span: tuple[int, int], message: str) -> 
 
 def test_unknown_function_help_lists_the_new_functions() -> None:
     with pytest.raises(SpecError) as info:
-        parse_spec("tanh(M N)", INPUTS, DIMS)
+        parse_spec("atan(M N)", INPUTS, DIMS)
     assert info.value.help is not None
-    for name in ("rsqrt", "exp2", "sigmoid", "minimum", "where", "mean[D]", "var[D]", "min[D]"):
+    names = ("rsqrt", "exp2", "sigmoid", "minimum", "where", "mean[D]", "var[D]", "min[D]")
+    for name in (*names, "tanh", "erf", "gelu_tanh", "relu", "clamp(x, lo, hi)"):
         assert name in info.value.help

@@ -8,6 +8,8 @@ terms at all, so the cross-check does not trust the term machinery it checks.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 # The NumPy function of each operator and function name, shared with the
@@ -30,6 +32,14 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return np.reciprocal(1.0 + np.exp(np.negative(x)))
 
 
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def _erf_array(x: np.ndarray) -> np.ndarray:
+    # NumPy has no erf; math.erf element by element (evaluations are small)
+    return np.asarray(_erf(np.asarray(x, dtype=np.float64)), dtype=np.float64)
+
+
 UNARY_UFUNCS = {
     "exp": np.exp,
     "exp2": np.exp2,
@@ -37,6 +47,9 @@ UNARY_UFUNCS = {
     "log2": np.log2,
     "rsqrt": _rsqrt,
     "sigmoid": _sigmoid,
+    "abs": np.abs,
+    "tanh": np.tanh,
+    "erf": _erf_array,
     "sin": np.sin,
     "cos": np.cos,
     "sqrt": np.sqrt,

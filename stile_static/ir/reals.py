@@ -38,10 +38,19 @@ class Real(float):
         return float.__repr__(self)
 
 
-def literal(text: str) -> Real:
+class Written(Real):
+    """A float literal of the source, before any arithmetic (which gives a plain Real);
+    ``text`` is the literal as written."""
+
+    text: str
+
+
+def literal(text: str) -> Written:
     """A float literal: Python's float, and the decimal it spells."""
     clean = text.replace("_", "")
-    return real(float(clean), Const(Fraction(clean)))
+    out = Written(float(clean), Const(Fraction(clean)))
+    object.__setattr__(out, "text", clean)
+    return out
 
 
 def exact_of(value: Any) -> Term | None:

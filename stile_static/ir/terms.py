@@ -30,6 +30,9 @@ UNARY_FUNCTIONS = (
     "sqrt",
     "rsqrt",
     "sigmoid",
+    "abs",
+    "tanh",
+    "erf",
     "neg",
     "recip",
 )

@@ -10,6 +10,7 @@ The language (see DESIGN.md, "The specification language"):
               | "(" expr ("," expr)* ["->" item*] ")"      grouping or einsum
               | FUNCTION "(" expr ")"
               | ("maximum" | "minimum") "(" expr "," expr ")"
+              | "clamp" "(" expr "," expr "," expr ")"
               | REDUCTION "[" item "]" "(" expr ")"
               | "where" "(" cond "," expr "," expr ")"
               | INPUT "[" item* "]"                           named input
@@ -21,6 +22,7 @@ The language (see DESIGN.md, "The specification language"):
     affine   := ["-"] aterm (("+" | "-") aterm)*
     aterm    := INT | DIM | INT "*" DIM                      integers and dims only
     FUNCTION := exp | exp2 | log | log2 | sin | cos | sqrt | rsqrt | sigmoid
+              | abs | tanh | erf | relu | gelu | gelu_tanh
     REDUCTION:= sum | max | min | mean | var | softmax
 
 ``mean[D](e)`` is ``sum[D](e)`` divided by the size of D's range (the
@@ -40,6 +42,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
+from ..ir import activations
 from ..ir import symbolic as sym
 from ..ir.specs import InputInfo, Spec
 from ..ir.terms import (
@@ -64,9 +67,24 @@ SYNTAX = "STL020"
 AMBIGUOUS = "STL021"
 NAMING = "STL022"
 
-_FUNCTIONS = ("exp", "exp2", "log", "log2", "sin", "cos", "sqrt", "rsqrt", "sigmoid")
+_FUNCTIONS = (
+    "exp",
+    "exp2",
+    "log",
+    "log2",
+    "sin",
+    "cos",
+    "sqrt",
+    "rsqrt",
+    "sigmoid",
+    "abs",
+    "tanh",
+    "erf",
+    *activations.DERIVED,
+)
 _BINARY_FUNCTIONS = ("maximum", "minimum")
-_CALLS = _FUNCTIONS + _BINARY_FUNCTIONS + ("where",)
+_TERNARY_FUNCTIONS = ("clamp",)
+_CALLS = _FUNCTIONS + _BINARY_FUNCTIONS + _TERNARY_FUNCTIONS + ("where",)
 _REDUCTIONS = ("sum", "max", "min", "mean", "var", "softmax")
 _PUNCTUATION = "()[],:+-*/&"
 _COMPARISONS = ("<=", ">=", "==", "<", ">")
@@ -375,7 +393,7 @@ class _Parser:
             return self.bare_list()
         if name == "where" and self.at("(", 1):
             return self.where()
-        if name in _FUNCTIONS + _BINARY_FUNCTIONS and self.at("(", 1):
+        if name in _FUNCTIONS + _BINARY_FUNCTIONS + _TERNARY_FUNCTIONS and self.at("(", 1):
             return self.call(name)
         if name in _REDUCTIONS and self.at("[", 1):
             return self.reduction(name)
@@ -434,6 +452,15 @@ class _Parser:
         start = self.advance().start
         self.expect("(")
         first = self.expr()
+        if name in _TERNARY_FUNCTIONS:
+            usage = f"`{name}` takes three arguments: `{name}(x, lo, hi)`"
+            self.expect(",", usage)
+            lo = self.expr()
+            self.expect(",", usage)
+            hi = self.expr()
+            end = self.expect(")", usage).end
+            dims = _merge(_merge(first.dims, lo.dims), hi.dims)
+            return _Value(activations.clamp(first.term, lo.term, hi.term), dims, start, end)
         if name in _BINARY_FUNCTIONS:
             self.expect(",", f"`{name}` takes two arguments: `{name}(x, y)`")
             second = self.expr()
@@ -741,6 +768,7 @@ class _Parser:
 _FUNCTIONS_HELP = (
     "functions: "
     + ", ".join(_FUNCTIONS + _BINARY_FUNCTIONS)
+    + ", clamp(x, lo, hi)"
     + ", where(cond, a, b), "
     + ", ".join(f"{r}[D]" for r in _REDUCTIONS)
 )
@@ -762,6 +790,9 @@ def _merge(left: tuple[str, ...], right: tuple[str, ...]) -> tuple[str, ...]:
 
 
 def _apply_function(name: str, arg: Term) -> Term:
+    derived = activations.DERIVED.get(name)
+    if derived is not None:
+        return derived(arg)
     if name == "sqrt" and isinstance(arg, Const) and isinstance(arg.value, Fraction):
         root = _exact_sqrt(arg.value)
         if root is not None:

@@ -12,9 +12,11 @@ import libcst as cst
 import numpy as np
 
 from ...core.errors import KernelError
-from ...interpreter.values import Function, Module
+from ...interpreter.values import Function, Module, SpecText
+from ...ir import activations
+from ...ir.reals import Real
 from ...ir.terms import Unary
-from . import blocks, classes, signatures
+from . import blocks, classes, contractions, signatures
 from .axes import axis_index
 from .blocks import Block, Undef
 from .semantics import parallel_axes
@@ -78,6 +80,7 @@ IMPORTS = {
 DTYPES = ("float32", "float16", "bfloat16", "float64", "int32", "int8", "uint8", "int4", "uint4")
 UNARY = {"exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "sqrt": "sqrt"}
 UNARY |= {"rsqrt": "rsqrt", "sigmoid": "sigmoid", "sin": "sin", "cos": "cos"}
+UNARY |= {"abs": "abs", "tanh": "tanh", "erf": "erf", "logistic": "sigmoid"}
 REDUCTIONS = {"sum": "sum", "max": "max", "min": "min", "amax": "max", "amin": "min"}
 IGNORED_CONFIG = (
     "TPUCompilerParams",
@@ -87,7 +90,7 @@ IGNORED_CONFIG = (
 )
 MEMBERS: dict[str, set[str]] = {
     "jax": {"jit", "vmap", "ShapeDtypeStruct", "custom_vjp", "named_scope"},
-    "jax.nn": {"relu", "sigmoid"},
+    "jax.nn": {"relu", "sigmoid", "gelu"},
     "for_loop": {"for_loop"},
     "jnp": {
         "zeros",
@@ -103,15 +106,20 @@ MEMBERS: dict[str, set[str]] = {
         "mean",
         "dot",
         "matmul",
+        "einsum",
+        "transpose",
         "logical_and",
         "logical_or",
         "square",
         "float32",
         "dtype",
-        *UNARY,
+        "clip",
+        *(f for f in UNARY if f not in ("erf", "logistic")),
         *REDUCTIONS,
     },
-    "lax": {"fori_loop", "div", "rsqrt", "exp", "exp2", "log", "broadcasted_iota", "max", "min"},
+    "lax": {"fori_loop", "div", "rsqrt", "exp", "exp2", "log", "broadcasted_iota", "max", "min"}
+    | {"tanh", "erf", "abs", "logistic"}
+    | {"dot", "dot_general"},
     "pl": {
         "pallas_call",
         "BlockSpec",
@@ -145,6 +153,9 @@ CONSTANTS: dict[str, dict[str, Any]] = {
         "experimental": Module("jax.experimental"),
     },
     "jax.experimental": {"pallas": Module("pl")},
+    "lax": {"Precision": Module("lax.Precision")},
+    # the precision of a contraction sets only its rounding
+    "lax.Precision": {p: f"Precision.{p}" for p in ("DEFAULT", "HIGH", "HIGHEST")},
     "jnp": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES}},
     "math": {"e": math.e, "inf": float("inf"), "pi": math.pi},
     "np": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES if d != "bfloat16"}},
@@ -201,6 +212,10 @@ def python_unary(fn: str, value: Any) -> float:
         "sin": math.sin,
         "cos": math.cos,
         "sigmoid": lambda v: 1 / (1 + math.exp(-v)),
+        "abs": abs,
+        "tanh": math.tanh,
+        "erf": math.erf,
+        "logistic": lambda v: 1 / (1 + math.exp(-v)),
     }
     try:
         return table[fn](x)
@@ -408,6 +423,41 @@ class PallasApi:
     def api_jax_nn_sigmoid(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         return blocks.unary("sigmoid", as_block(args[0]))
 
+    def api_jax_nn_gelu(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """jax.nn.gelu: the tanh approximation unless ``approximate=False`` (jax's default
+        is the approximation, torch's the exact erf form)."""
+        approximate = untraced(args[1])
+        if not isinstance(approximate, bool):
+            raise KernelError(
+                "STL002",
+                f"unsupported: jax.nn.gelu with approximate={kind(approximate)} (expected "
+                "True or False)",
+                node=argument_node(node, "approximate", 1),
+            )
+        x = args[0]
+        half_x = self.binary("*", activations.HALF.value, x)
+        if approximate:  # the terms of activations.gelu_tanh, operation by operation
+            cube = self.binary("*", self.binary("*", x, x), x)
+            inner = self.binary("+", x, self.binary("*", activations.GELU_CUBIC.value, cube))
+            arg = self.binary("*", activations.SQRT_2_OVER_PI.value, inner)
+            return self.binary(
+                "*", half_x, self.binary("+", 1, blocks.unary("tanh", as_block(arg)))
+            )
+        root = Real(math.sqrt(2), activations.SQRT_2)  # those of activations.gelu
+        erf = blocks.unary("erf", as_block(self.binary("/", x, root)))
+        return self.binary("*", half_x, self.binary("+", 1, erf))
+
+    def api_jnp_clip(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """jnp.clip(x, min, max) is minimum(maximum(x, min), max); either bound may be None."""
+        out = args[0]
+        if out is None:
+            raise KernelError("STL002", "unsupported: jnp.clip without an array")
+        if args[1] is not None:
+            out = self.binary("maximum", out, args[1])
+        if args[2] is not None:
+            out = self.binary("minimum", out, args[2])
+        return out
+
     def api_functools_partial(self, args: list, kwargs: dict, node: cst.CSTNode) -> Partial:
         return Partial(args[0], tuple(args[1:]), tuple(kwargs.items()))
 
@@ -602,20 +652,47 @@ class PallasApi:
         a, b = as_block(args[0]), as_block(args[1])
         trans_a = kwargs.get("trans_a", args[2] if len(args) > 2 else False)
         trans_b = kwargs.get("trans_b", args[3] if len(args) > 3 else False)
-        if trans_a:
-            a = blocks.transpose(a)
-        if trans_b:
-            b = blocks.transpose(b)
-        return blocks.dot(a, b)
+        if a.ndim != 2 or b.ndim != 2:
+            raise contractions.refused(
+                f"pl.dot of shapes {a.shape} and {b.shape}: it takes two matrices", node
+            )
+        lc, rc = (0 if trans_a else 1), (1 if trans_b else 0)
+        return contractions.dot_general(a, b, ((lc,), (rc,)), ((), ()), "pl.dot", node)
 
     api_plgpu_dot = api_pl_dot
 
     # jnp ---------------------------------------------------------------
 
     def api_jnp_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
-        return blocks.dot(as_block(args[0]), as_block(args[1]))
+        return contractions.jnp_dot(as_block(args[0]), as_block(args[1]), node)
 
-    api_jnp_matmul = api_jnp_dot
+    def api_jnp_matmul(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return contractions.matmul(as_block(args[0]), as_block(args[1]), "jnp.matmul", node)
+
+    def api_jnp_einsum(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        subscripts = args[0].value if isinstance(args[0], SpecText) else args[0]
+        at = signatures.argument_node(node, signatures.SIGNATURES["jnp.einsum"], "subscripts")
+        if not isinstance(subscripts, str):
+            raise KernelError(
+                "STL002",
+                f"jnp.einsum takes its subscripts as a string, found {kind(subscripts)}",
+                node=at,
+            )
+        operands = [as_block(a, "jnp.einsum operand") for a in args[1:]]
+        return contractions.einsum(subscripts, operands, node, at)
+
+    def api_jnp_transpose(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        block = as_block(args[0])
+        axes = args[1]
+        if axes is None:
+            return blocks.transpose(block)
+        order = tuple(axis_index(a, block.ndim, "jnp.transpose", node) for a in axes)
+        if sorted(order) != list(range(block.ndim)):
+            raise contractions.refused(
+                f"jnp.transpose: axes {tuple(axes)} are not a permutation of {block.ndim} axes",
+                signatures.argument_node(node, signatures.SIGNATURES["jnp.transpose"], "axes"),
+            )
+        return blocks.transpose(block, order)
 
     def _filled(self, shape: Any, fill: Any) -> Block:
         shape = shape_of(shape)
@@ -712,6 +789,25 @@ class PallasApi:
             if isinstance(carry, list):
                 carry = tuple(carry)
         return carry
+
+    def api_lax_dot_general(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        at = signatures.argument_node(
+            node, signatures.SIGNATURES["lax.dot_general"], "dimension_numbers"
+        )
+        contracting, batch = contractions.dimension_numbers(args[2], "lax.dot_general", at)
+        return contractions.dot_general(
+            as_block(args[0]), as_block(args[1]), contracting, batch, "lax.dot_general", node
+        )
+
+    def api_lax_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        numbers = kwargs["dimension_numbers"]
+        if numbers is None:
+            return contractions.lax_dot(as_block(args[0]), as_block(args[1]), node)
+        at = signatures.argument_node(node, signatures.SIGNATURES["lax.dot"], "dimension_numbers")
+        contracting, batch = contractions.dimension_numbers(numbers, "lax.dot", at)
+        return contractions.dot_general(
+            as_block(args[0]), as_block(args[1]), contracting, batch, "lax.dot", node
+        )
 
     def api_lax_div(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         a, b = (dynamic_int(x, "lax.div argument") for x in args)

@@ -25,7 +25,7 @@ from ...interpreter.host import (
 from ...interpreter.library import NOT_MINE, Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir.terms import Load
-from . import blocks, classes, signatures
+from . import blocks, classes, contractions, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -459,7 +459,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         name = type(node.operator).__name__
         left, right = self.eval(node.left), self.eval(node.right)
         if name == "MatrixMultiply":
-            return blocks.dot(as_block(left), as_block(right))
+            return contractions.matmul(as_block(left), as_block(right), "`@`", node)
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
             traced = [v for v in (left, right) if isinstance(v, Traced)]
@@ -484,9 +484,12 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         if isinstance(left, Iota) or isinstance(right, Iota):
             return iota_binary(op, left, right)
         if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
-            if op == "**" and right == 2:
-                block = as_block(left)
-                return blocks.binary("*", block, block)
+            if op == "**" and type(right) is int and 1 <= right <= 8:
+                # a small integer power is a product (gelu's ``x ** 3``)
+                block = base = as_block(left)
+                for _ in range(right - 1):
+                    block = blocks.binary("*", block, base)
+                return block
             if op not in ("+", "-", "*", "/", "maximum", "minimum"):
                 raise KernelError("STL002", f"unsupported operator `{op}` on data blocks")
             return blocks.binary(op, as_block(left), as_block(right))

@@ -11,6 +11,8 @@ import numpy as np
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
 from ...interpreter.values import Closure as Closure
+from ...ir import constants
+from ...ir.reals import Real, Written
 from . import blocks
 from .blocks import Block
 
@@ -255,6 +257,13 @@ def as_block(value: Any, what: str = "value") -> Block:
     value = untraced(value)
     if isinstance(value, bool):
         return blocks.scalar(value, np.asarray(value))
+    if isinstance(value, Written):
+        named = constants.recognise(value.text)
+        if named is not None and named[2] is not None:
+            return blocks.scalar(named[2], np.asarray(float(value)))
+    if isinstance(value, Real) and value.exact is not None:
+        # the real a literal or constant expression stands for (``0.1`` is one tenth)
+        return blocks.scalar(value.exact, np.asarray(float(value)))
     if isinstance(value, (int, float)) or type(value).__name__ == "Fraction":
         return blocks.scalar(const(value), np.asarray(float(value)))
     if isinstance(value, Iota):

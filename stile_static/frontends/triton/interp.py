@@ -34,6 +34,7 @@ from ...interpreter.values import (
     SpecText,
     python_error,
 )
+from ...ir import constants, reals
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import int_types as IT
@@ -80,7 +81,7 @@ KNOWN = {
 }
 TL_FUNCTIONS = (
     "program_id num_programs arange load store zeros full zeros_like dot trans "
-    "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs where maximum "
+    "permute sum max min exp exp2 log log2 sqrt sqrt_rn rsqrt sigmoid abs erf clamp where maximum "
     "minimum cdiv multiple_of max_contiguous max_constancy assume static_assert "
     "static_print device_assert debug_barrier constexpr range static_range broadcast_to "
     "expand_dims reshape view fma cast fdiv div_rn make_block_ptr advance make_tensor_descriptor "
@@ -91,7 +92,7 @@ DTYPES = (
     "uint8 uint16 uint32 uint64"
 ).split()
 KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
-MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs fma div_rn fdiv sqrt_rn".split()
+MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs erf tanh fma div_rn fdiv sqrt_rn".split()
 TORCH_FUNCTIONS = "empty empty_like zeros zeros_like full".split()
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
 HINT_CALLS = (
@@ -101,14 +102,6 @@ HINT_CALLS = (
     "tl.debug_barrier",
 )
 EXTRA_BUILTINS = ("len", "tuple", "list", "bool", "print", "isinstance", "sum", "str", "dict")
-
-# float literals read as the exact constant they round (float32 precision)
-SPECIAL_CONSTANTS = {
-    "log2(e)": 1 / math.log(2),
-    "ln(2)": math.log(2),
-    "pi": math.pi,
-    "sqrt(2)": math.sqrt(2),
-}
 
 
 class _CaseRejected(Exception):
@@ -453,13 +446,15 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
 
     def eval_Float(self, node: cst.Float) -> Any:
         value = float(node.evaluated_value)
-        digits = len(node.value.replace(".", "").replace("-", "").lstrip("0").split("e")[0])
-        if digits >= 6:
-            for name, exact in SPECIAL_CONSTANTS.items():
-                if abs(value - exact) <= exact * 2.0**-23:
-                    self.notes[node.value] = f"{node.value} is read as {name}"
-                    return Special(exact, name, self.span(node))
-        return value
+        named = constants.recognise(node.value)
+        if named is not None:
+            name, exact, _ = named
+            self.notes[node.value] = f"{node.value} is read as {name}"
+            return Special(exact, name, self.span(node))
+        if not math.isfinite(value):
+            return value
+        # the number its author wrote (``0.1`` is one tenth), as a spec's ``0.1`` is
+        return reals.literal(node.value)
 
     def eval_Integer(self, node: cst.Integer) -> int:
         return int(node.evaluated_value)

@@ -16,7 +16,7 @@ import numpy as np
 
 from ...core.errors import KernelError, Poisoned
 from ...interpreter.values import Function
-from ...ir import reals
+from ...ir import constants, reals
 from ...ir import terms as T
 from ...ir.terms import Load, Term
 from .. import blocks
@@ -67,15 +67,12 @@ class KernelOps:
         raise KernelError("STL002", f"expected a block, found {describe(value)}")
 
     def special_term(self, value: Special) -> Term:
-        if value.name == "log2(e)":
-            return blocks.LOG2E
-        if value.name == "ln(2)":
-            return blocks.LN2
-        if value.name == "sqrt(2)":
-            return T.Unary("sqrt", T.const(2))
-        raise KernelError(
-            "STL002", f"unsupported: {value.name} has no exact form in the term language"
-        )
+        term = constants.NAMED[value.name][1]
+        if term is None:
+            raise KernelError(
+                "STL002", f"unsupported: {value.name} has no exact form in the term language"
+            )
+        return term
 
     def data_binary(self, op: str, left: Any, right: Any) -> Block:
         if op not in ("+", "-", "*", "/"):
@@ -153,7 +150,8 @@ class KernelOps:
             # a Python float meeting Triton is a float32 scalar when it fits one
             # (`to_tensor_type`): rounded to float32 first, then truncated toward zero
             tiny, huge = 2.0**-126, (2 - 2.0**-23) * 2.0**127
-            computed = isinstance(value, reals.Real)  # arithmetic, not a literal or argument
+            # arithmetic, not a literal or argument
+            computed = isinstance(value, reals.Real) and not isinstance(value, reals.Written)
             if value == 0 or tiny <= abs(value) <= huge:
                 value = float(np.float32(value))
             if computed and abs(value - round(value)) <= abs(value) * 2.0**-18 + tiny:

@@ -19,6 +19,7 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from ...ir import reals
 from ...ir import terms as T
 from ...ir.terms import Const, Load, Term, free_dims
 from .. import blocks
@@ -237,6 +238,8 @@ def scalar_piece(value: object) -> Term | None:
         return None
     if isinstance(value, (int, Fraction)):
         return Const(Fraction(value))
+    if isinstance(value, reals.Real) and value.exact is not None:
+        return value.exact  # the real a literal or a constant expression stands for
     if isinstance(value, float):
         return T.const(value)
     return None

@@ -41,7 +41,7 @@ def _sig(
     )
 
 
-_UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "sigmoid", "abs")
+_UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "sigmoid", "abs", "erf")
 _HINTS = ("multiple_of", "max_contiguous", "max_constancy")
 
 TL: dict[str, Signature] = {
@@ -96,6 +96,8 @@ TL: dict[str, Signature] = {
         for op in ("max", "min")
     },
     **{op: _sig(op, "x") for op in _UNARY},
+    "tanh": _sig("tanh", "arg0"),  # libdevice's (tl.math has no tanh since triton 3.0)
+    "clamp": _sig("clamp", "x min max propagate_nan", propagate_nan=_NONE),
     "where": _sig("where", "condition x y"),
     "maximum": _sig("maximum", "x y propagate_nan", propagate_nan=_NONE),
     "minimum": _sig("minimum", "x y propagate_nan", propagate_nan=_NONE),

@@ -21,7 +21,7 @@ from .ints import Ints, Mask, Ptr
 if TYPE_CHECKING:
     from .interp import TritonInterpreter
 
-UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "sigmoid", "abs")
+UNARY = ("exp", "exp2", "log", "log2", "sqrt", "sqrt_rn", "rsqrt", "sigmoid", "abs", "erf", "tanh")
 HINTS = ("multiple_of", "max_contiguous", "max_constancy")
 NO_OPS = ("assume", "static_print", "device_assert", "debug_barrier")
 MAX_NUMEL = 1 << 20  # triton's TRITON_MAX_TENSOR_NUMEL
@@ -77,6 +77,33 @@ def reduce(block: Block, axis: Any, op: str, keep_dims: bool = False) -> Block:
         index.insert(axis, None)
         out = blocks.expand(out, index)
     return out
+
+
+def _clamp(interp: TritonInterpreter, x: Any, lo: Any, hi: Any, at: Any) -> Any:
+    """``tl.clamp(x, min, max)`` is ``minimum(maximum(x, min), max)`` where ``min <= max``;
+    Triton leaves ``min > max`` undefined, so only constant bounds are followed."""
+    for param, bound in (("min", lo), ("max", hi)):
+        if not isinstance(bound, (int, float)) or isinstance(bound, bool):
+            raise KernelError(
+                "STL002",
+                f"unsupported: tl.clamp with a `{param}` that is not a constant",
+                notes=("Triton leaves the result undefined where min > max",),
+                help="clamp with constant bounds, or write tl.minimum(tl.maximum(x, lo), hi)",
+                node=at(param),
+            )
+    if lo > hi:
+        raise KernelError(
+            "STL002",
+            f"unsupported: tl.clamp with min {lo} > max {hi}: Triton leaves the result undefined",
+            help="swap the bounds",
+            node=at("min"),
+        )
+    if isinstance(x, (int, Ints)) and not isinstance(x, bool):
+        return I.minimum_maximum("minimum", I.minimum_maximum("maximum", x, lo), hi)
+    parts = [interp.as_block(v) for v in (x, lo, hi)]
+    return blocks.elementwise(
+        parts, lambda t, m, n: fold_binary("minimum", fold_binary("maximum", t, m), n)
+    )
 
 
 def _block_access(interp: TritonInterpreter, ptr: I.BlockPtr, bound: dict) -> tuple:
@@ -358,9 +385,11 @@ def call(
             return blocks.sum_lanes(value, 0 if axis is None else axis)
         return reduce(interp.as_block(value), axis, name, keep_dims)
     if name in UNARY:
-        block = interp.as_block(a["x"])
+        block = interp.as_block(a["arg0"] if name == "tanh" else a["x"])
         fn = {"sqrt_rn": "sqrt"}.get(name, name)
         return blocks.elementwise([block], lambda t: interp.unary_term(fn, t))
+    if name == "clamp":
+        return _clamp(interp, a["x"], a["min"], a["max"], at)
     if name in ("maximum", "minimum"):
         pair = [a["x"], a["y"]]
         if not any(isinstance(v, (Block, blocks.BlockSum)) for v in pair) and all(
