@@ -406,3 +406,40 @@ def test_a_comment_after_an_annotation_is_not_part_of_it() -> None:
     a = only(text)
     assert a.outputs[0].text == "2 * x[M N]"
     assert a.cases[0].values == (("mode", "a # b"),)
+
+
+# ---------------------------------------------------------------- `# stile: input NAME[DIMS]`
+
+SHAPED_LIKE = """\
+import triton
+
+# stile: return = 2 * x[N]
+# stile: input like[N]
+def f(x, like):
+    return like
+"""
+
+
+def test_an_input_line_declares_an_array_no_spec_names() -> None:
+    a = only(SHAPED_LIKE)
+    assert a.tensors == (InputInfo("like", ("N",)), InputInfo("x", ("N",)))
+    assert a.scalars == ()
+    assert [str(o.target) for o in a.outputs] == ["return"]
+
+
+def test_an_input_line_must_name_a_parameter_with_dims() -> None:
+    wrong_name = SHAPED_LIKE.replace("input like[N]", "input lik[N]")
+    ((line, column, code, message),) = errors(wrong_name)
+    assert (line, code) == (4, "STL023")
+    assert column == column_of(wrong_name, 4, "lik[")
+    assert "`lik` is not a parameter" in message
+    ((_, _, code, message),) = errors(SHAPED_LIKE.replace("input like[N]", "input like"))
+    assert code == "STL023" and "cannot read this `input` line" in message
+    ((_, _, code, message),) = errors(SHAPED_LIKE.replace("input like[N]", "input like[N:4]"))
+    assert code == "STL023" and "must be dim names" in message
+
+
+def test_an_input_line_and_a_spec_must_agree_on_the_dims() -> None:
+    clash = SHAPED_LIKE.replace("2 * x[N]", "2 * x[N] + like[M]")
+    ((_, _, _, message),) = errors(clash)
+    assert "has dims (N)" in message

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stile_static.check.checker import check_file
+from stile_static.check.checker import check_file, check_source
 from stile_static.check.results import StoredReport, decode, encode
 from stile_static.core.scope import Scope
 from stile_static.report.cli import main
@@ -96,3 +96,39 @@ def test_json_and_the_cache_carry_the_scope(capsys: pytest.CaptureFixture[str]) 
     stored = StoredReport.of(check_file(str(TRITON / "softmax.py")))
     assert decode(json.loads(json.dumps(encode(stored)))) == stored
     assert all(forms.scope is not None for _, _, forms in stored.proved)
+
+
+NOT_PROVEN_TRITON = """
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def scale_kernel(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    mask = offs < n
+    x = tl.load(x_ptr + offs, mask=mask)
+    tl.store(out_ptr + offs, x * 0.5773502691896258, mask=mask)
+
+
+# stile: return = x[N] / sqrt(3)
+# stile: case N=100
+def scale(x: torch.Tensor):
+    out = torch.empty_like(x)
+    n = out.numel()
+    scale_kernel[(triton.cdiv(n, 32),)](x, out, n, BLOCK=32)
+    return out
+"""
+
+
+def test_not_proven_help_fits_the_dialect() -> None:
+    """`assert_equivalent` exists only in the typed-NumPy dialect: a Triton author is
+    told what to change in the spec or the kernel instead."""
+    (triton,) = check_source(NOT_PROVEN_TRITON, "scale.py").diagnostics
+    assert triton.code == "STL033" and triton.help is not None
+    assert "assert_equivalent" not in triton.help and "tl.exp2" in triton.help
+    assert "in case N=100" in triton.notes
+    (numpy,) = check_file(str(FIXTURES / "not_proven.py")).diagnostics
+    assert numpy.code == "STL033" and numpy.help is not None
+    assert "assert_equivalent" in numpy.help

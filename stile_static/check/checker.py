@@ -33,6 +33,24 @@ DEEP_RECURSION = 200_000
 DEEP_STACK_BYTES = 512 * 1024 * 1024
 SHORT_FORM = 200  # characters of a kernel or spec form shown as is
 
+# What an author can do about "not proven" (STL033), in the terms of their dialect:
+# `assert_equivalent` exists only in the typed-NumPy dialect.
+NOT_PROVEN_HELP = {
+    "typed-numpy": "simplify the kernel expression or state an intermediate assert_equivalent",
+    "triton": (
+        "write the spec as the kernel computes it: the same functions (`exp2(x * log2(e))` "
+        "for a kernel that calls `tl.exp2`) and the same constants (a decimal in the kernel "
+        "is that float, not the exact value it approximates: pass such a constant as a "
+        "wrapper parameter that the spec names, as in `x[N] * scale`)"
+    ),
+    "pallas": (
+        "write the spec as the kernel computes it: the same functions (`exp2(x * log2(e))` "
+        "for a kernel that calls `jnp.exp2`) and the same constants (a decimal in the kernel "
+        "is that float, not the exact value it approximates: pass such a constant as a "
+        "wrapper parameter that the spec names, as in `x[N] * scale`)"
+    ),
+}
+
 
 @dataclass(frozen=True)
 class Options:
@@ -176,7 +194,7 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     failed: dict[Span, Diagnostic] = {}
     covered: set[tuple[Span, str]] = set()
     for facts in analysis.facts:
-        _verify(facts, options, path, report, failed)
+        _verify(facts, options, path, report, failed, front_end.name)
         for d in check_coverage(facts, path):
             # one report per place and code when several configurations are checked
             if (d.span, d.code) not in covered:
@@ -196,7 +214,12 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
 
 
 def _verify(
-    facts: Facts, options: Options, path: str, report: FileReport, failed: dict[Span, Diagnostic]
+    facts: Facts,
+    options: Options,
+    path: str,
+    report: FileReport,
+    failed: dict[Span, Diagnostic],
+    dialect: str = "typed-numpy",
 ) -> None:
     verifier = Verifier(facts.inputs, facts.dims, options.seed)
     obligations = list(facts.obligations)
@@ -223,7 +246,7 @@ def _verify(
             if verdict.status == "wrong":
                 divergence = find_divergence(ob, facts.iterations, verifier)
             failed[ob.span] = _in_configuration(
-                _verdict_diagnostic(path, ob, verdict, divergence, verifier), facts
+                _verdict_diagnostic(path, ob, verdict, divergence, verifier, dialect), facts
             )
 
 
@@ -238,6 +261,7 @@ def _verdict_diagnostic(
     verdict: Verdict,
     divergence: Divergence | None = None,
     verifier: Verifier | None = None,
+    dialect: str = "typed-numpy",
 ) -> Diagnostic:
     what = f"result {ob.target}" if ob.kind == "assign" else "the asserted spec"
     notes = [f"kernel: {verdict.kernel_form}", f"spec:   {verdict.spec_form}"]
@@ -268,7 +292,7 @@ def _verdict_diagnostic(
             "NumPy finds no difference on random inputs",
             severity="error",
             notes=tuple(notes),
-            help="simplify the kernel expression or state an intermediate assert_equivalent",
+            help=NOT_PROVEN_HELP.get(dialect, NOT_PROVEN_HELP["typed-numpy"]),
             related=((ob.spec_span, "spec"),),
         )
     assert verdict.counterexample is not None

@@ -70,7 +70,7 @@ def _check_result(facts: Facts, result: Result, path: str) -> list[Diagnostic]:
                 result.span,
                 "STL040",
                 f"{listed}{more} of {result.name} never written",
-                help=f"every element of {result.name} must be assigned exactly once",
+                help=f"every element of {result.name} must be written exactly once",
             )
         )
     return found

@@ -718,7 +718,10 @@ RULE_DOCS: dict[str, RuleDoc] = {
             'well be right, but "verified" must mean proven, so this stays an error. A constant '
             "is the number it spells: the decimal `1.4142135623730951` is not `sqrt(2)`, while "
             "`math.sqrt(2)` is kept exact and is. Simplify the kernel expression, or state an "
-            "intermediate `assert_equivalent` the prover can use."
+            "intermediate `assert_equivalent` the prover can use. In a Triton or Pallas "
+            "kernel, write the spec the way the kernel computes it (`exp2(x * log2(e))` for a "
+            "kernel that calls `exp2`), and pass a constant the kernel would spell as a decimal "
+            "as a wrapper parameter that the spec names (`x[N] * scale`)."
         ),
         example=_code(
             """

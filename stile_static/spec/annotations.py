@@ -6,6 +6,7 @@ other comment lines may sit between them, a blank line ends the block)::
     # stile: y = softmax[N](x[M N])      an output: a parameter, `return` or `return[i]`
     # stile: case M=7 N=100              one configuration: dim sizes, parameter values
     # stile: assume x.is_contiguous()    a precondition the caller guarantees
+    # stile: input w[N]                  an array no spec names, with its dims
 
 In a spec, ``x[M N]`` names the parameter ``x`` and declares its dims in shape
 order; later uses (in any line of the same annotation) may write ``x`` alone.
@@ -303,9 +304,7 @@ def find_annotations(module: cst.Module | str, path: str = "<string>") -> Annota
     used: set[int] = set()
     annotations: list[Annotation] = []
     diagnostics: list[Diagnostic] = []
-    for statement in module.body:
-        if not isinstance(statement, cst.FunctionDef):
-            continue
+    for statement in _functions(module):
         block = _block(statement, positions, comment_lines)
         mine = [by_line[n] for n in block if n in by_line]
         if not mine:
@@ -330,6 +329,18 @@ def find_annotations(module: cst.Module | str, path: str = "<string>") -> Annota
                 )
             )
     return Annotations(tuple(annotations), tuple(sorted(diagnostics, key=lambda d: d.sort_key)))
+
+
+def _functions(module: cst.Module) -> list[cst.FunctionDef]:
+    """Top-level functions and the methods of top-level classes (``forward`` of a
+    ``torch.autograd.Function``), in the order written."""
+    out: list[cst.FunctionDef] = []
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            out.append(statement)
+        elif isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+            out.extend(s for s in statement.body.body if isinstance(s, cst.FunctionDef))
+    return out
 
 
 def _own_line(text: str, token: tokenize.TokenInfo) -> bool:
@@ -360,13 +371,14 @@ class _Draft:
     outputs: list[tuple[OutputLine, _Line]]
     cases: list[tuple[list[tuple[str, Any, int, int]], _Line]]
     assumptions: list[Assumption]
+    inputs: list[tuple[OutputLine, _Line]]  # `input NAME[DIMS]`: text and span of NAME[DIMS]
 
 
 def _parse_block(
     function: cst.FunctionDef, lines: list[_Line], path: str, diagnostics: list[Diagnostic]
 ) -> Annotation | None:
     params = _parameters(function)
-    draft = _Draft([], [], [])
+    draft = _Draft([], [], [], [])
     reported = len(diagnostics)
     for line in lines:
         try:
@@ -391,6 +403,11 @@ def _parse_block(
             )
         return None
     names = _Names(params)
+    for declaration, line in draft.inputs:
+        try:
+            names.declare(declaration)
+        except _Problem as problem:
+            diagnostics.append(_spec_diagnostic(path, declaration, line, problem))
     declared = []
     for output, line in draft.outputs:
         try:
@@ -448,14 +465,17 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
     if keyword and keyword.group() == "assume" and not is_target:
         draft.assumptions.append(_assumption(body, rest_at, line))
         return
+    if keyword and keyword.group() == "input" and not is_target:
+        draft.inputs.append((_input(body, rest_at, params, draft, line), line))
+        return
     match = _TARGET.match(body)
     if match is None:
         raise _Problem(
             "cannot read this `# stile:` line",
             0,
             max(len(keyword.group()) if keyword else len(body), 1),
-            "write `# stile: TARGET = SPEC`, `# stile: case NAME=VALUE ...` or "
-            "`# stile: assume EXPR`",
+            "write `# stile: TARGET = SPEC`, `# stile: case NAME=VALUE ...`, "
+            "`# stile: assume EXPR` or `# stile: input NAME[DIMS]`",
         )
     target = _target(match, params, line)
     for previous, _ in draft.outputs:
@@ -470,6 +490,42 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
     column = line.column + start + 1
     span = Span(line.line, column, line.line, column + max(len(text), 1))
     draft.outputs.append((OutputLine(target, text, span), line))
+
+
+_INPUT = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*\[(?P<dims>[^\]]*)\]\s*$")
+
+
+def _input(body: str, at: int, params: tuple[str, ...], draft: _Draft, line: _Line) -> OutputLine:
+    """``input NAME[DIMS]``: a wrapper parameter no spec names, with its dims in shape
+    order (a plain list of dim names)."""
+    match = _INPUT.match(body, at)
+    help = "write `# stile: input NAME[DIMS]`, as in `# stile: input w[N]`"
+    if match is None:
+        raise _Problem("cannot read this `input` line", at, max(len(body) - at, 1), help)
+    name, dims = match.group("name"), match.group("dims").split()
+    start, end = match.start("name"), match.end("name")
+    if name not in params:
+        raise _Problem(
+            f"`{name}` is not a parameter of the wrapper",
+            start,
+            end,
+            _did_you_mean(name, params) or "name one of the wrapper's parameters",
+        )
+    bad = next((d for d in dims if not _NAME.fullmatch(d)), None)
+    if not dims or bad is not None:
+        raise _Problem(
+            f"the dims of `{name}` must be dim names, found `{match.group('dims').strip()}`",
+            match.start("dims"),
+            max(match.end("dims"), match.start("dims") + 1),
+            help,
+        )
+    for earlier, _ in draft.inputs:
+        if earlier.text.split("[")[0] == name:
+            raise _Problem(f"`{name}` is declared twice", start, end)
+    text = body[start:].rstrip()
+    column = line.column + start + 1
+    span = Span(line.line, column, line.line, column + len(text))
+    return OutputLine(Target(name, None, span), text, span)
 
 
 def _target(match: re.Match[str], params: tuple[str, ...], line: _Line) -> Target:

@@ -12,11 +12,11 @@ import libcst as cst
 import numpy as np
 
 from ...core.errors import KernelError
-from ...interpreter.values import Function, Module
+from ...interpreter.values import Function, Module, SpecText
 from ...ir import activations
 from ...ir.reals import Real
 from ...ir.terms import Unary
-from . import blocks, classes, signatures
+from . import blocks, classes, contractions, signatures
 from .axes import axis_index
 from .blocks import Block, Undef
 from .semantics import parallel_axes
@@ -106,6 +106,8 @@ MEMBERS: dict[str, set[str]] = {
         "mean",
         "dot",
         "matmul",
+        "einsum",
+        "transpose",
         "logical_and",
         "logical_or",
         "square",
@@ -117,7 +119,8 @@ MEMBERS: dict[str, set[str]] = {
         *REDUCTIONS,
     },
     "lax": {"fori_loop", "div", "rsqrt", "exp", "exp2", "log", "broadcasted_iota", "max", "min"}
-    | {"tanh", "erf", "abs", "logistic"},
+    | {"tanh", "erf", "abs", "logistic"}
+    | {"dot", "dot_general"},
     "pl": {
         "pallas_call",
         "BlockSpec",
@@ -151,6 +154,9 @@ CONSTANTS: dict[str, dict[str, Any]] = {
         "experimental": Module("jax.experimental"),
     },
     "jax.experimental": {"pallas": Module("pl")},
+    "lax": {"Precision": Module("lax.Precision")},
+    # the precision of a contraction sets only its rounding
+    "lax.Precision": {p: f"Precision.{p}" for p in ("DEFAULT", "HIGH", "HIGHEST")},
     "jnp": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES}},
     "math": {"e": math.e, "inf": float("inf"), "pi": math.pi},
     "np": {"inf": float("inf"), **{d: Dtype(d) for d in DTYPES if d != "bfloat16"}},
@@ -659,20 +665,47 @@ class PallasApi:
         a, b = as_block(args[0]), as_block(args[1])
         trans_a = kwargs.get("trans_a", args[2] if len(args) > 2 else False)
         trans_b = kwargs.get("trans_b", args[3] if len(args) > 3 else False)
-        if trans_a:
-            a = blocks.transpose(a)
-        if trans_b:
-            b = blocks.transpose(b)
-        return blocks.dot(a, b)
+        if a.ndim != 2 or b.ndim != 2:
+            raise contractions.refused(
+                f"pl.dot of shapes {a.shape} and {b.shape}: it takes two matrices", node
+            )
+        lc, rc = (0 if trans_a else 1), (1 if trans_b else 0)
+        return contractions.dot_general(a, b, ((lc,), (rc,)), ((), ()), "pl.dot", node)
 
     api_plgpu_dot = api_pl_dot
 
     # jnp ---------------------------------------------------------------
 
     def api_jnp_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
-        return blocks.dot(as_block(args[0]), as_block(args[1]))
+        return contractions.jnp_dot(as_block(args[0]), as_block(args[1]), node)
 
-    api_jnp_matmul = api_jnp_dot
+    def api_jnp_matmul(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return contractions.matmul(as_block(args[0]), as_block(args[1]), "jnp.matmul", node)
+
+    def api_jnp_einsum(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        subscripts = args[0].value if isinstance(args[0], SpecText) else args[0]
+        at = signatures.argument_node(node, signatures.SIGNATURES["jnp.einsum"], "subscripts")
+        if not isinstance(subscripts, str):
+            raise KernelError(
+                "STL002",
+                f"jnp.einsum takes its subscripts as a string, found {kind(subscripts)}",
+                node=at,
+            )
+        operands = [as_block(a, "jnp.einsum operand") for a in args[1:]]
+        return contractions.einsum(subscripts, operands, node, at)
+
+    def api_jnp_transpose(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        block = as_block(args[0])
+        axes = args[1]
+        if axes is None:
+            return blocks.transpose(block)
+        order = tuple(axis_index(a, block.ndim, "jnp.transpose", node) for a in axes)
+        if sorted(order) != list(range(block.ndim)):
+            raise contractions.refused(
+                f"jnp.transpose: axes {tuple(axes)} are not a permutation of {block.ndim} axes",
+                signatures.argument_node(node, signatures.SIGNATURES["jnp.transpose"], "axes"),
+            )
+        return blocks.transpose(block, order)
 
     def _filled(self, shape: Any, fill: Any) -> Block:
         shape = shape_of(shape)
@@ -769,6 +802,25 @@ class PallasApi:
             if isinstance(carry, list):
                 carry = tuple(carry)
         return carry
+
+    def api_lax_dot_general(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        at = signatures.argument_node(
+            node, signatures.SIGNATURES["lax.dot_general"], "dimension_numbers"
+        )
+        contracting, batch = contractions.dimension_numbers(args[2], "lax.dot_general", at)
+        return contractions.dot_general(
+            as_block(args[0]), as_block(args[1]), contracting, batch, "lax.dot_general", node
+        )
+
+    def api_lax_dot(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        numbers = kwargs["dimension_numbers"]
+        if numbers is None:
+            return contractions.lax_dot(as_block(args[0]), as_block(args[1]), node)
+        at = signatures.argument_node(node, signatures.SIGNATURES["lax.dot"], "dimension_numbers")
+        contracting, batch = contractions.dimension_numbers(numbers, "lax.dot", at)
+        return contractions.dot_general(
+            as_block(args[0]), as_block(args[1]), contracting, batch, "lax.dot", node
+        )
 
     def api_lax_div(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         a, b = (dynamic_int(x, "lax.div argument") for x in args)

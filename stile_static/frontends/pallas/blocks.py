@@ -267,7 +267,7 @@ def broadcast_to(block: Block, shape: tuple[int, ...]) -> Block:
         return block
     extra = len(shape) - block.ndim
     if extra < 0:
-        raise KernelError("STL002", f"cannot broadcast shape {block.shape} to {shape}")
+        raise not_broadcast(block.shape, shape)
     axes = [NO_DIM] * extra + list(block.axes)
     cuts = [(0, 1)] * extra + list(block.cuts)
     fixed = dict(block.fixed)
@@ -275,7 +275,7 @@ def broadcast_to(block: Block, shape: tuple[int, ...]) -> Block:
         if have == want:
             continue
         if have != 1:
-            raise KernelError("STL002", f"shapes {block.shape} and {shape} do not broadcast")
+            raise not_broadcast(block.shape, shape)
         if axes[k].dim is not None:
             fixed[axes[k].dim] = axes[k].offset
         axes[k] = NO_DIM
@@ -290,9 +290,20 @@ def broadcast_shape(*shapes: tuple[int, ...]) -> tuple[int, ...]:
     try:
         return tuple(np.broadcast_shapes(*shapes))
     except ValueError:
-        raise KernelError(
-            "STL002", f"shapes {' and '.join(map(str, shapes))} do not broadcast"
-        ) from None
+        raise not_broadcast(*shapes) from None
+
+
+def not_broadcast(*shapes: tuple[int, ...]) -> KernelError:
+    """Shapes that NumPy's rules do not broadcast: JAX refuses the operation."""
+    return KernelError(
+        "STL005",
+        f"shapes {' and '.join(map(str, shapes))} do not broadcast",
+        notes=(
+            "JAX raises a TypeError or ValueError when it traces this: each axis must "
+            "have equal sizes or size 1",
+        ),
+        help="check the block shapes and the axes of the operands (a transpose missing?)",
+    )
 
 
 def align(blocks: list[Block], what: str) -> tuple[list[Block], tuple[Axis, ...], tuple]:
@@ -647,65 +658,6 @@ def transpose(block: Block, order: tuple[int, ...] | None = None) -> Block:
         block.fixed,
         value,
     )
-
-
-def dot(left: Block, right: Block) -> Block:
-    """``left @ right`` for 2-d blocks: a sum over the shared axis, cell by cell."""
-    left, right = settle(left, "a dot"), settle(right, "a dot")
-    if left.ndim != 2 or right.ndim != 2:
-        raise KernelError("STL002", "unsupported: dot of blocks that are not 2-d")
-    m, k = left.shape
-    k2, n = right.shape
-    if k != k2:
-        raise KernelError("STL002", f"dot of shapes {left.shape} and {right.shape}")
-    try:
-        inner = _merge_axis(
-            left.axes[1],
-            right.axes[0],
-            "dot",
-            left.axes[1].describe(k),
-            right.axes[0].describe(k),
-        )
-        fixed = merge_fixed([left.fixed, right.fixed], (left.axes[0], right.axes[1], inner), "dot")
-    except Misaligned as error:
-        value = None
-        if left.value is not None and right.value is not None:
-            value = np.matmul(left.value, right.value)
-        return wrong((m, n), error, value)
-    out_axes = (left.axes[0], right.axes[1])
-    if out_axes[0].dim is not None and out_axes[0].dim == out_axes[1].dim:
-        raise KernelError(
-            "STL002", f"unsupported: a dot whose result has {out_axes[0].dim} on both axes"
-        )
-    if inner.dim is not None and inner.dim in (out_axes[0].dim, out_axes[1].dim):
-        raise KernelError("STL002", f"unsupported: a dot that sums over {inner.dim} and keeps it")
-    kcuts = tuple(sorted(set(left.cuts[1]) | set(right.cuts[0])))
-    a = refine(left, (left.cuts[0], kcuts))
-    b = refine(right, (kcuts, right.cuts[1]))
-    nk = len(kcuts) - 1
-    na, nb = len(left.cuts[0]) - 1, len(right.cuts[1]) - 1
-    cells: list[Cell] = []
-    for i in range(na):
-        for j in range(nb):
-            parts: list[Term] = []
-            undefined: Undef | None = None
-            for p in range(nk):
-                x, y = a[i * nk + p], b[p * nb + j]
-                for cell in (x, y):
-                    if isinstance(cell, Undef):
-                        undefined = undefined or cell
-                    if isinstance(cell, bool):
-                        raise KernelError("STL002", "unsupported: dot of a mask")
-                if isinstance(x, Undef) or isinstance(y, Undef):
-                    continue
-                if is_identity(x, "sum") or is_identity(y, "sum"):
-                    continue
-                parts.append(_piece("sum", inner, kcuts[p], kcuts[p + 1], _fold("*", x, y)))
-            cells.append(undefined or _combine("sum", parts))
-    value = None
-    if left.value is not None and right.value is not None:
-        value = np.matmul(left.value, right.value)
-    return Block((m, n), out_axes, (left.cuts[0], right.cuts[1]), tuple(cells), fixed, value)
 
 
 def window(

@@ -25,7 +25,7 @@ from ...interpreter.host import (
 from ...interpreter.library import NOT_MINE, Library
 from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
 from ...ir.terms import Load
-from . import blocks, classes, signatures
+from . import blocks, classes, contractions, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -459,7 +459,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         name = type(node.operator).__name__
         left, right = self.eval(node.left), self.eval(node.right)
         if name == "MatrixMultiply":
-            return blocks.dot(as_block(left), as_block(right))
+            return contractions.matmul(as_block(left), as_block(right), "`@`", node)
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
             traced = [v for v in (left, right) if isinstance(v, Traced)]

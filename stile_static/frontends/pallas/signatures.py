@@ -193,9 +193,40 @@ SIGNATURES: dict[str, Signature] = {
         )
         for name in ("dot", "matmul")
     },
+    "jnp.einsum": _sig(
+        "einsum",
+        "",
+        "out optimize precision preferred_element_type _dot_general out_sharding",
+        "operands",
+        "subscripts",
+        out=None,
+        optimize="auto",
+        precision=None,
+        preferred_element_type=None,
+        _dot_general=NOT_GIVEN,
+        out_sharding=None,
+    ),
+    "jnp.transpose": _sig("transpose", "a axes", axes=None),
     **{f"jnp.{name}": _sig(name, "", "", None, "x") for name in _UNARY},
     "lax.fori_loop": _sig("fori_loop", "lower upper body_fun init_val", "unroll", unroll=None),
     "lax.div": _sig("div", "x y"),
+    "lax.dot_general": _sig(
+        "dot_general",
+        "lhs rhs dimension_numbers precision preferred_element_type",
+        "out_sharding",
+        precision=None,
+        preferred_element_type=None,
+        out_sharding=None,
+    ),
+    "lax.dot": _sig(
+        "dot",
+        "lhs rhs",
+        "dimension_numbers precision preferred_element_type out_sharding",
+        dimension_numbers=None,
+        precision=None,
+        preferred_element_type=None,
+        out_sharding=None,
+    ),
     **{
         f"lax.{name}": _sig(name, "x", "accuracy", accuracy=None)
         for name in ("rsqrt", "exp", "exp2", "log", "tanh", "logistic")
@@ -326,6 +357,10 @@ def _float_dtype(value: Any) -> bool:
     return value is None or isinstance(value, Dtype) and value.name.startswith(("float", "bf"))
 
 
+def _not_given(value: Any) -> bool:
+    return value is NOT_GIVEN
+
+
 def _unit_stride(value: Any) -> bool:
     return value is None or (value == 1 and not isinstance(value, bool))
 
@@ -381,9 +416,14 @@ UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
     ),
     **{f"jnp.{name}": _REDUCE_RULES for name in ("max", "min", "amax", "amin")},
     **{
-        f"jnp.{name}": (Unfollowed("preferred_element_type", _float_dtype, _INTEGER_ACC),)
-        for name in ("dot", "matmul")
+        name: (Unfollowed("preferred_element_type", _float_dtype, _INTEGER_ACC),)
+        for name in ("jnp.dot", "jnp.matmul", "lax.dot", "lax.dot_general")
     },
+    "jnp.einsum": (
+        Unfollowed("out", _none, "the result goes to another array"),
+        Unfollowed("preferred_element_type", _float_dtype, _INTEGER_ACC),
+        Unfollowed("_dot_general", _not_given, "another function does the contractions"),
+    ),
     "pl.pallas_call": (
         Unfollowed(
             "input_output_aliases", _empty, "an output starts as an input and keeps its values"
