@@ -9,11 +9,6 @@ from pathlib import Path
 
 from stile_static.core.diagnostics import CODES
 
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # the project depends on tomli there
-    import tomli as tomllib
-
 ROOT = Path(__file__).resolve().parent.parent
 README = ROOT / "README.md"
 DOCS = ROOT / "docs"
@@ -87,7 +82,7 @@ def test_benchmarks_name_the_current_number_of_fixtures() -> None:
 def test_installation_works_without_pypi() -> None:
     install = _section("## Installation")
     assert ".venv/bin/pip install -e ." in install
-    assert "pip install 'git+https://github.com/OWNER/stile-static@v0.1.0'" in install
+    assert "pip install 'git+https://github.com/OWNER/stile-static@main'" in install
     assert "`OWNER/stile-static` is a placeholder" in install
     assert "There is no `stile` package to install, and checking never needs one" in install
     text = _all_docs()
@@ -99,11 +94,16 @@ def test_installation_works_without_pypi() -> None:
             assert "replace" in line, line
 
 
-def test_pre_commit_rev_is_the_release_tag() -> None:
-    """The README's `rev` is the tag of this version (created on release)."""
-    version = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["version"]
-    revs = re.findall(r"^\s+rev: (\S+)", _all_docs(), re.M)
-    assert revs == [f"v{version}"]
+def test_install_snippets_name_refs_that_exist() -> None:
+    """The pre-commit `rev` and every `git+...@REF` name the main branch or a real tag."""
+    tags = subprocess.run(["git", "tag"], cwd=ROOT, capture_output=True, text=True).stdout.split()
+    text = _all_docs()
+    revs = re.findall(r"^\s+rev: (\S+)", text, re.M)
+    refs = re.findall(r"git\+https://github\.com/OWNER/stile-static@([^'\s#]+)", text)
+    assert revs == ["main"]
+    assert len(refs) >= 3
+    for ref in revs + refs:
+        assert ref == "main" or ref in tags, ref
 
 
 def _stub(path: Path, body: str) -> None:

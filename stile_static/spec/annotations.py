@@ -304,9 +304,7 @@ def find_annotations(module: cst.Module | str, path: str = "<string>") -> Annota
     used: set[int] = set()
     annotations: list[Annotation] = []
     diagnostics: list[Diagnostic] = []
-    for statement in module.body:
-        if not isinstance(statement, cst.FunctionDef):
-            continue
+    for statement in _functions(module):
         block = _block(statement, positions, comment_lines)
         mine = [by_line[n] for n in block if n in by_line]
         if not mine:
@@ -331,6 +329,18 @@ def find_annotations(module: cst.Module | str, path: str = "<string>") -> Annota
                 )
             )
     return Annotations(tuple(annotations), tuple(sorted(diagnostics, key=lambda d: d.sort_key)))
+
+
+def _functions(module: cst.Module) -> list[cst.FunctionDef]:
+    """Top-level functions and the methods of top-level classes (``forward`` of a
+    ``torch.autograd.Function``), in the order written."""
+    out: list[cst.FunctionDef] = []
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            out.append(statement)
+        elif isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+            out.extend(s for s in statement.body.body if isinstance(s, cst.FunctionDef))
+    return out
 
 
 def _own_line(text: str, token: tokenize.TokenInfo) -> bool:
