@@ -134,7 +134,7 @@ def test_not_proven_help_fits_the_dialect() -> None:
     assert "assert_equivalent" in numpy.help
 
 
-ANNOTATION_MISTAKES = '''
+ANNOTATION_MISTAKES = """
 import torch
 import triton
 import triton.language as tl
@@ -167,7 +167,7 @@ def commas(x, y):
 # stile: case M=7 N=100
 def in_place(x, y):
     k[(1,)](x, x, y)
-'''
+"""
 
 
 def test_annotation_mistakes_are_told_the_right_form() -> None:
