@@ -244,12 +244,19 @@ class _WrapperCheck:
             elif name in function.defaults:
                 args[name] = function.defaults[name]
             else:
+                returned = any(t.target.is_return for t in config.specs)
                 self.diag(
                     _bad(
                         span,
                         f"the case gives no value for the parameter `{name}`",
                         self.path,
-                        help=f"add `{name}=VALUE` to the case line",
+                        help=(
+                            f"if the wrapper writes its result into `{name}` in place, make "
+                            f"`{name}` the target: `# stile: {name} = SPEC` (`return` is what "
+                            f"the wrapper returns); else add `{name}=VALUE` to the case line"
+                            if returned
+                            else f"add `{name}=VALUE` to the case line"
+                        ),
                     )
                 )
                 return
@@ -380,8 +387,23 @@ class _WrapperCheck:
                 )
                 return None
         if not isinstance(value, Tensor):
+            written = [p for p, a in args.items() if isinstance(a, Tensor) and a.role == "param"]
+            example = (written or ["PARAM"])[0]
+            in_place = value is None and name == "return"
             self.diag(
-                _bad(target.span, f"the target {name} is not a tensor the wrapper makes", self.path)
+                _bad(
+                    target.span,
+                    "the wrapper returns nothing: `return` names what it returns"
+                    if in_place
+                    else f"the target {name} is not a tensor the wrapper makes",
+                    self.path,
+                    help=(
+                        "a wrapper that writes its result into a parameter in place names "
+                        f"that parameter as the target: `# stile: {example} = SPEC`"
+                        if in_place
+                        else None
+                    ),
+                )
             )
             return None
         return value.base or value
