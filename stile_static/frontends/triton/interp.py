@@ -696,6 +696,20 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
     def eval_BooleanOperation(self, node: cst.BooleanOperation) -> Any:
         left = self.eval(node.left)
         if isinstance(left, Mask):
+            if left.array.size > 1:
+                # compiled, `and`/`or` of blocks is `&`/`|`; the interpreter runs Python,
+                # where a block is true: the two real Tritons disagree
+                word = "and" if isinstance(node.operator, cst.And) else "or"
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: `{word}` of a block of conditions means"
+                    f" `{'&' if word == 'and' else '|'}` when compiled but"
+                    f" {'the right operand alone' if word == 'and' else 'the left operand alone'}"
+                    " under TRITON_INTERPRET=1",
+                    node=node,
+                    help=f"write `{'&' if word == 'and' else '|'}` (Triton deprecates"
+                    f" `{word}` on blocks)",
+                )
             return I.mask_binary(
                 "&" if isinstance(node.operator, cst.And) else "|", left, self.eval(node.right)
             )
