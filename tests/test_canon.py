@@ -313,6 +313,20 @@ def test_the_exponential_factor_of_a_log_comes_out() -> None:
     assert not _same(Unary("log", Binary("+", total, m)), Binary("+", Unary("log", total), m))
 
 
+def test_log_softmax_is_x_minus_the_log_of_the_sum() -> None:
+    """log(exp(y) / sum(exp(y))) = y - log(sum(exp(y))), via log(1/a) = -log(a); the
+    max-shifted form kernels compute has the same canonical form."""
+    y, m = Load("y", ("A", "B")), Reduce("max", "B", 0, 4, Load("y", ("A", "B")))
+    total = Reduce("sum", "B", 0, 4, Unary("exp", y))
+    spec = Unary("log", Binary("/", Unary("exp", y), total))
+    assert _same(spec, Binary("-", y, Unary("log", total)))
+    shifted = Binary("-", y, m)
+    lse = Unary("log", Reduce("sum", "B", 0, 4, Unary("exp", shifted)))
+    assert _same(spec, Binary("-", shifted, lse))
+    assert _same(Unary("log", Unary("recip", total)), Unary("neg", Unary("log", total)))
+    assert not _same(spec, Binary("-", y, Unary("log", Binary("+", total, y))))
+
+
 def test_exp2_factors_combine_like_exp() -> None:
     x, y = Load("x", ("A",)), Load("y", ("A", "B"))
 

@@ -132,3 +132,52 @@ def test_not_proven_help_fits_the_dialect() -> None:
     (numpy,) = check_file(str(FIXTURES / "not_proven.py")).diagnostics
     assert numpy.code == "STL033" and numpy.help is not None
     assert "assert_equivalent" in numpy.help
+
+
+ANNOTATION_MISTAKES = """
+import torch
+import triton
+import triton.language as tl
+
+
+@triton.jit
+def k(x_ptr, w_ptr, y_ptr):
+    pass
+
+
+# stile: y = x[M K] @ W[N K].T
+# stile: case M=7 N=8 K=4
+def transposed(x, W, y):
+    k[(1,)](x, W, y)
+
+
+# stile: y = (x[M K], w[N K] -> M N)
+# stile: case M=7 N=8 K=4
+def lower_case(x, W, y):
+    k[(1,)](x, W, y)
+
+
+# stile: y = x[M N]
+# stile: case M=7, N=100
+def commas(x, y):
+    k[(1,)](x, x, y)
+
+
+# stile: return = x[M N]
+# stile: case M=7 N=100
+def in_place(x, y):
+    k[(1,)](x, x, y)
+"""
+
+
+def test_annotation_mistakes_are_told_the_right_form() -> None:
+    found = check_source(ANNOTATION_MISTAKES, "ann.py").diagnostics
+    by_line = {d.span.line: d for d in found}
+    assert [d.code for d in found] == ["STL022", "STL022", "STL023", "STL023"]
+    matmul = by_line[12]
+    assert "`@`" in matmul.message and "(x[M K], W[N K] -> M N)" in (matmul.help or "")
+    assert by_line[18].help == "did you mean `W`?"
+    commas = by_line[25]
+    assert "not commas" in commas.message and "case M=7 N=100" in (commas.help or "")
+    assert (commas.span.column, commas.span.end_column) == (18, 19)  # the comma itself
+    assert "# stile: y = SPEC" in (by_line[31].help or "")

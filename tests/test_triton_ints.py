@@ -269,3 +269,25 @@ def test_floor_division_of_floats_in_a_kernel_is_stl002() -> None:
     source = KERNEL.format(row="tl.cast(SCALE // 2.0, tl.int32) + pid", scale=1)
     found = _check(source.replace("SCALE=1", "SCALE=-1.5"))
     assert [code for _, code, _ in found] == ["STL002"]
+
+
+def test_an_integer_where_selects_lane_by_lane_and_marks_the_clamped_lanes() -> None:
+    offs = I.arange(0, 8)
+    stride = I.Stride("x", 0, None, 8)
+    rows = I.binary("*", I.typed(3, "int32"), I.make((), {stride: np.asarray(1)}))
+    picked = I.select(np.arange(8) < 5, I.binary("+", rows, offs), 0)
+    assert isinstance(picked, I.Ints)
+    assert picked.part(None).tolist() == [0, 1, 2, 3, 4, 0, 0, 0]
+    assert picked.part(stride).tolist() == [3, 3, 3, 3, 3, 0, 0, 0]
+    assert picked.wrapped.tolist() == [False] * 5 + [True] * 3
+    # the block is the second branch: the lanes of the first are the clamped ones
+    flipped = I.select(np.arange(8) >= 5, 0, offs)
+    assert isinstance(flipped, I.Ints)
+    assert flipped.wrapped.tolist() == [False] * 5 + [True] * 3
+
+
+def test_an_integer_minimum_marks_the_lanes_the_bound_replaced() -> None:
+    clamped = I.minimum_maximum("minimum", I.arange(0, 8), 5)
+    assert isinstance(clamped, I.Ints)
+    assert clamped.part(None).tolist() == [0, 1, 2, 3, 4, 5, 5, 5]
+    assert clamped.wrapped.tolist() == [False] * 6 + [True] * 2

@@ -53,6 +53,7 @@ run there (triton 3.5.1 runs them; its interpreter needs NumPy < 2.3).
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib.util
 import inspect
 import itertools
@@ -612,6 +613,32 @@ def _late(home: Any, name: str) -> Callable[..., Any]:
     return lambda *args, **kwargs: getattr(home, name)(*args, **kwargs)
 
 
+def wrapper_of(module: Any, ann: Annotation, torch: Any) -> Callable[..., Any]:
+    """The annotated function, called as its users call it: a module function, or the
+    ``forward`` of a ``torch.autograd.Function`` subclass through ``Class.apply``."""
+    if ann.name != "forward" or not any(
+        isinstance(v, type) and "forward" in vars(v) for v in vars(module).values()
+    ):
+        return getattr(module, ann.name)
+    line = ann.function  # the libcst node: find the class by the forward's parameters
+    params = [p.name.value for p in line.params.params][1:]  # without ctx
+    for value in vars(module).values():
+        if isinstance(value, type) and issubclass(value, torch.autograd.Function):
+            forward = vars(value).get("forward")
+            if forward is None:
+                continue
+            return _applied(value, forward, params)
+    raise LookupError(f"no torch.autograd.Function defines {ann.name}")
+
+
+def _applied(cls: Any, forward: Any, params: list[str]) -> Callable[..., Any]:
+    @functools.wraps(getattr(forward, "__func__", forward))
+    def call(**kwargs: Any) -> Any:
+        return cls.apply(*(kwargs[p] for p in params))
+
+    return call
+
+
 def pads(ann: Annotation, wrapper: Callable[..., Any]) -> dict[str, int]:
     """A different row padding per tensor (so no two share a stride by chance), none for
     those that must be contiguous (assumed, or asserted by the wrapper), equal ones where
@@ -639,7 +666,7 @@ def run_case(
     label: str,
 ) -> Row:
     ann = conf.annotation
-    wrapper = getattr(module, ann.name)
+    wrapper = wrapper_of(module, ann, torch)
     sizes = conf.sizes
     rng = np.random.default_rng([seed, index, draw])
     shift = DRAWS[draw][1]

@@ -63,6 +63,12 @@ class HostInterpreter(Interpreter):
         """Whether ``with value:`` is known to change nothing (a front end names them)."""
         return False
 
+    def assign_attribute(self, base: Any, target: cst.Attribute, value: Any) -> None:
+        """``base.name = value`` (a front end names the objects that take it)."""
+        raise KernelError(
+            "STL002", f"unsupported: attribute assignment to {kind(base)}", node=target
+        )
+
     def assign_item(self, base: Any, target: cst.Subscript, value: Any) -> None:
         """``base[...] = value`` for a base that is not a Python container."""
         raise KernelError("STL002", f"unsupported: item assignment to {kind(base)}", node=target)
@@ -220,6 +226,9 @@ class HostInterpreter(Interpreter):
     def assign_target(self, target: cst.BaseExpression, value: Any, value_node: cst.CSTNode) -> Any:
         if isinstance(target, cst.Subscript):
             self._assign_subscript(target, value)
+            return value
+        if isinstance(target, cst.Attribute):
+            self.assign_attribute(self.eval(target.value), target, value)
             return value
         if isinstance(target, (cst.Tuple, cst.List)):
             if isinstance(value, list):

@@ -355,6 +355,12 @@ def function(fn: str, p: Poly) -> Poly:
             # log(c * F * exp(q)) = log(c * F) + q wherever both sides are defined (both
             # need c * F > 0): a running log-sum-exp keeps its max factored out this way
             return add(function("log", from_mono(Mono(m.factors), c)), m.exp)
+    if fn in ("log", "log2") and len(p.terms) == 1 and p.terms[0][1] == 1:
+        m = p.terms[0][0]
+        if _plain(m) and len(m.factors) == 1 and m.factors[0][1] == -1:
+            # log(1/a) = -log(a): both are defined exactly where a > 0 (log-softmax is
+            # x - log(sum(exp(x))) this way)
+            return neg(function(fn, from_atom(m.factors[0][0])))
     c = as_constant(p)
     if fn in ("log", "log2") and c == 1:
         return ZERO

@@ -304,9 +304,7 @@ def find_annotations(module: cst.Module | str, path: str = "<string>") -> Annota
     used: set[int] = set()
     annotations: list[Annotation] = []
     diagnostics: list[Diagnostic] = []
-    for statement in module.body:
-        if not isinstance(statement, cst.FunctionDef):
-            continue
+    for statement in _functions(module):
         block = _block(statement, positions, comment_lines)
         mine = [by_line[n] for n in block if n in by_line]
         if not mine:
@@ -331,6 +329,18 @@ def find_annotations(module: cst.Module | str, path: str = "<string>") -> Annota
                 )
             )
     return Annotations(tuple(annotations), tuple(sorted(diagnostics, key=lambda d: d.sort_key)))
+
+
+def _functions(module: cst.Module) -> list[cst.FunctionDef]:
+    """Top-level functions and the methods of top-level classes (``forward`` of a
+    ``torch.autograd.Function``), in the order written."""
+    out: list[cst.FunctionDef] = []
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            out.append(statement)
+        elif isinstance(statement, cst.ClassDef) and isinstance(statement.body, cst.IndentedBlock):
+            out.extend(s for s in statement.body.body if isinstance(s, cst.FunctionDef))
+    return out
 
 
 def _own_line(text: str, token: tokenize.TokenInfo) -> bool:
@@ -575,6 +585,13 @@ def _case_items(body: str, at: int) -> list[tuple[str, Any, int, int]]:
                 end if raw else start,
                 "values are literals: numbers, strings, True/False, tuples like `(32, 32)`",
             ) from None
+        if raw.endswith(",") and not raw.startswith(("(", "[", "{", "'", '"')):
+            raise _Problem(
+                "the items of a case line are separated by spaces, not commas",
+                end - 1,
+                end,
+                "write `# stile: case M=7 N=100`: NAME=VALUE items, separated by spaces",
+            )
         items.append((name.group(), value, start, end))
         i = end
     if not items:
@@ -669,6 +686,7 @@ class _Names:
     def check(self, output: OutputLine, case_dims: set[str]) -> None:
         """Every name is a keyword, a parameter or a dim; bare parameters are scalars."""
         tokens = spec_tokens(output.text)
+        _no_numpy_matmul(tokens)
         for i, (kind, text, start, end) in enumerate(tokens):
             # a name written like an input (`xx[M N]`) first: its dims are unknown too
             known = text in KEYWORDS or text in self.params or text in self.dims
@@ -718,8 +736,26 @@ def _bracket_dims(
     return tuple(dims), tokens[-1][3]
 
 
+def _no_numpy_matmul(tokens: list[tuple[str, str, int, int]]) -> None:
+    """``x @ W.T`` is NumPy, not the spec language: say how a spec writes it."""
+    for i, (kind, text, start, end) in enumerate(tokens):
+        transposed = text == "." and tokens[i + 1][1] == "T"
+        if kind == "bad" and (text == "@" or transposed):
+            what = "`.T` (a transpose)" if transposed else "`@` (a matrix product)"
+            raise _Problem(
+                f"{what} is not spec syntax",
+                start,
+                tokens[i + 1][3] if transposed else end,
+                "a spec names each dim, so a transpose is only the order of the dims: "
+                "`x @ W.T` with W of shape (N, K) is `(x[M K], W[N K] -> M N)`",
+                NAMING,
+            )
+
+
 def _did_you_mean(name: str, candidates: tuple[str, ...]) -> str | None:
-    close = difflib.get_close_matches(name, list(candidates), n=1)
+    # a name in the wrong case first (`w` for `W`): difflib rates it as no match
+    folded = [c for c in candidates if c.lower() == name.lower() and c != name]
+    close = folded or difflib.get_close_matches(name, list(candidates), n=1)
     return f"did you mean `{close[0]}`?" if close else None
 
 

@@ -114,6 +114,7 @@ MEMBERS: dict[str, set[str]] = {
         "float32",
         "dtype",
         "clip",
+        "power",
         *(f for f in UNARY if f not in ("erf", "logistic")),
         *REDUCTIONS,
     },
@@ -446,6 +447,18 @@ class PallasApi:
         root = Real(math.sqrt(2), activations.SQRT_2)  # those of activations.gelu
         erf = blocks.unary("erf", as_block(self.binary("/", x, root)))
         return self.binary("*", half_x, self.binary("+", 1, erf))
+
+    def api_jnp_power(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        """jnp.power(x, n) for a small integer n: a product (``x ** n``)."""
+        exponent = untraced(args[1])
+        if type(exponent) is not int or not 1 <= exponent <= 8:
+            raise KernelError(
+                "STL002",
+                f"unsupported: jnp.power with the exponent {kind(exponent)} (only the "
+                "integers 1 to 8 are followed, as products)",
+                node=argument_node(node, "x2", 1),
+            )
+        return self.binary("**", args[0], exponent)
 
     def api_jnp_clip(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         """jnp.clip(x, min, max) is minimum(maximum(x, min), max); either bound may be None."""

@@ -112,6 +112,7 @@ SIGNATURES: dict[str, Signature] = {
     "jax.nn.relu": _sig("relu", "x"),
     "jax.nn.sigmoid": _sig("sigmoid", "x"),
     "jax.nn.gelu": _sig("gelu", "x approximate", approximate=True),
+    "jnp.power": _sig("power", "", "", None, "x1 x2"),
     "jnp.clip": _sig("clip", "min max", "", None, "arr", arr=None, min=None, max=None),
     **{
         f"jnp.{name}": _sig(name, "shape dtype", "device out_sharding", dtype=None, **_PLACED)

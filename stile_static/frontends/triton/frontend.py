@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+import libcst as cst
 import numpy as np
 
 from ...core.diagnostics import Diagnostic, Span
@@ -37,7 +38,16 @@ from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
 from .cells import Memory
-from .host import HostCopy, HostFill, Launch, SpecScalar, Tensor, symbolic_strides
+from .host import (
+    AutogradClass,
+    Ctx,
+    HostCopy,
+    HostFill,
+    Launch,
+    SpecScalar,
+    Tensor,
+    symbolic_strides,
+)
 from .interp import (
     VALUE_PRESERVING_DECORATORS,
     TritonInterpreter,
@@ -112,12 +122,13 @@ class _WrapperCheck:
         self.path = interp.path
         self.node = annotation.function
         self.scalars = set(annotation.scalars)
+        self.receiver: object = None  # the value of a method's first parameter
 
     def diag(self, d: Diagnostic) -> None:
         self.analysis.diagnostics.append(d)
 
     def run(self) -> None:
-        function = self.interp.frames[0].names.get(self.node.name.value)
+        function = self.wrapper_value()
         if not isinstance(function, Function):
             # a module-level definition fails quietly until used: say why here
             unknown = [
@@ -173,6 +184,20 @@ class _WrapperCheck:
                 self.labelled.add(k)
                 self.stopped.setdefault(self.interp.unfollowed[k], []).append(label)
 
+    def wrapper_value(self) -> object:
+        """The annotated function: a module function, or the method of a
+        ``torch.autograd.Function`` subclass (``forward``, whose ``ctx`` the case
+        does not name)."""
+        names = self.interp.frames[0].names
+        owner = _owner(self.interp.module, self.node)
+        if owner is None:
+            return names.get(self.node.name.value)
+        cls = names.get(owner.name.value)
+        if isinstance(cls, AutogradClass):
+            self.receiver = Ctx()
+            return cls.methods.get(self.node.name.value)
+        return None
+
     def follow_case(self, function: Function, config: Configuration) -> None:
         first = len(self.interp.diagnostics)
         try:
@@ -199,7 +224,9 @@ class _WrapperCheck:
             specs[str(target.target)] = (target, lowered)
         args: dict[str, object] = {}
         for name in params:
-            if name in symbolic:
+            if self.receiver is not None and name == params[0]:
+                args[name] = Ctx()  # a fresh context per case
+            elif name in symbolic:
                 args[name] = SpecScalar(name)
             elif name in declared:
                 shape = tuple(sizes[d] for d in declared[name])
@@ -217,12 +244,19 @@ class _WrapperCheck:
             elif name in function.defaults:
                 args[name] = function.defaults[name]
             else:
+                returned = any(t.target.is_return for t in config.specs)
                 self.diag(
                     _bad(
                         span,
                         f"the case gives no value for the parameter `{name}`",
                         self.path,
-                        help=f"add `{name}=VALUE` to the case line",
+                        help=(
+                            f"if the wrapper writes its result into `{name}` in place, make "
+                            f"`{name}` the target: `# stile: {name} = SPEC` (`return` is what "
+                            f"the wrapper returns); else add `{name}=VALUE` to the case line"
+                            if returned
+                            else f"add `{name}=VALUE` to the case line"
+                        ),
                     )
                 )
                 return
@@ -353,8 +387,23 @@ class _WrapperCheck:
                 )
                 return None
         if not isinstance(value, Tensor):
+            written = [p for p, a in args.items() if isinstance(a, Tensor) and a.role == "param"]
+            example = (written or ["PARAM"])[0]
+            in_place = value is None and name == "return"
             self.diag(
-                _bad(target.span, f"the target {name} is not a tensor the wrapper makes", self.path)
+                _bad(
+                    target.span,
+                    "the wrapper returns nothing: `return` names what it returns"
+                    if in_place
+                    else f"the target {name} is not a tensor the wrapper makes",
+                    self.path,
+                    help=(
+                        "a wrapper that writes its result into a parameter in place names "
+                        f"that parameter as the target: `# stile: {example} = SPEC`"
+                        if in_place
+                        else None
+                    ),
+                )
             )
             return None
         return value.base or value
@@ -506,6 +555,15 @@ class _WrapperCheck:
                 array = 0.05 + 0.95 * np.tanh(np.abs(array - shift) / 4)
             values[info.name] = array
         return values
+
+
+def _owner(module: cst.Module, function: cst.FunctionDef) -> cst.ClassDef | None:
+    """The top-level class whose body defines ``function`` (None: a module function)."""
+    for stmt in module.body:
+        if isinstance(stmt, cst.ClassDef) and isinstance(stmt.body, cst.IndentedBlock):
+            if any(s is function for s in stmt.body.body):
+                return stmt
+    return None
 
 
 def _has_where(term: object) -> bool:

@@ -136,6 +136,29 @@ class Config:
 
 
 @dataclass(eq=False)
+class AutogradClass:
+    """A ``torch.autograd.Function`` subclass: its static methods by name."""
+
+    name: str
+    methods: dict[str, Any]
+
+
+@dataclass(eq=False)
+class AutogradApply:
+    """``C.apply``: calls ``C.forward`` with a fresh context first."""
+
+    cls: AutogradClass
+
+
+@dataclass(eq=False)
+class Ctx:
+    """The context of an autograd ``forward``: what it saves changes no value."""
+
+    names: dict[str, Any] = field(default_factory=dict)
+    noun: str = "an autograd context"
+
+
+@dataclass(eq=False)
 class Kernel:
     """A ``@triton.jit`` function, with what ``autotune``/``heuristics`` add to it."""
 

@@ -41,8 +41,11 @@ from . import int_types as IT
 from . import ints as I
 from .cells import Memory
 from .host import (
+    AutogradApply,
+    AutogradClass,
     BoundMethod,
     Closure,
+    Ctx,
     Decorator,
     DType,
     HostCopy,
@@ -72,6 +75,7 @@ KNOWN = {
     "triton.language.extra.cuda.libdevice": "tl.math",
     "triton.language.extra.cuda": "tl.extra",
     "torch": "torch",
+    "flag_gems.utils": "flag_gems.utils",
     "numpy": "np",
     "math": "math",
 }
@@ -174,10 +178,54 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
 
     def exec_stmt(self, stmt: cst.CSTNode) -> None:
         if self.lenient and isinstance(stmt, cst.ClassDef):
+            if self._autograd_base(stmt):
+                self._guarded(stmt, self.define_autograd)
+                return
             self._reason = "class definitions are not followed"
             self._poison_module_targets(stmt)
             return
         super().exec_stmt(stmt)
+
+    def _autograd_base(self, node: cst.ClassDef) -> bool:
+        """Whether the class derives from ``torch.autograd.Function`` (and nothing else)."""
+        if len(node.bases) != 1 or node.keywords or node.decorators:
+            return False
+        base = decorator_name(node.bases[0].value)
+        imported = base == "Function" and _imports(self.module, "torch.autograd", "Function")
+        return base == "torch.autograd.Function" or imported
+
+    def define_autograd(self, node: cst.ClassDef) -> None:
+        """A ``torch.autograd.Function`` subclass: its static methods; the class body
+        may hold nothing else (an attribute could change what ``apply`` does)."""
+        methods: dict[str, Any] = {}
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        for stmt in body:
+            if isinstance(stmt, cst.SimpleStatementLine) and all(
+                isinstance(small, (cst.Pass, cst.Expr)) for small in stmt.body
+            ):
+                continue  # a docstring or `pass`
+            if not isinstance(stmt, cst.FunctionDef) or [
+                decorator_name(d.decorator) for d in stmt.decorators
+            ] != ["staticmethod"]:
+                raise KernelError(
+                    "STL002",
+                    "unsupported: in a torch.autograd.Function only @staticmethod "
+                    "definitions are followed",
+                    node=stmt,
+                )
+            self.frames.append(_Frame({}))
+            try:
+                self.exec_FunctionDef(stmt)
+                methods[stmt.name.value] = self.frames[-1].names[stmt.name.value]
+            finally:
+                self.frames.pop()
+        self.store(node.name.value, AutogradClass(node.name.value, methods))
+
+    def assign_attribute(self, base: Any, target: cst.Attribute, value: Any) -> None:
+        if isinstance(base, Ctx):
+            base.names[target.attr.value] = value  # kept for backward: no value changes
+            return
+        super().assign_attribute(base, target, value)
 
     def _module(self, dotted: str, node: cst.CSTNode) -> Any:
         known = KNOWN.get(dotted)
@@ -674,6 +722,16 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return method
         if isinstance(base, Module):
             return self.module_attribute(base.name, attr)
+        if isinstance(base, AutogradClass):
+            if attr == "apply":
+                return AutogradApply(base)
+            if attr in base.methods:
+                return base.methods[attr]
+        if isinstance(base, Ctx):
+            if attr in base.names:
+                return base.names[attr]
+            if attr in CTX_NO_OPS:
+                return BoundMethod(base, attr)
         if isinstance(base, Tensor):
             if attr == "shape":
                 return tuple(base.sizes)
@@ -736,6 +794,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 return Builtin(f"tl.{attr}")
             if attr == "tensor":
                 return DType("tensor")
+        if module == "flag_gems.utils" and attr in LIBRARY_DECORATORS:
+            return Builtin(f"flag_gems.{attr}")
         if module == "torch":
             if attr in TORCH_FUNCTIONS:
                 return Builtin(f"torch.{attr}")
@@ -843,8 +903,19 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return self.call_closure(func, args, kwargs, node)
         if isinstance(func, PythonMethod):
             return self.call_python_method(func, args, kwargs, node)
+        if isinstance(func, BoundMethod) and isinstance(func.base, Ctx):
+            return None  # saving tensors for backward changes no value
         if isinstance(func, BoundMethod):
             return self.call_bound(func, args, kwargs, node)
+        if isinstance(func, AutogradApply):
+            forward = func.cls.methods.get("forward")
+            if not isinstance(forward, Function):
+                raise KernelError("STL002", f"{func.cls.name} has no forward to apply")
+            return self.call_function(forward, [Ctx(), *args], kwargs, node)
+        if isinstance(func, Decorator) and len(args) == 1 and not kwargs:
+            if isinstance(args[0], (Function, Kernel)):
+                # `f = triton.heuristics(...)(f)`: the decorator applied late
+                return self.decorate(func, args[0], node)
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)
         if isinstance(func, Builtin):
@@ -862,6 +933,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return self.call_triton(name[7:], args, kwargs, node)
         if name.startswith("torch."):
             return self.call_torch(name[6:], args, kwargs, node)
+        if name.startswith("flag_gems.") and not args and not kwargs:
+            return Decorator("jit")  # `@libentry()`: registers and caches, same launch
         args = [a.value if isinstance(a, Special) else a for a in args]
         python = self.python_call(name, args, kwargs, node)
         if python is not NOT_MINE:
@@ -923,6 +996,30 @@ class TritonLibrary(Library):
                 row_major(name, value.sizes) if contiguous else symbolic_strides(name, value.sizes)
             )
         return value
+
+
+# the methods of an autograd context: they record what backward needs
+CTX_NO_OPS = frozenset({"save_for_backward", "mark_non_differentiable", "set_materialize_grads"})
+# FlagGems' kernel decorators that only register or cache the jit function: the
+# launch runs the same kernel on the same arguments
+LIBRARY_DECORATORS = frozenset({"libentry"})
+
+
+def _imports(module: cst.Module, source: str, name: str) -> bool:
+    """Whether the module has ``from source import name`` at top level."""
+    for stmt in module.body:
+        if not isinstance(stmt, cst.SimpleStatementLine):
+            continue
+        for small in stmt.body:
+            if (
+                isinstance(small, cst.ImportFrom)
+                and small.module is not None
+                and decorator_name(small.module) == source
+                and not isinstance(small.names, cst.ImportStar)
+                and any(decorator_name(a.name) == name and a.asname is None for a in small.names)
+            ):
+                return True
+    return False
 
 
 # context managers known to change no value: device selection, gradient modes

@@ -392,14 +392,46 @@ def compare(op: str, left: Any, right: Any) -> Mask | bool:
 
 
 def minimum_maximum(name: str, left: Any, right: Any) -> Ints | int:
-    """``tl.minimum``/``tl.maximum`` (and ``min``/``max``) of integers, typed."""
+    """``tl.minimum``/``tl.maximum`` (and ``min``/``max``) of integers, typed. A block
+    clamped by a bound (``tl.minimum(offs, N - 1)``) keeps its lanes' numbers; the lanes
+    the bound replaced are marked as not a slice of lanes (see :func:`select`)."""
     a, b = lift(left), lift(right)
     dtype = _dtype(a, b)
     x, y = concrete(a, f"tl.{name}"), concrete(b, f"tl.{name}")
     fn = np.maximum if name == "maximum" else np.minimum
     shape = _shape(a, b)
     flagged = np.broadcast_to(a.lanes_overflowed() | b.lanes_overflowed(), shape)
-    return make(shape, {None: fn(x, y)}, None, dtype, flagged, a.origin or b.origin)
+    result = fn(x, y)
+    wrapped = np.broadcast_to(a.wrapped | b.wrapped, shape)
+    if shape:
+        reference = x if a.shape or not b.shape else y
+        wrapped = wrapped | (np.broadcast_to(result, shape) != np.broadcast_to(reference, shape))
+    return make(shape, {None: result}, wrapped, dtype, flagged, a.origin or b.origin)
+
+
+def select(mask: np.ndarray, left: Any, right: Any) -> Ints | int:
+    """``tl.where(mask, a, b)`` of integers, lane by lane (each stride's part too). The
+    lanes that take the other branch than the block one (the clamp in
+    ``tl.where(offs < N, offs, 0)``) are marked as not a slice of lanes: a load through
+    them gives no value to follow, which is sound, as their element is no element the
+    block runs along."""
+    a, b = lift(left), lift(right)
+    dtype = _dtype(a, b)
+    shape = tuple(np.broadcast_shapes(mask.shape, a.shape, b.shape))
+    mask = np.broadcast_to(mask, shape)
+    parts = {
+        k: np.where(mask, np.broadcast_to(a.part(k), shape), np.broadcast_to(b.part(k), shape))
+        for k in {**a.parts, **b.parts}
+    }
+    wrapped = np.where(mask, np.broadcast_to(a.wrapped, shape), np.broadcast_to(b.wrapped, shape))
+    # the branch of the block: ``a`` unless only ``b`` is one
+    other = ~mask if a.shape or not b.shape else mask
+    diff = np.zeros(shape, bool)
+    for k in parts:
+        diff |= np.broadcast_to(a.part(k), shape) != np.broadcast_to(b.part(k), shape)
+    wrapped = wrapped | (other & diff)
+    flagged = np.broadcast_to(a.lanes_overflowed() | b.lanes_overflowed(), shape)
+    return make(shape, parts, wrapped, dtype, flagged, a.origin or b.origin)
 
 
 def mask_array(value: Any, shape: Sequence[int] | None = None) -> np.ndarray:

@@ -299,7 +299,9 @@ def load_block(
     choice = np.where(regular, mem_choice, np.where(admitted & wrapped & inside, wrap, masked))
     # lanes outside the tensor that the mask admitted (reported) are undefined too
     choice = np.where(admitted & ~inside, wrap, choice)
-    wrapped_piece = Undef(span, "wrapped back into range by `%`")
+    wrapped_piece = Undef(
+        span, "its offset was folded back into range by `%`, `tl.where` or `tl.minimum`"
+    )
     if error is not None:
         wrapped_piece = Undef(span, "outside the tensor", reported=True)
     block = blocks.loaded(shape, axes, fixed, choice, [*options, other_piece, wrapped_piece])

@@ -413,6 +413,8 @@ def call(
         cond = a["condition"]
         if isinstance(cond, Block):
             raise KernelError("STL002", "unsupported: tl.where on a condition over data values")
+        if _integer(a["x"]) and _integer(a["y"]) and not isinstance(cond, bool):
+            return I.select(I.mask_array(cond), a["x"], a["y"])
         x, y = interp.as_block(a["x"]), interp.as_block(a["y"])
         if isinstance(cond, bool):
             return x if cond else y
@@ -480,6 +482,11 @@ def call(
     if name == "cast":
         return interp.cast(a["input"], a["dtype"], {"bitcast": a["bitcast"]}, node)
     raise KernelError("STL002", f"unsupported: tl.{name}")  # pragma: no cover - the table
+
+
+def _integer(value: Any) -> bool:
+    """An integer block or number (offsets, indices), not data."""
+    return isinstance(value, Ints) or isinstance(value, int) and not isinstance(value, bool)
 
 
 def _dims(value: Any) -> Any:
