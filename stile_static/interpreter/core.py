@@ -756,19 +756,27 @@ class Interpreter(LoopRules):
 
     # ----------------------------------------------------------------- calls
 
+    def run_in_frame(self, frame: _Frame, body: cst.BaseSuite | cst.BaseExpression) -> Any:
+        """What a function body (a block, or a lambda's expression) returns in ``frame``."""
+        self.frames.append(frame)
+        try:
+            if isinstance(body, cst.BaseExpression):
+                return self.eval(body)
+            self.exec_block(body)
+        except _Return as ret:
+            return ret.value
+        finally:
+            self.frames.pop()
+        return None
+
     def call_function(self, func: Function, args: list, kwargs: dict, node: cst.Call) -> Any:
         if len(self.frames) > MAX_DEPTH:
             raise KernelError("STL002", "unsupported: helper functions nested too deeply")
         names = bind_arguments(func, args, kwargs)
-        self.frames.append(_Frame(names, local_names(func.node), func.enclosing))
         before = self.reports
-        try:
-            self.exec_block(func.node.body)
-            value = None
-        except _Return as ret:
-            value = ret.value
-        finally:
-            self.frames.pop()
+        value = self.run_in_frame(
+            _Frame(names, local_names(func.node), func.enclosing), func.node.body
+        )
         if self.reports > before:
             # Python would have stopped inside the call (reported there): the
             # caller's statement has no value to go on with

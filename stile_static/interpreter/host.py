@@ -18,7 +18,7 @@ from typing import Any
 import libcst as cst
 
 from ..core.errors import KernelError, Poisoned
-from .core import Interpreter, _Frame, _Return, assigned_names, dotted
+from .core import Interpreter, _Frame, assigned_names, dotted
 from .library import NOT_MINE
 from .loops import _Break, _Continue, target_names
 from .scopes import Signature, bind_signature
@@ -187,16 +187,7 @@ class HostInterpreter(Interpreter):
         )
         names = dict(func.names)
         names.update(bind_signature(sig, args, kwargs))
-        self.frames.append(_Frame(names))
-        try:
-            if isinstance(func.node, cst.Lambda):
-                return self.eval(func.node.body)
-            self.exec_block(func.node.body)
-        except _Return as ret:
-            return ret.value
-        finally:
-            self.frames.pop()
-        return None
+        return self.run_in_frame(_Frame(names), func.node.body)
 
     def call_arguments(self, node: cst.Call) -> tuple[list, dict[str, Any]]:
         """The positional and keyword arguments of a call, ``*`` and ``**`` unpacked."""

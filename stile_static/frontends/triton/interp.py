@@ -19,7 +19,7 @@ import libcst as cst
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
-from ...interpreter.core import Interpreter, _Frame, _Return
+from ...interpreter.core import Interpreter, _Frame
 from ...interpreter.host import HOST_BUILTINS, HostInterpreter
 from ...interpreter.library import NOT_MINE, Library
 from ...interpreter.loops import _Break, _Continue
@@ -364,14 +364,7 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         kwonly = [p.name.value for p in func.node.params.kwonly_params]
         if not kwonly:
             return super().call_function(func, args, kwargs, node)
-        self.frames.append(_Frame(bind_arguments(func, args, kwargs)))
-        try:
-            self.exec_block(func.node.body)
-        except _Return as ret:
-            return ret.value
-        finally:
-            self.frames.pop()
-        return None
+        return self.run_in_frame(_Frame(bind_arguments(func, args, kwargs)), func.node.body)
 
     # ------------------------------------------------------------ statements
 
