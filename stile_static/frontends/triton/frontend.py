@@ -37,6 +37,7 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from . import program_classes
 from .cells import Memory
 from .host import (
     AutogradClass,
@@ -55,7 +56,6 @@ from .interp import (
     decorator_name,
 )
 from .ints import Stride
-from . import program_classes
 from .memory import host_copy, host_fill, stored_in, undecided_copies
 
 

@@ -391,6 +391,8 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
         return fit(parts)
     if op == "*":
         if a.symbols and b.symbols:
+            if pid_of(a) or pid_of(b):
+                raise NotGeneric("a program id times a stride or a program id")
             raise KernelError(
                 "STL002",
                 f"unsupported: a product of two strides ({a.symbols[0]} * {b.symbols[0]})",
