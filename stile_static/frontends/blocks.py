@@ -735,25 +735,51 @@ def coordinates(block: Block) -> dict[str, np.ndarray]:
 
 
 def boxes(mask: np.ndarray) -> list[tuple[tuple[int, int], ...]]:
-    """Cover the true cells of ``mask`` with disjoint boxes (greedy, in index order)."""
+    """Cover the true cells of ``mask`` with disjoint boxes (greedy, in index order).
+
+    Each box starts at the first true cell left (in C order) and grows along the last
+    axis, then the one before, ..., as far as the slab it would add is all true.
+    """
     mask = np.array(mask, dtype=bool, copy=True)
-    out = []
+    out: list[tuple[tuple[int, int], ...]] = []
     if mask.ndim == 0:
         return [()] if mask else []
-    while mask.any():
-        start = [int(i) for i in np.argwhere(mask)[0]]
+    flat = mask.reshape(-1)  # a view: the copy above is contiguous
+    ndim, pos = mask.ndim, 0
+    while pos < flat.size:
+        pos += int(flat[pos:].argmax())
+        if not flat[pos]:
+            break
+        start = [int(i) for i in np.unravel_index(pos, mask.shape)]
         stop = [s + 1 for s in start]
-        for axis in reversed(range(mask.ndim)):
-            while stop[axis] < mask.shape[axis]:
-                trial = list(stop)
-                trial[axis] += 1
-                if mask[tuple(slice(a, b) for a, b in zip(start, trial))].all():
-                    stop = trial
-                else:
-                    break
+        for axis in reversed(range(ndim)):
+            # the box is all true, so a step is allowed when the slab it adds is
+            region = tuple(
+                slice(stop[k], None) if k == axis else slice(start[k], stop[k]) for k in range(ndim)
+            )
+            slab = mask[region]
+            if ndim > 1:
+                slab = slab.all(axis=tuple(k for k in range(ndim) if k != axis))
+            stop[axis] += slab.size if slab.all() else int(slab.argmin())
         mask[tuple(slice(a, b) for a, b in zip(start, stop))] = False
         out.append(tuple(zip(start, stop)))
+        pos += 1
     return out
+
+
+def boxes_of_cells(flat: np.ndarray, shape: tuple[int, ...]) -> list[tuple[tuple[int, int], ...]]:
+    """:func:`boxes` of the mask of ``shape`` whose true cells are the flat indices
+    ``flat``, made within their bounding box only (the same boxes, at the cost of the
+    bounding box rather than of the whole mask)."""
+    if not shape:
+        return [()] if flat.size else []
+    if not flat.size:
+        return []
+    at = np.unravel_index(flat, shape)
+    low = [int(a.min()) for a in at]
+    crop = np.zeros([int(a.max()) + 1 - lo for a, lo in zip(at, low)], dtype=bool)
+    crop[tuple(a - lo for a, lo in zip(at, low))] = True
+    return [tuple((a + lo, b + lo) for (a, b), lo in zip(box, low)) for box in boxes(crop)]
 
 
 # ------------------------------------------------------------- base-2 and friends

@@ -198,6 +198,11 @@ class KernelOps:
             np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
         )
         I.check_offset(ptr, admitted, "the load")
+        # the block axes the mask bounds (before broadcasting): an overrun along any
+        # other axis is a missing bound, not a bound meant for another dim
+        raw = () if mask is None else np.shape(I.mask_array(mask))
+        raw = (1,) * (len(ptr.shape) - len(raw)) + tuple(raw)
+        masked_axes = frozenset(a for a, n in enumerate(raw) if n > 1)
         other_block = None if other is None else self.as_block(other)
         if self.generic is not None:
             return program_classes.load(self, ptr, admitted, other_block, node)
@@ -207,7 +212,7 @@ class KernelOps:
                 fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
                 return blocks.select(admitted, again, fill)
         block, errors = load_block(
-            ptr.tensor, ptr, admitted, other_block, self.span(node), self.memory
+            ptr.tensor, ptr, admitted, other_block, self.span(node), self.memory, masked_axes
         )
         for error in errors:
             self.flag(error, node)
