@@ -53,12 +53,22 @@ NEG_INF = float("-inf")
 POS_INF = float("inf")
 
 
+class NotGeneric(BaseException):
+    """A program-dependent fact the generic program of a class of programs does not
+    follow (a reduction along an axis that moves with the program id): the class is
+    run program by program instead. Not an ``Exception``, so that no handler of the
+    interpreter takes it for a finding."""
+
+
 @dataclass(frozen=True)
 class Axis:
-    """A block axis that runs along ``dim``: lane ``i`` is global index ``offset + i``."""
+    """A block axis that runs along ``dim``: lane ``i`` is global index ``offset + i``.
+    In the generic program of a class of programs, ``offset`` is the first program's
+    and ``moves`` what each next program adds to it."""
 
     dim: str
     offset: int
+    moves: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,6 +141,8 @@ def _normalize(
     fixed = dict(fixed)
     for i, ax in enumerate(axes):
         if ax is not None and shape[i] == 1:
+            if ax.moves:
+                raise NotGeneric("a one-lane axis that moves with the program id")
             fixed[ax.dim] = ax.offset  # one lane: its dim has one index
             axes[i] = None
     if len(terms) == 1:
@@ -387,6 +399,8 @@ def _runs(row: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 def _reduce_run(op: str, term: Term, axis: Axis | None, start: int, stop: int) -> Term:
+    if axis is not None and axis.moves:
+        raise NotGeneric("a reduction whose range moves with the program id")
     if axis is not None and axis.dim in free_dims(term):
         return Reduce(op, axis.dim, axis.offset + start, axis.offset + stop, term)
     if op == "sum":
