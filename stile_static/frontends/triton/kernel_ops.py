@@ -294,7 +294,7 @@ class KernelOps:
         args = [self.kernel_value(a, p in constexprs) for a, p in zip(launch.args, params)]
         args += [self.kernel_value(a, False) for a in launch.args[len(params) :]]
         kwargs = {k: self.kernel_value(v, k in constexprs) for k, v in meta.items()}
-        if self.allow_classes and math.prod(self.grid) > 1:
+        if self.allow_classes and program_classes.ENABLED and math.prod(self.grid) > 1:
             families = program_classes.run(self, kernel, args, kwargs, launch)
             if families is not None:
                 self.families.extend(families)

@@ -38,6 +38,7 @@ MAX_CLASSES = 8  # more classes than this: the launch is run program by program
 # what the launches of this process ran: generic class programs, launches done with
 # them, and programs run one by one (the concrete path); tests read them
 COUNTS = {"classes": 0, "generic_launches": 0, "programs": 0}
+ENABLED = True  # False: every launch program by program (tests compare the two)
 Box = tuple[tuple[int, int], ...]
 
 
@@ -249,24 +250,22 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     if len(pieces) != 1 or isinstance(value.terms[int(pieces[0])], Undef):
         raise NotGeneric("a store of several pieces")
     box = _box(index, admitted, ptr.shape)
-    count = _programs(state)
-    moving = [k for k, m in enumerate(moves) if m]
-    if count > 1:
+    pid = I.pid_of(ptr.offset)
+    if any(isinstance(p, Pid) and p != pid for p in state.pids):
+        # programs along another axis of the class store the same elements
+        raise NotGeneric("programs of a class that store the same elements")
+    if pid is not None:
+        moving = [k for k, m in enumerate(moves) if m]
         if len(moving) != 1:
             raise NotGeneric("programs of a class that store the same elements")
         k = moving[0]
-        width = box[k][1] - box[k][0]
-        if moves[k] != width:
-            raise NotGeneric("programs that store with overlaps or holes between them")
         lo, hi = box[k]
-        box = (*box[:k], (lo, hi + width * (count - 1)), *box[k + 1 :])
+        if moves[k] != hi - lo:
+            raise NotGeneric("programs that store with overlaps or holes between them")
+        box = (*box[:k], (lo, hi + moves[k] * (pid.hi - pid.lo - 1)), *box[k + 1 :])
     term = value.terms[int(pieces[0])]
     assert not isinstance(term, Undef)
     state.families.append(Family(base.serial, span, term, box))
-
-
-def _programs(state: ClassRun) -> int:
-    return int(np.prod([p.hi - p.lo if isinstance(p, Pid) else 1 for p in state.pids]))
 
 
 def _box(index: list[np.ndarray], admitted: np.ndarray, shape: tuple[int, ...]) -> Box:
