@@ -78,22 +78,31 @@ class ClassRun:
 
 def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list[Family] | None:
     """The families of every class of the launch's grid, or None when a class is given
-    up (the caller runs the launch program by program; nothing here changed its state)."""
+    up (the caller runs the launch program by program; nothing here changed its state).
+
+    Classes run in program order. On a 1-d grid, a one-program class whose run raises
+    a finding (an int32 offset that wraps: STL046) stops the launch there, as the
+    program-by-program path stops at that program: every earlier program is in a class
+    already run clean, and this program's run is that path's own (its pid is a number,
+    and it used no per-element memory). The families so far are kept and the finding
+    raised."""
     work = [tuple((0, n) for n in interp.grid)]
     done = 0
     families: list[Family] = []
     memory = interp.memory
+    one_dim = interp.grid[1:] == (1, 1)
     try:
         while work:
-            box = work.pop()
+            work.sort()
+            box = work.pop(0)
             done += 1
             if done > MAX_CLASSES:
                 return None
             pids = tuple(lo if hi - lo == 1 else Pid(k, lo, hi) for k, (lo, hi) in enumerate(box))
             run_state = ClassRun(pids, [])
+            single = all(isinstance(p, int) for p in pids)
             try:
-                if not _run_class(interp, kernel, args, kwargs, launch, run_state, box):
-                    return None
+                failure = _run_class(interp, kernel, args, kwargs, launch, run_state, box, single)
             except Split as split:
                 lo, hi = box[split.axis]
                 edges = [lo, *(c for c in split.cuts if lo < c < hi), hi]
@@ -104,6 +113,11 @@ def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list
                     part[split.axis] = (a, b)
                     work.append(tuple(part))
                 continue
+            if failure is not None:
+                if not (single and one_dim and _disjoint(families)):
+                    return None
+                interp.families.extend(families)
+                raise failure
             families.extend(run_state.families)
             COUNTS["classes"] += 1
     except NotGeneric:
@@ -125,9 +139,13 @@ def _run_class(
     launch: Any,
     state: ClassRun,
     box: tuple[tuple[int, int], ...],
-) -> bool:
-    """Run the class's generic program; False when it found anything (the concrete run
-    reports it), with the interpreter's findings put back as they were."""
+    single: bool,
+) -> KernelError | Poisoned | None:
+    """Run the class's generic program. A finding gives the class up (NotGeneric), with
+    the interpreter's findings put back as they were, except the error that stops a
+    one-program class: it is returned, its run's findings kept (with a number for its
+    program id and no use of the per-element memory, they are the program-by-program
+    run's)."""
     saved = (
         len(interp.diagnostics),
         set(interp._reported),
@@ -143,23 +161,31 @@ def _run_class(
     interp.scratch = []
     interp.in_kernel = True
     interp.steps = 0
-    clean = True
     try:
         interp.call_function(kernel.function, list(args), dict(kwargs), launch.node)
-    except (KernelError, Poisoned):
-        clean = False
+    except (KernelError, Poisoned) as error:
+        if not single:
+            _restore(interp, saved)
+            raise NotGeneric("a finding") from None
+        return error
+    except BaseException:
+        _restore(interp, saved)
+        raise
     finally:
         interp.in_kernel = False
     # a finding, even one a loop's attempt by induction took back (STL002s stay listed)
     if (interp.reports, interp.failures, len(interp.unfollowed)) != saved[2:5]:
-        clean = False
-    if not clean:
-        ndiag, reported, reports, failures, nunfollowed, failed, notes = saved
-        del interp.diagnostics[ndiag:]
-        del interp.unfollowed[nunfollowed:]
-        interp._reported, interp.reports, interp.failures = reported, reports, failures
-        interp.store_failed, interp.notes = failed, notes
-    return clean
+        _restore(interp, saved)
+        raise NotGeneric("a finding")
+    return None
+
+
+def _restore(interp: Any, saved: tuple) -> None:
+    ndiag, reported, reports, failures, nunfollowed, failed, notes = saved
+    del interp.diagnostics[ndiag:]
+    del interp.unfollowed[nunfollowed:]
+    interp._reported, interp.reports, interp.failures = reported, reports, failures
+    interp.store_failed, interp.notes = failed, notes
 
 
 # ------------------------------------------------------------ memory
