@@ -37,6 +37,7 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from . import program_classes
 from .cells import Memory
 from .host import (
     AutogradClass,
@@ -324,6 +325,14 @@ class _WrapperCheck:
             first = len(interp.diagnostics)
             interp.memory = Memory()
             interp.store_failed = False
+            # one launch and no host writes: its classes of programs may run generically
+            # (program_classes), their stores kept as boxes out of the per-element memory
+            interp.families = []
+            interp.allow_classes = (
+                self.concrete is None
+                and len(interp.launches) == 1
+                and isinstance(interp.launches[0], Launch)
+            )
             described = []
             complete = True
             for launch in interp.launches:
@@ -354,6 +363,8 @@ class _WrapperCheck:
             for name, tensor in bound.items():
                 stored, undefined = stored_in(interp.memory, tensor, name)
                 interp.stored.extend(stored)
+                base = tensor.base or tensor
+                interp.stored.extend(program_classes.stored(interp.families, base.serial, name))
                 for error in undefined:
                     interp.report(error, self.node)
             run_results = {

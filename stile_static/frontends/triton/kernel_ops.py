@@ -23,6 +23,7 @@ from .. import blocks
 from ..blocks import Block, Undef, fold_binary
 from . import int_types as IT
 from . import ints as I
+from . import program_classes
 from .host import (
     LAUNCH_OPTIONS,
     Closure,
@@ -203,6 +204,8 @@ class KernelOps:
         raw = (1,) * (len(ptr.shape) - len(raw)) + tuple(raw)
         masked_axes = frozenset(a for a, n in enumerate(raw) if n > 1)
         other_block = None if other is None else self.as_block(other)
+        if self.generic is not None:
+            return program_classes.load(self, ptr, admitted, other_block, node)
         if self.scratch:
             again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted, self.span(node))
             if again is not None:
@@ -244,6 +247,8 @@ class KernelOps:
         )
         I.check_offset(ptr, admitted, "the store")
         block = self.as_block(value)
+        if self.generic is not None:
+            return program_classes.store(self, ptr, admitted, block, node)
         stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node), self.memory)
         for error in errors:
             self.flag(error, node)
@@ -289,6 +294,11 @@ class KernelOps:
         args = [self.kernel_value(a, p in constexprs) for a, p in zip(launch.args, params)]
         args += [self.kernel_value(a, False) for a in launch.args[len(params) :]]
         kwargs = {k: self.kernel_value(v, k in constexprs) for k, v in meta.items()}
+        if self.allow_classes and program_classes.ENABLED and math.prod(self.grid) > 1:
+            families = program_classes.run(self, kernel, args, kwargs, launch)
+            if families is not None:
+                self.families.extend(families)
+                return described
         self.memory.begin_launch()
         saved = (
             self.memory.snapshot(),
@@ -319,6 +329,7 @@ class KernelOps:
         again anyway, and which program stores what must be known for all of them."""
         for pid in itertools.product(*(range(n) for n in self.grid)):
             self.program = pid
+            program_classes.COUNTS["programs"] += 1
             self.memory.program = pid
             self.scratch = []
             self.in_kernel = True

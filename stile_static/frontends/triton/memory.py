@@ -390,12 +390,15 @@ def mark_reported(value: Block) -> Block:
 def _written_twice(
     base: Tensor, index: list[np.ndarray], lanes: np.ndarray, shape: tuple[int, ...]
 ) -> KernelError | None:
-    counts = np.zeros(base.sizes, np.int64)
-    idx = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
-    np.add.at(counts, idx, 1)
-    if not (counts > 1).any():
+    if not base.sizes or not index:  # a 0-d tensor: np.add.at counted it once
         return None
-    element = tuple(int(i) for i in np.argwhere(counts > 1)[0])
+    idx = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
+    # the elements written from two lanes, without a count array the size of the tensor
+    flat = np.sort(np.ravel_multi_index(idx, base.sizes))
+    twice = flat[1:][flat[1:] == flat[:-1]]
+    if not twice.size:
+        return None
+    element = tuple(int(i) for i in np.unravel_index(int(twice[0]), base.sizes))
     dims = base.dims or tuple(f"dim{k}" for k in range(len(base.sizes)))
     where = ", ".join(f"{d}={i}" for d, i in zip(dims, element))
     return KernelError(
@@ -468,14 +471,14 @@ def stored_in(memory: Memory, base: Tensor, target: str) -> tuple[list[Stored], 
         return [], []
     out: dict[int, Stored] = {}
     errors: list[KernelError] = []
-    for record, term, mask in memory.final(cells):
+    for record, term, boxes in memory.final(cells):
         stored = out.setdefault(id(record), Stored(target, record.span))
-        stored.boxes.extend(blocks.boxes(mask))
+        stored.boxes.extend(boxes)
         if isinstance(term, Undef):
             if not term.reported:
                 errors.append(undefined_stored(term, record.span))
             continue
-        stored.pieces.append((term, blocks.boxes(mask)))
+        stored.pieces.append((term, boxes))
     return list(out.values()), errors
 
 
