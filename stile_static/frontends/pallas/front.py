@@ -40,6 +40,7 @@ from ...spec.annotations import (
 )
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from ..shown import RunAt, shown
 from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
@@ -204,6 +205,7 @@ class PallasFrontEnd(FrontEnd):
             source.wrapper, dict(source.positions), source.path, Library(), seed, shift
         )
         interp.assumed = assumed
+        interp.where = RunAt(str(config.case), unit="grid step")  # for hovers
         empty = Facts(dict(config.sizes), {}, {}, [], [])
         try:
             run = self._follow_case(source, annotation, config, interp, seed, shift)
@@ -316,7 +318,7 @@ class PallasFrontEnd(FrontEnd):
                 spec.span,
             )
             self._target(interp, launcher, target, returned, facts, node)
-        return _Run(facts, interp.diagnostics, interp.tile_types)
+        return _Run(facts, interp.diagnostics, shown(interp.tile_types, interp.tile_where))
 
     def _target(
         self,
