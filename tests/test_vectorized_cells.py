@@ -156,3 +156,14 @@ def test_each_distinct_tests_each_index_once_and_is_false_where_negative() -> No
     assert out.tolist() == [bool(v >= 0 and v % 2 == 1) for v in values.tolist()]
     assert sorted(seen) == sorted(set(v for v in values.tolist() if v >= 0))
     assert not cells_module._each_distinct(np.full((4,), -1), odd).any()
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 300), (5, 1), (40, 3), (7, 64), (0, 4), (3, 0)])
+def test_unique_rows_is_numpys_unique_over_axis_0(shape) -> None:
+    rng = np.random.default_rng(shape[0] * 1000 + shape[1])
+    for _ in range(30):
+        rows = rng.integers(-2, rng.integers(1, 4), shape)
+        unique, inverse = blocks.unique_rows(rows)
+        want, want_inverse = np.unique(rows, axis=0, return_inverse=True)
+        assert unique.tolist() == want.tolist()
+        assert inverse.tolist() == want_inverse.reshape(-1).tolist()

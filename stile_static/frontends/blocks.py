@@ -437,6 +437,26 @@ def _combine(op: str, parts: list[Term]) -> Term:
     return out
 
 
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)`` of a 2-D integer array (the
+    distinct rows in lexicographic order, and per row its distinct row), by sorting the
+    rows: NumPy's own makes a structured type with one field per column, whose cost
+    grows with the number of columns however few the rows are."""
+    count, width = rows.shape
+    if width == 0 or count == 0:
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    if count == 1:
+        return rows.copy(), np.zeros(1, np.int64)
+    order = np.lexsort(rows.T[::-1])  # the first column is the primary key
+    ranked = rows[order]
+    new = np.ones(count, dtype=bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    inverse = np.empty(count, np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ranked[new], inverse
+
+
 def reduce(block: Block, axis: int, op: str, available: Callable[[str], bool]) -> Block:
     """``sum``/``max``/``min`` over one axis, split into runs of one piece each.
 
@@ -451,7 +471,7 @@ def reduce(block: Block, axis: int, op: str, available: Callable[[str], bool]) -
     n = block.shape[axis]
     rest_shape = block.shape[:axis] + block.shape[axis + 1 :]
     rows = np.moveaxis(block.pieces, axis, -1).reshape(-1, n)
-    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    unique, inverse = unique_rows(rows)
     terms: list[Piece] = []
     for row in unique:
         parts: list[Term] = []
@@ -489,8 +509,8 @@ def dot(a: Block, b: Block) -> Block:
     cols = uniform(Const(Fraction(0)), (1, b.shape[1]))
     cols = Block(cols.shape, (None, b.axes[1]), b.fixed, cols.pieces, cols.terms)
     shape, axes, fixed = _merge_layout([rows, cols])
-    ua, ia = np.unique(a.pieces, axis=0, return_inverse=True)
-    ub, ib = np.unique(b.pieces.T, axis=0, return_inverse=True)
+    ua, ia = unique_rows(a.pieces)
+    ub, ib = unique_rows(b.pieces.T)
     terms: list[Piece] = []
     for ra in ua:
         for cb in ub:

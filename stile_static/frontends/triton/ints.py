@@ -191,6 +191,11 @@ class Ints:
             return np.zeros(self.shape, bool)
         return np.broadcast_to(self.overflowed, self.shape)
 
+    def hover(self) -> str:
+        from .hover import ints_hover
+
+        return ints_hover(self)
+
     def describe(self) -> str:
         kind = f" {self.dtype}" if self.dtype else ""
         if not self.shape:
@@ -216,6 +221,11 @@ class Mask:
     """A boolean block (a comparison of integer blocks)."""
 
     array: np.ndarray
+
+    def hover(self) -> str:
+        from .hover import mask_hover
+
+        return mask_hover(self)
 
 
 def make(
@@ -660,6 +670,11 @@ class Ptr:
     @property
     def shape(self) -> tuple[int, ...]:
         return self.offset.shape
+
+    def hover(self) -> str:
+        from .hover import ptr_hover
+
+        return ptr_hover(self)
 
 
 def ptr_add(ptr: Ptr, value: Any, sign: int = 1) -> Ptr:

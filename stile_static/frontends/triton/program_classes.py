@@ -19,7 +19,7 @@ each family is one write and one obligation on its box.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import libcst as cst
@@ -156,6 +156,8 @@ def _run_class(
         dict(interp.notes),
     )
     interp.program = tuple(lo for lo, _ in box)
+    if interp.where is not None:
+        interp.where = replace(interp.where, program=interp.program, generic=True)
     interp.generic = state
     interp.memory = NoMemory()
     interp.scratch = []
