@@ -37,6 +37,7 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from ..shown import RunAt, shown
 from . import program_classes
 from .cells import Memory
 from .host import (
@@ -94,7 +95,7 @@ def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> An
             analysis.diagnostics.append(empty)
     analysis.diagnostics.extend(interp.diagnostics)
     analysis.diagnostics[:] = with_not_checked(analysis.diagnostics, stopped)
-    analysis.tile_types = interp.tile_types
+    analysis.tile_types = shown(interp.tile_types, interp.tile_where)
     return analysis
 
 
@@ -162,6 +163,7 @@ class _WrapperCheck:
         """One case; an exception of the analyzer stops it (STL002 where it was raised),
         and a case that hit an STL002 anywhere gives no facts."""
         interp = self.interp
+        interp.where = RunAt(str(config.case))  # for hovers: the run a value comes from
         interp.steps = 0  # the step budget is per case (and per program of a launch)
         mark = len(interp.unfollowed)
         try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -260,6 +261,13 @@ class KernelOps:
     def run_launch(self, launch: Launch, variant: int = 0) -> str:
         """Run every program of ``launch``, with autotune config ``variant`` (modulo the
         number of configs); returns a description of the config, if there is one."""
+        host = self.where  # what the wrapper computes after the launch is the host's
+        try:
+            return self._run_launch(launch, variant)
+        finally:
+            self.where = host
+
+    def _run_launch(self, launch: Launch, variant: int) -> str:
         kernel = launch.kernel
         config = kernel.configs[variant % len(kernel.configs)] if kernel.configs else None
         described = ""
@@ -269,6 +277,8 @@ class KernelOps:
                 f"autotune config {variant % len(kernel.configs) + 1} of "
                 f"{len(kernel.configs)} ({chosen})"
             )
+        if self.where is not None:
+            self.where = replace(self.where, config=described)
         meta = {k: v for k, v in launch.kwargs.items() if k not in LAUNCH_OPTIONS}
         if config is not None:
             meta.update(dict(config.kwargs))
@@ -329,6 +339,8 @@ class KernelOps:
         again anyway, and which program stores what must be known for all of them."""
         for pid in itertools.product(*(range(n) for n in self.grid)):
             self.program = pid
+            if self.where is not None:
+                self.where = replace(self.where, program=pid, generic=False)
             program_classes.COUNTS["programs"] += 1
             self.memory.program = pid
             self.scratch = []
