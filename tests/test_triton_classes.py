@@ -123,7 +123,16 @@ def test_read_of_an_earlier_launch_output_is_not_generic(monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "name", ["vector_add.py", "vector_add_grid_floor.py", "vector_add_mask_off_by_one.py"]
+    "name",
+    [
+        "vector_add.py",
+        "vector_add_grid_floor.py",
+        "vector_add_mask_off_by_one.py",
+        "softmax.py",
+        "softmax_other_zero.py",
+        "softmax_no_other.py",
+        "softmax_store_unmasked.py",
+    ],
 )
 def test_fixtures_same_findings_either_way(monkeypatch, name):
     text = (FIXTURES / name).read_text()
@@ -131,3 +140,32 @@ def test_fixtures_same_findings_either_way(monkeypatch, name):
     slow, _ = check(text, False, monkeypatch)
     assert fast == slow
     assert counts["classes"] > 0
+
+
+def test_int32_wrap_past_two_to_the_thirty_one_is_stl046_at_once(monkeypatch):
+    # 2**31 + 1024 elements: the class is cut at the first program whose offset wraps,
+    # which runs alone and stops the launch with STL046, as program by program
+    found, counts = check(source([2**31 + 1024], block=1024), True, monkeypatch)
+    assert {c for _, c, _ in found} == {"STL046"}
+    assert counts["programs"] == 0
+    assert counts["classes"] == 1  # the programs before the wrap
+
+
+@pytest.mark.parametrize("sizes", [[2**15 + 64], [2**15 - 64]])
+def test_int16_wrap_same_as_program_by_program(monkeypatch, sizes):
+    kernel = {"offsets": "(pid * BLOCK + tl.arange(0, BLOCK)).to(tl.int16)"}
+    fast, counts = check(source(sizes, **kernel), True, monkeypatch)
+    slow, _ = check(source(sizes, **kernel), False, monkeypatch)
+    assert fast == slow
+    assert counts["programs"] == 0
+    assert ("STL046" in {c for _, c, _ in slow}) == (sizes[0] > 2**15)
+
+
+def test_softmax_at_65536_rows_is_one_class(monkeypatch):
+    text = (FIXTURES / "softmax.py").read_text()
+    head, _, tail = text.partition("# stile: case M=7 N=100\n")
+    text = head + "# stile: case M=65536 N=1024\n" + tail
+    text = text.replace("# stile: case M=16 N=64\n", "").replace("# stile: case M=3 N=5\n", "")
+    found, counts = check(text, True, monkeypatch)
+    assert found == set()
+    assert counts == {"classes": 1, "generic_launches": 1, "programs": 0}

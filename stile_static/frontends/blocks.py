@@ -61,6 +61,24 @@ class NotGeneric(BaseException):
 
 
 @dataclass(frozen=True)
+class Moving:
+    """The one index of a dim a block's lanes share (``Block.fixed``) in the generic
+    program of a class of programs: ``offset`` at the first program, plus ``moves``
+    per next one. Any arithmetic on it gives the class up."""
+
+    offset: int
+    moves: int
+
+    def __index__(self) -> int:
+        raise NotGeneric("the index of a dim that moves with the program id")
+
+    __int__ = __index__
+
+    def __str__(self) -> str:
+        return f"{self.offset}+{self.moves}*p"
+
+
+@dataclass(frozen=True)
 class Axis:
     """A block axis that runs along ``dim``: lane ``i`` is global index ``offset + i``.
     In the generic program of a class of programs, ``offset`` is the first program's
@@ -141,9 +159,9 @@ def _normalize(
     fixed = dict(fixed)
     for i, ax in enumerate(axes):
         if ax is not None and shape[i] == 1:
-            if ax.moves:
-                raise NotGeneric("a one-lane axis that moves with the program id")
-            fixed[ax.dim] = ax.offset  # one lane: its dim has one index
+            fixed[ax.dim] = (
+                Moving(ax.offset, ax.moves) if ax.moves else ax.offset
+            )  # one lane: its dim has one index
             axes[i] = None
     if len(terms) == 1:
         return Block(tuple(shape), tuple(axes), tuple(sorted(fixed.items())), pieces, tuple(terms))

@@ -79,6 +79,26 @@ class Pid:
         return f"tl.program_id({self.axis})"
 
 
+@dataclass(frozen=True)
+class PidTimes:
+    """The key of ``pid * stride`` in :attr:`Ints.parts` (a row pointer ``pid * s``)."""
+
+    pid: Pid
+    stride: Stride
+    value = None
+
+    @property
+    def least(self) -> int:
+        raise NotGeneric(f"the value of {self} is needed")
+
+    @property
+    def tensor(self) -> str:
+        raise NotGeneric(f"{self} is no stride")
+
+    def __str__(self) -> str:
+        return f"{self.pid} * {self.stride}"
+
+
 class Split(BaseException):  # noqa: N818 - a signal, not an error
     """A fact that holds for part of a class of programs only: the class is cut so that
     a new class starts at each of ``cuts`` (program ids along ``axis``)."""
@@ -91,7 +111,13 @@ class Split(BaseException):  # noqa: N818 - a signal, not an error
 
 def pid_of(value: Ints) -> Pid | None:
     """The program id ``value`` depends on (one, as a class fixes the others)."""
-    found = [k for k in value.parts if isinstance(k, Pid)]
+    found = list(
+        {
+            k.pid if isinstance(k, PidTimes) else k
+            for k in value.parts
+            if isinstance(k, (Pid, PidTimes))
+        }
+    )
     if len(found) > 1:
         raise NotGeneric("an integer that depends on two program ids")
     return found[0] if found else None
@@ -99,15 +125,27 @@ def pid_of(value: Ints) -> Pid | None:
 
 def at_program(value: Ints, pid: Pid, program: int) -> Ints:
     """``value`` for one program of its class."""
-    parts = {k: v for k, v in value.parts.items() if k != pid}
-    parts[None] = value.part(None) + program * value.parts[pid]
+    parts = {k: v for k, v in value.parts.items() if k != pid and not isinstance(k, PidTimes)}
+    parts[None] = value.part(None) + program * value.part(pid)
+    for k, v in value.parts.items():
+        if isinstance(k, PidTimes):
+            parts[k.stride] = value.part(k.stride) + program * v
     return replace(value, parts=parts)
+
+
+def pid_coefficient(value: Ints, pid: Pid) -> np.ndarray:
+    """What one more program adds to each lane, strides at their least value."""
+    coeff = np.asarray(value.part(pid), np.int64)
+    for k, v in value.parts.items():
+        if isinstance(k, PidTimes):
+            coeff = coeff + k.stride.least * v
+    return coeff
 
 
 def first_out(value: Ints, pid: Pid, low: int, high: int) -> int | None:
     """The first program id of the class at which a lane of ``value`` (affine in the
     program id) leaves ``[low, high]``, or None."""
-    coeff = np.asarray(value.parts[pid], np.int64)
+    coeff = pid_coefficient(value, pid)
     base = least_value(at_program(value, pid, 0))
     start = base + coeff * pid.lo
     if ((start < low) | (start > high)).any():
@@ -402,7 +440,7 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
     if op == "*":
         if a.symbols and b.symbols:
             if pid_of(a) or pid_of(b):
-                raise NotGeneric("a program id times a stride or a program id")
+                return fit(_pid_product(a, b))
             raise KernelError(
                 "STL002",
                 f"unsupported: a product of two strides ({a.symbols[0]} * {b.symbols[0]})",
@@ -442,11 +480,29 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
     raise KernelError("STL002", f"unsupported integer operator `{op}`")
 
 
+def _pid_product(a: Ints, b: Ints) -> dict:
+    """``(c*pid + d) * (sum(s*b_s) + b0)`` for a program id times strides."""
+    if pid_of(b) is not None and a.symbols != [pid_of(a)]:
+        a, b = b, a
+    pid = pid_of(a)
+    if a.symbols != [pid] or pid_of(b) is not None:
+        raise NotGeneric("a product of a program id with itself or of strides")
+    c, d = a.part(pid), a.part(None)
+    parts: dict = {}
+    for k, v in b.parts.items():
+        big = int(np.abs(v).max(initial=0)) * max(int(np.abs(c).max()), int(np.abs(d).max()))
+        if big >= IT.EXACT_LIMIT:
+            IT.exact(np.asarray([IT.EXACT_LIMIT]))
+        parts[k] = d * v
+        parts[pid if k is None else PidTimes(pid, k)] = c * v
+    return parts
+
+
 def concrete(value: Ints, why: str) -> np.ndarray:
     """The lanes' numbers; strides count with their value when one is assumed."""
     total = np.array(value.part(None))
     for s in value.symbols:
-        if isinstance(s, Pid):
+        if isinstance(s, (Pid, PidTimes)):
             raise NotGeneric(f"`{why}` needs the value of {s}")
         if s.value is None:
             raise KernelError(
@@ -488,7 +544,7 @@ def _compare_class(op: str, diff: Ints, pid: Pid) -> Mask | bool:
     """``diff op 0`` for every program of a class, when it is the same lane by lane
     for all; else the class is cut where a lane's truth flips (``diff`` is affine in
     the program id: a lane flips once, twice for ``==``/``!=``)."""
-    if len(diff.symbols) > 1:
+    if diff.symbols != [pid]:
         raise NotGeneric("a comparison involving a stride and a program id")
     coeff = np.asarray(diff.parts[pid], np.int64)
     base = diff.part(None)

@@ -29,7 +29,7 @@ from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
 from ...ir.terms import Term
 from .. import blocks
-from ..blocks import Axis, Block, NotGeneric, Undef
+from ..blocks import Axis, Block, Moving, NotGeneric, Undef
 from . import ints as I
 from .ints import Pid, Ptr, Split
 from .memory import Stored, check_target_store, decode, load_block
@@ -78,22 +78,31 @@ class ClassRun:
 
 def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list[Family] | None:
     """The families of every class of the launch's grid, or None when a class is given
-    up (the caller runs the launch program by program; nothing here changed its state)."""
+    up (the caller runs the launch program by program; nothing here changed its state).
+
+    Classes run in program order. On a 1-d grid, a one-program class whose run raises
+    a finding (an int32 offset that wraps: STL046) stops the launch there, as the
+    program-by-program path stops at that program: every earlier program is in a class
+    already run clean, and this program's run is that path's own (its pid is a number,
+    and it used no per-element memory). The families so far are kept and the finding
+    raised."""
     work = [tuple((0, n) for n in interp.grid)]
     done = 0
     families: list[Family] = []
     memory = interp.memory
+    one_dim = interp.grid[1:] == (1, 1)
     try:
         while work:
-            box = work.pop()
+            work.sort()
+            box = work.pop(0)
             done += 1
             if done > MAX_CLASSES:
                 return None
             pids = tuple(lo if hi - lo == 1 else Pid(k, lo, hi) for k, (lo, hi) in enumerate(box))
             run_state = ClassRun(pids, [])
+            single = all(isinstance(p, int) for p in pids)
             try:
-                if not _run_class(interp, kernel, args, kwargs, launch, run_state, box):
-                    return None
+                failure = _run_class(interp, kernel, args, kwargs, launch, run_state, box, single)
             except Split as split:
                 lo, hi = box[split.axis]
                 edges = [lo, *(c for c in split.cuts if lo < c < hi), hi]
@@ -104,6 +113,11 @@ def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list
                     part[split.axis] = (a, b)
                     work.append(tuple(part))
                 continue
+            if failure is not None:
+                if not (single and one_dim and _disjoint(families)):
+                    return None
+                interp.families.extend(families)
+                raise failure
             families.extend(run_state.families)
             COUNTS["classes"] += 1
     except NotGeneric:
@@ -125,9 +139,13 @@ def _run_class(
     launch: Any,
     state: ClassRun,
     box: tuple[tuple[int, int], ...],
-) -> bool:
-    """Run the class's generic program; False when it found anything (the concrete run
-    reports it), with the interpreter's findings put back as they were."""
+    single: bool,
+) -> KernelError | Poisoned | None:
+    """Run the class's generic program. A finding gives the class up (NotGeneric), with
+    the interpreter's findings put back as they were, except the error that stops a
+    one-program class: it is returned, its run's findings kept (with a number for its
+    program id and no use of the per-element memory, they are the program-by-program
+    run's)."""
     saved = (
         len(interp.diagnostics),
         set(interp._reported),
@@ -145,23 +163,31 @@ def _run_class(
     interp.scratch = []
     interp.in_kernel = True
     interp.steps = 0
-    clean = True
     try:
         interp.call_function(kernel.function, list(args), dict(kwargs), launch.node)
-    except (KernelError, Poisoned):
-        clean = False
+    except (KernelError, Poisoned) as error:
+        if not single:
+            _restore(interp, saved)
+            raise NotGeneric("a finding") from None
+        return error
+    except BaseException:
+        _restore(interp, saved)
+        raise
     finally:
         interp.in_kernel = False
     # a finding, even one a loop's attempt by induction took back (STL002s stay listed)
     if (interp.reports, interp.failures, len(interp.unfollowed)) != saved[2:5]:
-        clean = False
-    if not clean:
-        ndiag, reported, reports, failures, nunfollowed, failed, notes = saved
-        del interp.diagnostics[ndiag:]
-        del interp.unfollowed[nunfollowed:]
-        interp._reported, interp.reports, interp.failures = reported, reports, failures
-        interp.store_failed, interp.notes = failed, notes
-    return clean
+        _restore(interp, saved)
+        raise NotGeneric("a finding")
+    return None
+
+
+def _restore(interp: Any, saved: tuple) -> None:
+    ndiag, reported, reports, failures, nunfollowed, failed, notes = saved
+    del interp.diagnostics[ndiag:]
+    del interp.unfollowed[nunfollowed:]
+    interp._reported, interp.reports, interp.failures = reported, reports, failures
+    interp.store_failed, interp.notes = failed, notes
 
 
 # ------------------------------------------------------------ memory
@@ -180,16 +206,24 @@ def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray]
     base = tensor.base or tensor
     if not base.sizes:
         raise NotGeneric("a program-dependent pointer to a scalar")
-    own = set(tensor.strides)
-    flat = not any(s in own for s in ptr.offset.symbols) and len(tensor.sizes) > 1
+    own = {st: k for k, st in enumerate(tensor.strides)}
+    keys = [k.stride if isinstance(k, I.PidTimes) else k for k in ptr.offset.symbols]
+    flat = not any(k in own for k in keys) and len(tensor.sizes) > 1
     if tensor.base is not None or flat:
         # a flat index into several dims (or a view) unravels: not affine per dim
         raise NotGeneric("a program-dependent flat index into several dims")
-    coeff = np.broadcast_to(ptr.offset.parts[pid], ptr.shape)[admitted]
-    if not coeff.size:
-        raise NotGeneric("an access with no lane admitted")
-    if not (coeff == coeff[0]).all():
-        raise NotGeneric("lanes that move by different amounts per program")
+    # the program id adds to the stride-free part (the last dim's index) and, times a
+    # stride of the tensor, to that stride's dim
+    moves = [0] * len(base.sizes)
+    for key, arr in ptr.offset.parts.items():
+        if key == pid or isinstance(key, I.PidTimes):
+            k = len(moves) - 1 if key == pid else own.get(key.stride)
+            if k is None:
+                raise NotGeneric("a program id times another tensor's stride")
+            lanes = np.broadcast_to(arr, ptr.shape)[admitted]
+            if not lanes.size or not (lanes == lanes[0]).all():
+                raise NotGeneric("lanes that move by different amounts per program")
+            moves[k] += int(lanes[0])
     ends = []
     for p in (pid.lo, pid.hi - 1):
         at = Ptr(tensor, I.at_program(ptr.offset, pid, p))
@@ -197,9 +231,6 @@ def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray]
         if error is not None:
             raise NotGeneric("an access outside the tensor at a program of the class")
         ends.append(index)
-    # the program id adds to the stride-free part: the last dim's index
-    moves = [0] * len(base.sizes)
-    moves[-1] = int(coeff[0])
     return ends[0], moves
 
 
@@ -217,17 +248,17 @@ def load(interp: Any, ptr: Ptr, admitted: np.ndarray, other: Block | None, node:
         raise NotGeneric("a finding at a load")
     if not any(moves):
         return block
-    dims = base.dims
+    dims = base.dims or ()
     moving = {d: m for d, m in zip(dims, moves) if m}
-    if any(d in moving for d, _ in block.fixed):
-        raise NotGeneric("a dim with one index that moves with the program id")
     axes = tuple(
         ax if ax is None or ax.dim not in moving else Axis(ax.dim, ax.offset, moving[ax.dim])
         for ax in block.axes
     )
-    if not any(ax is not None and ax.moves for ax in axes):
-        raise NotGeneric("a load that moves along no axis of its block")
-    return Block(block.shape, axes, block.fixed, block.pieces, block.terms)
+    fixed = tuple((d, Moving(i, moving[d]) if d in moving else i) for d, i in block.fixed)
+    seen = {ax.dim for ax in axes if ax is not None} | {d for d, _ in fixed}
+    if any(d not in seen for d in moving):
+        raise NotGeneric("a load that moves along a dim its block does not hold")
+    return Block(block.shape, axes, fixed, block.pieces, block.terms)
 
 
 def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.Call) -> None:
@@ -239,9 +270,14 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     value = blocks.broadcast(value, ptr.shape)
     index, moves = _decode(ptr, admitted, "a store")
     span = interp.span(node)
-    if check_target_store(base, index, admitted, value, span):
-        raise NotGeneric("a finding at a store")
     axis_moves = {ax.dim: ax.moves for ax in value.axes if ax is not None}
+    for d, i in value.fixed:
+        axis_moves[d] = i.moves if isinstance(i, Moving) else 0
+    # the block at the first program, checked as the program-by-program path checks it
+    first = tuple((d, i.offset if isinstance(i, Moving) else i) for d, i in value.fixed)
+    at_first = Block(value.shape, value.axes, first, value.pieces, value.terms)
+    if check_target_store(base, index, admitted, at_first, span):
+        raise NotGeneric("a finding at a store")
     for d, m in zip(base.dims, moves):
         if d in axis_moves and axis_moves[d] != m:
             raise NotGeneric("a stored block that moves unlike its pointer")
