@@ -37,6 +37,7 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from . import host_arrays
 from .cells import Memory
 from .host import (
     AutogradClass,
@@ -46,6 +47,7 @@ from .host import (
     Launch,
     SpecScalar,
     Tensor,
+    new_tensor,
     symbolic_strides,
 )
 from .interp import (
@@ -299,6 +301,19 @@ class _WrapperCheck:
             tensor = self.bind_target(name, returned, args, target)
             if tensor is None:
                 return
+            if tensor.base is not None:
+                # a view of other sizes: the host reads it once every launch has run
+                view = tensor
+                tensor = new_tensor(view.name, view.sizes, "empty", view.dtype)
+                interp.launches.append(
+                    host_arrays.HostArray(
+                        tensor,
+                        (view,),
+                        lambda operands: operands[0],
+                        view.made_at or target.span,
+                        self.node,
+                    )
+                )
             if tensor.sizes != tuple(sizes[d] for d in spec.out_dims):
                 self.diag(
                     Diagnostic(
@@ -333,6 +348,9 @@ class _WrapperCheck:
                         continue
                     if isinstance(launch, HostFill):
                         host_fill(interp.memory, launch)
+                        continue
+                    if isinstance(launch, host_arrays.HostArray):
+                        host_arrays.run(interp.memory, launch)
                         continue
                     described.append(interp.run_launch(launch, variant))
                 except KernelError as error:
@@ -406,7 +424,9 @@ class _WrapperCheck:
                 )
             )
             return None
-        return value.base or value
+        if value.base is not None and value.sizes == value.base.sizes:
+            return value.base
+        return value
 
     def apply_assume(self, assume: Assumption, args: dict) -> bool:
         text = re.sub(r"\s+", " ", assume.text.strip())
