@@ -101,3 +101,9 @@ def test_a_reshape_that_merges_indexed_axes_is_not_followed() -> None:
     assert report.diagnostics == []  # a 1-d reshape to itself keeps the axis
     merged = check("sum[M](sum[N](x[M N]))", "return p.reshape(-1).sum()")
     assert {code for _, code in codes(merged)} == {"STL002"}
+
+
+def test_a_host_sum_over_elements_nothing_wrote_is_undefined() -> None:
+    body = "q = torch.empty((2, N), device=x.device)\n    return (p.sum(0) + q.sum(0)) * 0"
+    report = check("sum[M](x[M N]) * 0", body)
+    assert (RETURN + 1, "STL044") in codes(report)

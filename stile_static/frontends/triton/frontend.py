@@ -312,6 +312,7 @@ class _WrapperCheck:
                         lambda operands: operands[0],
                         view.made_at or target.span,
                         self.node,
+                        view=True,
                     )
                 )
             if tensor.sizes != tuple(sizes[d] for d in spec.out_dims):

@@ -30,7 +30,7 @@ from .. import blocks
 from ..blocks import Axis, Block, Undef, fold_binary
 from .cells import Memory
 from .host import Tensor, describe, new_tensor
-from .memory import HOST, cells_of
+from .memory import HOST, cells_of, undefined_stored
 
 REDUCTIONS = {"sum": "sum", "amax": "max", "amin": "min", "max": "max", "min": "min"}
 UNARY = {"exp": "exp", "log": "log", "sqrt": "sqrt", "rsqrt": "rsqrt", "abs": "abs"}
@@ -48,6 +48,7 @@ class HostArray:
     build: Callable[[list[Block]], Block]
     span: Span
     node: cst.CSTNode
+    view: bool = False  # a returned view: the elements as they are, unwritten ones too
 
 
 def content(memory: Memory, tensor: Tensor, span: Span) -> Block:
@@ -131,6 +132,12 @@ def run(memory: Memory, event: HostArray) -> None:
     sizes = dst.sizes
     index = list(np.indices(sizes)) if sizes else []
     lanes = np.ones(sizes, bool)
+    fresh = [p for p, t in enumerate(value.terms) if isinstance(t, Undef) and not t.reported]
+    if fresh and event.view:
+        # an element nothing wrote stays unwritten in the view (coverage reports it)
+        lanes = ~np.isin(np.broadcast_to(value.pieces, sizes), fresh)
+    elif fresh:
+        raise undefined_stored(value.terms[fresh[0]], event.span)
     error = memory.store(cells, index, lanes, value, event.span)
     if error is not None:
         raise error

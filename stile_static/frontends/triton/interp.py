@@ -560,8 +560,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         if op in ("&", "|", "^") and isinstance(left, bool) and isinstance(right, bool):
             return {"&": left and right, "|": left or right, "^": left != right}[op]
         if (
-            isinstance(left, (Block, SpecScalar))
-            or isinstance(right, (Block, SpecScalar))
+            isinstance(left, (Block, blocks.BlockSum, SpecScalar))
+            or isinstance(right, (Block, blocks.BlockSum, SpecScalar))
             or (self.in_kernel and (isinstance(left, Special) or isinstance(right, Special)))
         ):
             return self.data_binary(op, left, right)
