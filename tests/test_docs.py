@@ -41,6 +41,29 @@ def test_the_front_page_shows_the_real_output_of_its_examples() -> None:
         )
 
 
+def test_docs_pages_show_the_real_output_of_their_examples() -> None:
+    """Each `$ stile-static ...` block of a docs page that runs on a repository file
+    (fixtures/, examples/) is what that command prints; each command runs once."""
+    sys.path.insert(0, str(ROOT / "tools"))
+    try:
+        import readme_examples
+    finally:
+        sys.path.remove(str(ROOT / "tools"))
+    run = [
+        (page.name, command)
+        for page, every in readme_examples.pages()
+        if not every
+        for command, _ in readme_examples.blocks(page.read_text(), every)
+    ]
+    # the Triton page's softmax and the dialect page's three runs at least
+    assert ("triton.md", "$ stile-static check fixtures/triton/softmax_other_zero.py") in run
+    assert len(run) >= 4
+    # a user's own folder is an illustration, not run
+    assert not readme_examples.runs_on_repository_files("$ stile-static check kernels/")
+    stale = readme_examples.stale_blocks()
+    assert not stale, f"{stale}: refresh with `.venv/bin/python tools/readme_examples.py`"
+
+
 def test_docs_list_every_code() -> None:
     text = CODES_PAGE.read_text()
     for code, info in CODES.items():

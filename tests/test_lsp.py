@@ -381,3 +381,33 @@ def test_server_exits_promptly_with_a_slow_check_in_flight(tmp_path: Path) -> No
     assert proc.returncode == 0
     assert b"publishDiagnostics" not in out  # the slow check never finished
     assert elapsed < 5.0
+
+
+@asyncio_test
+async def test_hover_on_triton_values_names_the_run_and_covers_index_blocks(
+    client: KernelClient,
+) -> None:
+    """Each kernel line runs once per program of every case: the hover says which run
+    it shows, and index vectors, masks and pointers show their lanes."""
+    uri = client.open(FIXTURES / "triton" / "softmax.py", version=3)
+    await client.diagnostics_of(uri, 3)
+    # line 23: `    col_offsets = tl.arange(0, BLOCK_SIZE)`; the last case is M=3 N=5
+    cols = (await hover(client, uri, 22, 6)).contents.value
+    assert "int32 block of 8 lanes: [0 to 7]" in cols and "consecutive: 0 + lane" in cols
+    assert "Shown for case M=3 N=5, program (2, 0, 0)" in cols
+    # line 25: `    mask = col_offsets < n_cols`: 5 of the 8 lanes of a 5-wide row
+    mask = (await hover(client, uri, 24, 5)).contents.value
+    assert "mask block of 8 lanes: 5 of 8 lanes admitted (lanes 0 to 4)" in mask
+    # line 24: `    input_ptrs = row_start_ptr + col_offsets`: row 2's offsets
+    ptrs = (await hover(client, uri, 23, 6)).contents.value
+    assert "pointer into x, offsets int block of 8 lanes: x.stride(0) * [2] + [0 to 7]" in ptrs
+
+
+@asyncio_test
+async def test_hover_on_a_pallas_block_names_its_case_and_grid_step(client: KernelClient) -> None:
+    uri = client.open(FIXTURES / "pallas" / "add.py", version=4)
+    await client.diagnostics_of(uri, 4)
+    # line 12: `    o_ref[...] = x + y`, the `x`: the last case's last grid step
+    x = (await hover(client, uri, 11, 17)).contents.value
+    assert "DimType: N[192:256]" in x
+    assert "Shown for case N=256 block=64, grid step (3)" in x

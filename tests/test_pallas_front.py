@@ -183,3 +183,30 @@ def f(x, scale):
     # a kernel right only when scale == 1 is caught on the other branch
     found, _ = _check(body.format(branch="1.0"))
     assert found == {(_line(body, "o_ref[...] ="), "STL031")}
+
+
+def _diagnostics(body: str) -> list:
+    return check_source(HEADER + body, "k.py", Options()).diagnostics
+
+
+def test_a_dropped_pallas_call_result_names_the_return_form() -> None:
+    """A wrapper that calls pallas_call as if it filled an output argument returns
+    nothing: an annotation error whose help says to return the result, not STL002."""
+    body = ADD.format(y_map="lambda i: (i,)").replace(
+        "    return pl.pallas_call(", "    pl.pallas_call("
+    )
+    (found,) = _diagnostics(body)
+    assert found.code == "STL023" and "returns nothing" in found.message
+    assert "drops its result" in " ".join(found.notes)
+    assert found.help is not None and "`return pl.pallas_call(...)(...)`" in found.help
+
+
+def test_an_in_place_target_on_a_pallas_wrapper_names_return() -> None:
+    """`# stile: o = SPEC`, the Triton form for a parameter written in place: a Pallas
+    wrapper's outputs are what it returns, and the help says so."""
+    body = ADD.format(y_map="lambda i: (i,)").replace("# stile: return =", "# stile: o =")
+    body = body.replace("def add(x, y,", "def add(x, y, o,")
+    (found,) = {(d.code, d.message, d.help) for d in _diagnostics(body)}
+    code, message, help = found
+    assert code == "STL023" and "`o` is a parameter written in place" in message
+    assert help is not None and "`# stile: return = SPEC`" in help

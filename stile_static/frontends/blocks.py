@@ -53,12 +53,40 @@ NEG_INF = float("-inf")
 POS_INF = float("inf")
 
 
+class NotGeneric(BaseException):
+    """A program-dependent fact the generic program of a class of programs does not
+    follow (a reduction along an axis that moves with the program id): the class is
+    run program by program instead. Not an ``Exception``, so that no handler of the
+    interpreter takes it for a finding."""
+
+
+@dataclass(frozen=True)
+class Moving:
+    """The one index of a dim a block's lanes share (``Block.fixed``) in the generic
+    program of a class of programs: ``offset`` at the first program, plus ``moves``
+    per next one. Any arithmetic on it gives the class up."""
+
+    offset: int
+    moves: int
+
+    def __index__(self) -> int:
+        raise NotGeneric("the index of a dim that moves with the program id")
+
+    __int__ = __index__
+
+    def __str__(self) -> str:
+        return f"{self.offset}+{self.moves}*p"
+
+
 @dataclass(frozen=True)
 class Axis:
-    """A block axis that runs along ``dim``: lane ``i`` is global index ``offset + i``."""
+    """A block axis that runs along ``dim``: lane ``i`` is global index ``offset + i``.
+    In the generic program of a class of programs, ``offset`` is the first program's
+    and ``moves`` what each next program adds to it."""
 
     dim: str
     offset: int
+    moves: int = 0
 
 
 @dataclass(frozen=True)
@@ -131,7 +159,9 @@ def _normalize(
     fixed = dict(fixed)
     for i, ax in enumerate(axes):
         if ax is not None and shape[i] == 1:
-            fixed[ax.dim] = ax.offset  # one lane: its dim has one index
+            fixed[ax.dim] = (
+                Moving(ax.offset, ax.moves) if ax.moves else ax.offset
+            )  # one lane: its dim has one index
             axes[i] = None
     if len(terms) == 1:
         return Block(tuple(shape), tuple(axes), tuple(sorted(fixed.items())), pieces, tuple(terms))
@@ -405,6 +435,8 @@ def _runs(row: np.ndarray) -> list[tuple[int, int, int]]:
 
 
 def _reduce_run(op: str, term: Term, axis: Axis | None, start: int, stop: int) -> Term:
+    if axis is not None and axis.moves:
+        raise NotGeneric("a reduction whose range moves with the program id")
     if axis is not None and axis.dim in free_dims(term):
         return Reduce(op, axis.dim, axis.offset + start, axis.offset + stop, term)
     if op == "sum":
@@ -423,6 +455,26 @@ def _combine(op: str, parts: list[Term]) -> Term:
     return out
 
 
+def unique_rows(rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(rows, axis=0, return_inverse=True)`` of a 2-D integer array (the
+    distinct rows in lexicographic order, and per row its distinct row), by sorting the
+    rows: NumPy's own makes a structured type with one field per column, whose cost
+    grows with the number of columns however few the rows are."""
+    count, width = rows.shape
+    if width == 0 or count == 0:
+        unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+        return unique, inverse.reshape(-1)
+    if count == 1:
+        return rows.copy(), np.zeros(1, np.int64)
+    order = np.lexsort(rows.T[::-1])  # the first column is the primary key
+    ranked = rows[order]
+    new = np.ones(count, dtype=bool)
+    new[1:] = (ranked[1:] != ranked[:-1]).any(axis=1)
+    inverse = np.empty(count, np.int64)
+    inverse[order] = np.cumsum(new) - 1
+    return ranked[new], inverse
+
+
 def reduce(block: Block, axis: int, op: str, available: Callable[[str], bool]) -> Block:
     """``sum``/``max``/``min`` over one axis, split into runs of one piece each.
 
@@ -437,7 +489,7 @@ def reduce(block: Block, axis: int, op: str, available: Callable[[str], bool]) -
     n = block.shape[axis]
     rest_shape = block.shape[:axis] + block.shape[axis + 1 :]
     rows = np.moveaxis(block.pieces, axis, -1).reshape(-1, n)
-    unique, inverse = np.unique(rows, axis=0, return_inverse=True)
+    unique, inverse = unique_rows(rows)
     terms: list[Piece] = []
     for row in unique:
         parts: list[Term] = []
@@ -475,8 +527,8 @@ def dot(a: Block, b: Block) -> Block:
     cols = uniform(Const(Fraction(0)), (1, b.shape[1]))
     cols = Block(cols.shape, (None, b.axes[1]), b.fixed, cols.pieces, cols.terms)
     shape, axes, fixed = _merge_layout([rows, cols])
-    ua, ia = np.unique(a.pieces, axis=0, return_inverse=True)
-    ub, ib = np.unique(b.pieces.T, axis=0, return_inverse=True)
+    ua, ia = unique_rows(a.pieces)
+    ub, ib = unique_rows(b.pieces.T)
     terms: list[Piece] = []
     for ra in ua:
         for cb in ub:
@@ -739,25 +791,51 @@ def coordinates(block: Block) -> dict[str, np.ndarray]:
 
 
 def boxes(mask: np.ndarray) -> list[tuple[tuple[int, int], ...]]:
-    """Cover the true cells of ``mask`` with disjoint boxes (greedy, in index order)."""
+    """Cover the true cells of ``mask`` with disjoint boxes (greedy, in index order).
+
+    Each box starts at the first true cell left (in C order) and grows along the last
+    axis, then the one before, ..., as far as the slab it would add is all true.
+    """
     mask = np.array(mask, dtype=bool, copy=True)
-    out = []
+    out: list[tuple[tuple[int, int], ...]] = []
     if mask.ndim == 0:
         return [()] if mask else []
-    while mask.any():
-        start = [int(i) for i in np.argwhere(mask)[0]]
+    flat = mask.reshape(-1)  # a view: the copy above is contiguous
+    ndim, pos = mask.ndim, 0
+    while pos < flat.size:
+        pos += int(flat[pos:].argmax())
+        if not flat[pos]:
+            break
+        start = [int(i) for i in np.unravel_index(pos, mask.shape)]
         stop = [s + 1 for s in start]
-        for axis in reversed(range(mask.ndim)):
-            while stop[axis] < mask.shape[axis]:
-                trial = list(stop)
-                trial[axis] += 1
-                if mask[tuple(slice(a, b) for a, b in zip(start, trial))].all():
-                    stop = trial
-                else:
-                    break
+        for axis in reversed(range(ndim)):
+            # the box is all true, so a step is allowed when the slab it adds is
+            region = tuple(
+                slice(stop[k], None) if k == axis else slice(start[k], stop[k]) for k in range(ndim)
+            )
+            slab = mask[region]
+            if ndim > 1:
+                slab = slab.all(axis=tuple(k for k in range(ndim) if k != axis))
+            stop[axis] += slab.size if slab.all() else int(slab.argmin())
         mask[tuple(slice(a, b) for a, b in zip(start, stop))] = False
         out.append(tuple(zip(start, stop)))
+        pos += 1
     return out
+
+
+def boxes_of_cells(flat: np.ndarray, shape: tuple[int, ...]) -> list[tuple[tuple[int, int], ...]]:
+    """:func:`boxes` of the mask of ``shape`` whose true cells are the flat indices
+    ``flat``, made within their bounding box only (the same boxes, at the cost of the
+    bounding box rather than of the whole mask)."""
+    if not shape:
+        return [()] if flat.size else []
+    if not flat.size:
+        return []
+    at = np.unravel_index(flat, shape)
+    low = [int(a.min()) for a in at]
+    crop = np.zeros([int(a.max()) + 1 - lo for a, lo in zip(at, low)], dtype=bool)
+    crop[tuple(a - lo for a, lo in zip(at, low))] = True
+    return [tuple((a + lo, b + lo) for (a, b), lo in zip(box, low)) for box in boxes(crop)]
 
 
 # ------------------------------------------------------------- base-2 and friends

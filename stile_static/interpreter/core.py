@@ -135,6 +135,9 @@ class Interpreter(LoopRules):
         self.over_budget = False
         # the tile each variable or call evaluated to, for editor hovers (last one wins)
         self.tile_types: dict[Span, Any] = {}
+        # the run each of them comes from (a front end sets `where`: case, program)
+        self.tile_where: dict[Span, Any] = {}
+        self.where: Any = None
         self.allow_empty_dim_slices = False  # prefixes of a loop invariant may be empty
         # The concrete domain (cross-check): tiles also carry NumPy arrays computed
         # from seeded random inputs, and every loop is unrolled.
@@ -310,7 +313,9 @@ class Interpreter(LoopRules):
         if isinstance(target, cst.Name):
             value = self.library.bind(self, target.value, value, value_node)
             if _hoverable(value):
-                self.tile_types[self.span(target)] = value
+                span = self.span(target)
+                self.tile_types[span] = value
+                self.tile_where[span] = self.where
             self.store(target.value, value)
             return value
         if isinstance(target, (cst.Tuple, cst.List)):
@@ -517,7 +522,9 @@ class Interpreter(LoopRules):
                 error.node = node
             raise
         if self.hovers and type(node) in _HOVERED and _hoverable(value):  # exact types
-            self.tile_types[self.span(node)] = value
+            span = self.span(node)
+            self.tile_types[span] = value
+            self.tile_where[span] = self.where
         return value
 
     def eval_Name(self, node: cst.Name) -> Any:

@@ -32,6 +32,7 @@ from ...spec.annotations import (
     Annotation,
     Case,
     Configuration,
+    Target,
     configurations,
     configure,
     find_annotations,
@@ -39,6 +40,7 @@ from ...spec.annotations import (
 )
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from ..shown import RunAt, shown
 from . import blocks
 from .blocks import Undef
 from .grid import Abort, Launcher, WriteBack
@@ -203,6 +205,7 @@ class PallasFrontEnd(FrontEnd):
             source.wrapper, dict(source.positions), source.path, Library(), seed, shift
         )
         interp.assumed = assumed
+        interp.where = RunAt(str(config.case), unit="grid step")  # for hovers
         empty = Facts(dict(config.sizes), {}, {}, [], [])
         try:
             run = self._follow_case(source, annotation, config, interp, seed, shift)
@@ -241,6 +244,11 @@ class PallasFrontEnd(FrontEnd):
                 KernelError("STL002", f"the annotated wrapper `{annotation.name}` is not followed"),
                 annotation.function,
             )
+            return _Run(empty, interp.diagnostics)
+        in_place = [s.target for s in config.specs if not s.target.is_return]
+        for target in in_place:
+            interp.report(_written_in_place(target), annotation.function)
+        if in_place:
             return _Run(empty, interp.diagnostics)
         inputs: dict[str, InputInfo] = {}
         kwargs: dict[str, Any] = {}
@@ -310,7 +318,7 @@ class PallasFrontEnd(FrontEnd):
                 spec.span,
             )
             self._target(interp, launcher, target, returned, facts, node)
-        return _Run(facts, interp.diagnostics, interp.tile_types)
+        return _Run(facts, interp.diagnostics, shown(interp.tile_types, interp.tile_where))
 
     def _target(
         self,
@@ -334,6 +342,9 @@ class PallasFrontEnd(FrontEnd):
                 )
                 return
             value = returned[target.index]
+        if value is None and target.index is None:
+            interp.report(_returns_nothing(launcher.launches, target.span), node)
+            return
         if not isinstance(value, Output):
             interp.report(
                 KernelError(
@@ -678,4 +689,49 @@ def _misplaced(wb: WriteBack, detail: str) -> KernelError:
         f"the block written back holds other elements than the output block it goes to: {detail}",
         help="check the out_specs index map against the in_specs index maps",
         node=wb.span,
+    )
+
+
+# a pallas_call writes no argument in place: JAX arrays are immutable, and an output
+# ref, aliased to an input or not, becomes a new array that pallas_call returns
+_NO_IN_PLACE = (
+    "a pallas_call writes no array argument in place (JAX arrays are immutable): its "
+    "output refs "
+    "(aliased to an input with `input_output_aliases=` or not) become new arrays, "
+    "which it returns"
+)
+
+
+def _returns_nothing(launches: int, span: Span) -> KernelError:
+    """`# stile: return = ...` on a wrapper whose pallas_call result is dropped."""
+    return KernelError(
+        "STL023",
+        "the wrapper returns nothing: `return` names what it returns",
+        notes=(
+            (
+                f"the wrapper launches {launches} pallas_call{'s' if launches > 1 else ''} "
+                f"and drops {'their results' if launches > 1 else 'its result'}",
+            )
+            if launches
+            else ()
+        )
+        + (_NO_IN_PLACE,),
+        help="return the call's result (`return pl.pallas_call(...)(...)`) and keep "
+        "`# stile: return = SPEC`; for several outputs, `# stile: return[i] = SPEC`. "
+        "The in-place form `# stile: PARAM = SPEC` is for a Triton wrapper whose kernel "
+        "stores into the parameter",
+        node=span,
+    )
+
+
+def _written_in_place(target: Target) -> KernelError:
+    """`# stile: PARAM = ...`, the in-place target form, on a Pallas wrapper."""
+    return KernelError(
+        "STL023",
+        f"the target `{target.name}` is a parameter written in place, "
+        "but a Pallas wrapper's outputs are what it returns",
+        notes=(_NO_IN_PLACE,),
+        help="name the returned array: `# stile: return = SPEC` (item i of a returned "
+        "tuple: `# stile: return[i] = SPEC`)",
+        node=target.span,
     )

@@ -289,7 +289,10 @@ class Launcher:
         ]
         interp.grid = lowered.grid[lowered.hidden :]
         previous: tuple[int, ...] | None = None
+        host = interp.where
         for ids in itertools.product(*(range(g) for g in lowered.grid)):
+            if host is not None:
+                interp.where = replace(host, program=ids)
             moved = previous is not None and bool(_parallel_moves(lowered, ids, previous))
             if moved:
                 # the step may run on another core: what scratch holds is not its own
@@ -329,6 +332,7 @@ class Launcher:
             finally:
                 interp.in_kernel = False
                 interp.program_ids = None
+                interp.where = host
             previous = ids
         for k, state in enumerate(outputs):
             if state.index is not None:

@@ -18,6 +18,7 @@ launch stores, before or after it in the interpretation's order, is a race
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -367,9 +368,7 @@ class Memory:
         me = len(cells.reads) - 1
         first = cells.first_read[at]
         fresh = first < 0
-        other = ~fresh & np.array(
-            [cells.reads[int(f)].program != self.program for f in first], dtype=bool
-        ).reshape(first.shape)
+        other = _each_distinct(first, lambda f: cells.reads[f].program != self.program)
         cells.first_read[at] = np.where(fresh, me, first)
         cells.other_read[at] = np.where(other, me, cells.other_read[at])
 
@@ -411,15 +410,13 @@ class Memory:
         self.records.append(record)
         n = len(self.records) - 1
         before = cells.owner[at]
-        racing = np.array(
-            [
-                b >= 0
-                and self.records[int(b)].launch == self.launch
-                and self.records[int(b)].program != self.program
-                and not (atomic and self.records[int(b)].atomic)
-                for b in before.tolist()
-            ],
-            dtype=bool,
+        racing = _each_distinct(
+            before,
+            lambda b: (
+                self.records[b].launch == self.launch
+                and self.records[b].program != self.program
+                and not (atomic and self.records[b].atomic)
+            ),
         )
         if atomic:  # an earlier race on the element stays one
             racing_before = cells.rival[at] >= 0
@@ -433,10 +430,7 @@ class Memory:
         cells.owner[at] = n
         cells.piece[at] = np.broadcast_to(value.pieces, shape)[lanes]
         first = cells.launch_writer[at]
-        other = np.array(
-            [f >= 0 and self.records[f].program != self.program for f in first.tolist()],
-            dtype=bool,
-        ).reshape(first.shape)
+        other = _each_distinct(first, lambda f: self.records[f].program != self.program)
         cells.launch_writers[at] |= other
         cells.launch_writer[at] = np.where(first >= 0, first, n)
         return error
@@ -447,11 +441,12 @@ class Memory:
         """A load of another program of this launch read an element this store writes."""
         for column in (cells.first_read, cells.other_read):
             reads = column[at]
-            for k, r in enumerate(reads.tolist()):
-                if r >= 0 and cells.reads[r].program != self.program:
-                    read = cells.reads[r]
-                    element = tuple(int(a[k]) for a in at)
-                    return race(cells, element, read.span, span, self.program, read.program)
+            other = _each_distinct(reads, lambda r: cells.reads[r].program != self.program)
+            if other.any():
+                k = int(other.argmax())  # the first such lane
+                read = cells.reads[int(reads[k])]
+                element = tuple(int(a[k]) for a in at)
+                return race(cells, element, read.span, span, self.program, read.program)
         return None
 
     def _align(
@@ -510,19 +505,46 @@ class Memory:
 
     # ------------------------------------------------------------ final content
 
-    def final(self, cells: Cells) -> list[tuple[Record, Term | Undef, np.ndarray]]:
-        """What each record left in the tensor at the end: (record, term, elements), a
-        rival write of another program of the same launch included."""
+    def final(
+        self, cells: Cells
+    ) -> list[tuple[Record, Term | Undef, list[tuple[tuple[int, int], ...]]]]:
+        """What each record left in the tensor at the end: (record, term, the boxes of
+        its elements), a rival write of another program of the same launch included;
+        in order of record, then piece."""
         out = []
+        shape = cells.owner.shape
         for owner, piece in ((cells.owner, cells.piece), (cells.rival, cells.rival_piece)):
-            for n in np.unique(owner[owner >= 0]):
-                record = self.records[int(n)]
-                mine = owner == n
+            flat_owner = owner.reshape(-1)
+            where = np.flatnonzero(flat_owner >= 0)
+            owners, pieces = flat_owner[where], piece.reshape(-1)[where]
+            # grouped by (record, piece); within a group the elements stay in index order
+            order = np.lexsort((pieces, owners))
+            owners, pieces, where = owners[order], pieces[order], where[order]
+            cuts = np.flatnonzero((owners[1:] != owners[:-1]) | (pieces[1:] != pieces[:-1]))
+            starts = [0, *(cuts + 1).tolist()]
+            for lo, hi in zip(starts, [*starts[1:], owners.size]):
+                if lo == hi:
+                    continue
+                record = self.records[int(owners[lo])]
                 if record.terms is None:
                     continue
-                for p in np.unique(piece[mine]):
-                    out.append((record, record.terms[int(p)], mine & (piece == p)))
+                term = record.terms[int(pieces[lo])]
+                out.append((record, term, blocks.boxes_of_cells(where[lo:hi], shape)))
         return out
+
+
+def _each_distinct(values: np.ndarray, test: Callable[[int], bool]) -> np.ndarray:
+    """Per element of ``values`` (indices into a list of records or reads; negative:
+    none), ``test`` of it, False where negative: ``test`` runs once per distinct index,
+    not once per lane."""
+    out = np.zeros(values.shape, dtype=bool)
+    some = values >= 0
+    if not some.any():
+        return out
+    distinct, inverse = np.unique(values[some], return_inverse=True)
+    passed = np.array([bool(test(int(v))) for v in distinct.tolist()], dtype=bool)
+    out[some] = passed[inverse.reshape(-1)]
+    return out
 
 
 def _one_element(index: list[np.ndarray], shape: tuple[int, ...]) -> list[np.ndarray]:

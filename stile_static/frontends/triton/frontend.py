@@ -37,7 +37,8 @@ from ...spec.annotations import (
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
-from . import host_arrays
+from ..shown import RunAt, shown
+from . import host_arrays, program_classes
 from .cells import Memory
 from .host import (
     AutogradClass,
@@ -95,7 +96,7 @@ def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> An
             analysis.diagnostics.append(empty)
     analysis.diagnostics.extend(interp.diagnostics)
     analysis.diagnostics[:] = with_not_checked(analysis.diagnostics, stopped)
-    analysis.tile_types = interp.tile_types
+    analysis.tile_types = shown(interp.tile_types, interp.tile_where)
     return analysis
 
 
@@ -163,6 +164,7 @@ class _WrapperCheck:
         """One case; an exception of the analyzer stops it (STL002 where it was raised),
         and a case that hit an STL002 anywhere gives no facts."""
         interp = self.interp
+        interp.where = RunAt(str(config.case))  # for hovers: the run a value comes from
         interp.steps = 0  # the step budget is per case (and per program of a launch)
         mark = len(interp.unfollowed)
         try:
@@ -340,6 +342,14 @@ class _WrapperCheck:
             first = len(interp.diagnostics)
             interp.memory = Memory()
             interp.store_failed = False
+            # one launch and no host writes: its classes of programs may run generically
+            # (program_classes), their stores kept as boxes out of the per-element memory
+            interp.families = []
+            interp.allow_classes = (
+                self.concrete is None
+                and len(interp.launches) == 1
+                and isinstance(interp.launches[0], Launch)
+            )
             described = []
             complete = True
             for launch in interp.launches:
@@ -373,6 +383,8 @@ class _WrapperCheck:
             for name, tensor in bound.items():
                 stored, undefined = stored_in(interp.memory, tensor, name)
                 interp.stored.extend(stored)
+                base = tensor.base or tensor
+                interp.stored.extend(program_classes.stored(interp.families, base.serial, name))
                 for error in undefined:
                     interp.report(error, self.node)
             run_results = {

@@ -66,6 +66,7 @@ from .host_calls import HostCalls
 from .ints import Ints, Mask, Ptr
 from .kernel_ops import KernelOps
 from .memory import Scratch, Stored
+from .program_classes import ClassRun, Family
 
 KNOWN = {
     "triton": "triton",
@@ -136,6 +137,11 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         self.swapped_loads: dict[int, tuple] = {}
         self.scratch: list[Scratch] = []  # this program's stores read back by pointer
         self.memory = Memory()  # what every store of the case's launches left where
+        # the generic program of a class of programs being run (program_classes), the
+        # families of stores its launches made, and whether a launch may run that way
+        self.generic: ClassRun | None = None
+        self.families: list[Family] = []
+        self.allow_classes = False
         self.constexpr_globals = constexpr_globals(self.module)
         # where each STL002 was found, repeats included: a case that hits one stops
         self.unfollowed: list[Span] = []

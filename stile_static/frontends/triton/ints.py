@@ -27,6 +27,7 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from ..blocks import NotGeneric
 from . import int_types as IT
 from .int_types import Overflow
 
@@ -52,6 +53,111 @@ class Stride:
 
     def __str__(self) -> str:
         return f"{self.tensor}.stride({self.dim})"
+
+
+@dataclass(frozen=True)
+class Pid:
+    """``tl.program_id(axis)`` in the generic program of the programs ``lo..hi-1``
+    along ``axis`` (see :mod:`.program_classes`): a key of :attr:`Ints.parts` like a
+    stride, whose value is any of them. It has no value and no least value, so that
+    whatever needs one gives up the class (:class:`NotGeneric`)."""
+
+    axis: int
+    lo: int
+    hi: int
+    value = None
+
+    @property
+    def least(self) -> int:
+        raise NotGeneric(f"the value of {self} is needed")
+
+    @property
+    def tensor(self) -> str:
+        raise NotGeneric(f"{self} is no stride")
+
+    def __str__(self) -> str:
+        return f"tl.program_id({self.axis})"
+
+
+@dataclass(frozen=True)
+class PidTimes:
+    """The key of ``pid * stride`` in :attr:`Ints.parts` (a row pointer ``pid * s``)."""
+
+    pid: Pid
+    stride: Stride
+    value = None
+
+    @property
+    def least(self) -> int:
+        raise NotGeneric(f"the value of {self} is needed")
+
+    @property
+    def tensor(self) -> str:
+        raise NotGeneric(f"{self} is no stride")
+
+    def __str__(self) -> str:
+        return f"{self.pid} * {self.stride}"
+
+
+class Split(BaseException):  # noqa: N818 - a signal, not an error
+    """A fact that holds for part of a class of programs only: the class is cut so that
+    a new class starts at each of ``cuts`` (program ids along ``axis``)."""
+
+    def __init__(self, axis: int, cuts: Sequence[int]) -> None:
+        super().__init__(f"split axis {axis} at {list(cuts)}")
+        self.axis = axis
+        self.cuts = tuple(sorted(set(cuts)))
+
+
+def pid_of(value: Ints) -> Pid | None:
+    """The program id ``value`` depends on (one, as a class fixes the others)."""
+    found = list(
+        {
+            k.pid if isinstance(k, PidTimes) else k
+            for k in value.parts
+            if isinstance(k, (Pid, PidTimes))
+        }
+    )
+    if len(found) > 1:
+        raise NotGeneric("an integer that depends on two program ids")
+    return found[0] if found else None
+
+
+def at_program(value: Ints, pid: Pid, program: int) -> Ints:
+    """``value`` for one program of its class."""
+    parts = {k: v for k, v in value.parts.items() if k != pid and not isinstance(k, PidTimes)}
+    parts[None] = value.part(None) + program * value.part(pid)
+    for k, v in value.parts.items():
+        if isinstance(k, PidTimes):
+            parts[k.stride] = value.part(k.stride) + program * v
+    return replace(value, parts=parts)
+
+
+def pid_coefficient(value: Ints, pid: Pid) -> np.ndarray:
+    """What one more program adds to each lane, strides at their least value."""
+    coeff = np.asarray(value.part(pid), np.int64)
+    for k, v in value.parts.items():
+        if isinstance(k, PidTimes):
+            coeff = coeff + k.stride.least * v
+    return coeff
+
+
+def first_out(value: Ints, pid: Pid, low: int, high: int) -> int | None:
+    """The first program id of the class at which a lane of ``value`` (affine in the
+    program id) leaves ``[low, high]``, or None."""
+    coeff = pid_coefficient(value, pid)
+    base = least_value(at_program(value, pid, 0))
+    start = base + coeff * pid.lo
+    if ((start < low) | (start > high)).any():
+        return pid.lo
+    # in range at the first program: a lane going up leaves above ``high``, one going
+    # down below ``low``, each at the first p > (limit - base) / coeff
+    first = pid.hi
+    for side, limit in ((coeff > 0, high), (coeff < 0, low)):
+        if side.any():
+            bound = (limit - base[side]) // coeff[side] + 1
+            first = min(first, int(np.min(bound)))
+    return first if first < pid.hi else None
 
 
 @dataclass(frozen=True, eq=False)
@@ -85,6 +191,11 @@ class Ints:
             return np.zeros(self.shape, bool)
         return np.broadcast_to(self.overflowed, self.shape)
 
+    def hover(self) -> str:
+        from .hover import ints_hover
+
+        return ints_hover(self)
+
     def describe(self) -> str:
         kind = f" {self.dtype}" if self.dtype else ""
         if not self.shape:
@@ -110,6 +221,11 @@ class Mask:
     """A boolean block (a comparison of integer blocks)."""
 
     array: np.ndarray
+
+    def hover(self) -> str:
+        from .hover import mask_hover
+
+        return mask_hover(self)
 
 
 def make(
@@ -219,9 +335,17 @@ def _fit(
     if dtype is None:
         return make(shape, parts, wrapped, None, flagged, origin)
     probe = Ints(shape, {k: np.broadcast_to(v, shape) for k, v in parts.items()}, wrapped)
+    lo, hi = IT.bounds(dtype)
+    pid = pid_of(probe)
+    if pid is not None:
+        # affine in the program id: in range at every program of the class, or the
+        # class is cut at the first program where a lane wraps
+        wraps = first_out(probe, pid, lo, hi)
+        if wraps is not None:
+            raise Split(pid.axis, [wraps if wraps > pid.lo else pid.lo + 1])
+        return make(shape, parts, wrapped, dtype, flagged, origin)
     value = least_value(probe)
     IT.exact(value)
-    lo, hi = IT.bounds(dtype)
     out = (value < lo) | (value > hi)
     if not out.any():
         return make(shape, parts, wrapped, dtype, flagged, origin)
@@ -315,6 +439,8 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
         return fit(parts)
     if op == "*":
         if a.symbols and b.symbols:
+            if pid_of(a) or pid_of(b):
+                return fit(_pid_product(a, b))
             raise KernelError(
                 "STL002",
                 f"unsupported: a product of two strides ({a.symbols[0]} * {b.symbols[0]})",
@@ -354,10 +480,30 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
     raise KernelError("STL002", f"unsupported integer operator `{op}`")
 
 
+def _pid_product(a: Ints, b: Ints) -> dict:
+    """``(c*pid + d) * (sum(s*b_s) + b0)`` for a program id times strides."""
+    if pid_of(b) is not None and a.symbols != [pid_of(a)]:
+        a, b = b, a
+    pid = pid_of(a)
+    if a.symbols != [pid] or pid_of(b) is not None:
+        raise NotGeneric("a product of a program id with itself or of strides")
+    c, d = a.part(pid), a.part(None)
+    parts: dict = {}
+    for k, v in b.parts.items():
+        big = int(np.abs(v).max(initial=0)) * max(int(np.abs(c).max()), int(np.abs(d).max()))
+        if big >= IT.EXACT_LIMIT:
+            IT.exact(np.asarray([IT.EXACT_LIMIT]))
+        parts[k] = d * v
+        parts[pid if k is None else PidTimes(pid, k)] = c * v
+    return parts
+
+
 def concrete(value: Ints, why: str) -> np.ndarray:
     """The lanes' numbers; strides count with their value when one is assumed."""
     total = np.array(value.part(None))
     for s in value.symbols:
+        if isinstance(s, (Pid, PidTimes)):
+            raise NotGeneric(f"`{why}` needs the value of {s}")
         if s.value is None:
             raise KernelError(
                 "STL002",
@@ -385,10 +531,51 @@ def compare(op: str, left: Any, right: Any) -> Mask | bool:
     diff = binary("-", retype(a, None), retype(b, None))
     if isinstance(diff, int):
         return bool(COMPARE[op](diff, 0))
+    pid = pid_of(diff)
+    if pid is not None:
+        return _compare_class(op, diff, pid)
     if diff.symbols and all(s.value is None for s in diff.symbols):
         raise KernelError("STL002", f"unsupported: a comparison involving {diff.symbols[0]}")
     result = COMPARE[op](concrete(diff, op), 0)
     return bool(result) if not diff.shape else Mask(np.asarray(result))
+
+
+def _compare_class(op: str, diff: Ints, pid: Pid) -> Mask | bool:
+    """``diff op 0`` for every program of a class, when it is the same lane by lane
+    for all; else the class is cut where a lane's truth flips (``diff`` is affine in
+    the program id: a lane flips once, twice for ``==``/``!=``)."""
+    if diff.symbols != [pid]:
+        raise NotGeneric("a comparison involving a stride and a program id")
+    coeff = np.asarray(diff.parts[pid], np.int64)
+    base = diff.part(None)
+    ends = [COMPARE[op](base + p * coeff, 0) for p in (pid.lo, pid.hi - 1)]
+    if op in ("==", "!="):
+        # true (for ==) at the one program where the lane's value is 0
+        hit = (coeff != 0) & (base % np.where(coeff == 0, 1, coeff) == 0)
+        at = np.where(hit, -base // np.where(coeff == 0, 1, coeff), pid.lo - 1)
+        inside = hit & (at >= pid.lo) & (at < pid.hi)
+        if inside.any():
+            points = np.unique(at[inside])
+            cuts = [int(c) for p in points for c in (p, p + 1) if pid.lo < c < pid.hi]
+            raise Split(pid.axis, cuts[:2] + cuts[-2:])
+        uniform = ends[0]
+    else:
+        if not np.array_equal(ends[0], ends[1]):
+            # monotone per lane: the first program where it differs from the first
+            flips = ends[0] != ends[1]
+            lo = np.full(coeff.shape, pid.lo)
+            hi = np.full(coeff.shape, pid.hi - 1)  # differs at hi, not at lo
+            for _ in range(64):
+                mid = (lo + hi) // 2
+                same = COMPARE[op](base + mid * coeff, 0) == ends[0]
+                lo = np.where(same, mid, lo)
+                hi = np.where(same, hi, mid)
+                if (hi - lo <= 1).all():
+                    break
+            points = np.unique(hi[flips])
+            raise Split(pid.axis, [int(points[0]), int(points[-1])])
+        uniform = ends[0]
+    return bool(uniform) if not diff.shape else Mask(np.asarray(uniform))
 
 
 def minimum_maximum(name: str, left: Any, right: Any) -> Ints | int:
@@ -483,6 +670,11 @@ class Ptr:
     @property
     def shape(self) -> tuple[int, ...]:
         return self.offset.shape
+
+    def hover(self) -> str:
+        from .hover import ptr_hover
+
+        return ptr_hover(self)
 
 
 def ptr_add(ptr: Ptr, value: Any, sign: int = 1) -> Ptr:

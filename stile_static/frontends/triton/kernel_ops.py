@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import math
+from dataclasses import replace
 from typing import Any
 
 import libcst as cst
@@ -23,6 +24,7 @@ from .. import blocks
 from ..blocks import Block, Undef, fold_binary
 from . import int_types as IT
 from . import ints as I
+from . import program_classes
 from .host import (
     LAUNCH_OPTIONS,
     Closure,
@@ -197,14 +199,21 @@ class KernelOps:
             np.ones(ptr.shape, bool) if mask is None else np.array(I.mask_array(mask, ptr.shape))
         )
         I.check_offset(ptr, admitted, "the load")
+        # the block axes the mask bounds (before broadcasting): an overrun along any
+        # other axis is a missing bound, not a bound meant for another dim
+        raw = () if mask is None else np.shape(I.mask_array(mask))
+        raw = (1,) * (len(ptr.shape) - len(raw)) + tuple(raw)
+        masked_axes = frozenset(a for a, n in enumerate(raw) if n > 1)
         other_block = None if other is None else self.as_block(other)
+        if self.generic is not None:
+            return program_classes.load(self, ptr, admitted, other_block, node)
         if self.scratch:
             again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted, self.span(node))
             if again is not None:
                 fill = other_block or blocks.uniform(Undef(self.span(node), "masked off"))
                 return blocks.select(admitted, again, fill)
         block, errors = load_block(
-            ptr.tensor, ptr, admitted, other_block, self.span(node), self.memory
+            ptr.tensor, ptr, admitted, other_block, self.span(node), self.memory, masked_axes
         )
         for error in errors:
             self.flag(error, node)
@@ -239,6 +248,8 @@ class KernelOps:
         )
         I.check_offset(ptr, admitted, "the store")
         block = self.as_block(value)
+        if self.generic is not None:
+            return program_classes.store(self, ptr, admitted, block, node)
         stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node), self.memory)
         for error in errors:
             self.flag(error, node)
@@ -250,6 +261,13 @@ class KernelOps:
     def run_launch(self, launch: Launch, variant: int = 0) -> str:
         """Run every program of ``launch``, with autotune config ``variant`` (modulo the
         number of configs); returns a description of the config, if there is one."""
+        host = self.where  # what the wrapper computes after the launch is the host's
+        try:
+            return self._run_launch(launch, variant)
+        finally:
+            self.where = host
+
+    def _run_launch(self, launch: Launch, variant: int) -> str:
         kernel = launch.kernel
         config = kernel.configs[variant % len(kernel.configs)] if kernel.configs else None
         described = ""
@@ -259,6 +277,8 @@ class KernelOps:
                 f"autotune config {variant % len(kernel.configs) + 1} of "
                 f"{len(kernel.configs)} ({chosen})"
             )
+        if self.where is not None:
+            self.where = replace(self.where, config=described)
         meta = {k: v for k, v in launch.kwargs.items() if k not in LAUNCH_OPTIONS}
         if config is not None:
             meta.update(dict(config.kwargs))
@@ -284,6 +304,11 @@ class KernelOps:
         args = [self.kernel_value(a, p in constexprs) for a, p in zip(launch.args, params)]
         args += [self.kernel_value(a, False) for a in launch.args[len(params) :]]
         kwargs = {k: self.kernel_value(v, k in constexprs) for k, v in meta.items()}
+        if self.allow_classes and program_classes.ENABLED and math.prod(self.grid) > 1:
+            families = program_classes.run(self, kernel, args, kwargs, launch)
+            if families is not None:
+                self.families.extend(families)
+                return described
         self.memory.begin_launch()
         saved = (
             self.memory.snapshot(),
@@ -314,6 +339,9 @@ class KernelOps:
         again anyway, and which program stores what must be known for all of them."""
         for pid in itertools.product(*(range(n) for n in self.grid)):
             self.program = pid
+            if self.where is not None:
+                self.where = replace(self.where, program=pid, generic=False)
+            program_classes.COUNTS["programs"] += 1
             self.memory.program = pid
             self.scratch = []
             self.in_kernel = True

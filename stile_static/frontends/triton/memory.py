@@ -220,6 +220,31 @@ def swapped(axes: list[Axis | None], dims: tuple[str, ...]) -> bool:
     return any(a > b for a, b in zip(order, order[1:]))
 
 
+def mask_bounds_the_overrun(
+    index: list[np.ndarray],
+    dims: tuple[str, ...],
+    sizes: tuple[int, ...],
+    admitted: np.ndarray,
+    axes: list[Axis | None],
+    masked_axes: frozenset[int],
+) -> bool:
+    """Whether the mask bounds the block axis along which the first out-of-bounds lane
+    overruns its dim: a bound meant for another dim (strides swapped, STL043). A mask
+    that does not depend on that axis (`masked_axes`: the axes along which the mask,
+    before broadcasting, has more than one lane) is a missing bound, an out-of-bounds
+    read of its own (STL042), even on a block that runs along its dims transposed."""
+    shape = admitted.shape
+    index = [np.broadcast_to(idx, shape) for idx in index]
+    outside = [(idx < 0) | (idx >= size) for idx, size in zip(index, sizes)]
+    bad = admitted & np.logical_or.reduce(outside)
+    if not shape or not bad.any():
+        return False
+    lane = tuple(int(i) for i in np.argwhere(bad)[0])
+    over = next(d for d, out in zip(dims, outside) if out[lane])
+    axis = next((a for a, ax in enumerate(axes) if ax is not None and ax.dim == over), None)
+    return axis is None or axis in masked_axes
+
+
 def swapped_error(name: str, axes: list, dims: tuple[str, ...], cause: KernelError) -> KernelError:
     along = ", ".join(ax.dim for ax in axes if ax is not None)
     return KernelError(
@@ -252,6 +277,7 @@ def load_block(
     other: Block | None,
     span: Span,
     memory: Memory,
+    masked_axes: frozenset[int] = frozenset(),
 ) -> tuple[Block, list[KernelError]]:
     """The block a load reads: an input's values, or what the last earlier store (or the
     initial content) left in each element it reads."""
@@ -283,7 +309,9 @@ def load_block(
             along, _ = classify(index, dims, admitted & ~wrapped, shape)
         except KernelError:
             along = []
-        if swapped(along, dims):
+        if swapped(along, dims) and mask_bounds_the_overrun(
+            index, dims, base.sizes, admitted, along, masked_axes
+        ):
             error = swapped_error(base.name, along, dims, error)
         errors.append(error)
     no_other = Undef(span, "masked off by a load without `other=`")
@@ -364,12 +392,15 @@ def mark_reported(value: Block) -> Block:
 def _written_twice(
     base: Tensor, index: list[np.ndarray], lanes: np.ndarray, shape: tuple[int, ...]
 ) -> KernelError | None:
-    counts = np.zeros(base.sizes, np.int64)
-    idx = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
-    np.add.at(counts, idx, 1)
-    if not (counts > 1).any():
+    if not base.sizes or not index:  # a 0-d tensor: np.add.at counted it once
         return None
-    element = tuple(int(i) for i in np.argwhere(counts > 1)[0])
+    idx = tuple(np.broadcast_to(i, shape)[lanes] for i in index)
+    # the elements written from two lanes, without a count array the size of the tensor
+    flat = np.sort(np.ravel_multi_index(idx, base.sizes))
+    twice = flat[1:][flat[1:] == flat[:-1]]
+    if not twice.size:
+        return None
+    element = tuple(int(i) for i in np.unravel_index(int(twice[0]), base.sizes))
     dims = base.dims or tuple(f"dim{k}" for k in range(len(base.sizes)))
     where = ", ".join(f"{d}={i}" for d, i in zip(dims, element))
     return KernelError(
@@ -442,14 +473,14 @@ def stored_in(memory: Memory, base: Tensor, target: str) -> tuple[list[Stored], 
         return [], []
     out: dict[int, Stored] = {}
     errors: list[KernelError] = []
-    for record, term, mask in memory.final(cells):
+    for record, term, boxes in memory.final(cells):
         stored = out.setdefault(id(record), Stored(target, record.span))
-        stored.boxes.extend(blocks.boxes(mask))
+        stored.boxes.extend(boxes)
         if isinstance(term, Undef):
             if not term.reported:
                 errors.append(undefined_stored(term, record.span))
             continue
-        stored.pieces.append((term, blocks.boxes(mask)))
+        stored.pieces.append((term, boxes))
     return list(out.values()), errors
 
 

@@ -292,6 +292,8 @@ def call(
                 help="use an axis 0, 1 or 2, or fold further axes into one with // and %",
             )
         # an int32 scalar tensor, as in Triton (not a Python int: it wraps, divides like C)
+        if name == "program_id" and interp.generic is not None:
+            return interp.generic.program_id(axis)
         return I.typed((interp.program if name == "program_id" else interp.grid)[axis], "int32")
     if name == "arange":
         start, stop = _constexpr_int(a["start"], "start", at), _constexpr_int(a["end"], "end", at)

@@ -1,0 +1,339 @@
+"""One generic program per class of programs of a launch (a fast path, with a sound fallback).
+
+A class is a box of the grid: per axis a range of program ids. Its generic
+program runs once with ``tl.program_id(axis)`` an int32 whose value is a
+symbol (:class:`~.ints.Pid`) when the class has several programs along the
+axis. Integers stay affine in it; a fact that depends on it is decided for the
+whole class or cuts the class (:class:`~.ints.Split`: a comparison whose truth
+flips, an int32 value that wraps); anything else (``//``, ``%``, ``int()`` of
+it, a reduction along an axis that moves with it, a load of a tensor the
+launch or an earlier one writes, an atomic, any finding) gives the class up
+(:class:`~..blocks.NotGeneric`), and the launch is run program by program.
+
+A store of a class is a family: at the first program its lanes cover one box
+of the result exactly once, and each next program shifts the box along one dim
+by exactly its width, so the family's footprint is one box. Families of a
+launch must be pairwise disjoint. The stores then need no per-element memory:
+each family is one write and one obligation on its box.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Any
+
+import libcst as cst
+import numpy as np
+
+from ...core.diagnostics import Span
+from ...core.errors import KernelError, Poisoned
+from ...ir.terms import Term
+from .. import blocks
+from ..blocks import Axis, Block, Moving, NotGeneric, Undef
+from . import ints as I
+from .ints import Pid, Ptr, Split
+from .memory import Stored, check_target_store, decode, load_block
+
+MAX_CLASSES = 8  # more classes than this: the launch is run program by program
+# what the launches of this process ran: generic class programs, launches done with
+# them, and programs run one by one (the concrete path); tests read them
+COUNTS = {"classes": 0, "generic_launches": 0, "programs": 0}
+ENABLED = True  # False: every launch program by program (tests compare the two)
+Box = tuple[tuple[int, int], ...]
+
+
+@dataclass(frozen=True)
+class Family:
+    """The elements a store writes over a class: ``box`` of ``tensor`` holds ``term``."""
+
+    tensor: int  # the serial of the base tensor
+    span: Span
+    term: Term
+    box: Box
+
+
+class NoMemory:
+    """The per-element memory while a generic program runs: any use gives the class up
+    (a read of what a store wrote, an atomic, a scratch tensor)."""
+
+    def __getattr__(self, name: str) -> Any:
+        raise NotGeneric(f"the per-element memory ({name})")
+
+
+@dataclass
+class ClassRun:
+    """The program ids of the class being run (an int, or a :class:`Pid`), and the
+    families its stores made."""
+
+    pids: tuple[int | Pid, ...]
+    families: list[Family]
+
+    def program_id(self, axis: int) -> I.Ints:
+        pid = self.pids[axis]
+        if isinstance(pid, int):
+            return I.typed(pid, "int32")
+        one = np.asarray(1, np.int64)
+        return I.Ints((), {None: np.asarray(0, np.int64), pid: one}, np.zeros((), bool), "int32")
+
+
+def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list[Family] | None:
+    """The families of every class of the launch's grid, or None when a class is given
+    up (the caller runs the launch program by program; nothing here changed its state).
+
+    Classes run in program order. On a 1-d grid, a one-program class whose run raises
+    a finding (an int32 offset that wraps: STL046) stops the launch there, as the
+    program-by-program path stops at that program: every earlier program is in a class
+    already run clean, and this program's run is that path's own (its pid is a number,
+    and it used no per-element memory). The families so far are kept and the finding
+    raised."""
+    work = [tuple((0, n) for n in interp.grid)]
+    done = 0
+    families: list[Family] = []
+    memory = interp.memory
+    one_dim = interp.grid[1:] == (1, 1)
+    try:
+        while work:
+            work.sort()
+            box = work.pop(0)
+            done += 1
+            if done > MAX_CLASSES:
+                return None
+            pids = tuple(lo if hi - lo == 1 else Pid(k, lo, hi) for k, (lo, hi) in enumerate(box))
+            run_state = ClassRun(pids, [])
+            single = all(isinstance(p, int) for p in pids)
+            try:
+                failure = _run_class(interp, kernel, args, kwargs, launch, run_state, box, single)
+            except Split as split:
+                lo, hi = box[split.axis]
+                edges = [lo, *(c for c in split.cuts if lo < c < hi), hi]
+                if len(edges) == 2:
+                    return None
+                for a, b in zip(edges[:-1], edges[1:]):
+                    part = list(box)
+                    part[split.axis] = (a, b)
+                    work.append(tuple(part))
+                continue
+            if failure is not None:
+                if not (single and one_dim and _disjoint(families)):
+                    return None
+                interp.families.extend(families)
+                raise failure
+            families.extend(run_state.families)
+            COUNTS["classes"] += 1
+    except NotGeneric:
+        return None
+    finally:
+        interp.memory = memory
+        interp.generic = None
+    if not _disjoint(families):
+        return None
+    COUNTS["generic_launches"] += 1
+    return families
+
+
+def _run_class(
+    interp: Any,
+    kernel: Any,
+    args: list,
+    kwargs: dict,
+    launch: Any,
+    state: ClassRun,
+    box: tuple[tuple[int, int], ...],
+    single: bool,
+) -> KernelError | Poisoned | None:
+    """Run the class's generic program. A finding gives the class up (NotGeneric), with
+    the interpreter's findings put back as they were, except the error that stops a
+    one-program class: it is returned, its run's findings kept (with a number for its
+    program id and no use of the per-element memory, they are the program-by-program
+    run's)."""
+    saved = (
+        len(interp.diagnostics),
+        set(interp._reported),
+        interp.reports,
+        interp.failures,
+        len(interp.unfollowed),
+        interp.store_failed,
+        dict(interp.notes),
+    )
+    interp.program = tuple(lo for lo, _ in box)
+    if interp.where is not None:
+        interp.where = replace(interp.where, program=interp.program, generic=True)
+    interp.generic = state
+    interp.memory = NoMemory()
+    interp.scratch = []
+    interp.in_kernel = True
+    interp.steps = 0
+    try:
+        interp.call_function(kernel.function, list(args), dict(kwargs), launch.node)
+    except (KernelError, Poisoned) as error:
+        if not single:
+            _restore(interp, saved)
+            raise NotGeneric("a finding") from None
+        return error
+    except BaseException:
+        _restore(interp, saved)
+        raise
+    finally:
+        interp.in_kernel = False
+    # a finding, even one a loop's attempt by induction took back (STL002s stay listed)
+    if (interp.reports, interp.failures, len(interp.unfollowed)) != saved[2:5]:
+        _restore(interp, saved)
+        raise NotGeneric("a finding")
+    return None
+
+
+def _restore(interp: Any, saved: tuple) -> None:
+    ndiag, reported, reports, failures, nunfollowed, failed, notes = saved
+    del interp.diagnostics[ndiag:]
+    del interp.unfollowed[nunfollowed:]
+    interp._reported, interp.reports, interp.failures = reported, reports, failures
+    interp.store_failed, interp.notes = failed, notes
+
+
+# ------------------------------------------------------------ memory
+
+
+def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray], list[int]]:
+    """Each dim's index at the class's first program, and what each next program adds
+    to it; a pointer outside the tensor at any program of the class gives it up."""
+    tensor = ptr.tensor
+    pid = I.pid_of(ptr.offset)
+    if pid is None:
+        index, _, error = decode(tensor, ptr, admitted, what)
+        if error is not None:
+            raise NotGeneric("an access outside the tensor")
+        return index, [0] * len(index)
+    base = tensor.base or tensor
+    if not base.sizes:
+        raise NotGeneric("a program-dependent pointer to a scalar")
+    own = {st: k for k, st in enumerate(tensor.strides)}
+    keys = [k.stride if isinstance(k, I.PidTimes) else k for k in ptr.offset.symbols]
+    flat = not any(k in own for k in keys) and len(tensor.sizes) > 1
+    if tensor.base is not None or flat:
+        # a flat index into several dims (or a view) unravels: not affine per dim
+        raise NotGeneric("a program-dependent flat index into several dims")
+    # the program id adds to the stride-free part (the last dim's index) and, times a
+    # stride of the tensor, to that stride's dim
+    moves = [0] * len(base.sizes)
+    for key, arr in ptr.offset.parts.items():
+        if key == pid or isinstance(key, I.PidTimes):
+            k = len(moves) - 1 if key == pid else own.get(key.stride)
+            if k is None:
+                raise NotGeneric("a program id times another tensor's stride")
+            lanes = np.broadcast_to(arr, ptr.shape)[admitted]
+            if not lanes.size or not (lanes == lanes[0]).all():
+                raise NotGeneric("lanes that move by different amounts per program")
+            moves[k] += int(lanes[0])
+    ends = []
+    for p in (pid.lo, pid.hi - 1):
+        at = Ptr(tensor, I.at_program(ptr.offset, pid, p))
+        index, _, error = decode(tensor, at, admitted, what)
+        if error is not None:
+            raise NotGeneric("an access outside the tensor at a program of the class")
+        ends.append(index)
+    return ends[0], moves
+
+
+def load(interp: Any, ptr: Ptr, admitted: np.ndarray, other: Block | None, node: Any) -> Block:
+    """A load of an input by the generic program: the block at the first program, its
+    axes moving as the pointer does."""
+    base = ptr.tensor.base or ptr.tensor
+    if base.role != "input":
+        raise NotGeneric("a load of a tensor the kernel writes")
+    index, moves = _decode(ptr, admitted, "a load")
+    pid = I.pid_of(ptr.offset)
+    first = ptr if pid is None else Ptr(ptr.tensor, I.at_program(ptr.offset, pid, pid.lo))
+    block, errors = load_block(ptr.tensor, first, admitted, other, interp.span(node), NoMemory())
+    if errors:
+        raise NotGeneric("a finding at a load")
+    if not any(moves):
+        return block
+    dims = base.dims or ()
+    moving = {d: m for d, m in zip(dims, moves) if m}
+    axes = tuple(
+        ax if ax is None or ax.dim not in moving else Axis(ax.dim, ax.offset, moving[ax.dim])
+        for ax in block.axes
+    )
+    fixed = tuple((d, Moving(i, moving[d]) if d in moving else i) for d, i in block.fixed)
+    seen = {ax.dim for ax in axes if ax is not None} | {d for d, _ in fixed}
+    if any(d not in seen for d in moving):
+        raise NotGeneric("a load that moves along a dim its block does not hold")
+    return Block(block.shape, axes, fixed, block.pieces, block.terms)
+
+
+def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.Call) -> None:
+    """A store into a result by the generic program: recorded as a :class:`Family`."""
+    state: ClassRun = interp.generic
+    base = ptr.tensor.base or ptr.tensor
+    if base.role == "input" or base.target is None or base.dims is None:
+        raise NotGeneric("a store into a tensor that is not a result")
+    value = blocks.broadcast(value, ptr.shape)
+    index, moves = _decode(ptr, admitted, "a store")
+    span = interp.span(node)
+    axis_moves = {ax.dim: ax.moves for ax in value.axes if ax is not None}
+    for d, i in value.fixed:
+        axis_moves[d] = i.moves if isinstance(i, Moving) else 0
+    # the block at the first program, checked as the program-by-program path checks it
+    first = tuple((d, i.offset if isinstance(i, Moving) else i) for d, i in value.fixed)
+    at_first = Block(value.shape, value.axes, first, value.pieces, value.terms)
+    if check_target_store(base, index, admitted, at_first, span):
+        raise NotGeneric("a finding at a store")
+    for d, m in zip(base.dims, moves):
+        if d in axis_moves and axis_moves[d] != m:
+            raise NotGeneric("a stored block that moves unlike its pointer")
+    if any(m and d not in axis_moves for d, m in zip(base.dims, moves)):
+        # a value that does not depend on the moving dim: not followed on this path
+        raise NotGeneric("a stored value that stays while its pointer moves")
+    pieces = np.unique(np.broadcast_to(value.pieces, ptr.shape)[admitted])
+    if len(pieces) != 1 or isinstance(value.terms[int(pieces[0])], Undef):
+        raise NotGeneric("a store of several pieces")
+    box = _box(index, admitted, ptr.shape)
+    pid = I.pid_of(ptr.offset)
+    if any(isinstance(p, Pid) and p != pid for p in state.pids):
+        # programs along another axis of the class store the same elements
+        raise NotGeneric("programs of a class that store the same elements")
+    if pid is not None:
+        moving = [k for k, m in enumerate(moves) if m]
+        if len(moving) != 1:
+            raise NotGeneric("programs of a class that store the same elements")
+        k = moving[0]
+        lo, hi = box[k]
+        if moves[k] != hi - lo:
+            raise NotGeneric("programs that store with overlaps or holes between them")
+        box = (*box[:k], (lo, hi + moves[k] * (pid.hi - pid.lo - 1)), *box[k + 1 :])
+    term = value.terms[int(pieces[0])]
+    assert not isinstance(term, Undef)
+    state.families.append(Family(base.serial, span, term, box))
+
+
+def _box(index: list[np.ndarray], admitted: np.ndarray, shape: tuple[int, ...]) -> Box:
+    """The box the admitted lanes' elements make, each once; else the class is given up."""
+    at = [np.broadcast_to(i, shape)[admitted] for i in index]
+    if not at or not at[0].size:
+        raise NotGeneric("a store with no lane admitted")
+    box = tuple((int(a.min()), int(a.max()) + 1) for a in at)
+    size = int(np.prod([hi - lo for lo, hi in box]))
+    if size != at[0].size or len(np.unique(np.stack(at), axis=1).T) != size:
+        raise NotGeneric("a store that is not one box of elements, each once")
+    return box
+
+
+def _disjoint(families: list[Family]) -> bool:
+    for k, a in enumerate(families):
+        for b in families[k + 1 :]:
+            meet = all(x < w and v < y for (x, y), (v, w) in zip(a.box, b.box))
+            if a.tensor == b.tensor and meet:
+                return False
+    return True
+
+
+def stored(families: list[Family], serial: int, target: str) -> list[Stored]:
+    """The families of one result as the checker's :class:`~.memory.Stored` records."""
+    out: dict[Span, Stored] = {}
+    for family in families:
+        if family.tensor != serial:
+            continue
+        record = out.setdefault(family.span, Stored(target, family.span))
+        record.boxes.append(family.box)
+        record.pieces.append((family.term, [family.box]))
+    return list(out.values())
