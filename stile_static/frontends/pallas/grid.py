@@ -550,7 +550,7 @@ class Launcher:
             )
             self.interp.report(error, None)  # type: ignore[arg-type]
 
-    def slice_value(self, value: Block | Iota, index: tuple) -> Block | Iota:
+    def slice_value(self, value: Block | Iota, index: tuple, span: Span) -> Block | Iota:
         """``x[:, None]``, ``x[0]``, ``x[2:4]`` of a block or an index vector."""
         new_axes = [k for k, item in enumerate(index) if item is None]
         rest = tuple(item for item in index if item is not None)
@@ -565,9 +565,22 @@ class Launcher:
                 coeffs.insert(k, 0)
             return Iota(tuple(shape), tuple(coeffs), value.const)
         starts, sizes = _normalize(rest, value.shape)
-        for s, n, size in zip(starts, value.shape, sizes):
+        for axis, (s, n, size) in enumerate(zip(starts, value.shape, sizes)):
             if s < 0 or s + (size or 1) > n:
-                raise KernelError("STL002", "an index of a block out of its range")
+                # JAX clamps a static index into range, and Mosaic's lowering may not:
+                # which element is read is not known, so it is not followed
+                raise KernelError(
+                    "STL002",
+                    f"unsupported: the index of a block takes [{s}:{s + (size or 1)}) along "
+                    f"axis {axis}, past its {n} position{'s' if n > 1 else ''}",
+                    notes=(
+                        f"the block has shape {value.shape}",
+                        "JAX's interpreter clamps an index out of range (it reads the element "
+                        "at the edge); which element a compiled kernel reads is not followed",
+                    ),
+                    help=f"index axis {axis} with 0 to {n - 1}",
+                    node=span,
+                )
         block = blocks.window(value, starts, sizes, Undef(None, "out of range"))
         if new_axes:
             for k in _positions(index, block.ndim):
@@ -607,7 +620,12 @@ def _normalize(
         fill = len(shape) - (len(items) - 1)
         items[k : k + 1] = [slice(None)] * fill
     if len(items) > len(shape):
-        raise KernelError("STL002", f"an index of {len(items)} axes for a ref of {len(shape)}")
+        raise KernelError(
+            "STL005",
+            f"an index of {len(items)} axes for an array of {len(shape)} (shape {shape})",
+            notes=("JAX raises an IndexError (too many indices) when it traces this index",),
+            help=f"give at most {len(shape)} indices",
+        )
     items += [slice(None)] * (len(shape) - len(items))
     iotas = [x for x in items if isinstance(x, Iota)]
     starts: list[int] = []

@@ -679,7 +679,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         if isinstance(base, Ref):
             return self.launcher.read(base, self.index_of(node), self.span(node))
         if isinstance(base, (Block, Iota)):
-            return self.launcher.slice_value(base, self.index_of(node))
+            return self.launcher.slice_value(base, self.index_of(node), self.span(node))
         if isinstance(base, dict):
             index = self.index_of(node)
             if len(index) != 1 or isinstance(index[0], Traced):

@@ -458,6 +458,18 @@ def call(
         block = interp.as_block(a["input"])
         shape = _shape(interp, _dims(a["shape"]))
         check_block_shape(shape, node)
+        if math.prod(shape) != math.prod(block.shape):
+            raise KernelError(
+                "STL005",
+                f"tl.{name} of a {list(block.shape)} block ({math.prod(block.shape)} lanes) "
+                f"to {list(shape)} ({math.prod(shape)} lanes)",
+                notes=(
+                    "Triton refuses the kernel (ValueError: reshape() cannot change total "
+                    "number of elements in tensor)",
+                ),
+                help="give a shape with as many lanes as the block",
+                node=node,
+            )
         return blocks.reshape_unit(block, shape)
     if name == "broadcast_to":
         value = a["input"]
