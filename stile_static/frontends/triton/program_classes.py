@@ -229,10 +229,12 @@ def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray]
         raise NotGeneric("a program-dependent pointer to a scalar")
     own = {st: k for k, st in enumerate(tensor.strides)}
     keys = [k.stride if isinstance(k, I.PidTimes) else k for k in ptr.offset.symbols]
-    flat = not any(k in own for k in keys) and len(tensor.sizes) > 1
-    if tensor.base is not None or flat:
-        # a flat index into several dims (or a view) unravels: not affine per dim
-        raise NotGeneric("a program-dependent flat index into several dims")
+    if tensor.base is not None:
+        raise NotGeneric("a program-dependent pointer into a view")
+    if len(base.sizes) > 1 and not any(k in own for k in keys):
+        return _decode_flat(ptr, pid, keys, admitted, what)
+    if any(k not in own for k in keys if k != pid):
+        raise NotGeneric("a program-dependent pointer built with another tensor's stride")
     # the program id adds to the stride-free part (the last dim's index) and, times a
     # stride of the tensor, to that stride's dim
     moves = [0] * len(base.sizes)
@@ -253,6 +255,45 @@ def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray]
             raise NotGeneric("an access outside the tensor at a program of the class")
         ends.append(index)
     return ends[0], moves
+
+
+def _decode_flat(
+    ptr: Ptr, pid: Pid, keys: list, admitted: np.ndarray, what: str
+) -> tuple[list[np.ndarray], list[int]]:
+    """A flat (row-major) offset into a contiguous tensor of several dims, strides of
+    other tensors at their known values, as the program-by-program path reads it. Each
+    next program adds ``c`` to the flat index: with ``c`` a multiple ``m`` of the
+    row-major stride ``R_k`` of dim ``k`` (the first such dim), dims after ``k`` keep
+    their index and dim ``k`` moves by ``m``, as long as no dim before ``k`` changes;
+    that prefix is monotone in the program id, so equal at both ends it is constant."""
+    tensor = ptr.tensor
+    if not tensor.contiguous or any(getattr(k, "value", None) is None for k in keys if k != pid):
+        raise NotGeneric("a program-dependent flat offset with a symbolic stride")
+    coeff = np.asarray(ptr.offset.part(pid), np.int64)
+    for key, arr in ptr.offset.parts.items():
+        if isinstance(key, I.PidTimes):
+            coeff = coeff + key.stride.value * np.asarray(arr, np.int64)
+    lanes = np.broadcast_to(coeff, ptr.shape)[admitted]
+    if not lanes.size or not (lanes == lanes[0]).all() or not lanes[0]:
+        raise NotGeneric("lanes that move by different amounts per program")
+    c = int(lanes[0])
+    sizes = tensor.sizes
+    rows = [int(np.prod(sizes[k + 1 :], dtype=np.int64)) for k in range(len(sizes))]
+    k = next(k for k, r in enumerate(rows) if c % r == 0)
+    ends = []
+    for p in (pid.lo, pid.hi - 1):
+        at = Ptr(tensor, I.at_program(ptr.offset, pid, p))
+        index, _, error = decode(tensor, at, admitted, what)
+        if error is not None:
+            raise NotGeneric("an access outside the tensor at a program of the class")
+        ends.append([np.broadcast_to(i, ptr.shape)[admitted] for i in index])
+    if any((a != b).any() for a, b in zip(ends[0][:k], ends[1][:k])):
+        raise NotGeneric("a flat offset that carries into an earlier dim")
+    moves = [0] * len(sizes)
+    moves[k] = c // rows[k]
+    first = Ptr(tensor, I.at_program(ptr.offset, pid, pid.lo))
+    index, _, _ = decode(tensor, first, admitted, what)
+    return index, moves
 
 
 def load(interp: Any, ptr: Ptr, admitted: np.ndarray, other: Block | None, node: Any) -> Block:
