@@ -74,6 +74,12 @@ class Moving:
 
     __int__ = __index__
 
+    def _arithmetic(self, *_: object) -> int:
+        raise NotGeneric("arithmetic on the index of a dim that moves with the program id")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arithmetic
+    __lt__ = __le__ = __gt__ = __ge__ = __neg__ = _arithmetic
+
     def __str__(self) -> str:
         return f"{self.offset}+{self.moves}*p"
 

@@ -19,6 +19,8 @@ each family is one write and one obligation on its box.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -214,6 +216,17 @@ def _restore(interp: Any, saved: tuple) -> None:
 # ------------------------------------------------------------ memory
 
 
+@contextmanager
+def own_findings() -> Iterator[None]:
+    """A finding raised by a load or store of a generic program gives the class up:
+    the program-by-program path, which reports such findings itself, decides it (a
+    one-program class stops the launch only at findings of the code both share)."""
+    try:
+        yield
+    except KernelError:
+        raise NotGeneric("a finding at a load or store") from None
+
+
 def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray], list[int]]:
     """Each dim's index at the class's first program, and what each next program adds
     to it; a pointer outside the tensor at any program of the class gives it up."""
@@ -296,7 +309,14 @@ def _decode_flat(
     return index, moves
 
 
-def load(interp: Any, ptr: Ptr, admitted: np.ndarray, other: Block | None, node: Any) -> Block:
+def load(
+    interp: Any,
+    ptr: Ptr,
+    admitted: np.ndarray,
+    other: Block | None,
+    node: Any,
+    masked_axes: frozenset[int] = frozenset(),
+) -> Block:
     """A load of an input by the generic program: the block at the first program, its
     axes moving as the pointer does."""
     base = ptr.tensor.base or ptr.tensor
@@ -305,7 +325,8 @@ def load(interp: Any, ptr: Ptr, admitted: np.ndarray, other: Block | None, node:
     index, moves = _decode(ptr, admitted, "a load")
     pid = I.pid_of(ptr.offset)
     first = ptr if pid is None else Ptr(ptr.tensor, I.at_program(ptr.offset, pid, pid.lo))
-    block, errors = load_block(ptr.tensor, first, admitted, other, interp.span(node), NoMemory())
+    span = interp.span(node)
+    block, errors = load_block(ptr.tensor, first, admitted, other, span, NoMemory(), masked_axes)
     if errors:
         raise NotGeneric("a finding at a load")
     if not any(moves):
@@ -332,6 +353,7 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     value = blocks.broadcast(value, ptr.shape)
     index, moves = _decode(ptr, admitted, "a store")
     span = interp.span(node)
+    value = blocks.pin_fixed(value, base.dims)  # as store_block does
     axis_moves = {ax.dim: ax.moves for ax in value.axes if ax is not None}
     for d, i in value.fixed:
         axis_moves[d] = i.moves if isinstance(i, Moving) else 0
