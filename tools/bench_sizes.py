@@ -144,6 +144,25 @@ def _rss_mib(pid: int) -> float:
     return int(match.group(1)) / 1024 if match else 0.0
 
 
+def _wait(pid: int, start: float, timeout: float, memory_mib: float):
+    """Wait for the check ``pid``, killing its process group past either limit: its exit
+    status, its resource usage, and which limit stopped it ("" for none)."""
+    stopped = ""
+    done, status, usage = os.wait4(pid, os.WNOHANG)
+    while done == 0:
+        if time.perf_counter() - start > timeout:
+            stopped = f"> {timeout:g} s"
+        elif _rss_mib(pid) > memory_mib:
+            stopped = f"> {memory_mib:g} MiB"
+        if stopped:
+            os.killpg(pid, signal.SIGKILL)
+            done, status, usage = os.wait4(pid, 0)
+            break
+        time.sleep(0.05)
+        done, status, usage = os.wait4(pid, os.WNOHANG)
+    return status, usage, stopped
+
+
 def check(path: Path, timeout: float, memory_mib: float) -> Run:
     """One `stile-static check --no-cache` of ``path``, stopped past either limit."""
     command = [sys.executable, "-m", "stile_static", "check", "--no-cache", "--format", "json"]
@@ -152,21 +171,14 @@ def check(path: Path, timeout: float, memory_mib: float) -> Run:
         proc = subprocess.Popen(
             [*command, str(path)], stdout=out, stderr=subprocess.DEVNULL, start_new_session=True
         )
-        stopped = ""
         # wait4 (not Popen.poll, which would reap the child first) gives this child's own
         # peak resident memory (ru_maxrss, KiB on Linux)
-        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-        while pid == 0:
-            if time.perf_counter() - start > timeout:
-                stopped = f"> {timeout:g} s"
-            elif _rss_mib(proc.pid) > memory_mib:
-                stopped = f"> {memory_mib:g} MiB"
-            if stopped:
-                os.killpg(proc.pid, signal.SIGKILL)
-                pid, status, usage = os.wait4(proc.pid, 0)
-                break
-            time.sleep(0.05)
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+        try:
+            status, usage, stopped = _wait(proc.pid, start, timeout, memory_mib)
+        except BaseException:  # interrupted: the check must not outlive the benchmark
+            os.killpg(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            raise
         elapsed = time.perf_counter() - start
         returncode = os.waitstatus_to_exitcode(status)
         proc.returncode = returncode  # reaped here: Popen must not wait for it again
@@ -214,6 +226,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--memory", type=float, default=4096.0, help="resident MiB per run (4096)")
     parser.add_argument("--keep", type=Path, help="write the kernels here, not a temporary folder")
     args = parser.parse_args(argv)
+    # a plain `kill` of the benchmark stops the check it is waiting for too
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     rows = [row for row in ROWS if not args.only or row.name in args.only]
     options = f" --timeout {args.timeout:g}" if args.timeout != 120 else ""
     options += f" --memory {args.memory:g}" if args.memory != 4096 else ""

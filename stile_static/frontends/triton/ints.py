@@ -189,7 +189,7 @@ class Ints:
     def lanes_overflowed(self) -> np.ndarray:
         if self.overflowed is None:
             return np.zeros(self.shape, bool)
-        return np.broadcast_to(self.overflowed, self.shape)
+        return _shaped(self.overflowed, self.shape)
 
     def hover(self) -> str:
         from .hover import ints_hover
@@ -228,6 +228,19 @@ class Mask:
         return mask_hover(self)
 
 
+def _shaped(arr: Any, shape: tuple[int, ...], dtype: Any = None) -> np.ndarray:
+    """``np.broadcast_to(np.asarray(arr, dtype), shape)``, a read-only view as that is,
+    without NumPy's broadcasting machinery when ``arr`` already has the shape and type
+    (most operands do; the general call costs microseconds and runs per operation)."""
+    if isinstance(arr, np.ndarray) and arr.shape == shape and (dtype is None or arr.dtype == dtype):
+        if not arr.flags.writeable:
+            return arr
+        view = arr.view()
+        view.flags.writeable = False
+        return view
+    return np.broadcast_to(arr if dtype is None else np.asarray(arr, dtype), shape)
+
+
 def make(
     shape: tuple[int, ...],
     parts: dict,
@@ -240,14 +253,14 @@ def make(
     shape = tuple(shape)
     clean = {}
     for key, arr in parts.items():
-        arr = np.broadcast_to(np.asarray(arr, np.int64), shape)
+        arr = _shaped(arr, shape, np.int64)
         if key is None or arr.any():
             clean[key] = arr
     if wrapped is None:
         wrapped = np.zeros(shape, bool)
-    wrapped = np.broadcast_to(wrapped, shape)
+    wrapped = _shaped(wrapped, shape)
     if overflowed is not None:
-        overflowed = np.broadcast_to(overflowed, shape)
+        overflowed = _shaped(overflowed, shape)
         if not overflowed.any():
             overflowed, origin = None, None
     plain = dtype is None and overflowed is None
@@ -334,7 +347,7 @@ def _fit(
     wrapped = wrapped_from.wrapped if isinstance(wrapped_from, Ints) else wrapped_from
     if dtype is None:
         return make(shape, parts, wrapped, None, flagged, origin)
-    probe = Ints(shape, {k: np.broadcast_to(v, shape) for k, v in parts.items()}, wrapped)
+    probe = Ints(shape, {k: _shaped(v, shape) for k, v in parts.items()}, wrapped)
     lo, hi = IT.bounds(dtype)
     pid = pid_of(probe)
     if pid is not None:
@@ -423,7 +436,7 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
     shape = _shape(a, b)
     wrapped = a.wrapped | b.wrapped
     dtype = _dtype(a, b)
-    flagged = np.broadcast_to(a.lanes_overflowed() | b.lanes_overflowed(), shape)
+    flagged = _shaped(a.lanes_overflowed() | b.lanes_overflowed(), shape)
     origin = a.origin or b.origin
 
     def fit(parts: dict, wrap_marks: np.ndarray = wrapped) -> Ints | int:

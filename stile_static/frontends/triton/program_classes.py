@@ -120,15 +120,32 @@ def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list
                 raise failure
             families.extend(run_state.families)
             COUNTS["classes"] += 1
+        if not _disjoint(families):
+            return None
+        if interp.hovers:
+            _show_last(interp, kernel, args, kwargs, launch)
     except NotGeneric:
         return None
     finally:
         interp.memory = memory
         interp.generic = None
-    if not _disjoint(families):
-        return None
     COUNTS["generic_launches"] += 1
     return families
+
+
+def _show_last(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> None:
+    """Run the grid's last program alone, for what an editor shows on hover: the values
+    of the last program, as the program-by-program path leaves them. Its stores and
+    findings are dropped (its class has given them already)."""
+    last = tuple((n - 1, n) for n in interp.grid)
+    state = ClassRun(tuple(lo for lo, _ in last), [])
+    saved = _saved(interp)
+    try:
+        _run_class(interp, kernel, args, kwargs, launch, state, last, True)
+    except (NotGeneric, Split):
+        pass
+    finally:
+        _restore(interp, saved)
 
 
 def _run_class(
@@ -146,18 +163,10 @@ def _run_class(
     one-program class: it is returned, its run's findings kept (with a number for its
     program id and no use of the per-element memory, they are the program-by-program
     run's)."""
-    saved = (
-        len(interp.diagnostics),
-        set(interp._reported),
-        interp.reports,
-        interp.failures,
-        len(interp.unfollowed),
-        interp.store_failed,
-        dict(interp.notes),
-    )
+    saved = _saved(interp)
     interp.program = tuple(lo for lo, _ in box)
     if interp.where is not None:
-        interp.where = replace(interp.where, program=interp.program, generic=True)
+        interp.where = replace(interp.where, program=interp.program, generic=not single)
     interp.generic = state
     interp.memory = NoMemory()
     interp.scratch = []
@@ -180,6 +189,18 @@ def _run_class(
         _restore(interp, saved)
         raise NotGeneric("a finding")
     return None
+
+
+def _saved(interp: Any) -> tuple:
+    return (
+        len(interp.diagnostics),
+        set(interp._reported),
+        interp.reports,
+        interp.failures,
+        len(interp.unfollowed),
+        interp.store_failed,
+        dict(interp.notes),
+    )
 
 
 def _restore(interp: Any, saved: tuple) -> None:
