@@ -28,7 +28,7 @@ from ...core.errors import KernelError
 from ...ir.terms import Load, const, free_dims
 from .. import blocks
 from ..blocks import Axis, Block, Undef, fold_binary
-from .cells import Memory
+from .cells import Memory, _program
 from .host import Tensor, describe, new_tensor
 from .memory import HOST, cells_of, undefined_stored
 
@@ -63,11 +63,19 @@ def content(memory: Memory, tensor: Tensor, span: Span) -> Block:
     else:
         cells = cells_of(memory, base)
         if (cells.rival >= 0).any():
+            element = tuple(int(i) for i in np.argwhere(cells.rival >= 0)[0])
+            one = memory.records[int(cells.rival[element])]
+            two = memory.records[int(cells.owner[element])]
+            where = ", ".join(str(i) for i in element)
+            # the host sums what one of them left: the element is written twice
             raise KernelError(
-                "STL002",
-                f"unsupported: the host reads {base.name}, two programs of one launch store "
-                "one of its elements",
-                node=span,
+                "STL041",
+                f"this store writes {base.name}[{where}], which {_program(one.program)} of "
+                f"the same launch stores too: what the host reads there at line {span.line} "
+                "depends on their order",
+                notes=(f"written by {_program(one.program)} and {_program(two.program)}",),
+                help="let exactly one program write each element",
+                node=two.span,
             )
         initial = (
             cells.initial

@@ -351,6 +351,11 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     if base.role == "input" or base.target is None or base.dims is None:
         raise NotGeneric("a store into a tensor that is not a result")
     value = blocks.broadcast(value, ptr.shape)
+    foreign = [i for d, i in value.fixed if d not in base.dims]
+    if any(isinstance(i, Moving) for i in foreign):
+        raise NotGeneric("a stored value fixed along a moving dim the result does not have")
+    if foreign:
+        value = blocks.pin_fixed(value, base.dims)  # as the program-by-program store does
     index, moves = _decode(ptr, admitted, "a store")
     span = interp.span(node)
     value = blocks.pin_fixed(value, base.dims)  # as store_block does
