@@ -50,7 +50,7 @@ class Family:
 
     tensor: int  # the serial of the base tensor
     span: Span
-    term: Term
+    term: Term | None  # None: a tensor that is no result
     box: Box
 
 
@@ -348,8 +348,18 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     """A store into a result by the generic program: recorded as a :class:`Family`."""
     state: ClassRun = interp.generic
     base = ptr.tensor.base or ptr.tensor
-    if base.role == "input" or base.target is None or base.dims is None:
-        raise NotGeneric("a store into a tensor that is not a result")
+    if base.role == "input":
+        raise NotGeneric("a store into an input")
+    if base.target is None:
+        # a tensor no result is read from: in a case of one launch and no host work,
+        # nothing reads it after the launch and loads of it are not generic, so only
+        # where the store lands matters (inside, each element once)
+        index, moves = _decode(ptr, admitted, "a store")
+        box = _family_box(state, ptr, moves, _box(index, admitted, ptr.shape))
+        state.families.append(Family(base.serial, interp.span(node), None, box))
+        return
+    if base.dims is None:
+        raise NotGeneric("a store into a result without dims")
     value = blocks.broadcast(value, ptr.shape)
     foreign = [i for d, i in value.fixed if d not in base.dims]
     if any(isinstance(i, Moving) for i in foreign):
@@ -358,7 +368,6 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
         value = blocks.pin_fixed(value, base.dims)  # as the program-by-program store does
     index, moves = _decode(ptr, admitted, "a store")
     span = interp.span(node)
-    value = blocks.pin_fixed(value, base.dims)  # as store_block does
     axis_moves = {ax.dim: ax.moves for ax in value.axes if ax is not None}
     for d, i in value.fixed:
         axis_moves[d] = i.moves if isinstance(i, Moving) else 0
@@ -376,7 +385,15 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     pieces = np.unique(np.broadcast_to(value.pieces, ptr.shape)[admitted])
     if len(pieces) != 1 or isinstance(value.terms[int(pieces[0])], Undef):
         raise NotGeneric("a store of several pieces")
-    box = _box(index, admitted, ptr.shape)
+    box = _family_box(state, ptr, moves, _box(index, admitted, ptr.shape))
+    term = value.terms[int(pieces[0])]
+    assert not isinstance(term, Undef)
+    state.families.append(Family(base.serial, span, term, box))
+
+
+def _family_box(state: ClassRun, ptr: Ptr, moves: list[int], box: Box) -> Box:
+    """The elements a store writes over the programs of the class: its box at the first
+    program shifted by exactly its width per program along one dim; else given up."""
     pid = I.pid_of(ptr.offset)
     if any(isinstance(p, Pid) and p != pid for p in state.pids):
         # programs along another axis of the class store the same elements
@@ -390,9 +407,7 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
         if moves[k] != hi - lo:
             raise NotGeneric("programs that store with overlaps or holes between them")
         box = (*box[:k], (lo, hi + moves[k] * (pid.hi - pid.lo - 1)), *box[k + 1 :])
-    term = value.terms[int(pieces[0])]
-    assert not isinstance(term, Undef)
-    state.families.append(Family(base.serial, span, term, box))
+    return box
 
 
 def _box(index: list[np.ndarray], admitted: np.ndarray, shape: tuple[int, ...]) -> Box:
@@ -422,6 +437,7 @@ def stored(families: list[Family], serial: int, target: str) -> list[Stored]:
     for family in families:
         if family.tensor != serial:
             continue
+        assert family.term is not None  # a result's families hold terms
         record = out.setdefault(family.span, Stored(target, family.span))
         record.boxes.append(family.box)
         record.pieces.append((family.term, [family.box]))
