@@ -94,3 +94,68 @@ def test_checking_triton_files_imports_neither_triton_nor_torch() -> None:
         check_source(path.read_text(), str(path))
     assert "triton" not in sys.modules
     assert "torch" not in sys.modules
+
+
+ROW_SUM_N1 = (
+    HEADER
+    + """
+
+@triton.jit
+def row_sum_kernel(x_ptr, y_ptr, M, N, BM: tl.constexpr, BN: tl.constexpr):
+    rows = tl.program_id(0) * BM + tl.arange(0, BM)
+    cols = tl.arange(0, BN)
+    mask = (rows[:, None] < M) & (cols[None, :] < N)
+    x = tl.load(x_ptr + rows[:, None] * N + cols[None, :], mask=mask, other=0.0)
+    tl.store(y_ptr + rows, {value}, mask=rows < M)
+
+
+# stile: assume x.is_contiguous()
+# stile: return = sum[N](x[M N])
+# stile: case M=5 N=1
+def row_sum(x):
+    M, N = x.shape
+    y = torch.empty((M,), device=x.device, dtype=torch.float32)
+    row_sum_kernel[(triton.cdiv(M, 4),)](x, y, M, N, BM=4, BN=triton.next_power_of_2(N))
+    return y
+"""
+)
+
+
+def test_a_row_sum_over_rows_of_one_element_is_verified() -> None:
+    # one lane along N: the block fixes N=0, and the stored sum is x at N=0
+    report = check(ROW_SUM_N1.format(value="tl.sum(x, axis=1)"))
+    assert report.diagnostics == []
+    assert report.proved
+    wrong = check(ROW_SUM_N1.format(value="tl.sum(x, axis=1) * 2"))
+    assert {d.code for d in wrong.diagnostics} == {"STL031"}
+
+
+LIBENTRY = (
+    HEADER
+    + """
+from {module} import libentry
+
+
+@libentry()
+@triton.jit
+def copy_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    tl.store(y_ptr + offs, tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+# stile: return = x[N]
+# stile: case N=40
+def copy(x):
+    y = torch.empty_like(x)
+    copy_kernel[(triton.cdiv(40, 16),)](x, y, x.numel(), BLOCK=16)
+    return y
+"""
+)
+
+
+def test_flaggems_relative_libentry_is_followed_and_other_relative_imports_are_not() -> None:
+    assert check(LIBENTRY.format(module="..utils")).proved
+    assert check(LIBENTRY.format(module="..utils")).diagnostics == []
+    for module in ("..other", ".triton", "..utils.sub"):
+        found = {d.code for d in check(LIBENTRY.format(module=module)).diagnostics}
+        assert found == {"STL002"}, module

@@ -132,6 +132,10 @@ def test_read_of_an_earlier_launch_output_is_not_generic(monkeypatch):
         "softmax_other_zero.py",
         "softmax_no_other.py",
         "softmax_store_unmasked.py",
+        "layer_norm.py",
+        "layer_norm_var_unmasked.py",
+        "layer_norm_tutorial.py",
+        "rms_norm_offset_ignored.py",
     ],
 )
 def test_fixtures_same_findings_either_way(monkeypatch, name):
@@ -169,3 +173,21 @@ def test_softmax_at_65536_rows_is_one_class(monkeypatch):
     found, counts = check(text, True, monkeypatch)
     assert found == set()
     assert counts == {"classes": 1, "generic_launches": 1, "programs": 0}
+
+
+def test_layer_norm_at_65536_rows_of_4096_is_one_class(monkeypatch):
+    text = (FIXTURES / "layer_norm.py").read_text()
+    text = text.replace("# stile: case M=5 N=100\n", "# stile: case M=65536 N=4096\n")
+    text = text.replace("# stile: case M=8 N=64\n", "").replace("# stile: case M=3 N=40\n", "")
+    found, counts = check(text, True, monkeypatch)
+    assert found == set()
+    assert counts == {"classes": 1, "generic_launches": 1, "programs": 0}
+
+
+def test_a_two_launch_case_runs_program_by_program(monkeypatch):
+    # a later launch may read what this one wrote: only one-launch cases run generically
+    text = (FIXTURES / "column_normalize.py").read_text()
+    fast, counts = check(text, True, monkeypatch)
+    slow, _ = check(text, False, monkeypatch)
+    assert fast == slow
+    assert counts["generic_launches"] == 0 and counts["programs"] > 0

@@ -74,6 +74,12 @@ class Moving:
 
     __int__ = __index__
 
+    def _arithmetic(self, *_: object) -> int:
+        raise NotGeneric("arithmetic on the index of a dim that moves with the program id")
+
+    __add__ = __radd__ = __sub__ = __rsub__ = __mul__ = __rmul__ = _arithmetic
+    __lt__ = __le__ = __gt__ = __ge__ = __neg__ = _arithmetic
+
     def __str__(self) -> str:
         return f"{self.offset}+{self.moves}*p"
 
@@ -238,6 +244,24 @@ def _merge_layout(blocks: Sequence[Block]) -> tuple[tuple[int, ...], list, dict[
         if d in fixed:
             raise _mismatch(f"one operand runs along {d}, another holds one element {d}={fixed[d]}")
     return shape, axes, fixed
+
+
+def pin_fixed(value: Block, dims: Sequence[str]) -> Block:
+    """The block with each dim it fixes that is not one of ``dims`` bound at its index:
+    a lane of ``x[M, N]`` with N fixed at 0 holds ``sum[N in 0:1](x[M, N])``, which is
+    ``x[M, 0]`` (a block of one lane along N, as for a row of one element)."""
+    pinned = [(d, i) for d, i in value.fixed if d not in dims]
+    if not pinned:
+        return value
+    terms = []
+    for term in value.terms:
+        if not isinstance(term, Undef):
+            for d, i in pinned:
+                if d in free_dims(term):
+                    term = Reduce("sum", d, i, i + 1, term)
+        terms.append(term)
+    fixed = tuple((d, i) for d, i in value.fixed if d in dims)
+    return Block(value.shape, value.axes, fixed, value.pieces, tuple(terms))
 
 
 def broadcast(block: Block, shape: tuple[int, ...]) -> Block:

@@ -12,7 +12,7 @@ import libcst as cst
 import numpy as np
 
 from ...core.errors import KernelError
-from ...interpreter.values import Function, Module, SpecText
+from ...interpreter.values import Function, Module, SpecText, python_error
 from ...ir import activations
 from ...ir.reals import Real
 from ...ir.terms import Unary
@@ -562,6 +562,9 @@ class PallasApi:
 
     def api_pl_cdiv(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         a, b = (dynamic_int(x, "pl.cdiv argument") for x in args)
+        if b == 0 and not any(isinstance(x, Traced) for x in args):
+            # on Python ints pl.cdiv is `(a + b - 1) // b`: Python raises
+            raise python_error(ZeroDivisionError("integer division or modulo by zero"))
         if b == 0:
             raise KernelError("STL002", "pl.cdiv by zero")
         return traced_if(-(-a // b), *args)

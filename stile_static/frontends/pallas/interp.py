@@ -23,7 +23,7 @@ from ...interpreter.host import (
     names_bound,
 )
 from ...interpreter.library import NOT_MINE, Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText
+from ...interpreter.values import Builtin, Function, Module, Poison, SpecText, python_error
 from ...ir.terms import Load
 from . import blocks, classes, contractions, signatures
 from .api import (
@@ -500,8 +500,8 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return max(a, b) if op == "maximum" else min(a, b)
         if is_number(left) and is_number(right):
             if op == "/" and isinstance(left, float) or isinstance(right, float):
-                if op == "/" and right == 0:
-                    raise KernelError("STL002", "division by zero")
+                if op == "/" and right == 0:  # of Python numbers: Python raises
+                    raise python_error(ZeroDivisionError("division by zero"))
         return super().binary(op, left, right)
 
     def eval_Comparison(self, node: cst.Comparison) -> Any:

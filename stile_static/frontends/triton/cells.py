@@ -397,7 +397,15 @@ class Memory:
             replace(t, reported=True) if isinstance(t, Undef) else t for t in value.terms
         )
         if not self._align(cells, index, lanes, value):
-            terms = None
+            # a lane of x[N] with N fixed (a reduction's one-lane run) that lands on no
+            # element along N holds x at that index: bind it there, then align again
+            pinned = blocks.pin_fixed(value, ())
+            if pinned is not value and self._align(cells, index, lanes, pinned):
+                terms = tuple(
+                    replace(t, reported=True) if isinstance(t, Undef) else t for t in pinned.terms
+                )
+            else:
+                terms = None
         record = Record(self.launch, self.program, span, terms, atomic)
         self.records.append(record)
         n = len(self.records) - 1

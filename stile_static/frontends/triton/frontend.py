@@ -38,7 +38,7 @@ from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
 from ..shown import RunAt, shown
-from . import program_classes
+from . import host_arrays, program_classes
 from .cells import Memory
 from .host import (
     AutogradClass,
@@ -48,6 +48,7 @@ from .host import (
     Launch,
     SpecScalar,
     Tensor,
+    new_tensor,
     symbolic_strides,
 )
 from .interp import (
@@ -302,6 +303,20 @@ class _WrapperCheck:
             tensor = self.bind_target(name, returned, args, target)
             if tensor is None:
                 return
+            if tensor.base is not None:
+                # a view of other sizes: the host reads it once every launch has run
+                view = tensor
+                tensor = new_tensor(view.name, view.sizes, "empty", view.dtype)
+                interp.launches.append(
+                    host_arrays.HostArray(
+                        tensor,
+                        (view,),
+                        lambda operands: operands[0],
+                        view.made_at or target.span,
+                        self.node,
+                        view=True,
+                    )
+                )
             if tensor.sizes != tuple(sizes[d] for d in spec.out_dims):
                 self.diag(
                     Diagnostic(
@@ -344,6 +359,9 @@ class _WrapperCheck:
                         continue
                     if isinstance(launch, HostFill):
                         host_fill(interp.memory, launch)
+                        continue
+                    if isinstance(launch, host_arrays.HostArray):
+                        host_arrays.run(interp.memory, launch)
                         continue
                     described.append(interp.run_launch(launch, variant))
                 except KernelError as error:
@@ -419,7 +437,9 @@ class _WrapperCheck:
                 )
             )
             return None
-        return value.base or value
+        if value.base is not None and value.sizes == value.base.sizes:
+            return value.base
+        return value
 
     def apply_assume(self, assume: Assumption, args: dict) -> bool:
         text = re.sub(r"\s+", " ", assume.text.strip())

@@ -38,6 +38,7 @@ class Tensor:
     target: str | None = None  # the `# stile:` target it is bound to
     serial: int = field(default_factory=lambda: next(_serial))
     dtype: str | None = None  # torch's name ("float32"); None: not known (a parameter)
+    made_at: Span | None = None  # where a view was made (a returned view is read there)
 
     @property
     def contiguous(self) -> bool:

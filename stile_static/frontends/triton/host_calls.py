@@ -17,7 +17,7 @@ from ...core.errors import KernelError
 from ...interpreter.values import Builtin, Function, SpecText, python_error
 from .. import blocks
 from ..blocks import Block
-from . import host_copies
+from . import host_arrays, host_copies
 from . import ints as I
 from . import signatures as S
 from .host import (
@@ -115,6 +115,8 @@ class HostCalls:
         return tuple(self.host_int(a) for a in args)
 
     def call_torch(self, name: str, args: list, kwargs: dict, node: cst.Call) -> Any:
+        if name in host_arrays.FUNCTIONS:
+            return host_arrays.function(self, name, args, kwargs, node)
         sig = S.TORCH.get(name)
         if sig is None:
             raise KernelError("STL002", f"unsupported: torch.{name}")
@@ -148,7 +150,13 @@ class HostCalls:
         if isinstance(base, Tensor):
             if name in host_copies.COPY_METHODS:
                 return host_copies.method(self, base, name, args, kwargs, node)
-            return self.tensor_method(base, name, args, kwargs)
+            if name in host_arrays.METHODS:
+                made = host_arrays.method(self, base, name, args, kwargs, node)
+            else:
+                made = self.tensor_method(base, name, args, kwargs)
+            if isinstance(made, Tensor) and made.base is not None and made.made_at is None:
+                made.made_at = self.span(node)
+            return made
         if isinstance(base, Block):
             if name == "to":
                 return self.call_tl("cast", [base, *args], kwargs, node, receiver=True)

@@ -37,6 +37,7 @@ from ...interpreter.values import (
 from ...ir import constants, reals
 from .. import blocks
 from ..blocks import Block, fold_unary
+from . import host_arrays
 from . import int_types as IT
 from . import ints as I
 from .cells import Memory
@@ -94,7 +95,10 @@ DTYPES = (
 ).split()
 KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
 MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs erf tanh fma div_rn fdiv sqrt_rn".split()
-TORCH_FUNCTIONS = "empty empty_like zeros zeros_like full".split()
+TORCH_FUNCTIONS = [
+    *"empty empty_like zeros zeros_like full".split(),
+    *sorted(host_arrays.FUNCTIONS),
+]
 TRITON_FUNCTIONS = "jit autotune heuristics Config cdiv next_power_of_2".split()
 HINT_CALLS = (
     "tl.assume",
@@ -262,7 +266,16 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             name = _dotted(alias.name)
             local = alias.asname.name.value if alias.asname else name  # type: ignore[union-attr]
             full = f"{source}.{name}"
-            if full in KNOWN:
+            if node.relative:
+                # a module of the file's own package: only FlagGems' `..utils` decorators
+                # (its kernels sit in flag_gems/ops/ and import `from ..utils`) are known
+                known = source == "utils" and name in LIBRARY_DECORATORS
+                value = (
+                    self.attribute(Module("flag_gems.utils"), name)
+                    if known
+                    else Poison(f"`{name}` from a module of this package is not followed")
+                )
+            elif full in KNOWN:
                 value: Any = Module(KNOWN[full])
             elif source in KNOWN:
                 try:
@@ -538,6 +551,10 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         return source, (_operand(self, left), _operand(self, right))
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
+        if isinstance(left, Tensor) or isinstance(right, Tensor):
+            return host_arrays.binary(
+                self, op, left, right, self.sites[-1] if self.sites else self.node
+            )
         if isinstance(left, Ptr) or isinstance(right, Ptr):
             if isinstance(left, Ptr) and op in ("+", "-") and not isinstance(right, (Ptr, Block)):
                 return I.ptr_add(left, right, 1 if op == "+" else -1)
@@ -549,8 +566,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         if op in ("&", "|", "^") and isinstance(left, bool) and isinstance(right, bool):
             return {"&": left and right, "|": left or right, "^": left != right}[op]
         if (
-            isinstance(left, (Block, SpecScalar))
-            or isinstance(right, (Block, SpecScalar))
+            isinstance(left, (Block, blocks.BlockSum, SpecScalar))
+            or isinstance(right, (Block, blocks.BlockSum, SpecScalar))
             or (self.in_kernel and (isinstance(left, Special) or isinstance(right, Special)))
         ):
             return self.data_binary(op, left, right)

@@ -206,7 +206,8 @@ class KernelOps:
         masked_axes = frozenset(a for a, n in enumerate(raw) if n > 1)
         other_block = None if other is None else self.as_block(other)
         if self.generic is not None:
-            return program_classes.load(self, ptr, admitted, other_block, node)
+            with program_classes.own_findings():
+                return program_classes.load(self, ptr, admitted, other_block, node, masked_axes)
         if self.scratch:
             again = read_back(self.scratch, self.memory, ptr.tensor, ptr, admitted, self.span(node))
             if again is not None:
@@ -249,7 +250,8 @@ class KernelOps:
         I.check_offset(ptr, admitted, "the store")
         block = self.as_block(value)
         if self.generic is not None:
-            return program_classes.store(self, ptr, admitted, block, node)
+            with program_classes.own_findings():
+                return program_classes.store(self, ptr, admitted, block, node)
         stored, errors = store_block(ptr.tensor, ptr, admitted, block, self.span(node), self.memory)
         for error in errors:
             self.flag(error, node)

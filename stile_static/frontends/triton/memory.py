@@ -364,6 +364,8 @@ def store_block(
         raise KernelError("STL002", f"unsupported: the kernel writes its input {base.name}")
     lanes = inside
     if base.target is not None:
+        assert base.dims is not None
+        value = blocks.pin_fixed(value, base.dims)
         errors.extend(check_target_store(base, index, lanes, value, span))
         value = mark_reported(value)
     twice = _written_twice(base, index, lanes, shape)

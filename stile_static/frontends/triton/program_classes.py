@@ -19,6 +19,8 @@ each family is one write and one obligation on its box.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -48,7 +50,7 @@ class Family:
 
     tensor: int  # the serial of the base tensor
     span: Span
-    term: Term
+    term: Term | None  # None: a tensor that is no result
     box: Box
 
 
@@ -120,15 +122,32 @@ def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list
                 raise failure
             families.extend(run_state.families)
             COUNTS["classes"] += 1
+        if not _disjoint(families):
+            return None
+        if interp.hovers:
+            _show_last(interp, kernel, args, kwargs, launch)
     except NotGeneric:
         return None
     finally:
         interp.memory = memory
         interp.generic = None
-    if not _disjoint(families):
-        return None
     COUNTS["generic_launches"] += 1
     return families
+
+
+def _show_last(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> None:
+    """Run the grid's last program alone, for what an editor shows on hover: the values
+    of the last program, as the program-by-program path leaves them. Its stores and
+    findings are dropped (its class has given them already)."""
+    last = tuple((n - 1, n) for n in interp.grid)
+    state = ClassRun(tuple(lo for lo, _ in last), [])
+    saved = _saved(interp)
+    try:
+        _run_class(interp, kernel, args, kwargs, launch, state, last, True)
+    except (NotGeneric, Split):
+        pass
+    finally:
+        _restore(interp, saved)
 
 
 def _run_class(
@@ -146,18 +165,10 @@ def _run_class(
     one-program class: it is returned, its run's findings kept (with a number for its
     program id and no use of the per-element memory, they are the program-by-program
     run's)."""
-    saved = (
-        len(interp.diagnostics),
-        set(interp._reported),
-        interp.reports,
-        interp.failures,
-        len(interp.unfollowed),
-        interp.store_failed,
-        dict(interp.notes),
-    )
+    saved = _saved(interp)
     interp.program = tuple(lo for lo, _ in box)
     if interp.where is not None:
-        interp.where = replace(interp.where, program=interp.program, generic=True)
+        interp.where = replace(interp.where, program=interp.program, generic=not single)
     interp.generic = state
     interp.memory = NoMemory()
     interp.scratch = []
@@ -182,6 +193,18 @@ def _run_class(
     return None
 
 
+def _saved(interp: Any) -> tuple:
+    return (
+        len(interp.diagnostics),
+        set(interp._reported),
+        interp.reports,
+        interp.failures,
+        len(interp.unfollowed),
+        interp.store_failed,
+        dict(interp.notes),
+    )
+
+
 def _restore(interp: Any, saved: tuple) -> None:
     ndiag, reported, reports, failures, nunfollowed, failed, notes = saved
     del interp.diagnostics[ndiag:]
@@ -191,6 +214,17 @@ def _restore(interp: Any, saved: tuple) -> None:
 
 
 # ------------------------------------------------------------ memory
+
+
+@contextmanager
+def own_findings() -> Iterator[None]:
+    """A finding raised by a load or store of a generic program gives the class up:
+    the program-by-program path, which reports such findings itself, decides it (a
+    one-program class stops the launch only at findings of the code both share)."""
+    try:
+        yield
+    except KernelError:
+        raise NotGeneric("a finding at a load or store") from None
 
 
 def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray], list[int]]:
@@ -208,10 +242,12 @@ def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray]
         raise NotGeneric("a program-dependent pointer to a scalar")
     own = {st: k for k, st in enumerate(tensor.strides)}
     keys = [k.stride if isinstance(k, I.PidTimes) else k for k in ptr.offset.symbols]
-    flat = not any(k in own for k in keys) and len(tensor.sizes) > 1
-    if tensor.base is not None or flat:
-        # a flat index into several dims (or a view) unravels: not affine per dim
-        raise NotGeneric("a program-dependent flat index into several dims")
+    if tensor.base is not None:
+        raise NotGeneric("a program-dependent pointer into a view")
+    if len(base.sizes) > 1 and not any(k in own for k in keys):
+        return _decode_flat(ptr, pid, keys, admitted, what)
+    if any(k not in own for k in keys if k != pid):
+        raise NotGeneric("a program-dependent pointer built with another tensor's stride")
     # the program id adds to the stride-free part (the last dim's index) and, times a
     # stride of the tensor, to that stride's dim
     moves = [0] * len(base.sizes)
@@ -234,7 +270,53 @@ def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray]
     return ends[0], moves
 
 
-def load(interp: Any, ptr: Ptr, admitted: np.ndarray, other: Block | None, node: Any) -> Block:
+def _decode_flat(
+    ptr: Ptr, pid: Pid, keys: list, admitted: np.ndarray, what: str
+) -> tuple[list[np.ndarray], list[int]]:
+    """A flat (row-major) offset into a contiguous tensor of several dims, strides of
+    other tensors at their known values, as the program-by-program path reads it. Each
+    next program adds ``c`` to the flat index: with ``c`` a multiple ``m`` of the
+    row-major stride ``R_k`` of dim ``k`` (the first such dim), dims after ``k`` keep
+    their index and dim ``k`` moves by ``m``, as long as no dim before ``k`` changes;
+    that prefix is monotone in the program id, so equal at both ends it is constant."""
+    tensor = ptr.tensor
+    if not tensor.contiguous or any(getattr(k, "value", None) is None for k in keys if k != pid):
+        raise NotGeneric("a program-dependent flat offset with a symbolic stride")
+    coeff = np.asarray(ptr.offset.part(pid), np.int64)
+    for key, arr in ptr.offset.parts.items():
+        if isinstance(key, I.PidTimes):
+            coeff = coeff + key.stride.value * np.asarray(arr, np.int64)
+    lanes = np.broadcast_to(coeff, ptr.shape)[admitted]
+    if not lanes.size or not (lanes == lanes[0]).all() or not lanes[0]:
+        raise NotGeneric("lanes that move by different amounts per program")
+    c = int(lanes[0])
+    sizes = tensor.sizes
+    rows = [int(np.prod(sizes[k + 1 :], dtype=np.int64)) for k in range(len(sizes))]
+    k = next(k for k, r in enumerate(rows) if c % r == 0)
+    ends = []
+    for p in (pid.lo, pid.hi - 1):
+        at = Ptr(tensor, I.at_program(ptr.offset, pid, p))
+        index, _, error = decode(tensor, at, admitted, what)
+        if error is not None:
+            raise NotGeneric("an access outside the tensor at a program of the class")
+        ends.append([np.broadcast_to(i, ptr.shape)[admitted] for i in index])
+    if any((a != b).any() for a, b in zip(ends[0][:k], ends[1][:k])):
+        raise NotGeneric("a flat offset that carries into an earlier dim")
+    moves = [0] * len(sizes)
+    moves[k] = c // rows[k]
+    first = Ptr(tensor, I.at_program(ptr.offset, pid, pid.lo))
+    index, _, _ = decode(tensor, first, admitted, what)
+    return index, moves
+
+
+def load(
+    interp: Any,
+    ptr: Ptr,
+    admitted: np.ndarray,
+    other: Block | None,
+    node: Any,
+    masked_axes: frozenset[int] = frozenset(),
+) -> Block:
     """A load of an input by the generic program: the block at the first program, its
     axes moving as the pointer does."""
     base = ptr.tensor.base or ptr.tensor
@@ -243,7 +325,8 @@ def load(interp: Any, ptr: Ptr, admitted: np.ndarray, other: Block | None, node:
     index, moves = _decode(ptr, admitted, "a load")
     pid = I.pid_of(ptr.offset)
     first = ptr if pid is None else Ptr(ptr.tensor, I.at_program(ptr.offset, pid, pid.lo))
-    block, errors = load_block(ptr.tensor, first, admitted, other, interp.span(node), NoMemory())
+    span = interp.span(node)
+    block, errors = load_block(ptr.tensor, first, admitted, other, span, NoMemory(), masked_axes)
     if errors:
         raise NotGeneric("a finding at a load")
     if not any(moves):
@@ -265,9 +348,24 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     """A store into a result by the generic program: recorded as a :class:`Family`."""
     state: ClassRun = interp.generic
     base = ptr.tensor.base or ptr.tensor
-    if base.role == "input" or base.target is None or base.dims is None:
-        raise NotGeneric("a store into a tensor that is not a result")
+    if base.role == "input":
+        raise NotGeneric("a store into an input")
+    if base.target is None:
+        # a tensor no result is read from: in a case of one launch and no host work,
+        # nothing reads it after the launch and loads of it are not generic, so only
+        # where the store lands matters (inside, each element once)
+        index, moves = _decode(ptr, admitted, "a store")
+        box = _family_box(state, ptr, moves, _box(index, admitted, ptr.shape))
+        state.families.append(Family(base.serial, interp.span(node), None, box))
+        return
+    if base.dims is None:
+        raise NotGeneric("a store into a result without dims")
     value = blocks.broadcast(value, ptr.shape)
+    foreign = [i for d, i in value.fixed if d not in base.dims]
+    if any(isinstance(i, Moving) for i in foreign):
+        raise NotGeneric("a stored value fixed along a moving dim the result does not have")
+    if foreign:
+        value = blocks.pin_fixed(value, base.dims)  # as the program-by-program store does
     index, moves = _decode(ptr, admitted, "a store")
     span = interp.span(node)
     axis_moves = {ax.dim: ax.moves for ax in value.axes if ax is not None}
@@ -287,7 +385,15 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     pieces = np.unique(np.broadcast_to(value.pieces, ptr.shape)[admitted])
     if len(pieces) != 1 or isinstance(value.terms[int(pieces[0])], Undef):
         raise NotGeneric("a store of several pieces")
-    box = _box(index, admitted, ptr.shape)
+    box = _family_box(state, ptr, moves, _box(index, admitted, ptr.shape))
+    term = value.terms[int(pieces[0])]
+    assert not isinstance(term, Undef)
+    state.families.append(Family(base.serial, span, term, box))
+
+
+def _family_box(state: ClassRun, ptr: Ptr, moves: list[int], box: Box) -> Box:
+    """The elements a store writes over the programs of the class: its box at the first
+    program shifted by exactly its width per program along one dim; else given up."""
     pid = I.pid_of(ptr.offset)
     if any(isinstance(p, Pid) and p != pid for p in state.pids):
         # programs along another axis of the class store the same elements
@@ -301,9 +407,7 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
         if moves[k] != hi - lo:
             raise NotGeneric("programs that store with overlaps or holes between them")
         box = (*box[:k], (lo, hi + moves[k] * (pid.hi - pid.lo - 1)), *box[k + 1 :])
-    term = value.terms[int(pieces[0])]
-    assert not isinstance(term, Undef)
-    state.families.append(Family(base.serial, span, term, box))
+    return box
 
 
 def _box(index: list[np.ndarray], admitted: np.ndarray, shape: tuple[int, ...]) -> Box:
@@ -333,6 +437,7 @@ def stored(families: list[Family], serial: int, target: str) -> list[Stored]:
     for family in families:
         if family.tensor != serial:
             continue
+        assert family.term is not None  # a result's families hold terms
         record = out.setdefault(family.span, Stored(target, family.span))
         record.boxes.append(family.box)
         record.pieces.append((family.term, [family.box]))
