@@ -29,6 +29,7 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError, Poisoned
+from ...interpreter.core import StepBudget
 from ...ir.terms import Term
 from .. import blocks
 from ..blocks import Axis, Block, Moving, NotGeneric, Undef
@@ -181,6 +182,10 @@ def _run_class(
             _restore(interp, saved)
             raise NotGeneric("a finding") from None
         return error
+    except StepBudget:
+        # the program by program run meets the budget too, and reports it there
+        _restore(interp, saved)
+        raise NotGeneric("the step budget") from None
     except BaseException:
         _restore(interp, saved)
         raise
