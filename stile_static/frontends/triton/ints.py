@@ -55,8 +55,23 @@ class Stride:
         return f"{self.tensor}.stride({self.dim})"
 
 
+class _ProgramKey:
+    """A key of :attr:`Ints.parts` that depends on the program id: it has no value,
+    no least value and no tensor, so whatever needs one gives up the class."""
+
+    value = None
+
+    @property
+    def least(self) -> int:
+        raise NotGeneric(f"the value of {self} is needed")
+
+    @property
+    def tensor(self) -> str:
+        raise NotGeneric(f"{self} is no stride")
+
+
 @dataclass(frozen=True)
-class Pid:
+class Pid(_ProgramKey):
     """``tl.program_id(axis)`` in the generic program of the programs ``lo..hi-1``
     along ``axis`` (see :mod:`.program_classes`): a key of :attr:`Ints.parts` like a
     stride, whose value is any of them. It has no value and no least value, so that
@@ -65,35 +80,17 @@ class Pid:
     axis: int
     lo: int
     hi: int
-    value = None
-
-    @property
-    def least(self) -> int:
-        raise NotGeneric(f"the value of {self} is needed")
-
-    @property
-    def tensor(self) -> str:
-        raise NotGeneric(f"{self} is no stride")
 
     def __str__(self) -> str:
         return f"tl.program_id({self.axis})"
 
 
 @dataclass(frozen=True)
-class PidTimes:
+class PidTimes(_ProgramKey):
     """The key of ``pid * stride`` in :attr:`Ints.parts` (a row pointer ``pid * s``)."""
 
     pid: Pid
     stride: Stride
-    value = None
-
-    @property
-    def least(self) -> int:
-        raise NotGeneric(f"the value of {self} is needed")
-
-    @property
-    def tensor(self) -> str:
-        raise NotGeneric(f"{self} is no stride")
 
     def __str__(self) -> str:
         return f"{self.pid} * {self.stride}"

@@ -265,14 +265,21 @@ def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray]
             if not lanes.size or not (lanes == lanes[0]).all():
                 raise NotGeneric("lanes that move by different amounts per program")
             moves[k] += int(lanes[0])
+    first, _ = _decode_ends(ptr, pid, admitted, what)
+    return first, moves
+
+
+def _decode_ends(ptr: Ptr, pid: Pid, admitted: np.ndarray, what: str) -> list[list[np.ndarray]]:
+    """The elements ``ptr`` reaches at the class's first and last programs; an access
+    outside the tensor at either gives the class up."""
     ends = []
     for p in (pid.lo, pid.hi - 1):
-        at = Ptr(tensor, I.at_program(ptr.offset, pid, p))
-        index, _, error = decode(tensor, at, admitted, what)
+        at = Ptr(ptr.tensor, I.at_program(ptr.offset, pid, p))
+        index, _, error = decode(ptr.tensor, at, admitted, what)
         if error is not None:
             raise NotGeneric("an access outside the tensor at a program of the class")
         ends.append(index)
-    return ends[0], moves
+    return ends
 
 
 def _decode_flat(
@@ -298,13 +305,10 @@ def _decode_flat(
     sizes = tensor.sizes
     rows = [int(np.prod(sizes[k + 1 :], dtype=np.int64)) for k in range(len(sizes))]
     k = next(k for k, r in enumerate(rows) if c % r == 0)
-    ends = []
-    for p in (pid.lo, pid.hi - 1):
-        at = Ptr(tensor, I.at_program(ptr.offset, pid, p))
-        index, _, error = decode(tensor, at, admitted, what)
-        if error is not None:
-            raise NotGeneric("an access outside the tensor at a program of the class")
-        ends.append([np.broadcast_to(i, ptr.shape)[admitted] for i in index])
+    ends = [
+        [np.broadcast_to(i, ptr.shape)[admitted] for i in index]
+        for index in _decode_ends(ptr, pid, admitted, what)
+    ]
     if any((a != b).any() for a, b in zip(ends[0][:k], ends[1][:k])):
         raise NotGeneric("a flat offset that carries into an earlier dim")
     moves = [0] * len(sizes)
