@@ -191,3 +191,89 @@ def test_a_two_launch_case_runs_program_by_program(monkeypatch):
     slow, _ = check(text, False, monkeypatch)
     assert fast == slow
     assert counts["generic_launches"] == 0 and counts["programs"] > 0
+
+
+def with_case(name: str, case: str) -> str:
+    """A fixture with its case lines replaced by the one case ``case``."""
+    lines = (FIXTURES / name).read_text().splitlines(keepends=True)
+    kept = [line for line in lines if not line.startswith("# stile: case ")]
+    at = next(i for i, line in enumerate(lines) if line.startswith("# stile: case "))
+    return "".join(kept[:at] + [f"# stile: case {case}\n"] + kept[at:])
+
+
+def test_grouped_ordering_matmul_is_one_class_per_config(monkeypatch):
+    # pid // num_pid_in_group, pid % ..., min(...): derived program ids, computed for
+    # every program at once; (pid_m, pid_n) is a bijection onto the blocks of C
+    text = with_case("matmul.py", "M=128 N=96 K=64")
+    fast, counts = check(text, True, monkeypatch)
+    slow, _ = check(text, False, monkeypatch)
+    assert fast == slow == set()
+    assert counts == {"classes": 3, "generic_launches": 3, "programs": 0}
+
+
+def test_flash_attention_two_dim_grid_is_one_class(monkeypatch):
+    # program_id(0) and program_id(1) both symbolic; off_hb // H and off_hb % H derived
+    text = with_case("flash_attn_fwd.py", "Z=2 H=3 Nq=64 Nk=96 D=16")
+    fast, counts = check(text, True, monkeypatch)
+    slow, _ = check(text, False, monkeypatch)
+    assert fast == slow == set()
+    assert counts == {"classes": 1, "generic_launches": 1, "programs": 0}
+
+
+def test_two_dim_grid_matmul_runs_generically(monkeypatch):
+    text = (FIXTURES / "matmul_b_transposed.py").read_text()
+    fast, counts = check(text, True, monkeypatch)
+    slow, _ = check(text, False, monkeypatch)
+    assert fast == slow
+    assert counts["programs"] == 0 and counts["generic_launches"] > 0
+
+
+def test_grouped_ordering_that_is_no_bijection_runs_program_by_program(monkeypatch):
+    text = (FIXTURES / "matmul_grouped_last_group_short.py").read_text()
+    fast, counts = check(text, True, monkeypatch)
+    slow, _ = check(text, False, monkeypatch)
+    assert {c for _, c, _ in slow} == {"STL040", "STL041"}
+    assert fast == slow
+    assert counts["generic_launches"] == 0 and counts["programs"] > 0
+
+
+def test_the_bijection_check_is_what_catches_a_short_last_group(monkeypatch):
+    # without it, every store's box would pass: the check is not decorative
+    text = (FIXTURES / "matmul_grouped_last_group_short.py").read_text()
+    monkeypatch.setattr(P, "_bijection", lambda keys, programs: True)
+    found, counts = check(text, True, monkeypatch)
+    assert found == set() and counts["programs"] == 0
+
+
+def test_modulo_of_offsets_within_range_is_generic(monkeypatch):
+    kernel = {"offsets": "(pid * BLOCK + tl.arange(0, BLOCK)) % n"}
+    fast, counts = check(source([1024], **kernel), True, monkeypatch)
+    slow, _ = check(source([1024], **kernel), False, monkeypatch)
+    assert fast == slow == set()
+    assert counts == {"classes": 1, "generic_launches": 1, "programs": 0}
+
+
+@pytest.mark.parametrize(
+    "offsets,sizes",
+    [
+        ("(pid * BLOCK + tl.arange(0, BLOCK)) % n", [1000]),  # the last block wraps: STL041
+        ("(pid * BLOCK + tl.arange(0, BLOCK)) // 2", [256]),  # lanes share elements
+        ("(pid // 2) * BLOCK + tl.arange(0, BLOCK)", [512]),  # two programs, one block
+        ("(pid % 3) * BLOCK + tl.arange(0, BLOCK)", [1000]),  # blocks never written
+        ("(tl.minimum(pid, 5)) * BLOCK + tl.arange(0, BLOCK)", [1000]),
+    ],
+)
+def test_division_of_program_ids_same_as_program_by_program(monkeypatch, offsets, sizes):
+    fast, counts = check(source(sizes, offsets=offsets), True, monkeypatch)
+    slow, _ = check(source(sizes, offsets=offsets), False, monkeypatch)
+    assert slow and fast == slow
+    assert counts["programs"] > 0
+
+
+def test_a_rotation_of_the_program_ids_is_generic(monkeypatch):
+    # (pid + 1) % 8: derived, a bijection of the 8 programs onto the 8 blocks
+    offsets = "((pid + 1) % 8) * BLOCK + tl.arange(0, BLOCK)"
+    fast, counts = check(source([512], offsets=offsets), True, monkeypatch)
+    slow, _ = check(source([512], offsets=offsets), False, monkeypatch)
+    assert fast == slow == set()
+    assert counts == {"classes": 1, "generic_launches": 1, "programs": 0}

@@ -63,11 +63,13 @@ class NotGeneric(BaseException):
 @dataclass(frozen=True)
 class Moving:
     """The one index of a dim a block's lanes share (``Block.fixed``) in the generic
-    program of a class of programs: ``offset`` at the first program, plus ``moves``
-    per next one. Any arithmetic on it gives the class up."""
+    program of a class of programs: ``offset`` at the class's origin (every program id
+    at its least), plus, for each ``(key, step)`` of ``moves``, ``step`` per unit of
+    that program id (or integer derived from them). Any arithmetic on it gives the
+    class up."""
 
     offset: int
-    moves: int
+    moves: tuple[tuple[object, int], ...]
 
     def __index__(self) -> int:
         raise NotGeneric("the index of a dim that moves with the program id")
@@ -81,18 +83,18 @@ class Moving:
     __lt__ = __le__ = __gt__ = __ge__ = __neg__ = _arithmetic
 
     def __str__(self) -> str:
-        return f"{self.offset}+{self.moves}*p"
+        return f"{self.offset}+" + "+".join(f"{m}*({k})" for k, m in self.moves)
 
 
 @dataclass(frozen=True)
 class Axis:
     """A block axis that runs along ``dim``: lane ``i`` is global index ``offset + i``.
-    In the generic program of a class of programs, ``offset`` is the first program's
-    and ``moves`` what each next program adds to it."""
+    In the generic program of a class of programs, ``offset`` is the class's origin's
+    and ``moves`` what one more of each program id adds to it (as :class:`Moving`)."""
 
     dim: str
     offset: int
-    moves: int = 0
+    moves: tuple[tuple[object, int], ...] = ()
 
 
 @dataclass(frozen=True)

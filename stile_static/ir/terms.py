@@ -213,22 +213,32 @@ def div(a: Term, b: Term) -> Term:
     return Binary("/", a, b)
 
 
-def free_dims(term: Term) -> frozenset[str]:
-    """The dims a term's value depends on (reductions bind theirs)."""
-    if isinstance(term, Const):
-        return frozenset()
-    if isinstance(term, Load):
-        return frozenset(term.dims)
-    if isinstance(term, Unary):
-        return free_dims(term.arg)
-    if isinstance(term, Binary):
-        return free_dims(term.left) | free_dims(term.right)
-    if isinstance(term, Where):
+def free_dims(
+    term: Term, memo: dict[int, tuple[Term, frozenset[str]]] | None = None
+) -> frozenset[str]:
+    """The dims a term's value depends on (reductions bind theirs). Memoised by node
+    identity for the call: an unrolled loop's terms share subterms, and walking each
+    path of the DAG apart costs exponentially in its depth."""
+    if memo is None:
+        memo = {}
+    hit = memo.get(id(term))
+    if hit is not None and hit[0] is term:
+        return hit[1]
+    if isinstance(term, Const) or isinstance(term, Undefined):
+        found: frozenset[str] = frozenset()
+    elif isinstance(term, Load):
+        found = frozenset(term.dims)
+    elif isinstance(term, Unary):
+        found = free_dims(term.arg, memo)
+    elif isinstance(term, Binary):
+        found = free_dims(term.left, memo) | free_dims(term.right, memo)
+    elif isinstance(term, Where):
         dims = frozenset(d for c in term.cond for d, _ in c.coeffs)
-        return dims | free_dims(term.then) | free_dims(term.other)
-    if isinstance(term, Undefined):
-        return frozenset()
-    return free_dims(term.body) - {term.dim}
+        found = dims | free_dims(term.then, memo) | free_dims(term.other, memo)
+    else:
+        found = free_dims(term.body, memo) - {term.dim}
+    memo[id(term)] = (term, found)
+    return found
 
 
 def format_number(value: Number) -> str:

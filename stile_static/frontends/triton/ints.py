@@ -19,6 +19,7 @@ the expression it wrapped at, so a pointer offset built from it is STL046.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -75,21 +76,70 @@ class Pid(_ProgramKey):
     """``tl.program_id(axis)`` in the generic program of the programs ``lo..hi-1``
     along ``axis`` (see :mod:`.program_classes`): a key of :attr:`Ints.parts` like a
     stride, whose value is any of them. It has no value and no least value, so that
-    whatever needs one gives up the class (:class:`NotGeneric`)."""
+    whatever needs one gives up the class (:class:`NotGeneric`). ``box`` is the
+    class's box of the grid (every axis), over which :func:`table` spans."""
 
     axis: int
     lo: int
     hi: int
+    box: tuple[tuple[int, int], ...] = ()
 
     def __str__(self) -> str:
         return f"tl.program_id({self.axis})"
+
+    @property
+    def values(self) -> np.ndarray:
+        """Its value at each program of the class (an array of the box's shape)."""
+        shape = tuple(b - a for a, b in self.box)
+        along = [1] * len(shape)
+        along[self.axis] = self.hi - self.lo
+        return np.broadcast_to(np.arange(self.lo, self.hi).reshape(along), shape)
+
+    @property
+    def least_program(self) -> int:
+        return self.lo
+
+    @property
+    def most_program(self) -> int:
+        return self.hi - 1
+
+
+_SERIALS = itertools.count()
+
+
+@dataclass(frozen=True, eq=False)
+class Derived(_ProgramKey):
+    """A scalar integer the program computes from program ids alone in a way that is
+    not affine (``pid // n``, ``pid % n``, ``min`` of them, a sum of two of them: the
+    grouped ordering of a matmul): a key of :attr:`Ints.parts` like :class:`Pid`,
+    whose value at each program of the class is ``values`` (an array of the box's
+    shape, computed with Triton's integer semantics for every program at once).
+    Identity is the object: two computations are two keys."""
+
+    values: np.ndarray
+    box: tuple[tuple[int, int], ...]
+    serial: int = field(default_factory=lambda: next(_SERIALS))
+
+    def __str__(self) -> str:
+        return f"a function of the program ids (#{self.serial})"
+
+    @property
+    def least_program(self) -> int:
+        return int(self.values.min())
+
+    @property
+    def most_program(self) -> int:
+        return int(self.values.max())
+
+
+ProgramKey = Pid | Derived
 
 
 @dataclass(frozen=True)
 class PidTimes(_ProgramKey):
     """The key of ``pid * stride`` in :attr:`Ints.parts` (a row pointer ``pid * s``)."""
 
-    pid: Pid
+    pid: ProgramKey
     stride: Stride
 
     def __str__(self) -> str:
@@ -106,28 +156,173 @@ class Split(BaseException):  # noqa: N818 - a signal, not an error
         self.cuts = tuple(sorted(set(cuts)))
 
 
-def pid_of(value: Ints) -> Pid | None:
-    """The program id ``value`` depends on (one, as a class fixes the others)."""
-    found = list(
-        {
-            k.pid if isinstance(k, PidTimes) else k
-            for k in value.parts
-            if isinstance(k, (Pid, PidTimes))
-        }
-    )
-    if len(found) > 1:
-        raise NotGeneric("an integer that depends on two program ids")
-    return found[0] if found else None
-
-
-def at_program(value: Ints, pid: Pid, program: int) -> Ints:
-    """``value`` for one program of its class."""
-    parts = {k: v for k, v in value.parts.items() if k != pid and not isinstance(k, PidTimes)}
-    parts[None] = value.part(None) + program * value.part(pid)
-    for k, v in value.parts.items():
+def program_keys(value: Ints) -> list[ProgramKey]:
+    """The program ids and the integers derived from them that ``value`` depends on."""
+    found: dict[ProgramKey, None] = {}
+    for k in value.parts:
         if isinstance(k, PidTimes):
-            parts[k.stride] = value.part(k.stride) + program * v
+            found[k.pid] = None
+        elif isinstance(k, (Pid, Derived)):
+            found[k] = None
+    return list(found)
+
+
+def at_program(value: Ints, pid: ProgramKey, program: int) -> Ints:
+    """``value`` with ``pid`` at the number ``program`` (one program of its class)."""
+    own = [k for k in value.parts if isinstance(k, PidTimes) and k.pid == pid]
+    parts = {k: v for k, v in value.parts.items() if k != pid and k not in own}
+    parts[None] = value.part(None) + program * value.part(pid)
+    for k in own:
+        parts[k.stride] = value.part(k.stride) + program * value.parts[k]
     return replace(value, parts=parts)
+
+
+def at_least_programs(value: Ints) -> Ints:
+    """``value`` with every program key at its least value over the class (the class's
+    first program when it has one program id; the origin of a box of derived ids)."""
+    for key in program_keys(value):
+        value = at_program(value, key, key.least_program)
+    return value
+
+
+def by_program(value: Ints) -> tuple[np.ndarray, dict[ProgramKey, np.ndarray]]:
+    """``value`` as ``base + sum(key * coefficient)`` lane by lane over its program keys,
+    strides at their least value."""
+    base = np.zeros(value.shape, np.int64)
+    coefficients: dict[ProgramKey, np.ndarray] = {}
+    for k, arr in value.parts.items():
+        if k is None:
+            base = base + arr
+        elif isinstance(k, PidTimes):
+            coefficients[k.pid] = coefficients.get(k.pid, 0) + k.stride.least * arr
+        elif isinstance(k, (Pid, Derived)):
+            coefficients[k] = coefficients.get(k, 0) + arr
+        else:
+            IT.exact(arr)
+            base = base + k.least * arr
+    return base, coefficients
+
+
+def class_range(value: Ints) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of each lane of ``value`` over the programs of the class: each key over
+    its own least..most independently, so exact for one key and an enclosure else."""
+    base, coefficients = by_program(value)
+    low, high = base, base
+    for key, c in coefficients.items():
+        ends = (c * key.least_program, c * key.most_program)
+        low = low + np.minimum(*ends)
+        high = high + np.maximum(*ends)
+    return low, high
+
+
+def table(value: Ints) -> np.ndarray:
+    """A scalar's value at every program of the class (an array of the box's shape),
+    strides at their assumed values."""
+    keys = program_keys(value)
+    shape = tuple(b - a for a, b in keys[0].box)
+    total = np.full(shape, int(value.part(None)), np.int64)
+    for k, arr in value.parts.items():
+        if k is None:
+            continue
+        c = int(arr)
+        if isinstance(k, PidTimes):
+            if k.stride.value is None:
+                raise NotGeneric(f"the value of {k.stride} is needed")
+            total = total + c * k.stride.value * k.pid.values
+        elif isinstance(k, (Pid, Derived)):
+            total = total + c * k.values
+        else:
+            if k.value is None:
+                raise NotGeneric(f"the value of {k} is needed")
+            total = total + c * k.value
+        IT.exact(total)
+    return total
+
+
+def _table_of(value: Ints, box: tuple[tuple[int, int], ...]) -> np.ndarray:
+    if program_keys(value):
+        return table(value)
+    return np.full(tuple(b - a for a, b in box), int(concrete(value, "a program id")), np.int64)
+
+
+def derived(values: np.ndarray, dtype: str | None, box: tuple[tuple[int, int], ...]) -> Ints | int:
+    """An integer whose value at each program of the class is ``values``: a number
+    when it is the same at all of them, else a :class:`Derived` key."""
+    if dtype is not None:
+        lo, hi = IT.bounds(dtype)
+        if (values < lo).any() or (values > hi).any():
+            raise NotGeneric("an integer of the program ids that wraps at some program")
+    first = int(values.flat[0])
+    if (values == first).all():
+        return typed(first, dtype) if dtype is not None else first
+    key = Derived(np.array(values), box)
+    return Ints(
+        (), {None: np.asarray(0, np.int64), key: np.asarray(1, np.int64)}, np.zeros((), bool), dtype
+    )
+
+
+def _collapse(result: Ints | int) -> Ints | int:
+    """A scalar of two or more program keys (``first_pid_m + pid % group``): one derived
+    key, so that each dim of a pointer moves with one key."""
+    if isinstance(result, int) or result.shape:
+        return result
+    keys = program_keys(result)
+    if len(keys) < 2 or any(not isinstance(k, (Pid, Derived)) for k in result.symbols):
+        return result
+    if result.overflowed is not None:
+        raise NotGeneric("a wrapped integer of the program ids")
+    return derived(table(result), result.dtype, keys[0].box)
+
+
+def _program_binary(
+    op: str, a: Ints, b: Ints, dtype: str | None, fit: Callable[..., Ints | int]
+) -> Ints | int:
+    """``a op b`` for ``//``, ``%``, shifts and bitwise operators when an operand
+    depends on the program ids: of two scalars, computed for every program of the class
+    at once (a :class:`Derived`); of a block by a number, ``%`` and ``//`` where each
+    lane's quotient is the same at every program of the class; else not followed."""
+    keys = program_keys(a) or program_keys(b)
+    if a.lanes_overflowed().any() or b.lanes_overflowed().any():
+        raise NotGeneric("a wrapped integer of the program ids")
+    if not a.shape and not b.shape:
+        box = keys[0].box
+        x, y = _table_of(a, box), _table_of(b, box)
+        if op in ("//", "%"):
+            if (y == 0).any():
+                raise NotGeneric("a division by zero at some program")
+            if dtype is None:
+                result = x // y if op == "//" else x % y
+            else:
+                result = IT.c_div(x, y) if op == "//" else IT.c_mod(x, y)
+        elif op in ("<<", ">>"):
+            if dtype is not None:
+                IT.check_shift(y, dtype)
+            IT.exact(x * 2)
+            result = x >> y if op == ">>" else x * (np.int64(2) ** y)
+        else:
+            fn = {"&": np.bitwise_and, "|": np.bitwise_or, "^": np.bitwise_xor}[op]
+            result = fn(x, y)
+        return derived(result, dtype, box)
+    if op not in ("//", "%") or program_keys(b) or b.shape:
+        raise NotGeneric(f"`{op}` of a block that depends on the program ids")
+    if any(not isinstance(k, (Pid, Derived)) for k in a.symbols):
+        raise NotGeneric(f"`{op}` of an offset built with a stride")
+    m = int(concrete(b, op))
+    low, high = class_range(a)
+    if m <= 0 or (low < 0).any():
+        raise NotGeneric(f"`{op}` of an offset that may be negative")
+    quotient = low // m
+    if (quotient != high // m).any():
+        if len(keys) == 1 and isinstance(keys[0], Pid):
+            # cut the class where a lane's quotient changes, as the mask rule does
+            diff = replace(a, parts={**a.parts, None: a.part(None) - (quotient + 1) * m})
+            _compare_class("<", diff, keys[0])
+        raise NotGeneric(f"`{op}` whose quotient changes over the class")
+    if op == "//":
+        return fit({None: quotient})
+    parts = dict(a.parts)
+    parts[None] = a.part(None) - quotient * m
+    return fit(parts, a.wrapped | b.wrapped | (quotient != 0))
 
 
 def pid_coefficient(value: Ints, pid: Pid) -> np.ndarray:
@@ -346,13 +541,20 @@ def _fit(
         return make(shape, parts, wrapped, None, flagged, origin)
     probe = Ints(shape, {k: _shaped(v, shape) for k, v in parts.items()}, wrapped)
     lo, hi = IT.bounds(dtype)
-    pid = pid_of(probe)
-    if pid is not None:
+    keys = program_keys(probe)
+    if len(keys) == 1 and isinstance(keys[0], Pid):
         # affine in the program id: in range at every program of the class, or the
         # class is cut at the first program where a lane wraps
+        pid = keys[0]
         wraps = first_out(probe, pid, lo, hi)
         if wraps is not None:
             raise Split(pid.axis, [wraps if wraps > pid.lo else pid.lo + 1])
+        return make(shape, parts, wrapped, dtype, flagged, origin)
+    if keys:
+        # several program ids or derived ones: in range over the class, or not followed
+        low, high = class_range(probe)
+        if (low < lo).any() or (high > hi).any():
+            raise NotGeneric("an integer that may wrap at some program of the class")
         return make(shape, parts, wrapped, dtype, flagged, origin)
     value = least_value(probe)
     IT.exact(value)
@@ -446,11 +648,14 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
                 for arr in x.parts.values():
                     IT.exact(arr)
         parts = {k: a.part(k) + sign * b.part(k) for k in {**a.parts, **b.parts}}
-        return fit(parts)
+        return _collapse(fit(parts))
     if op == "*":
         if a.symbols and b.symbols:
-            if pid_of(a) or pid_of(b):
-                return fit(_pid_product(a, b))
+            if program_keys(a) and program_keys(b) and not a.shape and not b.shape:
+                box = program_keys(a)[0].box
+                return derived(_table_of(a, box) * _table_of(b, box), dtype, box)
+            if program_keys(a) or program_keys(b):
+                return _collapse(fit(_pid_product(a, b)))
             raise KernelError(
                 "STL002",
                 f"unsupported: a product of two strides ({a.symbols[0]} * {b.symbols[0]})",
@@ -462,6 +667,8 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
                 if int(np.max(np.abs(arr))) * int(np.max(np.abs(factor))) >= IT.EXACT_LIMIT:
                     IT.exact(np.asarray([IT.EXACT_LIMIT]))
         return fit({k: v * factor for k, v in other.parts.items()})
+    if op in ("&", "|", "^", "//", "%", "<<", ">>") and (program_keys(a) or program_keys(b)):
+        return _program_binary(op, a, b, dtype, fit)
     if op in ("&", "|", "^"):
         # bitwise on two's complement: values in range stay in range
         x, y = concrete(a, op), concrete(b, op)
@@ -491,20 +698,23 @@ def _binary(op: str, a: Ints, b: Ints, site: Site | None) -> Ints | int:
 
 
 def _pid_product(a: Ints, b: Ints) -> dict:
-    """``(c*pid + d) * (sum(s*b_s) + b0)`` for a program id times strides."""
-    if pid_of(b) is not None and a.symbols != [pid_of(a)]:
+    """``(sum(c_k*key_k) + d) * (sum(s*b_s) + b0)`` for program ids times strides."""
+    if program_keys(b):
         a, b = b, a
-    pid = pid_of(a)
-    if a.symbols != [pid] or pid_of(b) is not None:
+    keys = program_keys(a)
+    if program_keys(b) or any(not isinstance(k, (Pid, Derived)) for k in a.symbols):
         raise NotGeneric("a product of a program id with itself or of strides")
-    c, d = a.part(pid), a.part(None)
+    d = a.part(None)
     parts: dict = {}
     for k, v in b.parts.items():
-        big = int(np.abs(v).max(initial=0)) * max(int(np.abs(c).max()), int(np.abs(d).max()))
-        if big >= IT.EXACT_LIMIT:
-            IT.exact(np.asarray([IT.EXACT_LIMIT]))
-        parts[k] = d * v
-        parts[pid if k is None else PidTimes(pid, k)] = c * v
+        for key in keys:
+            c = a.part(key)
+            big = int(np.abs(v).max(initial=0)) * max(int(np.abs(c).max()), int(np.abs(d).max()))
+            if big >= IT.EXACT_LIMIT:
+                IT.exact(np.asarray([IT.EXACT_LIMIT]))
+            target = key if k is None else PidTimes(key, k)
+            parts[target] = parts.get(target, 0) + c * v
+        parts[k] = parts.get(k, 0) + d * v
     return parts
 
 
@@ -512,7 +722,7 @@ def concrete(value: Ints, why: str) -> np.ndarray:
     """The lanes' numbers; strides count with their value when one is assumed."""
     total = np.array(value.part(None))
     for s in value.symbols:
-        if isinstance(s, (Pid, PidTimes)):
+        if isinstance(s, (Pid, PidTimes, Derived)):
             raise NotGeneric(f"`{why}` needs the value of {s}")
         if s.value is None:
             raise KernelError(
@@ -541,13 +751,40 @@ def compare(op: str, left: Any, right: Any) -> Mask | bool:
     diff = binary("-", retype(a, None), retype(b, None))
     if isinstance(diff, int):
         return bool(COMPARE[op](diff, 0))
-    pid = pid_of(diff)
-    if pid is not None:
-        return _compare_class(op, diff, pid)
+    keys = program_keys(diff)
+    if keys:
+        return _compare_programs(op, diff, keys)
     if diff.symbols and all(s.value is None for s in diff.symbols):
         raise KernelError("STL002", f"unsupported: a comparison involving {diff.symbols[0]}")
     result = COMPARE[op](concrete(diff, op), 0)
     return bool(result) if not diff.shape else Mask(np.asarray(result))
+
+
+def _compare_programs(op: str, diff: Ints, keys: list[ProgramKey]) -> Mask | bool:
+    """``diff op 0`` over the class: cut (one program id) or the same at every program
+    (a scalar of derived ids: computed at each; a block of one derived id: at each
+    value it takes); else not followed."""
+    if len(keys) == 1 and isinstance(keys[0], Pid):
+        return _compare_class(op, diff, keys[0])
+    if any(not isinstance(k, (Pid, Derived)) for k in diff.symbols):
+        raise NotGeneric("a comparison involving a stride and a program id")
+    if not diff.shape:
+        truth = COMPARE[op](table(diff), 0)
+    elif len(keys) == 1:
+        points = np.unique(keys[0].values)
+        if points.size * int(np.prod(diff.shape)) > 1 << 22:
+            raise NotGeneric("a comparison over too many programs")
+        base, coefficients = by_program(diff)
+        at = base[..., None] + coefficients[keys[0]][..., None] * points
+        truth = COMPARE[op](at, 0)
+        truth = np.moveaxis(truth, -1, 0)
+    else:
+        raise NotGeneric("a comparison involving two program ids")
+    if not (truth == truth[0:1] if diff.shape else truth == truth.flat[0]).all():
+        raise NotGeneric("a comparison whose truth changes over the class")
+    if not diff.shape:
+        return bool(truth.flat[0])
+    return Mask(np.asarray(truth[0]))
 
 
 def _compare_class(op: str, diff: Ints, pid: Pid) -> Mask | bool:
@@ -594,8 +831,15 @@ def minimum_maximum(name: str, left: Any, right: Any) -> Ints | int:
     the bound replaced are marked as not a slice of lanes (see :func:`select`)."""
     a, b = lift(left), lift(right)
     dtype = _dtype(a, b)
-    x, y = concrete(a, f"tl.{name}"), concrete(b, f"tl.{name}")
     fn = np.maximum if name == "maximum" else np.minimum
+    keys = program_keys(a) or program_keys(b)
+    if keys:
+        # of scalars: at every program of the class at once (the grouped ordering)
+        if a.shape or b.shape or a.lanes_overflowed().any() or b.lanes_overflowed().any():
+            raise NotGeneric(f"tl.{name} of a block that depends on the program ids")
+        box = keys[0].box
+        return derived(fn(_table_of(a, box), _table_of(b, box)), dtype, box)
+    x, y = concrete(a, f"tl.{name}"), concrete(b, f"tl.{name}")
     shape = _shape(a, b)
     flagged = np.broadcast_to(a.lanes_overflowed() | b.lanes_overflowed(), shape)
     result = fn(x, y)

@@ -2,26 +2,33 @@
 
 A class is a box of the grid: per axis a range of program ids. Its generic
 program runs once with ``tl.program_id(axis)`` an int32 whose value is a
-symbol (:class:`~.ints.Pid`) when the class has several programs along the
-axis. Integers stay affine in it; a fact that depends on it is decided for the
-whole class or cuts the class (:class:`~.ints.Split`: a comparison whose truth
-flips, an int32 value that wraps); anything else (``//``, ``%``, ``int()`` of
-it, a reduction along an axis that moves with it, a load of a tensor the
-launch or an earlier one writes, an atomic, any finding) gives the class up
-(:class:`~..blocks.NotGeneric`), and the launch is run program by program.
+symbol (:class:`~.ints.Pid`) along each axis where the class has several
+programs. Integers stay affine in them; a scalar computed from them in a way
+that is not affine (``pid // n``, ``pid % n``, ``min``: a grouped ordering) is
+computed for every program of the class at once and is a key of its own
+(:class:`~.ints.Derived`). A fact that depends on them is decided for the whole
+class or cuts the class (:class:`~.ints.Split`: a comparison whose truth
+flips, an int32 value that wraps, a quotient of an offset that changes);
+anything else (``int()`` of a program id, a reduction along an axis that moves
+with it, a load of a tensor the launch or an earlier one writes, an atomic, any
+finding) gives the class up (:class:`~..blocks.NotGeneric`), and the launch is
+run program by program.
 
-A store of a class is a family: at the first program its lanes cover one box
-of the result exactly once, and each next program shifts the box along one dim
-by exactly its width, so the family's footprint is one box. Families of a
-launch must be pairwise disjoint. The stores then need no per-element memory:
-each family is one write and one obligation on its box.
+A store of a class is a family: at the class's origin (every key at its least)
+its lanes cover one box of the result exactly once, each unit of the key that
+moves a dim shifts the box along it by exactly its width, and the keys that
+move it take each tuple of a box of values once over the class's programs (a
+bijection, checked on every program's values), so the family's footprint is
+one box, each element once. Families of a launch must be pairwise disjoint.
+The stores then need no per-element memory: each family is one write and one
+obligation on its box.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
@@ -71,12 +78,38 @@ class ClassRun:
     pids: tuple[int | Pid, ...]
     families: list[Family]
 
+    # whether the programs of the class give each tuple of these keys' values once
+    one_to_one: dict[tuple[I.ProgramKey, ...], bool] = field(default_factory=dict)
+
     def program_id(self, axis: int) -> I.Ints:
         pid = self.pids[axis]
         if isinstance(pid, int):
             return I.typed(pid, "int32")
         one = np.asarray(1, np.int64)
         return I.Ints((), {None: np.asarray(0, np.int64), pid: one}, np.zeros((), bool), "int32")
+
+    def distinct(self, keys: tuple[I.ProgramKey, ...]) -> bool:
+        """Whether ``keys`` take each tuple of a box of values exactly once over the
+        programs of the class (a bijection from the class onto that box), vectorized
+        over every program."""
+        if keys not in self.one_to_one:
+            self.one_to_one[keys] = _bijection(keys, self._size())
+        return self.one_to_one[keys]
+
+    def _size(self) -> int:
+        return int(np.prod([p.hi - p.lo for p in self.pids if isinstance(p, Pid)]))
+
+
+def _bijection(keys: tuple[I.ProgramKey, ...], programs: int) -> bool:
+    if not keys:
+        return programs == 1
+    spans = [k.most_program - k.least_program + 1 for k in keys]
+    if int(np.prod(spans, dtype=object)) != programs:
+        return False
+    flat = np.zeros(keys[0].values.shape, np.int64)
+    for key, span in zip(keys, spans):
+        flat = flat * span + (key.values - key.least_program)
+    return bool(np.bincount(flat.ravel(), minlength=programs).max() == 1)
 
 
 def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list[Family] | None:
@@ -101,7 +134,9 @@ def run(interp: Any, kernel: Any, args: list, kwargs: dict, launch: Any) -> list
             done += 1
             if done > MAX_CLASSES:
                 return None
-            pids = tuple(lo if hi - lo == 1 else Pid(k, lo, hi) for k, (lo, hi) in enumerate(box))
+            pids = tuple(
+                lo if hi - lo == 1 else Pid(k, lo, hi, box) for k, (lo, hi) in enumerate(box)
+            )
             run_state = ClassRun(pids, [])
             single = all(isinstance(p, int) for p in pids)
             try:
@@ -232,90 +267,112 @@ def own_findings() -> Iterator[None]:
         raise NotGeneric("a finding at a load or store") from None
 
 
-def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray], list[int]]:
-    """Each dim's index at the class's first program, and what each next program adds
-    to it; a pointer outside the tensor at any program of the class gives it up."""
+Motion = tuple[tuple[I.ProgramKey, int], ...]  # (key, what one more of it adds), by key
+
+
+def _motion(steps: dict[I.ProgramKey, int]) -> Motion:
+    def order(key: I.ProgramKey) -> tuple[int, int]:
+        return (0, key.axis) if isinstance(key, Pid) else (1, key.serial)
+
+    return tuple(sorted(((k, m) for k, m in steps.items() if m), key=lambda km: order(km[0])))
+
+
+def _uniform_step(arr: np.ndarray, shape: tuple[int, ...], admitted: np.ndarray) -> int:
+    lanes = np.broadcast_to(arr, shape)[admitted]
+    if not lanes.size or not (lanes == lanes[0]).all():
+        raise NotGeneric("lanes that move by different amounts per program")
+    return int(lanes[0])
+
+
+def _decode(ptr: Ptr, admitted: np.ndarray, what: str) -> tuple[list[np.ndarray], list[Motion]]:
+    """Each dim's index at the class's origin (every program key at its least value),
+    and what one more of each key adds to it; a pointer outside the tensor at any
+    program of the class gives it up."""
     tensor = ptr.tensor
-    pid = I.pid_of(ptr.offset)
-    if pid is None:
+    keys = I.program_keys(ptr.offset)
+    if not keys:
         index, _, error = decode(tensor, ptr, admitted, what)
         if error is not None:
             raise NotGeneric("an access outside the tensor")
-        return index, [0] * len(index)
+        return index, [()] * len(index)
     base = tensor.base or tensor
     if not base.sizes:
         raise NotGeneric("a program-dependent pointer to a scalar")
-    own = {st: k for k, st in enumerate(tensor.strides)}
-    keys = [k.stride if isinstance(k, I.PidTimes) else k for k in ptr.offset.symbols]
     if tensor.base is not None:
         raise NotGeneric("a program-dependent pointer into a view")
-    if len(base.sizes) > 1 and not any(k in own for k in keys):
-        return _decode_flat(ptr, pid, keys, admitted, what)
-    if any(k not in own for k in keys if k != pid):
-        raise NotGeneric("a program-dependent pointer built with another tensor's stride")
-    # the program id adds to the stride-free part (the last dim's index) and, times a
-    # stride of the tensor, to that stride's dim
-    moves = [0] * len(base.sizes)
-    for key, arr in ptr.offset.parts.items():
-        if key == pid or isinstance(key, I.PidTimes):
-            k = len(moves) - 1 if key == pid else own.get(key.stride)
-            if k is None:
-                raise NotGeneric("a program id times another tensor's stride")
-            lanes = np.broadcast_to(arr, ptr.shape)[admitted]
-            if not lanes.size or not (lanes == lanes[0]).all():
-                raise NotGeneric("lanes that move by different amounts per program")
-            moves[k] += int(lanes[0])
-    first, _ = _decode_ends(ptr, pid, admitted, what)
-    return first, moves
+    own = {st: k for k, st in enumerate(tensor.strides)}
+    strides = [
+        k.stride if isinstance(k, I.PidTimes) else k
+        for k in ptr.offset.symbols
+        if not isinstance(k, (Pid, I.Derived))
+    ]
+    if len(base.sizes) > 1 and not any(k in own for k in strides):
+        steps = _flat_steps(ptr, strides, admitted)
+    else:
+        if any(k not in own for k in strides):
+            raise NotGeneric("a program-dependent pointer built with another tensor's stride")
+        # a program key adds to the stride-free part (the last dim's index) and, times
+        # a stride of the tensor, to that stride's dim
+        steps = [{} for _ in base.sizes]
+        for key, arr in ptr.offset.parts.items():
+            if isinstance(key, (Pid, I.Derived)):
+                k, program = len(steps) - 1, key
+            elif isinstance(key, I.PidTimes):
+                k, program = own[key.stride], key.pid
+            else:
+                continue
+            step = _uniform_step(arr, ptr.shape, admitted)
+            steps[k][program] = steps[k].get(program, 0) + step
+    origin = Ptr(tensor, I.at_least_programs(ptr.offset))
+    index, _, error = decode(tensor, origin, admitted, what)
+    if error is not None:
+        raise NotGeneric("an access outside the tensor at a program of the class")
+    moves = [_motion(s) for s in steps]
+    _inside(index, admitted, ptr.shape, moves, base.sizes)
+    return index, moves
 
 
-def _decode_ends(ptr: Ptr, pid: Pid, admitted: np.ndarray, what: str) -> list[list[np.ndarray]]:
-    """The elements ``ptr`` reaches at the class's first and last programs; an access
-    outside the tensor at either gives the class up."""
-    ends = []
-    for p in (pid.lo, pid.hi - 1):
-        at = Ptr(ptr.tensor, I.at_program(ptr.offset, pid, p))
-        index, _, error = decode(ptr.tensor, at, admitted, what)
-        if error is not None:
-            raise NotGeneric("an access outside the tensor at a program of the class")
-        ends.append(index)
-    return ends
-
-
-def _decode_flat(
-    ptr: Ptr, pid: Pid, keys: list, admitted: np.ndarray, what: str
-) -> tuple[list[np.ndarray], list[int]]:
+def _flat_steps(ptr: Ptr, strides: list, admitted: np.ndarray) -> list[dict]:
     """A flat (row-major) offset into a contiguous tensor of several dims, strides of
-    other tensors at their known values, as the program-by-program path reads it. Each
-    next program adds ``c`` to the flat index: with ``c`` a multiple ``m`` of the
-    row-major stride ``R_k`` of dim ``k`` (the first such dim), dims after ``k`` keep
-    their index and dim ``k`` moves by ``m``, as long as no dim before ``k`` changes;
-    that prefix is monotone in the program id, so equal at both ends it is constant."""
+    other tensors at their known values, as the program-by-program path reads it. One
+    more of a key adds ``c`` to the flat index: with ``c`` a multiple ``m`` of the
+    row-major stride ``R_k`` of dim ``k`` (the first such dim), it adds ``m`` to dim
+    ``k``'s index, as long as that index stays inside the dim (checked by
+    :func:`_inside` over the class: then no carry reaches an earlier dim)."""
     tensor = ptr.tensor
-    if not tensor.contiguous or any(getattr(k, "value", None) is None for k in keys if k != pid):
+    if not tensor.contiguous or any(getattr(k, "value", None) is None for k in strides):
         raise NotGeneric("a program-dependent flat offset with a symbolic stride")
-    coeff = np.asarray(ptr.offset.part(pid), np.int64)
-    for key, arr in ptr.offset.parts.items():
-        if isinstance(key, I.PidTimes):
-            coeff = coeff + key.stride.value * np.asarray(arr, np.int64)
-    lanes = np.broadcast_to(coeff, ptr.shape)[admitted]
-    if not lanes.size or not (lanes == lanes[0]).all() or not lanes[0]:
-        raise NotGeneric("lanes that move by different amounts per program")
-    c = int(lanes[0])
     sizes = tensor.sizes
     rows = [int(np.prod(sizes[k + 1 :], dtype=np.int64)) for k in range(len(sizes))]
-    k = next(k for k, r in enumerate(rows) if c % r == 0)
-    ends = [
-        [np.broadcast_to(i, ptr.shape)[admitted] for i in index]
-        for index in _decode_ends(ptr, pid, admitted, what)
-    ]
-    if any((a != b).any() for a, b in zip(ends[0][:k], ends[1][:k])):
-        raise NotGeneric("a flat offset that carries into an earlier dim")
-    moves = [0] * len(sizes)
-    moves[k] = c // rows[k]
-    first = Ptr(tensor, I.at_program(ptr.offset, pid, pid.lo))
-    index, _, _ = decode(tensor, first, admitted, what)
-    return index, moves
+    steps: list[dict] = [{} for _ in sizes]
+    for key, coeff in I.by_program(ptr.offset)[1].items():
+        c = _uniform_step(coeff, ptr.shape, admitted)
+        if not c:
+            raise NotGeneric("lanes that move by different amounts per program")
+        k = next(k for k, r in enumerate(rows) if c % r == 0)
+        steps[k][key] = steps[k].get(key, 0) + c // rows[k]
+    return steps
+
+
+def _inside(
+    index: list[np.ndarray],
+    admitted: np.ndarray,
+    shape: tuple[int, ...],
+    moves: list[Motion],
+    sizes: tuple[int, ...],
+) -> None:
+    """Every admitted lane inside the tensor at every program of the class: each dim's
+    index is affine in the program keys, so its extremes are at the ends of their
+    ranges (taken independently: an enclosure of the programs' tuples)."""
+    for at, motion, size in zip(index, moves, sizes):
+        lanes = np.broadcast_to(at, shape)[admitted]
+        if not lanes.size:
+            continue
+        reach = [m * (k.most_program - k.least_program) for k, m in motion]
+        low = int(lanes.min()) + sum(min(0, r) for r in reach)
+        high = int(lanes.max()) + sum(max(0, r) for r in reach)
+        if low < 0 or high >= size:
+            raise NotGeneric("an access outside the tensor at a program of the class")
 
 
 def load(
@@ -332,8 +389,7 @@ def load(
     if base.role != "input":
         raise NotGeneric("a load of a tensor the kernel writes")
     index, moves = _decode(ptr, admitted, "a load")
-    pid = I.pid_of(ptr.offset)
-    first = ptr if pid is None else Ptr(ptr.tensor, I.at_program(ptr.offset, pid, pid.lo))
+    first = Ptr(ptr.tensor, I.at_least_programs(ptr.offset))
     span = interp.span(node)
     block, errors = load_block(ptr.tensor, first, admitted, other, span, NoMemory(), masked_axes)
     if errors:
@@ -379,7 +435,7 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     span = interp.span(node)
     axis_moves = {ax.dim: ax.moves for ax in value.axes if ax is not None}
     for d, i in value.fixed:
-        axis_moves[d] = i.moves if isinstance(i, Moving) else 0
+        axis_moves[d] = i.moves if isinstance(i, Moving) else ()
     # the block at the first program, checked as the program-by-program path checks it
     first = tuple((d, i.offset if isinstance(i, Moving) else i) for d, i in value.fixed)
     at_first = Block(value.shape, value.axes, first, value.pieces, value.terms)
@@ -400,23 +456,29 @@ def store(interp: Any, ptr: Ptr, admitted: np.ndarray, value: Block, node: cst.C
     state.families.append(Family(base.serial, span, term, box))
 
 
-def _family_box(state: ClassRun, ptr: Ptr, moves: list[int], box: Box) -> Box:
-    """The elements a store writes over the programs of the class: its box at the first
-    program shifted by exactly its width per program along one dim; else given up."""
-    pid = I.pid_of(ptr.offset)
-    if any(isinstance(p, Pid) and p != pid for p in state.pids):
-        # programs along another axis of the class store the same elements
+def _family_box(state: ClassRun, ptr: Ptr, moves: list[Motion], box: Box) -> Box:
+    """The elements a store writes over the programs of the class: its box at the
+    origin shifted by exactly its width per unit of one program key along each dim that
+    moves, the programs taking each tuple of those keys' values once; else given up."""
+    used: dict[I.ProgramKey, tuple[int, int]] = {}
+    for k, motion in enumerate(moves):
+        if len(motion) > 1:
+            raise NotGeneric("a stored dim that moves with two program ids")
+        for key, m in motion:
+            if key in used:
+                raise NotGeneric("a program id that moves two dims of a store")
+            used[key] = (k, m)
+    if not state.distinct(tuple(used)):
+        # two programs of the class store the same elements (or the keys' values
+        # are no box): the per-element memory decides
         raise NotGeneric("programs of a class that store the same elements")
-    if pid is not None:
-        moving = [k for k, m in enumerate(moves) if m]
-        if len(moving) != 1:
-            raise NotGeneric("programs of a class that store the same elements")
-        k = moving[0]
-        lo, hi = box[k]
-        if moves[k] != hi - lo:
+    out = list(box)
+    for key, (k, m) in used.items():
+        lo, hi = out[k]
+        if m != hi - lo:
             raise NotGeneric("programs that store with overlaps or holes between them")
-        box = (*box[:k], (lo, hi + moves[k] * (pid.hi - pid.lo - 1)), *box[k + 1 :])
-    return box
+        out[k] = (lo, hi + m * (key.most_program - key.least_program))
+    return tuple(out)
 
 
 def _box(index: list[np.ndarray], admitted: np.ndarray, shape: tuple[int, ...]) -> Box:
