@@ -110,3 +110,16 @@ def test_a_counter_carried_beside_the_accumulator_is_unrolled(monkeypatch):
     assert fast == slow == set()
     assert counts["classes"] == 0
     assert fallbacks and all("`seen` is carried" in line for line in fallbacks)
+
+
+def test_a_row_loop_of_step_block_m_is_proven(monkeypatch):
+    # `range(0, m, BLOCK_M)`: the index is start + step * j for the class's iteration j
+    found, counts, fallbacks = check(fixture("column_sums_long.py"), True, monkeypatch)
+    assert found == set()
+    assert counts == {"classes": 2, "loops": 2, "fallbacks": 0}
+    text = fixture("column_sums_long_first_block_skipped.py")
+    fast, counts, _ = check(text, True, monkeypatch)
+    slow, _, _ = check(text, False, monkeypatch)
+    assert fast == slow
+    assert {code for _, code, _ in fast} == {"STL032"}
+    assert counts["classes"] == 2

@@ -94,23 +94,24 @@ def run(interp: Any, node: cst.For, loop: range) -> bool:
     name = node.target.value  # type: ignore[attr-defined]
     candidates = _assigned(node)
     before = _values(interp, candidates)
-    _concrete(interp, node, loop.start)
+    _concrete(interp, node, loop[0])
     steps = _steps(before, _values(interp, candidates))
-    work = [(loop.start + 1, loop.stop - 1)]
-    last = loop.stop - 1
+    # classes of iteration numbers: iteration j runs with the index loop[j]
+    last = len(loop) - 1
+    work = [(1, last)]
     classes = 0
     proven = False
     while work:
         lo, hi = work.pop(0)
         if hi - lo < MIN_CLASS:
-            for k in range(lo, hi):
-                _concrete(interp, node, k)
+            for j in range(lo, hi):
+                _concrete(interp, node, loop[j])
             continue
         classes += 1
         why = "more classes of iterations than the limit" if classes > MAX_CLASSES else None
         if why is None:
             try:
-                _prove_class(interp, node, name, lo, hi, candidates, steps)
+                _prove_class(interp, node, name, loop, lo, hi, candidates, steps)
                 COUNTS["classes"] += 1
                 proven = True
                 continue
@@ -125,13 +126,13 @@ def run(interp: Any, node: cst.For, loop: range) -> bool:
                 why = str(give_up)
         COUNTS["fallbacks"] += 1
         FALLBACKS.append(f"line {interp.span(node).line}: iterations {lo}..{last} unrolled: {why}")
-        for k in range(lo, hi):
-            _concrete(interp, node, k)
+        for j in range(lo, hi):
+            _concrete(interp, node, loop[j])
         for a, b in work:
-            for k in range(a, b):
-                _concrete(interp, node, k)
+            for j in range(a, b):
+                _concrete(interp, node, loop[j])
         work = []
-    _concrete(interp, node, last)
+    _concrete(interp, node, loop[last])
     if proven:
         COUNTS["loops"] += 1
     return True
@@ -140,13 +141,13 @@ def run(interp: Any, node: cst.For, loop: range) -> bool:
 def _eligible(interp: Any, node: cst.For, loop: range) -> bool:
     if not (ENABLED and interp.in_kernel and isinstance(node.target, cst.Name)):
         return False
-    if loop.step != 1 or len(loop) < MIN_TRIP or leaves_early(node.body):
+    if len(loop) < MIN_TRIP or leaves_early(node.body):
         return False
     if getattr(interp, "loop_class", None) is not None:
         return False  # a loop inside a loop being proven is unrolled in it
     if interp.generic is not None and not all(isinstance(p, int) for p in interp.generic.pids):
         return False  # one symbol at a time: the class's program id is one already
-    return all(IT.argument_type(v) == "int32" for v in (loop.start, loop.stop))
+    return all(IT.argument_type(v) == "int32" for v in (loop.start, loop.stop, loop[-1]))
 
 
 def _concrete(interp: Any, node: cst.For, k: int) -> None:
@@ -199,6 +200,7 @@ def _prove_class(
     interp: Any,
     node: cst.For,
     name: str,
+    loop: range,
     lo: int,
     hi: int,
     candidates: set[str],
@@ -221,8 +223,9 @@ def _prove_class(
     try:
         for var, c in carried.items():
             frame.names[var] = c.hypothesis
-        one = np.asarray(1, np.int64)
-        index = Ints((), {None: np.asarray(0, np.int64), pid: one}, np.zeros((), bool), "int32")
+        # the index of iteration j (lo <= j < hi) is start + step * j
+        start, step = np.asarray(loop.start, np.int64), np.asarray(loop.step, np.int64)
+        index = Ints((), {None: start, pid: step}, np.zeros((), bool), "int32")
         interp.generic = ClassRun(tuple(interp.program), [])
         interp.memory = NoMemory()
         interp.loop_class = pid
