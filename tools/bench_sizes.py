@@ -94,6 +94,15 @@ ROWS = [
         "verified",
         _tutorial_configs,
     ),
+    # the K loop alone, one program per block of C: its cost at a long K (induction)
+    Row(
+        "matmul_k_loop",
+        "matmul_k_induction.py",
+        "M=32 N=32 K=64",
+        "M=32 N=32 K=4096",
+        "verified",
+        "verified",
+    ),
     Row(
         "flash_attn_fwd",
         "flash_attn_fwd.py",

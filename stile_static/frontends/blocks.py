@@ -25,7 +25,8 @@ The API, used by the Triton and Pallas front ends:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -442,9 +443,39 @@ def _runs(row: np.ndarray) -> list[tuple[int, int, int]]:
     return [(int(s), int(e), int(row[s])) for s, e in zip(starts, stops)]
 
 
+@dataclass(frozen=True)
+class MovingReduce(Reduce):
+    """A reduction over ``[lo, hi)`` at the first iteration of a class of loop
+    iterations, whose range moves by ``moves`` per next iteration. It exists only
+    while a loop is proven by induction (see :func:`moving_reductions`), which
+    replaces it by the reduction over the class's whole range or gives up."""
+
+    moves: int = 0
+
+
+_MOVING = [False]  # whether axes move with a loop's iteration (not with a program id)
+
+
+@contextmanager
+def moving_reductions() -> Iterator[None]:
+    """While a loop is proven by induction, every program id is a number and an axis
+    that moves does so with the loop's iteration: a reduction along it is a
+    :class:`MovingReduce` for the induction to sum over the iterations."""
+    saved = _MOVING[0]
+    _MOVING[0] = True
+    try:
+        yield
+    finally:
+        _MOVING[0] = saved
+
+
 def _reduce_run(op: str, term: Term, axis: Axis | None, start: int, stop: int) -> Term:
     if axis is not None and axis.moves:
-        raise NotGeneric("a reduction whose range moves with the program id")
+        if not _MOVING[0]:
+            raise NotGeneric("a reduction whose range moves with the program id")
+        if axis.dim in free_dims(term):
+            lo, hi = axis.offset + start, axis.offset + stop
+            return MovingReduce(op, axis.dim, lo, hi, term, axis.moves)
     if axis is not None and axis.dim in free_dims(term):
         return Reduce(op, axis.dim, axis.offset + start, axis.offset + stop, term)
     if op == "sum":
@@ -580,7 +611,8 @@ def term_key(term: Term) -> int:
         if isinstance(node, Const):
             shape: tuple = ("c", type(node.value).__name__, node.value)
         elif isinstance(node, Reduce):
-            shape = ("r", node.op, node.dim, str(node.lo), str(node.hi))
+            moves = node.moves if isinstance(node, MovingReduce) else 0
+            shape = ("r", node.op, node.dim, str(node.lo), str(node.hi), moves)
         elif isinstance(node, (Unary, Binary)):
             shape = ("u", node.fn) if isinstance(node, Unary) else ("b", node.op)
         else:

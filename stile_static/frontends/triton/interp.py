@@ -37,7 +37,7 @@ from ...interpreter.values import (
 from ...ir import constants, reals
 from .. import blocks
 from ..blocks import Block, fold_unary
-from . import host_arrays
+from . import host_arrays, loop_induction
 from . import int_types as IT
 from . import ints as I
 from .cells import Memory
@@ -142,6 +142,7 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         self.generic: ClassRun | None = None
         self.families: list[Family] = []
         self.allow_classes = False
+        self.loop_class: I.Pid | None = None  # the loop index being proven by induction
         self.constexpr_globals = constexpr_globals(self.module)
         # where each STL002 was found, repeats included: a case that hits one stops
         self.unfollowed: list[Span] = []
@@ -420,6 +421,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 "STL002", "unsupported: only range loops can be followed", node=node.iter
             )
         typed = self.in_kernel and isinstance(values, range)
+        if typed and loop_induction.run(self, node, values):
+            return
         for value in values:
             if typed:
                 # the index of a loop the compiler keeps (scf.for) is an int32 tensor;
