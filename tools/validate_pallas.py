@@ -279,6 +279,7 @@ def run_case(wrapper: Callable[..., Any], config: Any, rejects: bool, seed: int,
 
 def run_fixture(path: Path, seed: int) -> list[Row]:
     from stile_static.spec.annotations import configurations, find_annotations
+    from stile_static.spec.sizes import blocks_of
 
     text = path.read_text()
     codes = expected_codes(text)
@@ -293,8 +294,8 @@ def run_fixture(path: Path, seed: int) -> list[Row]:
     module = load_module(path)
     rows = []
     for annotation in found.annotations:
-        resolved = configurations(annotation, str(path))
-        if resolved.diagnostics:
+        resolved = configurations(annotation, str(path), blocks_of(text))
+        if any(d.severity == "error" for d in resolved.diagnostics):
             return broken(f"annotation: {resolved.diagnostics[0].message}")
         wrapper = getattr(module, annotation.name)
         for number, config in enumerate(resolved.configurations):

@@ -27,6 +27,7 @@ __all__ = [
     "MAX_SEARCHED",
     "DimCondition",
     "block_literals",
+    "blocks_of",
     "dim_condition",
     "search",
 ]
@@ -53,6 +54,14 @@ def block_literals(module: cst.Module) -> tuple[int, ...]:
 
     module.visit(_Visitor())
     return tuple(sorted(found))
+
+
+def blocks_of(text: str) -> tuple[int, ...]:
+    """:func:`block_literals` of a file's text (for tools; () when it does not parse)."""
+    try:
+        return block_literals(cst.parse_module(text))
+    except cst.ParserSyntaxError:
+        return ()
 
 
 def _candidates(blocks: Iterable[int]) -> list[int]:
