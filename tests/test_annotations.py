@@ -12,14 +12,13 @@ from stile_static.check.checker import check_source
 from stile_static.ir.terms import Load
 from stile_static.prover.evaluator import evaluate
 from stile_static.spec.annotations import (
-    DEFAULT_SIZES,
     Case,
     annotation_diagnostics,
     configurations,
     configure,
-    default_cases,
     find_annotations,
     is_annotated,
+    searched_cases,
 )
 from stile_static.spec.parser import InputInfo
 
@@ -162,28 +161,68 @@ def test_tuple_targets_and_parameter_values() -> None:
     assert [s.spec.out_dims for s in config.specs] == [("Nq", "Nk"), ("Nq",)]
 
 
-def test_a_partial_case_takes_default_sizes_for_the_rest() -> None:
+def test_a_partial_case_searches_sizes_for_the_rest() -> None:
     text = ATTENTION.replace("Nq=4 Nk=4 D=8 ", "D=8 ")
-    resolved = configurations(only(text))
+    resolved = configurations(only(text), blocks=(32,))
     assert resolved.diagnostics == ()
-    sizes = [c.sizes for c in resolved.configurations]
-    assert len(sizes) == len(DEFAULT_SIZES)
-    assert all(s["D"] == 8 for s in sizes)
-    assert {s["Nq"] for s in sizes} == set(DEFAULT_SIZES)
+    configs = resolved.configurations
+    assert all(c.sizes["D"] == 8 for c in configs)
+    assert all(c.case.chosen == ("Nq", "Nk") for c in configs)
+    assert {c.sizes["Nq"] for c in configs} >= {1, 31, 32, 33, 63, 64, 65}
+    (searched,) = {c.case.searched for c in configs}
+    assert dict(searched)["Nq"] == tuple(sorted({c.sizes["Nq"] for c in configs}))
+    assert all(c.sizes["Nq"] != c.sizes["Nk"] for c in configs)  # dims that differ differ
 
 
-def test_default_cases() -> None:
-    cases = default_cases(("M", "N", "K"))
-    assert cases == default_cases(["M", "N", "K"])  # deterministic
-    assert 1 <= len(cases) <= 4
+def test_searched_cases() -> None:
+    cases = searched_cases(("M", "N", "K"), (128,))
+    assert cases == searched_cases(["M", "N", "K"], (128,))  # deterministic
     for dim in ("M", "N", "K"):
         sizes = {dict(c.dims)[dim] for c in cases}
-        assert any(s % 16 for s in sizes if s > 16)  # no power-of-two block divides it
-        assert any(s < 16 for s in sizes)  # smaller than a typical block
-        assert any(s & (s - 1) == 0 and s >= 16 for s in sizes)  # a power of two
-    assert default_cases(()) == (Case(()),)
+        # a single element, one below, at and above one and two blocks
+        assert {1, 127, 128, 129, 255, 256, 257} <= sizes
+    assert all(len({n for _, n in c.dims}) == 3 for c in cases)  # dims differ in a case
+    biggest = [max(n for _, n in c.dims) for c in cases]
+    assert biggest == sorted(biggest)  # smallest first: the first failure is the smallest
+    assert searched_cases(()) == (Case(()),)
+    # no block written anywhere: small sizes, a power of two and a ragged size
+    assert {dict(c.dims)["N"] for c in searched_cases(("N",))} == {1, 3, 7, 64, 100}
     resolved = configurations(only(LAYER_NORM))
-    assert [c.dims for c in resolved.configurations] == [c.dims for c in default_cases(("M", "N"))]
+    expected = [c.dims for c in searched_cases(("M", "N"))]
+    assert [c.dims for c in resolved.configurations] == expected
+
+
+DIM_ASSUMPTIONS = """\
+# stile: return = (q[Nq D], k[Nk D] -> Nq Nk)
+# stile: assume Nk == Nq and D % 32 == 0
+# stile: assume D <= 64
+# stile: assume q.is_contiguous()
+def attention(q, k):
+    pass
+"""
+
+
+def test_assumptions_on_dims_filter_the_searched_sizes() -> None:
+    a = only(DIM_ASSUMPTIONS)
+    assert [x.condition is not None for x in a.assumptions] == [True, True, False]
+    configs = configurations(a, blocks=(16,)).configurations
+    assert configs
+    for c in configs:
+        assert c.sizes["Nk"] == c.sizes["Nq"]
+        assert c.sizes["D"] % 32 == 0 and c.sizes["D"] <= 64
+    assert {c.sizes["D"] for c in configs} == {32, 64}
+    assert {c.sizes["Nq"] for c in configs} >= {1, 15, 16, 17}
+
+
+def test_a_case_an_assumption_excludes_is_not_checked() -> None:
+    text = DIM_ASSUMPTIONS.replace("def attention", "# stile: case Nq=8 Nk=8 D=48\ndef attention")
+    resolved = configurations(only(text))
+    assert resolved.configurations == ()
+    assert sorted(d.code for d in resolved.diagnostics) == ["STL024", "STL045"]
+    (warning,) = [d for d in resolved.diagnostics if d.code == "STL045"]
+    assert "violates the assumption `D % 32 == 0`" not in warning.message  # the whole line
+    assert "violates the assumption `Nk == Nq and D % 32 == 0`" in warning.message
+    assert warning.span.line == 5 and warning.related[0][0].line == 2
 
 
 def test_is_annotated() -> None:

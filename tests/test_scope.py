@@ -19,11 +19,19 @@ TRITON = FIXTURES / "triton"
 
 def test_scope_text_of_each_kind() -> None:
     assert str(Scope("case", (("M", 7), ("N", 100)))) == "case M=7 N=100"
-    assert str(Scope("default", (("M", 7), ("N", 100)), chosen=("M", "N"))) == (
-        "default sizes M=7 N=100 (no case line)"
+    assert Scope("case", (("M", 7), ("N", 100))).verdict == "for case M=7 N=100"
+    searched = (("M", (1, 7)), ("N", (3, 100)))
+    sampled = Scope("sampled", (("M", 7), ("N", 100)), chosen=("M", "N"), searched=searched)
+    assert str(sampled) == "sizes M=7 N=100"
+    assert sampled.verdict == "at sizes M in {1, 7}, N in {3, 100} only"
+    assert sampled.of_every_run().sizes == ()
+    partial = Scope(
+        "sampled", (("M", 7), ("N", 3)), (("block", "32"),), chosen=("N",), searched=(("N", (3,)),)
     )
-    partial = Scope("case", (("M", 7), ("N", 3)), (("block", "32"),), chosen=("N",))
-    assert str(partial) == "case M=7 block=32 with default sizes N=3"
+    assert str(partial) == "case M=7 block=32 at sizes N=3"
+    assert partial.verdict == "for case M=7 block=32 at sizes N in {3} only"
+    assert Scope("all-sizes").verdict == "for all sizes"
+    assert Scope.from_json(partial.as_json()) == partial
     tuned = Scope("case", (("N", 5),), config="autotune config 2 of 3 (BLOCK=64)")
     assert str(tuned) == "case N=5, autotune config 2 of 3 (BLOCK=64)"
     assert str(Scope("all-sizes")) == "all sizes"
@@ -52,14 +60,42 @@ def test_autotune_configs_are_named_with_their_launch_options() -> None:
     )
 
 
-def test_default_sizes_say_they_are_defaults(tmp_path: Path) -> None:
-    text = (TRITON / "softmax.py").read_text()
-    kernel = tmp_path / "softmax.py"
+def test_searched_sizes_say_they_were_searched(tmp_path: Path) -> None:
+    text = (TRITON / "vector_add.py").read_text()
+    kernel = tmp_path / "vector_add.py"
     kernel.write_text("".join(line for line in text.splitlines(True) if "stile: case" not in line))
     report = check_file(str(kernel))
-    scopes = [v.scope for _, _, v in report.proved]
-    assert scopes and all(s is not None and s.kind == "default" for s in scopes)
-    assert "verified for default sizes M=7 N=100 (no case line)" in proof_notes(report)[0].message
+    scopes = {v.scope for _, _, v in report.proved}
+    (scope,) = scopes  # every run's proof has one scope: the sizes checked
+    assert scope is not None and scope.kind == "sampled" and scope.chosen == ("N",)
+    assert {1, 63, 64, 65, 127, 128, 129} <= set(dict(scope.searched)["N"])  # BLOCK_SIZE=64
+    (note,) = proof_notes(report)
+    assert note.message.startswith("verified at sizes N in {1, ")
+    assert " only: return equals its spec" in note.message
+    assert "verified for all sizes" not in note.message
+    (warning,) = report.diagnostics
+    assert warning.code == "STL049" and warning.severity == "warning"
+    assert warning.message.startswith(f"verified {scope.verdict}: no proof for all sizes yet (")
+    assert warning.span.line == next(
+        i + 1 for i, line in enumerate(kernel.read_text().splitlines()) if "# stile:" in line
+    )
+
+
+def test_warnings_as_errors_fails_the_run_on_searched_sizes(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    kernel = tmp_path / "add.py"
+    kernel.write_text((FIXTURES / "pallas" / "add_whole_blocks_searched.py").read_text())
+    assert main(["check", str(kernel), "--no-cache"]) == 0
+    assert main(["check", str(kernel), "--no-cache", "--warnings-as-errors", "STL049"]) == 1
+    assert "STL049 verified at sizes N in {128, 256} only" in capsys.readouterr().out
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.stile-static]\nwarnings-as-errors = ["STL049"]\n'
+    )
+    assert (
+        main(["check", str(kernel), "--no-cache", "--config", str(tmp_path / "pyproject.toml")])
+        == 1
+    )
 
 
 def test_triton_finding_of_the_interpreter_names_its_case() -> None:

@@ -125,10 +125,11 @@ def run_for_real(source: str, seed: int) -> tuple[bool, str]:
     from validate_pallas import make_inputs, max_error, select, spec_values
 
     from stile_static.spec.annotations import configurations, find_annotations
+    from stile_static.spec.sizes import blocks_of
 
     found = find_annotations(source, "kernel.py")
     (annotation,) = found.annotations
-    configs = configurations(annotation, "kernel.py").configurations
+    configs = configurations(annotation, "kernel.py", blocks_of(source)).configurations
     saved = pl.pallas_call
     for mode in MODES:
         pl.pallas_call = _patched_pallas_call(mode)

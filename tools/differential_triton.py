@@ -226,12 +226,18 @@ def run_for_real(source: str, seed: int) -> tuple[bool, str]:
         _setup()
     vt, torch, triton = _STATE["vt"], _STATE["torch"], _STATE["triton"]
     from stile_static.spec.annotations import configurations, find_annotations
+    from stile_static.spec.sizes import blocks_of
 
     path = Path(_STATE["dir"]) / f"kernel_{seed}.py"
     path.write_text(source)
     try:
         found = find_annotations(source, str(path))
-        confs = [c for a in found.annotations for c in configurations(a, str(path)).configurations]
+        blocks = blocks_of(source)
+        confs = [
+            c
+            for a in found.annotations
+            for c in configurations(a, str(path), blocks).configurations
+        ]
         try:
             module = vt.load_fixture(path, triton)
         except Exception as exc:  # the file itself does not import

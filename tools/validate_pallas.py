@@ -252,7 +252,9 @@ def spec_values(target_spec: Any, config: Any, values: dict[str, Any]) -> tuple[
 
 
 def run_case(wrapper: Callable[..., Any], config: Any, rejects: bool, seed: int, mode: str) -> Row:
-    """``rejects``: the case line is marked STL045, so the wrapper must raise."""
+    """``rejects``: the case line is marked STL045, so the wrapper must raise. A size
+    the analyzer searched (no case line gives it) that the wrapper rejects is skipped,
+    as the analyzer skips it: no disagreement."""
     import jax
 
     values = make_inputs(config, seed)
@@ -263,8 +265,17 @@ def run_case(wrapper: Callable[..., Any], config: Any, rejects: bool, seed: int,
         result = wrapper(**values, **config.parameter_values)
     except Exception as exc:  # noqa: BLE001 - a case that fails is a result to report
         message = (str(exc).splitlines() or [""])[0][:48]
-        prefix = "raises, as STL045 says" if rejects else "fails"
-        return Row("", label, None, rejects, "", f"{prefix}: {type(exc).__name__}: {message}")
+        skipped = not rejects and bool(config.case.chosen)
+        prefix = (
+            "raises, as STL045 says"
+            if rejects
+            else "raises at a searched size (skipped)"
+            if skipped
+            else "fails"
+        )
+        return Row(
+            "", label, None, rejects or skipped, "", f"{prefix}: {type(exc).__name__}: {message}"
+        )
     if rejects:
         return Row("", label, None, False, "", "returns, but the case is marked STL045")
     worst, scale, sources = 0.0, 1.0, set()
@@ -279,6 +290,7 @@ def run_case(wrapper: Callable[..., Any], config: Any, rejects: bool, seed: int,
 
 def run_fixture(path: Path, seed: int) -> list[Row]:
     from stile_static.spec.annotations import configurations, find_annotations
+    from stile_static.spec.sizes import blocks_of
 
     text = path.read_text()
     codes = expected_codes(text)
@@ -293,8 +305,8 @@ def run_fixture(path: Path, seed: int) -> list[Row]:
     module = load_module(path)
     rows = []
     for annotation in found.annotations:
-        resolved = configurations(annotation, str(path))
-        if resolved.diagnostics:
+        resolved = configurations(annotation, str(path), blocks_of(text))
+        if any(d.severity == "error" for d in resolved.diagnostics):
             return broken(f"annotation: {resolved.diagnostics[0].message}")
         wrapper = getattr(module, annotation.name)
         for number, config in enumerate(resolved.configurations):

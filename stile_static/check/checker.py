@@ -25,7 +25,8 @@ from ..prover.iterations import Divergence, find_divergence, forms
 from ..prover.verify import Verdict, Verifier
 from ..spec.annotations import annotation_diagnostics, is_annotated
 from .crosscheck import cross_check
-from .one_per_bug import blame, fold_cross_check
+from .one_per_bug import blame, fold_cross_check, smallest_failing
+from .searched import Searched
 from .suppressions import find_ignore_file
 
 T = TypeVar("T")
@@ -193,11 +194,15 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
     # the verdict diagnostic of each failed obligation, by the obligation's span
     failed: dict[Span, Diagnostic] = {}
     covered: set[tuple[Span, str]] = set()
+    searched = Searched()
     for facts in analysis.facts:
+        before = len(report.proved)
         _verify(facts, options, path, report, failed, front_end.name)
+        searched.add(facts, range(before, len(report.proved)))
         for d in check_coverage(facts, path):
             # one report per place and code when several configurations are checked
-            if (d.span, d.code) not in covered:
+            # (at searched sizes, smallest_failing keeps the smallest and names the rest)
+            if (d.span, d.code) not in covered or facts.searched_at is not None:
                 covered.add((d.span, d.code))
                 report.diagnostics.append(_in_configuration(d, facts))
     if options.cross_check:
@@ -209,6 +214,8 @@ def _check_source(data: bytes | str, path: str, options: Options) -> FileReport:
         # one diagnostic per bug: a finding the static verdict explains is a note on it
         report.diagnostics.extend(fold_cross_check(failed, explains, cross))
     report.diagnostics.extend(failed.values())
+    report.diagnostics = smallest_failing(_dedupe(report.diagnostics))
+    report.diagnostics.extend(searched.finish(report.proved, report.diagnostics, path))
     report.diagnostics = _dedupe(report.diagnostics)
     return report
 
@@ -233,7 +240,8 @@ def _verify(
             continue
         broken = [s for s in ob.assumes if s in failed]
         if verdict.status == "proved" and not broken:
-            report.proved.append((ob.span, ob.target, replace(verdict, scope=facts.scope)))
+            scope = facts.scope.of_every_run() if facts.scope is not None else None
+            report.proved.append((ob.span, ob.target, replace(verdict, scope=scope)))
         elif verdict.status == "proved":
             # proven only from loop invariants that do not hold: not a verification
             for s in broken:

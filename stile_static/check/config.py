@@ -44,6 +44,7 @@ class Config:
     cross_check: bool = False
     seed: int = 0
     report_unused_ignores: bool = False
+    warnings_as_errors: tuple[str, ...] = ()  # codes (or prefixes) whose warnings fail the run
     per_file_ignores: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (glob, codes), in order
 
     @property
@@ -84,6 +85,7 @@ _KEYS: dict[str, tuple[str, str, Callable[[Any], Any]]] = {
     "cross-check": ("cross_check", "true or false", _bool),
     "seed": ("seed", "an integer", _int),
     "report-unused-ignores": ("report_unused_ignores", "true or false", _bool),
+    "warnings-as-errors": ("warnings_as_errors", "a list of codes", _strings),
     "per-file-ignores": (
         "per_file_ignores",
         "a table of globs to lists of codes",
@@ -135,9 +137,10 @@ def parse_config(path: Path) -> Config:
                 f"{path}: `{key}` in [{TABLE}] must be {expected}, not {_describe(value)}"
             )
         values[field_name] = converted
-    for key in ("select", "ignore"):
-        if key in values:
-            resolve_codes(values[key], f"{path}: `{key}` in [{TABLE}]")
+    for key in ("select", "ignore", "warnings-as-errors"):
+        name = _KEYS[key][0]
+        if name in values:
+            resolve_codes(values[name], f"{path}: `{key}` in [{TABLE}]")
     config = Config(path=path, root=path.parent, **values)
     PerFileIgnores.of(config)  # unknown codes are errors now, not when a file matches
     return config

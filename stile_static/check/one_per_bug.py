@@ -59,3 +59,52 @@ def fold_cross_check(
         if note not in failed[first].notes:
             failed[first] = replace(failed[first], notes=(*failed[first].notes, note))
     return kept
+
+
+# findings that do not say the kernel is wrong: named by the sizes they occur at
+NOT_WRONG = frozenset({"STL002", "STL033"})
+MORE_SIZES = 4  # other failing sizes named in a note
+
+
+def smallest_failing(diagnostics: Sequence[Diagnostic]) -> list[Diagnostic]:
+    """One finding per bug at searched sizes: of the same code at the same place,
+    the one at the smallest sizes, its message led by them ("wrong for N = 129:
+    ..."); the next failing sizes are a note. Others are kept as they are."""
+    groups: dict[tuple, list[Diagnostic]] = {}
+    kept: list[Diagnostic | tuple] = []
+    for d in diagnostics:
+        if d.scope is None or d.scope.kind != "sampled" or not d.scope.chosen:
+            kept.append(d)
+            continue
+        key = (d.span, d.code, d.scope.values, d.scope.chosen)
+        if key not in groups:
+            groups[key] = []
+            kept.append(key)
+        groups[key].append(d)
+    out = []
+    for item in kept:
+        if isinstance(item, Diagnostic):
+            out.append(item)
+            continue
+        found = sorted(groups[item], key=lambda d: _size_key(d))
+        first = found[0]
+        sizes = _sizes(first)
+        lead = "at" if first.code in NOT_WRONG or first.severity != "error" else "wrong for"
+        notes = first.notes
+        others = list(dict.fromkeys(_sizes(d) for d in found[1:] if _sizes(d) != sizes))
+        if others:
+            shown = "; ".join(others[:MORE_SIZES]) + ("; ..." if len(others) > MORE_SIZES else "")
+            notes = (*notes, f"also found at {shown}")
+        out.append(replace(first, message=f"{lead} {sizes}: {first.message}", notes=notes))
+    return out
+
+
+def _sizes(d: Diagnostic) -> str:
+    assert d.scope is not None
+    return ", ".join(f"{dim} = {n}" for dim, n in d.scope.sizes if dim in d.scope.chosen)
+
+
+def _size_key(d: Diagnostic) -> tuple[int, int]:
+    assert d.scope is not None
+    sizes = [n for dim, n in d.scope.sizes if dim in d.scope.chosen]
+    return (max(sizes, default=0), sum(sizes))

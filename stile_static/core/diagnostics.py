@@ -130,6 +130,11 @@ CODES: dict[str, CodeInfo] = {
         "a Pallas grid that is right only when run in order on one core: an output block "
         "revisited, or a value carried across a grid axis marked parallel",
     ),
+    "STL049": CodeInfo(
+        "sampled-sizes",
+        "verified only at searched sizes: no case line sizes a dim, and no proof for all sizes",
+        severity="warning",
+    ),
     "STL050": CodeInfo("cross-check", "the NumPy cross-check disagrees with the spec"),
     "STL060": CodeInfo(
         "unused-suppression", "a `# stile: ignore` comment silences nothing on its line"

@@ -3,7 +3,10 @@
 A verified obligation is true for the configuration it was checked in, not
 for every use of the kernel; a failure happens in one. Every proof and every
 failure of an annotated wrapper carries its :class:`Scope`, so that text,
-JSON and SARIF can say which one (``verified for case M=7 N=100: ...``).
+JSON and SARIF can say which one: ``verified for case M=7 N=100: ...`` when a
+case line sizes every dim, ``verified at sizes N in {1, 3, 127} only: ...``
+when some dim's sizes were searched (:attr:`Scope.verdict`). ``verified for
+all sizes`` is kept for a proof over symbolic sizes, which nothing gives yet.
 """
 
 from __future__ import annotations
@@ -11,10 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-# What decided the sizes: a `# stile: case` line, the sizes the analyzer picks
-# when no case line gives them, the sizes the file itself fixes (the
-# typed-NumPy dialect's `dim('M', 10)`), or every size (a proof over symbolic sizes).
-KINDS = ("case", "default", "file", "all-sizes")
+# What decided the sizes: a `# stile: case` line that sizes every dim, sizes the
+# analyzer searched for dims no case line gives (one of them per run), the sizes
+# the file itself fixes (the typed-NumPy dialect's `dim('M', 10)`), or every size
+# (a proof over symbolic sizes).
+KINDS = ("case", "sampled", "file", "all-sizes")
 
 
 @dataclass(frozen=True)
@@ -26,24 +30,54 @@ class Scope:
     values: tuple[tuple[str, str], ...] = ()  # parameter values a case gives (as repr)
     chosen: tuple[str, ...] = ()  # dims the analyzer picked sizes for (no case line sizes them)
     config: str = ""  # the autotune config(s) of the launches, when a kernel has several
+    # kind "sampled": every size searched (or, on a proof, checked) for each chosen dim
+    searched: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind
 
     @property
     def where(self) -> str:
-        """The case and sizes, without the config: ``case M=7 N=100``."""
+        """The case and sizes of one run, without the config: ``case M=7 N=100``,
+        ``sizes M=3 N=129`` (searched), ``case block=32 at sizes N=129``."""
         if self.kind == "all-sizes":
             return "all sizes"
-        given = [f"{d}={n}" for d, n in self.sizes if d not in self.chosen]
-        given += [f"{name}={value}" for name, value in self.values]
-        chosen = " ".join(f"{d}={n}" for d, n in self.sizes if d in self.chosen)
+        given = self._given()
         if self.kind == "file":
             return f"sizes {' '.join(given)}" if given else "the file's sizes"
-        if self.kind == "default" and not given:
-            return f"default sizes {chosen} (no case line)" if chosen else "the default case"
-        text = f"case {' '.join(given)}"
-        return f"{text} with default sizes {chosen}" if chosen else text
+        chosen = " ".join(f"{d}={n}" for d, n in self.sizes if d in self.chosen)
+        if self.kind == "sampled":
+            text = f"case {' '.join(given)} at sizes {chosen}" if given else f"sizes {chosen}"
+            return text if chosen else f"case {' '.join(given)}"
+        return f"case {' '.join(given)}"
+
+    @property
+    def verdict(self) -> str:
+        """What a proof covers, after "verified": ``for case M=7 N=100``, ``at sizes
+        N in {1, 3, 7} only`` (every run of the sizes searched), ``for all sizes``."""
+        if self.kind == "all-sizes":
+            return "for all sizes"
+        if self.kind != "sampled" or not self.searched:
+            return f"for {self}"
+        given = self._given()
+        sets = ", ".join(
+            f"{d} in {{{', '.join(str(n) for n in sizes)}}}" for d, sizes in self.searched
+        )
+        text = (
+            f"for case {' '.join(given)} at sizes {sets} only" if given else f"at sizes {sets} only"
+        )
+        return f"{text}, {self.config}" if self.config else text
+
+    def of_every_run(self) -> Scope:
+        """The scope of the proofs of every run of a search: no size of its own."""
+        if self.kind != "sampled":
+            return self
+        kept = tuple((d, n) for d, n in self.sizes if d not in self.chosen)
+        return Scope(self.kind, kept, self.values, self.chosen, self.config, self.searched)
+
+    def _given(self) -> list[str]:
+        given = [f"{d}={n}" for d, n in self.sizes if d not in self.chosen]
+        return given + [f"{name}={value}" for name, value in self.values]
 
     def __str__(self) -> str:
         return f"{self.where}, {self.config}" if self.config else self.where
@@ -53,9 +87,11 @@ class Scope:
         return {
             "kind": self.kind,
             "text": str(self),
+            "verdict": self.verdict,
             "sizes": dict(self.sizes),
             "values": dict(self.values),
-            "default_sizes": list(self.chosen),
+            "searched_dims": list(self.chosen),
+            "searched": {d: list(sizes) for d, sizes in self.searched},
             "config": self.config or None,
         }
 
@@ -65,12 +101,16 @@ class Scope:
         try:
             sizes = tuple((str(d), int(n)) for d, n in dict(data["sizes"]).items())
             values = tuple((str(k), str(v)) for k, v in dict(data["values"]).items())
+            searched = tuple(
+                (str(d), tuple(int(n) for n in ns)) for d, ns in dict(data["searched"]).items()
+            )
             return cls(
                 str(data["kind"]),
                 sizes,
                 values,
-                tuple(str(d) for d in data["default_sizes"]),
+                tuple(str(d) for d in data["searched_dims"]),
                 str(data["config"] or ""),
+                searched,
             )
         except (KeyError, TypeError, AssertionError) as error:
             raise ValueError(f"not a scope: {error}") from None

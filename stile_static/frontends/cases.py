@@ -85,14 +85,9 @@ def nothing_checked(
     ``# stile:`` line."""
     if tried == 0 or len(rejected) < tried:
         return None
-    first = annotation.span
-    lines = text.splitlines()
-    line = lines[first.line - 1] if first.line <= len(lines) else ""
-    # the whole `# stile:` comment of the first line
-    start = line.rfind("#", 0, first.column) + 1 or first.column
-    span = Span(first.line, start, first.line, max(len(line) + 1, start + 1))
+    span = annotation_line(annotation, text)
     written = any(r.line is not None for r in rejected)
-    what = "case" if written else "default size"
+    what = "case" if written else "searched size"
     notes = tuple(
         f"{what} {r.case}"
         + (f" (line {r.line.line})" if r.line is not None else "")
@@ -109,6 +104,16 @@ def nothing_checked(
         help="add a `# stile: case ...` line with sizes the wrapper's preconditions accept",
         related=tuple(_unique((r.precondition, "the precondition") for r in rejected)),
     )
+
+
+def annotation_line(annotation: Annotation, text: str) -> Span:
+    """The whole ``# stile:`` comment of the annotation's first line: where what
+    concerns the annotation as a whole is reported."""
+    first = annotation.span
+    lines = text.splitlines()
+    line = lines[first.line - 1] if first.line <= len(lines) else ""
+    start = line.rfind("#", 0, first.column) + 1 or first.column
+    return Span(first.line, start, first.line, max(len(line) + 1, start + 1))
 
 
 def with_not_checked(
@@ -133,6 +138,7 @@ def _unique(items: Iterable[tuple[Span, str]]) -> list[tuple[Span, str]]:
 __all__ = [
     "NAMES_ITS_CASE",
     "Rejected",
+    "annotation_line",
     "in_case",
     "nothing_checked",
     "unfollowed",

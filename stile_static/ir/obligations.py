@@ -84,3 +84,6 @@ class Facts:
     # the configuration checked (a case of an annotated wrapper, the file's own sizes)
     scope: Scope | None = None
     notes: tuple[str, ...] = ()  # said beside every diagnostic of this configuration
+    # the annotation's line when some dim's sizes were searched (no case line gives
+    # them): where the checker says the verdict holds at those sizes only
+    searched_at: Span | None = None

@@ -24,6 +24,7 @@ from ..check.config import (
     ConfigError,
     PerFileIgnores,
     load_config,
+    resolve_codes,
     selection_of,
 )
 from ..check.discovery import SKIPPED_FOLDERS, FileFilter, kernel_files, named_files
@@ -72,6 +73,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check.add_argument(
         "--ignore", action="append", metavar="CODES", help="do not report these codes"
+    )
+    check.add_argument(
+        "--warnings-as-errors",
+        action="append",
+        metavar="CODES",
+        help="report the warnings of these codes as errors, comma-separated "
+        "(STL049: verified at searched sizes only)",
     )
     check.add_argument(
         "--cross-check",
@@ -150,6 +158,7 @@ class Settings:
     cache_dir: Path | None  # None: no cache
     jobs: int
     per_file: PerFileIgnores = PerFileIgnores()
+    as_errors: frozenset[str] = frozenset()  # codes whose warnings are errors
 
 
 def settings(args: argparse.Namespace, config: Config) -> Settings:
@@ -180,7 +189,17 @@ def settings(args: argparse.Namespace, config: Config) -> Settings:
         cache_dir=cache_dir,
         jobs=args.jobs or default_jobs(),
         per_file=PerFileIgnores.of(config),
+        as_errors=_as_errors(args, config),
     )
+
+
+def _as_errors(args: argparse.Namespace, config: Config) -> frozenset[str]:
+    """``--warnings-as-errors`` (which replaces the file's ``warnings-as-errors``)."""
+    if args.warnings_as_errors:
+        return resolve_codes(_codes(args.warnings_as_errors), "--warnings-as-errors")
+    if not config.warnings_as_errors:
+        return frozenset()
+    return resolve_codes(config.warnings_as_errors, f"{config.path}: [tool.stile-static]")
 
 
 def _codes(values: Sequence[str]) -> list[str]:
@@ -204,6 +223,11 @@ def finish(checked: Checked, run: Settings) -> StoredReport:
             enabled=selection,
         )
         diagnostics = sorted(outcome.kept + outcome.unused, key=lambda d: d.sort_key)
+    # a CI that wants every verdict for all sizes fails on STL049, as on an error
+    diagnostics = [
+        replace(d, severity="error") if d.code in run.as_errors and d.severity == "warning" else d
+        for d in diagnostics
+    ]
     return replace(report, diagnostics=tuple(diagnostics))
 
 

@@ -83,8 +83,8 @@ def proof_notes(report: ReportLike) -> list[Diagnostic]:
 
 
 def _for(scope: Scope | None) -> str:
-    """`` for case M=7 N=100``: what the proof covers (every case is proven on its own)."""
-    return f" for {scope}" if scope is not None else ""
+    """`` for case M=7 N=100``, `` at sizes N in {1, 3} only``: what the proof covers."""
+    return f" {scope.verdict}" if scope is not None else ""
 
 
 def entries(report: ReportLike, show_proofs: bool) -> list[Diagnostic]:

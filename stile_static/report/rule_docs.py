@@ -565,11 +565,13 @@ RULE_DOCS: dict[str, RuleDoc] = {
     "STL024": RuleDoc(
         why=(
             "A check that checks nothing must not pass. When the wrapper's own preconditions "
-            "(an `assert` or an `if ... raise` on the sizes) reject every case tried, the case "
-            "lines or the default sizes, no configuration runs and no obligation exists: the file "
-            "would otherwise pass with 0 obligations verified. The error, at the first `# stile:` "
-            "line, lists each case and the precondition that rejected it (each also has its "
-            "STL045 warning). When some cases run, the rejected ones are only STL045 warnings."
+            "(an `assert` or an `if ... raise` on the sizes) or its `assume` lines on dims reject "
+            "every case tried, the case lines or every size searched for dims no case line "
+            "gives, no configuration runs and no obligation exists: the file would otherwise "
+            "pass with 0 obligations verified. The error, at the first `# stile:` line, lists "
+            "each case and the precondition that rejected it (each case line also has its "
+            "STL045 warning). When some cases run, the rejected case lines are only STL045 "
+            "warnings, and rejected searched sizes are skipped."
         ),
         example=_code(
             """
@@ -584,6 +586,8 @@ RULE_DOCS: dict[str, RuleDoc] = {
 
 
             # stile: y = 2 * x[N]
+            # stile: case N=100
+            # stile: case N=1000
             def double(x, y):
                 n = x.shape[0]
                 assert n % 256 == 0, "n must be a multiple of 256"
@@ -842,6 +846,7 @@ RULE_DOCS: dict[str, RuleDoc] = {
 
 
             # stile: y = 2 * x[N]
+            # stile: case N=100
             def scale(x, y):
                 n = x.shape[0]
                 scale_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)
@@ -892,6 +897,7 @@ RULE_DOCS: dict[str, RuleDoc] = {
 
 
             # stile: y = x[M N]
+            # stile: case M=7 N=100
             # stile: assume x.stride(1) == 1 and y.stride(1) == 1
             def copy(x, y):
                 m, n = x.shape
@@ -944,6 +950,7 @@ RULE_DOCS: dict[str, RuleDoc] = {
 
 
             # stile: y = max[N](x[M N])
+            # stile: case M=7 N=100
             # stile: assume x.stride(1) == 1
             def row_max(x, y):
                 m, n = x.shape
@@ -1187,6 +1194,61 @@ RULE_DOCS: dict[str, RuleDoc] = {
                     in_specs=[pl.BlockSpec((8, 128), lambda j, i: (i, j))],
                     out_specs=pl.BlockSpec((128,), lambda j, i: (j,)),
                 )(x)
+            """
+        ),
+    ),
+    "STL049": RuleDoc(
+        why=(
+            "A verdict is only as good as the sizes it covers. When no case line gives a dim "
+            "its size, the analyzer searches sizes where bugs live (1, sizes smaller than a "
+            "block, and one below, at and above one and two of every block size the file "
+            "writes), skips those that the wrapper's guards or the `assume` lines exclude, and "
+            "checks each of the others on its own. No proof over symbolic sizes exists yet, so "
+            "a kernel right at every searched size may still be wrong at another one; the "
+            "warning, at the annotation, lists the sizes checked. A size that fails is an "
+            "error of its own instead, reported at the smallest failing sizes "
+            '("wrong for N = 129: ..."). CI can make this warning an error with '
+            '`warnings-as-errors = ["STL049"]` in `[tool.stile-static]` (or '
+            "`--warnings-as-errors STL049`)."
+        ),
+        example=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            def double(x, y):
+                n = x.shape[0]
+                double_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)
+                return y
+            """
+        ),
+        instead=_code(
+            """
+            import triton
+            import triton.language as tl
+
+
+            @triton.jit
+            def double_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+                offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+                tl.store(y_ptr + offs, 2 * tl.load(x_ptr + offs, mask=offs < n), mask=offs < n)
+
+
+            # stile: y = 2 * x[N]
+            # stile: case N=100
+            # stile: case N=4096
+            def double(x, y):
+                n = x.shape[0]
+                double_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)
+                return y
             """
         ),
     ),

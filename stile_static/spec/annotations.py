@@ -11,7 +11,7 @@ other comment lines may sit between them, a blank line ends the block)::
 In a spec, ``x[M N]`` names the parameter ``x`` and declares its dims in shape
 order; later uses (in any line of the same annotation) may write ``x`` alone.
 A parameter that never gets dims is a scalar input, symbolic unless a case
-gives it a value. Without a case line, :func:`default_cases` picks sizes.
+gives it a value. Dims no case line sizes are searched (:mod:`.sizes`).
 
 A malformed line is an STL023 diagnostic at its own column; spec errors keep
 their codes (STL020, STL021, STL022). Front ends call :func:`find_annotations`
@@ -27,7 +27,7 @@ import io
 import re
 import tokenize
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import libcst as cst
@@ -38,6 +38,7 @@ from ..core.scope import Scope
 from ..ir.specs import InputInfo, Spec
 from ..ir.terms import Binary, Load, Reduce, Term, Unary, Where, const
 from .parser import KEYWORDS, NAMING, SpecError, parse_spec, spec_tokens
+from .sizes import DimCondition, block_literals, dim_condition, search
 
 __all__ = [
     "BAD_ANNOTATION",
@@ -53,7 +54,7 @@ __all__ = [
     "annotation_diagnostics",
     "configurations",
     "configure",
-    "default_cases",
+    "searched_cases",
     "find_annotations",
     "is_annotated",
 ]
@@ -66,11 +67,6 @@ _TARGET = re.compile(
     r"(?:(?P<ret>return)\s*(?:\[\s*(?P<index>[^\]]*?)\s*\])?|(?P<name>[A-Za-z_]\w*))\s*=(?!=)"
 )
 _NAME = re.compile(r"[A-Za-z_]\w*")
-
-# Sizes for dims no case gives: one no power-of-two block divides (7, 100), one
-# smaller than any typical block (3), and a power of two (64); rotated over the
-# dims so every dim takes every size once in four cases.
-DEFAULT_SIZES = (7, 100, 3, 64)
 
 
 # --------------------------------------------------------------------------- results
@@ -111,13 +107,15 @@ class OutputLine:
 class Case:
     """One configuration: dim sizes and parameter values, in written order.
 
-    ``span`` is the ``case`` line, or None for sizes :func:`default_cases` chose.
+    ``span`` is the ``case`` line, or None when there is no case line.
     """
 
     dims: tuple[tuple[str, int], ...]
     values: tuple[tuple[str, Any], ...] = ()
     span: Span | None = None
-    chosen: tuple[str, ...] = ()  # dims whose sizes default_cases picked (no case line gives them)
+    chosen: tuple[str, ...] = ()  # dims whose sizes were searched (no case line gives them)
+    # every size searched for each chosen dim (this case is one of them)
+    searched: tuple[tuple[str, tuple[int, ...]], ...] = ()
 
     def __str__(self) -> str:
         items = [f"{n}={v}" for n, v in self.dims] + [f"{n}={v!r}" for n, v in self.values]
@@ -126,11 +124,12 @@ class Case:
     def scope(self, config: str = "") -> Scope:
         """What a verdict reached in this case covers (``config``: the autotune configs)."""
         return Scope(
-            "default" if self.span is None else "case",
+            "sampled" if self.chosen else "case",
             self.dims,
             tuple((n, repr(v)) for n, v in self.values),
             self.chosen,
             config,
+            self.searched,
         )
 
 
@@ -141,6 +140,8 @@ class Assumption:
     text: str
     expression: cst.BaseExpression
     span: Span
+    # a condition on dims only (`M % 32 == 0`): it filters the sizes, the front end skips it
+    condition: DimCondition | None = None
 
 
 @dataclass(frozen=True)
@@ -154,13 +155,17 @@ class Annotation:
     tensors: tuple[InputInfo, ...]  # parameters declared with dims (shape order)
     scalars: tuple[str, ...]  # parameters named without dims
     dims: tuple[str, ...]
-    cases: tuple[Case, ...]  # as written; none: default_cases(dims)
+    cases: tuple[Case, ...]  # as written; none: every dim is searched
     assumptions: tuple[Assumption, ...]
     span: Span  # from the first annotation line to the last
 
     @property
     def inputs(self) -> tuple[InputInfo, ...]:
         return self.tensors + tuple(InputInfo(s, ()) for s in self.scalars)
+
+    @property
+    def conditions(self) -> tuple[DimCondition, ...]:
+        return tuple(a.condition for a in self.assumptions if a.condition is not None)
 
 
 @dataclass(frozen=True)
@@ -440,7 +445,9 @@ def _parse_block(
         scalars=tuple(names.scalars),
         dims=tuple(names.dims),
         cases=tuple(cases),
-        assumptions=tuple(draft.assumptions),
+        assumptions=tuple(
+            replace(a, condition=dim_condition(a.text, names.dims)) for a in draft.assumptions
+        ),
         span=span,
     )
 
@@ -806,35 +813,48 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def default_cases(dims: tuple[str, ...] | list[str]) -> tuple[Case, ...]:
-    """Sizes for dims no case gives, the same every run: four cases in which every
-    dim takes each of :data:`DEFAULT_SIZES` once (dims differ within a case)."""
+def searched_cases(
+    dims: tuple[str, ...] | list[str],
+    blocks: tuple[int, ...] = (),
+    conditions: tuple[DimCondition, ...] = (),
+    fixed: Mapping[str, int] | None = None,
+) -> tuple[Case, ...]:
+    """Cases for dims no case line gives, the same every run (see :mod:`.sizes`),
+    smallest first; each knows every size searched for its dims."""
     dims = tuple(dims)
     if not dims:
         return (Case(()),)
-    count = len(DEFAULT_SIZES)
-    return tuple(
-        Case(tuple((d, DEFAULT_SIZES[(k + j) % count]) for j, d in enumerate(dims)))
-        for k in range(count)
-    )
+    found = search(dims, blocks, conditions, fixed)
+    searched = tuple((d, tuple(sorted({dict(c)[d] for c in found}))) for d in dims)
+    return tuple(Case(c, chosen=dims, searched=searched) for c in found)
 
 
 # --------------------------------------------------------------------------- configurations
 
 
-def configurations(annotation: Annotation, path: str = "<string>") -> Resolved:
-    """Every configuration to check: each case line (dims it leaves out take the
-    default sizes, so it may stand for several), or the default cases."""
+def configurations(
+    annotation: Annotation, path: str = "<string>", blocks: tuple[int, ...] = ()
+) -> Resolved:
+    """Every configuration to check: each case line (the dims it leaves out are
+    searched, so it may stand for several), or searched sizes for every dim.
+    ``blocks``: the block sizes the file uses (:func:`.sizes.block_literals`).
+    A case line whose sizes an ``assume`` on dims excludes is not checked (STL045)."""
     cases: list[Case] = []
     written = annotation.cases or (Case((), (), None),)
+    conditions = annotation.conditions
+    excluded: list[Diagnostic] = []
     for case in written:
         given = dict(case.dims)
         missing = [d for d in annotation.dims if d not in given]
-        fills = default_cases(missing) if missing else (Case(()),)
+        fills = searched_cases(missing, blocks, conditions, given) if missing else (Case(()),)
+        failing = [c for c in conditions if c.names <= set(given) and not c.holds(given)]
+        if failing and case.span is not None:
+            excluded.append(_excluded(path, case, failing[0], annotation))
+            continue
         for fill in fills:
             dims = tuple((d, given.get(d) or dict(fill.dims)[d]) for d in annotation.dims)
             extra = tuple((d, s) for d, s in case.dims if d not in annotation.dims)
-            full = Case(dims + extra, case.values, case.span, tuple(missing))
+            full = Case(dims + extra, case.values, case.span, tuple(missing), fill.searched)
             if full not in cases:
                 cases.append(full)
     done: list[Configuration] = []
@@ -845,7 +865,40 @@ def configurations(annotation: Annotation, path: str = "<string>") -> Resolved:
         except AnnotationError as error:
             d = error.diagnostic
             diagnostics.setdefault((d.span, d.code, d.message), d)
+    for d in excluded:
+        diagnostics.setdefault((d.span, d.code, d.message), d)
+    if excluded and not done:
+        d = _nothing_assumed(path, annotation, excluded)
+        diagnostics.setdefault((d.span, d.code, d.message), d)
     return Resolved(tuple(done), tuple(diagnostics.values()))
+
+
+def _excluded(path: str, case: Case, condition: DimCondition, annotation: Annotation) -> Diagnostic:
+    assumption = next(a for a in annotation.assumptions if a.condition is condition)
+    assert case.span is not None
+    return Diagnostic(
+        path,
+        case.span,
+        "STL045",
+        f"case {case} violates the assumption `{condition.text}` "
+        f"(line {assumption.span.line}); the case is not checked",
+        severity="warning",
+        help="drop the case, or change its sizes to ones the assumption admits",
+        related=((assumption.span, "the assumption"),),
+    )
+
+
+def _nothing_assumed(path: str, annotation: Annotation, excluded: list[Diagnostic]) -> Diagnostic:
+    """STL024: every case line violates an ``assume``, so nothing is checked."""
+    first = annotation.span
+    return Diagnostic(
+        path,
+        Span(first.line, first.column, first.line, first.column + 1),
+        "STL024",
+        f"nothing is checked: the assumptions of `{annotation.name}` exclude every case",
+        notes=tuple(d.message for d in excluded),
+        help="add a `# stile: case ...` line with sizes the assumptions admit",
+    )
 
 
 def configure(annotation: Annotation, case: Case, path: str = "<string>") -> Configuration:
@@ -888,10 +941,13 @@ def _with_constants(term: Term, constants: Mapping[str, Any]) -> Term:
 
 def annotation_diagnostics(module: cst.Module | str, path: str = "<string>") -> list[Diagnostic]:
     """Every annotation error of a file: malformed lines, and specs that fail in a case."""
+    if isinstance(module, str):
+        module = cst.parse_module(module)
     found = find_annotations(module, path)
     out = {(d.span, d.code, d.message): d for d in found.diagnostics}
+    blocks = block_literals(module)
     for annotation in found.annotations:
-        for d in configurations(annotation, path).diagnostics:
+        for d in configurations(annotation, path, blocks).diagnostics:
             out.setdefault((d.span, d.code, d.message), d)
     return sorted(out.values(), key=lambda d: d.sort_key)
 

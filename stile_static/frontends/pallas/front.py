@@ -38,8 +38,16 @@ from ...spec.annotations import (
     find_annotations,
     is_annotated,
 )
+from ...spec.sizes import block_literals
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
-from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from ..cases import (
+    Rejected,
+    annotation_line,
+    in_case,
+    nothing_checked,
+    unfollowed,
+    with_not_checked,
+)
 from ..shown import RunAt, shown
 from . import blocks
 from .blocks import Undef
@@ -146,8 +154,9 @@ class PallasFrontEnd(FrontEnd):
     ) -> list[tuple[Annotation, tuple[Configuration, ...]]]:
         # the annotation's own errors are reported by the checker for every front end
         found = find_annotations(source.module, source.path)
+        blocks_used = block_literals(source.module)
         return [
-            (annotation, configurations(annotation, source.path).configurations)
+            (annotation, configurations(annotation, source.path, blocks_used).configurations)
             for annotation in found.annotations
         ]
 
@@ -183,7 +192,9 @@ class PallasFrontEnd(FrontEnd):
             runs = self._runs(source, annotation, config, seed, shift, other)
             case = config.case
             values = tuple(v for v in case.values if v[0] != test.name)
-            equal = Case(case.dims, (*values, (test.name, test.value)), case.span, case.chosen)
+            equal = Case(
+                case.dims, (*values, (test.name, test.value)), case.span, case.chosen, case.searched
+            )
             try:
                 bound = configure(annotation, equal, source.path)
             except ValueError:
@@ -271,6 +282,9 @@ class PallasFrontEnd(FrontEnd):
             code = lines[stop.span.line - 1].strip() if stop.span.line <= len(lines) else ""
             reason = _rejection(code)
             rejected = Rejected(str(config.case), reason, stop.span, config.case.span)
+            if config.case.chosen:
+                # a searched size the wrapper rejects is outside its domain: skipped
+                return _Run(empty, interp.diagnostics, rejected=rejected)
             interp.diagnostics.append(
                 Diagnostic(
                     source.path,
@@ -307,6 +321,7 @@ class PallasFrontEnd(FrontEnd):
             dict(launcher.inputs),
             complete=True,
             scope=config.case.scope(),
+            searched_at=annotation_line(annotation, source.text) if config.case.chosen else None,
         )
         for spec in config.specs:
             target = _Target(

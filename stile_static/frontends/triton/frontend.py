@@ -34,9 +34,17 @@ from ...spec.annotations import (
     find_annotations,
     is_annotated,
 )
+from ...spec.sizes import block_literals
 from .. import blocks
 from ..base import Analysis, FrontEnd, SourceFile, imports_module
-from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
+from ..cases import (
+    Rejected,
+    annotation_line,
+    in_case,
+    nothing_checked,
+    unfollowed,
+    with_not_checked,
+)
 from ..shown import RunAt, shown
 from . import host_arrays, program_classes
 from .cells import Memory
@@ -88,8 +96,11 @@ def analyze(source: SourceFile, concrete: tuple[int, float] | None = None) -> An
         analysis.diagnostics.extend(interp.diagnostics)
         return analysis
     stopped: dict[Span, list[str]] = {}
+    blocks_used = block_literals(source.module)
     for annotation in find_annotations(source.module, source.path).annotations:
         check = _WrapperCheck(interp, annotation, analysis, concrete, stopped)
+        check.blocks = blocks_used
+        check.searched_at = annotation_line(annotation, source.text)
         check.run()
         empty = nothing_checked(source.path, annotation, check.rejected, check.tried, source.text)
         if empty is not None:
@@ -126,6 +137,8 @@ class _WrapperCheck:
         self.node = annotation.function
         self.scalars = set(annotation.scalars)
         self.receiver: object = None  # the value of a method's first parameter
+        self.blocks: tuple[int, ...] = ()  # the block sizes the file writes (sizes searched)
+        self.searched_at: Span | None = None  # the annotation's line (sampled sizes)
 
     def diag(self, d: Diagnostic) -> None:
         self.analysis.diagnostics.append(d)
@@ -156,7 +169,7 @@ class _WrapperCheck:
                 )
             )
             return
-        for config in configurations(self.annotation, self.path).configurations:
+        for config in configurations(self.annotation, self.path, self.blocks).configurations:
             self.tried += 1
             self.run_case(function, config)
 
@@ -277,6 +290,8 @@ class _WrapperCheck:
         except _CaseRejected as rejected:
             where = interp.span(rejected.node)
             self.rejected.append(Rejected(label, str(rejected), where, config.case.span))
+            if config.case.chosen:
+                return  # a searched size the wrapper rejects is outside its domain: skipped
             self.diag(
                 Diagnostic(
                     self.path,
@@ -442,6 +457,8 @@ class _WrapperCheck:
         return value
 
     def apply_assume(self, assume: Assumption, args: dict) -> bool:
+        if assume.condition is not None:
+            return True  # a condition on dims: the sizes of the case satisfy it
         text = re.sub(r"\s+", " ", assume.text.strip())
         parts = [p.strip() for p in text.split(" and ")]
         return all(self.apply_one(p, assume, args) for p in parts)
@@ -477,7 +494,8 @@ class _WrapperCheck:
                 f"cannot use the assumption `{text}`",
                 self.path,
                 help="supported: `x.is_contiguous()`, `y.stride(i) == x.stride(j)`, "
-                "`x.stride(-1) == 1` (always assumed), `s > 0` for a scalar, joined by `and`",
+                "`x.stride(-1) == 1` (always assumed), `s > 0` for a scalar, joined by `and`; "
+                "or a condition on dims alone (`Nk == Nq`, `M % 32 == 0`, `N <= 65536`)",
             )
         )
         return False
@@ -573,6 +591,7 @@ class _WrapperCheck:
             values,
             scope=scope,
             notes=notes,
+            searched_at=self.searched_at if scope.kind == "sampled" else None,
         )
 
     def input_values(self, sizes: dict[str, int], inputs: list[InputInfo]) -> dict:
