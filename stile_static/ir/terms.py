@@ -101,6 +101,19 @@ class Where:
 
 
 @dataclass(frozen=True)
+class Select:
+    """``then`` where the data comparison ``left OP right`` holds, else ``other``
+    (``where(x > 0, x, 0)``), OP in :data:`COMPARE_OPS`; undefined wherever
+    ``left`` or ``right`` is (comparing an undefined value picks no branch)."""
+
+    op: str
+    left: Term
+    right: Term
+    then: Term
+    other: Term
+
+
+@dataclass(frozen=True)
 class Undefined:
     """An undefined value (a masked-off lane loaded without ``other``).
 
@@ -108,12 +121,13 @@ class Undefined:
     """
 
 
-Term = Const | Load | Unary | Binary | Reduce | Where | Undefined
+Term = Const | Load | Unary | Binary | Reduce | Where | Select | Undefined
 
 BINARY_OPS = ("+", "-", "*", "/", "maximum", "minimum")
 REDUCE_OPS = ("sum", "max", "min")
 FUNCTION_OPS = ("maximum", "minimum")  # binary ops written as a call
 UNDEF = Undefined()
+COMPARE_OPS = ("<", "<=", "==")
 
 
 def const(value: int | float | Fraction) -> Const:
@@ -197,6 +211,18 @@ def where(cond: Iterable[Constraint | bool], then: Term, other: Term) -> Term:
     return Where(tuple(kept), then, other)
 
 
+def select(op: str, left: Term, right: Term, then: Term, other: Term) -> Select:
+    """``then`` where ``left OP right``, else ``other``, for OP in ``< <= > >= == !=``;
+    one form per condition: ``>`` and ``>=`` swap the operands, ``!=`` the branches."""
+    if op in _FLIPPED:
+        op, left, right = _FLIPPED[op], right, left
+    if op == "!=":
+        op, then, other = "==", other, then
+    if op not in COMPARE_OPS:
+        raise ValueError(f"not a comparison: {op}")
+    return Select(op, left, right, then, other)
+
+
 def add(a: Term, b: Term) -> Term:
     return Binary("+", a, b)
 
@@ -226,9 +252,16 @@ def free_dims(term: Term) -> frozenset[str]:
     if isinstance(term, Where):
         dims = frozenset(d for c in term.cond for d, _ in c.coeffs)
         return dims | free_dims(term.then) | free_dims(term.other)
+    if isinstance(term, Select):
+        return frozenset().union(*(free_dims(t) for t in select_parts(term)))
     if isinstance(term, Undefined):
         return frozenset()
     return free_dims(term.body) - {term.dim}
+
+
+def select_parts(term: Select) -> tuple[Term, Term, Term, Term]:
+    """The children of a ``Select``: the compared values, then the branches."""
+    return (term.left, term.right, term.then, term.other)
 
 
 def format_number(value: Number) -> str:
@@ -301,6 +334,16 @@ def _pieces(term: Term) -> Iterator[str]:
             yield ")"
     elif isinstance(term, Undefined):
         yield "undefined"
+    elif isinstance(term, Select):
+        yield "where("
+        yield from _wrapped(term.left)
+        yield f" {term.op} "
+        yield from _wrapped(term.right)
+        yield ", "
+        yield from _pieces(term.then)
+        yield ", "
+        yield from _pieces(term.other)
+        yield ")"
     elif isinstance(term, Where):
         yield "where(" + " and ".join(show_constraint(c) for c in term.cond) + ", "
         yield from _pieces(term.then)
@@ -356,6 +399,8 @@ def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
                 for v in sym.variables(c.const):
                     found[v] = None
             stack.extend((node.then, node.other))
+        elif isinstance(node, Select):
+            stack.extend(select_parts(node))
     return tuple(found)
 
 
@@ -384,6 +429,9 @@ def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = N
             constraint(dict(c.coeffs), sym.substitute(c.const, values), c.op) for c in term.cond
         ]
         out = where(cond, substitute(term.then, values, memo), substitute(term.other, values, memo))
+    elif isinstance(term, Select):
+        left, right, then, other = (substitute(t, values, memo) for t in select_parts(term))
+        out = Select(term.op, left, right, then, other)
     else:
         out = term
     memo[id(term)] = (term, out)

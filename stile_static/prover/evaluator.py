@@ -14,7 +14,19 @@ import numpy as np
 
 from ..ir.numpy_ops import BINARY_UFUNCS, REDUCE_IDENTITY, UNARY_UFUNCS
 from ..ir.sharing import children
-from ..ir.terms import Binary, Const, Constraint, Load, Reduce, Term, Unary, Undefined, Where
+from ..ir.terms import (
+    Binary,
+    Const,
+    Constraint,
+    Load,
+    Reduce,
+    Select,
+    Term,
+    Unary,
+    Undefined,
+    Where,
+    select_parts,
+)
 
 
 @dataclass(frozen=True)
@@ -142,6 +154,11 @@ def _evaluate(
             return Named(BINARY_UFUNCS[term.op](_align(left, axes), _align(right, axes)), axes)
     if isinstance(term, Where):
         return _where(term, inputs, bindings, memo, ranges, sizes)
+    if isinstance(term, Select):
+        parts = [
+            evaluate_named(t, inputs, bindings, memo, ranges, sizes) for t in select_parts(term)
+        ]
+        return _select(term.op, parts)
     inner = tuple(sorted([r for r in ranges if r[0] != term.dim] + [(term.dim, term.lo, term.hi)]))
     body = term.body
     if term.op == "sum" and isinstance(body, Binary) and body.op == "*" and term.hi > term.lo:
@@ -185,6 +202,19 @@ def _where(
         mask = Named(_align(mask, axes) & _align(held, axes), axes)
     axes = tuple(dict.fromkeys(mask.axes + then.axes + other.axes))
     values = np.where(_align(mask, axes), _align(then, axes), _align(other, axes))
+    return Named(values, axes)
+
+
+_COMPARE = {"<": np.less, "<=": np.less_equal, "==": np.equal}
+
+
+def _select(op: str, parts: list[Named]) -> Named:
+    """``then`` where ``left OP right``, else ``other``; NaN where a compared value is."""
+    axes = tuple(dict.fromkeys(a for p in parts for a in p.axes))
+    left, right, then, other = (_align(p, axes) for p in parts)
+    with np.errstate(all="ignore"):
+        values = np.where(_COMPARE[op](left, right), then, other)
+        values = np.where(np.isnan(left) | np.isnan(right), np.nan, values)
     return Named(values, axes)
 
 

@@ -36,7 +36,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from ..core.diagnostics import Diagnostic, Span
 from ..core.scope import Scope
 from ..ir.specs import InputInfo, Spec
-from ..ir.terms import Binary, Load, Reduce, Term, Unary, Where, const
+from ..ir.terms import Binary, Load, Reduce, Select, Term, Unary, Where, const, select_parts
 from .parser import KEYWORDS, NAMING, SpecError, parse_spec, spec_tokens
 
 __all__ = [
@@ -883,6 +883,8 @@ def _with_constants(term: Term, constants: Mapping[str, Any]) -> Term:
     if isinstance(term, Where):
         then = _with_constants(term.then, constants)
         return Where(term.cond, then, _with_constants(term.other, constants))
+    if isinstance(term, Select):
+        return Select(term.op, *(_with_constants(t, constants) for t in select_parts(term)))
     return term
 
 
