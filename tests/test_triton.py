@@ -63,6 +63,14 @@ def test_a_branch_on_data_is_unsupported_at_its_location() -> None:
     assert (12, "STL002") in found
 
 
+def test_a_comparison_of_data_is_only_a_condition_of_tl_where() -> None:
+    body = "tl.store(out_ptr + offs, tl.where(x > y, x, y), mask=mask)"
+    assert codes(ADD.format(body=body)) == {(12, "STL031")}  # maximum, not x + y
+    for use in ("mask=x > 0", "mask=mask & (x > 0)"):
+        found = codes(ADD.format(body=f"tl.store(out_ptr + offs, x + y, {use})"))
+        assert (12, "STL002") in found, use
+
+
 def test_an_unknown_triton_function_is_unsupported_at_its_location() -> None:
     body = "tl.atomic_xchg(out_ptr + offs, x + y, mask=mask)"
     found = codes(ADD.format(body=body))

@@ -39,15 +39,18 @@ from ..ir.terms import (
     Constraint,
     Load,
     Reduce,
+    Select,
     Term,
     Unary,
     Where,
     const,
     constraint,
     free_dims,
+    select_parts,
     show_short,
     where,
 )
+from ..ir.terms import select as compared_select
 
 NEG_INF = float("-inf")
 POS_INF = float("inf")
@@ -316,6 +319,27 @@ def select(mask: np.ndarray, then: Block, other: Block) -> Block:
     )
 
 
+@dataclass(frozen=True, eq=False)
+class Compared:
+    """``left OP right`` lane by lane, a comparison of data values: what ``tl.where``
+    takes as its condition (``tl.where(x > 0, x, 0)``); no other use is followed."""
+
+    op: str  # < <= > >= == !=
+    left: Block
+    right: Block
+
+    def describe(self) -> str:
+        return f"a comparison of data values ({self.left.describe()} {self.op} ...)"
+
+
+def choose(cond: Compared, then: Block, other: Block) -> Block:
+    """``where(cond, then, other)`` for a comparison of data values, lane by lane."""
+    return elementwise(
+        [cond.left, cond.right, then, other],
+        lambda a, b, t, e: compared_select(cond.op, a, b, t, e),
+    )
+
+
 def expand(block: Block, index: Sequence[object]) -> Block:
     """``b[:, None]``: ``None`` inserts an axis of one lane, ``slice(None)`` keeps one."""
     axes: list[Axis | None] = []
@@ -581,6 +605,8 @@ def term_key(term: Term) -> int:
             shape = ("r", node.op, node.dim, str(node.lo), str(node.hi))
         elif isinstance(node, (Unary, Binary)):
             shape = ("u", node.fn) if isinstance(node, Unary) else ("b", node.op)
+        elif isinstance(node, Select):
+            shape = ("s", node.op)
         else:
             shape = (type(node).__name__, repr(node))
         full = shape + tuple(_keys[id(c)][1] for c in children)
@@ -595,6 +621,8 @@ def _children(term: Term) -> tuple[Term, ...]:
         return (term.left, term.right)
     if isinstance(term, Reduce):
         return (term.body,)
+    if isinstance(term, Select):
+        return select_parts(term)
     return ()
 
 
@@ -890,6 +918,8 @@ def lower_term(term: Term) -> Term:
             out = Reduce(node.op, node.dim, node.lo, node.hi, walk(node.body))
         elif isinstance(node, Where):
             out = Where(node.cond, walk(node.then), walk(node.other))
+        elif isinstance(node, Select):
+            out = Select(node.op, *(walk(t) for t in select_parts(node)))
         else:
             out = node
         memo[id(node)] = out
@@ -942,6 +972,8 @@ def specialize(term: Term, region: dict[str, tuple[int, int]]) -> Term:
         if isinstance(node, Where):
             conds = [decide(c, ranges) for c in node.cond]
             return where(conds, walk(node.then, ranges), walk(node.other, ranges))
+        if isinstance(node, Select):
+            return Select(node.op, *(walk(t, ranges) for t in select_parts(node)))
         return node
 
     return walk(term, dict(region))

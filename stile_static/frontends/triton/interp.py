@@ -641,10 +641,11 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             left = left.value
         if isinstance(right, Special):
             right = right.value
-        if isinstance(left, Block) or isinstance(right, Block):
-            raise KernelError(
-                "STL002", "unsupported: a comparison of data values (only of integer blocks)"
-            )
+        if isinstance(left, (Block, blocks.BlockSum)) or isinstance(
+            right, (Block, blocks.BlockSum)
+        ):
+            # a block of data comparisons, for tl.where; integer blocks are not data
+            return blocks.Compared(op, self.as_block(left), self.as_block(right))
         if isinstance(left, Ints) or isinstance(right, Ints):
             if _real_operand(left) or _real_operand(right):
                 return bool(I.COMPARE[op](_as_real(left, op), _as_real(right, op)))
@@ -705,7 +706,7 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return bool(value.value)
         if isinstance(value, (Tensor, Kernel, Function, DType, Opaque)):
             return True
-        if isinstance(value, Block):
+        if isinstance(value, (Block, blocks.Compared)):
             raise KernelError("STL002", "unsupported: a branch on a data value", node=node)
         return super().truth(value, node)
 
@@ -970,6 +971,12 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         if python is not NOT_MINE:
             return python
         if name == "len":
+            if isinstance(args[0], Tensor):
+                if not args[0].sizes:  # torch's own error for a 0-d tensor
+                    raise python_error(TypeError("len() of a 0-d tensor"))
+                return args[0].sizes[0]  # torch: the size of the first dim
+            if not isinstance(args[0], (tuple, list, dict, str)):
+                raise KernelError("STL002", f"unsupported: len() of {describe(args[0])}")
             return len(args[0])
         if name in ("tuple", "list"):
             return (tuple if name == "tuple" else list)(args[0]) if args else ()
