@@ -19,8 +19,10 @@ from stile_static.ir.terms import (
     Term,
     Unary,
     Where,
+    at_index,
     const,
     constraint,
+    free_dims,
     select,
 )
 from stile_static.prover import canon
@@ -428,3 +430,20 @@ def test_data_comparisons_are_guards_whose_branches_combine() -> None:
     y = Load("y", ("A", "B"))
     inside = Reduce("sum", "B", 0, 4, select(">", x, zero, y, zero))
     assert _same(inside, select(">", x, zero, Reduce("sum", "B", 0, 4, y), zero))
+
+
+def test_a_term_at_an_index_is_its_value_there() -> None:
+    y = Load("y", ("A", "B"))
+    inputs = _inputs(0)
+    body = Binary("maximum", Binary("*", y, y), const(0))
+    row = at_index(body, "A", 1)  # loads y[A=1, B]
+    assert free_dims(row) == {"B"}
+    want = np.maximum(inputs["y"][1] ** 2, 0)
+    np.testing.assert_allclose(values(row, inputs), np.broadcast_to(want, (3, 4)))
+    assert canon.normalize(row) == canon.normalize(at_index(body, "A", 1))
+    assert canon.normalize(row) != canon.normalize(at_index(body, "A", 2))
+    # an index condition on the fixed dim is decided there; a reduction binds it again
+    assert at_index(Where((A_LT_2,), y, const(0)), "A", 1) == at_index(y, "A", 1)
+    assert at_index(Where((A_LT_2,), y, const(0)), "A", 2) == const(0)
+    total = Reduce("sum", "A", 0, 3, y)
+    assert at_index(total, "A", 1) == total

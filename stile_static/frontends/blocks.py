@@ -43,9 +43,11 @@ from ..ir.terms import (
     Term,
     Unary,
     Where,
+    at_index,
     const,
     constraint,
     free_dims,
+    one_index_reductions_fixed,
     select_parts,
     show_short,
     where,
@@ -822,6 +824,36 @@ def coordinates(block: Block) -> dict[str, np.ndarray]:
     for d, i in block.fixed:
         out[d] = np.full(block.shape, i)
     return out
+
+
+def pin_lanes(block: Block, lanes: np.ndarray) -> Block | None:
+    """The block with every lane of ``lanes`` holding its value at its own element: each
+    dim its term depends on fixed at the lane's index (``x[M=m, N=n]``), a term of no
+    free dim; None if a term depends on a dim the block does not run along."""
+    coords = coordinates(block)
+    shape = block.shape
+    pieces = np.broadcast_to(block.pieces, shape)
+    choice = np.zeros(shape, np.int64)
+    terms: list[Piece] = []
+    seen: dict[tuple, int] = {}
+    for lane in zip(*np.nonzero(lanes)) if shape else [()]:
+        piece = block.terms[int(pieces[lane])]
+        free = () if isinstance(piece, Undef) else tuple(sorted(free_dims(piece)))
+        if any(d not in coords for d in free):
+            return None
+        at = tuple(int(coords[d][lane]) for d in free)
+        key = (int(pieces[lane]), at)
+        if key not in seen:
+            if not isinstance(piece, Undef):
+                piece = one_index_reductions_fixed(piece)
+            for d, i in zip(free, at):
+                piece = at_index(piece, d, i)
+            seen[key] = len(terms)
+            terms.append(piece)
+        choice[lane] = seen[key]
+    if not terms:
+        return None
+    return Block(shape, (None,) * len(shape), (), choice, tuple(terms))
 
 
 def boxes(mask: np.ndarray) -> list[tuple[tuple[int, int], ...]]:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import symbolic as sym
@@ -244,7 +244,7 @@ def free_dims(term: Term) -> frozenset[str]:
     if isinstance(term, Const):
         return frozenset()
     if isinstance(term, Load):
-        return frozenset(term.dims)
+        return frozenset(d for d in term.dims if not is_fixed(d))
     if isinstance(term, Unary):
         return free_dims(term.arg)
     if isinstance(term, Binary):
@@ -402,6 +402,105 @@ def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
         elif isinstance(node, Select):
             stack.extend(select_parts(node))
     return tuple(found)
+
+
+def is_fixed(dim: str) -> bool:
+    """Whether a load's dim is one fixed at an index (``M=2``, see :func:`at_index`)."""
+    return "=" in dim
+
+
+def fixed_index(dim: str) -> int:
+    return int(dim.split("=", 1)[1])
+
+
+def fixed_dims(term: Term) -> frozenset[tuple[str, int]]:
+    """The dims fixed at an index in the loads of ``term`` (``M=2``: ``("M", 2)``)."""
+    found: set[tuple[str, int]] = set()
+    seen: set[int] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Load):
+            found |= {(d.split("=", 1)[0], fixed_index(d)) for d in node.dims if is_fixed(d)}
+        elif isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, Reduce):
+            stack.append(node.body)
+        elif isinstance(node, Where):
+            stack.extend((node.then, node.other))
+        elif isinstance(node, Select):
+            stack.extend(select_parts(node))
+    return frozenset(found)
+
+
+def at_index(term: Term, dim: str, index: int) -> Term:
+    """``term`` with its free dim ``dim`` fixed at ``index``: what ``sum[dim index:index+1]``
+    of it is. Loads name the fixed dim ``dim=index`` (a name no spec dim has), index
+    conditions on it are decided; a reduction over ``dim`` binds it again."""
+    pinned = f"{dim}={index}"
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        if isinstance(node, Load):
+            out: Term = Load(node.tensor, tuple(pinned if d == dim else d for d in node.dims))
+        elif isinstance(node, Unary):
+            out = Unary(node.fn, walk(node.arg))
+        elif isinstance(node, Binary):
+            out = Binary(node.op, walk(node.left), walk(node.right))
+        elif isinstance(node, Reduce):
+            out = node if node.dim == dim else replace(node, body=walk(node.body))
+        elif isinstance(node, Where):
+            cond = []
+            for c in node.cond:
+                coeffs = dict(c.coeffs)
+                k = coeffs.pop(dim, 0)
+                cond.append(constraint(coeffs, sym.add(c.const, k * index), c.op))
+            out = where(cond, walk(node.then), walk(node.other))
+        elif isinstance(node, Select):
+            out = Select(node.op, *(walk(t) for t in select_parts(node)))
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(term)
+
+
+def one_index_reductions_fixed(term: Term) -> Term:
+    """``term`` with every reduction over one index (``sum[M 2:3](e)``, a lane pinned at
+    its row) written as its body at that index (``e`` with ``M=2``): the same value."""
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        if isinstance(node, Reduce):
+            body = walk(node.body)
+            single = isinstance(node.lo, int) and node.hi == node.lo + 1
+            out: Term = at_index(body, node.dim, node.lo) if single else replace(node, body=body)
+        elif isinstance(node, Unary):
+            out = Unary(node.fn, walk(node.arg))
+        elif isinstance(node, Binary):
+            out = Binary(node.op, walk(node.left), walk(node.right))
+        elif isinstance(node, Where):
+            out = Where(node.cond, walk(node.then), walk(node.other))
+        elif isinstance(node, Select):
+            out = Select(node.op, *(walk(t) for t in select_parts(node)))
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(term)
 
 
 def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = None) -> Term:

@@ -56,6 +56,7 @@ from ..ir.terms import (
     const,
     constraint,
     constraint_key,
+    is_fixed,
     select_parts,
 )
 
@@ -164,7 +165,8 @@ def _num_key(c: Number) -> str:
 
 
 def load_atom(tensor: str, dims: tuple[str, ...]) -> Atom:
-    return Atom("load", (tensor, dims), f"{tensor}[{','.join(dims)}]", frozenset(dims))
+    free = frozenset(d for d in dims if not is_fixed(d))
+    return Atom("load", (tensor, dims), f"{tensor}[{','.join(dims)}]", free)
 
 
 def fn_atom(fn: str, arg: Poly) -> Atom:

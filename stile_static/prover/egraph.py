@@ -178,7 +178,7 @@ def _cond(term: Where) -> str:
 def _load_facts(load: Load) -> str:
     """Inputs are finite, and depend on exactly their dims."""
     code = to_egglog(load)
-    return f"(set (free {code}) {_dim_set(load.dims)})\n(fin {code})\n"
+    return f"(set (free {code}) {_dim_set(free_dims(load))})\n(fin {code})\n"
 
 
 def _dim_set(dims: tuple[str, ...] | frozenset[str]) -> str:

@@ -25,6 +25,8 @@ from ..ir.terms import (
     Unary,
     Undefined,
     Where,
+    fixed_index,
+    is_fixed,
     select_parts,
 )
 
@@ -105,7 +107,7 @@ def _free(term: Term, memo: dict) -> frozenset[str]:
             continue
         stack.pop()
         if isinstance(node, Load):
-            found = frozenset(node.dims)
+            found = frozenset(d for d in node.dims if not is_fixed(d))
         else:
             found = frozenset().union(*(memo[("free", id(c))][1] for c in kids))
             if isinstance(node, Reduce):
@@ -141,7 +143,11 @@ def _evaluate(
         if bindings is not None and term.tensor in bindings:
             return _window(bindings[term.tensor], ranges)
         array = np.asarray(inputs[term.tensor], dtype=np.float64)
-        return _window(Named(array, term.dims), ranges)
+        dims = term.dims
+        if any(is_fixed(d) for d in dims):  # x[M=2, N]: the row at index 2
+            array = array[tuple(fixed_index(d) if is_fixed(d) else slice(None) for d in dims)]
+            dims = tuple(d for d in dims if not is_fixed(d))
+        return _window(Named(array, dims), ranges)
     if isinstance(term, Unary):
         arg = evaluate_named(term.arg, inputs, bindings, memo, ranges, sizes)
         with np.errstate(all="ignore"):

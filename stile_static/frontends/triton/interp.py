@@ -146,8 +146,28 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         # where each STL002 was found, repeats included: a case that hits one stops
         self.unfollowed: list[Span] = []
         self.sites: list[cst.CSTNode] = []  # binary operations being evaluated
+        # the number of SMs a device query answers in this run of a case, and whether
+        # the wrapper asked (then the case runs again for each of DEVICE_SMS)
+        self.device_sms: int | None = None
+        self.device_queried = False
 
     # ------------------------------------------------------------ module
+
+    def sm_count(self, node: cst.CSTNode | None = None) -> int:
+        """What a query of the device's number of SMs gives in this run: every value of
+        DEVICE_SMS in turn (a result must hold for any device), named in the scope."""
+        if self.device_sms is None:
+            raise KernelError(
+                "STL002",
+                "unsupported: a query of the device's number of SMs outside the wrapper "
+                "(its value is one for the whole file, and a result must hold for every value)",
+                help="query it inside the wrapper, where each case is checked for "
+                + ", ".join(str(n) for n in DEVICE_SMS)
+                + " SMs",
+                node=node,
+            )
+        self.device_queried = True
+        return self.device_sms
 
     def run_module(self) -> None:
         self.lenient = True
@@ -798,6 +818,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         if isinstance(base, Opaque):
             if attr == "backend":
                 return "cuda"  # the target is taken to be a CUDA GPU (see docs/triton.md)
+            if attr == "multi_processor_count" and base.what.endswith("get_device_properties()"):
+                return self.sm_count()  # torch.cuda.get_device_properties(d).multi_processor_count
             return Opaque(f"{base.what}.{attr}")
         if isinstance(base, Kernel) and attr == "fn":
             return base
@@ -878,6 +900,14 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 items.append(slice(*parts))
         if isinstance(base, Kernel):
             return Launcher(base, items[0] if len(items) == 1 else tuple(items))
+        if isinstance(base, Opaque) and base.what.endswith("get_device_properties()"):
+            # triton.runtime.driver.active.utils.get_device_properties(d)[...]
+            key = items[0].value if isinstance(items[0], SpecText) else items[0]
+            if key == "multiprocessor_count":
+                return self.sm_count(node)
+            raise KernelError(
+                "STL002", f"unsupported: the device property {key!r} (not modelled)", node=node
+            )
         if isinstance(base, dict):
             key = items[0].value if isinstance(items[0], SpecText) else items[0]
             if key not in base:
@@ -1058,6 +1088,10 @@ def _imports(module: cst.Module, source: str, name: str) -> bool:
                 return True
     return False
 
+
+# the numbers of SMs a wrapper that queries its device is checked for: one, a few, and
+# an H100's 132 (a persistent kernel must be right whatever the device)
+DEVICE_SMS = (1, 3, 132)
 
 # context managers known to change no value: device selection, gradient modes
 NULL_CONTEXTS = frozenset(
