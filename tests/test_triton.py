@@ -255,3 +255,45 @@ def test_a_device_query_at_module_level_is_unsupported() -> None:
     text = PERSISTENT.format(module=module, query="NUM_SM", grid="sms", step="tl.num_programs(0)")
     found = codes(text)
     assert any(code == "STL002" for _, code in found), found
+
+
+DTYPE_TESTS = (
+    HEADER
+    + """
+
+@triton.jit
+def scale_kernel(x_ptr, y_ptr, n, BLOCK: tl.constexpr):
+    offs = tl.program_id(0) * BLOCK + tl.arange(0, BLOCK)
+    x = tl.load(x_ptr + offs, mask=offs < n).to(tl.float32)
+    if x_ptr.dtype.element_ty == tl.float16:
+        x = x * 2
+    tl.store(y_ptr + offs, x.to(y_ptr.dtype.element_ty), mask=offs < n)
+
+
+# stile: return = {spec}
+# stile: case N=100
+{line}
+def scale(x):
+    y = torch.empty_like(x)
+    {host}
+    scale_kernel[(triton.cdiv(x.numel(), 64),)](x, y, x.numel(), BLOCK=64)
+    return y
+"""
+)
+
+
+def test_dtype_tests_are_decided_from_the_annotation() -> None:
+    def found(spec: str, line: str = "# (no dtype line)", host: str = "pass") -> set[str]:
+        text = DTYPE_TESTS.format(spec=spec, line=line, host=host)
+        return {d.code for d in check(text).diagnostics}
+
+    # a pointer's element type is float32 without a dtype line, float16 with one
+    assert found("x[N]") == set()
+    assert found("2 * x[N]", "# stile: dtype x=float16") == set()
+    assert found("x[N]", "# stile: dtype x=float16") == {"STL031"}
+    # on the host, a tensor's dtype is the line's; without one a test of it is STL002
+    test = "half = x.dtype == torch.float16"
+    assert found("2 * x[N]", "# stile: dtype x=half", test) == {"STL023"}  # torch's alias
+    assert found("2 * x[N]", "# stile: dtype x=float16", test) == set()
+    assert found("x[N]", "# stile: dtype x=float32", test) == set()
+    assert found("x[N]", host=test) == {"STL002"}

@@ -720,13 +720,16 @@ def run_case(
     padding = pads(ann, wrapper)
     env: dict[str, Any] = {}
     kwargs: dict[str, Any] = dict(conf.parameter_values)
+    dtypes = dict(ann.dtypes)
     for tensor in ann.tensors:
         shape = tuple(sizes[d] for d in tensor.dims)
-        # the values the kernel sees, in float32
+        # the values the kernel sees, in the tensor's dtype (a `dtype` line; float32)
         values = rng.standard_normal(shape) + shift
-        env[tensor.name] = values.astype(np.float32).astype(np.float64)
+        kind = dtypes.get(tensor.name, "float32")
+        rounded = torch.as_tensor(values).to(getattr(torch, kind))
+        env[tensor.name] = rounded.to(torch.float64).numpy()
         kwargs[tensor.name] = memory.alloc(
-            tensor.name, shape, torch.float32, padding.get(tensor.name, 0), env[tensor.name]
+            tensor.name, shape, getattr(torch, kind), padding.get(tensor.name, 0), env[tensor.name]
         )
     for name in ann.scalars:
         if name not in kwargs:

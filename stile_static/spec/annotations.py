@@ -7,6 +7,7 @@ other comment lines may sit between them, a blank line ends the block)::
     # stile: case M=7 N=100              one configuration: dim sizes, parameter values
     # stile: assume x.is_contiguous()    a precondition the caller guarantees
     # stile: input w[N]                  an array no spec names, with its dims
+    # stile: dtype x=float16             a tensor's element type (default float32)
 
 In a spec, ``x[M N]`` names the parameter ``x`` and declares its dims in shape
 order; later uses (in any line of the same annotation) may write ``x`` alone.
@@ -157,6 +158,7 @@ class Annotation:
     cases: tuple[Case, ...]  # as written; none: default_cases(dims)
     assumptions: tuple[Assumption, ...]
     span: Span  # from the first annotation line to the last
+    dtypes: tuple[tuple[str, str], ...] = ()  # `dtype NAME=TYPE`: element types of tensors
 
     @property
     def inputs(self) -> tuple[InputInfo, ...]:
@@ -372,13 +374,14 @@ class _Draft:
     cases: list[tuple[list[tuple[str, Any, int, int]], _Line]]
     assumptions: list[Assumption]
     inputs: list[tuple[OutputLine, _Line]]  # `input NAME[DIMS]`: text and span of NAME[DIMS]
+    dtypes: dict[str, str]  # `dtype NAME=TYPE`
 
 
 def _parse_block(
     function: cst.FunctionDef, lines: list[_Line], path: str, diagnostics: list[Diagnostic]
 ) -> Annotation | None:
     params = _parameters(function)
-    draft = _Draft([], [], [], [])
+    draft = _Draft([], [], [], [], {})
     reported = len(diagnostics)
     for line in lines:
         try:
@@ -442,6 +445,7 @@ def _parse_block(
         cases=tuple(cases),
         assumptions=tuple(draft.assumptions),
         span=span,
+        dtypes=tuple(draft.dtypes.items()),
     )
 
 
@@ -468,6 +472,9 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
     if keyword and keyword.group() == "input" and not is_target:
         draft.inputs.append((_input(body, rest_at, params, draft, line), line))
         return
+    if keyword and keyword.group() == "dtype" and not is_target:
+        _dtypes(body, rest_at, params, draft)
+        return
     match = _TARGET.match(body)
     if match is None:
         raise _Problem(
@@ -475,7 +482,8 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
             0,
             max(len(keyword.group()) if keyword else len(body), 1),
             "write `# stile: TARGET = SPEC`, `# stile: case NAME=VALUE ...`, "
-            "`# stile: assume EXPR` or `# stile: input NAME[DIMS]`",
+            "`# stile: assume EXPR`, `# stile: input NAME[DIMS]` or "
+            "`# stile: dtype NAME=TYPE`",
         )
     target = _target(match, params, line)
     for previous, _ in draft.outputs:
@@ -490,6 +498,46 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
     column = line.column + start + 1
     span = Span(line.line, column, line.line, column + max(len(text), 1))
     draft.outputs.append((OutputLine(target, text, span), line))
+
+
+# element types a `dtype` line may give (torch's and Triton's names)
+DTYPE_NAMES = frozenset(
+    "float32 float16 bfloat16 float64 int8 int16 int32 int64 uint8 bool".split()
+)
+_DTYPE_ITEM = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<type>[A-Za-z_]\w*)")
+
+
+def _dtypes(body: str, at: int, params: tuple[str, ...], draft: _Draft) -> None:
+    """``dtype NAME=TYPE ...``: the element type of each named tensor parameter."""
+    help = "write `# stile: dtype NAME=TYPE ...`, as in `# stile: dtype x=float16`"
+    pos = at
+    found = False
+    while pos < len(body) and body[pos:].strip():
+        match = _DTYPE_ITEM.match(body, pos)
+        if match is None:
+            raise _Problem("cannot read this `dtype` line", pos, max(len(body) - pos, 1), help)
+        name, kind = match.group("name"), match.group("type")
+        if name not in params:
+            raise _Problem(
+                f"`{name}` is not a parameter of the wrapper",
+                match.start("name"),
+                match.end("name"),
+                _did_you_mean(name, params) or "name one of the wrapper's parameters",
+            )
+        if kind not in DTYPE_NAMES:
+            raise _Problem(
+                f"unknown dtype `{kind}`",
+                match.start("type"),
+                match.end("type"),
+                "dtypes: " + ", ".join(sorted(DTYPE_NAMES)),
+            )
+        if name in draft.dtypes:
+            raise _Problem(f"`{name}` has a dtype already", match.start("name"), match.end("name"))
+        draft.dtypes[name] = kind
+        found = True
+        pos = match.end()
+    if not found:
+        raise _Problem("cannot read this `dtype` line", at, max(len(body) - at, 1), help)
 
 
 _INPUT = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*\[(?P<dims>[^\]]*)\]\s*$")

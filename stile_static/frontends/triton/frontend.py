@@ -236,6 +236,7 @@ class _WrapperCheck:
         values = config.parameter_values
         params = [p.name.value for p in self.node.params.params]
         declared = {t.name: t.dims for t in self.annotation.tensors}
+        dtypes = dict(self.annotation.dtypes)
         symbolic = {i.name for i in config.inputs if not i.dims}
         specs: dict[str, tuple[TargetSpec, Spec]] = {}
         for target in config.specs:
@@ -250,13 +251,22 @@ class _WrapperCheck:
             elif name in declared:
                 shape = tuple(sizes[d] for d in declared[name])
                 strides = symbolic_strides(name, shape)
-                args[name] = Tensor(name, shape, declared[name], strides, "input", "input")
+                args[name] = Tensor(
+                    name, shape, declared[name], strides, "input", "input", dtype=dtypes.get(name)
+                )
             elif name in specs:
                 _, spec = specs[name]
                 shape = tuple(sizes[d] for d in spec.out_dims)
                 strides = symbolic_strides(name, shape)
                 args[name] = Tensor(
-                    name, shape, spec.out_dims, strides, "param", "empty", target=name
+                    name,
+                    shape,
+                    spec.out_dims,
+                    strides,
+                    "param",
+                    "empty",
+                    target=name,
+                    dtype=dtypes.get(name),
                 )
             elif name in values:
                 args[name] = values[name]

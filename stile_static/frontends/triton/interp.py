@@ -94,6 +94,15 @@ DTYPES = (
     "uint8 uint16 uint32 uint64"
 ).split()
 KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
+# torch's other names of a dtype
+DTYPE_ALIASES = {
+    "float": "float32",
+    "half": "float16",
+    "double": "float64",
+    "long": "int64",
+    "int": "int32",
+}
+POINTER = "pointer to "  # the dtype of a pointer: POINTER + its element type
 MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs erf tanh fma div_rn fdiv sqrt_rn".split()
 TORCH_FUNCTIONS = [
     *"empty empty_like zeros zeros_like full".split(),
@@ -688,7 +697,13 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         )
 
     def same_dtype(self, a: Any, b: Any) -> bool:
-        """Dtypes are not modelled: only a dtype compared with itself is known equal."""
+        """Dtypes known by name (`tl.float16`, a pointer's element type, a tensor with a
+        `dtype` line) compare by name; any other is not modelled."""
+        if isinstance(a, DType) and isinstance(b, DType):
+            a, b = (
+                DType(DTYPE_ALIASES.get(a.name, a.name)),
+                DType(DTYPE_ALIASES.get(b.name, b.name)),
+            )
         if isinstance(a, DType) and isinstance(b, DType) and a.name == b.name:
             return True
         if (
@@ -807,6 +822,10 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return BoundMethod(base, attr)
         if isinstance(base, I.Descriptor):
             return BoundMethod(base, attr)
+        if isinstance(base, Ptr) and attr in ("dtype", "type"):
+            # a pointer's element type: the tensor's (a `dtype` line), float32 by default
+            held = base.tensor.base or base.tensor
+            return DType(POINTER + (held.dtype or "float32"))
         if isinstance(base, (Ints, Mask, Ptr)):
             if attr in ("dtype", "type"):
                 return DType("int" if not isinstance(base, Ptr) else "pointer")
@@ -814,6 +833,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 return tuple(base.shape if not isinstance(base, Mask) else base.array.shape)
             return BoundMethod(base, attr)
         if isinstance(base, DType):
+            if attr == "element_ty" and base.name.startswith(POINTER):
+                return DType(base.name[len(POINTER) :])
             return DType(f"{base.name}.{attr}")
         if isinstance(base, Opaque):
             if attr == "backend":
