@@ -482,3 +482,29 @@ def test_an_input_line_and_a_spec_must_agree_on_the_dims() -> None:
     clash = SHAPED_LIKE.replace("2 * x[N]", "2 * x[N] + like[M]")
     ((_, _, _, message),) = errors(clash)
     assert "has dims (N)" in message
+
+
+# ---------------------------------------------------------------- `# stile: dtype NAME=TYPE`
+
+
+def test_a_dtype_line_gives_tensors_their_element_types() -> None:
+    a = only(SHAPED_LIKE.replace("# stile: input like[N]", "# stile: dtype x=float16 like=int64"))
+    assert a.dtypes == (("x", "float16"), ("like", "int64"))
+    assert only(SHAPED_LIKE).dtypes == ()
+
+
+@pytest.mark.parametrize(
+    ("line", "found", "where"),
+    [
+        ("dtype y=float16", "`y` is not a parameter", "y="),
+        ("dtype x=float17", "unknown dtype `float17`", "float17"),
+        ("dtype x=float16 x=float32", "`x` has a dtype already", "x=float32"),
+        ("dtype x", "cannot read this `dtype` line", " x"),
+    ],
+)
+def test_a_bad_dtype_line_is_an_error_at_its_column(line: str, found: str, where: str) -> None:
+    text = SHAPED_LIKE.replace("input like[N]", line)
+    ((number, column, code, message),) = errors(text)
+    assert (number, code) == (4, "STL023")
+    assert found in message
+    assert column == column_of(text, 4, where)

@@ -19,8 +19,11 @@ from stile_static.ir.terms import (
     Term,
     Unary,
     Where,
+    at_index,
     const,
     constraint,
+    free_dims,
+    select,
 )
 from stile_static.prover import canon
 from stile_static.prover.evaluator import evaluate_named
@@ -367,3 +370,80 @@ def test_structurally_equal_subterms_share_one_form_but_exact_and_float_constant
     twice = canon.normalize(Binary("+", exact, Binary("*", Const(Fraction(1)), x)))
     ((_, coefficient),) = twice.terms
     assert coefficient == 2 and not isinstance(coefficient, float)
+
+
+def random_selected_term(rng: random.Random, depth: int) -> Term:
+    """Masked terms with comparisons of data values (``where(x > 0, x, 0)``) among them."""
+    if depth == 0 or rng.random() < 0.2:
+        return random_masked_term(rng, 0)
+    if rng.random() < 0.35:
+        op = rng.choice(["<", "<=", ">", ">=", "==", "!="])
+        parts = [random_selected_term(rng, depth - 1) for _ in range(2)]
+        left, right = (rng.choice(parts + LEAVES + [const(0)]) for _ in range(2))
+        return select(op, left, right, parts[0], parts[1])
+    if rng.random() < 0.5:
+        op = rng.choice(["+", "-", "*", "maximum"])
+        left, right = random_selected_term(rng, depth - 1), random_selected_term(rng, depth - 1)
+        return Binary(op, left, right)
+    if rng.random() < 0.5:
+        dim = rng.choice(list(SIZES))
+        body = random_selected_term(rng, depth - 1)
+        return Reduce(rng.choice(["sum", "max"]), dim, 0, SIZES[dim], body)
+    return random_masked_term(rng, depth)
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_canonical_form_with_data_comparisons_is_equivalent(seed: int) -> None:
+    term = random_selected_term(random.Random(seed), 4)
+    try:
+        form = canon.normalize(term)
+    except canon.CannotNormalize:
+        return
+    assert_same_values(term, canon.to_term(form), seed)
+
+
+def test_most_terms_with_data_comparisons_are_normalized() -> None:
+    normalized = 0
+    for seed in range(300):
+        try:
+            canon.normalize(random_selected_term(random.Random(seed), 4))
+            normalized += 1
+        except canon.CannotNormalize:
+            pass
+    assert normalized > 150
+
+
+def test_data_comparisons_are_guards_whose_branches_combine() -> None:
+    x, s = Load("x", ("A",)), Load("z", ("B",))
+    zero = const(0)
+    # trident's leaky ReLU: where(x > 0, x, 0) + s * where(x > 0, 0, x)
+    kernel = Binary(
+        "+", select(">", x, zero, x, zero), Binary("*", s, select(">", x, zero, zero, x))
+    )
+    assert _same(kernel, select(">", x, zero, x, Binary("*", s, x)))
+    assert _same(select("<", zero, x, x, zero), select(">", x, zero, x, zero))
+    assert _same(select("!=", x, zero, x, s), select("==", x, zero, s, x))
+    assert _same(select(">", x, zero, s, s), s)  # both branches alike
+    # the comparison decides: a strict and a loose one are different conditions
+    assert not _same(select(">", x, zero, x, s), select(">=", x, zero, x, s))
+    # a comparison that does not involve the reduced dim moves out of the sum
+    y = Load("y", ("A", "B"))
+    inside = Reduce("sum", "B", 0, 4, select(">", x, zero, y, zero))
+    assert _same(inside, select(">", x, zero, Reduce("sum", "B", 0, 4, y), zero))
+
+
+def test_a_term_at_an_index_is_its_value_there() -> None:
+    y = Load("y", ("A", "B"))
+    inputs = _inputs(0)
+    body = Binary("maximum", Binary("*", y, y), const(0))
+    row = at_index(body, "A", 1)  # loads y[A=1, B]
+    assert free_dims(row) == {"B"}
+    want = np.maximum(inputs["y"][1] ** 2, 0)
+    np.testing.assert_allclose(values(row, inputs), np.broadcast_to(want, (3, 4)))
+    assert canon.normalize(row) == canon.normalize(at_index(body, "A", 1))
+    assert canon.normalize(row) != canon.normalize(at_index(body, "A", 2))
+    # an index condition on the fixed dim is decided there; a reduction binds it again
+    assert at_index(Where((A_LT_2,), y, const(0)), "A", 1) == at_index(y, "A", 1)
+    assert at_index(Where((A_LT_2,), y, const(0)), "A", 2) == const(0)
+    total = Reduce("sum", "A", 0, 3, y)
+    assert at_index(total, "A", 1) == total

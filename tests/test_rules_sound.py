@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from stile_static.ir.terms import Binary, Const, Load, Reduce, Term, Unary
+from stile_static.ir.terms import Binary, Const, Load, Reduce, Select, Term, Unary
 from stile_static.prover.egraph import rules_dir
 from stile_static.prover.evaluator import Named, evaluate_named
 
@@ -130,6 +130,10 @@ CONSTRUCTORS: dict[str, tuple[tuple[str, ...], _Builder]] = {
             ("Max", "maximum"),
             ("Min", "minimum"),
         ]
+    },
+    **{
+        name: ((EXPR,) * 4, lambda a, op=op: Select(op, *a))
+        for name, op in [("SelLt", "<"), ("SelLe", "<="), ("SelEq", "==")]
     },
     "Sum": ((DIM, INT, INT, EXPR), lambda a: Reduce("sum", a[0], a[1], a[2], a[3])),
     "RMax": ((DIM, INT, INT, EXPR), lambda a: Reduce("max", a[0], a[1], a[2], a[3])),

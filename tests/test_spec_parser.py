@@ -456,7 +456,7 @@ def test_added_syntax_errors(text: str, span: tuple[int, int], message: str) -> 
     ("text", "span", "message"),
     [
         ("where(N < Z, N, 0)", (10, 11), "unknown dim `Z`"),
-        ("where(a < 3, N, 0)", (6, 7), "`a` is an input, not a dim"),
+        ("where(a < 3, N, 0)", (6, 7), "`a` is an input; a spec refers to it through its dims"),
         ("mean[K](M N)", (5, 6), "reduces over K"),
         ("var[Z](M N)", (4, 5), "unknown dim `Z`"),
         ("atan(M N)", (0, 4), "unknown function `atan`"),
@@ -477,3 +477,35 @@ def test_unknown_function_help_lists_the_new_functions() -> None:
     names = ("rsqrt", "exp2", "sigmoid", "minimum", "where", "mean[D]", "var[D]", "min[D]")
     for name in (*names, "tanh", "erf", "gelu_tanh", "relu", "clamp(x, lo, hi)"):
         assert name in info.value.help
+
+
+def test_where_on_a_comparison_of_values(arrays: Arrays) -> None:
+    spec = parse_spec("where(a[M N] > 0, a[M N], 0.01 * a[M N])", INPUTS, DIMS)
+    a = arrays["a"]
+    np.testing.assert_allclose(value(spec, arrays), np.where(a > 0, a, 0.01 * a))
+    spec = parse_spec("where(x[N] != y[M], 1, x[N] - y[M])", INPUTS, DIMS)
+    x, y = arrays["x"], arrays["y"]
+    want = np.where(y[:, None] != x[None, :], 1.0, x[None, :] - y[:, None])
+    np.testing.assert_allclose(value(spec, arrays), want.T if spec.out_dims[0] == "N" else want)
+
+
+def test_where_still_reads_a_condition_on_indices(arrays: Arrays) -> None:
+    spec = parse_spec("where(N < 3, x[N], 0)", INPUTS, DIMS)
+    x = arrays["x"]
+    np.testing.assert_allclose(value(spec, arrays), np.where(np.arange(6) < 3, x, 0))
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("where(a[M N] >, 1, 2)", "expected an expression"),
+        ("where(a[M N] 0, 1, 2)", "expected a comparison"),
+        ("where(a[M N] > 0 and N < 2, 1, 2)", "expected `,`"),
+        ("where(N <, 1, 2)", "expected a dim or an integer"),
+    ],
+)
+def test_a_broken_comparison_is_a_syntax_error_where_it_breaks(text: str, message: str) -> None:
+    with pytest.raises(SpecError) as caught:
+        parse_spec(text, INPUTS, DIMS)
+    assert caught.value.code == "STL020"
+    assert message in caught.value.message

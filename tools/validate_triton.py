@@ -68,6 +68,7 @@ from typing import Any
 
 import numpy as np
 
+from stile_static.frontends.triton.interp import DEVICE_SMS
 from stile_static.prover.evaluator import evaluate
 from stile_static.spec.annotations import (
     Annotation,
@@ -350,6 +351,7 @@ class GuardedTorch:
     """Stands in for `torch` in a fixture: allocations go to the guarded memory."""
 
     current: Memory  # the memory of the run in progress
+    sms: int | None = None  # what a device query answers in this run (see DEVICE_SMS)
 
     def __init__(self, torch: Any, fixture: str) -> None:
         self._torch = torch
@@ -357,6 +359,8 @@ class GuardedTorch:
         GuardedTorch.current = self.memory
 
     def __getattr__(self, name: str) -> Any:
+        if name == "cuda":
+            return _DeviceQueries(self._torch.cuda)
         return getattr(self._torch, name)
 
     def _shape(self, size: tuple[Any, ...]) -> tuple[int, ...]:
@@ -380,6 +384,25 @@ class GuardedTorch:
 
     def zeros_like(self, other: Any, dtype: Any = None, **_: Any) -> Any:
         return _raw("fill_", self.empty_like(other, dtype), 0)
+
+
+class _DeviceQueries:
+    """`torch.cuda` with `get_device_properties` answering the run's number of SMs
+    (there is no GPU here): a wrapper that asks runs once for each of DEVICE_SMS, as
+    stile-static checks it."""
+
+    def __init__(self, cuda: Any) -> None:
+        self._cuda = cuda
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._cuda, name)
+
+    def get_device_properties(self, *_: Any, **__: Any) -> Any:
+        import types
+
+        if GuardedTorch.sms is None:
+            raise RuntimeError("a device query in a fixture that names no SM count")
+        return types.SimpleNamespace(multi_processor_count=GuardedTorch.sms)
 
 
 # --- autotune, one config at a time ---------------------------------------------------
@@ -698,13 +721,16 @@ def run_case(
     padding = pads(ann, wrapper)
     env: dict[str, Any] = {}
     kwargs: dict[str, Any] = dict(conf.parameter_values)
+    dtypes = dict(ann.dtypes)
     for tensor in ann.tensors:
         shape = tuple(sizes[d] for d in tensor.dims)
-        # the values the kernel sees, in float32
+        # the values the kernel sees, in the tensor's dtype (a `dtype` line; float32)
         values = rng.standard_normal(shape) + shift
-        env[tensor.name] = values.astype(np.float32).astype(np.float64)
+        kind = dtypes.get(tensor.name, "float32")
+        rounded = torch.as_tensor(values).to(getattr(torch, kind))
+        env[tensor.name] = rounded.to(torch.float64).numpy()
         kwargs[tensor.name] = memory.alloc(
-            tensor.name, shape, torch.float32, padding.get(tensor.name, 0), env[tensor.name]
+            tensor.name, shape, getattr(torch, kind), padding.get(tensor.name, 0), env[tensor.name]
         )
     for name in ann.scalars:
         if name not in kwargs:
@@ -826,10 +852,14 @@ def check_fixture(
     rows, as_expected = [], []
     for index, conf in enumerate(confs):
         chunk = []
-        for draw, config in itertools.product(range(len(DRAWS)), range(n_configs)):
+        queries = "multi_processor_count" in text
+        sm_counts: tuple[int | None, ...] = DEVICE_SMS if queries else (None,)
+        for draw, config, sms in itertools.product(range(len(DRAWS)), range(n_configs), sm_counts):
             PinnedAutotune.chosen = config
+            GuardedTorch.sms = sms
             label = DRAWS[draw][0]
             label += f", config {config}" if PinnedAutotune.configs_seen else ""
+            label += f", {sms} SMs" if sms is not None else ""
             row = run_case(module, conf, index, draw, seed, torch, label)
             error = (refused or {}).get((path.name, index, config))
             if error is not None:  # the compiler refuses what the interpreter may run

@@ -40,15 +40,20 @@ from ..ir.terms import (
     Constraint,
     Load,
     Reduce,
+    Select,
     Term,
     Unary,
     Where,
+    at_index,
     const,
     constraint,
     free_dims,
+    one_index_reductions_fixed,
+    select_parts,
     show_short,
     where,
 )
+from ..ir.terms import select as compared_select
 
 NEG_INF = float("-inf")
 POS_INF = float("inf")
@@ -316,6 +321,27 @@ def select(mask: np.ndarray, then: Block, other: Block) -> Block:
         [mask_block, then, other],
         lambda m, a, b: a if m == Const(Fraction(1)) else b,
         strict=False,
+    )
+
+
+@dataclass(frozen=True, eq=False)
+class Compared:
+    """``left OP right`` lane by lane, a comparison of data values: what ``tl.where``
+    takes as its condition (``tl.where(x > 0, x, 0)``); no other use is followed."""
+
+    op: str  # < <= > >= == !=
+    left: Block
+    right: Block
+
+    def describe(self) -> str:
+        return f"a comparison of data values ({self.left.describe()} {self.op} ...)"
+
+
+def choose(cond: Compared, then: Block, other: Block) -> Block:
+    """``where(cond, then, other)`` for a comparison of data values, lane by lane."""
+    return elementwise(
+        [cond.left, cond.right, then, other],
+        lambda a, b, t, e: compared_select(cond.op, a, b, t, e),
     )
 
 
@@ -615,6 +641,8 @@ def term_key(term: Term) -> int:
             shape = ("r", node.op, node.dim, str(node.lo), str(node.hi), moves)
         elif isinstance(node, (Unary, Binary)):
             shape = ("u", node.fn) if isinstance(node, Unary) else ("b", node.op)
+        elif isinstance(node, Select):
+            shape = ("s", node.op)
         else:
             shape = (type(node).__name__, repr(node))
         full = shape + tuple(_keys[id(c)][1] for c in children)
@@ -629,6 +657,8 @@ def _children(term: Term) -> tuple[Term, ...]:
         return (term.left, term.right)
     if isinstance(term, Reduce):
         return (term.body,)
+    if isinstance(term, Select):
+        return select_parts(term)
     return ()
 
 
@@ -830,6 +860,36 @@ def coordinates(block: Block) -> dict[str, np.ndarray]:
     return out
 
 
+def pin_lanes(block: Block, lanes: np.ndarray) -> Block | None:
+    """The block with every lane of ``lanes`` holding its value at its own element: each
+    dim its term depends on fixed at the lane's index (``x[M=m, N=n]``), a term of no
+    free dim; None if a term depends on a dim the block does not run along."""
+    coords = coordinates(block)
+    shape = block.shape
+    pieces = np.broadcast_to(block.pieces, shape)
+    choice = np.zeros(shape, np.int64)
+    terms: list[Piece] = []
+    seen: dict[tuple, int] = {}
+    for lane in zip(*np.nonzero(lanes)) if shape else [()]:
+        piece = block.terms[int(pieces[lane])]
+        free = () if isinstance(piece, Undef) else tuple(sorted(free_dims(piece)))
+        if any(d not in coords for d in free):
+            return None
+        at = tuple(int(coords[d][lane]) for d in free)
+        key = (int(pieces[lane]), at)
+        if key not in seen:
+            if not isinstance(piece, Undef):
+                piece = one_index_reductions_fixed(piece)
+            for d, i in zip(free, at):
+                piece = at_index(piece, d, i)
+            seen[key] = len(terms)
+            terms.append(piece)
+        choice[lane] = seen[key]
+    if not terms:
+        return None
+    return Block(shape, (None,) * len(shape), (), choice, tuple(terms))
+
+
 def boxes(mask: np.ndarray) -> list[tuple[tuple[int, int], ...]]:
     """Cover the true cells of ``mask`` with disjoint boxes (greedy, in index order).
 
@@ -924,6 +984,8 @@ def lower_term(term: Term) -> Term:
             out = Reduce(node.op, node.dim, node.lo, node.hi, walk(node.body))
         elif isinstance(node, Where):
             out = Where(node.cond, walk(node.then), walk(node.other))
+        elif isinstance(node, Select):
+            out = Select(node.op, *(walk(t) for t in select_parts(node)))
         else:
             out = node
         memo[id(node)] = out
@@ -976,6 +1038,8 @@ def specialize(term: Term, region: dict[str, tuple[int, int]]) -> Term:
         if isinstance(node, Where):
             conds = [decide(c, ranges) for c in node.cond]
             return where(conds, walk(node.then, ranges), walk(node.other, ranges))
+        if isinstance(node, Select):
+            return Select(node.op, *(walk(t, ranges) for t in select_parts(node)))
         return node
 
     return walk(term, dict(region))

@@ -7,7 +7,7 @@ until interned here.
 
 from __future__ import annotations
 
-from .terms import Binary, Reduce, Term, Unary, Where
+from .terms import Binary, Reduce, Select, Term, Unary, Where, select_parts
 
 
 def children(term: Term) -> tuple[Term, ...]:
@@ -19,6 +19,8 @@ def children(term: Term) -> tuple[Term, ...]:
         return (term.body,)
     if isinstance(term, Where):
         return (term.then, term.other)
+    if isinstance(term, Select):
+        return select_parts(term)
     return ()
 
 
@@ -32,6 +34,8 @@ def rebuild(term: Term, kids: tuple[Term, ...]) -> Term:
         return Reduce(term.op, term.dim, term.lo, term.hi, kids[0])
     if isinstance(term, Where):
         return Where(term.cond, kids[0], kids[1])
+    if isinstance(term, Select):
+        return Select(term.op, *kids)
     return term
 
 

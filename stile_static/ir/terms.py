@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fractions import Fraction
 
 from . import symbolic as sym
@@ -101,6 +101,19 @@ class Where:
 
 
 @dataclass(frozen=True)
+class Select:
+    """``then`` where the data comparison ``left OP right`` holds, else ``other``
+    (``where(x > 0, x, 0)``), OP in :data:`COMPARE_OPS`; undefined wherever
+    ``left`` or ``right`` is (comparing an undefined value picks no branch)."""
+
+    op: str
+    left: Term
+    right: Term
+    then: Term
+    other: Term
+
+
+@dataclass(frozen=True)
 class Undefined:
     """An undefined value (a masked-off lane loaded without ``other``).
 
@@ -108,12 +121,13 @@ class Undefined:
     """
 
 
-Term = Const | Load | Unary | Binary | Reduce | Where | Undefined
+Term = Const | Load | Unary | Binary | Reduce | Where | Select | Undefined
 
 BINARY_OPS = ("+", "-", "*", "/", "maximum", "minimum")
 REDUCE_OPS = ("sum", "max", "min")
 FUNCTION_OPS = ("maximum", "minimum")  # binary ops written as a call
 UNDEF = Undefined()
+COMPARE_OPS = ("<", "<=", "==")
 
 
 def const(value: int | float | Fraction) -> Const:
@@ -197,6 +211,18 @@ def where(cond: Iterable[Constraint | bool], then: Term, other: Term) -> Term:
     return Where(tuple(kept), then, other)
 
 
+def select(op: str, left: Term, right: Term, then: Term, other: Term) -> Select:
+    """``then`` where ``left OP right``, else ``other``, for OP in ``< <= > >= == !=``;
+    one form per condition: ``>`` and ``>=`` swap the operands, ``!=`` the branches."""
+    if op in _FLIPPED:
+        op, left, right = _FLIPPED[op], right, left
+    if op == "!=":
+        op, then, other = "==", other, then
+    if op not in COMPARE_OPS:
+        raise ValueError(f"not a comparison: {op}")
+    return Select(op, left, right, then, other)
+
+
 def add(a: Term, b: Term) -> Term:
     return Binary("+", a, b)
 
@@ -227,7 +253,7 @@ def free_dims(
     if isinstance(term, Const) or isinstance(term, Undefined):
         found: frozenset[str] = frozenset()
     elif isinstance(term, Load):
-        found = frozenset(term.dims)
+        found = frozenset(d for d in term.dims if not is_fixed(d))
     elif isinstance(term, Unary):
         found = free_dims(term.arg, memo)
     elif isinstance(term, Binary):
@@ -235,10 +261,17 @@ def free_dims(
     elif isinstance(term, Where):
         dims = frozenset(d for c in term.cond for d, _ in c.coeffs)
         found = dims | free_dims(term.then, memo) | free_dims(term.other, memo)
+    elif isinstance(term, Select):
+        found = frozenset().union(*(free_dims(t, memo) for t in select_parts(term)))
     else:
         found = free_dims(term.body, memo) - {term.dim}
     memo[id(term)] = (term, found)
     return found
+
+
+def select_parts(term: Select) -> tuple[Term, Term, Term, Term]:
+    """The children of a ``Select``: the compared values, then the branches."""
+    return (term.left, term.right, term.then, term.other)
 
 
 def format_number(value: Number) -> str:
@@ -311,6 +344,16 @@ def _pieces(term: Term) -> Iterator[str]:
             yield ")"
     elif isinstance(term, Undefined):
         yield "undefined"
+    elif isinstance(term, Select):
+        yield "where("
+        yield from _wrapped(term.left)
+        yield f" {term.op} "
+        yield from _wrapped(term.right)
+        yield ", "
+        yield from _pieces(term.then)
+        yield ", "
+        yield from _pieces(term.other)
+        yield ")"
     elif isinstance(term, Where):
         yield "where(" + " and ".join(show_constraint(c) for c in term.cond) + ", "
         yield from _pieces(term.then)
@@ -366,7 +409,108 @@ def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
                 for v in sym.variables(c.const):
                     found[v] = None
             stack.extend((node.then, node.other))
+        elif isinstance(node, Select):
+            stack.extend(select_parts(node))
     return tuple(found)
+
+
+def is_fixed(dim: str) -> bool:
+    """Whether a load's dim is one fixed at an index (``M=2``, see :func:`at_index`)."""
+    return "=" in dim
+
+
+def fixed_index(dim: str) -> int:
+    return int(dim.split("=", 1)[1])
+
+
+def fixed_dims(term: Term) -> frozenset[tuple[str, int]]:
+    """The dims fixed at an index in the loads of ``term`` (``M=2``: ``("M", 2)``)."""
+    found: set[tuple[str, int]] = set()
+    seen: set[int] = set()
+    stack = [term]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if isinstance(node, Load):
+            found |= {(d.split("=", 1)[0], fixed_index(d)) for d in node.dims if is_fixed(d)}
+        elif isinstance(node, Unary):
+            stack.append(node.arg)
+        elif isinstance(node, Binary):
+            stack.extend((node.left, node.right))
+        elif isinstance(node, Reduce):
+            stack.append(node.body)
+        elif isinstance(node, Where):
+            stack.extend((node.then, node.other))
+        elif isinstance(node, Select):
+            stack.extend(select_parts(node))
+    return frozenset(found)
+
+
+def at_index(term: Term, dim: str, index: int) -> Term:
+    """``term`` with its free dim ``dim`` fixed at ``index``: what ``sum[dim index:index+1]``
+    of it is. Loads name the fixed dim ``dim=index`` (a name no spec dim has), index
+    conditions on it are decided; a reduction over ``dim`` binds it again."""
+    pinned = f"{dim}={index}"
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        if isinstance(node, Load):
+            out: Term = Load(node.tensor, tuple(pinned if d == dim else d for d in node.dims))
+        elif isinstance(node, Unary):
+            out = Unary(node.fn, walk(node.arg))
+        elif isinstance(node, Binary):
+            out = Binary(node.op, walk(node.left), walk(node.right))
+        elif isinstance(node, Reduce):
+            out = node if node.dim == dim else replace(node, body=walk(node.body))
+        elif isinstance(node, Where):
+            cond = []
+            for c in node.cond:
+                coeffs = dict(c.coeffs)
+                k = coeffs.pop(dim, 0)
+                cond.append(constraint(coeffs, sym.add(c.const, k * index), c.op))
+            out = where(cond, walk(node.then), walk(node.other))
+        elif isinstance(node, Select):
+            out = Select(node.op, *(walk(t) for t in select_parts(node)))
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(term)
+
+
+def one_index_reductions_fixed(term: Term) -> Term:
+    """``term`` with every reduction over one index (``sum[M 2:3](e)``, a lane pinned at
+    its row) written as its body at that index (``e`` with ``M=2``): the same value."""
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        if isinstance(node, Reduce):
+            body = walk(node.body)
+            single = isinstance(node.lo, int) and node.hi == node.lo + 1
+            out: Term = at_index(body, node.dim, node.lo) if single else replace(node, body=body)
+        elif isinstance(node, Unary):
+            out = Unary(node.fn, walk(node.arg))
+        elif isinstance(node, Binary):
+            out = Binary(node.op, walk(node.left), walk(node.right))
+        elif isinstance(node, Where):
+            out = Where(node.cond, walk(node.then), walk(node.other))
+        elif isinstance(node, Select):
+            out = Select(node.op, *(walk(t) for t in select_parts(node)))
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(term)
 
 
 def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = None) -> Term:
@@ -394,6 +538,9 @@ def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = N
             constraint(dict(c.coeffs), sym.substitute(c.const, values), c.op) for c in term.cond
         ]
         out = where(cond, substitute(term.then, values, memo), substitute(term.other, values, memo))
+    elif isinstance(term, Select):
+        left, right, then, other = (substitute(t, values, memo) for t in select_parts(term))
+        out = Select(term.op, left, right, then, other)
     else:
         out = term
     memo[id(term)] = (term, out)

@@ -14,10 +14,12 @@ structurally equal:
 * ``max[d]`` and ``maximum`` merge adjacent ranges, drop ``-inf`` and move
   ``d``-independent addends out; ``min[d](e) = -max[d](-e)`` and
   ``minimum(a, b) = -maximum(-a, -b)``;
-* a :class:`Guard` is a ``Where`` with one constraint: operations push into
+* a :class:`Guard` is a ``Where`` with one constraint, or a ``Select`` (its
+  condition a :class:`Compared` of canonical values): operations push into
   both branches (``Where(c, a, b) + x = Where(c, a + x, b + x)``), so masks
   float to the top, nested in one order (by key) like a decision diagram,
-  and ``Where(c, a, a) = a``. A reduction over ``d`` of ``Where(c, e,
+  and ``Where(c, a, a) = a``; ``where(x > 0, x, 0) + a * where(x > 0, 0, x)``
+  is ``where(x > 0, x, a * x)``. A reduction over ``d`` of ``Where(c, e,
   identity)`` with ``c`` a bound on ``d`` alone is the reduction of ``e`` over
   the clipped range; a guard that does not mention ``d`` moves out of the
   reduction; any other guard becomes an opaque atom.
@@ -47,12 +49,15 @@ from ..ir.terms import (
     Load,
     Number,
     Reduce,
+    Select,
     Term,
     Unary,
     Where,
     const,
     constraint,
     constraint_key,
+    is_fixed,
+    select_parts,
 )
 
 NEG_INF_VALUE = float("-inf")
@@ -143,7 +148,7 @@ class Mono:
 class Atom:
     """An opaque factor: ``kind`` with its canonical parts."""
 
-    kind: str  # load | fn | sum | max | maximum | poly | where
+    kind: str  # load | fn | sum | max | maximum | poly | where | select
     parts: tuple
     key: str = field(default="", repr=False)
     free: frozenset[str] = field(default=frozenset(), repr=False)
@@ -160,7 +165,8 @@ def _num_key(c: Number) -> str:
 
 
 def load_atom(tensor: str, dims: tuple[str, ...]) -> Atom:
-    return Atom("load", (tensor, dims), f"{tensor}[{','.join(dims)}]", frozenset(dims))
+    free = frozenset(d for d in dims if not is_fixed(d))
+    return Atom("load", (tensor, dims), f"{tensor}[{','.join(dims)}]", free)
 
 
 def fn_atom(fn: str, arg: Poly) -> Atom:
@@ -194,6 +200,11 @@ def where_atom(cond: Constraint, then: Poly, other: Poly) -> Atom:
     key = f"where{{{constraint_key(cond)}}}{{{then.key}}}{{{other.key}}}"
     free = frozenset(d for d, _ in cond.coeffs) | then.free | other.free
     return Atom("where", (cond, then, other), key, free)
+
+
+def select_atom(op: str, parts: tuple[Poly, Poly, Poly, Poly]) -> Atom:
+    key = f"select{op}{{" + ",".join(p.key for p in parts) + "}"
+    return Atom("select", (op, *parts), key, frozenset().union(*(p.free for p in parts)))
 
 
 # --------------------------------------------------------------------------- polys
@@ -555,17 +566,43 @@ def _merge_ranges(p: Poly) -> Poly:
 
 
 @dataclass(frozen=True, eq=False)
+class Compared:
+    """A comparison of data values ``left OP right`` (OP in ``< <= ==``), as a guard's
+    condition; the values are finite canonical forms."""
+
+    op: str
+    left: Poly
+    right: Poly
+
+    @property
+    def key(self) -> str:
+        return f"{self.left.key}{self.op}{self.right.key}"
+
+    @property
+    def free(self) -> frozenset[str]:
+        return self.left.free | self.right.free
+
+
+Condition = Constraint | Compared
+
+
+def cond_key(cond: Condition) -> str:
+    """Identifies a condition exactly; index conditions and comparisons never clash."""
+    return "$" + cond.key if isinstance(cond, Compared) else constraint_key(cond)
+
+
+@dataclass(frozen=True, eq=False)
 class Guard:
     """``then`` where ``cond`` holds, else ``other``; conditions below are later by key."""
 
-    cond: Constraint
+    cond: Condition
     then: Form
     other: Form
     key: str = field(default="", compare=False, repr=False)
     size: int = field(default=0, compare=False, repr=False)
 
     def __post_init__(self) -> None:
-        key = f"?{{{constraint_key(self.cond)}}}{{{self.then.key}}}{{{self.other.key}}}"
+        key = f"?{{{cond_key(self.cond)}}}{{{self.then.key}}}{{{self.other.key}}}"
         object.__setattr__(self, "key", key)
         object.__setattr__(self, "size", _size(self.then) + _size(self.other))
 
@@ -583,7 +620,7 @@ def _size(f: Form) -> int:
     return f.size if isinstance(f, Guard) else 1
 
 
-def _guard(cond: Constraint, then: Form, other: Form) -> Form:
+def _guard(cond: Condition, then: Form, other: Form) -> Form:
     if then == other:
         return then  # Where(c, a, a) = a
     out = Guard(cond, then, other)
@@ -593,15 +630,15 @@ def _guard(cond: Constraint, then: Form, other: Form) -> Form:
 
 
 def _branches(f: Form, key: str) -> tuple[Form, Form]:
-    if isinstance(f, Guard) and constraint_key(f.cond) == key:
+    if isinstance(f, Guard) and cond_key(f.cond) == key:
         return f.then, f.other
     return f, f
 
 
-def _top(forms: tuple[Form, ...]) -> Constraint | None:
+def _top(forms: tuple[Form, ...]) -> Condition | None:
     """The first condition by key among the roots (the outermost of their combination)."""
     conds = [f.cond for f in forms if isinstance(f, Guard)]
-    return min(conds, key=constraint_key) if conds else None
+    return min(conds, key=cond_key) if conds else None
 
 
 def lift1(fn: Callable[[Poly], Poly], f: Form) -> Form:
@@ -617,20 +654,29 @@ def lift2(fn: Callable[[Poly, Poly], Poly], a: Form, b: Form) -> Form:
         return fn(a, b)
     cond = _top((a, b))
     assert cond is not None
-    key = constraint_key(cond)
+    key = cond_key(cond)
     (a1, a0), (b1, b0) = _branches(a, key), _branches(b, key)
     return _guard(cond, lift2(fn, a1, b1), lift2(fn, a0, b0))
 
 
-def select(cond: Constraint, then: Form, other: Form) -> Form:
+def select(cond: Condition, then: Form, other: Form) -> Form:
     """``Where(cond, then, other)`` for forms that may hold guards of their own."""
-    key = constraint_key(cond)
+    key = cond_key(cond)
     top = _top((then, other))
-    if top is None or constraint_key(top) >= key:
+    if top is None or cond_key(top) >= key:
         return _guard(cond, _branches(then, key)[0], _branches(other, key)[1])
-    top_key = constraint_key(top)
+    top_key = cond_key(top)
     (t1, t0), (o1, o0) = _branches(then, top_key), _branches(other, top_key)
     return _guard(top, select(cond, t1, o1), select(cond, t0, o0))
+
+
+def compared(op: str, left: Form, right: Form) -> Compared:
+    """The condition ``left OP right`` of a data comparison (finite values, no masks)."""
+    if not (isinstance(left, Poly) and isinstance(right, Poly)):
+        raise CannotNormalize("a data comparison of masked values")
+    if left.infinite or right.infinite:
+        raise CannotNormalize("a data comparison of an infinite value")
+    return Compared(op, left, right)
 
 
 def as_poly(f: Form, allow_infinite: bool = False) -> Poly:
@@ -644,18 +690,24 @@ def as_poly(f: Form, allow_infinite: bool = False) -> Poly:
     then, other = as_poly(f.then, allow_infinite), as_poly(f.other, allow_infinite)
     if not allow_infinite and (then.infinite or other.infinite):
         raise CannotNormalize("a mask with an infinite branch inside an expression")
+    if isinstance(f.cond, Compared):
+        if then.infinite or other.infinite:
+            raise CannotNormalize("a data comparison with an infinite branch")
+        return from_atom(select_atom(f.cond.op, (f.cond.left, f.cond.right, then, other)))
     return from_atom(where_atom(f.cond, then, other))
 
 
-def _negate(c: Constraint) -> Constraint | bool | None:
+def _negate(c: Condition) -> Constraint | bool | None:
     """``not c`` as one constraint (over integers ``not x <= 0`` is ``-x + 1 <= 0``)."""
-    if c.op != "<=":
+    if isinstance(c, Compared) or c.op != "<=":
         return None
     return constraint({d: -k for d, k in c.coeffs}, sym.add(sym.scale(c.const, -1), 1), "<=")
 
 
-def _clip(cond: Constraint, dim: str, lo: Int, hi: Int) -> tuple[Int, Int] | None:
+def _clip(cond: Condition, dim: str, lo: Int, hi: Int) -> tuple[Int, Int] | None:
     """``[lo, hi)`` restricted to where ``cond`` holds, if ``cond`` bounds ``dim`` alone."""
+    if isinstance(cond, Compared):
+        return None
     if len(cond.coeffs) != 1 or cond.coeffs[0][0] != dim or not isinstance(cond.const, int):
         return None
     k, c = cond.coeffs[0][1], cond.const
@@ -688,7 +740,8 @@ def reduce_form(op: str, dim: str, lo: Int, hi: Int, body: Form) -> Form:
     if isinstance(body, Poly):
         return _reduce_poly(op, dim, lo, hi, body)
     cond = body.cond
-    if all(d != dim for d, _ in cond.coeffs):
+    mentioned = cond.free if isinstance(cond, Compared) else {d for d, _ in cond.coeffs}
+    if dim not in mentioned:
         # the condition is the same for every element reduced
         then = reduce_form(op, dim, lo, hi, body.then)
         return select(cond, then, reduce_form(op, dim, lo, hi, body.other))
@@ -807,6 +860,9 @@ class _Normalizer:
             return lift2(_BINARY[term.op], self._done(term.left), self._done(term.right))
         if isinstance(term, Where):
             return self._where(term)
+        if isinstance(term, Select):
+            cond = compared(term.op, self._done(term.left), self._done(term.right))
+            return select(cond, self._done(term.then), self._done(term.other))
         if isinstance(term, Reduce):
             return reduce_form(term.op, term.dim, term.lo, term.hi, self._done(term.body))
         raise CannotNormalize("an undefined value")
@@ -842,6 +898,8 @@ def _children(term: Term) -> tuple[Term, ...]:
         return (term.body,)
     if isinstance(term, Where):
         return (term.then, term.other)
+    if isinstance(term, Select):
+        return select_parts(term)
     return ()
 
 
@@ -898,6 +956,9 @@ def _atom_term(atom: Atom) -> Term:
     if atom.kind == "where":
         cond, then, other = atom.parts
         return Where((cond,), to_term(then), to_term(other))
+    if atom.kind == "select":
+        op, *parts = atom.parts
+        return Select(op, *(to_term(p) for p in parts))
     if atom.kind == "maximum":
         args = [to_term(a) for a in atom.parts]
         out = args[0]
@@ -929,6 +990,9 @@ def reductions(p: Poly) -> list[tuple[str, str, str, int, int]]:
             elif atom.kind == "where":
                 visit_poly(atom.parts[1])
                 visit_poly(atom.parts[2])
+            elif atom.kind == "select":
+                for part in atom.parts[1:]:
+                    visit_poly(part)
         if m.exp is not None:
             visit_poly(m.exp)
         if m.exp2 is not None:

@@ -78,7 +78,7 @@ def _check_result(facts: Facts, result: Result, path: str) -> list[Diagnostic]:
 
 def _boxes_of(mask: np.ndarray, edges: list[list[int]]) -> list[regions.Box]:
     """Cover the true cells of ``mask`` with greedy maximal boxes (in index order)."""
-    mask = mask.copy()
+    mask = np.array(mask, dtype=bool)  # a copy, and an array even for a 0-d result
     out: list[regions.Box] = []
     while mask.any():
         start = [int(i) for i in np.argwhere(mask)[0]]

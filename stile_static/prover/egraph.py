@@ -21,7 +21,19 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..ir.terms import Binary, Const, Load, Reduce, Term, Unary, Where, constraint_key, free_dims
+from ..ir.terms import (
+    Binary,
+    Const,
+    Load,
+    Reduce,
+    Select,
+    Term,
+    Unary,
+    Where,
+    constraint_key,
+    free_dims,
+    select_parts,
+)
 
 EXTENSIONS = (".so", ".pyd")
 
@@ -77,6 +89,7 @@ _UNARY = {
 }
 _BINARY = {"+": "Add", "-": "Sub", "*": "Mul", "/": "Div", "maximum": "Max", "minimum": "Min"}
 _REDUCE = {"sum": "Sum", "max": "RMax", "min": "RMin"}
+_SELECT = {"<": "SelLt", "<=": "SelLe", "==": "SelEq"}
 _I64 = 2**63
 
 # One iteration: bring the analyses (free dims, fin/pos/nz) up to date, then
@@ -151,6 +164,8 @@ def to_egglog(term: Term) -> str:
         return f"({name} {_string(term.dim)} {term.lo} {term.hi} {to_egglog(term.body)})"
     if isinstance(term, Where):
         return f"(Where {_cond(term)} {to_egglog(term.then)} {to_egglog(term.other)})"
+    if isinstance(term, Select):
+        return f"({_SELECT[term.op]} {' '.join(to_egglog(t) for t in select_parts(term))})"
     # An undefined value has no encoding: it must never be proven equal to anything.
     raise ValueError(f"cannot encode {term!r}")
 
@@ -163,7 +178,7 @@ def _cond(term: Where) -> str:
 def _load_facts(load: Load) -> str:
     """Inputs are finite, and depend on exactly their dims."""
     code = to_egglog(load)
-    return f"(set (free {code}) {_dim_set(load.dims)})\n(fin {code})\n"
+    return f"(set (free {code}) {_dim_set(free_dims(load))})\n(fin {code})\n"
 
 
 def _dim_set(dims: tuple[str, ...] | frozenset[str]) -> str:
@@ -206,6 +221,9 @@ class _Emitter:
             code = f"({_REDUCE[term.op]} {_string(term.dim)} {term.lo} {term.hi} {body})"
         elif isinstance(term, Where):
             code = f"(Where {_cond(term)} {self.emit(term.then)} {self.emit(term.other)})"
+        elif isinstance(term, Select):
+            parts = " ".join(self.emit(t) for t in select_parts(term))
+            code = f"({_SELECT[term.op]} {parts})"
         else:
             raise ValueError(f"cannot encode {term!r}")
         name = f"$t{len(self.names)}"

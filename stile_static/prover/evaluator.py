@@ -14,7 +14,21 @@ import numpy as np
 
 from ..ir.numpy_ops import BINARY_UFUNCS, REDUCE_IDENTITY, UNARY_UFUNCS
 from ..ir.sharing import children
-from ..ir.terms import Binary, Const, Constraint, Load, Reduce, Term, Unary, Undefined, Where
+from ..ir.terms import (
+    Binary,
+    Const,
+    Constraint,
+    Load,
+    Reduce,
+    Select,
+    Term,
+    Unary,
+    Undefined,
+    Where,
+    fixed_index,
+    is_fixed,
+    select_parts,
+)
 
 
 @dataclass(frozen=True)
@@ -93,7 +107,7 @@ def _free(term: Term, memo: dict) -> frozenset[str]:
             continue
         stack.pop()
         if isinstance(node, Load):
-            found = frozenset(node.dims)
+            found = frozenset(d for d in node.dims if not is_fixed(d))
         else:
             found = frozenset().union(*(memo[("free", id(c))][1] for c in kids))
             if isinstance(node, Reduce):
@@ -129,7 +143,11 @@ def _evaluate(
         if bindings is not None and term.tensor in bindings:
             return _window(bindings[term.tensor], ranges)
         array = np.asarray(inputs[term.tensor], dtype=np.float64)
-        return _window(Named(array, term.dims), ranges)
+        dims = term.dims
+        if any(is_fixed(d) for d in dims):  # x[M=2, N]: the row at index 2
+            array = array[tuple(fixed_index(d) if is_fixed(d) else slice(None) for d in dims)]
+            dims = tuple(d for d in dims if not is_fixed(d))
+        return _window(Named(array, dims), ranges)
     if isinstance(term, Unary):
         arg = evaluate_named(term.arg, inputs, bindings, memo, ranges, sizes)
         with np.errstate(all="ignore"):
@@ -142,6 +160,11 @@ def _evaluate(
             return Named(BINARY_UFUNCS[term.op](_align(left, axes), _align(right, axes)), axes)
     if isinstance(term, Where):
         return _where(term, inputs, bindings, memo, ranges, sizes)
+    if isinstance(term, Select):
+        parts = [
+            evaluate_named(t, inputs, bindings, memo, ranges, sizes) for t in select_parts(term)
+        ]
+        return _select(term.op, parts)
     inner = tuple(sorted([r for r in ranges if r[0] != term.dim] + [(term.dim, term.lo, term.hi)]))
     body = term.body
     if term.op == "sum" and isinstance(body, Binary) and body.op == "*" and term.hi > term.lo:
@@ -185,6 +208,19 @@ def _where(
         mask = Named(_align(mask, axes) & _align(held, axes), axes)
     axes = tuple(dict.fromkeys(mask.axes + then.axes + other.axes))
     values = np.where(_align(mask, axes), _align(then, axes), _align(other, axes))
+    return Named(values, axes)
+
+
+_COMPARE = {"<": np.less, "<=": np.less_equal, "==": np.equal}
+
+
+def _select(op: str, parts: list[Named]) -> Named:
+    """``then`` where ``left OP right``, else ``other``; NaN where a compared value is."""
+    axes = tuple(dict.fromkeys(a for p in parts for a in p.axes))
+    left, right, then, other = (_align(p, axes) for p in parts)
+    with np.errstate(all="ignore"):
+        values = np.where(_COMPARE[op](left, right), then, other)
+        values = np.where(np.isnan(left) | np.isnan(right), np.nan, values)
     return Named(values, axes)
 
 

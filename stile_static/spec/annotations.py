@@ -7,6 +7,7 @@ other comment lines may sit between them, a blank line ends the block)::
     # stile: case M=7 N=100              one configuration: dim sizes, parameter values
     # stile: assume x.is_contiguous()    a precondition the caller guarantees
     # stile: input w[N]                  an array no spec names, with its dims
+    # stile: dtype x=float16             a tensor's element type (default float32)
 
 In a spec, ``x[M N]`` names the parameter ``x`` and declares its dims in shape
 order; later uses (in any line of the same annotation) may write ``x`` alone.
@@ -36,7 +37,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from ..core.diagnostics import Diagnostic, Span
 from ..core.scope import Scope
 from ..ir.specs import InputInfo, Spec
-from ..ir.terms import Binary, Load, Reduce, Term, Unary, Where, const
+from ..ir.terms import Binary, Load, Reduce, Select, Term, Unary, Where, const, select_parts
 from .parser import KEYWORDS, NAMING, SpecError, parse_spec, spec_tokens
 from .sizes import DimCondition, block_literals, dim_condition, search
 
@@ -158,6 +159,7 @@ class Annotation:
     cases: tuple[Case, ...]  # as written; none: every dim is searched
     assumptions: tuple[Assumption, ...]
     span: Span  # from the first annotation line to the last
+    dtypes: tuple[tuple[str, str], ...] = ()  # `dtype NAME=TYPE`: element types of tensors
 
     @property
     def inputs(self) -> tuple[InputInfo, ...]:
@@ -377,13 +379,14 @@ class _Draft:
     cases: list[tuple[list[tuple[str, Any, int, int]], _Line]]
     assumptions: list[Assumption]
     inputs: list[tuple[OutputLine, _Line]]  # `input NAME[DIMS]`: text and span of NAME[DIMS]
+    dtypes: dict[str, str]  # `dtype NAME=TYPE`
 
 
 def _parse_block(
     function: cst.FunctionDef, lines: list[_Line], path: str, diagnostics: list[Diagnostic]
 ) -> Annotation | None:
     params = _parameters(function)
-    draft = _Draft([], [], [], [])
+    draft = _Draft([], [], [], [], {})
     reported = len(diagnostics)
     for line in lines:
         try:
@@ -449,6 +452,7 @@ def _parse_block(
             replace(a, condition=dim_condition(a.text, names.dims)) for a in draft.assumptions
         ),
         span=span,
+        dtypes=tuple(draft.dtypes.items()),
     )
 
 
@@ -475,6 +479,9 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
     if keyword and keyword.group() == "input" and not is_target:
         draft.inputs.append((_input(body, rest_at, params, draft, line), line))
         return
+    if keyword and keyword.group() == "dtype" and not is_target:
+        _dtypes(body, rest_at, params, draft)
+        return
     match = _TARGET.match(body)
     if match is None:
         raise _Problem(
@@ -482,7 +489,8 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
             0,
             max(len(keyword.group()) if keyword else len(body), 1),
             "write `# stile: TARGET = SPEC`, `# stile: case NAME=VALUE ...`, "
-            "`# stile: assume EXPR` or `# stile: input NAME[DIMS]`",
+            "`# stile: assume EXPR`, `# stile: input NAME[DIMS]` or "
+            "`# stile: dtype NAME=TYPE`",
         )
     target = _target(match, params, line)
     for previous, _ in draft.outputs:
@@ -497,6 +505,46 @@ def _parse_line(line: _Line, params: tuple[str, ...], draft: _Draft, path: str) 
     column = line.column + start + 1
     span = Span(line.line, column, line.line, column + max(len(text), 1))
     draft.outputs.append((OutputLine(target, text, span), line))
+
+
+# element types a `dtype` line may give (torch's and Triton's names)
+DTYPE_NAMES = frozenset(
+    "float32 float16 bfloat16 float64 int8 int16 int32 int64 uint8 bool".split()
+)
+_DTYPE_ITEM = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*=\s*(?P<type>[A-Za-z_]\w*)")
+
+
+def _dtypes(body: str, at: int, params: tuple[str, ...], draft: _Draft) -> None:
+    """``dtype NAME=TYPE ...``: the element type of each named tensor parameter."""
+    help = "write `# stile: dtype NAME=TYPE ...`, as in `# stile: dtype x=float16`"
+    pos = at
+    found = False
+    while pos < len(body) and body[pos:].strip():
+        match = _DTYPE_ITEM.match(body, pos)
+        if match is None:
+            raise _Problem("cannot read this `dtype` line", pos, max(len(body) - pos, 1), help)
+        name, kind = match.group("name"), match.group("type")
+        if name not in params:
+            raise _Problem(
+                f"`{name}` is not a parameter of the wrapper",
+                match.start("name"),
+                match.end("name"),
+                _did_you_mean(name, params) or "name one of the wrapper's parameters",
+            )
+        if kind not in DTYPE_NAMES:
+            raise _Problem(
+                f"unknown dtype `{kind}`",
+                match.start("type"),
+                match.end("type"),
+                "dtypes: " + ", ".join(sorted(DTYPE_NAMES)),
+            )
+        if name in draft.dtypes:
+            raise _Problem(f"`{name}` has a dtype already", match.start("name"), match.end("name"))
+        draft.dtypes[name] = kind
+        found = True
+        pos = match.end()
+    if not found:
+        raise _Problem("cannot read this `dtype` line", at, max(len(body) - at, 1), help)
 
 
 _INPUT = re.compile(r"\s*(?P<name>[A-Za-z_]\w*)\s*\[(?P<dims>[^\]]*)\]\s*$")
@@ -936,6 +984,8 @@ def _with_constants(term: Term, constants: Mapping[str, Any]) -> Term:
     if isinstance(term, Where):
         then = _with_constants(term.then, constants)
         return Where(term.cond, then, _with_constants(term.other, constants))
+    if isinstance(term, Select):
+        return Select(term.op, *(_with_constants(t, constants) for t in select_parts(term)))
     return term
 
 

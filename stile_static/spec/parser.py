@@ -19,6 +19,7 @@ The language (see DESIGN.md, "The specification language"):
     item     := DIM ["[" [INT] ":" [INT] "]"]                 dim, optional override
     cond     := compare (("and" | "&") compare)*
     compare  := affine ("<" | "<=" | ">" | ">=" | "==") affine
+              | expr ("<" | "<=" | ">" | ">=" | "==" | "!=") expr   values (one)
     affine   := ["-"] aterm (("+" | "-") aterm)*
     aterm    := INT | DIM | INT "*" DIM                      integers and dims only
     FUNCTION := exp | exp2 | log | log2 | sin | cos | sqrt | rsqrt | sigmoid
@@ -28,7 +29,9 @@ The language (see DESIGN.md, "The specification language"):
 ``mean[D](e)`` is ``sum[D](e)`` divided by the size of D's range (the
 override's, when D has one); ``var[D](e)`` is the population variance
 ``mean[D]((e - mean[D](e)) * (e - mean[D](e)))``. ``where`` is ``a`` where
-every comparison holds, else ``b``; ``-inf`` and ``inf`` are constants.
+every comparison holds, else ``b``: comparisons of indices (dims and integers,
+``Nk <= Nq``), or one comparison of values (``where(x[M N] > 0, x, 0.01 * x)``,
+leaky ReLU); ``-inf`` and ``inf`` are constants.
 
 Every parsed piece carries its dims (the names it is a function of, in
 order) and its character span, so errors point at the exact tokens.
@@ -53,11 +56,14 @@ from ..ir.terms import (
     Constraint,
     Load,
     Reduce,
+    Select,
     Term,
     Unary,
     Where,
     const,
     constraint,
+    select,
+    select_parts,
     where,
 )
 
@@ -87,7 +93,7 @@ _TERNARY_FUNCTIONS = ("clamp",)
 _CALLS = _FUNCTIONS + _BINARY_FUNCTIONS + _TERNARY_FUNCTIONS + ("where",)
 _REDUCTIONS = ("sum", "max", "min", "mean", "var", "softmax")
 _PUNCTUATION = "()[],:+-*/&"
-_COMPARISONS = ("<=", ">=", "==", "<", ">")
+_COMPARISONS = ("<=", ">=", "==", "<", ">")  # `!=` compares values only
 # Names with a meaning of their own in a spec (never an input or a dim there).
 KEYWORDS = frozenset(_CALLS + _REDUCTIONS + ("and", "inf"))
 
@@ -237,6 +243,8 @@ def _apply_ranges(term: Term, ranges: Mapping[str, tuple[int, int]]) -> Term:
         return replace(
             term, then=_apply_ranges(term.then, ranges), other=_apply_ranges(term.other, ranges)
         )
+    if isinstance(term, Select):
+        return Select(term.op, *(_apply_ranges(t, ranges) for t in select_parts(term)))
     return term
 
 
@@ -266,8 +274,8 @@ def _tokenize(text: str) -> list[_Token]:
             tokens.append(_scan_number(text, i))
         elif text.startswith("->", i):
             tokens.append(_Token("op", "->", i, i + 2))
-        elif any(text.startswith(op, i) for op in _COMPARISONS):
-            op = next(op for op in _COMPARISONS if text.startswith(op, i))
+        elif any(text.startswith(op, i) for op in _COMPARISONS + ("!=",)):
+            op = next(op for op in _COMPARISONS + ("!=",) if text.startswith(op, i))
             tokens.append(_Token("op", op, i, i + len(op)))
         elif ch in _PUNCTUATION:
             tokens.append(_Token("op", ch, i, i + 1))
@@ -509,14 +517,50 @@ class _Parser:
     def where(self) -> _Value:
         start = self.advance().start
         self.expect("(")
-        cond, cond_dims = self.condition()
-        self.expect(",", "`where` takes a condition and two values: `where(N < 10, x, 0)`")
+        opening = self.pos
+        try:
+            cond, cond_dims = self.condition()
+            self.expect(",", _WHERE_HELP)
+            compared = None
+        except SpecError as error:
+            # not a condition on indices: a comparison of values (`x > 0`)
+            self.pos = opening
+            compared = self.data_comparison(error)
+            cond, cond_dims = [], _merge(compared[1].dims, compared[2].dims)
         then = self.expr()
-        self.expect(",", "`where` takes a condition and two values: `where(N < 10, x, 0)`")
+        self.expect(",", _WHERE_HELP)
         other = self.expr()
         end = self.expect(")").end
         dims = _merge(_merge(then.dims, other.dims), cond_dims)
+        if compared is not None:
+            op, left, right = compared
+            term: Term = select(op, left.term, right.term, then.term, other.term)
+            return _Value(term, dims, start, end)
         return _Value(where(cond, then.term, other.term), dims, start, end)
+
+    def data_comparison(self, first: SpecError) -> tuple[str, _Value, _Value]:
+        """``a OP b`` and the `,` after it, where ``a`` and ``b`` are values. If that
+        does not parse either, the error of the index condition (``first``) stands,
+        unless the condition starts with a name that is no dim (an input, a function).
+        A condition that starts with a dim compares indices (`N < 3.5` is an error,
+        not a bare dim list compared with a number)."""
+        lead = self.peek()
+        if lead.kind == "ident" and lead.text in self.dims:
+            raise first
+        values = lead.kind == "ident"
+        try:
+            left = self.expr()
+            token = self.peek()
+            if not (token.kind == "op" and token.text in _COMPARISONS + ("!=",)):
+                raise self.unexpected(token, "a comparison (`<`, `<=`, `>`, `>=`, `==`, `!=`)")
+            self.advance()
+            right = self.expr()
+            self.expect(",", _WHERE_HELP)
+        except SpecError:
+            if values:
+                raise
+            raise first from None
+        return token.text, left, right
 
     def condition(self) -> tuple[list[Constraint | bool], tuple[str, ...]]:
         """Comparisons joined by ``and`` / ``&``, and the dims they mention."""
@@ -772,7 +816,11 @@ _FUNCTIONS_HELP = (
     + ", where(cond, a, b), "
     + ", ".join(f"{r}[D]" for r in _REDUCTIONS)
 )
-_CONDITION_HELP = "a condition compares dims and integers, e.g. `Nk <= Nq and N < 100`"
+_CONDITION_HELP = (
+    "a condition compares dims and integers, e.g. `Nk <= Nq and N < 100`, "
+    "or two values, e.g. `x[M N] > 0`"
+)
+_WHERE_HELP = "`where` takes a condition and two values: `where(N < 10, x, 0)`"
 
 
 def _mean(dim: str, full: tuple[int, int], body: Term) -> Term:

@@ -382,9 +382,12 @@ class Memory:
         value: Block,
         span: Span,
         atomic: bool = False,
+        pin: bool = True,
     ) -> KernelError | None:
         """Record that ``lanes`` of ``value`` land on the elements ``index`` gives
-        (``atomic``: an atomic update, whose value already holds what was there)."""
+        (``atomic``: an atomic update, whose value already holds what was there; ``pin``:
+        lanes whose terms run along no dim of the tensor may hold their values fixed at
+        their own elements)."""
         shape = lanes.shape
         index = _one_element(index, shape)
         if not lanes.any():
@@ -400,7 +403,13 @@ class Memory:
             # a lane of x[N] with N fixed (a reduction's one-lane run) that lands on no
             # element along N holds x at that index: bind it there, then align again
             pinned = blocks.pin_fixed(value, ())
-            if pinned is not value and self._align(cells, index, lanes, pinned):
+            if pin and not (pinned is not value and self._align(cells, index, lanes, pinned)):
+                # lanes landing on elements whose indices are not the stored terms' (a
+                # flat tensor): each lane holds its value at its own element, a term of
+                # no free dim, which any element can hold
+                pinned = blocks.pin_lanes(value, np.broadcast_to(lanes, shape))
+            if pinned is not None and self._align(cells, index, lanes, pinned):
+                value = pinned
                 terms = tuple(
                     replace(t, reported=True) if isinstance(t, Undef) else t for t in pinned.terms
                 )

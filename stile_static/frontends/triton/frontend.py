@@ -23,7 +23,7 @@ from ...interpreter.core import StepBudget
 from ...interpreter.values import Function
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import Binary, Reduce, Unary, Where
+from ...ir.terms import Binary, Reduce, Term, Unary, Where, at_index, fixed_dims
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
     Annotation,
@@ -60,6 +60,7 @@ from .host import (
     symbolic_strides,
 )
 from .interp import (
+    DEVICE_SMS,
     VALUE_PRESERVING_DECORATORS,
     TritonInterpreter,
     _CaseRejected,
@@ -174,8 +175,22 @@ class _WrapperCheck:
             self.run_case(function, config)
 
     def run_case(self, function: Function, config: Configuration) -> None:
-        """One case; an exception of the analyzer stops it (STL002 where it was raised),
-        and a case that hit an STL002 anywhere gives no facts."""
+        """One case, once per number of SMs if the wrapper queries its device (see
+        DEVICE_SMS: each run's scope names the value)."""
+        interp = self.interp
+        for sms in DEVICE_SMS:
+            interp.device_sms, interp.device_queried = sms, False
+            try:
+                self.run_once(function, config)
+            finally:
+                queried = interp.device_queried
+                interp.device_sms, interp.device_queried = None, False
+            if not queried:
+                return
+
+    def run_once(self, function: Function, config: Configuration) -> None:
+        """One run of a case; an exception of the analyzer stops it (STL002 where it was
+        raised), and a case that hit an STL002 anywhere gives no facts."""
         interp = self.interp
         interp.where = RunAt(str(config.case))  # for hovers: the run a value comes from
         interp.steps = 0  # the step budget is per case (and per program of a launch)
@@ -234,6 +249,7 @@ class _WrapperCheck:
         values = config.parameter_values
         params = [p.name.value for p in self.node.params.params]
         declared = {t.name: t.dims for t in self.annotation.tensors}
+        dtypes = dict(self.annotation.dtypes)
         symbolic = {i.name for i in config.inputs if not i.dims}
         specs: dict[str, tuple[TargetSpec, Spec]] = {}
         for target in config.specs:
@@ -248,13 +264,22 @@ class _WrapperCheck:
             elif name in declared:
                 shape = tuple(sizes[d] for d in declared[name])
                 strides = symbolic_strides(name, shape)
-                args[name] = Tensor(name, shape, declared[name], strides, "input", "input")
+                args[name] = Tensor(
+                    name, shape, declared[name], strides, "input", "input", dtype=dtypes.get(name)
+                )
             elif name in specs:
                 _, spec = specs[name]
                 shape = tuple(sizes[d] for d in spec.out_dims)
                 strides = symbolic_strides(name, shape)
                 args[name] = Tensor(
-                    name, shape, spec.out_dims, strides, "param", "empty", target=name
+                    name,
+                    shape,
+                    spec.out_dims,
+                    strides,
+                    "param",
+                    "empty",
+                    target=name,
+                    dtype=dtypes.get(name),
                 )
             elif name in values:
                 args[name] = values[name]
@@ -386,6 +411,9 @@ class _WrapperCheck:
                     complete = False
             for error, node in undecided_copies(interp.memory):
                 interp.report(error, node)
+            if interp.device_queried:
+                sms = interp.device_sms
+                described.insert(0, f"{sms} SM{'s' if sms != 1 else ''} (multi_processor_count)")
             tuned = ", ".join(d for d in described if d)
             full_label = ", ".join([label] + [d for d in described if d])
             scope = config.case.scope(tuned)
@@ -500,6 +528,25 @@ class _WrapperCheck:
         )
         return False
 
+    @staticmethod
+    def pinned(
+        pieces: list[tuple[Term, list[tuple[tuple[int, int], ...]]]],
+        spec: Spec | None,
+        out_dims: tuple[str, ...],
+    ) -> list[tuple[Term, list[tuple[tuple[int, int], ...]]]]:
+        """The pieces, each box apart where a piece holds a dim fixed at the box's one
+        index along it (a lane's value at its own element): there the spec is compared
+        at that index too (see :func:`_pin_spec`)."""
+        if spec is None:
+            return pieces
+        out: list[tuple[Term, list[tuple[tuple[int, int], ...]]]] = []
+        for piece, boxes in pieces:
+            plain = [b for b in boxes if not _pinned_dims(b, out_dims, piece)]
+            if plain:
+                out.append((piece, plain))
+            out.extend((piece, [b]) for b in boxes if _pinned_dims(b, out_dims, piece))
+        return out
+
     def facts(
         self,
         sizes: dict[str, int],
@@ -518,7 +565,7 @@ class _WrapperCheck:
             out_dims = result.spec.out_dims
             for box in stored.boxes:
                 writes.append(Write(stored.target, _slices(out_dims, box), stored.span))
-            for piece, boxes in stored.pieces:
+            for piece, boxes in self.pinned(stored.pieces, result.spec, out_dims):
                 if self.concrete:
                     # every element the piece lands on; the cross-check evaluates the
                     # piece there, program by program
@@ -539,12 +586,14 @@ class _WrapperCheck:
                 if not boxes:
                     continue
                 spec = result.spec
+                pins = _pinned_dims(boxes[0], out_dims, piece) if len(boxes) == 1 else []
                 if _has_where(spec.term):
                     # a spec with index conditions (a causal mask) is proven row by row: on
                     # a box with one index of a dim, the conditions on that dim are decided
                     for box in boxes:
                         region = dict(zip(out_dims, box))
                         special = Spec(blocks.specialize(spec.term, region), spec.out_dims)
+                        special = _pin_spec(special, pins)
                         key = (
                             stored.target,
                             blocks.term_key(piece),
@@ -565,7 +614,8 @@ class _WrapperCheck:
                                 )
                             )
                     continue
-                key = (stored.target, blocks.term_key(piece), 0)
+                spec = _pin_spec(spec, pins)
+                key = (stored.target, blocks.term_key(piece), blocks.term_key(spec.term))
                 if key in seen:
                     continue
                 seen.add(key)
@@ -634,6 +684,24 @@ def _has_where(term: object) -> bool:
         elif isinstance(node, Reduce):
             stack.append(node.body)
     return False
+
+
+def _pinned_dims(
+    box: tuple[tuple[int, int], ...], dims: tuple[str, ...], piece: Term
+) -> list[tuple[str, int]]:
+    """The dims a stored piece holds fixed at an index (a lane's value at its own
+    element, ``x[M=2, N]``) where its box has just that index: the spec is compared
+    there at that index too. A fixed index elsewhere is left to fail the proof."""
+    fixed = fixed_dims(piece)
+    return [(d, lo) for d, (lo, hi) in zip(dims, box) if hi - lo == 1 and (d, lo) in fixed]
+
+
+def _pin_spec(spec: Spec, pins: list[tuple[str, int]]) -> Spec:
+    """The spec at the pinned indices (its value there)."""
+    term = spec.term
+    for d, i in pins:
+        term = at_index(term, d, i)
+    return Spec(term, spec.out_dims)
 
 
 def _slices(dims: tuple[str, ...], box: tuple[tuple[int, int], ...]) -> tuple[Slice, ...]:

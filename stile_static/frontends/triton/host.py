@@ -227,13 +227,13 @@ class BoundMethod:
 
 def describe(value: Any) -> str:
     """A value as a message names it."""
-    from ..blocks import Block
+    from ..blocks import Block, Compared
     from .ints import Ints, Mask, Ptr
 
     if isinstance(value, Tensor):
         return f"tensor {value.name}"
-    if isinstance(value, Block):
-        return f"a block ({value.describe()})"
+    if isinstance(value, (Block, Compared)):
+        return f"a block ({value.describe()})" if isinstance(value, Block) else value.describe()
     if isinstance(value, Ints):
         return value.describe()
     if isinstance(value, Mask):

@@ -51,8 +51,9 @@ class HostArray:
     view: bool = False  # a returned view: the elements as they are, unwritten ones too
 
 
-def content(memory: Memory, tensor: Tensor, span: Span) -> Block:
-    """A block over every element of ``tensor``: the term each element holds now."""
+def content(memory: Memory, tensor: Tensor, span: Span, pin: bool = False) -> Block:
+    """A block over every element of ``tensor``: the term each element holds now
+    (``pin``: in its view's shape even where that merges or splits indexed axes)."""
     base = tensor.base or tensor
     shape = base.sizes or (1,)
     if base.role == "input":
@@ -101,12 +102,14 @@ def content(memory: Memory, tensor: Tensor, span: Span) -> Block:
                 options.append(record.terms[p])
         axes = tuple(Axis(d, 0) if known else None for d, known in zip(cells.dims, cells.known))
         block = blocks.loaded(shape, axes, {}, choice, options)
-    return reshape(block, tensor.sizes)
+    return reshape(block, tensor.sizes, pin)
 
 
-def reshape(block: Block, shape: tuple[int, ...]) -> Block:
+def reshape(block: Block, shape: tuple[int, ...], pin: bool = False) -> Block:
     """``block`` in ``shape`` (row-major, as torch's views): axes of one element come and
-    go freely; merging or splitting axes keeps the value only when no term indexes them."""
+    go freely; merging or splitting axes keeps the value only when no term indexes them,
+    or, with ``pin`` (a view the host returns), each element's value fixed at its own
+    indices (then proven element by element)."""
     shape = tuple(shape)
     if shape == block.shape:
         return block
@@ -117,6 +120,12 @@ def reshape(block: Block, shape: tuple[int, ...]) -> Block:
     for term in block.defined_terms():
         used |= free_dims(term)
     if running & used:
+        # each element keeps the value of its own element, fixed at its indices
+        pinned = blocks.pin_lanes(block, np.ones(block.shape, bool)) if pin else None
+        if pinned is not None:
+            return Block(
+                shape, (None,) * len(shape), (), pinned.pieces.reshape(shape), pinned.terms
+            )
         raise KernelError(
             "STL002",
             f"unsupported: a reshape of {list(block.shape)} elements to {list(shape)} that "
@@ -129,9 +138,9 @@ def reshape(block: Block, shape: tuple[int, ...]) -> Block:
 
 def run(memory: Memory, event: HostArray) -> None:
     """Store what the host computes into ``event.dst``, as a launch of its own."""
-    value = event.build([content(memory, t, event.span) for t in event.srcs])
+    value = event.build([content(memory, t, event.span, event.view) for t in event.srcs])
     dst = event.dst.base or event.dst
-    value = reshape(value, dst.sizes)
+    value = reshape(value, dst.sizes, event.view)
     if dst.dims is not None:  # a result: its terms run along the spec's dims only
         value = blocks.pin_fixed(value, dst.dims)
     memory.begin_launch()
@@ -146,7 +155,7 @@ def run(memory: Memory, event: HostArray) -> None:
         lanes = ~np.isin(np.broadcast_to(value.pieces, sizes), fresh)
     elif fresh:
         raise undefined_stored(value.terms[fresh[0]], event.span)
-    error = memory.store(cells, index, lanes, value, event.span)
+    error = memory.store(cells, index, lanes, value, event.span, pin=event.view)
     if error is not None:
         raise error
 

@@ -94,6 +94,15 @@ DTYPES = (
     "uint8 uint16 uint32 uint64"
 ).split()
 KNOWN_DTYPES = frozenset(DTYPES) | {"float", "half", "long", "int", "bfloat16"}
+# torch's other names of a dtype
+DTYPE_ALIASES = {
+    "float": "float32",
+    "half": "float16",
+    "double": "float64",
+    "long": "int64",
+    "int": "int32",
+}
+POINTER = "pointer to "  # the dtype of a pointer: POINTER + its element type
 MATH_FUNCTIONS = "exp exp2 log log2 sqrt rsqrt sigmoid abs erf tanh fma div_rn fdiv sqrt_rn".split()
 TORCH_FUNCTIONS = [
     *"empty empty_like zeros zeros_like full".split(),
@@ -147,8 +156,28 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         # where each STL002 was found, repeats included: a case that hits one stops
         self.unfollowed: list[Span] = []
         self.sites: list[cst.CSTNode] = []  # binary operations being evaluated
+        # the number of SMs a device query answers in this run of a case, and whether
+        # the wrapper asked (then the case runs again for each of DEVICE_SMS)
+        self.device_sms: int | None = None
+        self.device_queried = False
 
     # ------------------------------------------------------------ module
+
+    def sm_count(self, node: cst.CSTNode | None = None) -> int:
+        """What a query of the device's number of SMs gives in this run: every value of
+        DEVICE_SMS in turn (a result must hold for any device), named in the scope."""
+        if self.device_sms is None:
+            raise KernelError(
+                "STL002",
+                "unsupported: a query of the device's number of SMs outside the wrapper "
+                "(its value is one for the whole file, and a result must hold for every value)",
+                help="query it inside the wrapper, where each case is checked for "
+                + ", ".join(str(n) for n in DEVICE_SMS)
+                + " SMs",
+                node=node,
+            )
+        self.device_queried = True
+        return self.device_sms
 
     def run_module(self) -> None:
         self.lenient = True
@@ -644,10 +673,11 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             left = left.value
         if isinstance(right, Special):
             right = right.value
-        if isinstance(left, Block) or isinstance(right, Block):
-            raise KernelError(
-                "STL002", "unsupported: a comparison of data values (only of integer blocks)"
-            )
+        if isinstance(left, (Block, blocks.BlockSum)) or isinstance(
+            right, (Block, blocks.BlockSum)
+        ):
+            # a block of data comparisons, for tl.where; integer blocks are not data
+            return blocks.Compared(op, self.as_block(left), self.as_block(right))
         if isinstance(left, Ints) or isinstance(right, Ints):
             if _real_operand(left) or _real_operand(right):
                 return bool(I.COMPARE[op](_as_real(left, op), _as_real(right, op)))
@@ -670,7 +700,13 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         )
 
     def same_dtype(self, a: Any, b: Any) -> bool:
-        """Dtypes are not modelled: only a dtype compared with itself is known equal."""
+        """Dtypes known by name (`tl.float16`, a pointer's element type, a tensor with a
+        `dtype` line) compare by name; any other is not modelled."""
+        if isinstance(a, DType) and isinstance(b, DType):
+            a, b = (
+                DType(DTYPE_ALIASES.get(a.name, a.name)),
+                DType(DTYPE_ALIASES.get(b.name, b.name)),
+            )
         if isinstance(a, DType) and isinstance(b, DType) and a.name == b.name:
             return True
         if (
@@ -708,7 +744,7 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return bool(value.value)
         if isinstance(value, (Tensor, Kernel, Function, DType, Opaque)):
             return True
-        if isinstance(value, Block):
+        if isinstance(value, (Block, blocks.Compared)):
             raise KernelError("STL002", "unsupported: a branch on a data value", node=node)
         return super().truth(value, node)
 
@@ -789,6 +825,10 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return BoundMethod(base, attr)
         if isinstance(base, I.Descriptor):
             return BoundMethod(base, attr)
+        if isinstance(base, Ptr) and attr in ("dtype", "type"):
+            # a pointer's element type: the tensor's (a `dtype` line), float32 by default
+            held = base.tensor.base or base.tensor
+            return DType(POINTER + (held.dtype or "float32"))
         if isinstance(base, (Ints, Mask, Ptr)):
             if attr in ("dtype", "type"):
                 return DType("int" if not isinstance(base, Ptr) else "pointer")
@@ -796,10 +836,14 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 return tuple(base.shape if not isinstance(base, Mask) else base.array.shape)
             return BoundMethod(base, attr)
         if isinstance(base, DType):
+            if attr == "element_ty" and base.name.startswith(POINTER):
+                return DType(base.name[len(POINTER) :])
             return DType(f"{base.name}.{attr}")
         if isinstance(base, Opaque):
             if attr == "backend":
                 return "cuda"  # the target is taken to be a CUDA GPU (see docs/triton.md)
+            if attr == "multi_processor_count" and base.what.endswith("get_device_properties()"):
+                return self.sm_count()  # torch.cuda.get_device_properties(d).multi_processor_count
             return Opaque(f"{base.what}.{attr}")
         if isinstance(base, Kernel) and attr == "fn":
             return base
@@ -880,6 +924,14 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 items.append(slice(*parts))
         if isinstance(base, Kernel):
             return Launcher(base, items[0] if len(items) == 1 else tuple(items))
+        if isinstance(base, Opaque) and base.what.endswith("get_device_properties()"):
+            # triton.runtime.driver.active.utils.get_device_properties(d)[...]
+            key = items[0].value if isinstance(items[0], SpecText) else items[0]
+            if key == "multiprocessor_count":
+                return self.sm_count(node)
+            raise KernelError(
+                "STL002", f"unsupported: the device property {key!r} (not modelled)", node=node
+            )
         if isinstance(base, dict):
             key = items[0].value if isinstance(items[0], SpecText) else items[0]
             if key not in base:
@@ -973,6 +1025,12 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         if python is not NOT_MINE:
             return python
         if name == "len":
+            if isinstance(args[0], Tensor):
+                if not args[0].sizes:  # torch's own error for a 0-d tensor
+                    raise python_error(TypeError("len() of a 0-d tensor"))
+                return args[0].sizes[0]  # torch: the size of the first dim
+            if not isinstance(args[0], (tuple, list, dict, str)):
+                raise KernelError("STL002", f"unsupported: len() of {describe(args[0])}")
             return len(args[0])
         if name in ("tuple", "list"):
             return (tuple if name == "tuple" else list)(args[0]) if args else ()
@@ -1054,6 +1112,10 @@ def _imports(module: cst.Module, source: str, name: str) -> bool:
                 return True
     return False
 
+
+# the numbers of SMs a wrapper that queries its device is checked for: one, a few, and
+# an H100's 132 (a persistent kernel must be right whatever the device)
+DEVICE_SMS = (1, 3, 132)
 
 # context managers known to change no value: device selection, gradient modes
 NULL_CONTEXTS = frozenset(

@@ -299,7 +299,15 @@ def load_block(
         if race is not None:
             errors.append(race)
         real = {d for d, known in zip(cells.dims, cells.known) if known}
-    axes, fixed = classify(index, dims, regular, shape)
+    try:
+        axes, fixed = classify(index, dims, regular, shape)
+    except KernelError:
+        if base.role != "input" or len(dims) < 2:
+            raise
+        # a flat index into a contiguous input whose lanes cross rows: each lane holds
+        # its own element, pinned at its indices (no block axis runs along a dim)
+        mem_choice, options = element_pieces(base.name, dims, index, regular, shape)
+        axes, fixed = [None] * len(shape), {}
     # a dim no stored term depends on (a scratch tensor's own) runs along nothing
     axes = [ax if ax is None or ax.dim in real else None for ax in axes]
     fixed = {d: i for d, i in fixed.items() if d in real}
@@ -334,6 +342,31 @@ def load_block(
         wrapped_piece = Undef(span, "outside the tensor", reported=True)
     block = blocks.loaded(shape, axes, fixed, choice, [*options, other_piece, wrapped_piece])
     return block, errors
+
+
+def element_pieces(
+    name: str,
+    dims: tuple[str, ...],
+    index: list[np.ndarray],
+    lanes: np.ndarray,
+    shape: tuple[int, ...],
+) -> tuple[np.ndarray, list[Term]]:
+    """One piece per element the ``lanes`` read: ``x[M, N]`` fixed at the element's
+    indices (``x[M=m, N=n]``, see :func:`~stile_static.ir.terms.at_index`)."""
+    idx = np.stack([np.broadcast_to(i, shape) for i in index], axis=-1)
+    choice = np.zeros(shape, np.int64)
+    options: list[Term] = []
+    seen: dict[tuple[int, ...], int] = {}
+    for lane in zip(*np.nonzero(lanes)) if shape else [()]:
+        element = tuple(int(i) for i in idx[lane])
+        if element not in seen:
+            term: Term = Load(name, dims)
+            for d, i in zip(dims, element):
+                term = T.at_index(term, d, i)
+            seen[element] = len(options)
+            options.append(term)
+        choice[lane] = seen[element]
+    return choice, options or [Load(name, dims)]
 
 
 def cells_of(memory: Memory, base: Tensor) -> Cells:

@@ -415,6 +415,12 @@ def call(
         cond = a["condition"]
         if isinstance(cond, Block):
             raise KernelError("STL002", "unsupported: tl.where on a condition over data values")
+        if isinstance(cond, blocks.Compared):
+            x, y = interp.as_block(a["x"]), interp.as_block(a["y"])
+            try:
+                return blocks.choose(cond, x, y)
+            except blocks.LayoutMismatch as error:
+                raise interp.blame_swapped([a["x"], a["y"]], error) from None
         if _integer(a["x"]) and _integer(a["y"]) and not isinstance(cond, bool):
             return I.select(I.mask_array(cond), a["x"], a["y"])
         x, y = interp.as_block(a["x"]), interp.as_block(a["y"])
