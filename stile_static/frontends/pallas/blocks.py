@@ -247,16 +247,25 @@ def _merge_axis(a: Axis, b: Axis, what: str, la: str, lb: str) -> Axis:
 
 
 def merge_fixed(
-    parts: list[tuple[tuple[str, int], ...]], axes: tuple[Axis, ...], what: str
+    parts: list[tuple[tuple[str, int], ...]],
+    axes: tuple[Axis, ...],
+    what: str,
+    shape: tuple[int, ...] | None = None,
 ) -> tuple[tuple[str, int], ...]:
+    """The pinned dims of operands with ``axes``. A dim pinned in one operand and
+    an axis of size 1 along it at that index in another (``x_ref[...][0]`` beside
+    ``x_ref[...]`` of a one-row block) agree: the axis carries it."""
     fixed: dict[str, int] = {}
     for part in parts:
         for d, i in part:
             if fixed.setdefault(d, i) != i:
                 raise misaligned(what, f"{d}={fixed[d]}", f"{d}={i}")
-    for axis in axes:
+    for k, axis in enumerate(axes):
         if axis.dim in fixed:
-            raise misaligned(what, f"{axis.dim}={fixed[axis.dim]}", f"an axis along {axis.dim}")
+            one = shape is not None and shape[k] == 1 and axis.offset == fixed[axis.dim]
+            if not one:
+                raise misaligned(what, f"{axis.dim}={fixed[axis.dim]}", f"an axis along {axis.dim}")
+            del fixed[axis.dim]
     return tuple(sorted(fixed.items()))
 
 
@@ -320,7 +329,7 @@ def align(blocks: list[Block], what: str) -> tuple[list[Block], tuple[Axis, ...]
                 axes[k].describe(shape[k]),
                 axis.describe(shape[k]),
             )
-    fixed = merge_fixed([b.fixed for b in wide], tuple(axes), what)
+    fixed = merge_fixed([b.fixed for b in wide], tuple(axes), what, shape)
     return wide, tuple(axes), fixed
 
 
@@ -765,7 +774,7 @@ def store(
             _merge_axis(c, v, what, c.describe(n), v.describe(n))
             for c, v, n in zip(content.axes, implied, shape)
         )
-        fixed = merge_fixed([content.fixed, value.fixed], axes, what)
+        fixed = merge_fixed([content.fixed, value.fixed], axes, what, shape)
     else:
         axes, fixed = implied, value.fixed
     new_value = None

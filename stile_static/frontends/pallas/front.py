@@ -673,8 +673,15 @@ def _check_alignment(wb: WriteBack, dims: tuple[str, ...]) -> None:
         if d not in dims:
             continue  # reported as a dim the output lacks, if the value depends on it
         a = dims.index(d)
+        if not wb.squeezed[a] and wb.starts[a] == i and _one_wide(content, ref_axes.index(a)):
+            continue  # a row taken out and given back its axis (`x_ref[...][0][None, :]`)
         if not wb.squeezed[a] or wb.starts[a] != i:
             raise _misplaced(wb, f"it holds {d}={i} but is written to {_place(wb, a, dims)}")
+
+
+def _one_wide(content: Any, k: int) -> bool:
+    """Whether axis ``k`` of a written block has size 1 and follows no dim."""
+    return content.shape[k] == 1 and content.axes[k].dim is None
 
 
 def _place(wb: WriteBack, a: int, dims: tuple[str, ...]) -> str:
