@@ -652,6 +652,61 @@ def expand(block: Block, axis: int) -> Block:
     )
 
 
+def reshape(block: Any, shape: tuple[int, ...], what: str) -> Block:
+    """A reshape that only removes or adds axes of size 1 (``squeeze``,
+    ``reshape(-1)`` of a column, ``x[None]``): the other axes keep their
+    elements. Any other reshape mixes axes, which the algebra does not follow."""
+    block = settle(block, what)
+    size = int(np.prod(block.shape))
+    if shape.count(-1) == 1:
+        known = int(np.prod([n for n in shape if n != -1]))
+        if known == 0 or size % known:
+            raise _bad_reshape(block.shape, shape)
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    if -1 in shape or int(np.prod(shape)) != size:
+        raise _bad_reshape(block.shape, shape)
+    if shape == block.shape:
+        return block
+    if [n for n in block.shape if n != 1] != [n for n in shape if n != 1]:
+        raise KernelError(
+            "STL002",
+            f"unsupported: {what} from {block.shape} to {shape} mixes axes of the array",
+            help="only reshapes that add or drop axes of size 1 are followed",
+        )
+    kept = tuple(None if n == 1 else n for n in block.shape)
+    out = window(block, (0,) * block.ndim, kept, Undef(None, "out of range"))
+    for k, n in enumerate(shape):
+        if n == 1:
+            out = expand(out, k)
+    return out
+
+
+def squeeze(block: Any, axis: Any, what: str) -> Block:
+    """``jnp.squeeze``: the axes of size 1 named (all of them by default) dropped."""
+    block = settle(block, what)
+    if axis is None:
+        drop = {k for k, n in enumerate(block.shape) if n == 1}
+    else:
+        named = axis if isinstance(axis, (tuple, list)) else (axis,)
+        drop = {axis_index(a, block.ndim, what) for a in named}
+        for k in drop:
+            if block.shape[k] != 1:
+                raise KernelError(
+                    "STL005",
+                    f"{what}: axis {k} has size {block.shape[k]}, not 1",
+                    notes=("JAX raises a ValueError: only axes of size 1 can be squeezed",),
+                )
+    return reshape(block, tuple(n for k, n in enumerate(block.shape) if k not in drop), what)
+
+
+def _bad_reshape(have: tuple[int, ...], want: tuple[int, ...]) -> KernelError:
+    return KernelError(
+        "STL005",
+        f"cannot reshape an array of shape {have} into {want}",
+        notes=("JAX raises a TypeError: the sizes differ",),
+    )
+
+
 def transpose(block: Block, order: tuple[int, ...] | None = None) -> Block:
     block = settle(block, "a transpose")
     order = order if order is not None else tuple(reversed(range(block.ndim)))

@@ -42,7 +42,7 @@ from ..base import Analysis, FrontEnd, SourceFile, imports_module
 from ..cases import Rejected, in_case, nothing_checked, unfollowed, with_not_checked
 from ..shown import RunAt, shown
 from . import blocks
-from .blocks import Undef
+from .blocks import Block, Undef
 from .grid import Abort, Launcher, WriteBack
 from .interp import PallasInterpreter, Precondition, ScalarTest
 from .ranges import conditions, restrict
@@ -345,7 +345,8 @@ class PallasFrontEnd(FrontEnd):
         if value is None and target.index is None:
             interp.report(_returns_nothing(launcher.launches, target.span), node)
             return
-        if not isinstance(value, Output):
+        computed = isinstance(value, (Block, blocks.LaneSum))
+        if not isinstance(value, Output) and not computed:
             interp.report(
                 KernelError(
                     "STL002",
@@ -373,6 +374,16 @@ class PallasFrontEnd(FrontEnd):
                 node,
             )
             result.complete = False
+            return
+        if computed:
+            # an array the wrapper computed from launches' results: one write of
+            # the whole array, at the expression that made it
+            content = blocks.settle(value, "the result")
+            made = interp.made_at.get(id(value))
+            span = made[1] if made is not None and made[0] is value else target.span
+            ndim = len(value.shape)
+            whole = WriteBack(0, content, (0,) * ndim, (False,) * ndim, span)
+            self._write_back(interp, whole, target, spec, facts, result)
             return
         for wb in launcher.writebacks.get((value.launch, value.index), []):
             self._write_back(interp, wb, target, spec, facts, result)
