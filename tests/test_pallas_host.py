@@ -138,3 +138,30 @@ def test_reshape_drops_and_adds_axes_of_size_one() -> None:
     row = blocks.reshape(flat, (1, 4), "reshape")
     assert row.shape == (1, 4) and row.axes[1] == Axis("M", 0)
     assert blocks.squeeze(row, 0, "squeeze").shape == (4,)
+
+
+CHUNKS = """
+def copy_kernel(x_ref, o_ref):
+    o_ref[...] = x_ref[...] * 3.0
+
+
+# stile: return = 3 * x[N]
+# stile: case N=40
+def chunked(x, chunk=16):
+    outs = []
+    for start in range(0, x.shape[0], chunk):
+        part = x[start : start + chunk]
+        outs.append(
+            pl.pallas_call(copy_kernel, out_shape=jax.ShapeDtypeStruct(part.shape, x.dtype))(part)
+        )
+    return jnp.concatenate({order}, axis=0)
+"""
+
+
+def test_launches_over_chunks_of_an_input_joined_by_concatenate() -> None:
+    # the loop appends to a list: it is unrolled, one launch per chunk
+    found, proved = _check(CHUNKS.format(order="outs"), cross_check=True)
+    assert found == set() and proved == 3
+    body = CHUNKS.format(order="[outs[1], outs[0], outs[2]]")
+    found, proved = _check(body)
+    assert {code for _, code in found} == {"STL031"} and proved == 0

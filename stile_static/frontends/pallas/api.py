@@ -110,6 +110,7 @@ MEMBERS: dict[str, set[str]] = {
         "einsum",
         "transpose",
         "reshape",
+        "concatenate",
         "squeeze",
         "expand_dims",
         "logical_and",
@@ -722,6 +723,15 @@ class PallasApi:
     def api_jnp_reshape(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         shape = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
         return blocks.reshape(as_block(args[0]), shape_of(shape), "jnp.reshape")
+
+    def api_jnp_concatenate(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        arrays, axis = args[0], args[1]
+        if not isinstance(arrays, (tuple, list)) or axis is None:
+            raise KernelError(
+                "STL002", "unsupported: jnp.concatenate of other than a list on an axis"
+            )
+        parts = [as_block(self.host_block(a), "jnp.concatenate operand") for a in arrays]
+        return blocks.concatenate(parts, axis, "jnp.concatenate")
 
     def api_jnp_squeeze(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         return blocks.squeeze(as_block(args[0]), args[1], "jnp.squeeze")

@@ -699,6 +699,42 @@ def squeeze(block: Any, axis: Any, what: str) -> Block:
     return reshape(block, tuple(n for k, n in enumerate(block.shape) if k not in drop), what)
 
 
+def concatenate(parts: list, axis: int, what: str) -> Block:
+    """``jnp.concatenate``: the parts side by side along ``axis``; where they hold
+    elements that disagree with each other's place, a wrong value."""
+    parts = [settle(p, what) for p in parts]
+    if not parts:
+        raise KernelError("STL005", f"{what} of no arrays", notes=("JAX raises a ValueError",))
+    ndim = parts[0].ndim
+    axis = axis_index(axis, ndim, what)
+    if any(p.ndim != ndim for p in parts) or any(
+        p.shape[:axis] + p.shape[axis + 1 :] != parts[0].shape[:axis] + parts[0].shape[axis + 1 :]
+        for p in parts
+    ):
+        raise KernelError(
+            "STL005",
+            f"{what}: shapes {', '.join(str(p.shape) for p in parts)} differ off axis {axis}",
+            notes=("JAX raises a TypeError: only the concatenated axis may differ",),
+        )
+    shape = list(parts[0].shape)
+    shape[axis] = sum(p.shape[axis] for p in parts)
+    concrete = all(p.value is not None for p in parts)
+    out = uniform(
+        tuple(shape),
+        Undef(None, "nothing (every element is a part's)"),
+        value=np.full(shape, np.nan) if concrete else None,
+    )
+    offset = 0
+    for part in parts:
+        starts = tuple(offset if k == axis else 0 for k in range(ndim))
+        try:
+            out = store(out, part, starts, None, what)
+        except Misaligned as error:
+            return wrong(tuple(shape), error, np.full(shape, np.nan) if concrete else None)
+        offset += part.shape[axis]
+    return out
+
+
 def _bad_reshape(have: tuple[int, ...], want: tuple[int, ...]) -> KernelError:
     return KernelError(
         "STL005",

@@ -362,6 +362,9 @@ class PallasFrontEnd(FrontEnd):
         facts.results[target.name] = result
         if spec is None:
             return
+        made = interp.made_at.get(id(value)) if computed else None
+        # an array the wrapper computed is reported at the expression that made it
+        span = made[1] if made is not None and made[0] is value else target.span
         sizes = tuple(facts.dims[d] for d in spec.out_dims)
         if sizes != value.shape:
             interp.report(
@@ -369,7 +372,7 @@ class PallasFrontEnd(FrontEnd):
                     "STL030",
                     f"the output has shape {value.shape}, the spec's dims "
                     f"{' '.join(spec.out_dims)} have sizes {sizes}",
-                    node=target.span,
+                    node=span,
                 ),
                 node,
             )
@@ -377,10 +380,8 @@ class PallasFrontEnd(FrontEnd):
             return
         if computed:
             # an array the wrapper computed from launches' results: one write of
-            # the whole array, at the expression that made it
+            # the whole array
             content = blocks.settle(value, "the result")
-            made = interp.made_at.get(id(value))
-            span = made[1] if made is not None and made[0] is value else target.span
             ndim = len(value.shape)
             whole = WriteBack(0, content, (0,) * ndim, (False,) * ndim, span)
             self._write_back(interp, whole, target, spec, facts, result)

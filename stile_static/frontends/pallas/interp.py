@@ -130,6 +130,12 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         self.made_at: dict[int, tuple[Any, Span]] = {}
         self.vmapped = 0  # depth of functions that jax.vmap maps, being run
 
+    def _try_symbolic(self, node: cst.For, name: str, loop: range) -> bool:
+        """Python loops of wrappers and kernels are unrolled: every value here is
+        concrete, and a body that appends to a list (`outs.append(...)`, one
+        launch per chunk) carries it from one iteration to the next."""
+        return False
+
     # --------------------------------------------------------- host arrays
 
     def host_block(self, value: Any) -> Any:
