@@ -82,6 +82,7 @@ UNARY = {"exp": "exp", "exp2": "exp2", "log": "log", "log2": "log2", "sqrt": "sq
 UNARY |= {"rsqrt": "rsqrt", "sigmoid": "sigmoid", "sin": "sin", "cos": "cos"}
 UNARY |= {"abs": "abs", "tanh": "tanh", "erf": "erf", "logistic": "sigmoid"}
 REDUCTIONS = {"sum": "sum", "max": "max", "min": "min", "amax": "max", "amin": "min"}
+DATA_MODULES = ("jnp", "lax", "jax.nn")  # their calls compute with array elements
 IGNORED_CONFIG = (
     "TPUCompilerParams",
     "CompilerParams",
@@ -108,6 +109,10 @@ MEMBERS: dict[str, set[str]] = {
         "matmul",
         "einsum",
         "transpose",
+        "reshape",
+        "concatenate",
+        "squeeze",
+        "expand_dims",
         "logical_and",
         "logical_or",
         "square",
@@ -120,7 +125,7 @@ MEMBERS: dict[str, set[str]] = {
     },
     "lax": {"fori_loop", "div", "rsqrt", "exp", "exp2", "log", "broadcasted_iota", "max", "min"}
     | {"tanh", "erf", "abs", "logistic"}
-    | {"dot", "dot_general"},
+    | {"dot", "dot_general", "optimization_barrier"},
     "pl": {
         "pallas_call",
         "BlockSpec",
@@ -315,6 +320,7 @@ class PallasApi:
     grid: tuple[int, ...]
     launcher: Any
     frames: list
+    host_block: Any
 
     def for_gpu(self, params: Any) -> bool:
         """Whether the kernel is written for a GPU: GPU compiler parameters, or a
@@ -352,6 +358,10 @@ class PallasApi:
         handlers get the positional arguments in order with defaults filled, and
         every parameter by name."""
         module, _, fn = name.rpartition(".")
+        if module in DATA_MODULES:
+            # jnp in the wrapper on what a launch returned: its whole array
+            args = [self.host_block(a) for a in args]
+            kwargs = {k: self.host_block(v) for k, v in kwargs.items()}
         bound = signatures.bind(name, args, kwargs, node)
         if bound is not None:
             args, kwargs = bound
@@ -709,6 +719,33 @@ class PallasApi:
                 signatures.argument_node(node, signatures.SIGNATURES["jnp.transpose"], "axes"),
             )
         return blocks.transpose(block, order)
+
+    def api_jnp_reshape(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        shape = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
+        return blocks.reshape(as_block(args[0]), shape_of(shape), "jnp.reshape")
+
+    def api_jnp_concatenate(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        arrays, axis = args[0], args[1]
+        if not isinstance(arrays, (tuple, list)) or axis is None:
+            raise KernelError(
+                "STL002", "unsupported: jnp.concatenate of other than a list on an axis"
+            )
+        parts = [as_block(self.host_block(a), "jnp.concatenate operand") for a in arrays]
+        return blocks.concatenate(parts, axis, "jnp.concatenate")
+
+    def api_jnp_squeeze(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        return blocks.squeeze(as_block(args[0]), args[1], "jnp.squeeze")
+
+    def api_jnp_expand_dims(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        block = as_block(args[0])
+        axes = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
+        ndim = block.ndim + len(axes)
+        for axis in sorted(axis_index(a, ndim, "jnp.expand_dims", node) for a in axes):
+            block = blocks.expand(block, axis)
+        return block
+
+    def api_lax_optimization_barrier(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
+        return args[0]  # it only keeps the compiler from moving computations across it
 
     def _filled(self, shape: Any, fill: Any) -> Block:
         shape = shape_of(shape)

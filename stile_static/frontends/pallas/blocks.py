@@ -247,16 +247,25 @@ def _merge_axis(a: Axis, b: Axis, what: str, la: str, lb: str) -> Axis:
 
 
 def merge_fixed(
-    parts: list[tuple[tuple[str, int], ...]], axes: tuple[Axis, ...], what: str
+    parts: list[tuple[tuple[str, int], ...]],
+    axes: tuple[Axis, ...],
+    what: str,
+    shape: tuple[int, ...] | None = None,
 ) -> tuple[tuple[str, int], ...]:
+    """The pinned dims of operands with ``axes``. A dim pinned in one operand and
+    an axis of size 1 along it at that index in another (``x_ref[...][0]`` beside
+    ``x_ref[...]`` of a one-row block) agree: the axis carries it."""
     fixed: dict[str, int] = {}
     for part in parts:
         for d, i in part:
             if fixed.setdefault(d, i) != i:
                 raise misaligned(what, f"{d}={fixed[d]}", f"{d}={i}")
-    for axis in axes:
+    for k, axis in enumerate(axes):
         if axis.dim in fixed:
-            raise misaligned(what, f"{axis.dim}={fixed[axis.dim]}", f"an axis along {axis.dim}")
+            one = shape is not None and shape[k] == 1 and axis.offset == fixed[axis.dim]
+            if not one:
+                raise misaligned(what, f"{axis.dim}={fixed[axis.dim]}", f"an axis along {axis.dim}")
+            del fixed[axis.dim]
     return tuple(sorted(fixed.items()))
 
 
@@ -320,7 +329,7 @@ def align(blocks: list[Block], what: str) -> tuple[list[Block], tuple[Axis, ...]
                 axes[k].describe(shape[k]),
                 axis.describe(shape[k]),
             )
-    fixed = merge_fixed([b.fixed for b in wide], tuple(axes), what)
+    fixed = merge_fixed([b.fixed for b in wide], tuple(axes), what, shape)
     return wide, tuple(axes), fixed
 
 
@@ -643,6 +652,97 @@ def expand(block: Block, axis: int) -> Block:
     )
 
 
+def reshape(block: Any, shape: tuple[int, ...], what: str) -> Block:
+    """A reshape that only removes or adds axes of size 1 (``squeeze``,
+    ``reshape(-1)`` of a column, ``x[None]``): the other axes keep their
+    elements. Any other reshape mixes axes, which the algebra does not follow."""
+    block = settle(block, what)
+    size = int(np.prod(block.shape))
+    if shape.count(-1) == 1:
+        known = int(np.prod([n for n in shape if n != -1]))
+        if known == 0 or size % known:
+            raise _bad_reshape(block.shape, shape)
+        shape = tuple(size // known if n == -1 else n for n in shape)
+    if -1 in shape or int(np.prod(shape)) != size:
+        raise _bad_reshape(block.shape, shape)
+    if shape == block.shape:
+        return block
+    if [n for n in block.shape if n != 1] != [n for n in shape if n != 1]:
+        raise KernelError(
+            "STL002",
+            f"unsupported: {what} from {block.shape} to {shape} mixes axes of the array",
+            help="only reshapes that add or drop axes of size 1 are followed",
+        )
+    kept = tuple(None if n == 1 else n for n in block.shape)
+    out = window(block, (0,) * block.ndim, kept, Undef(None, "out of range"))
+    for k, n in enumerate(shape):
+        if n == 1:
+            out = expand(out, k)
+    return out
+
+
+def squeeze(block: Any, axis: Any, what: str) -> Block:
+    """``jnp.squeeze``: the axes of size 1 named (all of them by default) dropped."""
+    block = settle(block, what)
+    if axis is None:
+        drop = {k for k, n in enumerate(block.shape) if n == 1}
+    else:
+        named = axis if isinstance(axis, (tuple, list)) else (axis,)
+        drop = {axis_index(a, block.ndim, what) for a in named}
+        for k in drop:
+            if block.shape[k] != 1:
+                raise KernelError(
+                    "STL005",
+                    f"{what}: axis {k} has size {block.shape[k]}, not 1",
+                    notes=("JAX raises a ValueError: only axes of size 1 can be squeezed",),
+                )
+    return reshape(block, tuple(n for k, n in enumerate(block.shape) if k not in drop), what)
+
+
+def concatenate(parts: list, axis: int, what: str) -> Block:
+    """``jnp.concatenate``: the parts side by side along ``axis``; where they hold
+    elements that disagree with each other's place, a wrong value."""
+    parts = [settle(p, what) for p in parts]
+    if not parts:
+        raise KernelError("STL005", f"{what} of no arrays", notes=("JAX raises a ValueError",))
+    ndim = parts[0].ndim
+    axis = axis_index(axis, ndim, what)
+    if any(p.ndim != ndim for p in parts) or any(
+        p.shape[:axis] + p.shape[axis + 1 :] != parts[0].shape[:axis] + parts[0].shape[axis + 1 :]
+        for p in parts
+    ):
+        raise KernelError(
+            "STL005",
+            f"{what}: shapes {', '.join(str(p.shape) for p in parts)} differ off axis {axis}",
+            notes=("JAX raises a TypeError: only the concatenated axis may differ",),
+        )
+    shape = list(parts[0].shape)
+    shape[axis] = sum(p.shape[axis] for p in parts)
+    concrete = all(p.value is not None for p in parts)
+    out = uniform(
+        tuple(shape),
+        Undef(None, "nothing (every element is a part's)"),
+        value=np.full(shape, np.nan) if concrete else None,
+    )
+    offset = 0
+    for part in parts:
+        starts = tuple(offset if k == axis else 0 for k in range(ndim))
+        try:
+            out = store(out, part, starts, None, what)
+        except Misaligned as error:
+            return wrong(tuple(shape), error, np.full(shape, np.nan) if concrete else None)
+        offset += part.shape[axis]
+    return out
+
+
+def _bad_reshape(have: tuple[int, ...], want: tuple[int, ...]) -> KernelError:
+    return KernelError(
+        "STL005",
+        f"cannot reshape an array of shape {have} into {want}",
+        notes=("JAX raises a TypeError: the sizes differ",),
+    )
+
+
 def transpose(block: Block, order: tuple[int, ...] | None = None) -> Block:
     block = settle(block, "a transpose")
     order = order if order is not None else tuple(reversed(range(block.ndim)))
@@ -765,7 +865,7 @@ def store(
             _merge_axis(c, v, what, c.describe(n), v.describe(n))
             for c, v, n in zip(content.axes, implied, shape)
         )
-        fixed = merge_fixed([content.fixed, value.fixed], axes, what)
+        fixed = merge_fixed([content.fixed, value.fixed], axes, what, shape)
     else:
         axes, fixed = implied, value.fixed
     new_value = None

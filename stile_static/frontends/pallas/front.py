@@ -50,7 +50,7 @@ from ..cases import (
 )
 from ..shown import RunAt, shown
 from . import blocks
-from .blocks import Undef
+from .blocks import Block, Undef
 from .grid import Abort, Launcher, WriteBack
 from .interp import PallasInterpreter, Precondition, ScalarTest
 from .ranges import conditions, restrict
@@ -360,7 +360,8 @@ class PallasFrontEnd(FrontEnd):
         if value is None and target.index is None:
             interp.report(_returns_nothing(launcher.launches, target.span), node)
             return
-        if not isinstance(value, Output):
+        computed = isinstance(value, (Block, blocks.LaneSum))
+        if not isinstance(value, Output) and not computed:
             interp.report(
                 KernelError(
                     "STL002",
@@ -376,6 +377,9 @@ class PallasFrontEnd(FrontEnd):
         facts.results[target.name] = result
         if spec is None:
             return
+        made = interp.made_at.get(id(value)) if computed else None
+        # an array the wrapper computed is reported at the expression that made it
+        span = made[1] if made is not None and made[0] is value else target.span
         sizes = tuple(facts.dims[d] for d in spec.out_dims)
         if sizes != value.shape:
             interp.report(
@@ -383,11 +387,19 @@ class PallasFrontEnd(FrontEnd):
                     "STL030",
                     f"the output has shape {value.shape}, the spec's dims "
                     f"{' '.join(spec.out_dims)} have sizes {sizes}",
-                    node=target.span,
+                    node=span,
                 ),
                 node,
             )
             result.complete = False
+            return
+        if computed:
+            # an array the wrapper computed from launches' results: one write of
+            # the whole array
+            content = blocks.settle(value, "the result")
+            ndim = len(value.shape)
+            whole = WriteBack(0, content, (0,) * ndim, (False,) * ndim, span)
+            self._write_back(interp, whole, target, spec, facts, result)
             return
         for wb in launcher.writebacks.get((value.launch, value.index), []):
             self._write_back(interp, wb, target, spec, facts, result)
@@ -688,8 +700,15 @@ def _check_alignment(wb: WriteBack, dims: tuple[str, ...]) -> None:
         if d not in dims:
             continue  # reported as a dim the output lacks, if the value depends on it
         a = dims.index(d)
+        if not wb.squeezed[a] and wb.starts[a] == i and _one_wide(content, ref_axes.index(a)):
+            continue  # a row taken out and given back its axis (`x_ref[...][0][None, :]`)
         if not wb.squeezed[a] or wb.starts[a] != i:
             raise _misplaced(wb, f"it holds {d}={i} but is written to {_place(wb, a, dims)}")
+
+
+def _one_wide(content: Any, k: int) -> bool:
+    """Whether axis ``k`` of a written block has size 1 and follows no dim."""
+    return content.shape[k] == 1 and content.axes[k].dim is None
 
 
 def _place(wb: WriteBack, a: int, dims: tuple[str, ...]) -> str:

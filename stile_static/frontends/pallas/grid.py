@@ -21,9 +21,10 @@ import numpy as np
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
 from ...ir.terms import Load
-from . import blocks
+from . import blocks, host
 from .axes import axis_index
 from .blocks import Axis, Block, Undef
+from .host import Computed
 from .values import (
     Array,
     BlockSpec,
@@ -164,6 +165,9 @@ class Launcher:
     writebacks: dict[tuple[int, int], list[WriteBack]] = field(default_factory=dict)
     inputs: dict[str, np.ndarray] = field(default_factory=dict)  # concrete domain only
     launches: int = 0
+    spans: dict[int, Span] = field(default_factory=dict)  # of each launch, by serial
+    # the whole arrays launches returned, by (launch serial, output index)
+    contents: dict[tuple[int, int], Block] = field(default_factory=dict)
 
     # --------------------------------------------------------------- lower
 
@@ -243,17 +247,23 @@ class Launcher:
             bases = [a.base if isinstance(a, Mapped) else a for a in args]
             return self.launch(Vmapped(func, tuple(axes), 0), bases, node)
         span = self.interp.span(node)
-        arrays = []
+        arrays: list[Any] = []
         for arg in args:
-            if isinstance(arg, Array):
+            if isinstance(arg, (Array, Computed)):
                 arrays.append(arg)
             elif arg is None:
                 arrays.append(None)
+            elif isinstance(arg, Output):
+                arrays.append(Computed(self.describe(arg), arg.shape, self.content_of(arg)))
+            elif isinstance(arg, (Block, blocks.LaneSum)) and arg.shape:
+                block = blocks.settle(arg, "an operand of a pallas_call")
+                arrays.append(Computed("an array the wrapper computed", arg.shape, block))
             else:
                 raise KernelError(
                     "STL002",
                     f"unsupported: {kind(arg)} as an operand of a pallas_call "
-                    "(operands are the wrapper's annotated arrays)",
+                    "(operands are the wrapper's annotated arrays, earlier launches' "
+                    "results and arrays computed from them)",
                 )
         shapes = [a.shape if a is not None else () for a in arrays]
         lowered = self.lower(func, shapes, span)
@@ -264,13 +274,34 @@ class Launcher:
             )
         self.launches += 1
         serial = self.launches
+        self.spans[serial] = span
         self._run(lowered, arrays, serial)
         outs = [Output(serial, i, op.shape) for i, op in enumerate(lowered.outputs)]
         return outs[0] if lowered.single_output else outs
 
+    def describe(self, output: Output) -> str:
+        line = self.spans[output.launch].line
+        return f"output {output.index} of the pallas_call at line {line}"
+
+    def content_of(self, output: Output) -> Block:
+        """What the array a launch returned holds, element by element."""
+        key = (output.launch, output.index)
+        if key not in self.contents:
+            self.contents[key] = host.assemble(
+                output.shape,
+                self.writebacks.get(key, []),
+                self.describe(output),
+                self.spans[output.launch],
+                self._concrete,
+            )
+        return self.contents[key]
+
     def _run(self, lowered: Lowered, arrays: list, serial: int) -> None:
         interp = self.interp
-        fulls = [self._full(a) if a is not None else None for a in arrays]
+        fulls = [
+            None if a is None else a.block if isinstance(a, Computed) else self._full(a)
+            for a in arrays
+        ]
         outputs = [
             _OutState(Ref(f"output {i}", "output", _fresh(op)), op)
             for i, op in enumerate(lowered.outputs)
@@ -393,6 +424,10 @@ class Launcher:
     @property
     def _concrete(self) -> bool:
         return self.interp.concrete_seed is not None
+
+    def whole(self, array: Array) -> Block:
+        """An input of the wrapper as one block (jnp on it in the wrapper)."""
+        return self._full(array)
 
     def _full(self, array: Array) -> Block:
         value = self.inputs.get(array.name) if self._concrete else None

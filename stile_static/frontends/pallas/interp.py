@@ -126,6 +126,41 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         # symbolic scalars passed to a jitted function as arguments that are not
         # static: JAX traces them, so the wrapper cannot branch on their value
         self.traced_scalars: set[str] = set()
+        # arrays the wrapper computes with jnp, by id: (the array, where it was made)
+        self.made_at: dict[int, tuple[Any, Span]] = {}
+        self.vmapped = 0  # depth of functions that jax.vmap maps, being run
+
+    def _try_symbolic(self, node: cst.For, name: str, loop: range) -> bool:
+        """Python loops of wrappers and kernels are unrolled: every value here is
+        concrete, and a body that appends to a list (`outs.append(...)`, one
+        launch per chunk) carries it from one iteration to the next."""
+        return False
+
+    # --------------------------------------------------------- host arrays
+
+    def host_block(self, value: Any) -> Any:
+        """An earlier launch's result, or an input, used as data by the wrapper:
+        its whole array."""
+        if self.in_kernel or self.launcher is None or not isinstance(value, (Output, Array)):
+            return value
+        if self.vmapped:
+            # a launch inside a vmapped function returns the batched array, which
+            # the function's own code indexes as if it were one item of the batch
+            raise KernelError(
+                "STL002",
+                "unsupported: jnp on an array inside a function that jax.vmap maps",
+                help="launch the pallas_call under jax.vmap and compute with its result outside",
+            )
+        if isinstance(value, Output):
+            return self.launcher.content_of(value)
+        return self.launcher.whole(value)
+
+    def eval(self, node: cst.CSTNode) -> Any:
+        value = super().eval(node)
+        if not self.in_kernel and isinstance(value, (Block, blocks.LaneSum)):
+            # where the wrapper computed a whole array, for findings about what it holds
+            self.made_at.setdefault(id(value), (value, self.span(node)))
+        return value
 
     # ------------------------------------------------------------- modules
 
@@ -380,7 +415,11 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 views.append(Mapped(arg, axis_index(axis, len(arg.shape), "jax.vmap's in_axes")))
             else:
                 raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
-        return self.call_value(func.func, views, {}, node)
+        self.vmapped += 1
+        try:
+            return self.call_value(func.func, views, {}, node)
+        finally:
+            self.vmapped -= 1
 
     def eval_Call(self, node: cst.Call) -> Any:
         func = self.eval(node.func)
@@ -474,6 +513,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         return super().eval_BinaryOperation(node)
 
     def binary(self, op: str, left: Any, right: Any) -> Any:
+        left, right = self.host_block(left), self.host_block(right)
         if isinstance(left, Traced) or isinstance(right, Traced):
             origin = (left if isinstance(left, Traced) else right).origin
             a, b = untraced(left), untraced(right)
@@ -654,6 +694,12 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return len(base.shape)
         if attr == "size" and isinstance(base, (Array, Output, Block, Ref)):
             return int(np.prod(base.shape))
+        if (
+            isinstance(base, Output)
+            and attr in HOST_METHODS
+            or (isinstance(base, Array) and attr in HOST_METHODS - {"reshape", "astype"})
+        ):
+            base = self.host_block(base)  # jnp on what the launch returned
         if attr == "T" and isinstance(base, Block):
             return blocks.transpose(base)
         if attr == "at" and isinstance(base, Ref):
@@ -661,7 +707,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         if attr == "itemsize" and isinstance(base, Dtype):
             return 2 if "16" in base.name else 1 if "8" in base.name else 4
         methods = {
-            Block: {"astype", "sum", "max", "min", "mean", "reshape", "T"},
+            Block: {"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "T"},
             blocks.LaneSum: {"astype", "sum", "max"},
             Iota: {"astype"},
             Array: {"reshape", "astype"},
@@ -678,6 +724,8 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return RefView(base.ref, self.index_of(node))
         if isinstance(base, Ref):
             return self.launcher.read(base, self.index_of(node), self.span(node))
+        if isinstance(base, (Output, Array)):
+            base = self.host_block(base)
         if isinstance(base, (Block, Iota)):
             return self.launcher.slice_value(base, self.index_of(node), self.span(node))
         if isinstance(base, dict):
@@ -773,14 +821,24 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             assert bound is not None
             return self.reduction(name, *bound)
         if name == "reshape":
+            if kwargs:
+                raise KernelError("STL002", "unsupported: keyword arguments to .reshape()")
             shape = tuple(args[0]) if len(args) == 1 and isinstance(args[0], tuple) else tuple(args)
-            if tuple(shape) == tuple(receiver.shape):
-                return receiver
-            raise KernelError("STL002", "unsupported: a reshape that changes the shape")
+            if isinstance(receiver, Array):
+                if shape == receiver.shape:
+                    return receiver
+                receiver = self.host_block(receiver)
+            return blocks.reshape(receiver, shape, ".reshape()")
+        if name == "squeeze":
+            bound = signatures.bind("jnp.squeeze", [receiver, *args], kwargs, node, True)
+            assert bound is not None
+            return blocks.squeeze(receiver, bound[0][1], ".squeeze()")
         raise KernelError("STL002", f"unsupported method .{name}()")
 
 
 INTEGER_DTYPES = ("int", "uint", "bool")
+# attributes of a launch's result that compute with its elements (jnp array methods)
+HOST_METHODS = frozenset({"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "T"})
 
 
 def cast(value: Any, dtype: Any, node: cst.CSTNode) -> Any:

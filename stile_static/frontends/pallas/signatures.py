@@ -207,6 +207,13 @@ SIGNATURES: dict[str, Signature] = {
         out_sharding=None,
     ),
     "jnp.transpose": _sig("transpose", "a axes", axes=None),
+    "jnp.reshape": _sig(
+        "reshape", "a shape order", "copy out_sharding", order="C", copy=None, out_sharding=None
+    ),
+    "jnp.squeeze": _sig("squeeze", "a axis", axis=None),
+    "jnp.concatenate": _sig("concatenate", "arrays axis dtype", axis=0, dtype=None),
+    "jnp.expand_dims": _sig("expand_dims", "a axis"),
+    "lax.optimization_barrier": _sig("optimization_barrier", "", "", None, "operand"),
     **{f"jnp.{name}": _sig(name, "", "", None, "x") for name in _UNARY},
     "lax.fori_loop": _sig("fori_loop", "lower upper body_fun init_val", "unroll", unroll=None),
     "lax.div": _sig("div", "x y"),
@@ -389,6 +396,12 @@ _REDUCE_RULES = (
     Unfollowed("where", _none, "only some elements take part"),
 )
 UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
+    "jnp.reshape": (
+        Unfollowed("order", lambda v: v == "C", "another order puts elements elsewhere"),
+    ),
+    "jnp.concatenate": (
+        Unfollowed("dtype", _float_dtype, "an integer type truncates the elements"),
+    ),
     "jax.vmap": (
         Unfollowed("axis_size", _none, "the mapped size is given, not taken from the arrays"),
         Unfollowed("sum_match", _false, "matching mapped outputs are summed"),
