@@ -499,9 +499,11 @@ def _reduce_run(op: str, term: Term, axis: Axis | None, start: int, stop: int) -
     if axis is not None and axis.moves:
         if not _MOVING[0]:
             raise NotGeneric("a reduction whose range moves with the program id")
+        if len(axis.moves) != 1:  # in a loop's step only the loop index moves an axis
+            raise NotGeneric("a reduction whose range moves with two program ids")
         if axis.dim in free_dims(term):
             lo, hi = axis.offset + start, axis.offset + stop
-            return MovingReduce(op, axis.dim, lo, hi, term, axis.moves)
+            return MovingReduce(op, axis.dim, lo, hi, term, axis.moves[0][1])
     if axis is not None and axis.dim in free_dims(term):
         return Reduce(op, axis.dim, axis.offset + start, axis.offset + stop, term)
     if op == "sum":

@@ -287,8 +287,8 @@ def _hypothesis(var: str, value: Any, pid: Pid, step: Ints | None) -> _Carried |
             for p, t in enumerate(value.terms)
         )
         return _Carried(value, Block(value.shape, value.axes, value.fixed, value.pieces, opaque))
-    if isinstance(value, Ptr) and step is not None and I.pid_of(step) is None:
-        if step.origin is not None or I.pid_of(value.offset) is not None:
+    if isinstance(value, Ptr) and step is not None and not I.program_keys(step):
+        if step.origin is not None or I.program_keys(value.offset):
             return None
         return _Carried(value, Ptr(value.tensor, _affine(value.offset, step, pid, -pid.lo)), step)
     return None
