@@ -45,10 +45,13 @@ from ..ir.terms import (
     Unary,
     Where,
     at_index,
+    children,
     const,
     constraint,
+    constraint_key,
     free_dims,
     one_index_reductions_fixed,
+    rewrite,
     select_parts,
     show_short,
     where,
@@ -631,10 +634,10 @@ def term_key(term: Term) -> int:
         hit = _keys.get(id(node))
         if hit is not None and hit[0] is node:
             continue
-        children = _children(node)
+        kids = children(node)
         if not ready:
             stack.append((node, True))
-            stack.extend((c, False) for c in children)
+            stack.extend((c, False) for c in kids)
             continue
         if isinstance(node, Const):
             shape: tuple = ("c", type(node.value).__name__, node.value)
@@ -645,23 +648,13 @@ def term_key(term: Term) -> int:
             shape = ("u", node.fn) if isinstance(node, Unary) else ("b", node.op)
         elif isinstance(node, Select):
             shape = ("s", node.op)
+        elif isinstance(node, Where):
+            shape = ("w", tuple(constraint_key(c) for c in node.cond))
         else:
             shape = (type(node).__name__, repr(node))
-        full = shape + tuple(_keys[id(c)][1] for c in children)
+        full = shape + tuple(_keys[id(c)][1] for c in kids)
         _keys[id(node)] = (node, _ids.setdefault(full, len(_ids)))
     return _keys[id(term)][1]
-
-
-def _children(term: Term) -> tuple[Term, ...]:
-    if isinstance(term, Unary):
-        return (term.arg,)
-    if isinstance(term, Binary):
-        return (term.left, term.right)
-    if isinstance(term, Reduce):
-        return (term.body,)
-    if isinstance(term, Select):
-        return select_parts(term)
-    return ()
 
 
 # ------------------------------------------------------------- term folding
@@ -972,28 +965,11 @@ def lower(fn: str, arg: Term) -> Term:
 
 def lower_term(term: Term) -> Term:
     """:func:`lower` applied everywhere in ``term`` (a spec's term, say)."""
-    memo: dict[int, Term] = {}
 
-    def walk(node: Term) -> Term:
-        hit = memo.get(id(node))
-        if hit is not None:
-            return hit
-        if isinstance(node, Unary):
-            out: Term = lower(node.fn, walk(node.arg))
-        elif isinstance(node, Binary):
-            out = Binary(node.op, walk(node.left), walk(node.right))
-        elif isinstance(node, Reduce):
-            out = Reduce(node.op, node.dim, node.lo, node.hi, walk(node.body))
-        elif isinstance(node, Where):
-            out = Where(node.cond, walk(node.then), walk(node.other))
-        elif isinstance(node, Select):
-            out = Select(node.op, *(walk(t) for t in select_parts(node)))
-        else:
-            out = node
-        memo[id(node)] = out
-        return out
+    def rule(node: Term, walk: Callable[[Term], Term]) -> Term | None:
+        return lower(node.fn, walk(node.arg)) if isinstance(node, Unary) else None
 
-    return walk(term)
+    return rewrite(term, rule)
 
 
 def specialize(term: Term, region: dict[str, tuple[int, int]]) -> Term:

@@ -73,7 +73,7 @@ class LoopRules:
         if once and self.induction and invariant_calls(node):
             if self._try_induction(node, name, loop):
                 return False
-        assigned = _assigned_in(node) - {name}
+        assigned = assigned_in(node) - {name}
         span = self.span(node)
         for value in loop:
             self.store(name, value)
@@ -377,7 +377,8 @@ class _Assigned(cst.CSTVisitor):
         self.names.update(target_names(node.target))
 
 
-def _assigned_in(node: cst.For) -> set[str]:
+def assigned_in(node: cst.For) -> set[str]:
+    """The names the body of ``node`` assigns (its loop target included)."""
     visitor = _Assigned()
     node.body.visit(visitor)
     return visitor.names

@@ -7,36 +7,9 @@ until interned here.
 
 from __future__ import annotations
 
-from .terms import Binary, Reduce, Select, Term, Unary, Where, select_parts
+from .terms import Term, children, rebuild
 
-
-def children(term: Term) -> tuple[Term, ...]:
-    if isinstance(term, Unary):
-        return (term.arg,)
-    if isinstance(term, Binary):
-        return (term.left, term.right)
-    if isinstance(term, Reduce):
-        return (term.body,)
-    if isinstance(term, Where):
-        return (term.then, term.other)
-    if isinstance(term, Select):
-        return select_parts(term)
-    return ()
-
-
-def rebuild(term: Term, kids: tuple[Term, ...]) -> Term:
-    """``term`` with its children (in the order of :func:`children`) replaced."""
-    if isinstance(term, Unary):
-        return Unary(term.fn, kids[0])
-    if isinstance(term, Binary):
-        return Binary(term.op, kids[0], kids[1])
-    if isinstance(term, Reduce):
-        return Reduce(term.op, term.dim, term.lo, term.hi, kids[0])
-    if isinstance(term, Where):
-        return Where(term.cond, kids[0], kids[1])
-    if isinstance(term, Select):
-        return Select(term.op, *kids)
-    return term
+__all__ = ["children", "intern", "nodes", "rebuild"]
 
 
 def intern(term: Term, table: dict[Term, Term]) -> Term:

@@ -11,7 +11,7 @@ of the same dim.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from fractions import Fraction
 
@@ -386,9 +386,23 @@ def _wrapped(term: Term) -> Iterator[str]:
         yield from _pieces(term)
 
 
-def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
-    """The loop indices that reduction bounds and constraints in ``term`` depend on."""
-    found: dict[sym.LoopVar, None] = {}
+def children(node: Term) -> tuple[Term, ...]:
+    """The direct subterms of ``node`` (none for a leaf)."""
+    if isinstance(node, Unary):
+        return (node.arg,)
+    if isinstance(node, Binary):
+        return (node.left, node.right)
+    if isinstance(node, Reduce):
+        return (node.body,)
+    if isinstance(node, Where):
+        return (node.then, node.other)
+    if isinstance(node, Select):
+        return select_parts(node)
+    return ()
+
+
+def subterms(term: Term) -> Iterator[Term]:
+    """Every distinct node of ``term`` once (shared subterms are not walked again)."""
     seen: set[int] = set()
     stack = [term]
     while stack:
@@ -396,21 +410,54 @@ def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
         if id(node) in seen:
             continue
         seen.add(id(node))
+        yield node
+        stack.extend(children(node))
+
+
+def rebuild(node: Term, kids: tuple[Term, ...]) -> Term:
+    """``node`` with its subterms (in the order of :func:`children`) replaced."""
+    if isinstance(node, Unary):
+        return Unary(node.fn, kids[0])
+    if isinstance(node, Binary):
+        return Binary(node.op, kids[0], kids[1])
+    if isinstance(node, Reduce):
+        return replace(node, body=kids[0])
+    if isinstance(node, Where):
+        return Where(node.cond, kids[0], kids[1])
+    if isinstance(node, Select):
+        return Select(node.op, *kids)
+    return node
+
+
+def rewrite(term: Term, rule: Callable[[Term, Callable[[Term], Term]], Term | None]) -> Term:
+    """``term`` rebuilt bottom-up: ``rule(node, walk)`` gives a node's new form, or None
+    for the node with its subterms walked. Shared subterms are rewritten once."""
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        out = rule(node, walk)
+        if out is None:
+            out = rebuild(node, tuple(walk(c) for c in children(node)))
+        memo[id(node)] = out
+        return out
+
+    return walk(term)
+
+
+def loop_vars(term: Term) -> tuple[sym.LoopVar, ...]:
+    """The loop indices that reduction bounds and constraints in ``term`` depend on."""
+    found: dict[sym.LoopVar, None] = {}
+    for node in subterms(term):
         if isinstance(node, Reduce):
             for v in sym.variables(node.lo) + sym.variables(node.hi):
                 found[v] = None
-            stack.append(node.body)
-        elif isinstance(node, Unary):
-            stack.append(node.arg)
-        elif isinstance(node, Binary):
-            stack.extend((node.left, node.right))
         elif isinstance(node, Where):
             for c in node.cond:
                 for v in sym.variables(c.const):
                     found[v] = None
-            stack.extend((node.then, node.other))
-        elif isinstance(node, Select):
-            stack.extend(select_parts(node))
     return tuple(found)
 
 
@@ -426,25 +473,9 @@ def fixed_index(dim: str) -> int:
 def fixed_dims(term: Term) -> frozenset[tuple[str, int]]:
     """The dims fixed at an index in the loads of ``term`` (``M=2``: ``("M", 2)``)."""
     found: set[tuple[str, int]] = set()
-    seen: set[int] = set()
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
+    for node in subterms(term):
         if isinstance(node, Load):
             found |= {(d.split("=", 1)[0], fixed_index(d)) for d in node.dims if is_fixed(d)}
-        elif isinstance(node, Unary):
-            stack.append(node.arg)
-        elif isinstance(node, Binary):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, Reduce):
-            stack.append(node.body)
-        elif isinstance(node, Where):
-            stack.extend((node.then, node.other))
-        elif isinstance(node, Select):
-            stack.extend(select_parts(node))
     return frozenset(found)
 
 
@@ -453,64 +484,37 @@ def at_index(term: Term, dim: str, index: int) -> Term:
     of it is. Loads name the fixed dim ``dim=index`` (a name no spec dim has), index
     conditions on it are decided; a reduction over ``dim`` binds it again."""
     pinned = f"{dim}={index}"
-    memo: dict[int, Term] = {}
 
-    def walk(node: Term) -> Term:
-        hit = memo.get(id(node))
-        if hit is not None:
-            return hit
+    def rule(node: Term, walk: Callable[[Term], Term]) -> Term | None:
         if isinstance(node, Load):
-            out: Term = Load(node.tensor, tuple(pinned if d == dim else d for d in node.dims))
-        elif isinstance(node, Unary):
-            out = Unary(node.fn, walk(node.arg))
-        elif isinstance(node, Binary):
-            out = Binary(node.op, walk(node.left), walk(node.right))
-        elif isinstance(node, Reduce):
-            out = node if node.dim == dim else replace(node, body=walk(node.body))
-        elif isinstance(node, Where):
+            return Load(node.tensor, tuple(pinned if d == dim else d for d in node.dims))
+        if isinstance(node, Reduce) and node.dim == dim:
+            return node
+        if isinstance(node, Where):
             cond = []
             for c in node.cond:
                 coeffs = dict(c.coeffs)
                 k = coeffs.pop(dim, 0)
                 cond.append(constraint(coeffs, sym.add(c.const, k * index), c.op))
-            out = where(cond, walk(node.then), walk(node.other))
-        elif isinstance(node, Select):
-            out = Select(node.op, *(walk(t) for t in select_parts(node)))
-        else:
-            out = node
-        memo[id(node)] = out
-        return out
+            return where(cond, walk(node.then), walk(node.other))
+        return None
 
-    return walk(term)
+    return rewrite(term, rule)
 
 
 def one_index_reductions_fixed(term: Term) -> Term:
     """``term`` with every reduction over one index (``sum[M 2:3](e)``, a lane pinned at
     its row) written as its body at that index (``e`` with ``M=2``): the same value."""
-    memo: dict[int, Term] = {}
 
-    def walk(node: Term) -> Term:
-        hit = memo.get(id(node))
-        if hit is not None:
-            return hit
-        if isinstance(node, Reduce):
-            body = walk(node.body)
-            single = isinstance(node.lo, int) and node.hi == node.lo + 1
-            out: Term = at_index(body, node.dim, node.lo) if single else replace(node, body=body)
-        elif isinstance(node, Unary):
-            out = Unary(node.fn, walk(node.arg))
-        elif isinstance(node, Binary):
-            out = Binary(node.op, walk(node.left), walk(node.right))
-        elif isinstance(node, Where):
-            out = Where(node.cond, walk(node.then), walk(node.other))
-        elif isinstance(node, Select):
-            out = Select(node.op, *(walk(t) for t in select_parts(node)))
-        else:
-            out = node
-        memo[id(node)] = out
-        return out
+    def rule(node: Term, walk: Callable[[Term], Term]) -> Term | None:
+        if not isinstance(node, Reduce):
+            return None
+        body = walk(node.body)
+        if isinstance(node.lo, int) and node.hi == node.lo + 1:
+            return at_index(body, node.dim, node.lo)
+        return replace(node, body=body)
 
-    return walk(term)
+    return rewrite(term, rule)
 
 
 def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = None) -> Term:

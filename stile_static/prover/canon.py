@@ -53,11 +53,11 @@ from ..ir.terms import (
     Term,
     Unary,
     Where,
+    children,
     const,
     constraint,
     constraint_key,
     is_fixed,
-    select_parts,
 )
 
 NEG_INF_VALUE = float("-inf")
@@ -818,7 +818,7 @@ class _Normalizer:
                 memo[id(node)] = (node, form)
                 continue
             stack.append((node, True))
-            for child in _children(node):
+            for child in children(node):
                 hit = memo.get(id(child))
                 if hit is None or hit[0] is not child:
                     stack.append((child, False))
@@ -887,20 +887,6 @@ _BINARY = {
     "maximum": maximum,
     "minimum": lambda a, b: neg(maximum(neg(a), neg(b))),
 }
-
-
-def _children(term: Term) -> tuple[Term, ...]:
-    if isinstance(term, Unary):
-        return (term.arg,)
-    if isinstance(term, Binary):
-        return (term.left, term.right)
-    if isinstance(term, Reduce):
-        return (term.body,)
-    if isinstance(term, Where):
-        return (term.then, term.other)
-    if isinstance(term, Select):
-        return select_parts(term)
-    return ()
 
 
 def to_term(p: Poly) -> Term:

@@ -41,9 +41,9 @@ import libcst as cst
 import numpy as np
 
 from ...core.errors import KernelError, Poisoned
-from ...interpreter.loops import Tracker, leaves_early, target_names
+from ...interpreter.loops import Tracker, assigned_in, leaves_early
 from ...interpreter.values import Poison
-from ...ir.terms import Binary, Load, Reduce, Term
+from ...ir.terms import Binary, Load, Reduce, Term, children
 from .. import blocks
 from ..blocks import Block, MovingReduce, NotGeneric, Undef, fold_binary, term_key
 from . import int_types as IT
@@ -156,24 +156,8 @@ def _concrete(interp: Any, node: cst.For, k: int) -> None:
     interp.exec_block(node.body)
 
 
-class _Names(cst.CSTVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_AssignTarget(self, node: cst.AssignTarget) -> None:
-        self.names.update(target_names(node.target))
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self.names.update(target_names(node.target))
-
-    def visit_For(self, node: cst.For) -> None:
-        self.names.update(target_names(node.target))
-
-
 def _assigned(node: cst.For) -> set[str]:
-    visitor = _Names()
-    node.body.visit(visitor)
-    return visitor.names - {node.target.value}  # type: ignore[attr-defined]
+    return assigned_in(node) - {node.target.value}  # type: ignore[attr-defined]
 
 
 def _values(interp: Any, names: set[str]) -> dict[str, Any]:
@@ -412,7 +396,7 @@ def _has_moving(term: Term) -> bool:
         t = stack.pop()
         if isinstance(t, MovingReduce) or (isinstance(t, Load) and _opaque(t)):
             return True
-        stack += list(blocks._children(t))
+        stack += list(children(t))
     return False
 
 
