@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import inspect
 import sys
+from dataclasses import replace
 from typing import Any
 
+from stile_static.frontends.triton import custom_ops
 from stile_static.frontends.triton import signatures as S
 from stile_static.interpreter.scopes import Signature
 
@@ -101,6 +103,14 @@ def main() -> int:
         failures += not compare(
             f"tensor_descriptor.{name}", mine, sig.replace(parameters=params), set()
         )
+    import torch.library
+
+    for name, mine in custom_ops.SIGNATURES.items():
+        sig = inspect.signature(getattr(torch.library, name))
+        posonly = [p.name for p in sig.parameters.values() if p.kind == p.POSITIONAL_ONLY]
+        flat = replace(mine, positional=mine.posonly + mine.positional, posonly=())
+        same = compare(f"torch.library.{name}", flat, sig, set())
+        failures += not (same and posonly == list(mine.posonly))
     for name, mine in S.TORCH.items():
         doc = (getattr(torch, name).__doc__ or "").strip().splitlines()[0]
         print(f"compare  torch.{doc}\n         table: {mine}")

@@ -764,6 +764,120 @@ def _keywords(rng: random.Random) -> str:
     return _file([kernel_src], [f"# stile: return = {spec}", *cases], wrapper)
 
 
+# --- loops over blocks and grouped program orderings ------------------------------------
+
+LOOP_COLS = (1, 5, 16, 17, 33, 40)
+
+
+def _loop_reduce(rng: random.Random) -> str:
+    """Row sums over column blocks in a loop (proven by induction when it is long enough):
+    the trip count, the pointer step, the mask, the accumulation or the first block may
+    be wrong."""
+    block = rng.choice((4, 8))
+    form = rng.choice(("offsets", "pointers", "stepped"))
+    trip = _pick(rng, "tl.cdiv(n, BLOCK)", "tl.cdiv(n, BLOCK) - 1", "n // BLOCK", p=0.7)
+    mask = _pick(rng, "cols < n", "cols <= n", p=0.85)
+    update = _pick(rng, "acc += x", "acc = x", "acc += x * x", p=0.8)
+    start = _pick(rng, "0", "1", p=0.9)
+    lines = [
+        "@triton.jit",
+        "def loop_kernel(x_ptr, y_ptr, n, sxm, BLOCK: tl.constexpr):",
+        "    row = tl.program_id(0)",
+        "    acc = tl.zeros((BLOCK,), dtype=tl.float32)",
+    ]
+    if form == "offsets":
+        lines += [
+            f"    for k in range({start}, {trip}):",
+            "        cols = k * BLOCK + tl.arange(0, BLOCK)",
+            f"        x = tl.load(x_ptr + row * sxm + cols, mask={mask}, other=0.0)",
+        ]
+    elif form == "pointers":
+        step = _pick(rng, "BLOCK", "BLOCK - 1", "1", p=0.8)
+        lines += [
+            f"    cols = {start} * BLOCK + tl.arange(0, BLOCK)",
+            "    ptrs = x_ptr + row * sxm + cols",
+            f"    for k in range({start}, {trip}):",
+            f"        x = tl.load(ptrs, mask={mask}, other=0.0)",
+            f"        ptrs += {step}",
+            "        cols += BLOCK",
+        ]
+    else:
+        stop = _pick(rng, "n", "n - 1", p=0.8)
+        lines += [
+            f"    for start in range({start} * BLOCK, {stop}, BLOCK):",
+            "        cols = start + tl.arange(0, BLOCK)",
+            f"        x = tl.load(x_ptr + row * sxm + cols, mask={mask}, other=0.0)",
+        ]
+    lines += [f"        {update}", "    tl.store(y_ptr + row, tl.sum(acc, axis=0))"]
+    wrapper = [
+        "def run(x):",
+        "    m, n = x.shape",
+        "    y = torch.empty(m, device=x.device)",
+        f"    loop_kernel[(m,)](x, y, n, x.stride(0), BLOCK={block})",
+        "    return y",
+    ]
+    pairs = {(rng.choice((1, 1, 3)), rng.choice(LOOP_COLS)) for _ in range(rng.randint(2, 3))}
+    cases = [f"# stile: case M={m} N={n}" for m, n in sorted(pairs)]
+    specs = ["# stile: return = sum[N](x[M N])", "# stile: assume x.is_contiguous()"]
+    return _file(["\n".join(lines)], specs + cases, wrapper)
+
+
+def _grouped_tiles(rng: random.Random) -> str:
+    """Tiles of a 2-d map in the grouped program order of Triton's matmul tutorial: the
+    last group's size, the grid, the order of `%` and `//` or the wrapped rows may be
+    wrong."""
+    bm, bn, group = rng.choice((2, 4)), rng.choice((2, 4)), rng.choice((2, 3))
+    size_m = _pick(rng, "min(num_pid_m - first_pid_m, GROUP)", "GROUP", p=0.75)
+    pid_m = _pick(
+        rng,
+        "first_pid_m + ((pid % num_pid_in_group) % group_size_m)",
+        "first_pid_m + (pid % group_size_m)",
+        p=0.85,
+    )
+    pid_n = _pick(rng, "(pid % num_pid_in_group) // group_size_m", "pid // group_size_m", p=0.85)
+    wrapped = rng.random() < 0.5
+    rows = "(pid_m * BM + tl.arange(0, BM)) % m" if wrapped else "pid_m * BM + tl.arange(0, BM)"
+    load_mask = "rn[None, :] < n" if wrapped else "(rm[:, None] < m) & (rn[None, :] < n)"
+    grid = _pick(
+        rng,
+        f"triton.cdiv(m, {bm}) * triton.cdiv(n, {bn})",
+        f"triton.cdiv(m, {bm}) * triton.cdiv(n, {bn}) - 1",
+        p=0.85,
+    )
+    lines = [
+        "@triton.jit",
+        "def grouped_kernel(x_ptr, y_ptr, m, n, sxm, sym,"
+        " BM: tl.constexpr, BN: tl.constexpr, GROUP: tl.constexpr):",
+        "    pid = tl.program_id(0)",
+        "    num_pid_m = tl.cdiv(m, BM)",
+        "    num_pid_n = tl.cdiv(n, BN)",
+        "    num_pid_in_group = GROUP * num_pid_n",
+        "    group_id = pid // num_pid_in_group",
+        "    first_pid_m = group_id * GROUP",
+        f"    group_size_m = {size_m}",
+        f"    pid_m = {pid_m}",
+        f"    pid_n = {pid_n}",
+        f"    rm = {rows}",
+        "    rn = pid_n * BN + tl.arange(0, BN)",
+        f"    x = tl.load(x_ptr + rm[:, None] * sxm + rn[None, :], mask={load_mask})",
+        "    om = pid_m * BM + tl.arange(0, BM)",
+        "    out_mask = (om[:, None] < m) & (rn[None, :] < n)",
+        "    tl.store(y_ptr + om[:, None] * sym + rn[None, :], x * 2.0 + 1.0, mask=out_mask)",
+    ]
+    wrapper = [
+        "def run(x):",
+        "    m, n = x.shape",
+        "    y = torch.empty_like(x)",
+        f"    grouped_kernel[({grid},)](x, y, m, n, x.stride(0), y.stride(0),"
+        f" BM={bm}, BN={bn}, GROUP={group})",
+        "    return y",
+    ]
+    pairs = {(rng.choice((3, 5, 9, 13, 16)), rng.choice((2, 5, 8, 11))) for _ in range(2)}
+    cases = [f"# stile: case M={m} N={n}" for m, n in sorted(pairs)]
+    specs = ["# stile: return = 2 * x[M N] + 1", "# stile: assume x.is_contiguous()"]
+    return _file(["\n".join(lines)], specs + cases, wrapper)
+
+
 FAMILIES: dict[str, Callable[[random.Random], str]] = {
     "map_1d": _map_1d,
     "strided_2d": _strided_2d,
@@ -785,4 +899,6 @@ FAMILIES: dict[str, Callable[[random.Random], str]] = {
     "neighbour": _neighbour,
     "output_view": _output_view,
     "keywords": _keywords,
+    "loop_reduce": _loop_reduce,
+    "grouped_tiles": _grouped_tiles,
 }

@@ -46,7 +46,7 @@ from ..cases import (
     with_not_checked,
 )
 from ..shown import RunAt, shown
-from . import host_arrays, program_classes
+from . import custom_ops, host_arrays, program_classes
 from .cells import Memory
 from .host import (
     AutogradClass,
@@ -140,13 +140,20 @@ class _WrapperCheck:
         self.receiver: object = None  # the value of a method's first parameter
         self.blocks: tuple[int, ...] = ()  # the block sizes the file writes (sizes searched)
         self.searched_at: Span | None = None  # the annotation's line (sampled sizes)
+        self.op: custom_ops.CustomOp | None = None  # the wrapper registered as a torch operator
 
     def diag(self, d: Diagnostic) -> None:
         self.analysis.diagnostics.append(d)
 
     def run(self) -> None:
         function = self.wrapper_value()
+        if isinstance(function, custom_ops.CustomOp):
+            self.op = function  # torch's checks of an operator's call, around the function
+            function = function.function
         if not isinstance(function, Function):
+            decorated = {self.interp.span(d) for d in self.node.decorators}
+            if any(d.span in decorated for d in self.interp.diagnostics):
+                return  # a decorator raised when the module ran: reported there
             # a module-level definition fails quietly until used: say why here
             unknown = [
                 d
@@ -312,6 +319,10 @@ class _WrapperCheck:
         try:
             call_args = [args[p] for p in params]
             returned = interp.call_function(function, call_args, {}, self.node)  # type: ignore[arg-type]
+            if self.op is not None:
+                returned = custom_ops.checked_result(
+                    self.op, call_args, {}, returned, self.node.name
+                )
         except _CaseRejected as rejected:
             where = interp.span(rejected.node)
             self.rejected.append(Rejected(label, str(rejected), where, config.case.span))

@@ -37,7 +37,7 @@ from ...interpreter.values import (
 from ...ir import constants, reals
 from .. import blocks
 from ..blocks import Block, fold_unary
-from . import host_arrays, loop_induction
+from . import custom_ops, host_arrays, loop_induction
 from . import int_types as IT
 from . import ints as I
 from .cells import Memory
@@ -77,6 +77,7 @@ KNOWN = {
     "triton.language.extra.cuda.libdevice": "tl.math",
     "triton.language.extra.cuda": "tl.extra",
     "torch": "torch",
+    "torch.library": "torch.library",
     "flag_gems.utils": "flag_gems.utils",
     "numpy": "np",
     "math": "math",
@@ -374,7 +375,15 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 applied = None  # a decorator the analyzer does not know
             except Poisoned:
                 applied = None
-            value = self.decorate(applied, value, decorator)
+            try:
+                value = self.decorate(applied, value, decorator)
+            except KernelError as error:
+                if error.code != PYTHON_ERROR:
+                    raise
+                # torch refuses the function when the decorator runs (no schema)
+                Interpreter.report(self, error, decorator)
+                value = Poison(f"`{node.name.value}` is not defined: its decorator raises")
+                break
         if varargs and isinstance(value, Kernel):
             # host functions take *args and **kwargs as Python does; a kernel's
             # parameters are what its launches bind, one by one
@@ -384,6 +393,10 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         self.store(node.name.value, value)
 
     def decorate(self, decorator: Any, value: Any, node: cst.CSTNode) -> Any:
+        if isinstance(decorator, custom_ops.OpDecorator) and isinstance(value, Function):
+            return custom_ops.decorate(decorator, value, node)
+        if isinstance(decorator, custom_ops.Registration) and isinstance(value, Function):
+            return value
         if isinstance(decorator, Builtin) and decorator.name == "triton.jit":
             return value if isinstance(value, Kernel) else Kernel(value)
         if isinstance(decorator, Decorator):
@@ -847,6 +860,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return Opaque(f"{base.what}.{attr}")
         if isinstance(base, Kernel) and attr == "fn":
             return base
+        if isinstance(base, custom_ops.CustomOp) and attr in custom_ops.REGISTRATIONS:
+            return custom_ops.Registration(attr)
         if isinstance(base, int) and not isinstance(base, bool) and attr == "to":
             return BoundMethod(base, attr)
         if isinstance(base, (int, float, bool, str)) and attr == "value":
@@ -871,6 +886,10 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 return Builtin(f"tl.{attr}")
             if attr == "tensor":
                 return DType("tensor")
+        if module == "torch.library" and attr in custom_ops.FUNCTIONS:
+            return Builtin(f"torch.library.{attr}")
+        if module == "torch" and attr == "library":
+            return Module("torch.library")
         if module == "flag_gems.utils" and attr in LIBRARY_DECORATORS:
             return Builtin(f"flag_gems.{attr}")
         if module == "torch":
@@ -1003,6 +1022,14 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
                 return self.decorate(func, args[0], node)
         if isinstance(func, Function):
             return self.call_function(func, args, kwargs, node)
+        if isinstance(func, custom_ops.CustomOp):
+            result = self.call_function(func.function, args, kwargs, node)
+            return custom_ops.checked_result(func, args, kwargs, result, node)
+        if isinstance(func, custom_ops.Registration):
+            # `@op.register_fake` takes the function and returns it; a registration
+            # called with anything else registers it (no eager value changes)
+            one = len(args) == 1 and not kwargs and isinstance(args[0], Function)
+            return args[0] if one else func
         if isinstance(func, Builtin):
             return self.call_builtin(func.name, args, kwargs, node)
         if isinstance(func, Opaque) and not self.in_kernel:
@@ -1016,6 +1043,8 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return self.call_tl(name[3:], args, kwargs, node)
         if name.startswith("triton."):
             return self.call_triton(name[7:], args, kwargs, node)
+        if name.startswith("torch.library."):
+            return custom_ops.call(self, name[len("torch.library.") :], args, kwargs, node)
         if name.startswith("torch."):
             return self.call_torch(name[6:], args, kwargs, node)
         if name.startswith("flag_gems.") and not args and not kwargs:
