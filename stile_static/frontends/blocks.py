@@ -472,11 +472,13 @@ def _runs(row: np.ndarray) -> list[tuple[int, int, int]]:
 @dataclass(frozen=True)
 class MovingReduce(Reduce):
     """A reduction over ``[lo, hi)`` at the first iteration of a class of loop
-    iterations, whose range moves by ``moves`` per next iteration. It exists only
+    iterations, whose range moves by ``moves`` per unit of ``key``. It exists only
     while a loop is proven by induction (see :func:`moving_reductions`), which
-    replaces it by the reduction over the class's whole range or gives up."""
+    replaces it by the reduction over the class's whole range when ``key`` is the loop's
+    index, or gives up (a range that moves with a program id instead)."""
 
     moves: int = 0
+    key: object = None
 
 
 _MOVING = [False]  # whether axes move with a loop's iteration (not with a program id)
@@ -484,9 +486,9 @@ _MOVING = [False]  # whether axes move with a loop's iteration (not with a progr
 
 @contextmanager
 def moving_reductions() -> Iterator[None]:
-    """While a loop is proven by induction, every program id is a number and an axis
-    that moves does so with the loop's iteration: a reduction along it is a
-    :class:`MovingReduce` for the induction to sum over the iterations."""
+    """While a loop is proven by induction, a reduction along an axis that moves with
+    one key (the loop's index, or a program id of the class the loop runs in) is a
+    :class:`MovingReduce`, for the induction to sum over the iterations or give up."""
     saved = _MOVING[0]
     _MOVING[0] = True
     try:
@@ -499,11 +501,12 @@ def _reduce_run(op: str, term: Term, axis: Axis | None, start: int, stop: int) -
     if axis is not None and axis.moves:
         if not _MOVING[0]:
             raise NotGeneric("a reduction whose range moves with the program id")
-        if len(axis.moves) != 1:  # in a loop's step only the loop index moves an axis
+        if len(axis.moves) != 1:  # a range moving with the loop index and a program id
             raise NotGeneric("a reduction whose range moves with two program ids")
         if axis.dim in free_dims(term):
             lo, hi = axis.offset + start, axis.offset + stop
-            return MovingReduce(op, axis.dim, lo, hi, term, axis.moves[0][1])
+            key, step = axis.moves[0]
+            return MovingReduce(op, axis.dim, lo, hi, term, step, key)
     if axis is not None and axis.dim in free_dims(term):
         return Reduce(op, axis.dim, axis.offset + start, axis.offset + stop, term)
     if op == "sum":
@@ -639,7 +642,7 @@ def term_key(term: Term) -> int:
         if isinstance(node, Const):
             shape: tuple = ("c", type(node.value).__name__, node.value)
         elif isinstance(node, Reduce):
-            moves = node.moves if isinstance(node, MovingReduce) else 0
+            moves = (node.moves, id(node.key)) if isinstance(node, MovingReduce) else 0
             shape = ("r", node.op, node.dim, str(node.lo), str(node.hi), moves)
         elif isinstance(node, (Unary, Binary)):
             shape = ("u", node.fn) if isinstance(node, Unary) else ("b", node.op)

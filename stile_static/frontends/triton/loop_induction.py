@@ -117,11 +117,16 @@ def run(interp: Any, node: cst.For, loop: range) -> bool:
                 continue
             except Split as split:
                 edges = [lo, *(c for c in split.cuts if lo < c < hi), hi]
-                if len(edges) > 2:
+                if split.axis != LOOP_AXIS:
+                    # a fact of the program ids alone that the iterations meet: the
+                    # unrolled iterations meet it too, and cut the class of programs
+                    why = "a fact that cuts the class of programs"
+                elif len(edges) > 2:
                     work[:0] = list(zip(edges[:-1], edges[1:]))
                     classes -= 1
                     continue
-                why = "a split that cuts nothing"
+                else:
+                    why = "a split that cuts nothing"
             except _GiveUp as give_up:
                 why = str(give_up)
         COUNTS["fallbacks"] += 1
@@ -145,8 +150,6 @@ def _eligible(interp: Any, node: cst.For, loop: range) -> bool:
         return False
     if getattr(interp, "loop_class", None) is not None:
         return False  # a loop inside a loop being proven is unrolled in it
-    if interp.generic is not None and not all(isinstance(p, int) for p in interp.generic.pids):
-        return False  # one symbol at a time: the class's program id is one already
     return all(IT.argument_type(v) == "int32" for v in (loop.start, loop.stop, loop[-1]))
 
 
@@ -226,7 +229,10 @@ def _prove_class(
         # the index of iteration j (lo <= j < hi) is start + step * j
         start, step = np.asarray(loop.start, np.int64), np.asarray(loop.step, np.int64)
         index = Ints((), {None: start, pid: step}, np.zeros((), bool), "int32")
-        interp.generic = ClassRun(tuple(interp.program), [])
+        # the class of programs the loop runs in: its program ids stay what they are
+        # (numbers, or symbols over the class), its stores are the loop's to make
+        grid = interp.generic.pids if interp.generic is not None else tuple(interp.program)
+        interp.generic = ClassRun(grid, [])
         interp.memory = NoMemory()
         interp.loop_class = pid
         with blocks.moving_reductions():
@@ -288,7 +294,9 @@ def _hypothesis(var: str, value: Any, pid: Pid, step: Ints | None) -> _Carried |
         )
         return _Carried(value, Block(value.shape, value.axes, value.fixed, value.pieces, opaque))
     if isinstance(value, Ptr) and step is not None and not I.program_keys(step):
-        if step.origin is not None or I.program_keys(value.offset):
+        # the pointer at the class's first iteration may depend on the program ids of
+        # the class the loop runs in (an affine key or a derived one); its step not
+        if step.origin is not None or pid in I.program_keys(value.offset):
             return None
         return _Carried(value, Ptr(value.tensor, _affine(value.offset, step, pid, -pid.lo)), step)
     return None
@@ -324,7 +332,6 @@ def _same_ints(a: Ints, b: Ints) -> bool:
 
 def _exit(var: str, carried: _Carried, after: Any, pid: Pid) -> Block | Ptr:
     """Check the step for ``var`` and give its value after the class."""
-    count = pid.hi - pid.lo
     before = carried.before
     if isinstance(before, Ptr):
         assert carried.step is not None
@@ -366,7 +373,7 @@ def _exit(var: str, carried: _Carried, after: Any, pid: Pid) -> Block | Ptr:
             raise _GiveUp(f"`{var}` is not its value before the iteration plus reductions")
         total = old
         for reduction in added:
-            total = _accumulate(total, _over_class(reduction, count, var))
+            total = _accumulate(total, _over_class(reduction, pid, var))
         terms.append(total)
     return blocks.loaded(
         before.shape, before.axes, dict(before.fixed), inverse.reshape(before.shape), terms
@@ -395,14 +402,17 @@ def _opaque(term: Load) -> bool:
     return term.tensor.startswith(OPAQUE)
 
 
-def _over_class(reduction: MovingReduce, count: int, var: str) -> Reduce:
+def _over_class(reduction: MovingReduce, pid: Pid, var: str) -> Reduce:
     """The reductions of ``count`` iterations, each ``moves`` further than the one
     before: one reduction when they tile a range (the body cannot depend on the
     iteration: its dims are bound, its pieces the same over the class)."""
     width = reduction.hi - reduction.lo  # type: ignore[operator]
+    if reduction.key != pid:
+        # its range moves with a program id of the class, not with the iterations
+        raise _GiveUp(f"`{var}` adds reductions whose range moves with a program id")
     if reduction.op != "sum" or reduction.moves != width or _has_moving(reduction.body):
         raise _GiveUp(f"`{var}` adds reductions that do not tile a range")
-    hi = reduction.lo + reduction.moves * count  # type: ignore[operator]
+    hi = reduction.lo + reduction.moves * (pid.hi - pid.lo)  # type: ignore[operator]
     return Reduce("sum", reduction.dim, reduction.lo, hi, reduction.body)
 
 
