@@ -9,12 +9,19 @@ stride``, or offsets ``k * B + arange``). The invariant: before iteration
 at ``lo`` plus ``(k - lo)`` steps, and every lane of ``acc`` is its value at
 ``lo`` plus the reduction over the range the iterations ``lo..k-1`` covered.
 
-The loop index is a symbol over the class (an :class:`~.ints.Pid` of axis
-:data:`LOOP_AXIS`), so the machinery of program classes decides the facts that
-depend on it (:mod:`.program_classes`, **the split rule**): a mask comparison is
-uniform over the class or cuts it (the interior iterations and the ragged last
-one), loads are in bounds at the class's first and last iteration (affine in
-``k``, so at every one), an int32 value that wraps cuts the class. The body runs
+The loop runs in a program whose ids are numbers or inside a class of programs
+whose ids are symbols (:mod:`.program_classes`); a carried pointer's value at
+``lo`` may depend on those program keys, its step may not. The loop index is a
+symbol over the class of iterations (an :class:`~.ints.Pid` of axis
+:data:`LOOP_AXIS`, kept apart from the grid's: no box, so no table over the
+programs is made of it), so the machinery of program classes decides the facts
+that depend on it (**the split rule**): a mask comparison is uniform over the
+class or cuts it (the interior iterations and the ragged last one), also when it
+involves program keys (decided at each tuple of their values), loads are in
+bounds at the class's first and last iteration and each program key's ends
+(affine in ``k``, so at every one), an int32 value that wraps cuts the class. A
+split of the grid's axes met in the body, or a reduction whose range moves with
+a program key rather than ``k``, unrolls the loop. The body runs
 once with every carried block replaced by opaque terms (one per piece) and
 every carried pointer by its affine form: the **step** holds when each lane of
 ``acc`` comes out as its opaque term plus a sum of reductions whose range moves
