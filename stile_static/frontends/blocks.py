@@ -265,7 +265,7 @@ def pin_fixed(value: Block, dims: Sequence[str]) -> Block:
     for term in value.terms:
         if not isinstance(term, Undef):
             for d, i in pinned:
-                if d in free_dims(term):
+                if d in _free_dims(term):
                     term = Reduce("sum", d, i, i + 1, term)
         terms.append(term)
     fixed = tuple((d, i) for d, i in value.fixed if d in dims)
@@ -481,6 +481,20 @@ class MovingReduce(Reduce):
     key: object = None
 
 
+# free_dims of the terms blocks reduce, kept across calls: an unrolled loop reduces a
+# term that holds every earlier iteration's, and walking that history again at each
+# iteration costs the square of the trip count (a term is kept alive with its entry,
+# so its id names it; the memo is dropped past a size, as a bound on memory)
+_FREE: dict[int, tuple[Term, frozenset[str]]] = {}
+_FREE_LIMIT = 1 << 20
+
+
+def _free_dims(term: Term) -> frozenset[str]:
+    if len(_FREE) > _FREE_LIMIT:
+        _FREE.clear()
+    return free_dims(term, _FREE)
+
+
 _MOVING = [False]  # whether axes move with a loop's iteration (not with a program id)
 
 
@@ -503,11 +517,11 @@ def _reduce_run(op: str, term: Term, axis: Axis | None, start: int, stop: int) -
             raise NotGeneric("a reduction whose range moves with the program id")
         if len(axis.moves) != 1:  # a range moving with the loop index and a program id
             raise NotGeneric("a reduction whose range moves with two program ids")
-        if axis.dim in free_dims(term):
+        if axis.dim in _free_dims(term):
             lo, hi = axis.offset + start, axis.offset + stop
             key, step = axis.moves[0]
             return MovingReduce(op, axis.dim, lo, hi, term, step, key)
-    if axis is not None and axis.dim in free_dims(term):
+    if axis is not None and axis.dim in _free_dims(term):
         return Reduce(op, axis.dim, axis.offset + start, axis.offset + stop, term)
     if op == "sum":
         return fold_binary("*", const(stop - start), term)
@@ -877,7 +891,7 @@ def pin_lanes(block: Block, lanes: np.ndarray) -> Block | None:
     seen: dict[tuple, int] = {}
     for lane in zip(*np.nonzero(lanes)) if shape else [()]:
         piece = block.terms[int(pieces[lane])]
-        free = () if isinstance(piece, Undef) else tuple(sorted(free_dims(piece)))
+        free = () if isinstance(piece, Undef) else tuple(sorted(_free_dims(piece)))
         if any(d not in coords for d in free):
             return None
         at = tuple(int(coords[d][lane]) for d in free)
