@@ -172,3 +172,26 @@ def test_grouped_matmul_twins_are_caught_with_induction_on(monkeypatch, name, co
     else:
         assert counts["fallbacks"] >= 1
         assert all(why in line for line in fallbacks), fallbacks
+
+
+def test_a_mask_of_the_program_id_and_the_loop_index_is_decided_in_the_class(monkeypatch):
+    # `offs < numel` with offs = pid * n + k * 64 + lane: true at every program and
+    # iteration of the class, so the loop is proven inside the class of programs
+    from stile_static.frontends.triton import program_classes as P
+
+    for key in P.COUNTS:
+        monkeypatch.setitem(P.COUNTS, key, 0)
+    found, counts, fallbacks = check(fixture("chunk_sums_flat.py"), True, monkeypatch)
+    assert found == set() and fallbacks == []
+    assert P.COUNTS["programs"] == 0 and P.COUNTS["generic_launches"] == 2
+    assert counts == {"classes": 4, "loops": 4, "fallbacks": 0}
+
+
+def test_a_mixed_mask_that_flips_at_one_program_cuts_iterations_and_programs(monkeypatch):
+    # `offs < numel - 100` flips inside the iterations at the last program only
+    text = fixture("chunk_sums_flat_mask_short.py")
+    fast, counts, fallbacks = check(text, True, monkeypatch)
+    slow, _, _ = check(text, False, monkeypatch)
+    assert fast == slow
+    assert {code for _, code, _ in fast} == {"STL032"}
+    assert counts["classes"] > counts["loops"] and fallbacks == []
