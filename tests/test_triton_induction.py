@@ -123,3 +123,75 @@ def test_a_row_loop_of_step_block_m_is_proven(monkeypatch):
     assert fast == slow
     assert {code for _, code, _ in fast} == {"STL032"}
     assert counts["classes"] == 2
+
+
+def test_k_loop_of_the_grouped_matmul_is_proven_inside_its_class(monkeypatch):
+    # tutorial 03's ordering: the class's program id a symbol, pid_m and pid_n derived
+    # keys; the K loop's pointers move from a start that depends on them, its mask
+    # `offs_k < K - k * BLOCK_SIZE_K` cuts off the ragged last iteration
+    from stile_static.frontends.triton import program_classes as P
+
+    for key in P.COUNTS:
+        monkeypatch.setitem(P.COUNTS, key, 0)
+    grids = []  # the program ids of the class each proof ran in
+    prove = L._prove_class
+
+    def recording(interp, *args):
+        prove(interp, *args)
+        grids.append(interp.generic.pids)
+
+    monkeypatch.setattr(L, "_prove_class", recording)
+    text = fixture("matmul.py", "M=256 N=192 K=4100")
+    fast, counts, fallbacks = check(text, True, monkeypatch)
+    assert fast == set() and fallbacks == []
+    symbolic = [g for g in grids if isinstance(g[0], P.Pid)]
+    assert [g[0].hi - g[0].lo for g in symbolic] == [48, 96, 48]  # each config's grid
+    assert P.COUNTS["generic_launches"] == 3 and P.COUNTS["programs"] == 0
+    # per config one class of iterations in the class of programs (the ragged last
+    # iteration runs concretely), and again for the last program that hovers show
+    assert counts == {"classes": 6, "loops": 6, "fallbacks": 0}
+    slow, _, _ = check(text, False, monkeypatch)
+    assert slow == fast
+
+
+@pytest.mark.parametrize(
+    ("name", "codes", "why"),
+    [
+        ("matmul_grouped_k_loop_short.py", {"STL032"}, None),
+        ("matmul_grouped_a_step_wrong.py", {"STL042", "STL011"}, "outside the tensor"),
+    ],
+)
+def test_grouped_matmul_twins_are_caught_with_induction_on(monkeypatch, name, codes, why):
+    text = fixture(name)
+    fast, counts, fallbacks = check(text, True, monkeypatch)
+    slow, _, _ = check(text, False, monkeypatch)
+    assert fast == slow
+    assert {code for _, code, _ in fast} == codes
+    if why is None:
+        assert counts["classes"] >= 3 and counts["fallbacks"] == 0
+    else:
+        assert counts["fallbacks"] >= 1
+        assert all(why in line for line in fallbacks), fallbacks
+
+
+def test_a_mask_of_the_program_id_and_the_loop_index_is_decided_in_the_class(monkeypatch):
+    # `offs < numel` with offs = pid * n + k * 64 + lane: true at every program and
+    # iteration of the class, so the loop is proven inside the class of programs
+    from stile_static.frontends.triton import program_classes as P
+
+    for key in P.COUNTS:
+        monkeypatch.setitem(P.COUNTS, key, 0)
+    found, counts, fallbacks = check(fixture("chunk_sums_flat.py"), True, monkeypatch)
+    assert found == set() and fallbacks == []
+    assert P.COUNTS["programs"] == 0 and P.COUNTS["generic_launches"] == 2
+    assert counts == {"classes": 4, "loops": 4, "fallbacks": 0}
+
+
+def test_a_mixed_mask_that_flips_at_one_program_cuts_iterations_and_programs(monkeypatch):
+    # `offs < numel - 100` flips inside the iterations at the last program only
+    text = fixture("chunk_sums_flat_mask_short.py")
+    fast, counts, fallbacks = check(text, True, monkeypatch)
+    slow, _, _ = check(text, False, monkeypatch)
+    assert fast == slow
+    assert {code for _, code, _ in fast} == {"STL032"}
+    assert counts["classes"] > counts["loops"] and fallbacks == []

@@ -268,7 +268,7 @@ def pin_fixed(value: Block, dims: Sequence[str]) -> Block:
     for term in value.terms:
         if not isinstance(term, Undef):
             for d, i in pinned:
-                if d in free_dims(term):
+                if d in _free_dims(term):
                     term = Reduce("sum", d, i, i + 1, term)
         terms.append(term)
     fixed = tuple((d, i) for d, i in value.fixed if d in dims)
@@ -475,11 +475,27 @@ def _runs(row: np.ndarray) -> list[tuple[int, int, int]]:
 @dataclass(frozen=True)
 class MovingReduce(Reduce):
     """A reduction over ``[lo, hi)`` at the first iteration of a class of loop
-    iterations, whose range moves by ``moves`` per next iteration. It exists only
+    iterations, whose range moves by ``moves`` per unit of ``key``. It exists only
     while a loop is proven by induction (see :func:`moving_reductions`), which
-    replaces it by the reduction over the class's whole range or gives up."""
+    replaces it by the reduction over the class's whole range when ``key`` is the loop's
+    index, or gives up (a range that moves with a program id instead)."""
 
     moves: int = 0
+    key: object = None
+
+
+# free_dims of the terms blocks reduce, kept across calls: an unrolled loop reduces a
+# term that holds every earlier iteration's, and walking that history again at each
+# iteration costs the square of the trip count (a term is kept alive with its entry,
+# so its id names it; the memo is dropped past a size, as a bound on memory)
+_FREE: dict[int, tuple[Term, frozenset[str]]] = {}
+_FREE_LIMIT = 1 << 20
+
+
+def _free_dims(term: Term) -> frozenset[str]:
+    if len(_FREE) > _FREE_LIMIT:
+        _FREE.clear()
+    return free_dims(term, _FREE)
 
 
 _MOVING = [False]  # whether axes move with a loop's iteration (not with a program id)
@@ -487,9 +503,9 @@ _MOVING = [False]  # whether axes move with a loop's iteration (not with a progr
 
 @contextmanager
 def moving_reductions() -> Iterator[None]:
-    """While a loop is proven by induction, every program id is a number and an axis
-    that moves does so with the loop's iteration: a reduction along it is a
-    :class:`MovingReduce` for the induction to sum over the iterations."""
+    """While a loop is proven by induction, a reduction along an axis that moves with
+    one key (the loop's index, or a program id of the class the loop runs in) is a
+    :class:`MovingReduce`, for the induction to sum over the iterations or give up."""
     saved = _MOVING[0]
     _MOVING[0] = True
     try:
@@ -502,12 +518,13 @@ def _reduce_run(op: str, term: Term, axis: Axis | None, start: int, stop: int) -
     if axis is not None and axis.moves:
         if not _MOVING[0]:
             raise NotGeneric("a reduction whose range moves with the program id")
-        if len(axis.moves) != 1:  # in a loop's step only the loop index moves an axis
+        if len(axis.moves) != 1:  # a range moving with the loop index and a program id
             raise NotGeneric("a reduction whose range moves with two program ids")
-        if axis.dim in free_dims(term):
+        if axis.dim in _free_dims(term):
             lo, hi = axis.offset + start, axis.offset + stop
-            return MovingReduce(op, axis.dim, lo, hi, term, axis.moves[0][1])
-    if axis is not None and axis.dim in free_dims(term):
+            key, step = axis.moves[0]
+            return MovingReduce(op, axis.dim, lo, hi, term, step, key)
+    if axis is not None and axis.dim in _free_dims(term):
         return Reduce(op, axis.dim, axis.offset + start, axis.offset + stop, term)
     if op == "sum":
         return fold_binary("*", const(stop - start), term)
@@ -642,7 +659,7 @@ def term_key(term: Term) -> int:
         if isinstance(node, Const):
             shape: tuple = ("c", type(node.value).__name__, node.value)
         elif isinstance(node, Reduce):
-            moves = node.moves if isinstance(node, MovingReduce) else 0
+            moves = (node.moves, id(node.key)) if isinstance(node, MovingReduce) else 0
             shape = ("r", node.op, node.dim, str(node.lo), str(node.hi), moves)
         elif isinstance(node, (Unary, Binary)):
             shape = ("u", node.fn) if isinstance(node, Unary) else ("b", node.op)
@@ -867,7 +884,7 @@ def pin_lanes(block: Block, lanes: np.ndarray) -> Block | None:
     seen: dict[tuple, int] = {}
     for lane in zip(*np.nonzero(lanes)) if shape else [()]:
         piece = block.terms[int(pieces[lane])]
-        free = () if isinstance(piece, Undef) else tuple(sorted(free_dims(piece)))
+        free = () if isinstance(piece, Undef) else tuple(sorted(_free_dims(piece)))
         if any(d not in coords for d in free):
             return None
         at = tuple(int(coords[d][lane]) for d in free)

@@ -135,6 +135,13 @@ class Derived(_ProgramKey):
 ProgramKey = Pid | Derived
 
 
+def in_grid(key: ProgramKey) -> bool:
+    """Whether ``key`` is a program id of the class's box or an integer derived from
+    them, which :func:`table` can give at every program; the index of a loop being
+    proven by induction (a :class:`Pid` with no box) is not."""
+    return bool(key.box)
+
+
 @dataclass(frozen=True)
 class PidTimes(_ProgramKey):
     """The key of ``pid * stride`` in :attr:`Ints.parts` (a row pointer ``pid * s``)."""
@@ -219,6 +226,8 @@ def table(value: Ints) -> np.ndarray:
     """A scalar's value at every program of the class (an array of the box's shape),
     strides at their assumed values."""
     keys = program_keys(value)
+    if not all(in_grid(k) for k in keys):
+        raise NotGeneric("a function of a loop's index and the program ids that is not affine")
     shape = tuple(b - a for a, b in keys[0].box)
     total = np.full(shape, int(value.part(None)), np.int64)
     for k, arr in value.parts.items():
@@ -269,6 +278,8 @@ def _collapse(result: Ints | int) -> Ints | int:
     keys = program_keys(result)
     if len(keys) < 2 or any(not isinstance(k, (Pid, Derived)) for k in result.symbols):
         return result
+    if not all(in_grid(k) for k in keys):
+        return result  # a loop's index stays a key of its own: the induction moves it
     if result.overflowed is not None:
         raise NotGeneric("a wrapped integer of the program ids")
     return derived(table(result), result.dtype, keys[0].box)
@@ -768,6 +779,9 @@ def _compare_programs(op: str, diff: Ints, keys: list[ProgramKey]) -> Mask | boo
         return _compare_class(op, diff, keys[0])
     if any(not isinstance(k, (Pid, Derived)) for k in diff.symbols):
         raise NotGeneric("a comparison involving a stride and a program id")
+    loops = [k for k in keys if not in_grid(k)]
+    if len(loops) == 1 and isinstance(loops[0], Pid):
+        return _compare_loop(op, diff, loops[0], [k for k in keys if in_grid(k)])
     if not diff.shape:
         truth = COMPARE[op](table(diff), 0)
     elif len(keys) == 1:
@@ -785,6 +799,57 @@ def _compare_programs(op: str, diff: Ints, keys: list[ProgramKey]) -> Mask | boo
     if not diff.shape:
         return bool(truth.flat[0])
     return Mask(np.asarray(truth[0]))
+
+
+def _compare_loop(op: str, diff: Ints, loop: Pid, grid: list[ProgramKey]) -> Mask | bool:
+    """``diff op 0`` where ``diff`` is affine in the index ``loop`` of a loop being
+    proven and in program keys of the class the loop runs in: decided at every tuple of
+    the keys' values the programs take (computed for all at once) and, affine in the
+    index for each of them, at the class's first and last iteration. The same at all:
+    that truth; flipping along the iterations: the iterations are cut where a lane
+    flips at some program (:class:`Split` along the loop's axis); changing only from
+    program to program: not followed."""
+    base, coefficients = by_program(diff)
+    values = np.stack([np.asarray(k.values).ravel() for k in grid])
+    points = np.unique(values, axis=1)  # each tuple of the keys' values once
+    if points.shape[1] * int(np.prod(diff.shape)) > 1 << 22:
+        raise NotGeneric("a comparison over too many programs")
+    offset = np.asarray(base, np.int64)[..., None]
+    for k, at in zip(grid, points):
+        offset = offset + np.asarray(coefficients[k], np.int64)[..., None] * at
+    step = np.broadcast_to(np.asarray(coefficients[loop], np.int64)[..., None], offset.shape)
+    IT.exact(offset + step * (loop.hi - 1))
+    IT.exact(offset + step * loop.lo)
+    ends = [COMPARE[op](offset + p * step, 0) for p in (loop.lo, loop.hi - 1)]
+    if op in ("==", "!="):
+        # true (for ==) at the one iteration where the lane's value is 0
+        safe = np.where(step == 0, 1, step)
+        hit = (step != 0) & (offset % safe == 0)
+        at = np.where(hit, -offset // safe, loop.lo - 1)
+        inside = hit & (at >= loop.lo) & (at < loop.hi)
+        if inside.any():
+            flips = np.unique(at[inside])
+            cuts = [int(c) for p in flips for c in (p, p + 1) if loop.lo < c < loop.hi]
+            raise Split(loop.axis, cuts[:2] + cuts[-2:])
+    elif not np.array_equal(ends[0], ends[1]):
+        # monotone in the index for each lane and program: cut at the first and the
+        # last iteration where one flips (the parts are decided again on their own)
+        flips = ends[0] != ends[1]
+        lo = np.full(offset.shape, loop.lo)
+        hi = np.full(offset.shape, loop.hi - 1)  # differs at hi, not at lo
+        while ((hi - lo > 1) & flips).any():
+            mid = (lo + hi) // 2
+            same = COMPARE[op](offset + mid * step, 0) == ends[0]
+            lo = np.where(same, mid, lo)
+            hi = np.where(same, hi, mid)
+        cut = hi[flips]
+        raise Split(loop.axis, [int(cut.min()), int(cut.max())])
+    truth = ends[0]
+    if not (truth == truth[..., :1]).all():
+        raise NotGeneric("a comparison whose truth changes from program to program")
+    if not diff.shape:
+        return bool(truth[..., 0])
+    return Mask(np.asarray(truth[..., 0]))
 
 
 def _compare_class(op: str, diff: Ints, pid: Pid) -> Mask | bool:

@@ -9,12 +9,19 @@ stride``, or offsets ``k * B + arange``). The invariant: before iteration
 at ``lo`` plus ``(k - lo)`` steps, and every lane of ``acc`` is its value at
 ``lo`` plus the reduction over the range the iterations ``lo..k-1`` covered.
 
-The loop index is a symbol over the class (an :class:`~.ints.Pid` of axis
-:data:`LOOP_AXIS`), so the machinery of program classes decides the facts that
-depend on it (:mod:`.program_classes`, **the split rule**): a mask comparison is
-uniform over the class or cuts it (the interior iterations and the ragged last
-one), loads are in bounds at the class's first and last iteration (affine in
-``k``, so at every one), an int32 value that wraps cuts the class. The body runs
+The loop runs in a program whose ids are numbers or inside a class of programs
+whose ids are symbols (:mod:`.program_classes`); a carried pointer's value at
+``lo`` may depend on those program keys, its step may not. The loop index is a
+symbol over the class of iterations (an :class:`~.ints.Pid` of axis
+:data:`LOOP_AXIS`, kept apart from the grid's: no box, so no table over the
+programs is made of it), so the machinery of program classes decides the facts
+that depend on it (**the split rule**): a mask comparison is uniform over the
+class or cuts it (the interior iterations and the ragged last one), also when it
+involves program keys (decided at each tuple of their values), loads are in
+bounds at the class's first and last iteration and each program key's ends
+(affine in ``k``, so at every one), an int32 value that wraps cuts the class. A
+split of the grid's axes met in the body, or a reduction whose range moves with
+a program key rather than ``k``, unrolls the loop. The body runs
 once with every carried block replaced by opaque terms (one per piece) and
 every carried pointer by its affine form: the **step** holds when each lane of
 ``acc`` comes out as its opaque term plus a sum of reductions whose range moves
@@ -117,11 +124,16 @@ def run(interp: Any, node: cst.For, loop: range) -> bool:
                 continue
             except Split as split:
                 edges = [lo, *(c for c in split.cuts if lo < c < hi), hi]
-                if len(edges) > 2:
+                if split.axis != LOOP_AXIS:
+                    # a fact of the program ids alone that the iterations meet: the
+                    # unrolled iterations meet it too, and cut the class of programs
+                    why = "a fact that cuts the class of programs"
+                elif len(edges) > 2:
                     work[:0] = list(zip(edges[:-1], edges[1:]))
                     classes -= 1
                     continue
-                why = "a split that cuts nothing"
+                else:
+                    why = "a split that cuts nothing"
             except _GiveUp as give_up:
                 why = str(give_up)
         COUNTS["fallbacks"] += 1
@@ -145,8 +157,6 @@ def _eligible(interp: Any, node: cst.For, loop: range) -> bool:
         return False
     if getattr(interp, "loop_class", None) is not None:
         return False  # a loop inside a loop being proven is unrolled in it
-    if interp.generic is not None and not all(isinstance(p, int) for p in interp.generic.pids):
-        return False  # one symbol at a time: the class's program id is one already
     return all(IT.argument_type(v) == "int32" for v in (loop.start, loop.stop, loop[-1]))
 
 
@@ -210,7 +220,10 @@ def _prove_class(
         # the index of iteration j (lo <= j < hi) is start + step * j
         start, step = np.asarray(loop.start, np.int64), np.asarray(loop.step, np.int64)
         index = Ints((), {None: start, pid: step}, np.zeros((), bool), "int32")
-        interp.generic = ClassRun(tuple(interp.program), [])
+        # the class of programs the loop runs in: its program ids stay what they are
+        # (numbers, or symbols over the class), its stores are the loop's to make
+        grid = interp.generic.pids if interp.generic is not None else tuple(interp.program)
+        interp.generic = ClassRun(grid, [])
         interp.memory = NoMemory()
         interp.loop_class = pid
         with blocks.moving_reductions():
@@ -272,7 +285,9 @@ def _hypothesis(var: str, value: Any, pid: Pid, step: Ints | None) -> _Carried |
         )
         return _Carried(value, Block(value.shape, value.axes, value.fixed, value.pieces, opaque))
     if isinstance(value, Ptr) and step is not None and not I.program_keys(step):
-        if step.origin is not None or I.program_keys(value.offset):
+        # the pointer at the class's first iteration may depend on the program ids of
+        # the class the loop runs in (an affine key or a derived one); its step not
+        if step.origin is not None or pid in I.program_keys(value.offset):
             return None
         return _Carried(value, Ptr(value.tensor, _affine(value.offset, step, pid, -pid.lo)), step)
     return None
@@ -308,7 +323,6 @@ def _same_ints(a: Ints, b: Ints) -> bool:
 
 def _exit(var: str, carried: _Carried, after: Any, pid: Pid) -> Block | Ptr:
     """Check the step for ``var`` and give its value after the class."""
-    count = pid.hi - pid.lo
     before = carried.before
     if isinstance(before, Ptr):
         assert carried.step is not None
@@ -350,7 +364,7 @@ def _exit(var: str, carried: _Carried, after: Any, pid: Pid) -> Block | Ptr:
             raise _GiveUp(f"`{var}` is not its value before the iteration plus reductions")
         total = old
         for reduction in added:
-            total = _accumulate(total, _over_class(reduction, count, var))
+            total = _accumulate(total, _over_class(reduction, pid, var))
         terms.append(total)
     return blocks.loaded(
         before.shape, before.axes, dict(before.fixed), inverse.reshape(before.shape), terms
@@ -379,14 +393,17 @@ def _opaque(term: Load) -> bool:
     return term.tensor.startswith(OPAQUE)
 
 
-def _over_class(reduction: MovingReduce, count: int, var: str) -> Reduce:
+def _over_class(reduction: MovingReduce, pid: Pid, var: str) -> Reduce:
     """The reductions of ``count`` iterations, each ``moves`` further than the one
     before: one reduction when they tile a range (the body cannot depend on the
     iteration: its dims are bound, its pieces the same over the class)."""
     width = reduction.hi - reduction.lo  # type: ignore[operator]
+    if reduction.key != pid:
+        # its range moves with a program id of the class, not with the iterations
+        raise _GiveUp(f"`{var}` adds reductions whose range moves with a program id")
     if reduction.op != "sum" or reduction.moves != width or _has_moving(reduction.body):
         raise _GiveUp(f"`{var}` adds reductions that do not tile a range")
-    hi = reduction.lo + reduction.moves * count  # type: ignore[operator]
+    hi = reduction.lo + reduction.moves * (pid.hi - pid.lo)  # type: ignore[operator]
     return Reduce("sum", reduction.dim, reduction.lo, hi, reduction.body)
 
 
