@@ -24,7 +24,16 @@ from ...interpreter.core import StepBudget
 from ...interpreter.values import Function
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import Binary, Reduce, Term, Unary, Where, at_index, fixed_dims
+from ...ir.terms import (
+    Binary,
+    Reduce,
+    Term,
+    Unary,
+    Where,
+    at_index,
+    fixed_dims,
+    unit_reductions_dropped,
+)
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
     Annotation,
@@ -239,6 +248,8 @@ class _WrapperCheck:
             interp.hovers,
             interp.where,
             interp.step_limit,
+            dict(interp.tile_types),
+            dict(interp.tile_where),
         )
         interp.hovers, interp.probing = False, True
         interp.step_limit = wrap_sizes.MAX_STEPS
@@ -273,6 +284,8 @@ class _WrapperCheck:
                 interp.hovers,
                 interp.where,
                 interp.step_limit,
+                interp.tile_types,
+                interp.tile_where,
             ) = saved
             del interp.diagnostics[ndiag:]
             del interp.unfollowed[nunfollowed:]
@@ -360,8 +373,11 @@ class _WrapperCheck:
         dtypes = dict(self.annotation.dtypes)
         symbolic = {i.name for i in config.inputs if not i.dims}
         specs: dict[str, tuple[TargetSpec, Spec]] = {}
+        unit = frozenset(d for d, n in sizes.items() if n == 1)  # dims of one index
         for target in config.specs:
-            lowered = Spec(blocks.lower_term(target.spec.term), target.spec.out_dims)
+            # only over dims of the result: elsewhere the dim would be left free
+            term = unit_reductions_dropped(target.spec.term, unit & set(target.spec.out_dims))
+            lowered = Spec(blocks.lower_term(term), target.spec.out_dims)
             specs[str(target.target)] = (target, lowered)
         args: dict[str, object] = {}
         for name in params:
@@ -544,7 +560,8 @@ class _WrapperCheck:
                 name: replace(r, complete=complete and not interp.store_failed)
                 for name, r in results.items()
             }
-            self.analysis.facts.append(self.facts(sizes, input_infos, run_results, scope))
+            if not interp.probing:  # a probe only looks for STL046
+                self.analysis.facts.append(self.facts(sizes, input_infos, run_results, scope))
 
     def bind_target(
         self, name: str, returned: object, args: dict, target: TargetSpec
