@@ -29,6 +29,7 @@ def add_kernel(x_ptr, y_ptr, out_ptr, n, BLOCK: tl.constexpr):
 
 
 # stile: return = x[N] + y[N]
+# stile: assume N <= 2**31
 def add(x, y):
     out = torch.empty_like(x)
     n = out.numel()

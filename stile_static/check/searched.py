@@ -72,7 +72,10 @@ class Searched:
 
 
 def _failed(group: _Group, diagnostics: Sequence[Diagnostic]) -> bool:
-    """Whether an error was found in one of the group's runs (or at its annotation)."""
+    """Whether an error was found in one of the group's runs (or at its annotation): by
+    the annotation and case line its scope names, not by its sizes, which another
+    annotation of the file may search too."""
+    own = group.scope
     for d in diagnostics:
         if d.severity != "error":
             continue
@@ -82,12 +85,9 @@ def _failed(group: _Group, diagnostics: Sequence[Diagnostic]) -> bool:
         if (
             s is not None
             and s.kind == "sampled"
-            and (s.searched, s.values, s.chosen)
-            == (
-                group.scope.searched,
-                group.scope.values,
-                group.scope.chosen,
-            )
+            and s.annotation == own.annotation
+            and (s.values, s.chosen) == (own.values, own.chosen)
+            and s.of_every_run().sizes == own.sizes  # the sizes its case line gives
         ):
             return True
     return False

@@ -7,11 +7,14 @@ JSON and SARIF can say which one: ``verified for case M=7 N=100: ...`` when a
 case line sizes every dim, ``verified at sizes N in {1, 3, 127} only: ...``
 when some dim's sizes were searched (:attr:`Scope.verdict`). ``verified for
 all sizes`` is kept for a proof over symbolic sizes, which nothing gives yet.
+A search may also find where an int32 value of the kernel starts to wrap
+(:attr:`Scope.wraps`): the verdict then names that bound, ``verified at sizes
+N in {1, 3, 127} only; int32 offsets wrap from N = 2147483649``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 # What decided the sizes: a `# stile: case` line that sizes every dim, sizes the
@@ -32,6 +35,10 @@ class Scope:
     config: str = ""  # the autotune config(s) of the launches, when a kernel has several
     # kind "sampled": every size searched (or, on a proof, checked) for each chosen dim
     searched: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    # kind "sampled": the least sizes found at which an int32 value wraps (STL046), the
+    # dim grown to find them first, the other dims at the sizes they had; () if none
+    wraps: tuple[tuple[str, int], ...] = ()
+    annotation: int = 0  # the first line of the annotation checked (0: none, or unknown)
 
     def __post_init__(self) -> None:
         assert self.kind in KINDS, self.kind
@@ -66,14 +73,25 @@ class Scope:
         text = (
             f"for case {' '.join(given)} at sizes {sets} only" if given else f"at sizes {sets} only"
         )
-        return f"{text}, {self.config}" if self.config else text
+        text = f"{text}, {self.config}" if self.config else text
+        return f"{text}; {self.wrap_text}" if self.wraps else text
+
+    @property
+    def wrap_text(self) -> str:
+        """``int32 offsets wrap from N = 2147483649`` (``at M = 1048577, N = 2049`` when
+        other dims were held at a size); empty when no wrap was found."""
+        if not self.wraps:
+            return ""
+        (dim, n), *others = self.wraps
+        held = ", ".join(f"{d} = {m}" for d, m in others)
+        return f"int32 offsets wrap from {dim} = {n}" + (f" (with {held})" if held else "")
 
     def of_every_run(self) -> Scope:
         """The scope of the proofs of every run of a search: no size of its own."""
         if self.kind != "sampled":
             return self
         kept = tuple((d, n) for d, n in self.sizes if d not in self.chosen)
-        return Scope(self.kind, kept, self.values, self.chosen, self.config, self.searched)
+        return replace(self, sizes=kept)
 
     def _given(self) -> list[str]:
         given = [f"{d}={n}" for d, n in self.sizes if d not in self.chosen]
@@ -93,6 +111,12 @@ class Scope:
             "searched_dims": list(self.chosen),
             "searched": {d: list(sizes) for d, sizes in self.searched},
             "config": self.config or None,
+            "int32_wrap": (
+                {"dim": self.wraps[0][0], "size": self.wraps[0][1], "sizes": dict(self.wraps)}
+                if self.wraps
+                else None
+            ),
+            "annotation_line": self.annotation or None,
         }
 
     @classmethod
@@ -104,6 +128,13 @@ class Scope:
             searched = tuple(
                 (str(d), tuple(int(n) for n in ns)) for d, ns in dict(data["searched"]).items()
             )
+            wrap = data.get("int32_wrap")
+            wraps: tuple[tuple[str, int], ...] = ()
+            if wrap is not None:
+                first = (str(wrap["dim"]), int(wrap["size"]))
+                wraps = (first,) + tuple(
+                    (str(d), int(n)) for d, n in dict(wrap["sizes"]).items() if d != first[0]
+                )
             return cls(
                 str(data["kind"]),
                 sizes,
@@ -111,6 +142,8 @@ class Scope:
                 tuple(str(d) for d in data["searched_dims"]),
                 str(data["config"] or ""),
                 searched,
+                wraps,
+                int(data.get("annotation_line") or 0),
             )
-        except (KeyError, TypeError, AssertionError) as error:
+        except (KeyError, TypeError, AssertionError, AttributeError) as error:
             raise ValueError(f"not a scope: {error}") from None

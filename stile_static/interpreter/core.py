@@ -132,6 +132,7 @@ class Interpreter(LoopRules):
         self.frames: list[_Frame] = [_Frame({})]
         self.trackers: list[Tracker] = []
         self.steps = 0
+        self.step_limit = MAX_STEPS  # a front end may lower it for runs it only probes
         self.over_budget = False
         # the tile each variable or call evaluated to, for editor hovers (last one wins)
         self.tile_types: dict[Span, Any] = {}
@@ -210,11 +211,11 @@ class Interpreter(LoopRules):
 
     def exec_stmt(self, stmt: cst.CSTNode) -> None:
         self.steps += 1
-        if self.steps > MAX_STEPS:
+        if self.steps > self.step_limit:
             self.report(
                 KernelError(
                     "STL002",
-                    f"too large to follow: more than {MAX_STEPS} statements to interpret "
+                    f"too large to follow: more than {self.step_limit} statements to interpret "
                     "(the analyzer's step budget); the loops are too large to unroll",
                 ),
                 stmt,

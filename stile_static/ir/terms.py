@@ -517,6 +517,39 @@ def one_index_reductions_fixed(term: Term) -> Term:
     return rewrite(term, rule)
 
 
+def unit_reductions_dropped(term: Term, unit: frozenset[str]) -> Term:
+    """``term`` with every reduction over the whole of a dim of size 1 (``sum[N 0:1](e)``
+    where N has one index) written as its body: every use of that dim, bound or free,
+    is the index 0, so the body is the reduction's value (a softmax over one element is
+    then ``exp(x) / exp(x)``, which the prover can close)."""
+    if not unit:
+        return term
+    memo: dict[int, Term] = {}
+
+    def walk(node: Term) -> Term:
+        hit = memo.get(id(node))
+        if hit is not None:
+            return hit
+        if isinstance(node, Reduce):
+            body = walk(node.body)
+            whole = node.dim in unit and (node.lo, node.hi) == (0, 1)
+            out: Term = body if whole else replace(node, body=body)
+        elif isinstance(node, Unary):
+            out = Unary(node.fn, walk(node.arg))
+        elif isinstance(node, Binary):
+            out = Binary(node.op, walk(node.left), walk(node.right))
+        elif isinstance(node, Where):
+            out = Where(node.cond, walk(node.then), walk(node.other))
+        elif isinstance(node, Select):
+            out = Select(node.op, *(walk(t) for t in select_parts(node)))
+        else:
+            out = node
+        memo[id(node)] = out
+        return out
+
+    return walk(term)
+
+
 def substitute(term: Term, values: dict[sym.LoopVar, int], memo: dict | None = None) -> Term:
     """``term`` with loop indices in reduction bounds and constraints replaced by values."""
     memo = {} if memo is None else memo

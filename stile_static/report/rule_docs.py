@@ -1017,7 +1017,12 @@ RULE_DOCS: dict[str, RuleDoc] = {
             "slot, a row of another tensor. It is the usual failure of kernels on tensors of "
             "more than 2**31 elements, or with counters that grow without bound. The message "
             "gives the values that wrap; widen an operand with `.to(tl.int64)` before the "
-            "operation so that the offset is computed in 64 bits."
+            "operation so that the offset is computed in 64 bits. When no case line sizes a "
+            "dim, the analyzer grows each dim from its searched sizes and runs the case at the "
+            "first size whose run wraps (a launch of 2**31 elements is a few classes of "
+            'programs): "wrong for N = 2147483649: ...", with the size below it clean; the '
+            "proofs at the searched sizes name that bound. State the sizes the kernel is used "
+            "at with `# stile: assume N * D < 2**31` (or `N <= 65536`) if that is its contract."
         ),
         example=_code(
             """
@@ -1207,7 +1212,11 @@ RULE_DOCS: dict[str, RuleDoc] = {
             "a kernel right at every searched size may still be wrong at another one; the "
             "warning, at the annotation, lists the sizes checked. A size that fails is an "
             "error of its own instead, reported at the smallest failing sizes "
-            '("wrong for N = 129: ..."). CI can make this warning an error with '
+            '("wrong for N = 129: ..."). The search also grows each dim past its searched '
+            "sizes to the first size at which an int32 value of the kernel wraps (STL046 "
+            "there, the bound named in the scope of the proofs); an `assume` that bounds the "
+            "sizes (`N <= 2**31`, as in the example) excludes it. CI can make this warning an "
+            "error with "
             '`warnings-as-errors = ["STL049"]` in `[tool.stile-static]` (or '
             "`--warnings-as-errors STL049`)."
         ),
@@ -1224,6 +1233,7 @@ RULE_DOCS: dict[str, RuleDoc] = {
 
 
             # stile: y = 2 * x[N]
+            # stile: assume N <= 2**31
             def double(x, y):
                 n = x.shape[0]
                 double_kernel[(triton.cdiv(n, 64),)](x, y, n, BLOCK=64)

@@ -117,6 +117,7 @@ class Case:
     chosen: tuple[str, ...] = ()  # dims whose sizes were searched (no case line gives them)
     # every size searched for each chosen dim (this case is one of them)
     searched: tuple[tuple[str, tuple[int, ...]], ...] = ()
+    annotation: int = 0  # the first line of the annotation it belongs to (0: unknown)
 
     def __str__(self) -> str:
         items = [f"{n}={v}" for n, v in self.dims] + [f"{n}={v!r}" for n, v in self.values]
@@ -131,6 +132,7 @@ class Case:
             self.chosen,
             config,
             self.searched,
+            annotation=self.annotation,
         )
 
 
@@ -902,7 +904,14 @@ def configurations(
         for fill in fills:
             dims = tuple((d, given.get(d) or dict(fill.dims)[d]) for d in annotation.dims)
             extra = tuple((d, s) for d, s in case.dims if d not in annotation.dims)
-            full = Case(dims + extra, case.values, case.span, tuple(missing), fill.searched)
+            full = Case(
+                dims + extra,
+                case.values,
+                case.span,
+                tuple(missing),
+                fill.searched,
+                annotation.span.line,
+            )
             if full not in cases:
                 cases.append(full)
     done: list[Configuration] = []

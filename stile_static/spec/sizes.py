@@ -5,7 +5,10 @@ sizes chosen where bugs live: for every block size the file uses (a power of
 two written as a literal: ``BLOCK_SIZE=128``, ``triton.Config({"BLOCK_M": 64})``,
 ``pl.BlockSpec((128,), ...)``), the sizes just below, at and above one and two
 blocks (B-1, B, B+1, 2B-1, 2B, 2B+1: a ragged last block, an exact fit, a
-second program), and small sizes (1, 3, 7) smaller than any block. The sizes
+second program), and small sizes (1, 3, 7) smaller than any block. A block the
+wrapper computes with ``triton.next_power_of_2(n)`` has no literal: the sizes
+around the powers of two :data:`COMPUTED` stand for it (at P + 1 the block
+doubles and is mostly masked, at P it fits exactly). The sizes
 are rotated over the dims as :data:`DEFAULT_SIZES` were, so every dim takes
 every size once and dims of different names differ within a case.
 
@@ -36,11 +39,15 @@ SMALL = (1, 3, 7)  # below every block: a single ragged program
 LARGEST_BLOCK = 1024  # larger powers of two are rarely blocks (2**31, 65536 bounds)
 MAX_SEARCHED = 14  # sizes per dim: the cases run one by one, so the set stays short
 FALLBACK = (64, 100)  # no block literal in the file: a power of two and a ragged size
+# a block the wrapper computes as `triton.next_power_of_2(n)` of a dim: at P - 1, P and
+# P + 1 (and 2P +- 1) the block is a tight fit, exact, or mostly masked
+COMPUTED = (16, 64)
 _SCAN = 4096  # how far to look for sizes a condition admits when the searched ones fail
 
 
 def block_literals(module: cst.Module) -> tuple[int, ...]:
-    """Powers of two from 2 to :data:`LARGEST_BLOCK` written as integer literals."""
+    """Powers of two from 2 to :data:`LARGEST_BLOCK` written as integer literals, and
+    :data:`COMPUTED` when the file computes a block with ``next_power_of_2``."""
     found: set[int] = set()
 
     class _Visitor(cst.CSTVisitor):
@@ -51,6 +58,14 @@ def block_literals(module: cst.Module) -> tuple[int, ...]:
                 return
             if 2 <= value <= LARGEST_BLOCK and value & (value - 1) == 0:
                 found.add(value)
+
+        def visit_Call(self, node: cst.Call) -> None:
+            func = node.func
+            name = func.attr.value if isinstance(func, cst.Attribute) else None
+            if isinstance(func, cst.Name):
+                name = func.value
+            if name == "next_power_of_2":
+                found.update(COMPUTED)
 
     module.visit(_Visitor())
     return tuple(sorted(found))

@@ -13,7 +13,7 @@ from __future__ import annotations
 import itertools
 import re
 import zlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import libcst as cst
@@ -30,7 +30,6 @@ from ...ir.terms import UNDEF, Binary, Load, Reduce, Term, Unary, Where, free_di
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
     Annotation,
-    Case,
     Configuration,
     Target,
     configurations,
@@ -192,9 +191,7 @@ class PallasFrontEnd(FrontEnd):
             runs = self._runs(source, annotation, config, seed, shift, other)
             case = config.case
             values = tuple(v for v in case.values if v[0] != test.name)
-            equal = Case(
-                case.dims, (*values, (test.name, test.value)), case.span, case.chosen, case.searched
-            )
+            equal = replace(case, values=(*values, (test.name, test.value)))
             try:
                 bound = configure(annotation, equal, source.path)
             except ValueError:

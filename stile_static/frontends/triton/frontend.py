@@ -11,6 +11,7 @@ it does for the dialect.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 
 import libcst as cst
@@ -23,14 +24,25 @@ from ...interpreter.core import StepBudget
 from ...interpreter.values import Function
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import Binary, Reduce, Term, Unary, Where, at_index, fixed_dims
+from ...ir.terms import (
+    Binary,
+    Reduce,
+    Term,
+    Unary,
+    Where,
+    at_index,
+    fixed_dims,
+    unit_reductions_dropped,
+)
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
     Annotation,
+    AnnotationError,
     Assumption,
     Configuration,
     TargetSpec,
     configurations,
+    configure,
     find_annotations,
     is_annotated,
 )
@@ -46,7 +58,8 @@ from ..cases import (
     with_not_checked,
 )
 from ..shown import RunAt, shown
-from . import custom_ops, host_arrays, program_classes
+from . import custom_ops, host_arrays, program_classes, wrap_sizes
+from . import ints as I
 from .cells import Memory
 from .host import (
     AutogradClass,
@@ -177,9 +190,117 @@ class _WrapperCheck:
                 )
             )
             return
+        searched: dict[tuple, list[tuple[Configuration, range, bool]]] = {}
         for config in configurations(self.annotation, self.path, self.blocks).configurations:
             self.tried += 1
+            facts, found = len(self.analysis.facts), len(self.interp.diagnostics)
             self.run_case(function, config)
+            case = config.case
+            if case.chosen:
+                wrapped = any(d.code == "STL046" for d in self.interp.diagnostics[found:])
+                ran = range(facts, len(self.analysis.facts))
+                key = (case.span, case.values, case.chosen)
+                searched.setdefault(key, []).append((config, ran, wrapped))
+        if self.concrete is None:
+            for runs in searched.values():
+                self.find_wrap(function, runs)
+
+    def find_wrap(self, function: Function, runs: list[tuple[Configuration, range, bool]]) -> None:
+        """The least sizes at which an int32 value wraps, for the runs of one case whose
+        sizes were searched (see :mod:`.wrap_sizes`): its STL046 findings, and the bound
+        in the scope of the runs' verdicts. Not when a searched size wrapped already."""
+        if any(wrapped for _, _, wrapped in runs):
+            return
+        clean = [(config, ran) for config, ran, _ in runs if ran]
+        if not clean:
+            return
+        last, _ = clean[-1]  # the largest searched sizes that gave a verdict
+        case = last.case
+        annotation = self.annotation
+
+        def probe(sizes: Mapping[str, int]) -> wrap_sizes.Outcome:
+            dims = tuple((d, sizes[d]) for d, _ in case.dims)
+            try:
+                config = configure(annotation, replace(case, dims=dims), self.path)
+            except AnnotationError:
+                return wrap_sizes.Outcome(None, {})
+            return self.probe(function, config)
+
+        base = dict(case.dims)
+        wrap = wrap_sizes.smallest_wrap(case.chosen, base, annotation.conditions, probe)
+        if wrap is None:
+            return
+        self.analysis.diagnostics.extend(wrap.found)
+        facts = self.analysis.facts
+        for _, ran in clean:
+            for i in ran:
+                scope = facts[i].scope
+                if scope is not None:
+                    facts[i] = replace(facts[i], scope=replace(scope, wraps=wrap.bound))
+
+    def probe(self, function: Function, config: Configuration) -> wrap_sizes.Outcome:
+        """The STL046 findings of one run of ``config`` and the peaks of its int32
+        values, keeping nothing else of it (see :class:`.wrap_sizes.Outcome`)."""
+        interp = self.interp
+        saved = (
+            len(interp.diagnostics),
+            set(interp._reported),
+            interp.reports,
+            interp.failures,
+            len(interp.unfollowed),
+            len(self.analysis.facts),
+            len(self.rejected),
+            {span: list(labels) for span, labels in self.stopped.items()},
+            set(self.labelled),
+            interp.hovers,
+            interp.where,
+            interp.step_limit,
+            dict(interp.tile_types),
+            dict(interp.tile_where),
+        )
+        interp.hovers, interp.probing = False, True
+        interp.step_limit = wrap_sizes.MAX_STEPS
+        interp.device_sms, interp.device_queried = DEVICE_SMS[0], False
+        found: tuple[Diagnostic, ...] | None = None
+        peaks: dict[Span, int] = {}
+        I.PEAKS = peaks
+        try:
+            self.follow_case(function, config)
+            new = interp.diagnostics[saved[0] :]
+            if len(interp.unfollowed) == saved[4] and len(self.rejected) == saved[6]:
+                found = tuple(d for d in new if d.code == "STL046")
+        except (wrap_sizes.TooLarge, StepBudget):
+            pass
+        except Exception:  # noqa: BLE001 - a probe that fails says nothing
+            pass
+        finally:
+            I.PEAKS = None
+            interp.in_kernel = False
+            interp.probing = False
+            interp.device_sms, interp.device_queried = None, False
+            (
+                ndiag,
+                interp._reported,
+                interp.reports,
+                interp.failures,
+                nunfollowed,
+                nfacts,
+                nrejected,
+                stopped,
+                self.labelled,
+                interp.hovers,
+                interp.where,
+                interp.step_limit,
+                interp.tile_types,
+                interp.tile_where,
+            ) = saved
+            del interp.diagnostics[ndiag:]
+            del interp.unfollowed[nunfollowed:]
+            del self.analysis.facts[nfacts:]
+            del self.rejected[nrejected:]
+            self.stopped.clear()
+            self.stopped.update(stopped)
+        return wrap_sizes.Outcome(found, peaks)
 
     def run_case(self, function: Function, config: Configuration) -> None:
         """One case, once per number of SMs if the wrapper queries its device (see
@@ -259,8 +380,11 @@ class _WrapperCheck:
         dtypes = dict(self.annotation.dtypes)
         symbolic = {i.name for i in config.inputs if not i.dims}
         specs: dict[str, tuple[TargetSpec, Spec]] = {}
+        unit = frozenset(d for d, n in sizes.items() if n == 1)  # dims of one index
         for target in config.specs:
-            lowered = Spec(blocks.lower_term(target.spec.term), target.spec.out_dims)
+            # only over dims of the result: elsewhere the dim would be left free
+            term = unit_reductions_dropped(target.spec.term, unit & set(target.spec.out_dims))
+            lowered = Spec(blocks.lower_term(term), target.spec.out_dims)
             specs[str(target.target)] = (target, lowered)
         args: dict[str, object] = {}
         for name in params:
@@ -401,6 +525,8 @@ class _WrapperCheck:
                 and len(interp.launches) == 1
                 and isinstance(interp.launches[0], Launch)
             )
+            if interp.probing and not interp.allow_classes:
+                raise wrap_sizes.TooLarge("several launches or host writes")
             described = []
             complete = True
             for launch in interp.launches:
@@ -445,7 +571,8 @@ class _WrapperCheck:
                 name: replace(r, complete=complete and not interp.store_failed)
                 for name, r in results.items()
             }
-            self.analysis.facts.append(self.facts(sizes, input_infos, run_results, scope))
+            if not interp.probing:  # a probe only looks for STL046
+                self.analysis.facts.append(self.facts(sizes, input_infos, run_results, scope))
 
     def bind_target(
         self, name: str, returned: object, args: dict, target: TargetSpec

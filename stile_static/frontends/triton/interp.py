@@ -161,6 +161,9 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         # the wrapper asked (then the case runs again for each of DEVICE_SMS)
         self.device_sms: int | None = None
         self.device_queried = False
+        # a run that only probes sizes for an int32 wrap (wrap_sizes): it stops, saying
+        # nothing, where it would not be cheap
+        self.probing = False
 
     # ------------------------------------------------------------ module
 

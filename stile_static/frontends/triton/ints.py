@@ -30,6 +30,7 @@ from ...core.diagnostics import Span
 from ...core.errors import KernelError
 from ..blocks import NotGeneric
 from . import int_types as IT
+from . import wrap_sizes
 from .int_types import Overflow
 
 
@@ -91,6 +92,7 @@ class Pid(_ProgramKey):
     def values(self) -> np.ndarray:
         """Its value at each program of the class (an array of the box's shape)."""
         shape = tuple(b - a for a, b in self.box)
+        _one_per_program(shape)
         along = [1] * len(shape)
         along[self.axis] = self.hi - self.lo
         return np.broadcast_to(np.arange(self.lo, self.hi).reshape(along), shape)
@@ -163,6 +165,14 @@ class Split(BaseException):  # noqa: N818 - a signal, not an error
         self.cuts = tuple(sorted(set(cuts)))
 
 
+def _one_per_program(shape: tuple[int, ...]) -> None:
+    """An array with one value per program of a class: not while probing sizes for an
+    int32 wrap (``PEAKS`` set) when the class has more programs than such a run
+    affords (a grid of 2**31 programs is one class, but no array of that size)."""
+    if PEAKS is not None and int(np.prod(shape, dtype=object)) > wrap_sizes.MAX_PROGRAMS:
+        raise wrap_sizes.TooLarge("an array over the programs of a class")
+
+
 def program_keys(value: Ints) -> list[ProgramKey]:
     """The program ids and the integers derived from them that ``value`` depends on."""
     found: dict[ProgramKey, None] = {}
@@ -229,6 +239,7 @@ def table(value: Ints) -> np.ndarray:
     if not all(in_grid(k) for k in keys):
         raise NotGeneric("a function of a loop's index and the program ids that is not affine")
     shape = tuple(b - a for a, b in keys[0].box)
+    _one_per_program(shape)
     total = np.full(shape, int(value.part(None)), np.int64)
     for k, arr in value.parts.items():
         if k is None:
@@ -553,6 +564,8 @@ def _fit(
     probe = Ints(shape, {k: _shaped(v, shape) for k, v in parts.items()}, wrapped)
     lo, hi = IT.bounds(dtype)
     keys = program_keys(probe)
+    if PEAKS is not None and site is not None and site.span is not None and dtype == "int32":
+        _record_peak(probe, keys, site.span)
     if len(keys) == 1 and isinstance(keys[0], Pid):
         # affine in the program id: in range at every program of the class, or the
         # class is cut at the first program where a lane wraps
@@ -579,6 +592,25 @@ def _fit(
     result = IT.wrap(value, dtype)
     first = origin or _overflow(value, out, dtype, site, operands, op)
     return make(shape, {None: result}, wrapped, dtype, flagged | out, first)
+
+
+# while a run probes sizes for an int32 wrap (wrap_sizes): how far past zero each int32
+# operation's exact value went, by its span, over every lane and program (``-1 - v``
+# for a negative v, so that a peak of 2**31 or more wraps on either side)
+PEAKS: dict[Span, int] | None = None
+
+
+def _record_peak(probe: Ints, keys: list[ProgramKey], span: Span) -> None:
+    assert PEAKS is not None
+    try:
+        low, high = class_range(probe) if keys else (least_value(probe),) * 2
+    except (NotGeneric, KernelError):
+        return  # a value not known over the class: no peak
+    if not np.size(low):
+        return
+    peak = max(int(np.max(high)), -1 - int(np.min(low)))
+    if peak > PEAKS.get(span, -1):
+        PEAKS[span] = peak
 
 
 def _overflow(

@@ -24,7 +24,7 @@ from .. import blocks
 from ..blocks import Block, Undef, fold_binary
 from . import int_types as IT
 from . import ints as I
-from . import program_classes
+from . import program_classes, wrap_sizes
 from .host import (
     LAUNCH_OPTIONS,
     Closure,
@@ -311,6 +311,9 @@ class KernelOps:
             if families is not None:
                 self.families.extend(families)
                 return described
+        if self.probing:
+            # the per-element memory holds every element of every tensor
+            raise wrap_sizes.TooLarge("a launch run program by program")
         self.memory.begin_launch()
         saved = (
             self.memory.snapshot(),

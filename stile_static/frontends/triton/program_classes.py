@@ -106,6 +106,11 @@ def _bijection(keys: tuple[I.ProgramKey, ...], programs: int) -> bool:
     spans = [k.most_program - k.least_program + 1 for k in keys]
     if int(np.prod(spans, dtype=object)) != programs:
         return False
+    if all(isinstance(k, Pid) for k in keys) and len({k.axis for k in keys}) == len(keys):
+        # program ids of distinct axes whose spans multiply to the class's size are
+        # every axis the class spans: the class is their box, each tuple once (no need
+        # to count over millions of programs)
+        return True
     flat = np.zeros(keys[0].values.shape, np.int64)
     for key, span in zip(keys, spans):
         flat = flat * span + (key.values - key.least_program)

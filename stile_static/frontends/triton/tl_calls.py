@@ -12,7 +12,7 @@ from ...core.errors import KernelError, Poisoned
 from ...ir import terms as T
 from .. import blocks
 from ..blocks import Block, fold_binary
-from . import atomics
+from . import atomics, wrap_sizes
 from . import ints as I
 from . import signatures as S
 from .host import describe
@@ -298,6 +298,8 @@ def call(
     if name == "arange":
         start, stop = _constexpr_int(a["start"], "start", at), _constexpr_int(a["end"], "end", at)
         _check_arange(start, stop)
+        if interp.probing and stop - start > wrap_sizes.MAX_LANES:
+            raise wrap_sizes.TooLarge("a block sized by a probed dim")
         return I.arange(start, stop)
     if name == "cdiv":
         x, y = a["x"], a["div"]
