@@ -358,7 +358,10 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         varargs = (
             star not in (None, cst.MaybeSentinel.DEFAULT) and not isinstance(star, cst.ParamStar)
         ) or node.params.star_kwarg is not None
-        value: Any = Function(node, defaults)
+        # a `def` inside a wrapper (fla's `def grid(meta)`) closes over its locals
+        frame = self.frames[-1]
+        enclosing = (frame, *frame.enclosing) if frame.local is not None else ()
+        value: Any = Function(node, defaults, enclosing)
         for decorator in reversed(node.decorators):
             if decorator_name(decorator.decorator) in VALUE_PRESERVING_DECORATORS:
                 continue
