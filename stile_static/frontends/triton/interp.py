@@ -690,7 +690,9 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             b = right.value if isinstance(right, SpecText) else right
             if isinstance(a, DType) or isinstance(b, DType):
                 return self.same_dtype(a, b) == (op == "==")
-            if isinstance(a, Tensor) or isinstance(b, Tensor):
+            if isinstance(a, (Tensor, Kernel)) or isinstance(b, (Tensor, Kernel)):
+                # a JITFunction has no __eq__ of its own: kernels compare by identity
+                # (kernl's `implementation == layer_norm_xformers`)
                 return (a is b) == (op == "==")
             if isinstance(a, (tuple, list, str, type(None))) or isinstance(
                 b, (tuple, list, str, type(None))
