@@ -937,11 +937,14 @@ class _Normalizer:
 
 
 def _maximum_form(a: Poly, b: Poly) -> Form:
-    """``maximum(a, b)``; against 0, of one atom ``c * x``, the guard ``where(0 < a, a, 0)``
+    """``maximum(a, b)``; against 0, of one loaded ``c * x``, the guard ``where(0 < a, a, 0)``
     (the same at ``a = 0``), so that ``maximum(0, x) + s * minimum(0, x)`` and
     ``where(x > 0, x, s * x)`` meet."""
     for p, q in ((a, b), (b, a)):
-        if q == ZERO and _single_atom(p) is not None:
+        single = _single_atom(p)
+        # elementwise values only: a reduction against 0 (a row max with padded lanes)
+        # stays a maximum, as reports show it
+        if q == ZERO and single is not None and single[0].kind == "load":
             return select(Compared("<", ZERO, p), p, ZERO)
     return maximum(a, b)
 
