@@ -447,3 +447,57 @@ def test_a_term_at_an_index_is_its_value_there() -> None:
     assert at_index(Where((A_LT_2,), y, const(0)), "A", 2) == const(0)
     total = Reduce("sum", "A", 0, 3, y)
     assert at_index(total, "A", 1) == total
+
+
+def _zeros_inputs(seed: int) -> dict:
+    """Inputs with exact zeros (and equal values), where a comparison's two sides meet."""
+    data = np.random.default_rng(seed)
+    return {
+        "x": data.integers(-2, 3, 3).astype(float),
+        "y": data.integers(-2, 3, (3, 4)).astype(float),
+        "z": data.uniform(-2.0, 2.0, 4),
+    }
+
+
+def _same_at_equality(a: Term, b: Term) -> bool:
+    """Equal canonical forms; then equal values too, also where compared values are equal."""
+    equal = canon.normalize(a) == canon.normalize(b)
+    if equal:
+        for seed in range(8):
+            inputs = _zeros_inputs(seed)
+            back = canon.to_term(canon.normalize(a))
+            for term in (a, b):
+                np.testing.assert_allclose(values(back, inputs), values(term, inputs), atol=1e-12)
+    return equal
+
+
+def test_a_comparison_whose_branches_agree_at_equality_is_one_guard() -> None:
+    x, s, zero = Load("x", ("A",)), Load("z", ("B",)), const(0)
+    leaky = select(">", x, zero, x, Binary("*", s, x))
+    # x >= 0 and x > 0 pick the same value where x = 0: both branches are 0 there
+    assert _same_at_equality(select(">=", x, zero, x, Binary("*", s, x)), leaky)
+    assert _same_at_equality(select("<", x, zero, Binary("*", s, x), x), leaky)
+    assert _same_at_equality(select("<=", x, zero, Binary("*", s, x), x), leaky)
+    assert _same_at_equality(select("==", x, zero, Binary("*", const(3), x), x), x)
+    # attorch's leaky ReLU: relu(x) + s * minimum(0, x)
+    attorch = Binary("+", Binary("maximum", zero, x), Binary("*", s, Binary("minimum", zero, x)))
+    assert _same_at_equality(attorch, leaky)
+    assert _same_at_equality(Binary("maximum", x, zero), select(">", x, zero, x, zero))
+    # where the branches differ at equality, or the sides meet where no atom is 0,
+    # the comparison's value at equality decides: strict and loose stay apart
+    assert not _same_at_equality(
+        select(">=", x, zero, Binary("+", x, const(1)), x),
+        select(">", x, zero, Binary("+", x, const(1)), x),
+    )
+    assert not _same_at_equality(
+        select(">=", x, const(1), x, zero), select(">", x, const(1), x, zero)
+    )
+    assert not _same_at_equality(select("==", x, zero, s, x), x)
+    y = Load("y", ("A", "B"))
+    # x / y need not vanish where x does (y may be 0 there too)
+    ratio = Binary("/", x, y)
+    assert not _same_at_equality(
+        select(">=", x, zero, ratio, zero), select(">", x, zero, ratio, zero)
+    )
+    # y = x is no atom being 0: y and 0 differ there
+    assert not _same_at_equality(select(">=", y, x, y, zero), select(">", y, x, y, zero))

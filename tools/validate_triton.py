@@ -161,13 +161,20 @@ class Memory:
         inside = self.torch.ones(flat.shape, dtype=self.torch.bool)
         self.buffers.append((name, flat, inside, math.nan))
 
-    def check(self, kind: str, addresses: np.ndarray, program: Any = (0, 0, 0)) -> None:
+    def check(self, kind: str, addresses: np.ndarray, program: Any = (0, 0, 0)) -> np.ndarray:
         """Record each address a load or store touches outside the elements of the
         tensors (in the guards, the row padding, or no buffer at all), each element a
         store writes again in one launch (from two lanes, or after another program), and
         each element one program loads and another of the same launch stores (a race),
-        with the line of the fixture that made the access."""
-        left = np.asarray(addresses, dtype=np.uint64).ravel()
+        with the line of the fixture that made the access. Returns, for each address,
+        whether it lies in one of the buffers (an access past the guards is reported
+        and must not be made: it would read or overwrite the process's heap)."""
+        addresses = np.asarray(addresses, dtype=np.uint64).ravel()
+        in_buffer = np.zeros(addresses.shape, bool)
+        for _, buffer, _, _ in self.buffers:
+            base, end = buffer.data_ptr(), buffer.data_ptr() + buffer.nbytes
+            in_buffer |= (addresses >= base) & (addresses < end)
+        left = addresses
         hits: set[str] = set()
         rewritten: set[str] = set()
         me = self.launch * 2**32 + (program[0] * 2**20 + program[1] * 2**10 + program[2])
@@ -228,6 +235,7 @@ class Memory:
         if hits or rewritten:
             self.bad.update((kind, line, name) for name in hits)
             self.twice.update((line, name) for name in rewritten)
+        return in_buffer
 
     def host_wrote(self, tensor: Any) -> None:
         """The host wrote every element of ``tensor`` (``copy_``): each counts as stored."""
@@ -275,15 +283,23 @@ def watch_memory_accesses(builder: Any) -> None:
     current run."""
     load, store = builder.create_masked_load, builder.create_masked_store
 
+    def reachable(mask: Any, on: np.ndarray, in_buffer: np.ndarray) -> Any:
+        """The mask without the lanes whose address lies in no buffer (already reported)."""
+        if in_buffer.all():
+            return mask
+        kept = on.copy()
+        kept[on] = in_buffer
+        return type(mask)(kept, mask.dtype)
+
     def masked_load(self: Any, ptrs: Any, mask: Any, *args: Any, **kwargs: Any) -> Any:
         on = np.broadcast_to(mask.data, ptrs.data.shape)
-        GuardedTorch.current.check("read", ptrs.data[on], self.grid_idx)
-        return load(self, ptrs, mask, *args, **kwargs)
+        in_buffer = GuardedTorch.current.check("read", ptrs.data[on], self.grid_idx)
+        return load(self, ptrs, reachable(mask, on, in_buffer), *args, **kwargs)
 
     def masked_store(self: Any, ptrs: Any, value: Any, mask: Any, *args: Any, **kw: Any) -> Any:
         on = np.broadcast_to(mask.data, ptrs.data.shape)
-        GuardedTorch.current.check("write", ptrs.data[on], self.grid_idx)
-        return store(self, ptrs, value, mask, *args, **kw)
+        in_buffer = GuardedTorch.current.check("write", ptrs.data[on], self.grid_idx)
+        return store(self, ptrs, value, reachable(mask, on, in_buffer), *args, **kw)
 
     builder.create_masked_load, builder.create_masked_store = masked_load, masked_store
     rmw, cas = builder.create_atomic_rmw, builder.create_atomic_cas

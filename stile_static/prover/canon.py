@@ -19,7 +19,11 @@ structurally equal:
   both branches (``Where(c, a, b) + x = Where(c, a + x, b + x)``), so masks
   float to the top, nested in one order (by key) like a decision diagram,
   and ``Where(c, a, a) = a``; ``where(x > 0, x, 0) + a * where(x > 0, 0, x)``
-  is ``where(x > 0, x, a * x)``. A reduction over ``d`` of ``Where(c, e,
+  is ``where(x > 0, x, a * x)``. A data comparison whose two sides are equal
+  exactly where one atom is 0 (``x >= 0``), with branches that agree there,
+  is written one way (``0 < x``, ``>=`` or ``>``, either orientation), and
+  ``maximum(0, x)`` is ``where(0 < x, x, 0)``, so that attorch's ``maximum(0,
+  x) + a * minimum(0, x)`` is that leaky ReLU too. A reduction over ``d`` of ``Where(c, e,
   identity)`` with ``c`` a bound on ``d`` alone is the reduction of ``e`` over
   the clipped range; a guard that does not mention ``d`` moves out of the
   reduction; any other guard becomes an opaque atom.
@@ -623,10 +627,64 @@ def _size(f: Form) -> int:
 def _guard(cond: Condition, then: Form, other: Form) -> Form:
     if then == other:
         return then  # Where(c, a, a) = a
+    if isinstance(cond, Compared):
+        settled = _settle_at_equality(cond, then, other)
+        if settled is not None:
+            cond, then, other = settled
+            if then == other:
+                return then
     out = Guard(cond, then, other)
     if out.size > MAX_GUARDS:
         raise CannotNormalize("too many mask combinations")
     return out
+
+
+def _single_atom(p: Poly) -> tuple[Atom, Number] | None:
+    """``p`` as ``c * a`` for one atom ``a`` (exponent 1, no exponential factor)."""
+    if p.infinite or len(p.terms) != 1:
+        return None
+    m, c = p.terms[0]
+    if not _plain(m) or len(m.factors) != 1 or m.factors[0][1] != 1:
+        return None
+    return m.factors[0][0], c
+
+
+def _vanishes_with(p: Poly, atom: Atom) -> bool:
+    """Every monomial of ``p`` has ``atom`` as a factor, and no atom in a denominator:
+    ``p`` is 0 wherever ``atom`` is (atoms are finite here, ``exp`` of a finite form too)."""
+    if p.infinite:
+        return False
+    return all(
+        any(a == atom for a, e in m.factors) and all(e > 0 for _, e in m.factors)
+        for m, _ in p.terms
+    )
+
+
+def _settle_at_equality(
+    cond: Compared, then: Form, other: Form
+) -> tuple[Compared, Form, Form] | None:
+    """A comparison whose branches agree where its two sides are equal, in one form.
+
+    With ``right - left = c * a`` (one atom), the sides are equal exactly where
+    ``a = 0``; if ``then - other`` vanishes there too, the comparison's value at
+    equality does not matter: ``where(l <= r, t, e) = where(l < r, t, e)`` and
+    ``where(l == r, t, e) = e``. The strict comparison is then written ``0 < a``
+    (for ``c < 0``, ``l < r`` is ``a < 0``, i.e. ``not 0 <= a``: the branches swap),
+    so that ``where(x >= 0, x, s * x)``, ``where(x > 0, x, s * x)`` and
+    ``where(0 > x, s * x, x)`` are one guard.
+    """
+    if not (isinstance(then, Poly) and isinstance(other, Poly)):
+        return None
+    single = _single_atom(add(cond.right, neg(cond.left)))
+    if single is None:
+        return None
+    atom, c = single
+    if not _vanishes_with(add(then, neg(other)), atom):
+        return None
+    if cond.op == "==":
+        return cond, other, other
+    strict = Compared("<", ZERO, from_atom(atom))
+    return (strict, then, other) if c > 0 else (strict, other, then)
 
 
 def _branches(f: Form, key: str) -> tuple[Form, Form]:
@@ -648,7 +706,7 @@ def lift1(fn: Callable[[Poly], Poly], f: Form) -> Form:
     return _guard(f.cond, lift1(fn, f.then), lift1(fn, f.other))
 
 
-def lift2(fn: Callable[[Poly, Poly], Poly], a: Form, b: Form) -> Form:
+def lift2(fn: Callable[[Poly, Poly], Form], a: Form, b: Form) -> Form:
     """``Where(c, a, b) op x = Where(c, a op x, b op x)``, one condition at a time."""
     if isinstance(a, Poly) and isinstance(b, Poly):
         return fn(a, b)
@@ -878,14 +936,27 @@ class _Normalizer:
         return out
 
 
+def _maximum_form(a: Poly, b: Poly) -> Form:
+    """``maximum(a, b)``; against 0, of one loaded ``c * x``, the guard ``where(0 < a, a, 0)``
+    (the same at ``a = 0``), so that ``maximum(0, x) + s * minimum(0, x)`` and
+    ``where(x > 0, x, s * x)`` meet."""
+    for p, q in ((a, b), (b, a)):
+        single = _single_atom(p)
+        # elementwise values only: a reduction against 0 (a row max with padded lanes)
+        # stays a maximum, as reports show it
+        if q == ZERO and single is not None and single[0].kind == "load":
+            return select(Compared("<", ZERO, p), p, ZERO)
+    return maximum(a, b)
+
+
 _UNARY = {"neg": neg, "recip": inverse, "exp": exp, "exp2": exp2}
-_BINARY = {
+_BINARY: dict[str, Callable[[Poly, Poly], Form]] = {
     "+": add,
     "-": lambda a, b: add(a, neg(b)),
     "*": mul,
     "/": lambda a, b: mul(a, inverse(b)),
-    "maximum": maximum,
-    "minimum": lambda a, b: neg(maximum(neg(a), neg(b))),
+    "maximum": _maximum_form,
+    "minimum": lambda a, b: lift1(neg, _maximum_form(neg(a), neg(b))),
 }
 
 

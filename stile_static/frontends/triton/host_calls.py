@@ -203,7 +203,7 @@ class HostCalls:
             )
             return copy
         if name in ("reshape", "view", "flatten"):
-            sizes = list(self._sizes(args)) if name != "flatten" else [-1]
+            sizes = list(self._sizes(args)) if name != "flatten" else self._flattened(t, a)
             if -1 in sizes:
                 known = 1
                 for s in sizes:
@@ -234,6 +234,18 @@ class HostCalls:
             dtype = host_copies.dtype_argument(a["dtype"]) if a["dtype"] is not None else t.dtype
             return new_tensor("<new>", self._sizes(list(a["size"])), init, dtype)
         raise KernelError("STL002", f"unsupported tensor method .{name}()")
+
+    def _flattened(self, t: Tensor, a: dict[str, Any]) -> list[int]:
+        """The sizes ``t.flatten(start_dim, end_dim)`` gives: dims start..end as one."""
+        if not t.sizes:
+            return [-1]
+        start, end = self._dim(t, a["start_dim"]), self._dim(t, a["end_dim"])
+        if start > end:
+            raise python_error(
+                RuntimeError("flatten() has invalid args: start_dim cannot come after end_dim")
+            )
+        inner = math.prod(t.sizes[start : end + 1])
+        return [*t.sizes[:start], inner, *t.sizes[end + 1 :]]
 
     def _dim(self, t: Tensor, value: Any) -> int:
         """A dim of ``t`` as torch reads one: negative from the end, else IndexError."""

@@ -362,7 +362,10 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
         varargs = (
             star not in (None, cst.MaybeSentinel.DEFAULT) and not isinstance(star, cst.ParamStar)
         ) or node.params.star_kwarg is not None
-        value: Any = Function(node, defaults)
+        # a `def` inside a wrapper (fla's `def grid(meta)`) closes over its locals
+        frame = self.frames[-1]
+        enclosing = (frame, *frame.enclosing) if frame.local is not None else ()
+        value: Any = Function(node, defaults, enclosing)
         for decorator in reversed(node.decorators):
             if decorator_name(decorator.decorator) in VALUE_PRESERVING_DECORATORS:
                 continue
@@ -703,7 +706,9 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             b = right.value if isinstance(right, SpecText) else right
             if isinstance(a, DType) or isinstance(b, DType):
                 return self.same_dtype(a, b) == (op == "==")
-            if isinstance(a, Tensor) or isinstance(b, Tensor):
+            if isinstance(a, (Tensor, Kernel)) or isinstance(b, (Tensor, Kernel)):
+                # a JITFunction has no __eq__ of its own: kernels compare by identity
+                # (kernl's `implementation == layer_norm_xformers`)
                 return (a is b) == (op == "==")
             if isinstance(a, (tuple, list, str, type(None))) or isinstance(
                 b, (tuple, list, str, type(None))

@@ -19,7 +19,7 @@ from ...core.errors import KernelError, Poisoned
 from ...interpreter.values import Function
 from ...ir import constants, reals
 from ...ir import terms as T
-from ...ir.terms import Load, Term
+from ...ir.terms import Const, Load, Term
 from .. import blocks
 from ..blocks import Block, Undef, fold_binary
 from . import int_types as IT
@@ -64,6 +64,12 @@ class KernelOps:
         piece = scalar_piece(value)
         if piece is not None:
             return blocks.uniform(piece)
+        if isinstance(value, Mask):
+            # a boolean block in arithmetic is 1 where it holds and 0 elsewhere, as Triton
+            # converts it (kernl's `(a - mean) * a_ptr_mask`)
+            mask = I.mask_array(value)
+            one, zero = blocks.uniform(Const(1), mask.shape), blocks.uniform(Const(0), mask.shape)
+            return blocks.select(mask, one, zero)
         if isinstance(value, (Ints, Mask)):
             raise KernelError("STL002", "unsupported: an integer or boolean block used as data")
         raise KernelError("STL002", f"expected a block, found {describe(value)}")

@@ -313,10 +313,6 @@ UNFOLLOWED: dict[str, tuple[Unfollowed, ...]] = {
     "torch.empty": (Unfollowed("out", _none, "the result is written into another tensor"),),
     "torch.zeros": (Unfollowed("out", _none, "the result is written into another tensor"),),
     "torch.full": (Unfollowed("out", _none, "the result is written into another tensor"),),
-    "tensor.flatten": (
-        Unfollowed("start_dim", lambda v: v == 0, "only some dims are flattened"),
-        Unfollowed("end_dim", lambda v: v == -1, "only some dims are flattened"),
-    ),
 }
 
 
