@@ -109,6 +109,7 @@ MEMBERS: dict[str, set[str]] = {
         "matmul",
         "einsum",
         "transpose",
+        "swapaxes",
         "reshape",
         "concatenate",
         "squeeze",
@@ -719,6 +720,13 @@ class PallasApi:
                 signatures.argument_node(node, signatures.SIGNATURES["jnp.transpose"], "axes"),
             )
         return blocks.transpose(block, order)
+
+    def api_jnp_swapaxes(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        block = as_block(args[0])
+        first, second = (axis_index(a, block.ndim, "jnp.swapaxes", node) for a in args[1:3])
+        order = list(range(block.ndim))
+        order[first], order[second] = second, first
+        return blocks.transpose(block, tuple(order))
 
     def api_jnp_reshape(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         shape = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)

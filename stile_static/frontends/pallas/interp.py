@@ -605,11 +605,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 raise ScalarTest(name, value)
             equal = self.assumed[(name, value)]
             return equal if symbol == "==" else not equal
-        if isinstance(left, Block) or isinstance(right, Block):
-            raise KernelError(
-                "STL002",
-                "unsupported: a comparison of data (only index vectors make masks)",
-            )
+        if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
+            # a comparison of data: a mask only jnp.where takes (a Select term)
+            return blocks.compare(symbol, as_block(left), as_block(right))
         if symbol in ("==", "!="):
             same = _equal(left, right)
             return same if symbol == "==" else not same
@@ -707,7 +705,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         if attr == "itemsize" and isinstance(base, Dtype):
             return 2 if "16" in base.name else 1 if "8" in base.name else 4
         methods = {
-            Block: {"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "T"},
+            Block: {"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "swapaxes", "T"},
             blocks.LaneSum: {"astype", "sum", "max"},
             Iota: {"astype"},
             Array: {"reshape", "astype"},
@@ -829,6 +827,10 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                     return receiver
                 receiver = self.host_block(receiver)
             return blocks.reshape(receiver, shape, ".reshape()")
+        if name == "swapaxes":
+            bound = signatures.bind("jnp.swapaxes", [receiver, *args], kwargs, node, True)
+            assert bound is not None
+            return self.api_jnp_swapaxes(bound[0], {}, node)
         if name == "squeeze":
             bound = signatures.bind("jnp.squeeze", [receiver, *args], kwargs, node, True)
             assert bound is not None
@@ -838,7 +840,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
 
 INTEGER_DTYPES = ("int", "uint", "bool")
 # attributes of a launch's result that compute with its elements (jnp array methods)
-HOST_METHODS = frozenset({"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "T"})
+HOST_METHODS = frozenset(
+    {"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "swapaxes", "T"}
+)
 
 
 def cast(value: Any, dtype: Any, node: cst.CSTNode) -> Any:

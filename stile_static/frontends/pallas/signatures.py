@@ -207,6 +207,7 @@ SIGNATURES: dict[str, Signature] = {
         out_sharding=None,
     ),
     "jnp.transpose": _sig("transpose", "a axes", axes=None),
+    "jnp.swapaxes": _sig("swapaxes", "a axis1 axis2"),
     "jnp.reshape": _sig(
         "reshape", "a shape order", "copy out_sharding", order="C", copy=None, out_sharding=None
     ),
