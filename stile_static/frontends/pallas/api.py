@@ -26,6 +26,7 @@ from .values import (
     CompilerParams,
     Ds,
     Dtype,
+    FInfo,
     GridSpec,
     Iota,
     Jitted,
@@ -119,6 +120,7 @@ MEMBERS: dict[str, set[str]] = {
         "square",
         "float32",
         "dtype",
+        "finfo",
         "clip",
         "power",
         *(f for f in UNARY if f not in ("erf", "logistic")),
@@ -148,7 +150,7 @@ MEMBERS: dict[str, set[str]] = {
     "pltpu": {"PrefetchScalarGridSpec", "VMEM", *IGNORED_CONFIG},
     "plgpu": {"load", "store", "dot", *IGNORED_CONFIG},
     "math": {"log2", "log", "sqrt", "exp"},
-    "np": {"sqrt", "exp", "log2"},
+    "np": {"sqrt", "exp", "log2", "finfo", "dtype"},
     "functools": {"partial"},
     "dataclasses": {"dataclass"},
 }
@@ -829,7 +831,32 @@ class PallasApi:
         return blocks.binary(op, as_block(args[0]), as_block(args[1]))
 
     def api_jnp_dtype(self, args: list, kwargs: dict, node: cst.CSTNode) -> Dtype:
-        return args[0] if isinstance(args[0], Dtype) else Dtype("float32")
+        if isinstance(args[0], Dtype):
+            return args[0]
+        if isinstance(args[0], str) and args[0] in DTYPES:
+            return Dtype(args[0])  # jnp.dtype("float32")
+        raise KernelError("STL002", f"unsupported: jnp.dtype of {kind(args[0])}")
+
+    api_np_dtype = api_jnp_dtype
+
+    def api_jnp_finfo(self, args: list, kwargs: dict, node: cst.CSTNode) -> FInfo:
+        """``jnp.finfo(dtype)`` (also of an array, whose dtype it takes)."""
+        value = args[0]
+        if isinstance(value, str) and value in DTYPES:
+            value = Dtype(value)
+        dtype = value if isinstance(value, Dtype) else getattr(value, "dtype", None)
+        if not isinstance(dtype, Dtype):
+            raise KernelError("STL002", f"unsupported: finfo of {kind(value)}")
+        if not FInfo.known(dtype.name):
+            raise KernelError(
+                "STL005",
+                f"finfo of {dtype.name}, which is not a float type",
+                notes=("JAX raises a ValueError: finfo takes an inexact (float) type",),
+                help="use jnp.iinfo for integer types",
+            )
+        return FInfo(dtype.name)
+
+    api_np_finfo = api_jnp_finfo
 
     def api_jnp_float32(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         return args[0]

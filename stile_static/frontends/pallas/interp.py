@@ -23,7 +23,15 @@ from ...interpreter.host import (
     names_bound,
 )
 from ...interpreter.library import NOT_MINE, Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText, python_error
+from ...interpreter.values import (
+    MAX_INT_BITS,
+    Builtin,
+    Function,
+    Module,
+    Poison,
+    SpecText,
+    python_error,
+)
 from ...ir.terms import Load
 from . import blocks, classes, contractions, signatures
 from .api import (
@@ -49,6 +57,7 @@ from .values import (
     Bound,
     Closure,
     Dtype,
+    FInfo,
     Iota,
     Jitted,
     Mapped,
@@ -499,6 +508,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         left, right = self.eval(node.left), self.eval(node.right)
         if name == "MatrixMultiply":
             return contractions.matmul(as_block(left), as_block(right), "`@`", node)
+        shifts = {"LeftShift": "<<", "RightShift": ">>"}
+        if name in shifts:
+            return _shift(shifts[name], left, right, node)
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
             traced = [v for v in (left, right) if isinstance(v, Traced)]
@@ -702,6 +714,8 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return blocks.transpose(base)
         if attr == "at" and isinstance(base, Ref):
             return At(base)
+        if isinstance(base, FInfo) and base.attribute(attr) is not None:
+            return base.attribute(attr)
         if attr == "itemsize" and isinstance(base, Dtype):
             return 2 if "16" in base.name else 1 if "8" in base.name else 4
         methods = {
@@ -868,6 +882,21 @@ def cast(value: Any, dtype: Any, node: cst.CSTNode) -> Any:
         help="keep the data in a float type, or check this kernel by other means",
         node=node,
     )
+
+
+def _shift(op: str, left: Any, right: Any, node: cst.CSTNode) -> Any:
+    """``<<`` and ``>>`` of Python ints (block sizes, ``1 << 3``), traced if either is;
+    a shift of data is not followed."""
+    traced = [v for v in (left, right) if isinstance(v, Traced)]
+    a, b = untraced(left), untraced(right)
+    if type(a) is not int or type(b) is not int:
+        raise KernelError("STL002", f"unsupported: `{op}` of {kind(a)} and {kind(b)}", node=node)
+    if b < 0:
+        raise python_error(ValueError("negative shift count"), node)
+    if op == "<<" and a.bit_length() + b > MAX_INT_BITS:
+        raise KernelError("STL002", f"unsupported: an int of more than {MAX_INT_BITS} bits")
+    result = a << b if op == "<<" else a >> b
+    return Traced(result, traced[0].origin) if traced else result
 
 
 def _launches(func: Any) -> bool:

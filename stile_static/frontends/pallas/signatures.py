@@ -208,6 +208,8 @@ SIGNATURES: dict[str, Signature] = {
     ),
     "jnp.transpose": _sig("transpose", "a axes", axes=None),
     "jnp.swapaxes": _sig("swapaxes", "a axis1 axis2"),
+    "jnp.finfo": _sig("finfo", "dtype"),
+    "np.finfo": _sig("finfo", "dtype"),
     "jnp.reshape": _sig(
         "reshape", "a shape order", "copy out_sharding", order="C", copy=None, out_sharding=None
     ),

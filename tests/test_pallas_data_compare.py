@@ -1,0 +1,121 @@
+"""Comparisons of data in Pallas kernels, float limits and integer shifts.
+
+A comparison of data (``x > 0``) is a mask that only ``jnp.where`` takes, as a
+``Select`` term; every other use of it is STL002 (never a silent pass)."""
+
+from __future__ import annotations
+
+import pytest
+
+from stile_static.check.checker import Options, check_source
+
+HEADER = """\
+import jax
+import jax.numpy as jnp
+from jax.experimental import pallas as pl
+"""
+
+KERNEL = """
+def kernel(x_ref, o_ref):
+    x = x_ref[...]
+    o_ref[...] = {value}
+
+
+# stile: return = {spec}
+# stile: case M=13 N=128
+def f(x):
+    m, n = x.shape
+    return pl.pallas_call(
+        kernel,
+        out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype),
+        grid=(pl.cdiv(m, {block}),),
+        in_specs=[pl.BlockSpec(({block}, n), lambda i: (i, 0))],
+        out_specs=pl.BlockSpec(({block}, n), lambda i: (i, 0)),
+    )(x)
+"""
+
+
+def _check(value: str, spec: str, block: str = "8") -> tuple[set[str], int]:
+    body = HEADER + KERNEL.format(value=value, spec=spec, block=block)
+    report = check_source(body, "k.py", Options())
+    return {d.code for d in report.diagnostics}, len(report.proved)
+
+
+@pytest.mark.parametrize(
+    ("value", "spec"),
+    [
+        ("jnp.where(x > 0, x, 0.0)", "relu(x[M N])"),
+        ("jnp.where(0 < x, x, 0.0)", "where(x[M N] > 0, x, 0)"),
+        ("jnp.where(x <= 0, 0.2 * x, x)", "where(x[M N] > 0, x, 0.2 * x)"),
+        ("jnp.where(x != 1.5, x, 2 * x)", "where(x[M N] == 1.5, 2 * x, x)"),
+    ],
+)
+def test_a_data_comparison_in_where_is_proved(value: str, spec: str) -> None:
+    found, proved = _check(value, spec)
+    assert found == set() and proved > 0
+
+
+@pytest.mark.parametrize(
+    ("value", "spec"),
+    [
+        ("jnp.where(x > 0, x, 0.0)", "where(x[M N] < 0, x, 0)"),
+        ("jnp.where(x > 1, x, 0.0)", "relu(x[M N])"),
+        ("jnp.where(x > 0, 0.0, x)", "relu(x[M N])"),
+    ],
+)
+def test_a_wrong_data_comparison_is_caught(value: str, spec: str) -> None:
+    found, proved = _check(value, spec)
+    assert found == {"STL031"} and proved == 0
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "(x > 0) * x",
+        "jnp.where((x > 0) & (x < 1), x, 0.0)",
+        "jnp.exp(x > 0)",
+        "x > 0",
+        "jnp.sum(x > 0, axis=1, keepdims=True) + x",
+    ],
+)
+def test_other_uses_of_a_data_comparison_are_not_followed(value: str) -> None:
+    found, proved = _check(value, "relu(x[M N])")
+    assert found == {"STL002"} and proved == 0
+
+
+def test_a_comparison_of_padding_is_undefined_where_it_is_read() -> None:
+    # a block of 16 rows over 13: the padding rows are compared too, and the
+    # write-back drops them; the rows that remain are proved
+    found, proved = _check("jnp.where(x > 0, x, 0.0)", "relu(x[M N])", block="16")
+    assert found == set() and proved > 0
+
+
+def test_finfo_gives_the_exact_limits_of_a_float_type() -> None:
+    found, proved = _check(
+        "jnp.clip(x, jnp.finfo(jnp.float16).min, jnp.finfo(jnp.float16).max)",
+        "clamp(x[M N], -65504, 65504)",
+    )
+    assert found == set() and proved > 0
+    # bfloat16's largest value is not float16's
+    found, _ = _check(
+        "jnp.clip(x, -jnp.finfo(jnp.bfloat16).max, jnp.finfo(jnp.bfloat16).max) * 0 + "
+        "jnp.finfo(jnp.bfloat16).eps",
+        "0 * x[M N] + 0.0078125",
+    )
+    assert found == set()
+
+
+def test_finfo_of_an_integer_type_is_refused_as_jax_refuses_it() -> None:
+    found, proved = _check("x * jnp.finfo(jnp.int32).max", "x[M N]")
+    assert found == {"STL005"} and proved == 0
+
+
+@pytest.mark.parametrize(("shift", "codes"), [("(1 << 3)", set()), ("(16 >> 1)", set())])
+def test_integer_shifts_size_blocks(shift: str, codes: set[str]) -> None:
+    found, proved = _check("x", "x[M N]", block=shift)
+    assert found == codes and proved > 0
+
+
+def test_a_negative_shift_is_python_s_value_error() -> None:
+    found, _ = _check("x", "x[M N]", block="(1 << -1)")
+    assert found and "STL002" not in found
