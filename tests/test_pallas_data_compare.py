@@ -35,8 +35,8 @@ def f(x):
 """
 
 
-def _check(value: str, spec: str, block: str = "8") -> tuple[set[str], int]:
-    body = HEADER + KERNEL.format(value=value, spec=spec, block=block)
+def _check(value: str, spec: str, block: str = "8", header: str = "") -> tuple[set[str], int]:
+    body = HEADER + header + KERNEL.format(value=value, spec=spec, block=block)
     report = check_source(body, "k.py", Options())
     return {d.code for d in report.diagnostics}, len(report.proved)
 
@@ -119,3 +119,28 @@ def test_integer_shifts_size_blocks(shift: str, codes: set[str]) -> None:
 def test_a_negative_shift_is_python_s_value_error() -> None:
     found, _ = _check("x", "x[M N]", block="(1 << -1)")
     assert found and "STL002" not in found
+
+
+PLTPU = "from jax.experimental.pallas import tpu as pltpu\n"  # pltpu.repeat: jax before 0.10
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "jnp.tile(x[:, :64], (1, 2))",
+        "jnp.tile(x[:, :64], 2)",
+        "pltpu.repeat(x[:, :64], 2, 1)",
+        "pltpu.repeat(x[:, :32], 4, axis=1)",
+    ],
+)
+def test_copies_of_elements_along_a_dim_are_never_verified(value: str) -> None:
+    found, proved = _check(value, "x[M N]", header=PLTPU)
+    assert found == {"STL031"} and proved == 0
+
+
+def test_a_row_statistic_tiled_to_the_block_width_is_one_piece() -> None:
+    found, proved = _check(
+        "x - jnp.tile(jnp.max(x, axis=1, keepdims=True), (1, 128))",
+        "x[M N] - max[N](x)",
+    )
+    assert found == set() and proved == 2

@@ -5,6 +5,7 @@ calls of jax, jnp, lax, pl, plgpu, pltpu, math and functools (a mixin of
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -123,6 +124,7 @@ MEMBERS: dict[str, set[str]] = {
         "finfo",
         "clip",
         "power",
+        "tile",
         *(f for f in UNARY if f not in ("erf", "logistic")),
         *REDUCTIONS,
     },
@@ -147,7 +149,7 @@ MEMBERS: dict[str, set[str]] = {
         "GridSpec",
         *IGNORED_CONFIG,
     },
-    "pltpu": {"PrefetchScalarGridSpec", "VMEM", *IGNORED_CONFIG},
+    "pltpu": {"PrefetchScalarGridSpec", "VMEM", "repeat", *IGNORED_CONFIG},
     "plgpu": {"load", "store", "dot", *IGNORED_CONFIG},
     "math": {"log2", "log", "sqrt", "exp"},
     "np": {"sqrt", "exp", "log2", "finfo", "dtype"},
@@ -568,6 +570,29 @@ class PallasApi:
             tuple(kwargs.get("scratch_shapes", ()) or ()),
         )
 
+    def api_pltpu_repeat(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        """``pltpu.repeat(x, repeats, axis)``: ``repeats`` copies of ``x`` side by side
+        along ``axis`` (``jnp.tile``), as TPU kernels widen a lane-replicated row
+        statistic to a block's width."""
+        repeats = known_int(args[1], "repeats of pltpu.repeat")
+        block = blocks.settle(as_block(args[0]), "pltpu.repeat")
+        axis = axis_index(known_int(args[2], "axis"), block.ndim, "pltpu.repeat", node)
+        return _tiled(block, axis, repeats, "pltpu.repeat")
+
+    def api_jnp_tile(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        """``jnp.tile(x, reps)``: copies side by side along each axis (reps padded with
+        leading ones to the block's rank, as NumPy does)."""
+        block = blocks.settle(as_block(args[0]), "jnp.tile")
+        reps = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
+        reps = tuple(known_int(r, "reps of jnp.tile") for r in reps)
+        if len(reps) > block.ndim:
+            raise KernelError("STL002", "unsupported: jnp.tile that adds axes")
+        reps = (1,) * (block.ndim - len(reps)) + reps
+        for axis, repeats in enumerate(reps):
+            if repeats != 1:
+                block = _tiled(block, axis, repeats, "jnp.tile")
+        return block
+
     def api_pltpu_VMEM(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scratch:
         shape = kwargs.get("shape", args[0] if args else ())
         float_dtype(kwargs.get("dtype"), "a scratch buffer", node)
@@ -923,3 +948,21 @@ def _traced_carry(carry: Any) -> Any:
     if is_number(carry) or isinstance(carry, bool):
         return Traced(carry, "the carry of lax.fori_loop")
     return carry
+
+
+def _tiled(block: Block, axis: int, repeats: int, what: str) -> Block:
+    """``repeats`` copies of ``block`` side by side along ``axis``. Copies of elements
+    along a dim are a value the block algebra does not express (reported if it
+    reaches an output); a value constant along the axis is one wider piece."""
+    if repeats < 1:
+        raise KernelError("STL002", f"unsupported: {what} with {repeats} copies")
+    if block.axes[axis].dim is None and len(block.cuts[axis]) == 2:
+        shape = list(block.shape)
+        shape[axis] *= repeats
+        cuts = list(block.cuts)
+        cuts[axis] = (0, shape[axis])
+        reps = [1] * block.ndim
+        reps[axis] = repeats
+        value = None if block.value is None else np.tile(block.value, reps)
+        return replace(block, shape=tuple(shape), cuts=tuple(cuts), value=value)
+    return blocks.concatenate([block] * repeats, axis, what)

@@ -209,6 +209,7 @@ SIGNATURES: dict[str, Signature] = {
     "jnp.transpose": _sig("transpose", "a axes", axes=None),
     "jnp.swapaxes": _sig("swapaxes", "a axis1 axis2"),
     "jnp.finfo": _sig("finfo", "dtype"),
+    "jnp.tile": _sig("tile", "A reps"),
     "np.finfo": _sig("finfo", "dtype"),
     "jnp.reshape": _sig(
         "reshape", "a shape order", "copy out_sharding", order="C", copy=None, out_sharding=None
@@ -304,6 +305,7 @@ SIGNATURES: dict[str, Signature] = {
         scratch_shapes=(),
     ),
     "pltpu.VMEM": _sig("VMEM", "shape dtype"),
+    "pltpu.repeat": _sig("repeat", "x repeats axis"),
     "pltpu.CompilerParams": _sig(
         "CompilerParams",
         "dimension_semantics allow_input_fusion vmem_limit_bytes collective_id "
