@@ -144,3 +144,31 @@ def test_a_row_statistic_tiled_to_the_block_width_is_one_piece() -> None:
         "x[M N] - max[N](x)",
     )
     assert found == set() and proved == 2
+
+
+SCALAR_TEST = """
+import functools
+
+
+def kernel(x_ref, o_ref, *, scale):
+    factor = 2.0
+    if scale > 1.0:
+        factor = factor * scale
+    o_ref[...] = x_ref[...] * factor
+
+
+# stile: return = 2 * scale * x[N]
+# stile: case N=8
+@functools.partial(jax.jit, static_argnames={static})
+def f(x, scale):
+    k = functools.partial(kernel, scale=scale)
+    return pl.pallas_call(k, out_shape=jax.ShapeDtypeStruct(x.shape, x.dtype))(x)
+"""
+
+
+@pytest.mark.parametrize(("static", "code"), [('["scale"]', "STL002"), ("()", "STL005")])
+def test_an_ordering_test_of_a_symbolic_scalar(static: str, code: str) -> None:
+    # static: Python decides it for each value, which is not followed (no case split
+    # on an ordering); traced: a comparison of data, and JAX refuses the `if` on it
+    report = check_source(HEADER + SCALAR_TEST.format(static=static), "k.py", Options())
+    assert {d.code for d in report.diagnostics} == {code} and not report.proved

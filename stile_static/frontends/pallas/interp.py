@@ -617,6 +617,16 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 raise ScalarTest(name, value)
             equal = self.assumed[(name, value)]
             return equal if symbol == "==" else not equal
+        if scalar is not None:
+            # an ordering test of a scalar input known when JAX traces the kernel
+            # (a static Python number the spec names): Python would decide it, for
+            # each value of the scalar, and the case is not split on it
+            raise KernelError(
+                "STL002",
+                f"unsupported: a test `{symbol}` of the scalar `{scalar[0]}`, which the spec "
+                "leaves symbolic",
+                help=f"give `{scalar[0]}` a value on the case line",
+            )
         if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
             # a comparison of data: a mask only jnp.where takes (a Select term)
             return blocks.compare(symbol, as_block(left), as_block(right))
