@@ -172,3 +172,48 @@ def test_an_ordering_test_of_a_symbolic_scalar(static: str, code: str) -> None:
     # on an ordering); traced: a comparison of data, and JAX refuses the `if` on it
     report = check_source(HEADER + SCALAR_TEST.format(static=static), "k.py", Options())
     assert {d.code for d in report.diagnostics} == {code} and not report.proved
+
+
+def test_a_safe_reciprocal_of_a_sum_of_exponentials_is_the_reciprocal() -> None:
+    # where(l == 0, 1, 1 / l) is 1 / l where l is known nonzero (TPU flash attention)
+    l_ = "jnp.sum(jnp.exp(x), axis=1, keepdims=True)"
+    value = f"x * jnp.where({l_} == 0.0, 1.0, 1.0 / {l_})"
+    found, proved = _check(value, "x[M N] / sum[N](exp(x))")
+    assert found == set() and proved > 0
+
+
+def test_a_safe_reciprocal_of_a_sum_that_may_be_zero_is_not_proved() -> None:
+    l_ = "jnp.sum(x, axis=1, keepdims=True)"
+    found, proved = _check(f"x * jnp.where({l_} == 0.0, 1.0, 1.0 / {l_})", "x[M N] / sum[N](x)")
+    assert found == {"STL033"} and proved == 0
+
+
+NONE_OUTPUTS = """
+def kernel(x_ref, o_ref, l_ref, m_ref):
+    assert l_ref is None and m_ref is None
+    o_ref[...] = x_ref[...] * 2
+
+
+# stile: return = 2 * x[M N]
+# stile: case M=8 N=128
+def f(x):
+    o, *aux = pl.pallas_call(
+        kernel,
+        out_shape=(jax.ShapeDtypeStruct(x.shape, x.dtype), None, None),
+        out_specs=[pl.BlockSpec(x.shape, lambda: (0, 0)), None, None],
+    )(x)
+    assert aux == [None, None]
+    return o
+"""
+
+
+def test_none_in_out_shape_is_no_output() -> None:
+    # JAX keeps None leaves of the out_shape pytree as None refs and None results
+    report = check_source(HEADER + NONE_OUTPUTS, "k.py", Options())
+    assert [d.code for d in report.diagnostics] == [] and report.proved
+
+
+def test_none_in_out_shape_needs_none_in_out_specs() -> None:
+    body = NONE_OUTPUTS.replace("None, None],", "pl.BlockSpec(x.shape, lambda: (0, 0)), None],")
+    report = check_source(HEADER + body, "k.py", Options())
+    assert {d.code for d in report.diagnostics} == {"STL005"} and not report.proved

@@ -856,17 +856,18 @@ class PallasApi:
         return blocks.binary(op, as_block(args[0]), as_block(args[1]))
 
     def api_jnp_dtype(self, args: list, kwargs: dict, node: cst.CSTNode) -> Dtype:
-        if isinstance(args[0], Dtype):
-            return args[0]
-        if isinstance(args[0], str) and args[0] in DTYPES:
-            return Dtype(args[0])  # jnp.dtype("float32")
-        raise KernelError("STL002", f"unsupported: jnp.dtype of {kind(args[0])}")
+        value = args[0].value if isinstance(args[0], SpecText) else args[0]
+        if isinstance(value, Dtype):
+            return value
+        if isinstance(value, str) and value in DTYPES:
+            return Dtype(value)  # jnp.dtype("float32")
+        raise KernelError("STL002", f"unsupported: jnp.dtype of {kind(value)}")
 
     api_np_dtype = api_jnp_dtype
 
     def api_jnp_finfo(self, args: list, kwargs: dict, node: cst.CSTNode) -> FInfo:
         """``jnp.finfo(dtype)`` (also of an array, whose dtype it takes)."""
-        value = args[0]
+        value = args[0].value if isinstance(args[0], SpecText) else args[0]
         if isinstance(value, str) and value in DTYPES:
             value = Dtype(value)
         dtype = value if isinstance(value, Dtype) else getattr(value, "dtype", None)
