@@ -860,6 +860,34 @@ def window(
     )
 
 
+def item(block: Block, axis: int, index: int, what: str) -> Block:
+    """Item ``index`` along ``axis``: the axis goes, its dim pinned at that index."""
+    starts = tuple(index if k == axis else 0 for k in range(block.ndim))
+    sizes = tuple(None if k == axis else n for k, n in enumerate(block.shape))
+    return window(block, starts, sizes, Undef(None, f"{what} past the end"))
+
+
+def unpinned(block: Block, dim: str, index: int) -> Block:
+    """``block`` with a new leading axis of one position along ``dim`` at ``index``,
+    where its pinned dim moves (the items of a vmap stacked back); an item that
+    does not hold that index is a value the algebra does not express."""
+    fixed = dict(block.fixed)
+    if fixed.pop(dim, None) != index:
+        raise KernelError(
+            "STL002",
+            f"unsupported: a vmapped result that is not the item {dim}={index} of the batch",
+        )
+    value = None if block.value is None else block.value[None]
+    return Block(
+        (1, *block.shape),
+        (Axis(dim, index), *block.axes),
+        ((0, 1), *block.cuts),
+        block.cells,
+        tuple(sorted(fixed.items())),
+        value,
+    )
+
+
 def _window_values(array: np.ndarray, pads: list, sizes: tuple[int | None, ...]) -> np.ndarray:
     fill = False if array.dtype == bool else np.nan
     out = np.full(tuple(p[1] for p in pads), fill, dtype=array.dtype)

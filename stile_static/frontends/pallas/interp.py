@@ -15,7 +15,7 @@ import libcst as cst
 import numpy as np
 
 from ...core.diagnostics import Span
-from ...core.errors import KernelError
+from ...core.errors import KernelError, Poisoned
 from ...interpreter.host import (
     HOST_BUILTINS,
     HostInterpreter,
@@ -138,6 +138,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         # arrays the wrapper computes with jnp, by id: (the array, where it was made)
         self.made_at: dict[int, tuple[Any, Span]] = {}
         self.vmapped = 0  # depth of functions that jax.vmap maps, being run
+        self.needs_items = False  # a vmapped function computes with its launches' results
 
     def _try_symbolic(self, node: cst.For, name: str, loop: range) -> bool:
         """Python loops of wrappers and kernels are unrolled: every value here is
@@ -154,7 +155,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return value
         if self.vmapped:
             # a launch inside a vmapped function returns the batched array, which
-            # the function's own code indexes as if it were one item of the batch
+            # the function's own code indexes as if it were one item of the batch:
+            # the vmap runs the function item by item instead (see vmap_function)
+            self.needs_items = True
             raise KernelError(
                 "STL002",
                 "unsupported: jnp on an array inside a function that jax.vmap maps",
@@ -424,11 +427,63 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 views.append(Mapped(arg, axis_index(axis, len(arg.shape), "jax.vmap's in_axes")))
             else:
                 raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
+        mark = len(self.diagnostics)
         self.vmapped += 1
+        self.needs_items = False
+        result: Any = None
         try:
-            return self.call_value(func.func, views, {}, node)
+            result = self.call_value(func.func, views, {}, node)
+        except (KernelError, Poisoned):
+            if not self.needs_items:
+                raise
         finally:
             self.vmapped -= 1
+        if not self.needs_items and _launched(result):
+            return result
+        # the function computes with what its launches return: vmap(f)(x) is f of
+        # each item, stacked, which is what JAX computes (f is pure); the launches
+        # of the first try are left unused and what they reported is dropped
+        del self.diagnostics[mark:]
+        self.needs_items = False
+        normal = [None if a is None else v.axis for a, v in zip(axes, views)]
+        return self._vmap_items(func, args, normal, node)
+
+    def _vmap_items(self, func: Vmapped, args: list, axes: list, node: cst.CSTNode) -> Any:
+        wholes = [
+            arg if axis is None else blocks.settle(as_block(self.host_block(arg)), "jax.vmap")
+            for arg, axis in zip(args, axes)
+        ]
+        sizes = {w.shape[a] for w, a in zip(wholes, axes) if a is not None}
+        if len(sizes) != 1:
+            raise KernelError("STL002", "unsupported: vmap over axes of different sizes")
+        (batch,) = sizes
+        mapped = [(w, a) for w, a in zip(wholes, axes) if a is not None]
+        dims = {w.axes[a].dim for w, a in mapped}
+        if len(dims) != 1 or None in dims:
+            raise KernelError("STL002", "unsupported: vmap over axes of different dims")
+        (dim,) = dims
+        results = []
+        for b in range(batch):
+            items = [
+                w if a is None else blocks.item(w, a, b, "jax.vmap's mapped item")
+                for w, a in zip(wholes, axes)
+            ]
+            results.append(self.call_value(func.func, items, {}, node))
+        return self._stacked(results, dim)
+
+    def _stacked(self, results: list, dim: str) -> Any:
+        """The items' results side by side along a new leading axis (out_axes=0)."""
+        first = results[0]
+        if isinstance(first, (tuple, list)):
+            if not all(isinstance(r, type(first)) and len(r) == len(first) for r in results):
+                raise KernelError("STL002", "unsupported: vmapped results of different structure")
+            parts = [self._stacked([r[k] for r in results], dim) for k in range(len(first))]
+            return tuple(parts) if isinstance(first, tuple) else parts
+        parts = [
+            blocks.unpinned(blocks.settle(as_block(self.host_block(r)), "jax.vmap"), dim, b)
+            for b, r in enumerate(results)
+        ]
+        return blocks.concatenate(parts, 0, "jax.vmap's stacked result")
 
     def eval_Call(self, node: cst.Call) -> Any:
         func = self.eval(node.func)
@@ -907,6 +962,14 @@ def _shift(op: str, left: Any, right: Any, node: cst.CSTNode) -> Any:
         raise KernelError("STL002", f"unsupported: an int of more than {MAX_INT_BITS} bits")
     result = a << b if op == "<<" else a >> b
     return Traced(result, traced[0].origin) if traced else result
+
+
+def _launched(result: Any) -> bool:
+    """Whether a vmapped function returned what its launches returned (batched by
+    the vmap's grid axis), and nothing it computed on an item itself."""
+    if isinstance(result, (tuple, list)):
+        return all(_launched(r) for r in result)
+    return isinstance(result, Output) or result is None
 
 
 def _launches(func: Any) -> bool:
