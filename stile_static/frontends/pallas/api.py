@@ -757,7 +757,7 @@ class PallasApi:
 
     def api_jnp_reshape(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         shape = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
-        return blocks.reshape(as_block(args[0]), shape_of(shape), "jnp.reshape")
+        return self.reshaped(as_block(args[0]), shape_of(shape), "jnp.reshape")
 
     def api_jnp_concatenate(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         arrays, axis = args[0], args[1]

@@ -24,7 +24,7 @@ from ...ir.terms import Load
 from . import blocks, host
 from .axes import axis_index
 from .blocks import Axis, Block, Undef
-from .host import Computed
+from .host import Computed, Split
 from .values import (
     Array,
     BlockSpec,
@@ -253,7 +253,7 @@ class Launcher:
         span = self.interp.span(node)
         arrays: list[Any] = []
         for arg in args:
-            if isinstance(arg, (Array, Computed)):
+            if isinstance(arg, (Array, Computed, Split)):
                 arrays.append(arg)
             elif arg is None:
                 arrays.append(None)
@@ -306,7 +306,11 @@ class Launcher:
     def _run(self, lowered: Lowered, arrays: list, serial: int) -> None:
         interp = self.interp
         fulls = [
-            None if a is None else a.block if isinstance(a, Computed) else self._full(a)
+            None
+            if a is None or isinstance(a, Split)
+            else a.block
+            if isinstance(a, Computed)
+            else self._full(a)
             for a in arrays
         ]
         outputs = [
@@ -345,7 +349,11 @@ class Launcher:
                 beyond = Undef(
                     None, f"positions past the end of {array.name} (padding of a partial block)"
                 )
-                refs.append(Ref(array.name, "input", blocks.window(full, starts, sizes, beyond)))
+                if isinstance(array, Split):
+                    content = array.window(starts, sizes, beyond)
+                else:
+                    content = blocks.window(full, starts, sizes, beyond)
+                refs.append(Ref(array.name, "input", content))
             for k, state in enumerate(outputs):
                 if state is None:
                     refs.append(None)

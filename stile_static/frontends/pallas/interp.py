@@ -33,7 +33,7 @@ from ...interpreter.values import (
     python_error,
 )
 from ...ir.terms import Load
-from . import blocks, classes, contractions, signatures
+from . import blocks, classes, contractions, host, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -151,7 +151,13 @@ class PallasInterpreter(PallasApi, HostInterpreter):
     def host_block(self, value: Any) -> Any:
         """An earlier launch's result, or an input, used as data by the wrapper:
         its whole array."""
-        if self.in_kernel or self.launcher is None or not isinstance(value, (Output, Array)):
+        if self.in_kernel or self.launcher is None:
+            return value
+        if isinstance(value, Mapped) and self.vmapped:
+            # jnp on a mapped view: the vmap runs the function item by item instead
+            self.needs_items = True
+            raise KernelError("STL002", "unsupported: jnp on an array that jax.vmap maps")
+        if not isinstance(value, (Output, Array)):
             return value
         if self.vmapped:
             # a launch inside a vmapped function returns the batched array, which
@@ -447,6 +453,15 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         self.needs_items = False
         normal = [None if a is None else v.axis for a, v in zip(axes, views)]
         return self._vmap_items(func, args, normal, node)
+
+    def reshaped(self, value: Any, shape: tuple[int, ...], what: str) -> Any:
+        """A reshape; in the wrapper, one that splits an axis of a whole array in two
+        is a :class:`host.Split`, which a pallas_call reads block by block."""
+        if not self.in_kernel and isinstance(value, Block) and -1 not in shape:
+            view = host.split(value, tuple(shape), f"the array reshaped to {tuple(shape)}")
+            if view is not None:
+                return view
+        return blocks.reshape(value, shape, what)
 
     def _vmap_items(self, func: Vmapped, args: list, axes: list, node: cst.CSTNode) -> Any:
         wholes = [
@@ -756,7 +771,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             if attr in defaults and defaults[attr] is not classes.MISSING:
                 return defaults[attr]
         if attr == "shape":
-            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum, Mapped)):
+            if isinstance(
+                base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum, Mapped, host.Split)
+            ):
                 return tuple(base.shape)
             if isinstance(base, Ref):
                 return base.shape
@@ -769,6 +786,8 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return len(base.shape)
         if attr == "size" and isinstance(base, (Array, Output, Block, Ref)):
             return int(np.prod(base.shape))
+        if isinstance(base, Mapped) and attr in HOST_METHODS:
+            base = self.host_block(base)  # not followed batched: item by item instead
         if (
             isinstance(base, Output)
             and attr in HOST_METHODS
@@ -905,7 +924,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 if shape == receiver.shape:
                     return receiver
                 receiver = self.host_block(receiver)
-            return blocks.reshape(receiver, shape, ".reshape()")
+            return self.reshaped(receiver, shape, ".reshape()")
         if name == "swapaxes":
             bound = signatures.bind("jnp.swapaxes", [receiver, *args], kwargs, node, True)
             assert bound is not None
