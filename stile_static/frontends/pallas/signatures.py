@@ -210,7 +210,6 @@ SIGNATURES: dict[str, Signature] = {
     "jnp.swapaxes": _sig("swapaxes", "a axis1 axis2"),
     "jnp.finfo": _sig("finfo", "dtype"),
     "jnp.tile": _sig("tile", "A reps"),
-    "np.finfo": _sig("finfo", "dtype"),
     "jnp.reshape": _sig(
         "reshape", "a shape order", "copy out_sharding", order="C", copy=None, out_sharding=None
     ),
@@ -353,7 +352,7 @@ SIGNATURES: dict[str, Signature] = {
 
 
 # entries for functions that jax 0.10.2 no longer has
-GONE = frozenset({"for_loop.for_loop"})
+GONE = frozenset({"for_loop.for_loop", "pltpu.repeat"})  # pltpu.repeat: jax before 0.10
 
 
 def _none(value: Any) -> bool:
