@@ -67,3 +67,39 @@ def test_a_mapped_axis_other_than_the_first() -> None:
     # in_axes=1 maps the N axis: each item is x[:, n, :] of shape (B, D)
     found, proved = _check("s * 2", "2 * sum[D](x[B N D])", in_axes=", in_axes=1")
     assert proved == 0 and found  # the result stacks N first: (N, B), not the spec's (B, N)
+
+
+FINDING = """
+import jax
+import jax.numpy as jnp
+from jax.experimental import pallas as pl
+
+
+def row_sum_kernel(x_ref, o_ref):
+    o_ref[...] = jnp.sum(x_ref[...], axis=1)
+
+
+def per_item(x):
+    n, d = x.shape
+    s = pl.pallas_call(
+        row_sum_kernel,
+        grid=(2,),
+        in_specs=[pl.BlockSpec((8, d), lambda i: (i + 1, 0))],
+        out_specs=pl.BlockSpec((8,), lambda i: (i,)),
+        out_shape=jax.ShapeDtypeStruct((n,), x.dtype),
+    )(x)
+    return s * 2
+
+
+# stile: return = 2 * sum[D](x[B N D])
+# stile: case B=3 N=16 D=16
+def f(x):
+    return jax.vmap(per_item)(x)
+"""
+
+
+def test_a_finding_of_the_first_try_is_reported_by_the_items() -> None:
+    # the batched try stops at `s * 2` after the launch found the block past the
+    # end; what it reported is dropped and the item-by-item run reports it again
+    report = check_source(FINDING, "k.py", Options())
+    assert [d.code for d in report.diagnostics] == ["STL042"] and not report.proved

@@ -957,6 +957,9 @@ def _tiled(block: Block, axis: int, repeats: int, what: str) -> Block:
     reaches an output); a value constant along the axis is one wider piece."""
     if repeats < 1:
         raise KernelError("STL002", f"unsupported: {what} with {repeats} copies")
+    if any(isinstance(c, blocks.PosCond) for c in block.cells):
+        # a condition on positions would move with the copies
+        raise KernelError("STL002", f"unsupported: {what} of an index condition")
     if block.axes[axis].dim is None and len(block.cuts[axis]) == 2:
         shape = list(block.shape)
         shape[axis] *= repeats

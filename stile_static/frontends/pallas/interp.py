@@ -433,7 +433,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 views.append(Mapped(arg, axis_index(axis, len(arg.shape), "jax.vmap's in_axes")))
             else:
                 raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
-        mark = len(self.diagnostics)
+        mark, reported, reports = len(self.diagnostics), set(self._reported), self.reports
         self.vmapped += 1
         self.needs_items = False
         result: Any = None
@@ -450,6 +450,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         # each item, stacked, which is what JAX computes (f is pure); the launches
         # of the first try are left unused and what they reported is dropped
         del self.diagnostics[mark:]
+        self._reported, self.reports = reported, reports  # reported again item by item
         self.needs_items = False
         normal = [None if a is None else v.axis for a, v in zip(axes, views)]
         return self._vmap_items(func, args, normal, node)
