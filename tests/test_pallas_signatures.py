@@ -412,5 +412,5 @@ def test_a_test_of_a_scalar_splits_the_case_only_when_it_is_static() -> None:
     # not static: JAX traces scale, and `if scale != 1.0` is not a Python test any more
     body = SCALED.format(static="()")
     found, proved = _check(body)
-    # (a comparison of data is not followed; JAX would refuse the `if` on it)
-    assert found == {(_line(body, "if scale != 1.0"), "STL002")} and proved == 0
+    # (a comparison of data is a traced mask: JAX refuses the `if` on it)
+    assert found == {(_line(body, "if scale != 1.0"), "STL005")} and proved == 0

@@ -208,7 +208,12 @@ def load_module(path: Path) -> Any:
     spec = importlib.util.spec_from_file_location(f"pallas_fixture_{path.stem}", path)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    # registered while it runs, as an import does: dataclasses look their module up
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+    finally:
+        del sys.modules[spec.name]
     return module
 
 

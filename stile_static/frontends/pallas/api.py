@@ -5,6 +5,7 @@ calls of jax, jnp, lax, pl, plgpu, pltpu, math and functools (a mixin of
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from fractions import Fraction
 from typing import Any
 
@@ -26,6 +27,7 @@ from .values import (
     CompilerParams,
     Ds,
     Dtype,
+    FInfo,
     GridSpec,
     Iota,
     Jitted,
@@ -109,6 +111,7 @@ MEMBERS: dict[str, set[str]] = {
         "matmul",
         "einsum",
         "transpose",
+        "swapaxes",
         "reshape",
         "concatenate",
         "squeeze",
@@ -118,8 +121,10 @@ MEMBERS: dict[str, set[str]] = {
         "square",
         "float32",
         "dtype",
+        "finfo",
         "clip",
         "power",
+        "tile",
         *(f for f in UNARY if f not in ("erf", "logistic")),
         *REDUCTIONS,
     },
@@ -144,10 +149,10 @@ MEMBERS: dict[str, set[str]] = {
         "GridSpec",
         *IGNORED_CONFIG,
     },
-    "pltpu": {"PrefetchScalarGridSpec", "VMEM", *IGNORED_CONFIG},
+    "pltpu": {"PrefetchScalarGridSpec", "VMEM", "repeat", *IGNORED_CONFIG},
     "plgpu": {"load", "store", "dot", *IGNORED_CONFIG},
     "math": {"log2", "log", "sqrt", "exp"},
-    "np": {"sqrt", "exp", "log2"},
+    "np": {"sqrt", "exp", "log2", "finfo", "dtype"},
     "functools": {"partial"},
     "dataclasses": {"dataclass"},
 }
@@ -565,6 +570,29 @@ class PallasApi:
             tuple(kwargs.get("scratch_shapes", ()) or ()),
         )
 
+    def api_pltpu_repeat(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        """``pltpu.repeat(x, repeats, axis)``: ``repeats`` copies of ``x`` side by side
+        along ``axis`` (``jnp.tile``), as TPU kernels widen a lane-replicated row
+        statistic to a block's width."""
+        repeats = known_int(args[1], "repeats of pltpu.repeat")
+        block = blocks.settle(as_block(args[0]), "pltpu.repeat")
+        axis = axis_index(known_int(args[2], "axis"), block.ndim, "pltpu.repeat", node)
+        return _tiled(block, axis, repeats, "pltpu.repeat")
+
+    def api_jnp_tile(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        """``jnp.tile(x, reps)``: copies side by side along each axis (reps padded with
+        leading ones to the block's rank, as NumPy does)."""
+        block = blocks.settle(as_block(args[0]), "jnp.tile")
+        reps = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
+        reps = tuple(known_int(r, "reps of jnp.tile") for r in reps)
+        if len(reps) > block.ndim:
+            raise KernelError("STL002", "unsupported: jnp.tile that adds axes")
+        reps = (1,) * (block.ndim - len(reps)) + reps
+        for axis, repeats in enumerate(reps):
+            if repeats != 1:
+                block = _tiled(block, axis, repeats, "jnp.tile")
+        return block
+
     def api_pltpu_VMEM(self, args: list, kwargs: dict, node: cst.CSTNode) -> Scratch:
         shape = kwargs.get("shape", args[0] if args else ())
         float_dtype(kwargs.get("dtype"), "a scratch buffer", node)
@@ -720,9 +748,16 @@ class PallasApi:
             )
         return blocks.transpose(block, order)
 
+    def api_jnp_swapaxes(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
+        block = as_block(args[0])
+        first, second = (axis_index(a, block.ndim, "jnp.swapaxes", node) for a in args[1:3])
+        order = list(range(block.ndim))
+        order[first], order[second] = second, first
+        return blocks.transpose(block, tuple(order))
+
     def api_jnp_reshape(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         shape = args[1] if isinstance(args[1], (tuple, list)) else (args[1],)
-        return blocks.reshape(as_block(args[0]), shape_of(shape), "jnp.reshape")
+        return self.reshaped(as_block(args[0]), shape_of(shape), "jnp.reshape")
 
     def api_jnp_concatenate(self, args: list, kwargs: dict, node: cst.CSTNode) -> Block:
         arrays, axis = args[0], args[1]
@@ -821,7 +856,33 @@ class PallasApi:
         return blocks.binary(op, as_block(args[0]), as_block(args[1]))
 
     def api_jnp_dtype(self, args: list, kwargs: dict, node: cst.CSTNode) -> Dtype:
-        return args[0] if isinstance(args[0], Dtype) else Dtype("float32")
+        value = args[0].value if isinstance(args[0], SpecText) else args[0]
+        if isinstance(value, Dtype):
+            return value
+        if isinstance(value, str) and value in DTYPES:
+            return Dtype(value)  # jnp.dtype("float32")
+        raise KernelError("STL002", f"unsupported: jnp.dtype of {kind(value)}")
+
+    api_np_dtype = api_jnp_dtype
+
+    def api_jnp_finfo(self, args: list, kwargs: dict, node: cst.CSTNode) -> FInfo:
+        """``jnp.finfo(dtype)`` (also of an array, whose dtype it takes)."""
+        value = args[0].value if isinstance(args[0], SpecText) else args[0]
+        if isinstance(value, str) and value in DTYPES:
+            value = Dtype(value)
+        dtype = value if isinstance(value, Dtype) else getattr(value, "dtype", None)
+        if not isinstance(dtype, Dtype):
+            raise KernelError("STL002", f"unsupported: finfo of {kind(value)}")
+        if not FInfo.known(dtype.name):
+            raise KernelError(
+                "STL005",
+                f"finfo of {dtype.name}, which is not a float type",
+                notes=("JAX raises a ValueError: finfo takes an inexact (float) type",),
+                help="use jnp.iinfo for integer types",
+            )
+        return FInfo(dtype.name)
+
+    api_np_finfo = api_jnp_finfo
 
     def api_jnp_float32(self, args: list, kwargs: dict, node: cst.CSTNode) -> Any:
         return args[0]
@@ -888,3 +949,24 @@ def _traced_carry(carry: Any) -> Any:
     if is_number(carry) or isinstance(carry, bool):
         return Traced(carry, "the carry of lax.fori_loop")
     return carry
+
+
+def _tiled(block: Block, axis: int, repeats: int, what: str) -> Block:
+    """``repeats`` copies of ``block`` side by side along ``axis``. Copies of elements
+    along a dim are a value the block algebra does not express (reported if it
+    reaches an output); a value constant along the axis is one wider piece."""
+    if repeats < 1:
+        raise KernelError("STL002", f"unsupported: {what} with {repeats} copies")
+    if any(isinstance(c, blocks.PosCond) for c in block.cells):
+        # a condition on positions would move with the copies
+        raise KernelError("STL002", f"unsupported: {what} of an index condition")
+    if block.axes[axis].dim is None and len(block.cuts[axis]) == 2:
+        shape = list(block.shape)
+        shape[axis] *= repeats
+        cuts = list(block.cuts)
+        cuts[axis] = (0, shape[axis])
+        reps = [1] * block.ndim
+        reps[axis] = repeats
+        value = None if block.value is None else np.tile(block.value, reps)
+        return replace(block, shape=tuple(shape), cuts=tuple(cuts), value=value)
+    return blocks.concatenate([block] * repeats, axis, what)

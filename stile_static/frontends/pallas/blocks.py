@@ -44,6 +44,7 @@ from ...ir.terms import (
     Where,
     const,
     constraint,
+    select,
     show_short,
 )
 from .axes import axis_index
@@ -77,7 +78,17 @@ class PosCond:
         return None if flipped is None else PosCond(((coeffs, const_, flipped),))
 
 
-Cell = Term | Undef | bool | PosCond
+@dataclass(frozen=True)
+class DataCmp:
+    """A mask cell that compares data lane by lane (``x > 0``): only
+    ``jnp.where`` takes it, as a ``Select`` term; any other use is STL002."""
+
+    op: str  # < <= > >= == !=
+    left: Term
+    right: Term
+
+
+Cell = Term | Undef | bool | PosCond | DataCmp
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,9 @@ class Block:
                 what = "mask on" if cell else "mask off"
             elif isinstance(cell, PosCond):
                 what = "index condition"
+            elif isinstance(cell, DataCmp):
+                left, right = show_short(cell.left, 80), show_short(cell.right, 80)
+                what = f"data comparison {left} {cell.op} {right}"
             else:
                 what = show_short(cell, 200)
             lines.append(f"{where}: {what}")
@@ -374,6 +388,11 @@ def cell_binary(op: str, left: Cell, right: Cell) -> Cell:
         return left
     if isinstance(right, Undef):
         return right
+    if isinstance(left, DataCmp) or isinstance(right, DataCmp):
+        raise KernelError(
+            "STL002",
+            f"unsupported: `{op}` of a comparison of data (only jnp.where takes one)",
+        )
     if isinstance(left, PosCond) or isinstance(right, PosCond):
         if op == "&":
             if isinstance(left, bool) or isinstance(right, bool):
@@ -504,7 +523,7 @@ def unary(fn: str, block: Block) -> Block:
         raise KernelError("STL002", f"unsupported: `{fn}` has no counterpart in the term language")
     cells = []
     for cell in block.cells:
-        if isinstance(cell, bool):
+        if isinstance(cell, (bool, DataCmp)):
             raise KernelError("STL002", f"unsupported: `{fn}` of a mask")
         if isinstance(cell, Undef):
             cells.append(cell)
@@ -538,6 +557,13 @@ def where(mask: Block, yes: Block, no: Block) -> Block:
             continue
         if isinstance(c, Undef):
             cells.append(c)
+        elif isinstance(c, DataCmp):
+            if isinstance(x, Undef) or isinstance(y, Undef):
+                # JAX picks lane by lane; an undefined branch is reported even
+                # where the comparison would not pick it (never a false accept)
+                cells.append(x if isinstance(x, Undef) else y)
+            else:
+                cells.append(select(c.op, c.left, c.right, x, y))  # type: ignore[arg-type]
         elif not isinstance(c, bool):
             raise KernelError(
                 "STL002",
@@ -549,6 +575,38 @@ def where(mask: Block, yes: Block, no: Block) -> Block:
     if m.value is not None and a.value is not None and b.value is not None:
         value = np.where(m.value.astype(bool), a.value, b.value)
     return Block(m.shape, axes, cuts, tuple(cells), fixed, value)
+
+
+NUMPY_COMPARE = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
+
+def compare(op: str, left: Block | LaneSum, right: Block | LaneSum) -> Block:
+    """``left OP right`` of data, lane by lane: a mask of :class:`DataCmp` cells
+    (undefined where either side is: comparing padding picks no branch)."""
+    what = f"the comparison `{op}`"
+    left, right = settle(left, what), settle(right, what)
+    (a, b), axes, fixed = align([left, right], what)
+    cuts = merged_cuts(a, b)
+    cells: list[Cell] = []
+    for x, y in zip(refine(a, cuts), refine(b, cuts)):
+        if isinstance(x, Undef) or isinstance(y, Undef):
+            cells.append(x if isinstance(x, Undef) else y)
+        elif isinstance(x, (bool, PosCond, DataCmp)) or isinstance(y, (bool, PosCond, DataCmp)):
+            raise KernelError("STL002", f"unsupported: {what} of a mask")
+        else:
+            cells.append(DataCmp(op, x, y))
+    value = None
+    if a.value is not None and b.value is not None:
+        with np.errstate(all="ignore"):
+            value = NUMPY_COMPARE[op](a.value, b.value)
+    return Block(a.shape, axes, cuts, tuple(cells), fixed, value)
 
 
 def _dim_condition(cond: PosCond, axes: tuple[Axis, ...], pad: int) -> tuple | bool:
@@ -618,7 +676,7 @@ def reduce(block: Any, op: str, axis: int, keepdims: bool = False, what: str = "
             if isinstance(cell, Undef):
                 undefined = undefined or cell
                 continue
-            if isinstance(cell, bool):
+            if isinstance(cell, (bool, DataCmp)):
                 raise KernelError("STL002", f"unsupported: {op} of a mask")
             if is_identity(cell, op):
                 continue
@@ -799,6 +857,34 @@ def window(
         value = _window_values(block.value, pads, sizes)
     return Block(
         tuple(shape), tuple(axes), tuple(cuts), tuple(cells), tuple(sorted(fixed.items())), value
+    )
+
+
+def item(block: Block, axis: int, index: int, what: str) -> Block:
+    """Item ``index`` along ``axis``: the axis goes, its dim pinned at that index."""
+    starts = tuple(index if k == axis else 0 for k in range(block.ndim))
+    sizes = tuple(None if k == axis else n for k, n in enumerate(block.shape))
+    return window(block, starts, sizes, Undef(None, f"{what} past the end"))
+
+
+def unpinned(block: Block, dim: str, index: int) -> Block:
+    """``block`` with a new leading axis of one position along ``dim`` at ``index``,
+    where its pinned dim moves (the items of a vmap stacked back); an item that
+    does not hold that index is a value the algebra does not express."""
+    fixed = dict(block.fixed)
+    if fixed.pop(dim, None) != index:
+        raise KernelError(
+            "STL002",
+            f"unsupported: a vmapped result that is not the item {dim}={index} of the batch",
+        )
+    value = None if block.value is None else block.value[None]
+    return Block(
+        (1, *block.shape),
+        (Axis(dim, index), *block.axes),
+        ((0, 1), *block.cuts),
+        block.cells,
+        tuple(sorted(fixed.items())),
+        value,
     )
 
 

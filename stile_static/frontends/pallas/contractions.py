@@ -200,7 +200,7 @@ def _cell(
             rpos[b] = k
         x, y = lgrid[tuple(lpos)], rgrid[tuple(rpos)]
         for cell in (x, y):
-            if isinstance(cell, (bool, blocks.PosCond)):
+            if isinstance(cell, (bool, blocks.PosCond, blocks.DataCmp)):
                 raise KernelError("STL002", "unsupported: a contraction of a mask")
             if isinstance(cell, Undef):
                 undefined = undefined or cell

@@ -26,7 +26,18 @@ from ...interpreter.library import Library
 from ...ir import symbolic as sym
 from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
-from ...ir.terms import UNDEF, Binary, Load, Reduce, Term, Unary, Where, free_dims
+from ...ir.terms import (
+    UNDEF,
+    Binary,
+    Load,
+    Reduce,
+    Select,
+    Term,
+    Unary,
+    Where,
+    free_dims,
+    select_parts,
+)
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
     Annotation,
@@ -493,7 +504,7 @@ class PallasFrontEnd(FrontEnd):
                 )
                 result.complete = False
                 continue
-            if isinstance(cell, bool):
+            if isinstance(cell, (bool, blocks.PosCond, blocks.DataCmp)):
                 interp.report(
                     KernelError("STL002", "unsupported: a mask written to an output", node=wb.span),
                     None,  # type: ignore[arg-type]
@@ -633,6 +644,8 @@ def _bounds(term: Term, dims: set[str]) -> set[int]:
             stack.extend((node.left, node.right))
         elif isinstance(node, Where):
             stack.extend((node.then, node.other))
+        elif isinstance(node, Select):
+            stack.extend(select_parts(node))
     return found
 
 

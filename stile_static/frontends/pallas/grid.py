@@ -24,7 +24,7 @@ from ...ir.terms import Load
 from . import blocks, host
 from .axes import axis_index
 from .blocks import Axis, Block, Undef
-from .host import Computed
+from .host import Computed, Split
 from .values import (
     Array,
     BlockSpec,
@@ -180,12 +180,12 @@ class Launcher:
             raise KernelError("STL002", f"unsupported: a call of {kind(func)} on arrays")
         inputs = _operands(func.in_specs, shapes, func.span, "in_specs")
         out_values, single = _out_shapes(func.out_shape)
-        outputs = _operands(func.out_specs, [s for s, _ in out_values], func.span, "out_specs")
+        outputs = _outputs(func.out_specs, [s for s, _ in out_values], func.span)
         for s in func.scratch_shapes:
             if not isinstance(s, Scratch):
                 raise KernelError("STL002", f"unsupported scratch shape ({kind(s)})")
         grid = func.grid
-        for op in inputs + outputs:
+        for op in inputs + tuple(o for o in outputs if o is not None):
             if isinstance(op.index_map, UserMap):
                 _check_arity(op.index_map.func, len(grid), op.span)
         parallel = func.parallel or (False,) * len(grid)
@@ -222,7 +222,11 @@ class Launcher:
         if isinstance(out_axis, (tuple, list)) or out_axis is None:
             raise KernelError("STL002", "unsupported: vmap out_axes other than one integer")
         outputs = tuple(
-            _batch(op, axis_index(out_axis, len(op.shape) + 1, "jax.vmap's out_axes", span), batch)
+            None
+            if op is None
+            else _batch(
+                op, axis_index(out_axis, len(op.shape) + 1, "jax.vmap's out_axes", span), batch
+            )
             for op in inner.outputs
         )
         return Lowered(
@@ -249,7 +253,7 @@ class Launcher:
         span = self.interp.span(node)
         arrays: list[Any] = []
         for arg in args:
-            if isinstance(arg, (Array, Computed)):
+            if isinstance(arg, (Array, Computed, Split)):
                 arrays.append(arg)
             elif arg is None:
                 arrays.append(None)
@@ -276,7 +280,10 @@ class Launcher:
         serial = self.launches
         self.spans[serial] = span
         self._run(lowered, arrays, serial)
-        outs = [Output(serial, i, op.shape) for i, op in enumerate(lowered.outputs)]
+        outs = [
+            None if op is None else Output(serial, i, op.shape)
+            for i, op in enumerate(lowered.outputs)
+        ]
         return outs[0] if lowered.single_output else outs
 
     def describe(self, output: Output) -> str:
@@ -299,11 +306,15 @@ class Launcher:
     def _run(self, lowered: Lowered, arrays: list, serial: int) -> None:
         interp = self.interp
         fulls = [
-            None if a is None else a.block if isinstance(a, Computed) else self._full(a)
+            None
+            if a is None or isinstance(a, Split)
+            else a.block
+            if isinstance(a, Computed)
+            else self._full(a)
             for a in arrays
         ]
         outputs = [
-            _OutState(Ref(f"output {i}", "output", _fresh(op)), op)
+            None if op is None else _OutState(Ref(f"output {i}", "output", _fresh(op)), op)
             for i, op in enumerate(lowered.outputs)
         ]
         scratch = [
@@ -338,8 +349,15 @@ class Launcher:
                 beyond = Undef(
                     None, f"positions past the end of {array.name} (padding of a partial block)"
                 )
-                refs.append(Ref(array.name, "input", blocks.window(full, starts, sizes, beyond)))
+                if isinstance(array, Split):
+                    content = array.window(starts, sizes, beyond)
+                else:
+                    content = blocks.window(full, starts, sizes, beyond)
+                refs.append(Ref(array.name, "input", content))
             for k, state in enumerate(outputs):
+                if state is None:
+                    refs.append(None)
+                    continue
                 index = state.operand.index_map.apply(interp, ids)
                 self._place(state.operand, ids, f"output {k}", None, index)
                 if moved and index == state.index:
@@ -366,7 +384,7 @@ class Launcher:
                 interp.where = host
             previous = ids
         for k, state in enumerate(outputs):
-            if state.index is not None:
+            if state is not None and state.index is not None:
                 self._write_back(serial, k, state)
 
     def _revisit(self, k: int, state: _OutState, index: tuple[int, ...], ids: tuple) -> None:
@@ -772,9 +790,31 @@ def _out_shapes(out_shape: Any) -> tuple[list[tuple[tuple[int, ...], Any]], bool
     for item in items:
         if isinstance(item, (ShapeDtype, Array, Output)):
             out.append((tuple(item.shape), item))
+        elif item is None and not single:
+            out.append((None, None))  # no output here: the kernel's ref and the result are None
         else:
             raise KernelError("STL002", f"unsupported out_shape entry ({kind(item)})")
     return out, single
+
+
+def _outputs(specs: Any, shapes: list, span: Span) -> tuple:
+    """The operands of the outputs; None where out_shape has None (JAX flattens both
+    pytrees: a None there is no output, and its spec must be None too)."""
+    if all(s is not None for s in shapes):
+        return _operands(specs, shapes, span, "out_specs")
+    if not isinstance(specs, (tuple, list)) or len(specs) != len(shapes):
+        raise KernelError("STL002", "unsupported: out_specs that do not follow out_shape's Nones")
+    for spec, shape in zip(specs, shapes):
+        if (spec is None) != (shape is None):
+            raise KernelError(
+                "STL005",
+                "out_specs and out_shape differ in where they hold None",
+                notes=("JAX raises a ValueError: the two pytrees must have one structure",),
+                node=span,
+            )
+    kept = [(sp, sh) for sp, sh in zip(specs, shapes) if sh is not None]
+    ops = iter(_operands([sp for sp, _ in kept], [sh for _, sh in kept], span, "out_specs"))
+    return tuple(None if sh is None else next(ops) for sh in shapes)
 
 
 def _operands(specs: Any, shapes: list[tuple[int, ...]], span: Span, what: str) -> tuple:

@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ...core.diagnostics import Span
+from ...core.errors import KernelError
 from . import blocks
 from .blocks import Axis, Block, Undef
 
@@ -32,6 +33,61 @@ class Computed:
     shape: tuple[int, ...]
     block: Block
     dims: None = None  # no logical dims of its own: its block's axes say what it holds
+
+
+@dataclass(frozen=True)
+class Split:
+    """A whole array reshaped so that one axis becomes two of ``parts`` and ``size``
+    (``k.reshape(k_splits, n // k_splits, d)``). No block of the algebra holds it
+    (the inner axis's offset changes with the outer index), so only a pallas_call
+    takes it, as an operand read window by window: a window of one outer index
+    is a window of the array it came from."""
+
+    name: str
+    base: Block
+    axis: int
+    size: int
+    dims: None = None
+
+    @property
+    def shape(self) -> tuple[int, ...]:
+        shape, k = self.base.shape, self.axis
+        return shape[:k] + (shape[k] // self.size, self.size) + shape[k + 1 :]
+
+    def window(
+        self, starts: tuple[int, ...], sizes: tuple[int | None, ...], beyond: Undef
+    ) -> Block:
+        k = self.axis
+        outer, inner = (starts[k], sizes[k]), (starts[k + 1], sizes[k + 1])
+        width = 1 if inner[1] is None else inner[1]
+        if outer[1] not in (None, 1) or inner[0] + width > self.size:
+            raise KernelError(
+                "STL002",
+                f"unsupported: a block of {self.name} that spans several of its split rows",
+                help="only blocks of one index along the outer axis of the split are followed",
+            )
+        base_starts = starts[:k] + (outer[0] * self.size + inner[0],) + starts[k + 2 :]
+        base_sizes = sizes[:k] + (inner[1],) + sizes[k + 2 :]
+        block = blocks.window(self.base, base_starts, base_sizes, beyond)
+        if outer[1] == 1:
+            block = blocks.expand(block, sum(1 for n in sizes[:k] if n is not None))
+        return block
+
+
+def split(block: Block, shape: tuple[int, ...], name: str) -> Split | None:
+    """``block`` reshaped to ``shape`` when that splits exactly one axis in two."""
+    have = block.shape
+    if len(shape) != len(have) + 1:
+        return None
+    for k in range(len(have)):
+        if (
+            shape[:k] == have[:k]
+            and shape[k + 2 :] == have[k + 1 :]
+            and shape[k] * shape[k + 1] == have[k]
+            and shape[k + 1] > 0
+        ):
+            return Split(name, block, k, shape[k + 1])
+    return None
 
 
 def assemble(

@@ -15,7 +15,7 @@ import libcst as cst
 import numpy as np
 
 from ...core.diagnostics import Span
-from ...core.errors import KernelError
+from ...core.errors import KernelError, Poisoned
 from ...interpreter.host import (
     HOST_BUILTINS,
     HostInterpreter,
@@ -23,9 +23,17 @@ from ...interpreter.host import (
     names_bound,
 )
 from ...interpreter.library import NOT_MINE, Library
-from ...interpreter.values import Builtin, Function, Module, Poison, SpecText, python_error
+from ...interpreter.values import (
+    MAX_INT_BITS,
+    Builtin,
+    Function,
+    Module,
+    Poison,
+    SpecText,
+    python_error,
+)
 from ...ir.terms import Load
-from . import blocks, classes, contractions, signatures
+from . import blocks, classes, contractions, host, signatures
 from .api import (
     CONSTANTS,
     IMPORTS,
@@ -49,6 +57,7 @@ from .values import (
     Bound,
     Closure,
     Dtype,
+    FInfo,
     Iota,
     Jitted,
     Mapped,
@@ -129,6 +138,7 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         # arrays the wrapper computes with jnp, by id: (the array, where it was made)
         self.made_at: dict[int, tuple[Any, Span]] = {}
         self.vmapped = 0  # depth of functions that jax.vmap maps, being run
+        self.needs_items = False  # a vmapped function computes with its launches' results
 
     def _try_symbolic(self, node: cst.For, name: str, loop: range) -> bool:
         """Python loops of wrappers and kernels are unrolled: every value here is
@@ -141,11 +151,19 @@ class PallasInterpreter(PallasApi, HostInterpreter):
     def host_block(self, value: Any) -> Any:
         """An earlier launch's result, or an input, used as data by the wrapper:
         its whole array."""
-        if self.in_kernel or self.launcher is None or not isinstance(value, (Output, Array)):
+        if self.in_kernel or self.launcher is None:
+            return value
+        if isinstance(value, Mapped) and self.vmapped:
+            # jnp on a mapped view: the vmap runs the function item by item instead
+            self.needs_items = True
+            raise KernelError("STL002", "unsupported: jnp on an array that jax.vmap maps")
+        if not isinstance(value, (Output, Array)):
             return value
         if self.vmapped:
             # a launch inside a vmapped function returns the batched array, which
-            # the function's own code indexes as if it were one item of the batch
+            # the function's own code indexes as if it were one item of the batch:
+            # the vmap runs the function item by item instead (see vmap_function)
+            self.needs_items = True
             raise KernelError(
                 "STL002",
                 "unsupported: jnp on an array inside a function that jax.vmap maps",
@@ -415,11 +433,73 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 views.append(Mapped(arg, axis_index(axis, len(arg.shape), "jax.vmap's in_axes")))
             else:
                 raise KernelError("STL002", f"unsupported: vmap over {kind(arg)}")
+        mark, reported, reports = len(self.diagnostics), set(self._reported), self.reports
         self.vmapped += 1
+        self.needs_items = False
+        result: Any = None
         try:
-            return self.call_value(func.func, views, {}, node)
+            result = self.call_value(func.func, views, {}, node)
+        except (KernelError, Poisoned):
+            if not self.needs_items:
+                raise
         finally:
             self.vmapped -= 1
+        if not self.needs_items and _launched(result):
+            return result
+        # the function computes with what its launches return: vmap(f)(x) is f of
+        # each item, stacked, which is what JAX computes (f is pure); the launches
+        # of the first try are left unused and what they reported is dropped
+        del self.diagnostics[mark:]
+        self._reported, self.reports = reported, reports  # reported again item by item
+        self.needs_items = False
+        normal = [None if a is None else v.axis for a, v in zip(axes, views)]
+        return self._vmap_items(func, args, normal, node)
+
+    def reshaped(self, value: Any, shape: tuple[int, ...], what: str) -> Any:
+        """A reshape; in the wrapper, one that splits an axis of a whole array in two
+        is a :class:`host.Split`, which a pallas_call reads block by block."""
+        if not self.in_kernel and isinstance(value, Block) and -1 not in shape:
+            view = host.split(value, tuple(shape), f"the array reshaped to {tuple(shape)}")
+            if view is not None:
+                return view
+        return blocks.reshape(value, shape, what)
+
+    def _vmap_items(self, func: Vmapped, args: list, axes: list, node: cst.CSTNode) -> Any:
+        wholes = [
+            arg if axis is None else blocks.settle(as_block(self.host_block(arg)), "jax.vmap")
+            for arg, axis in zip(args, axes)
+        ]
+        sizes = {w.shape[a] for w, a in zip(wholes, axes) if a is not None}
+        if len(sizes) != 1:
+            raise KernelError("STL002", "unsupported: vmap over axes of different sizes")
+        (batch,) = sizes
+        mapped = [(w, a) for w, a in zip(wholes, axes) if a is not None]
+        dims = {w.axes[a].dim for w, a in mapped}
+        if len(dims) != 1 or None in dims:
+            raise KernelError("STL002", "unsupported: vmap over axes of different dims")
+        (dim,) = dims
+        results = []
+        for b in range(batch):
+            items = [
+                w if a is None else blocks.item(w, a, b, "jax.vmap's mapped item")
+                for w, a in zip(wholes, axes)
+            ]
+            results.append(self.call_value(func.func, items, {}, node))
+        return self._stacked(results, dim)
+
+    def _stacked(self, results: list, dim: str) -> Any:
+        """The items' results side by side along a new leading axis (out_axes=0)."""
+        first = results[0]
+        if isinstance(first, (tuple, list)):
+            if not all(isinstance(r, type(first)) and len(r) == len(first) for r in results):
+                raise KernelError("STL002", "unsupported: vmapped results of different structure")
+            parts = [self._stacked([r[k] for r in results], dim) for k in range(len(first))]
+            return tuple(parts) if isinstance(first, tuple) else parts
+        parts = [
+            blocks.unpinned(blocks.settle(as_block(self.host_block(r)), "jax.vmap"), dim, b)
+            for b, r in enumerate(results)
+        ]
+        return blocks.concatenate(parts, 0, "jax.vmap's stacked result")
 
     def eval_Call(self, node: cst.Call) -> Any:
         func = self.eval(node.func)
@@ -499,6 +579,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
         left, right = self.eval(node.left), self.eval(node.right)
         if name == "MatrixMultiply":
             return contractions.matmul(as_block(left), as_block(right), "`@`", node)
+        shifts = {"LeftShift": "<<", "RightShift": ">>"}
+        if name in shifts:
+            return _shift(shifts[name], left, right, node)
         bitwise = {"BitAnd": "&", "BitOr": "|", "BitXor": "^"}
         if name in bitwise:
             traced = [v for v in (left, right) if isinstance(v, Traced)]
@@ -605,11 +688,19 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 raise ScalarTest(name, value)
             equal = self.assumed[(name, value)]
             return equal if symbol == "==" else not equal
-        if isinstance(left, Block) or isinstance(right, Block):
+        if scalar is not None:
+            # an ordering test of a scalar input known when JAX traces the kernel
+            # (a static Python number the spec names): Python would decide it, for
+            # each value of the scalar, and the case is not split on it
             raise KernelError(
                 "STL002",
-                "unsupported: a comparison of data (only index vectors make masks)",
+                f"unsupported: a test `{symbol}` of the scalar `{scalar[0]}`, which the spec "
+                "leaves symbolic",
+                help=f"give `{scalar[0]}` a value on the case line",
             )
+        if isinstance(left, (Block, blocks.LaneSum)) or isinstance(right, (Block, blocks.LaneSum)):
+            # a comparison of data: a mask only jnp.where takes (a Select term)
+            return blocks.compare(symbol, as_block(left), as_block(right))
         if symbol in ("==", "!="):
             same = _equal(left, right)
             return same if symbol == "==" else not same
@@ -681,7 +772,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             if attr in defaults and defaults[attr] is not classes.MISSING:
                 return defaults[attr]
         if attr == "shape":
-            if isinstance(base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum, Mapped)):
+            if isinstance(
+                base, (Array, ShapeDtype, Output, Block, Iota, blocks.LaneSum, Mapped, host.Split)
+            ):
                 return tuple(base.shape)
             if isinstance(base, Ref):
                 return base.shape
@@ -694,6 +787,8 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return len(base.shape)
         if attr == "size" and isinstance(base, (Array, Output, Block, Ref)):
             return int(np.prod(base.shape))
+        if isinstance(base, Mapped) and attr in HOST_METHODS:
+            base = self.host_block(base)  # not followed batched: item by item instead
         if (
             isinstance(base, Output)
             and attr in HOST_METHODS
@@ -704,10 +799,12 @@ class PallasInterpreter(PallasApi, HostInterpreter):
             return blocks.transpose(base)
         if attr == "at" and isinstance(base, Ref):
             return At(base)
+        if isinstance(base, FInfo) and base.attribute(attr) is not None:
+            return base.attribute(attr)
         if attr == "itemsize" and isinstance(base, Dtype):
             return 2 if "16" in base.name else 1 if "8" in base.name else 4
         methods = {
-            Block: {"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "T"},
+            Block: {"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "swapaxes", "T"},
             blocks.LaneSum: {"astype", "sum", "max"},
             Iota: {"astype"},
             Array: {"reshape", "astype"},
@@ -828,7 +925,11 @@ class PallasInterpreter(PallasApi, HostInterpreter):
                 if shape == receiver.shape:
                     return receiver
                 receiver = self.host_block(receiver)
-            return blocks.reshape(receiver, shape, ".reshape()")
+            return self.reshaped(receiver, shape, ".reshape()")
+        if name == "swapaxes":
+            bound = signatures.bind("jnp.swapaxes", [receiver, *args], kwargs, node, True)
+            assert bound is not None
+            return self.api_jnp_swapaxes(bound[0], {}, node)
         if name == "squeeze":
             bound = signatures.bind("jnp.squeeze", [receiver, *args], kwargs, node, True)
             assert bound is not None
@@ -838,7 +939,9 @@ class PallasInterpreter(PallasApi, HostInterpreter):
 
 INTEGER_DTYPES = ("int", "uint", "bool")
 # attributes of a launch's result that compute with its elements (jnp array methods)
-HOST_METHODS = frozenset({"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "T"})
+HOST_METHODS = frozenset(
+    {"astype", "sum", "max", "min", "mean", "reshape", "squeeze", "swapaxes", "T"}
+)
 
 
 def cast(value: Any, dtype: Any, node: cst.CSTNode) -> Any:
@@ -864,6 +967,29 @@ def cast(value: Any, dtype: Any, node: cst.CSTNode) -> Any:
         help="keep the data in a float type, or check this kernel by other means",
         node=node,
     )
+
+
+def _shift(op: str, left: Any, right: Any, node: cst.CSTNode) -> Any:
+    """``<<`` and ``>>`` of Python ints (block sizes, ``1 << 3``), traced if either is;
+    a shift of data is not followed."""
+    traced = [v for v in (left, right) if isinstance(v, Traced)]
+    a, b = untraced(left), untraced(right)
+    if type(a) is not int or type(b) is not int:
+        raise KernelError("STL002", f"unsupported: `{op}` of {kind(a)} and {kind(b)}", node=node)
+    if b < 0:
+        raise python_error(ValueError("negative shift count"), node)
+    if op == "<<" and a.bit_length() + b > MAX_INT_BITS:
+        raise KernelError("STL002", f"unsupported: an int of more than {MAX_INT_BITS} bits")
+    result = a << b if op == "<<" else a >> b
+    return Traced(result, traced[0].origin) if traced else result
+
+
+def _launched(result: Any) -> bool:
+    """Whether a vmapped function returned what its launches returned (batched by
+    the vmap's grid axis), and nothing it computed on an item itself."""
+    if isinstance(result, (tuple, list)):
+        return all(_launched(r) for r in result)
+    return isinstance(result, Output) or result is None
 
 
 def _launches(func: Any) -> bool:

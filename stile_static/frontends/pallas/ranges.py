@@ -17,7 +17,19 @@ from functools import cmp_to_key
 
 from ...ir import symbolic as sym
 from ...ir.symbolic import Int
-from ...ir.terms import IDENTITY, Binary, Const, Constraint, Load, Reduce, Term, Unary, Where
+from ...ir.terms import (
+    IDENTITY,
+    Binary,
+    Const,
+    Constraint,
+    Load,
+    Reduce,
+    Select,
+    Term,
+    Unary,
+    Where,
+    select_parts,
+)
 
 Ranges = dict[str, tuple[Int, Int]]  # dim -> [lo, hi)
 
@@ -47,6 +59,8 @@ def _restrict(term: Term, ranges: Ranges, memo: dict) -> Term:
         return Binary(
             term.op, restrict(term.left, ranges, memo), restrict(term.right, ranges, memo)
         )
+    if isinstance(term, Select):
+        return Select(term.op, *(restrict(t, ranges, memo) for t in select_parts(term)))
     if isinstance(term, Where):
         kept = []
         for c in term.cond:
@@ -113,6 +127,8 @@ def _finite(term: Term) -> bool:
         return term.fn in ("exp", "sin", "cos", "neg") and _finite(term.arg)
     if isinstance(term, Binary):
         return term.op in ("+", "-", "*") and _finite(term.left) and _finite(term.right)
+    if isinstance(term, Select):
+        return all(_finite(t) for t in select_parts(term))
     return False
 
 
@@ -135,6 +151,8 @@ def _conditions_of(term: Term, memo: dict) -> frozenset[Constraint]:
         found = _conditions_of(term.left, memo) | _conditions_of(term.right, memo)
     elif isinstance(term, Reduce):
         found = _conditions_of(term.body, memo)
+    elif isinstance(term, Select):
+        found = frozenset().union(*(_conditions_of(t, memo) for t in select_parts(term)))
     else:
         found = frozenset()
     memo[key] = (term, found)
@@ -155,6 +173,8 @@ def conditions(term: Term) -> list[Constraint]:
             stack.extend((node.left, node.right))
         elif isinstance(node, Reduce):
             stack.append(node.body)
+        elif isinstance(node, Select):
+            stack.extend(select_parts(node))
     return found
 
 

@@ -207,6 +207,9 @@ SIGNATURES: dict[str, Signature] = {
         out_sharding=None,
     ),
     "jnp.transpose": _sig("transpose", "a axes", axes=None),
+    "jnp.swapaxes": _sig("swapaxes", "a axis1 axis2"),
+    "jnp.finfo": _sig("finfo", "dtype"),
+    "jnp.tile": _sig("tile", "A reps"),
     "jnp.reshape": _sig(
         "reshape", "a shape order", "copy out_sharding", order="C", copy=None, out_sharding=None
     ),
@@ -301,6 +304,7 @@ SIGNATURES: dict[str, Signature] = {
         scratch_shapes=(),
     ),
     "pltpu.VMEM": _sig("VMEM", "shape dtype"),
+    "pltpu.repeat": _sig("repeat", "x repeats axis"),
     "pltpu.CompilerParams": _sig(
         "CompilerParams",
         "dimension_semantics allow_input_fusion vmem_limit_bytes collective_id "
@@ -348,7 +352,7 @@ SIGNATURES: dict[str, Signature] = {
 
 
 # entries for functions that jax 0.10.2 no longer has
-GONE = frozenset({"for_loop.for_loop"})
+GONE = frozenset({"for_loop.for_loop", "pltpu.repeat"})  # pltpu.repeat: jax before 0.10
 
 
 def _none(value: Any) -> bool:

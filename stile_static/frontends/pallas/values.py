@@ -4,6 +4,7 @@ wrapper, refs and index vectors of the kernel."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
 import numpy as np
@@ -13,6 +14,7 @@ from ...core.errors import KernelError
 from ...interpreter.values import Closure as Closure
 from ...ir import constants
 from ...ir.reals import Real, Written
+from ...ir.terms import const
 from . import blocks
 from .blocks import Block
 
@@ -22,6 +24,44 @@ class Dtype:
     """An element type; values are real numbers whatever it is."""
 
     name: str
+
+
+# the limits of each float type, as exact binary numbers:
+# (largest finite, machine epsilon, smallest normal)
+_FINFO = {
+    "float32": ((2 - Fraction(1, 2**23)) * 2**127, Fraction(1, 2**23), Fraction(1, 2**126)),
+    "bfloat16": ((2 - Fraction(1, 2**7)) * 2**127, Fraction(1, 2**7), Fraction(1, 2**126)),
+    "float16": (Fraction(65504), Fraction(1, 2**10), Fraction(1, 2**14)),
+    "float64": ((2 - Fraction(1, 2**52)) * 2**1023, Fraction(1, 2**52), Fraction(1, 2**1022)),
+}
+
+
+@dataclass(frozen=True)
+class FInfo:
+    """``jnp.finfo(dtype)``: the limits of a float type. Each is the exact number
+    the type holds (``finfo(float32).max`` is (2 - 2**-23) * 2**127), so a kernel
+    that masks with ``-0.7 * finfo.max`` computes with that number, not with -inf."""
+
+    dtype: str
+
+    @staticmethod
+    def known(name: str) -> bool:
+        return name in _FINFO
+
+    def attribute(self, attr: str) -> Real | int | None:
+        largest, eps, tiny = _FINFO[self.dtype]
+        exact = {
+            "max": largest,
+            "min": -largest,
+            "eps": eps,
+            "tiny": tiny,
+            "smallest_normal": tiny,
+        }.get(attr)
+        if exact is not None:
+            return Real(float(exact), const(exact))
+        if attr == "bits":
+            return {"float64": 64, "float32": 32}.get(self.dtype, 16)
+        return None
 
 
 @dataclass(frozen=True)
