@@ -107,4 +107,3 @@ def test_a_non_affine_function_of_the_loop_index_and_a_program_id_is_not_followe
     # a sum of the two stays affine in both (no table over the programs is made)
     total = I.binary("+", scalar, I.make((), {None: 0, pid: 2}, dtype="int32"))
     assert set(I.program_keys(I.lift(total))) == {pid, loop}
-
