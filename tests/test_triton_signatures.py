@@ -25,6 +25,7 @@ def k(x_ptr, out_ptr, n, BLOCK: tl.constexpr):
 
 
 # stile: return = x[N]
+# stile: assume N <= 2**31
 def f(x):
     out = torch.empty_like(x)
     n = out.numel()
