@@ -10,6 +10,7 @@ import pytest
 from stile_static.frontends.blocks import NotGeneric
 from stile_static.frontends.triton import ints as I
 from stile_static.frontends.triton.loop_induction import LOOP_AXIS, LoopIndex
+from stile_static.ir.numpy_ops import COMPARE_UFUNCS
 
 BOX = ((2, 8), (0, 1), (0, 1))
 OPS = ("<", "<=", ">", ">=", "==", "!=")
@@ -26,7 +27,7 @@ def truth_table(op, base, c_pid, c_grouped, c_loop, pid, grouped, loop) -> np.nd
     p = pid.values.ravel()[:, None, None]
     g = grouped.values.ravel()[:, None, None]
     k = np.arange(loop.lo, loop.hi)[None, :, None]
-    return I.COMPARE[op](base + c_pid * p + c_grouped * g + c_loop * k, 0)
+    return COMPARE_UFUNCS[op](base + c_pid * p + c_grouped * g + c_loop * k, 0)
 
 
 def outcome(seed: int) -> str:

@@ -86,6 +86,16 @@ def rearrange(value: np.ndarray, order: list[int]) -> np.ndarray:
 # The value of an empty reduction.
 REDUCE_IDENTITY = {"sum": 0.0, "max": -np.inf, "min": np.inf}
 
+# Python's comparison operators as NumPy ufuncs (elementwise, on any dtype)
+COMPARE_UFUNCS = {
+    "<": np.less,
+    "<=": np.less_equal,
+    ">": np.greater,
+    ">=": np.greater_equal,
+    "==": np.equal,
+    "!=": np.not_equal,
+}
+
 
 def reduce(value: np.ndarray, op: str, axis: int) -> np.ndarray:
     if op == "sum":

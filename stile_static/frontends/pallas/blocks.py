@@ -31,7 +31,7 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
-from ...ir.numpy_ops import UNARY_UFUNCS
+from ...ir.numpy_ops import COMPARE_UFUNCS, UNARY_UFUNCS
 from ...ir.terms import (
     BINARY_OPS,
     UNARY_FUNCTIONS,
@@ -577,16 +577,6 @@ def where(mask: Block, yes: Block, no: Block) -> Block:
     return Block(m.shape, axes, cuts, tuple(cells), fixed, value)
 
 
-NUMPY_COMPARE = {
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-    "==": np.equal,
-    "!=": np.not_equal,
-}
-
-
 def compare(op: str, left: Block | LaneSum, right: Block | LaneSum) -> Block:
     """``left OP right`` of data, lane by lane: a mask of :class:`DataCmp` cells
     (undefined where either side is: comparing padding picks no branch)."""
@@ -605,7 +595,7 @@ def compare(op: str, left: Block | LaneSum, right: Block | LaneSum) -> Block:
     value = None
     if a.value is not None and b.value is not None:
         with np.errstate(all="ignore"):
-            value = NUMPY_COMPARE[op](a.value, b.value)
+            value = COMPARE_UFUNCS[op](a.value, b.value)
     return Block(a.shape, axes, cuts, tuple(cells), fixed, value)
 
 

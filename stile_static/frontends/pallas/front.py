@@ -28,15 +28,11 @@ from ...ir.obligations import Facts, Obligation, Result, Write
 from ...ir.specs import InputInfo, Spec
 from ...ir.terms import (
     UNDEF,
-    Binary,
     Load,
     Reduce,
-    Select,
     Term,
-    Unary,
-    Where,
     free_dims,
-    select_parts,
+    subterms,
 )
 from ...ir.tiles import Slice, Tile
 from ...spec.annotations import (
@@ -627,25 +623,9 @@ def _row_variable(dim: str, lo: int, hi: int) -> sym.LoopVar:
 def _bounds(term: Term, dims: set[str]) -> set[int]:
     """The integer bounds of the reductions of ``term`` along ``dims``."""
     found: set[int] = set()
-    seen: set[int] = set()
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        if id(node) in seen:
-            continue
-        seen.add(id(node))
-        if isinstance(node, Reduce):
-            if node.dim in dims:
-                found |= {b for b in (node.lo, node.hi) if isinstance(b, int)}
-            stack.append(node.body)
-        elif isinstance(node, Unary):
-            stack.append(node.arg)
-        elif isinstance(node, Binary):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, Where):
-            stack.extend((node.then, node.other))
-        elif isinstance(node, Select):
-            stack.extend(select_parts(node))
+    for node in subterms(term):
+        if isinstance(node, Reduce) and node.dim in dims:
+            found |= {b for b in (node.lo, node.hi) if isinstance(b, int)}
     return found
 
 

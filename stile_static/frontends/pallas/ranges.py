@@ -29,6 +29,7 @@ from ...ir.terms import (
     Unary,
     Where,
     select_parts,
+    subterms,
 )
 
 Ranges = dict[str, tuple[Int, Int]]  # dim -> [lo, hi)
@@ -160,22 +161,8 @@ def _conditions_of(term: Term, memo: dict) -> frozenset[Constraint]:
 
 
 def conditions(term: Term) -> list[Constraint]:
-    found: list[Constraint] = []
-    stack = [term]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, Where):
-            found.extend(node.cond)
-            stack.extend((node.then, node.other))
-        elif isinstance(node, Unary):
-            stack.append(node.arg)
-        elif isinstance(node, Binary):
-            stack.extend((node.left, node.right))
-        elif isinstance(node, Reduce):
-            stack.append(node.body)
-        elif isinstance(node, Select):
-            stack.extend(select_parts(node))
-    return found
+    """The index conditions of every ``where`` in ``term``."""
+    return [c for node in subterms(term) if isinstance(node, Where) for c in node.cond]
 
 
 def _le(x: Int, y: Int) -> bool:

@@ -35,6 +35,7 @@ from ...interpreter.values import (
     python_error,
 )
 from ...ir import constants, reals
+from ...ir.numpy_ops import COMPARE_UFUNCS
 from .. import blocks
 from ..blocks import Block, fold_unary
 from . import custom_ops, host_arrays, loop_induction
@@ -699,7 +700,7 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             return blocks.Compared(op, self.as_block(left), self.as_block(right))
         if isinstance(left, Ints) or isinstance(right, Ints):
             if _real_operand(left) or _real_operand(right):
-                return bool(I.COMPARE[op](_as_real(left, op), _as_real(right, op)))
+                return bool(COMPARE_UFUNCS[op](_as_real(left, op), _as_real(right, op)))
             return I.compare(op, left, right)
         if op in ("==", "!="):
             a = left.value if isinstance(left, SpecText) else left
@@ -715,7 +716,7 @@ class TritonInterpreter(HostCalls, KernelOps, HostInterpreter):
             ):
                 return (_plain(a) == _plain(b)) == (op == "==")
         if isinstance(left, (int, float, Fraction)) and isinstance(right, (int, float, Fraction)):
-            return bool(I.COMPARE[op](left, right))
+            return bool(COMPARE_UFUNCS[op](left, right))
         raise KernelError(
             "STL002", f"unsupported comparison of {describe(left)} and {describe(right)}"
         )

@@ -28,6 +28,7 @@ import numpy as np
 
 from ...core.diagnostics import Span
 from ...core.errors import KernelError
+from ...ir.numpy_ops import COMPARE_UFUNCS
 from ..blocks import NotGeneric
 from . import int_types as IT
 from . import wrap_sizes
@@ -777,29 +778,19 @@ def concrete(value: Ints, why: str) -> np.ndarray:
     return total
 
 
-COMPARE = {
-    "<": np.less,
-    "<=": np.less_equal,
-    ">": np.greater,
-    ">=": np.greater_equal,
-    "==": np.equal,
-    "!=": np.not_equal,
-}
-
-
 def compare(op: str, left: Any, right: Any) -> Mask | bool:
     a, b = lift(left), lift(right)
     _dtype(a, b)  # a Python int must fit the typed side
     # exact: the difference is only a way to compare, it is not computed in the program
     diff = binary("-", retype(a, None), retype(b, None))
     if isinstance(diff, int):
-        return bool(COMPARE[op](diff, 0))
+        return bool(COMPARE_UFUNCS[op](diff, 0))
     keys = program_keys(diff)
     if keys:
         return _compare_programs(op, diff, keys)
     if diff.symbols and all(s.value is None for s in diff.symbols):
         raise KernelError("STL002", f"unsupported: a comparison involving {diff.symbols[0]}")
-    result = COMPARE[op](concrete(diff, op), 0)
+    result = COMPARE_UFUNCS[op](concrete(diff, op), 0)
     return bool(result) if not diff.shape else Mask(np.asarray(result))
 
 
@@ -815,14 +806,14 @@ def _compare_programs(op: str, diff: Ints, keys: list[ProgramKey]) -> Mask | boo
     if len(loops) == 1 and isinstance(loops[0], Pid):
         return _compare_loop(op, diff, loops[0], [k for k in keys if in_grid(k)])
     if not diff.shape:
-        truth = COMPARE[op](table(diff), 0)
+        truth = COMPARE_UFUNCS[op](table(diff), 0)
     elif len(keys) == 1:
         points = np.unique(keys[0].values)
         if points.size * int(np.prod(diff.shape)) > 1 << 22:
             raise NotGeneric("a comparison over too many programs")
         base, coefficients = by_program(diff)
         at = base[..., None] + coefficients[keys[0]][..., None] * points
-        truth = COMPARE[op](at, 0)
+        truth = COMPARE_UFUNCS[op](at, 0)
         truth = np.moveaxis(truth, -1, 0)
     else:
         raise NotGeneric("a comparison involving two program ids")
@@ -852,7 +843,7 @@ def _compare_loop(op: str, diff: Ints, loop: Pid, grid: list[ProgramKey]) -> Mas
     step = np.broadcast_to(np.asarray(coefficients[loop], np.int64)[..., None], offset.shape)
     IT.exact(offset + step * (loop.hi - 1))
     IT.exact(offset + step * loop.lo)
-    ends = [COMPARE[op](offset + p * step, 0) for p in (loop.lo, loop.hi - 1)]
+    ends = [COMPARE_UFUNCS[op](offset + p * step, 0) for p in (loop.lo, loop.hi - 1)]
     if op in ("==", "!="):
         # true (for ==) at the one iteration where the lane's value is 0
         safe = np.where(step == 0, 1, step)
@@ -871,7 +862,7 @@ def _compare_loop(op: str, diff: Ints, loop: Pid, grid: list[ProgramKey]) -> Mas
         hi = np.full(offset.shape, loop.hi - 1)  # differs at hi, not at lo
         while ((hi - lo > 1) & flips).any():
             mid = (lo + hi) // 2
-            same = COMPARE[op](offset + mid * step, 0) == ends[0]
+            same = COMPARE_UFUNCS[op](offset + mid * step, 0) == ends[0]
             lo = np.where(same, mid, lo)
             hi = np.where(same, hi, mid)
         cut = hi[flips]
@@ -892,7 +883,7 @@ def _compare_class(op: str, diff: Ints, pid: Pid) -> Mask | bool:
         raise NotGeneric("a comparison involving a stride and a program id")
     coeff = np.asarray(diff.parts[pid], np.int64)
     base = diff.part(None)
-    ends = [COMPARE[op](base + p * coeff, 0) for p in (pid.lo, pid.hi - 1)]
+    ends = [COMPARE_UFUNCS[op](base + p * coeff, 0) for p in (pid.lo, pid.hi - 1)]
     if op in ("==", "!="):
         # true (for ==) at the one program where the lane's value is 0
         hit = (coeff != 0) & (base % np.where(coeff == 0, 1, coeff) == 0)
@@ -911,7 +902,7 @@ def _compare_class(op: str, diff: Ints, pid: Pid) -> Mask | bool:
             hi = np.full(coeff.shape, pid.hi - 1)  # differs at hi, not at lo
             for _ in range(64):
                 mid = (lo + hi) // 2
-                same = COMPARE[op](base + mid * coeff, 0) == ends[0]
+                same = COMPARE_UFUNCS[op](base + mid * coeff, 0) == ends[0]
                 lo = np.where(same, mid, lo)
                 hi = np.where(same, hi, mid)
                 if (hi - lo <= 1).all():
